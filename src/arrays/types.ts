@@ -1,0 +1,59 @@
+// The face every array type shows the pipeline. One folder per array type implements it
+// (src/arrays/<type>/), so adding an array type is adding a folder and one line in the registry.
+import type { ArrayCredentials, StorageSystem, SystemType } from '../resources/types.js';
+import type { HeaderSet, RequestView } from '../pipeline/types.js';
+
+/** What a request means to the array, decided from method + normalised path + body alone (no I/O). */
+export type Operation =
+  | { kind: 'login' } // answered locally: the driver never needs or learns array credentials
+  | { kind: 'read' } // passed through
+  | { kind: 'volume-create'; poolId: string; sizeKiB: number; name: string }
+  | { kind: 'volume-delete'; volumeId: string }
+  | { kind: 'volume-map'; volumeId: string }
+  | { kind: 'volume-unmap'; volumeId: string }
+  | { kind: 'snapshot-create'; snapshots: { volumeId: string; snapshotName: string }[] }
+  | { kind: 'sdc-approve' }
+  | { kind: 'unknown-mutation' } // denied by default: fail closed
+  | { kind: 'invalid'; status: number; message: string }; // malformed body etc.
+
+export interface Classified {
+  /** The single normalised path: both classified and forwarded (dot segments, '//', encoded '/', trailing '/'). */
+  path: string;
+  operation: Operation;
+}
+
+/** A volume as the array knows it (enrich phase). */
+export interface VolumeInfo {
+  id: string;
+  name: string;
+  sizeKiB: number;
+  poolId: string;
+  poolName: string;
+}
+
+/** A local answer for requests the array must never see (PowerFlex /api/login). */
+export interface LocalAnswer {
+  status: number;
+  headers: HeaderSet[];
+  body: string;
+}
+
+export interface ArrayAdapter {
+  readonly type: SystemType;
+  /** Pure: method + raw :path + body → normalised path and operation. */
+  classify(request: Pick<RequestView, 'method' | 'path' | 'body' | 'headers'>): Classified;
+  /** Local answer for a 'login' operation. */
+  localAnswer(operation: Operation): LocalAnswer | undefined;
+  /** Pool id → pool name, through the array with its own credentials (cached). */
+  poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string>;
+  /** Volume id → name/size/pool, through the array (cached). */
+  volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo>;
+  /** Does a volume with this name exist on the array? (resolves pending reservations) */
+  volumeExists(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<boolean>;
+  /** Headers that carry the array's own credentials on the forwarded request (e.g. PowerFlex Basic ':'+token). */
+  authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[]>;
+  /** Request headers the array must never receive from a tenant (beyond Authorization). */
+  readonly strippedHeaders: readonly string[];
+  /** An error body in the array's native shape. */
+  errorBody(status: number, message: string): { contentType: string; body: string };
+}

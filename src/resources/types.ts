@@ -1,0 +1,73 @@
+// The declarative configuration a storage admin writes: CSMTenant, CSMRole and Storage objects
+// (apiVersion csm-authorization.storage.dell.com/v1, Dell's field names), as the service uses them
+// after validation. The YAML/CRD shapes live in the JSON Schemas next to the loader.
+
+export const API_VERSION = 'csm-authorization.storage.dell.com/v1';
+
+export const SYSTEM_TYPES = ['powerflex', 'powermax', 'powerscale', 'powerstore'] as const;
+export type SystemType = (typeof SYSTEM_TYPES)[number];
+
+/** A quota in integer KiB; `unlimited` is explicit (Dell writes it as `0`). */
+export type Quota = { kind: 'limited'; kib: number } | { kind: 'unlimited' };
+
+export interface Tenant {
+  name: string;
+  /** Role names bound to this tenant (CSMTenant.spec.roles, a comma list in YAML). */
+  roles: string[];
+  approveSdc: boolean;
+  revoke: boolean;
+  volumePrefix?: string;
+}
+
+export interface Role {
+  name: string;
+  systemType: SystemType;
+  systemID: string;
+  /** PowerFlex pool name, PowerMax SRP, PowerScale isiPath; PowerStore: the systemID. */
+  pool: string;
+  quota: Quota;
+}
+
+/** Where an array's username/password come from: files in a mounted Secret or Secrets Store CSI volume. */
+export type CredentialsRef =
+  | { kind: 'secret'; name: string }
+  | { kind: 'secretProviderClass'; name: string; usernameObjectName: string; passwordObjectName: string };
+
+export interface StorageSystem {
+  /** metadata.name of the Storage object. */
+  name: string;
+  type: SystemType;
+  systemID: string;
+  /** Array REST endpoint, e.g. https://10.0.0.1 */
+  endpoint: string;
+  skipCertificateValidation: boolean;
+  credentials: CredentialsRef;
+  pollInterval?: string;
+  isiPath?: string;
+}
+
+export interface ArrayCredentials {
+  username: string;
+  password: string;
+}
+
+/** One consistent, validated view of all resources. Replaced whole on every accepted change. */
+export interface ResourceSnapshot {
+  /** Increases by one with every accepted change. */
+  generation: number;
+  tenants: ReadonlyMap<string, Tenant>;
+  roles: ReadonlyMap<string, Role>;
+  /** Keyed by `${type}/${systemID}` (see storageKey). */
+  storage: ReadonlyMap<string, StorageSystem>;
+}
+
+export const storageKey = (type: SystemType, systemID: string): string => `${type}/${systemID}`;
+
+/** Read access to the current resources, plus change notification (hot reload). */
+export interface ResourceSource {
+  current(): ResourceSnapshot;
+  /** Called after each accepted change; returns an unsubscribe function. */
+  onChange(listener: (snapshot: ResourceSnapshot) => void): () => void;
+  /** Resolves the array credentials of a system by reading its credential files (never cached across changes). */
+  credentials(system: StorageSystem): Promise<ArrayCredentials>;
+}
