@@ -1,0 +1,206 @@
+// Sidecar inputs, in the formats a Dell CSI driver deployment already has: the driver's array list
+// (its own secret, or the legacy `karavi-authorization-config`), the proxy host, the plugin identifier
+// and the mounted `proxy-authz-tokens` secret. Parsing is pure; `loadSidecarConfig` does the file I/O.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+/** One array the driver talks to: the sidecar listens on `listenPort` and forwards for `systemID`. */
+export interface SidecarArray {
+  systemID: string;
+  /** Port of the driver's `endpoint` (https://localhost:<port>). */
+  listenPort: number;
+  /** Sent in `Forwarded: for=csm-authorization;<intendedEndpoint>;<systemID>`. */
+  intendedEndpoint: string;
+}
+
+/** Where the edge is: `PROXY_HOST` split into what TLS (SNI), TCP and the Host header need. */
+export interface ProxyHost {
+  /** Host name or IP address (no brackets), used for DNS, SNI and certificate name checks. */
+  hostname: string;
+  port: number;
+  /** The `PROXY_HOST` value verbatim: the Host header Dell's sidecar sends. */
+  authority: string;
+}
+
+export type ProxyTrust = { kind: 'ca-bundle'; caFile: string } | { kind: 'insecure' };
+
+export interface SidecarConfig {
+  /** `PLUGIN_IDENTIFIER` verbatim (sent in `Forwarded: by=`). */
+  plugin: string;
+  proxy: ProxyHost;
+  trust: ProxyTrust;
+  arrays: SidecarArray[];
+  /** Directory of the mounted `proxy-authz-tokens` secret (files `access`, `refresh`). */
+  tokensDir: string;
+}
+
+/** The command-line / environment options the configuration is read from. */
+export interface SidecarConfigOptions {
+  proxyHost: string;
+  plugin: string;
+  driverConfigFile: string;
+  tokensDir: string;
+  caFile?: string;
+  insecure?: boolean;
+}
+
+/** A configuration problem, naming the file or option and field at fault. */
+export class SidecarConfigError extends Error {
+  override name = 'SidecarConfigError';
+}
+
+// Every identifier Dell's server normalises to an array type (reference §1.4), plus v2's powerstore.
+const PLUGIN_IDENTIFIERS = new Set([
+  'powerflex', 'csi-vxflexos', 'vxflexos',
+  'powermax', 'csi-powermax',
+  'powerscale', 'csi-powerscale', 'isilon',
+  'powerstore', 'csi-powerstore',
+]);
+
+export function parsePlugin(value: string): string {
+  const plugin = value.trim();
+  if (!PLUGIN_IDENTIFIERS.has(plugin)) {
+    throw new SidecarConfigError(
+      `plugin identifier "${plugin}" is not one of ${[...PLUGIN_IDENTIFIERS].join(', ')}`,
+    );
+  }
+  return plugin;
+}
+
+/** `PROXY_HOST` is host[:port], always reached over HTTPS (port 443 when absent). */
+export function parseProxyHost(value: string): ProxyHost {
+  const authority = value.trim();
+  let url: URL | undefined;
+  if (authority && !/[/@?#\s]/.test(authority)) {
+    try {
+      url = new URL(`https://${authority}`);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (!url) throw new SidecarConfigError(`proxy host "${authority}" is not host[:port] (no scheme, path or credentials)`);
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { hostname, port: url.port ? Number(url.port) : 443, authority };
+}
+
+/**
+ * Parses the driver's array list. Accepted shapes (YAML or JSON):
+ * - a top-level list of `{endpoint, systemID, intendedEndpoint?}` (PowerFlex driver secret, legacy
+ *   `karavi-authorization-config`); `username`, `password`, `insecure`, `skipCertificateValidation`,
+ *   `isDefault` are the driver's placeholders and are ignored;
+ * - `{arrays: [{endpoint, globalID}]}` (PowerStore driver secret);
+ * - `{isilonClusters: [{endpoint, endpointPort?, clusterName}]}` (PowerScale driver secret).
+ * Without `intendedEndpoint` the `endpoint` is sent as the intended endpoint: the edge routes by
+ * systemID only (reference §1.4), so the value is informational.
+ */
+export function parseDriverConfig(text: string, source: string): SidecarArray[] {
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch (error) {
+    throw new SidecarConfigError(`${source}: not valid YAML/JSON: ${(error as Error).message}`);
+  }
+  const { entries, idField, listName } = locateEntries(document, source);
+  if (entries.length === 0) throw new SidecarConfigError(`${source}: ${listName} lists no arrays`);
+
+  const arrays = entries.map((entry, index) => parseEntry(entry, `${source}: ${listName}[${index}]`, idField));
+  const seen = new Map<number, string>();
+  for (const array of arrays) {
+    const previous = seen.get(array.listenPort);
+    if (previous !== undefined) {
+      throw new SidecarConfigError(
+        `${source}: arrays ${previous} and ${array.systemID} both use local port ${array.listenPort}`,
+      );
+    }
+    seen.set(array.listenPort, array.systemID);
+  }
+  return arrays;
+}
+
+function locateEntries(document: unknown, source: string): { entries: unknown[]; idField: string; listName: string } {
+  if (Array.isArray(document)) return { entries: document, idField: 'systemID', listName: 'list' };
+  if (isRecord(document)) {
+    if (Array.isArray(document.arrays)) return { entries: document.arrays, idField: 'globalID', listName: 'arrays' };
+    if (Array.isArray(document.isilonClusters)) {
+      return { entries: document.isilonClusters, idField: 'clusterName', listName: 'isilonClusters' };
+    }
+  }
+  throw new SidecarConfigError(`${source}: expected a list of arrays, or an object with "arrays" or "isilonClusters"`);
+}
+
+function parseEntry(entry: unknown, where: string, idField: string): SidecarArray {
+  if (!isRecord(entry)) throw new SidecarConfigError(`${where}: expected an object`);
+  const systemID = entry[idField];
+  if (typeof systemID !== 'string' || systemID.trim() === '') {
+    throw new SidecarConfigError(`${where}: "${idField}" is required`);
+  }
+  const endpoint = entry.endpoint;
+  if (typeof endpoint !== 'string' || endpoint.trim() === '') {
+    throw new SidecarConfigError(`${where}: "endpoint" is required`);
+  }
+  const listenPort = localPort(endpoint.trim(), entry.endpointPort, where);
+  const intended = entry.intendedEndpoint;
+  if (intended !== undefined && (typeof intended !== 'string' || intended.trim() === '')) {
+    throw new SidecarConfigError(`${where}: "intendedEndpoint" must be a non-empty string`);
+  }
+  return { systemID: systemID.trim(), listenPort, intendedEndpoint: (intended ?? endpoint).trim() };
+}
+
+// The driver is pointed at https://localhost:<port>; PowerScale writes the host and port separately.
+function localPort(endpoint: string, endpointPort: unknown, where: string): number {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new SidecarConfigError(`${where}: "endpoint" ${JSON.stringify(endpoint)} is not a URL`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new SidecarConfigError(`${where}: "endpoint" must be https://localhost:<port>, got ${JSON.stringify(endpoint)}`);
+  }
+  const rawPort = url.port || (endpointPort === undefined ? '443' : String(endpointPort));
+  const port = Number(rawPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new SidecarConfigError(`${where}: port ${JSON.stringify(rawPort)} is not a TCP port`);
+  }
+  return port;
+}
+
+/** Reads every input file; any problem is a SidecarConfigError naming the file and field. */
+export async function loadSidecarConfig(options: SidecarConfigOptions): Promise<SidecarConfig> {
+  const plugin = parsePlugin(options.plugin);
+  const proxy = parseProxyHost(options.proxyHost);
+  if (options.insecure && options.caFile) {
+    throw new SidecarConfigError('give either a CA bundle file or insecure (skip certificate validation), not both');
+  }
+  let trust: ProxyTrust;
+  if (options.insecure) {
+    trust = { kind: 'insecure' };
+  } else {
+    if (!options.caFile) {
+      throw new SidecarConfigError('a CA bundle file for the proxy is required unless certificate validation is skipped');
+    }
+    const caFile = path.resolve(options.caFile);
+    const pem = await readText(caFile, 'CA bundle');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new SidecarConfigError(`CA bundle ${caFile}: contains no PEM certificate`);
+    }
+    trust = { kind: 'ca-bundle', caFile };
+  }
+  const driverConfigFile = path.resolve(options.driverConfigFile);
+  const arrays = parseDriverConfig(await readText(driverConfigFile, 'driver config'), driverConfigFile);
+  return { plugin, proxy, trust, arrays, tokensDir: path.resolve(options.tokensDir) };
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new SidecarConfigError(`${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
