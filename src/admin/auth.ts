@@ -1,0 +1,37 @@
+// Admin authentication: a valid token whose subject is `csm-admin`. Dell v1 accepted any valid token
+// on its admin endpoints (reference §1.3, §11.12); here a tenant token is refused with 403.
+import type http from 'node:http';
+import type { TokenClaims } from '../tokens/types.js';
+import { TokenError, type TokenVerifier } from '../tokens/verify.js';
+import { HttpError } from './http.js';
+
+export const ADMIN_SUBJECT = 'csm-admin';
+
+/** The raw token of `Authorization: Bearer <token>`; 401 when absent or not exactly that shape. */
+export function bearerToken(req: http.IncomingMessage): string {
+  const header = req.headers.authorization;
+  if (!header) throw new HttpError(401, 'missing Authorization header; send an admin token as "Bearer <token>"');
+  // Dell splits on a single space into exactly two parts (reference §1.3).
+  const parts = header.split(' ');
+  if (parts.length !== 2 || parts[0] !== 'Bearer' || !parts[1]) throw new HttpError(401, 'invalid authz header');
+  return parts[1];
+}
+
+/** Claims of the caller's admin token; 401 for a missing or invalid token, 403 for a non-admin token. */
+export async function authenticateAdmin(req: http.IncomingMessage, verifier: TokenVerifier): Promise<TokenClaims> {
+  const claims = await verifyOr401(verifier, bearerToken(req));
+  if (claims.sub !== ADMIN_SUBJECT) {
+    throw new HttpError(403, `admin token required; this token's subject is "${claims.sub}"`);
+  }
+  return claims;
+}
+
+async function verifyOr401(verifier: TokenVerifier, token: string): Promise<TokenClaims> {
+  try {
+    return await verifier.verify(token);
+  } catch (error) {
+    // TokenError messages name the reason (expired, bad signature, unknown key), never the token.
+    if (error instanceof TokenError) throw new HttpError(401, `invalid token: ${error.message}`);
+    throw error;
+  }
+}

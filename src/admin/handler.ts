@@ -1,0 +1,190 @@
+// The admin HTTP API (DESIGN.md §4, reference §1.3), mounted by the service on its admin listener
+// behind the edge Envoy. A small explicit route table on node:http; every error is JSON
+// `{"error", "code"}`. Tenants, roles and storage are declarative files (authzctl writes them), so
+// the API only does what needs the service: tokens, usage and volumes.
+import type http from 'node:http';
+import { normalisePath } from '../arrays/path.js';
+import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
+import type { ResourceSource } from '../resources/types.js';
+import type { Logger } from '../telemetry/log.js';
+import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
+import type { SigningKeySet, TokenClaims } from '../tokens/types.js';
+import { TokenError, type TokenVerifier } from '../tokens/verify.js';
+import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
+import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
+import {
+  DEFAULT_TENANT_LIFETIMES,
+  parseLifetimes,
+  tenantEligibleForToken,
+  tokenSecretManifest,
+  type TokenLifetimes,
+} from './tenantToken.js';
+import { usageReport } from './usage.js';
+
+export interface AdminTokenDefaults {
+  /** Tenant token lifetimes when a request names none. */
+  tenant?: TokenLifetimes;
+  /** Lifetime of an access token minted by /proxy/refresh-admin/ (Dell: 30 s). */
+  refreshedAdminAccessTtlSeconds?: number;
+  /** iss/aud put into minted tenant tokens; must be among what the verifier accepts. */
+  issuer?: string;
+  audience?: string;
+}
+
+export interface AdminDeps {
+  resources: ResourceSource;
+  ledger: Ledger;
+  verifier: TokenVerifier;
+  keys: () => SigningKeySet;
+  logger: Logger;
+  tokenDefaults?: AdminTokenDefaults;
+}
+
+type Method = 'GET' | 'POST';
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+interface RouteContext {
+  req: http.IncomingMessage;
+  query: URLSearchParams;
+  /** The caller's admin token claims. */
+  admin: TokenClaims;
+}
+
+interface Route {
+  method: Method;
+  /** Normalised path, with its trailing '/'. */
+  path: string;
+  handle(ctx: RouteContext): Promise<Reply>;
+}
+
+const DELL_REFRESHED_ACCESS_TTL_SECONDS = 30;
+
+export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const routes = adminRoutes(deps);
+
+  return (req, res) => {
+    handle(req).then(
+      (reply) => sendJson(res, reply.status, reply.body),
+      (error: unknown) => sendError(res, toHttpError(error, deps.logger, req)),
+    );
+  };
+
+  async function handle(req: http.IncomingMessage): Promise<Reply> {
+    const normalised = normalisePath(req.url ?? '/');
+    if (!normalised.ok) throw new HttpError(400, normalised.reason);
+    const candidates = routes.filter((route) => route.path === normalised.pathname);
+    if (candidates.length === 0) throw new HttpError(404, `no admin endpoint ${normalised.pathname}`);
+    const route = candidates.find((candidate) => candidate.method === req.method);
+    if (!route) {
+      const allowed = candidates.map((candidate) => candidate.method).join(', ');
+      throw new HttpError(405, `${req.method ?? ''} is not allowed on ${normalised.pathname}; use ${allowed}`, { allow: allowed });
+    }
+    const admin = await authenticateAdmin(req, deps.verifier);
+    return route.handle({ req, query: new URLSearchParams(normalised.query), admin });
+  }
+}
+
+function adminRoutes(deps: AdminDeps): Route[] {
+  const lifetimes = deps.tokenDefaults?.tenant ?? DEFAULT_TENANT_LIFETIMES;
+  return [
+    {
+      method: 'POST',
+      path: '/proxy/tenant/token/',
+      async handle({ req, admin }) {
+        const body = asObject(await readJsonBody(req));
+        const name = requiredString(body, 'tenant');
+        const ttl = parseLifetimes(optionalString(body, 'accessTokenTTL'), optionalString(body, 'refreshTokenTTL'), lifetimes);
+        const tenant = tenantEligibleForToken(deps.resources.current(), name);
+        const pair = await mintTokenPair({
+          keys: deps.keys(),
+          subject: 'csm-tenant',
+          group: tenant.name,
+          roles: tenant.roles,
+          accessTtlSeconds: ttl.accessTtlSeconds,
+          refreshTtlSeconds: ttl.refreshTtlSeconds,
+          issuer: deps.tokenDefaults?.issuer,
+          audience: deps.tokenDefaults?.audience,
+        });
+        deps.logger.info({ tenant: tenant.name, admin: admin.group, ...ttl }, 'tenant token pair generated');
+        // Dell's response shape, so karavictl/dellctl can talk to this service too.
+        return { status: 200, body: { Token: tokenSecretManifest(pair) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/proxy/usage/',
+      async handle({ query }) {
+        const tenant = tenantFilter(deps, query);
+        const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant);
+        return { status: 200, body: { usage: rows } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/proxy/volumes/',
+      async handle({ query }) {
+        const tenant = tenantFilter(deps, query);
+        const rows = await deps.ledger.usage(tenant);
+        const volumes = rows.map(({ tenant: owner, systemType, systemID, pool, volumes: count, usedKiB, reservedKiB }) => ({
+          tenant: owner, systemType, systemID, pool, volumes: count, usedKiB, reservedKiB,
+        }));
+        return { status: 200, body: { volumes } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/proxy/refresh-admin/',
+      async handle({ req, admin }) {
+        // Dell's CLI sends the refresh token as Bearer (already verified as an admin token) and the
+        // pair as {"Access", "Refresh"}, field names matched case-insensitively (reference §2.4).
+        const body = lowerCaseKeys(asObject(await readJsonBody(req)));
+        const refresh = await verifiedAdmin(deps.verifier, requiredString(body, 'refresh'), 'refresh', false);
+        const access = await verifiedAdmin(deps.verifier, requiredString(body, 'access'), 'access', true);
+        if (access.group !== refresh.group || admin.group !== refresh.group) {
+          throw new HttpError(401, 'access and refresh tokens belong to different admins');
+        }
+        const ttl = deps.tokenDefaults?.refreshedAdminAccessTtlSeconds ?? DELL_REFRESHED_ACCESS_TTL_SECONDS;
+        const token = await mintAccessFromRefresh(refresh, deps.keys(), ttl);
+        deps.logger.info({ admin: refresh.group }, 'admin access token refreshed');
+        return { status: 200, body: { AccessToken: token } };
+      },
+    },
+  ];
+}
+
+/** `?tenant=` names a tenant that must exist in the live resources; absent means every tenant. */
+function tenantFilter(deps: AdminDeps, query: URLSearchParams): string | undefined {
+  const tenant = query.get('tenant') ?? undefined;
+  if (tenant === undefined) return undefined;
+  if (tenant === '') throw new HttpError(400, 'query parameter "tenant" is empty');
+  if (!deps.resources.current().tenants.has(tenant)) throw new HttpError(404, `tenant "${tenant}" not found`);
+  return tenant;
+}
+
+async function verifiedAdmin(verifier: TokenVerifier, token: string, which: string, allowExpired: boolean): Promise<TokenClaims> {
+  let claims: TokenClaims;
+  try {
+    claims = allowExpired ? await verifier.verifyAllowingExpiry(token) : await verifier.verify(token);
+  } catch (error) {
+    if (error instanceof TokenError) throw new HttpError(401, `${which} token: ${error.message}`);
+    throw error;
+  }
+  if (claims.sub !== ADMIN_SUBJECT) throw new HttpError(403, `${which} token is not an admin token`);
+  return claims;
+}
+
+function lowerCaseKeys(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(body).map(([key, value]) => [key.toLowerCase(), value]));
+}
+
+/** Known failures keep their status; anything else is a 500 whose detail stays in the log. */
+function toHttpError(error: unknown, logger: Logger, req: http.IncomingMessage): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof LedgerUnavailableError) return new HttpError(503, 'quota store unavailable');
+  logger.error({ err: (error as Error).message, method: req.method, path: req.url?.split('?')[0] }, 'admin request failed');
+  return new HttpError(500, 'internal error');
+}

@@ -1,0 +1,88 @@
+// Quota usage per tenant, array and pool: the ledger's used/reserved capacity joined with the quota
+// the tenant's roles grant in the live resources. Pure: the handler does the I/O.
+import type { UsageRow } from '../ledger/types.js';
+import type { Quota, ResourceSnapshot, SystemType } from '../resources/types.js';
+
+export interface UsageReportRow {
+  tenant: string;
+  systemType: SystemType;
+  systemID: string;
+  pool: string;
+  /** Roles of the tenant that grant this pool; empty when capacity is held in a pool no role grants any more. */
+  roles: string[];
+  /** null = unlimited (a role with quota 0); 0 with no roles = nothing may be created here. */
+  quotaKiB: number | null;
+  usedKiB: number;
+  reservedKiB: number;
+  /** quota − used − reserved, never below 0; null when unlimited. */
+  freeKiB: number | null;
+  volumes: number;
+}
+
+interface Scope {
+  tenant: string;
+  systemType: SystemType;
+  systemID: string;
+  pool: string;
+}
+
+const scopeKey = (s: Scope): string => JSON.stringify([s.tenant, s.systemType, s.systemID, s.pool]);
+
+/**
+ * One row per (tenant, system, pool) that a tenant's role grants or where the ledger holds capacity.
+ * Effective quota follows Dell (reference §11.8): unlimited if any granting role is unlimited,
+ * otherwise the largest granted quota.
+ */
+export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly UsageRow[], tenant?: string): UsageReportRow[] {
+  const rows = new Map<string, UsageReportRow & { quota: Quota | undefined }>();
+  const rowFor = (scope: Scope) => {
+    const key = scopeKey(scope);
+    let row = rows.get(key);
+    if (!row) {
+      row = { ...scope, roles: [], quota: undefined, quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0 };
+      rows.set(key, row);
+    }
+    return row;
+  };
+
+  for (const t of snapshot.tenants.values()) {
+    if (tenant !== undefined && t.name !== tenant) continue;
+    for (const roleName of t.roles) {
+      const role = snapshot.roles.get(roleName);
+      if (!role) continue;
+      const row = rowFor({ tenant: t.name, systemType: role.systemType, systemID: role.systemID, pool: role.pool });
+      row.roles.push(role.name);
+      row.quota = widerQuota(row.quota, role.quota);
+    }
+  }
+  for (const used of ledgerRows) {
+    if (tenant !== undefined && used.tenant !== tenant) continue;
+    const row = rowFor(used);
+    row.usedKiB += used.usedKiB;
+    row.reservedKiB += used.reservedKiB;
+    row.volumes += used.volumes;
+  }
+
+  return [...rows.values()]
+    .map(({ quota, ...row }) => {
+      const quotaKiB = quota === undefined ? 0 : quota.kind === 'unlimited' ? null : quota.kib;
+      const freeKiB = quotaKiB === null ? null : Math.max(0, quotaKiB - row.usedKiB - row.reservedKiB);
+      return { ...row, roles: row.roles.sort(), quotaKiB, freeKiB };
+    })
+    .sort((a, b) => compareScopes(a, b));
+}
+
+function widerQuota(current: Quota | undefined, next: Quota): Quota {
+  if (current === undefined) return next;
+  if (current.kind === 'unlimited' || next.kind === 'unlimited') return { kind: 'unlimited' };
+  return current.kib >= next.kib ? current : next;
+}
+
+function compareScopes(a: Scope, b: Scope): number {
+  return (
+    a.tenant.localeCompare(b.tenant) ||
+    a.systemType.localeCompare(b.systemType) ||
+    a.systemID.localeCompare(b.systemID) ||
+    a.pool.localeCompare(b.pool)
+  );
+}
