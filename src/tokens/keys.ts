@@ -1,0 +1,156 @@
+// HMAC signing keys from a directory (typically a mounted Kubernetes Secret): each file name is a
+// `kid`, its content the secret. Several keys may coexist so a new key can be introduced while tokens
+// signed with the old one stay valid until its file is removed (rotation without a flag day).
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../telemetry/log.js';
+import { watchDirectory, type DirectoryWatch } from '../resources/watch.js';
+import type { SigningKeySet } from './types.js';
+
+/** HS256 keys shorter than the hash output make brute-forcing a captured token practical (RFC 7518 §3.2). */
+export const MIN_SECRET_BYTES = 32;
+
+// Defaults that appear in Dell's charts, docs and tutorials; Dell's own default is literally `secret`.
+const WELL_KNOWN_SECRETS = new Set([
+  'secret', 'changeme', 'change-me', 'password', 'passw0rd', 'admin', 'default', 'jwtsecret',
+  'jwt-secret', 'jwtsigningsecret', 'karavi', 'csm', 'test', 'example', 'mysecret', 'supersecret',
+]);
+
+export class SigningKeyError extends Error {
+  override name = 'SigningKeyError';
+}
+
+/**
+ * Throws a SigningKeyError naming `label` (never the secret) when the secret is too short, a
+ * well-known default, or a short pattern repeated to reach the minimum length.
+ */
+export function assertStrongSecret(secret: string | Uint8Array, label: string): void {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  const text = bytes.toString('utf8').trim().toLowerCase();
+  if (WELL_KNOWN_SECRETS.has(text)) {
+    throw new SigningKeyError(`${label}: the signing secret is a well-known default; generate one with: openssl rand -base64 48`);
+  }
+  if (bytes.length < MIN_SECRET_BYTES) {
+    throw new SigningKeyError(`${label}: the signing secret has ${bytes.length} bytes; at least ${MIN_SECRET_BYTES} are required (openssl rand -base64 48)`);
+  }
+  if (isRepetition(bytes)) {
+    throw new SigningKeyError(`${label}: the signing secret is a short pattern repeated; use random bytes (openssl rand -base64 48)`);
+  }
+}
+
+/** True when the bytes are one block of at most 16 bytes repeated (e.g. `secretsecretsecret…`, `aaaa…`). */
+function isRepetition(bytes: Buffer): boolean {
+  for (let period = 1; period <= 16 && period < bytes.length; period++) {
+    let periodic = true;
+    for (let i = period; i < bytes.length && periodic; i++) periodic = bytes[i] === bytes[i - period];
+    if (periodic) return true;
+  }
+  return false;
+}
+
+/** Kubernetes writes Secret files with a trailing newline when created from a file or with echo. */
+function trimOneTrailingNewline(content: Buffer): Buffer {
+  if (content.length >= 2 && content[content.length - 2] === 0x0d && content[content.length - 1] === 0x0a) {
+    return content.subarray(0, content.length - 2);
+  }
+  if (content.length >= 1 && content[content.length - 1] === 0x0a) return content.subarray(0, content.length - 1);
+  return content;
+}
+
+/**
+ * Reads every regular file of `dir` as a key named by its file name. Dotfiles are skipped: they
+ * are the `..data`/`..<timestamp>` entries of a Kubernetes Secret mount, not keys.
+ * Fails (naming the kid) on a weak secret, and when `defaultKid` is not among the keys.
+ */
+export async function loadSigningKeys(dir: string, defaultKid: string): Promise<SigningKeySet> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw new SigningKeyError(`signing keys: cannot read directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const keys = new Map<string, Uint8Array>();
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue;
+    const file = path.join(dir, name);
+    // stat follows the Secret mount's symlinks to the real file.
+    if (!(await stat(file)).isFile()) continue;
+    const secret = trimOneTrailingNewline(await readFile(file));
+    assertStrongSecret(secret, `signing key "${name}" (${file})`);
+    keys.set(name, new Uint8Array(secret));
+  }
+  if (!keys.has(defaultKid)) {
+    const found = keys.size ? `found: ${[...keys.keys()].join(', ')}` : 'the directory has no key files';
+    throw new SigningKeyError(`signing keys: default key "${defaultKid}" is not a file in ${dir} (${found})`);
+  }
+  return { defaultKid, keys };
+}
+
+/** The current signing keys of a watched directory. */
+export interface WatchedSigningKeys {
+  /** The last valid key set; the same object until a reload accepts a change. */
+  current(): SigningKeySet;
+  /** Re-reads the directory now (e.g. on SIGHUP). Resolves false when the new content was rejected. */
+  reload(): Promise<boolean>;
+  /** Called after each accepted change; returns an unsubscribe function. */
+  onChange(listener: (keys: SigningKeySet) => void): () => void;
+  close(): void;
+}
+
+export interface WatchSigningKeysOptions {
+  logger: Logger;
+  /** A change was rejected; the previous keys stay in force. */
+  onRejected?: (error: Error) => void;
+  debounceMs?: number;
+}
+
+/**
+ * Loads the keys (failing like loadSigningKeys) and reloads them when the directory changes. An
+ * invalid change (weak key, default key removed) is logged and reported, and the previous keys stay.
+ */
+export async function watchSigningKeys(dir: string, defaultKid: string, options: WatchSigningKeysOptions): Promise<WatchedSigningKeys> {
+  let current = await loadSigningKeys(dir, defaultKid);
+  const listeners = new Set<(keys: SigningKeySet) => void>();
+
+  const readAndApply = async (): Promise<boolean> => {
+    try {
+      const next = await loadSigningKeys(dir, defaultKid);
+      if (sameKeys(current, next)) return true;
+      current = next;
+      options.logger.info({ kids: [...next.keys.keys()], defaultKid }, 'signing keys reloaded');
+      for (const listener of listeners) listener(next);
+      return true;
+    } catch (error) {
+      options.logger.warn({ err: (error as Error).message }, 'signing key change rejected; previous keys stay in force');
+      options.onRejected?.(error as Error);
+      return false;
+    }
+  };
+  // Reloads run one after another so a slow read can never overwrite the result of a newer one.
+  let queue: Promise<boolean> = Promise.resolve(true);
+  const reload = (): Promise<boolean> => (queue = queue.then(readAndApply));
+
+  const watcher: DirectoryWatch = watchDirectory(dir, () => void reload(), {
+    debounceMs: options.debounceMs,
+    onError: (error) => options.logger.error({ err: error.message, dir }, 'signing key directory watch failed'),
+  });
+
+  return {
+    current: () => current,
+    reload,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: () => watcher.close(),
+  };
+}
+
+function sameKeys(a: SigningKeySet, b: SigningKeySet): boolean {
+  if (a.defaultKid !== b.defaultKid || a.keys.size !== b.keys.size) return false;
+  for (const [kid, secret] of a.keys) {
+    const other = b.keys.get(kid);
+    if (!other || !Buffer.from(other).equals(secret)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,81 @@
+// Mints Dell-compatible token pairs (reference §2.1): HS256, claims iss/aud/sub/group/roles/exp (+iat),
+// `aud` a plain string. The header carries the `kid` of the signing key so keys can rotate; Dell's
+// sidecar treats tokens as opaque, so the extra header field is harmless to it.
+import { SignJWT } from 'jose';
+import type { SigningKeySet, TokenClaims, TokenSubject } from './types.js';
+
+export const DEFAULT_ISSUER = 'com.dell.csm';
+export const DEFAULT_AUDIENCE = 'csm';
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+}
+
+export interface MintTokenPairOptions {
+  keys: SigningKeySet;
+  subject: TokenSubject;
+  /** Tenant name for tenant tokens, admin name for admin tokens (the `group` claim). */
+  group: string;
+  /** Role names bound to the tenant; empty for admin tokens. */
+  roles: readonly string[];
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  issuer?: string;
+  audience?: string;
+  /** Unix seconds; defaults to the current time. */
+  now?: number;
+}
+
+export class MintError extends Error {
+  override name = 'MintError';
+}
+
+const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+function assertTtl(seconds: number, label: string): void {
+  if (!Number.isInteger(seconds) || seconds <= 0) throw new MintError(`${label} must be a positive whole number of seconds, got ${seconds}`);
+}
+
+/** Access and refresh tokens with identical claims except `exp`, as Dell's tenant-service issues them. */
+export async function mintTokenPair(options: MintTokenPairOptions): Promise<TokenPair> {
+  assertTtl(options.accessTtlSeconds, 'access token lifetime');
+  assertTtl(options.refreshTtlSeconds, 'refresh token lifetime');
+  if (!options.group) throw new MintError('a token needs a tenant or admin name (group)');
+  const badRole = options.roles.find((role) => !role || role.includes(','));
+  if (badRole !== undefined) throw new MintError(`role name "${badRole}" cannot be put in a token (empty or contains a comma)`);
+
+  const iat = options.now ?? nowSeconds();
+  const base = {
+    iss: options.issuer ?? DEFAULT_ISSUER,
+    aud: options.audience ?? DEFAULT_AUDIENCE,
+    sub: options.subject,
+    group: options.group,
+    roles: options.roles.join(','),
+    iat,
+  };
+  const [access, refresh] = await Promise.all([
+    signClaims({ ...base, exp: iat + options.accessTtlSeconds }, options.keys),
+    signClaims({ ...base, exp: iat + options.refreshTtlSeconds }, options.keys),
+  ]);
+  return { access, refresh };
+}
+
+/**
+ * A new access token carrying the refresh token's claims with a fresh `exp` (Dell: now + 30 s), for
+ * the refresh endpoints. The caller has already verified the refresh token and the tenant's standing.
+ */
+export async function mintAccessFromRefresh(refreshClaims: TokenClaims, keys: SigningKeySet, ttlSeconds: number, now = nowSeconds()): Promise<string> {
+  assertTtl(ttlSeconds, 'access token lifetime');
+  return signClaims({ ...refreshClaims, iat: now, exp: now + ttlSeconds }, keys);
+}
+
+/** Signs with the default key and names it in the header. */
+async function signClaims(claims: TokenClaims, keys: SigningKeySet): Promise<string> {
+  const secret = keys.keys.get(keys.defaultKid);
+  if (!secret) throw new MintError(`default signing key "${keys.defaultKid}" is not loaded`);
+  // SignJWT would turn `aud` into whatever was passed; a string keeps Dell's flattened form.
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: keys.defaultKid })
+    .sign(secret);
+}

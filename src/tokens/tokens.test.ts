@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import { createHmac } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, decodeJwt } from 'jose';
+import { mintAccessFromRefresh, mintTokenPair } from './mint.js';
+import { TokenError, TokenVerifier } from './verify.js';
+import type { SigningKeySet } from './types.js';
+
+const OLD_SECRET = 'old-key-0123456789abcdefghijklmnopqrstuv';
+const NEW_SECRET = 'new-key-ZYXWVUTSRQPONMLKJIHGFEDCBA987654';
+const NOW = 1_700_000_000;
+
+function keySet(defaultKid: string, entries: Record<string, string>): SigningKeySet {
+  return { defaultKid, keys: new Map(Object.entries(entries).map(([kid, s]) => [kid, new TextEncoder().encode(s)])) };
+}
+
+async function expectTokenError(promise: Promise<unknown>, code: string): Promise<TokenError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(TokenError);
+    expect((error as TokenError).code).to.equal(code);
+    return error as TokenError;
+  }
+  throw new Error(`expected a TokenError '${code}', but the token was accepted`);
+}
+
+/** Dell's tokens: no kid, signed with the plain shared secret (reference §2.1). */
+function dellStyleToken(secret: string, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode(header)}.${encode(claims)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+const tenantClaims = { iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: 'tenant-a', roles: 'bronze,silver', exp: NOW + 300 };
+
+describe('tokens: mint and verify', () => {
+  let clock = NOW;
+  let keys = keySet('k1', { k1: OLD_SECRET });
+  const verifier = () => new TokenVerifier({ keys: () => keys, now: () => clock });
+
+  beforeEach(() => {
+    clock = NOW;
+    keys = keySet('k1', { k1: OLD_SECRET });
+  });
+
+  it('mints a pair with exactly Dell\'s claims, differing only in exp', async () => {
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze', 'silver'], accessTtlSeconds: 300, refreshTtlSeconds: 86400, now: NOW });
+    expect(decodeProtectedHeader(pair.access)).to.deep.equal({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
+    const access = decodeJwt(pair.access);
+    const refresh = decodeJwt(pair.refresh);
+    expect(access).to.deep.equal({ iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: 'tenant-a', roles: 'bronze,silver', iat: NOW, exp: NOW + 300 });
+    expect({ ...refresh, exp: 0 }).to.deep.equal({ ...access, exp: 0 });
+    expect(refresh.exp).to.equal(NOW + 86400);
+  });
+
+  it('round-trips a tenant pair and an admin pair (roles "")', async () => {
+    const tenant = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
+    expect(await verifier().verify(tenant.access)).to.include({ group: 'tenant-a', roles: 'bronze', sub: 'csm-tenant' });
+    const admin = await mintTokenPair({ keys, subject: 'csm-admin', group: 'admin', roles: [], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
+    expect(await verifier().verify(admin.refresh)).to.include({ group: 'admin', roles: '', sub: 'csm-admin' });
+  });
+
+  it('accepts a Dell-minted token (no kid) with the default key', async () => {
+    const claims = await verifier().verify(dellStyleToken(OLD_SECRET, tenantClaims));
+    expect(claims).to.deep.equal(tenantClaims);
+  });
+
+  it('refuses alg none, RS256 and HS512 tokens', async () => {
+    const unsigned = dellStyleToken(OLD_SECRET, tenantClaims, { alg: 'none', typ: 'JWT' }).replace(/[^.]+$/, '');
+    await expectTokenError(verifier().verify(unsigned), 'unsupported-algorithm');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, tenantClaims, { alg: 'RS256' })), 'unsupported-algorithm');
+    const hs512 = await new SignJWT(tenantClaims).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(OLD_SECRET));
+    await expectTokenError(verifier().verify(hs512), 'unsupported-algorithm');
+  });
+
+  it('refuses a token signed with another secret, and garbage', async () => {
+    await expectTokenError(verifier().verify(dellStyleToken(NEW_SECRET, tenantClaims)), 'bad-signature');
+    const tampered = dellStyleToken(OLD_SECRET, tenantClaims).split('.');
+    tampered[1] = Buffer.from(JSON.stringify({ ...tenantClaims, group: 'tenant-b' })).toString('base64url');
+    await expectTokenError(verifier().verify(tampered.join('.')), 'bad-signature');
+    await expectTokenError(verifier().verify('not-a-jwt'), 'malformed');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, exp: undefined })), 'malformed');
+  });
+
+  it('allows clock skew up to 30 s past exp, then refuses as expired', async () => {
+    const token = dellStyleToken(OLD_SECRET, tenantClaims);
+    clock = tenantClaims.exp + 29;
+    expect((await verifier().verify(token)).group).to.equal('tenant-a');
+    clock = tenantClaims.exp + 30;
+    const error = await expectTokenError(verifier().verify(token), 'expired');
+    expect(error.message).to.contain(new Date(tenantClaims.exp * 1000).toISOString());
+  });
+
+  it('refuses a wrong issuer or audience unless configured (v1 karavi tokens)', async () => {
+    const v1 = dellStyleToken(OLD_SECRET, { ...tenantClaims, iss: 'com.dell.karavi', aud: 'karavi', sub: 'karavi-tenant' });
+    await expectTokenError(verifier().verify(v1), 'wrong-issuer');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, aud: 'other' })), 'wrong-audience');
+    const lenient = new TokenVerifier({ keys: () => keys, now: () => clock, issuers: ['com.dell.csm', 'com.dell.karavi'], audiences: ['csm', 'karavi'] });
+    expect((await lenient.verify(v1)).sub).to.equal('karavi-tenant');
+  });
+
+  it('rotates keys: old tokens work while the old key is kept, fail once it is removed', async () => {
+    const oldPair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 300, refreshTtlSeconds: 600, now: NOW });
+    const v = verifier();
+    keys = keySet('k2', { k1: OLD_SECRET, k2: NEW_SECRET });
+    const newPair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 300, refreshTtlSeconds: 600, now: NOW });
+    expect(decodeProtectedHeader(newPair.access).kid).to.equal('k2');
+    expect((await v.verify(oldPair.access)).group).to.equal('tenant-a');
+    expect((await v.verify(newPair.access)).group).to.equal('tenant-a');
+    // Dell tokens (no kid) follow the default key.
+    await expectTokenError(v.verify(dellStyleToken(OLD_SECRET, tenantClaims)), 'bad-signature');
+
+    keys = keySet('k2', { k2: NEW_SECRET });
+    await expectTokenError(v.verify(oldPair.access), 'unknown-key');
+    expect((await v.verify(newPair.access)).group).to.equal('tenant-a');
+  });
+
+  it('does not serve a cached verification after the token expires', async () => {
+    const v = verifier();
+    const token = dellStyleToken(OLD_SECRET, tenantClaims);
+    await v.verify(token);
+    clock = tenantClaims.exp + 30;
+    await expectTokenError(v.verify(token), 'expired');
+  });
+
+  it('does not serve a cached verification after the key changes', async () => {
+    const v = verifier();
+    const token = dellStyleToken(OLD_SECRET, tenantClaims);
+    await v.verify(token);
+    keys = keySet('k1', { k1: NEW_SECRET });
+    await expectTokenError(v.verify(token), 'bad-signature');
+  });
+
+  it('keeps the cache bounded and still verifies evicted tokens', async () => {
+    const v = new TokenVerifier({ keys: () => keys, now: () => clock, cacheSize: 2 });
+    const tokens = ['a', 'b', 'c'].map((group) => dellStyleToken(OLD_SECRET, { ...tenantClaims, group }));
+    for (const token of tokens) await v.verify(token);
+    expect((await v.verify(tokens[0]!)).group).to.equal('a');
+  });
+
+  it('verifyAllowingExpiry returns an expired token\'s claims but still checks the signature', async () => {
+    const v = verifier();
+    clock = tenantClaims.exp + 3600;
+    expect((await v.verifyAllowingExpiry(dellStyleToken(OLD_SECRET, tenantClaims))).group).to.equal('tenant-a');
+    await expectTokenError(v.verifyAllowingExpiry(dellStyleToken(NEW_SECRET, tenantClaims)), 'bad-signature');
+  });
+
+  it('mints an access token from refresh claims with a fresh exp', async () => {
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
+    const refreshClaims = await verifier().verify(pair.refresh);
+    clock = NOW + 100;
+    const access = await mintAccessFromRefresh(refreshClaims, keys, 30, clock);
+    const claims = await verifier().verify(access);
+    expect(claims).to.deep.equal({ ...refreshClaims, iat: NOW + 100, exp: NOW + 130 });
+  });
+
+  it('refuses to mint with a non-positive lifetime or a role containing a comma', async () => {
+    const base = { keys, subject: 'csm-tenant' as const, group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600 };
+    for (const bad of [{ accessTtlSeconds: 0 }, { refreshTtlSeconds: -1 }, { roles: ['a,b'] }, { group: '' }]) {
+      let failed = false;
+      await mintTokenPair({ ...base, ...bad }).catch(() => { failed = true; });
+      expect(failed, JSON.stringify(bad)).to.equal(true);
+    }
+  });
+});

@@ -1,0 +1,189 @@
+// Verifies Dell-compatible tokens: HS256 only, `kid` selects the key, iss/aud checked against
+// configured lists, `exp` with a small clock-skew allowance. Successful verifications are cached
+// (this runs on every proxied request) until the token expires or the key set changes.
+//
+// Key selection: a token WITHOUT `kid` (every Dell-minted token) is verified with the default key.
+// A token naming a kid that is not loaded fails with 'unknown-key' rather than falling back: its key
+// was removed on purpose (rotation), and trying the default key instead would only turn a clear
+// reason into a misleading 'bad-signature'.
+import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from './mint.js';
+import type { SigningKeySet, TokenClaims } from './types.js';
+
+export type TokenErrorCode =
+  | 'malformed'
+  | 'bad-signature'
+  | 'expired'
+  | 'wrong-issuer'
+  | 'wrong-audience'
+  | 'unsupported-algorithm'
+  | 'unknown-key';
+
+export class TokenError extends Error {
+  override name = 'TokenError';
+  constructor(
+    readonly code: TokenErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TokenVerifierOptions {
+  /** Read on every verification, so a reloaded key set takes effect at once. */
+  keys: () => SigningKeySet;
+  issuers?: readonly string[];
+  audiences?: readonly string[];
+  clockSkewSeconds?: number;
+  /** Most verified tokens remembered (least recently used evicted first). */
+  cacheSize?: number;
+  /** Unix seconds; for tests. */
+  now?: () => number;
+}
+
+// Far above any real token (Dell's are ~250 bytes); bounds the work a garbage header can cause.
+const MAX_TOKEN_LENGTH = 8192;
+const ALGORITHM = 'HS256';
+
+interface CachedVerification {
+  claims: TokenClaims;
+  keys: SigningKeySet;
+}
+
+export class TokenVerifier {
+  private readonly keys: () => SigningKeySet;
+  private readonly issuers: readonly string[];
+  private readonly audiences: readonly string[];
+  private readonly skew: number;
+  private readonly cacheSize: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, CachedVerification>();
+
+  constructor(options: TokenVerifierOptions) {
+    this.keys = options.keys;
+    this.issuers = options.issuers ?? [DEFAULT_ISSUER];
+    this.audiences = options.audiences ?? [DEFAULT_AUDIENCE];
+    this.skew = options.clockSkewSeconds ?? 30;
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** The token's claims, or a TokenError saying why it is not acceptable. */
+  async verify(token: string): Promise<TokenClaims> {
+    const keys = this.keys();
+    const cached = this.cache.get(token);
+    if (cached) {
+      this.cache.delete(token);
+      if (cached.keys === keys && !this.isExpired(cached.claims.exp)) {
+        this.cache.set(token, cached); // most recently used goes last
+        return cached.claims;
+      }
+    }
+    const claims = await this.verifyWith(keys, token, false);
+    this.remember(token, { claims, keys });
+    return claims;
+  }
+
+  /**
+   * Like verify, but an expired token is accepted when everything else holds. Only for Dell's
+   * refresh flow, which takes the claims of the expired access token (reference §2.4).
+   */
+  verifyAllowingExpiry(token: string): Promise<TokenClaims> {
+    return this.verifyWith(this.keys(), token, true);
+  }
+
+  private isExpired(exp: number): boolean {
+    return exp + this.skew <= this.now();
+  }
+
+  private remember(token: string, entry: CachedVerification): void {
+    if (this.cacheSize <= 0) return;
+    // A new key set makes every cached entry stale at once; drop them rather than let them age out.
+    const first = this.cache.values().next();
+    if (!first.done && first.value.keys !== entry.keys) this.cache.clear();
+    while (this.cache.size >= this.cacheSize) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done) break;
+      this.cache.delete(oldest.value);
+    }
+    this.cache.set(token, entry);
+  }
+
+  private async verifyWith(keys: SigningKeySet, token: string, allowExpired: boolean): Promise<TokenClaims> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new TokenError('malformed', 'token is empty or too long');
+    }
+    let header: { alg?: unknown; kid?: unknown };
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new TokenError('malformed', 'token is not a JWS compact serialization');
+    }
+    if (header.alg !== ALGORITHM) {
+      throw new TokenError('unsupported-algorithm', `token algorithm ${JSON.stringify(header.alg)} is not accepted; only ${ALGORITHM}`);
+    }
+    const secret = selectKey(keys, header.kid);
+
+    let payloadBytes: Uint8Array;
+    try {
+      ({ payload: payloadBytes } = await compactVerify(token, secret, { algorithms: [ALGORITHM] }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+        throw new TokenError('bad-signature', 'token signature does not match the signing key');
+      }
+      throw new TokenError('malformed', 'token is not a valid JWS');
+    }
+    const claims = parseClaims(payloadBytes);
+    this.checkClaims(claims, allowExpired);
+    return claims;
+  }
+
+  private checkClaims(claims: TokenClaims, allowExpired: boolean): void {
+    if (!this.issuers.includes(claims.iss)) {
+      throw new TokenError('wrong-issuer', `token issuer "${claims.iss}" is not accepted`);
+    }
+    if (!this.audiences.includes(claims.aud)) {
+      throw new TokenError('wrong-audience', `token audience "${claims.aud}" is not accepted`);
+    }
+    if (!allowExpired && this.isExpired(claims.exp)) {
+      throw new TokenError('expired', `token expired at ${new Date(claims.exp * 1000).toISOString()}`);
+    }
+  }
+}
+
+function selectKey(keys: SigningKeySet, kid: unknown): Uint8Array {
+  if (kid === undefined) {
+    const secret = keys.keys.get(keys.defaultKid);
+    if (!secret) throw new TokenError('unknown-key', `default signing key "${keys.defaultKid}" is not loaded`);
+    return secret;
+  }
+  if (typeof kid !== 'string') throw new TokenError('malformed', 'token kid is not a string');
+  const secret = keys.keys.get(kid);
+  if (!secret) throw new TokenError('unknown-key', `token was signed with key "${kid}", which is not (or no longer) loaded`);
+  return secret;
+}
+
+/**
+ * Dell's claims, normalised: `aud` may arrive as a one-element array from other JWT libraries.
+ * `exp` is required: a token that never expires is not something this system issues or accepts.
+ */
+function parseClaims(payloadBytes: Uint8Array): TokenClaims {
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(new TextDecoder().decode(payloadBytes)) as Record<string, unknown>;
+  } catch {
+    throw new TokenError('malformed', 'token payload is not JSON');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new TokenError('malformed', 'token payload is not a JSON object');
+  }
+  const aud = Array.isArray(payload.aud) && payload.aud.length === 1 ? payload.aud[0] : payload.aud;
+  const { iss, sub, group, roles, exp, iat } = payload;
+  for (const [name, value] of Object.entries({ iss, aud, sub, group, roles })) {
+    if (typeof value !== 'string') throw new TokenError('malformed', `token claim "${name}" is missing or not a string`);
+  }
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new TokenError('malformed', 'token claim "exp" is missing or not a number');
+  const claims: TokenClaims = { iss: iss as string, aud: aud as string, sub: sub as string, group: group as string, roles: roles as string, exp };
+  if (typeof iat === 'number') claims.iat = iat;
+  return claims;
+}
