@@ -1,0 +1,179 @@
+// The gRPC face of a decision function: envoy.service.auth.v3.Authorization/Check, grpc.health.v1,
+// and envoy.service.accesslog.v3.AccessLogService. Generic over `decide`, so the server mode (the
+// pipeline) and the sidecar mode (token injection) share it.
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Decision, RequestView } from '../pipeline/types.js';
+import { jsonDeny, reject } from '../pipeline/response/deny.js';
+import { silentLogger, type Logger } from '../telemetry/log.js';
+import { envoyServices } from './protos.js';
+import { toRequestView } from './request.js';
+import { toCheckResponse } from './response.js';
+import type { CheckRequestMessage, CheckResponseMessage, StreamAccessLogsMessage, StructMessage } from './wire.js';
+
+export const EXT_AUTHZ_NAMESPACE = 'envoy.filters.http.ext_authz';
+const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
+
+/** One HTTP request as Envoy's access log reports it, with what the Check put in dynamic metadata. */
+export interface AccessLogRecord {
+  requestId: string;
+  /** String values the Check emitted under envoy.filters.http.ext_authz. */
+  metadata: Record<string, string>;
+  /** Upstream (or local reply) status; undefined when Envoy had none (e.g. the client reset). */
+  responseCode: number | undefined;
+}
+
+export interface CheckServerOptions {
+  decide(request: RequestView): Promise<Decision>;
+  /** Receives every HTTP access-log entry Envoy streams (awaited in order per stream). */
+  onAccessLog?(record: AccessLogRecord): Promise<void>;
+  logger?: Logger;
+  /** Upper bound for one decision when the call has no gRPC deadline (ms). */
+  maxDecisionMs?: number;
+  /** Time kept back from the caller's deadline to encode and send the answer (ms). */
+  deadlineMarginMs?: number;
+}
+
+export interface CheckServer {
+  /** Binds `host:port` or `unix:/path`; resolves to the bound TCP port (0 for unix sockets). */
+  listen(address: string): Promise<number>;
+  /** SERVING once configuration and policy are loaded; NOT_SERVING while loading or draining. */
+  setServing(serving: boolean): void;
+  /** NOT_SERVING, then drain in-flight calls for up to `graceMs`, then force-close. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const FAILED_CLOSED = (message: string, reason: string): Decision => jsonDeny(reject(503, reason, message));
+
+function metadataStrings(struct: StructMessage | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(struct?.fields ?? {})) {
+    if (typeof value.stringValue === 'string') result[key] = value.stringValue;
+  }
+  return result;
+}
+
+function budgetMs(deadline: grpc.Deadline, options: CheckServerOptions): number {
+  const max = options.maxDecisionMs ?? 1000;
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(at)) return max;
+  return Math.max(0, Math.min(max, at - Date.now() - (options.deadlineMarginMs ?? 20)));
+}
+
+/** The decision, or a 503 deny when it throws or outlives its budget: an error is never an allow. */
+async function decideWithinBudget(request: RequestView, budget: number, options: CheckServerOptions, logger: Logger): Promise<Decision> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Decision>((resolve) => {
+    timer = setTimeout(() => resolve(FAILED_CLOSED('authorization decision timed out', 'decision-timeout')), budget);
+  });
+  try {
+    return await Promise.race([options.decide(request), timeout]);
+  } catch (error) {
+    logger.error({ err: error, requestId: request.id }, 'decision failed; denying');
+    return FAILED_CLOSED('authorization service error', 'decision-error');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function removeStaleSocket(address: string): void {
+  if (!address.startsWith('unix:')) return;
+  const file = address.slice('unix:'.length);
+  if (existsSync(file) && lstatSync(file).isSocket()) unlinkSync(file);
+}
+
+export function createCheckServer(options: CheckServerOptions): CheckServer {
+  const logger = options.logger ?? silentLogger;
+  const services = envoyServices();
+  const server = new grpc.Server();
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+
+  server.addService(services.authorization, {
+    Check(
+      call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
+      callback: grpc.sendUnaryData<CheckResponseMessage>,
+    ) {
+      let request: RequestView;
+      try {
+        request = toRequestView(call.request);
+      } catch (error) {
+        logger.error({ err: error }, 'unreadable CheckRequest; denying');
+        callback(null, toCheckResponse(FAILED_CLOSED('unreadable request', 'bad-check-request')));
+        return;
+      }
+      void decideWithinBudget(request, budgetMs(call.getDeadline(), options), options, logger).then((decision) => {
+        if (decision.kind === 'deny') logger.info({ requestId: request.id, status: decision.status, reason: decision.reason }, 'denied');
+        callback(null, toCheckResponse(decision));
+      });
+    },
+  });
+
+  // Envoy keeps its access-log stream open for the life of the connection; on close these are
+  // answered (after their queued entries) so draining does not wait for Envoy to hang up.
+  const openLogStreams = new Set<() => void>();
+  server.addService(services.accessLog, {
+    StreamAccessLogs(call: grpc.ServerReadableStream<StreamAccessLogsMessage, Record<string, never>>, callback: grpc.sendUnaryData<Record<string, never>>) {
+      // Entries are handled one after another so a commit and a later release of the same id keep order.
+      let queue = Promise.resolve();
+      let finished = false;
+      const finish = () => {
+        openLogStreams.delete(finish);
+        void queue.then(() => {
+          if (finished) return;
+          finished = true;
+          callback(null, {});
+        });
+      };
+      openLogStreams.add(finish);
+      call.on('data', (message: StreamAccessLogsMessage) => {
+        for (const entry of message.http_logs?.log_entry ?? []) {
+          const record: AccessLogRecord = {
+            requestId: entry.request?.request_id ?? '',
+            metadata: metadataStrings(entry.common_properties?.metadata?.filter_metadata?.[EXT_AUTHZ_NAMESPACE]),
+            responseCode: entry.response?.response_code?.value,
+          };
+          if (!options.onAccessLog) continue;
+          const handle = options.onAccessLog;
+          queue = queue.then(() => handle(record)).catch((error: unknown) => {
+            logger.error({ err: error, requestId: record.requestId }, 'access-log entry not applied');
+          });
+        }
+      });
+      call.on('end', finish);
+      call.on('error', () => openLogStreams.delete(finish));
+    },
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    listen(address) {
+      removeStaleSocket(address);
+      return new Promise((resolve, rejectListen) => {
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+          error ? rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(port),
+        );
+      });
+    },
+    setServing(serving) {
+      if (closing) return;
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      health.setStatus(AUTHORIZATION_SERVICE, status);
+    },
+    close(graceMs = 5000) {
+      closing ??= new Promise<void>((resolve) => {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(AUTHORIZATION_SERVICE, 'NOT_SERVING');
+        const force = setTimeout(() => server.forceShutdown(), graceMs);
+        for (const finish of [...openLogStreams]) finish();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
