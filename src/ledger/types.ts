@@ -63,3 +63,14 @@ export interface Ledger {
   pending(olderThanMs: number): Promise<PendingReservation[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Raised before any state changes when a caller passes a bad size, quota, scope, volume name or
+ * reservation id: the decision becomes a 400 with this message (never a 503, never an allow).
+ */
+export class LedgerInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LedgerInputError';
+  }
+}

@@ -1,0 +1,314 @@
+// The ledger contract (issue 3), run against every backend: the embedded memory ledger and the Redis
+// ledger on a real redis-server. Sizes are KiB; GiB below means 1024 * 1024 KiB.
+import { expect } from 'chai';
+import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
+import { MAX_KIB } from '../src/ledger/validate.js';
+import { LedgerInputError, type Ledger, type QuotaScope, type ReservationId } from '../src/ledger/types.js';
+import type { Quota } from '../src/resources/types.js';
+
+const GiB = 1024 * 1024;
+const limited = (kib: number): Quota => ({ kind: 'limited', kib });
+const unlimited: Quota = { kind: 'unlimited' };
+const scope: QuotaScope = { systemType: 'powerflex', systemID: '542a2d5f5122210f', pool: 'bronze', tenant: 'tenant-1' };
+const otherTenant: QuotaScope = { ...scope, tenant: 'tenant-2' };
+const otherPool: QuotaScope = { ...scope, pool: 'silver' };
+
+/** A backend under test: makes a fresh, empty ledger whose reservation clock is `now`. */
+interface LedgerBackend {
+  name: string;
+  before?(): Promise<void>;
+  after?(): Promise<void>;
+  create(now: () => number): Promise<Ledger>;
+}
+
+const memoryBackend: LedgerBackend = {
+  name: 'memory',
+  create: async (now) => new MemoryLedger({ now }),
+};
+
+async function approvedId(ledger: Ledger, at: QuotaScope, volume: string, sizeKiB: number, quota: Quota = limited(100 * GiB)): Promise<ReservationId> {
+  const result = await ledger.reserve(at, volume, sizeKiB, quota);
+  if (result.status !== 'approved') throw new Error(`expected approved, got ${JSON.stringify(result)}`);
+  return result.reservation;
+}
+
+async function createVolume(ledger: Ledger, at: QuotaScope, volume: string, sizeKiB: number): Promise<void> {
+  await ledger.commit(await approvedId(ledger, at, volume, sizeKiB));
+}
+
+async function usageOf(ledger: Ledger, at: QuotaScope): Promise<{ usedKiB: number; reservedKiB: number; volumes: number }> {
+  const row = (await ledger.usage(at.tenant)).find((r) => r.systemType === at.systemType && r.systemID === at.systemID && r.pool === at.pool);
+  return row ? { usedKiB: row.usedKiB, reservedKiB: row.reservedKiB, volumes: row.volumes } : { usedKiB: 0, reservedKiB: 0, volumes: 0 };
+}
+
+/** The promise must reject with a LedgerInputError (bad input, a 400), not resolve or fail otherwise. */
+async function expectInputError(promise: Promise<unknown>): Promise<void> {
+  const outcome = await promise.then((value) => ({ value }), (error: unknown) => ({ error }));
+  expect(outcome).to.have.property('error').that.is.instanceOf(LedgerInputError);
+}
+
+async function deletionId(ledger: Ledger, at: QuotaScope, volume: string): Promise<ReservationId> {
+  const result = await ledger.beginDelete(at, volume);
+  if (result.status !== 'ok') throw new Error(`expected ok, got ${JSON.stringify(result)}`);
+  return result.deletion;
+}
+
+function ledgerContract(backend: LedgerBackend): void {
+  describe(`ledger contract: ${backend.name}`, () => {
+    let clock = 1_700_000_000_000;
+    let ledger: Ledger;
+
+    if (backend.before) before(() => backend.before!());
+    if (backend.after) after(() => backend.after!());
+    beforeEach(async () => {
+      ledger = await backend.create(() => clock);
+    });
+    afterEach(() => ledger.close());
+
+    describe('reserve', () => {
+      it('approves within the quota and counts the reservation until the array confirms it', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 8 * GiB);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 8 * GiB, volumes: 0 });
+        await ledger.commit(reservation);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 0, volumes: 1 });
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
+      });
+
+      it('approves an exact fit and denies one KiB more, reporting used, quota and requested', async () => {
+        await createVolume(ledger, scope, 'vol-a', 60 * GiB);
+        await approvedId(ledger, scope, 'vol-b', 30 * GiB);
+        expect(await ledger.reserve(scope, 'vol-c', 10 * GiB + 1, limited(100 * GiB))).to.deep.equal({
+          status: 'denied', usedKiB: 90 * GiB, quotaKiB: 100 * GiB, requestedKiB: 10 * GiB + 1,
+        });
+        expect((await ledger.reserve(scope, 'vol-c', 10 * GiB, limited(100 * GiB))).status).to.equal('approved');
+      });
+
+      it('a denied request holds nothing', async () => {
+        await ledger.reserve(scope, 'too-big', 200 * GiB, limited(100 * GiB));
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+        expect((await ledger.beginDelete(scope, 'too-big')).status).to.equal('not-owner');
+      });
+
+      it('a retried create of the same name is already-approved with the same id and never charged twice', async () => {
+        const first = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        expect(await ledger.reserve(scope, 'vol-a', 10 * GiB, limited(100 * GiB))).to.deep.equal({ status: 'already-approved', reservation: first });
+        await ledger.commit(first);
+        expect(await ledger.reserve(scope, 'vol-a', 10 * GiB, limited(100 * GiB))).to.deep.equal({ status: 'already-approved', reservation: first });
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 10 * GiB, reservedKiB: 0, volumes: 1 });
+      });
+
+      it('concurrent reservations never exceed the quota', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => ledger.reserve(scope, `vol-${i}`, 10 * GiB, limited(100 * GiB))),
+        );
+        expect(results.filter((r) => r.status === 'approved')).to.have.length(10);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 100 * GiB, volumes: 0 });
+      });
+
+      it('keeps quota per tenant and per pool', async () => {
+        await createVolume(ledger, scope, 'vol-a', 100 * GiB);
+        expect((await ledger.reserve(otherTenant, 'vol-a', 100 * GiB, limited(100 * GiB))).status).to.equal('approved');
+        expect((await ledger.reserve(otherPool, 'vol-b', 100 * GiB, limited(100 * GiB))).status).to.equal('approved');
+        expect((await ledger.reserve(scope, 'vol-b', 1, limited(100 * GiB))).status).to.equal('denied');
+      });
+
+      it('an unlimited quota never denies', async () => {
+        expect((await ledger.reserve(scope, 'huge-1', MAX_KIB, unlimited)).status).to.equal('approved');
+        expect((await ledger.reserve(scope, 'huge-2', MAX_KIB, unlimited)).status).to.equal('approved');
+      });
+
+      it('a limited quota of zero admits nothing', async () => {
+        expect((await ledger.reserve(scope, 'vol-a', 1, limited(0))).status).to.equal('denied');
+      });
+
+      it('is exact at 2^53 - 1 KiB', async () => {
+        const quota = limited(MAX_KIB);
+        await ledger.commit(await approvedId(ledger, scope, 'big', MAX_KIB - 2, quota));
+        expect((await ledger.reserve(scope, 'two', 2, quota)).status).to.equal('approved');
+        expect(await ledger.reserve(scope, 'one', 1, quota)).to.deep.equal({
+          status: 'denied', usedKiB: MAX_KIB, quotaKiB: MAX_KIB, requestedKiB: 1,
+        });
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: MAX_KIB - 2, reservedKiB: 2, volumes: 1 });
+      });
+    });
+
+    describe('bad input', () => {
+      for (const size of [-1, 0, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '10' as unknown as number, undefined as unknown as number]) {
+        it(`rejects the size ${typeof size === 'string' ? JSON.stringify(size) : String(size)} with a clear error and changes nothing`, async () => {
+          const outcome = await ledger.reserve(scope, 'vol-a', size, limited(100 * GiB)).then(() => undefined, (e: unknown) => e);
+          expect(outcome).to.be.instanceOf(LedgerInputError);
+          expect((outcome as Error).message).to.match(/volume size must be an integer number of KiB/);
+          expect(await ledger.usage()).to.deep.equal([]);
+        });
+      }
+
+      it('rejects a fractional or negative quota', async () => {
+        for (const kib of [-5, 2.5, 2 ** 60]) {
+          const error = await ledger.reserve(scope, 'vol-a', 1, limited(kib)).then(() => undefined, (e: unknown) => e);
+          expect(error).to.be.instanceOf(LedgerInputError);
+          expect((error as Error).message).to.match(/^quota must be/);
+        }
+        expect(await ledger.usage()).to.deep.equal([]);
+      });
+
+      it('rejects scope parts that would make an ambiguous key, and empty volume names', async () => {
+        const colon = { ...scope, pool: 'a:b' };
+        await expectInputError(ledger.reserve(colon, 'v', 1, unlimited));
+        await expectInputError(ledger.reserve(scope, '', 1, unlimited));
+        await expectInputError(ledger.owns({ ...scope, systemType: 'nas' as QuotaScope['systemType'] }, 'v'));
+      });
+
+      it('rejects malformed ids, and a deletion id where a reservation id is expected', async () => {
+        await createVolume(ledger, scope, 'vol-a', GiB);
+        const deletion = await deletionId(ledger, scope, 'vol-a');
+        for (const id of ['', 'not base64!', Buffer.from('{"k":"r"}').toString('base64url'), deletion]) {
+          await expectInputError(ledger.commit(id));
+          await expectInputError(ledger.release(id));
+        }
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: GiB, reservedKiB: 0, volumes: 1 });
+      });
+    });
+
+    describe('commit and release', () => {
+      it('release after a failed create frees the capacity, once', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 100 * GiB);
+        await ledger.release(reservation);
+        await ledger.release(reservation);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+        expect((await ledger.reserve(scope, 'vol-b', 100 * GiB, limited(100 * GiB))).status).to.equal('approved');
+      });
+
+      it('commit twice counts the volume once', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        await ledger.commit(reservation);
+        await ledger.commit(reservation);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 10 * GiB, reservedKiB: 0, volumes: 1 });
+      });
+
+      it('release after commit keeps the volume (a retry answered "already exists")', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        await ledger.commit(reservation);
+        await ledger.release(reservation);
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 10 * GiB, reservedKiB: 0, volumes: 1 });
+      });
+
+      it('commit after release creates nothing', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        await ledger.release(reservation);
+        await ledger.commit(reservation);
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(false);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+      });
+
+      it('a stale id from a released reservation does not touch a new reservation of the same name', async () => {
+        const stale = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        await ledger.release(stale);
+        const fresh = await approvedId(ledger, scope, 'vol-a', 20 * GiB);
+        expect(fresh).to.not.equal(stale);
+        await ledger.commit(stale);
+        await ledger.release(stale);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 20 * GiB, volumes: 0 });
+      });
+    });
+
+    describe('ownership and delete', () => {
+      it('owns only committed volumes of that tenant in that scope', async () => {
+        await createVolume(ledger, scope, 'vol-a', GiB);
+        await approvedId(ledger, scope, 'vol-pending', GiB);
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
+        expect(await ledger.owns(scope, 'vol-pending')).to.equal(false);
+        expect(await ledger.owns(otherTenant, 'vol-a')).to.equal(false);
+        expect(await ledger.owns(otherPool, 'vol-a')).to.equal(false);
+        expect(await ledger.owns(scope, 'unknown')).to.equal(false);
+      });
+
+      it('refuses a delete by another tenant and of an unknown volume', async () => {
+        await createVolume(ledger, scope, 'vol-a', GiB);
+        expect(await ledger.beginDelete(otherTenant, 'vol-a')).to.deep.equal({ status: 'not-owner' });
+        expect(await ledger.beginDelete(scope, 'unknown')).to.deep.equal({ status: 'not-owner' });
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
+      });
+
+      it('frees the capacity once however often the delete is repeated', async () => {
+        await createVolume(ledger, scope, 'vol-a', 10 * GiB);
+        await createVolume(ledger, scope, 'vol-b', 10 * GiB);
+        const first = await deletionId(ledger, scope, 'vol-a');
+        const concurrent = await deletionId(ledger, scope, 'vol-a');
+        await ledger.commitDelete(first);
+        await ledger.commitDelete(first);
+        await ledger.commitDelete(concurrent);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 10 * GiB, reservedKiB: 0, volumes: 1 });
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(false);
+        expect(await ledger.beginDelete(scope, 'vol-a')).to.deep.equal({ status: 'not-owner' });
+      });
+
+      it('an aborted delete leaves the volume owned and charged', async () => {
+        await createVolume(ledger, scope, 'vol-a', 10 * GiB);
+        const deletion = await deletionId(ledger, scope, 'vol-a');
+        await ledger.abortDelete(deletion);
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 10 * GiB, reservedKiB: 0, volumes: 1 });
+        await ledger.commitDelete(await deletionId(ledger, scope, 'vol-a'));
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+      });
+
+      it('deleting a reserved, not yet confirmed volume frees its reservation', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        await ledger.commitDelete(await deletionId(ledger, scope, 'vol-a'));
+        await ledger.commit(reservation);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+
+      it('a name deleted and created again is charged again, and the old delete id cannot free it', async () => {
+        await createVolume(ledger, scope, 'vol-a', 60 * GiB);
+        const oldDeletion = await deletionId(ledger, scope, 'vol-a');
+        await ledger.commitDelete(oldDeletion);
+        const again = await ledger.reserve(scope, 'vol-a', 60 * GiB, limited(100 * GiB));
+        expect(again.status).to.equal('approved');
+        await ledger.commit((again as { reservation: string }).reservation);
+        expect((await ledger.reserve(scope, 'vol-b', 60 * GiB, limited(100 * GiB))).status).to.equal('denied');
+        await ledger.commitDelete(oldDeletion);
+        await ledger.abortDelete(oldDeletion);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 60 * GiB, reservedKiB: 0, volumes: 1 });
+        expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
+      });
+    });
+
+    describe('usage and pending', () => {
+      it('reports one row per tenant, system and pool, filtered by tenant', async () => {
+        await createVolume(ledger, scope, 'vol-a', 3 * GiB);
+        await createVolume(ledger, otherPool, 'vol-b', 5 * GiB);
+        await approvedId(ledger, otherTenant, 'vol-c', 7 * GiB);
+        const rows = await ledger.usage();
+        expect(rows).to.have.deep.members([
+          { ...scope, usedKiB: 3 * GiB, reservedKiB: 0, volumes: 1 },
+          { ...otherPool, usedKiB: 5 * GiB, reservedKiB: 0, volumes: 1 },
+          { ...otherTenant, usedKiB: 0, reservedKiB: 7 * GiB, volumes: 0 },
+        ]);
+        expect(await ledger.usage('tenant-2')).to.deep.equal([{ ...otherTenant, usedKiB: 0, reservedKiB: 7 * GiB, volumes: 0 }]);
+        expect(await ledger.usage('nobody')).to.deep.equal([]);
+      });
+
+      it('lists reservations still unconfirmed after the given age, oldest first, with ids that resolve them', async () => {
+        const old = await approvedId(ledger, scope, 'old', GiB);
+        clock += 60_000;
+        await approvedId(ledger, otherTenant, 'recent', 2 * GiB);
+        await createVolume(ledger, scope, 'confirmed', GiB);
+        clock += 1_000;
+        const stale = await ledger.pending(30_000);
+        expect(stale).to.deep.equal([{ reservation: old, scope, volume: 'old', sizeKiB: GiB, since: clock - 61_000 }]);
+        expect((await ledger.pending(0)).map((p) => p.volume)).to.deep.equal(['old', 'recent']);
+        await ledger.release(stale[0]!.reservation);
+        expect((await ledger.pending(0)).map((p) => p.volume)).to.deep.equal(['recent']);
+      });
+
+      it('rejects a negative age', async () => {
+        await expectInputError(ledger.pending(-1));
+      });
+    });
+  });
+}
+
+ledgerContract(memoryBackend);
