@@ -57,3 +57,19 @@ export interface ArrayAdapter {
   /** An error body in the array's native shape. */
   errorBody(status: number, message: string): { contentType: string; body: string };
 }
+
+/**
+ * A lookup the pipeline needs (pool name, volume) could not be answered: `status` and `message` are
+ * what the driver should see in the array's error shape (e.g. 400 unknown pool, the array's own
+ * status for a missing volume, 502 when the array is unreachable). Never an allow.
+ */
+export class ArrayLookupError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ArrayLookupError';
+  }
+}

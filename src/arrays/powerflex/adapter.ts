@@ -1,0 +1,45 @@
+// The PowerFlex face of the ArrayAdapter contract: classification (pure), the local login answer,
+// lookups and credentials through PowerFlexClient, and errors in PowerFlex's shape.
+import type { ArrayAdapter, LocalAnswer, Operation } from '../types.js';
+import { classifyPowerFlex } from './classify.js';
+import { basicToken, PowerFlexClient, type PowerFlexClientOptions } from './client.js';
+import { powerflexErrorBody } from './errors.js';
+
+/**
+ * The token the driver receives from its (intercepted) login. It is not a credential: the driver's
+ * later `Authorization` is replaced by the sidecar's tenant token and then by the array's own.
+ * The value is Dell's, so anything that recognises Dell's spoof recognises ours.
+ */
+export const SPOOFED_LOGIN_TOKEN = 'hellofromkaravi';
+
+export interface PowerFlexAdapter extends ArrayAdapter {
+  /** Stops the gateway connection pools (service shutdown, tests). */
+  close(): Promise<void>;
+}
+
+export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): PowerFlexAdapter {
+  const client = new PowerFlexClient(options);
+  return {
+    type: 'powerflex',
+    // The session cookie and CSRF header of other arrays mean nothing to PowerFlex and must not
+    // reach it from a tenant.
+    strippedHeaders: ['cookie', 'x-csrf-token'],
+    classify: (request) => classifyPowerFlex(request),
+    localAnswer(operation: Operation): LocalAnswer | undefined {
+      if (operation.kind !== 'login') return undefined;
+      // goscaleio reads the login body as a JSON string, as the real gateway sends it.
+      return { status: 200, headers: [{ name: 'content-type', value: 'application/json' }], body: JSON.stringify(SPOOFED_LOGIN_TOKEN) };
+    },
+    poolName: (system, credentials, poolId) => client.poolName(system, credentials, poolId),
+    volume: (system, credentials, volumeId) => client.volume(system, credentials, volumeId),
+    volumeExists: (system, credentials, name) => client.volumeExists(system, credentials, name),
+    async authorize(system, credentials) {
+      return [{ name: 'authorization', value: `Basic ${basicToken(await client.token(system, credentials))}` }];
+    },
+    errorBody: powerflexErrorBody,
+    close: () => client.close(),
+  };
+}
+
+/** The adapter the service registers: gateway TLS trusts the system store plus NODE_EXTRA_CA_CERTS. */
+export const powerflexAdapter: PowerFlexAdapter = createPowerFlexAdapter();

@@ -1,0 +1,223 @@
+// The service's own PowerFlex gateway client: login token per system (reference §1.5) and the few
+// lookups the pipeline needs (pool names, volumes, does a volume exist). It uses the array's real
+// credentials, which never leave this process except towards the array itself.
+import { createHash } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
+import { storageKey } from '../../resources/types.js';
+import { ArrayLookupError, type VolumeInfo } from '../types.js';
+import { ExpiringCache } from '../cache.js';
+import { gatewayErrorMessage } from './errors.js';
+
+export interface PowerFlexClientOptions {
+  /** Extra trusted CA certificates (PEM) for gateway TLS; the system trust store (and NODE_EXTRA_CA_CERTS) otherwise. */
+  ca?: string;
+  /**
+   * Log in again once a token is this old. PowerFlex tokens die after 10 idle minutes (8 hours at most);
+   * Dell re-logs every 5 minutes, and so do we, so a forwarded request does not carry a dead token.
+   */
+  tokenMaxAgeMs?: number;
+  /** How long a pool name or volume lookup is trusted. */
+  lookupTtlMs?: number;
+  /** Bound on cached lookups (pools and volumes together). */
+  lookupCacheSize?: number;
+  /** Per gateway call: connect, headers and body. */
+  requestTimeoutMs?: number;
+  now?: () => number;
+}
+
+interface Session {
+  token: string;
+  obtainedAt: number;
+  /** Hash of the credentials it was obtained with: a rotated credential file forces a new login. */
+  credentials: string;
+}
+
+interface GatewayResponse {
+  status: number;
+  text: string;
+}
+
+/** goscaleio's "no such object" answer: HTTP 500 with errorCode 79 ("Could not find the volume"). */
+const NOT_FOUND_ERROR_CODE = 79;
+
+export class PowerFlexClient {
+  private readonly sessions = new Map<string, Session>();
+  private readonly logins = new Map<string, { credentials: string; pending: Promise<Session> }>();
+  private readonly agents = new Map<string, Dispatcher>();
+  private readonly pools: ExpiringCache<string>;
+  private readonly volumes: ExpiringCache<VolumeInfo>;
+  private readonly tokenMaxAgeMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: PowerFlexClientOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    const ttl = options.lookupTtlMs ?? 60_000;
+    const size = options.lookupCacheSize ?? 1000;
+    this.pools = new ExpiringCache(size, ttl, this.now);
+    this.volumes = new ExpiringCache(size, ttl, this.now);
+  }
+
+  /** A current gateway token for this system: cached, renewed before it ages out, one login at a time. */
+  async token(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<string> {
+    const key = storageKey(system.type, system.systemID);
+    const fingerprint = credentialFingerprint(credentials);
+    const session = this.sessions.get(key);
+    const fresh = session && session.credentials === fingerprint && this.now() - session.obtainedAt < this.tokenMaxAgeMs;
+    if (fresh && session.token !== rejected) return session.token;
+
+    const inFlight = this.logins.get(key);
+    if (inFlight && inFlight.credentials === fingerprint) return (await inFlight.pending).token;
+    const pending = this.login(system, credentials, fingerprint);
+    this.logins.set(key, { credentials: fingerprint, pending });
+    try {
+      const next = await pending;
+      this.sessions.set(key, next);
+      return next.token;
+    } finally {
+      if (this.logins.get(key)?.pending === pending) this.logins.delete(key);
+    }
+  }
+
+  /** Pool id → name; the whole pool list is fetched on a miss (one call fills every pool of the system). */
+  async poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string> {
+    const key = `${storageKey(system.type, system.systemID)}|${poolId}`;
+    const cached = this.pools.get(key);
+    if (cached !== undefined) return cached;
+    const pools = parseJson<{ id?: unknown; name?: unknown }[]>(await this.expectOk(system, credentials, 'GET', '/api/types/StoragePool/instances'));
+    let found: string | undefined;
+    for (const pool of Array.isArray(pools) ? pools : []) {
+      if (typeof pool.id !== 'string' || typeof pool.name !== 'string') continue;
+      this.pools.set(`${storageKey(system.type, system.systemID)}|${pool.id}`, pool.name);
+      if (pool.id === poolId) found = pool.name;
+    }
+    if (found === undefined) throw new ArrayLookupError(`unknown storage pool id ${JSON.stringify(poolId)} on PowerFlex system ${system.systemID}`, 400);
+    return found;
+  }
+
+  /** Volume id → name, size, pool (name resolved too). A missing volume answers with the array's status and message. */
+  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo> {
+    const key = `${storageKey(system.type, system.systemID)}|${volumeId}`;
+    const cached = this.volumes.get(key);
+    if (cached) return cached;
+    const raw = parseJson<{ id?: unknown; name?: unknown; sizeInKb?: unknown; storagePoolId?: unknown }>(
+      await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(volumeId)}`),
+    );
+    if (typeof raw?.name !== 'string' || typeof raw.storagePoolId !== 'string' || typeof raw.sizeInKb !== 'number') {
+      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume ${volumeId}`, 502);
+    }
+    const info: VolumeInfo = {
+      id: volumeId,
+      name: raw.name,
+      sizeKiB: raw.sizeInKb,
+      poolId: raw.storagePoolId,
+      poolName: await this.poolName(system, credentials, raw.storagePoolId),
+    };
+    this.volumes.set(key, info);
+    return info;
+  }
+
+  /** Asks the gateway (queryIdByKey) whether a volume of this name exists; errors other than "not found" throw. */
+  async volumeExists(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<boolean> {
+    const response = await this.call(system, credentials, 'POST', '/api/types/Volume/instances/action/queryIdByKey', JSON.stringify({ name }));
+    if (response.status === 200) return true;
+    if (response.status === 404 || parseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE) return false;
+    throw this.lookupError(system, response);
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((agent) => agent.close()));
+  }
+
+  private async login(system: StorageSystem, credentials: ArrayCredentials, fingerprint: string): Promise<Session> {
+    const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+    const response = await this.send(system, 'GET', '/api/login', basic);
+    if (response.status !== 200) {
+      throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`, 502);
+    }
+    const token = parseJson<unknown>(response.text);
+    if (typeof token !== 'string' || token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no token`, 502);
+    return { token, obtainedAt: this.now(), credentials: fingerprint };
+  }
+
+  /** A call with the current token; a 401 (token expired early, gateway restarted) logs in again once. */
+  private async call(system: StorageSystem, credentials: ArrayCredentials, method: string, path: string, body?: string): Promise<GatewayResponse> {
+    const token = await this.token(system, credentials);
+    const response = await this.send(system, method, path, basicToken(token), body);
+    if (response.status !== 401) return response;
+    return this.send(system, method, path, basicToken(await this.token(system, credentials, token)), body);
+  }
+
+  private async expectOk(system: StorageSystem, credentials: ArrayCredentials, method: string, path: string): Promise<string> {
+    const response = await this.call(system, credentials, method, path);
+    if (response.status !== 200) throw this.lookupError(system, response);
+    return response.text;
+  }
+
+  private lookupError(system: StorageSystem, response: GatewayResponse): ArrayLookupError {
+    if (response.status === 401 || response.status === 403) {
+      return new ArrayLookupError(`PowerFlex system ${system.systemID} rejected the configured credentials`, 502);
+    }
+    return new ArrayLookupError(gatewayErrorMessage(response.status, response.text), response.status);
+  }
+
+  private async send(system: StorageSystem, method: string, path: string, basic: string, body?: string): Promise<GatewayResponse> {
+    const url = new URL(path, system.endpoint);
+    try {
+      const response = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers: {
+          authorization: `Basic ${basic}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body,
+        dispatcher: this.agentFor(system),
+      });
+      return { status: response.statusCode, text: await response.body.text() };
+    } catch (error) {
+      throw new ArrayLookupError(`PowerFlex system ${system.systemID} at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
+    }
+  }
+
+  /** One connection pool per endpoint and TLS mode: certificates are verified unless the Storage says skip. */
+  private agentFor(system: StorageSystem): Dispatcher {
+    const key = `${system.endpoint}|${system.skipCertificateValidation}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new Agent({
+        connect: {
+          rejectUnauthorized: !system.skipCertificateValidation,
+          ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+          timeout: this.requestTimeoutMs,
+        },
+        headersTimeout: this.requestTimeoutMs,
+        bodyTimeout: this.requestTimeoutMs,
+      });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+}
+
+/** PowerFlex's token auth: Basic with an empty user name and the token as the password. */
+export function basicToken(token: string): string {
+  return Buffer.from(`:${token}`).toString('base64');
+}
+
+function credentialFingerprint(credentials: ArrayCredentials): string {
+  return createHash('sha256').update(credentials.username).update('\u0000').update(credentials.password).digest('hex');
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
