@@ -3,6 +3,8 @@ import type { Role } from '../../resources/types.js';
 
 export const POLICY_ENTRYPOINTS = [
   'karavi/volumes/create',
+  'karavi/volumes/powermax/create',
+  'karavi/volumes/powerstore/create',
   'karavi/volumes/delete',
   'karavi/volumes/map',
   'karavi/volumes/unmap',
