@@ -1,0 +1,77 @@
+// Realistic CheckRequests, shaped as the edge Envoy sends them for a PowerFlex CSI driver behind the
+// sidecar: ten request headers including the tenant's Bearer JWT and the sidecar's two Forwarded
+// values (Envoy joins repeated headers with ','), and for a create the driver's JSON body as raw bytes.
+// Field names follow proto-loader's keepCase option used by src/check/protos.ts.
+
+export type DecisionKind = 'read' | 'create';
+
+export interface RequestSpec {
+  kind: DecisionKind;
+  /** The tenant's access token (sent as `Authorization: Bearer …`). */
+  token: string;
+  systemId: string;
+  /** The array endpoint the sidecar names in `Forwarded: for=`. */
+  endpoint: string;
+  /** PowerFlex storage pool id (create only). */
+  poolId: string;
+  /** Create: volume size in KiB, as the driver sends it (a string). */
+  sizeKiB: number;
+  /** Create: makes volume names unique across runs and processes (`<prefix>-<n>`). */
+  volumePrefix: string;
+}
+
+const READ_PATH = '/api/instances/Volume::4a1b2c3d00000001';
+const CREATE_PATH = '/api/types/Volume/instances/';
+
+/** The n-th CheckRequest of a run; creates carry a volume name no other call uses. */
+export function checkRequest(spec: RequestSpec, n: number): object {
+  const create = spec.kind === 'create';
+  const volume = `${spec.volumePrefix}-${n}`;
+  const body = create
+    ? Buffer.from(
+        JSON.stringify({
+          name: volume,
+          protectionDomainId: '6b2ffe6c00000000',
+          storagePoolId: spec.poolId,
+          volumeSizeInKb: String(spec.sizeKiB),
+          volumeType: 'ThinProvisioned',
+        }),
+      )
+    : undefined;
+  const method = create ? 'POST' : 'GET';
+  const path = create ? CREATE_PATH : READ_PATH;
+  const requestId = `bench-${spec.volumePrefix}-${n}`;
+  const headers: Record<string, string> = {
+    ':authority': 'powerflex.storage-authz.example',
+    ':method': method,
+    ':path': path,
+    ':scheme': 'https',
+    authorization: `Bearer ${spec.token}`,
+    forwarded: `for=csm-authorization;${spec.endpoint};${spec.systemId},by=csm-authorization;csi-vxflexos`,
+    'user-agent': 'Go-http-client/1.1',
+    'x-request-id': requestId,
+    'x-csi-pv-name': create ? volume : 'k8s-0fc0695995',
+    'x-forwarded-proto': 'https',
+    ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+  };
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: '10.244.1.17', port_value: 48312 } } },
+      destination: { address: { socket_address: { address: '10.96.0.40', port_value: 443 } } },
+      request: {
+        time: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
+        http: {
+          id: requestId,
+          method,
+          headers,
+          path,
+          host: headers[':authority'],
+          scheme: 'https',
+          protocol: 'HTTP/1.1',
+          size: body ? body.length : 0,
+          ...(body ? { raw_body: body } : {}),
+        },
+      },
+    },
+  };
+}
