@@ -8,6 +8,7 @@ import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
 import type { ResourceSource } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
+import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS, refreshTenantToken } from '../tokens/refresh.js';
 import type { SigningKeySet, TokenClaims } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
@@ -19,13 +20,17 @@ import {
   tokenSecretManifest,
   type TokenLifetimes,
 } from './tenantToken.js';
-import { usageReport } from './usage.js';
+import { usageReport, volumesReport } from './usage.js';
 
 export interface AdminTokenDefaults {
   /** Tenant token lifetimes when a request names none. */
   tenant?: TokenLifetimes;
   /** Lifetime of an access token minted by /proxy/refresh-admin/ (Dell: 30 s). */
   refreshedAdminAccessTtlSeconds?: number;
+  /** Lifetime of a tenant access token minted by /proxy/refresh-token/. */
+  refreshedTenantAccessTtlSeconds?: number;
+  /** How close to expiry a tenant may refresh its access token (proactive sidecar refresh). */
+  earlyRefreshWindowSeconds?: number;
   /** iss/aud put into minted tenant tokens; must be among what the verifier accepts. */
   issuer?: string;
   audience?: string;
@@ -50,14 +55,16 @@ interface Reply {
 interface RouteContext {
   req: http.IncomingMessage;
   query: URLSearchParams;
-  /** The caller's admin token claims. */
-  admin: TokenClaims;
+  /** The caller's admin token claims (an unauthenticated route has none). */
+  admin?: TokenClaims;
 }
 
 interface Route {
   method: Method;
   /** Normalised path, with its trailing '/'. */
   path: string;
+  /** Only the tenant refresh endpoint is open: the sidecar authenticates with the token pair in the body. */
+  auth: 'admin' | 'none';
   handle(ctx: RouteContext): Promise<Reply>;
 }
 
@@ -83,7 +90,7 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
       const allowed = candidates.map((candidate) => candidate.method).join(', ');
       throw new HttpError(405, `${req.method ?? ''} is not allowed on ${normalised.pathname}; use ${allowed}`, { allow: allowed });
     }
-    const admin = await authenticateAdmin(req, deps.verifier);
+    const admin = route.auth === 'admin' ? await authenticateAdmin(req, deps.verifier) : undefined;
     return route.handle({ req, query: new URLSearchParams(normalised.query), admin });
   }
 }
@@ -93,7 +100,22 @@ function adminRoutes(deps: AdminDeps): Route[] {
   return [
     {
       method: 'POST',
+      path: '/proxy/refresh-token/',
+      auth: 'none',
+      async handle({ req }) {
+        return refreshTenantToken(await readJsonBody(req), {
+          verifier: deps.verifier,
+          keys: deps.keys,
+          resources: deps.resources,
+          accessTtlSeconds: deps.tokenDefaults?.refreshedTenantAccessTtlSeconds ?? DEFAULT_REFRESHED_ACCESS_TTL_SECONDS,
+          earlyWindowSeconds: deps.tokenDefaults?.earlyRefreshWindowSeconds ?? DEFAULT_EARLY_REFRESH_WINDOW_SECONDS,
+        });
+      },
+    },
+    {
+      method: 'POST',
       path: '/proxy/tenant/token/',
+      auth: 'admin',
       async handle({ req, admin }) {
         const body = asObject(await readJsonBody(req));
         const name = requiredString(body, 'tenant');
@@ -109,7 +131,7 @@ function adminRoutes(deps: AdminDeps): Route[] {
           issuer: deps.tokenDefaults?.issuer,
           audience: deps.tokenDefaults?.audience,
         });
-        deps.logger.info({ tenant: tenant.name, admin: admin.group, ...ttl }, 'tenant token pair generated');
+        deps.logger.info({ tenant: tenant.name, admin: admin?.group, ...ttl }, 'tenant token pair generated');
         // Dell's response shape, so karavictl/dellctl can talk to this service too.
         return { status: 200, body: { Token: tokenSecretManifest(pair) } };
       },
@@ -117,6 +139,7 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET',
       path: '/proxy/usage/',
+      auth: 'admin',
       async handle({ query }) {
         const tenant = tenantFilter(deps, query);
         const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant);
@@ -126,25 +149,24 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET',
       path: '/proxy/volumes/',
+      auth: 'admin',
       async handle({ query }) {
         const tenant = tenantFilter(deps, query);
-        const rows = await deps.ledger.usage(tenant);
-        const volumes = rows.map(({ tenant: owner, systemType, systemID, pool, volumes: count, usedKiB, reservedKiB }) => ({
-          tenant: owner, systemType, systemID, pool, volumes: count, usedKiB, reservedKiB,
-        }));
+        const volumes = volumesReport(await deps.ledger.usage(tenant));
         return { status: 200, body: { volumes } };
       },
     },
     {
       method: 'POST',
       path: '/proxy/refresh-admin/',
+      auth: 'admin',
       async handle({ req, admin }) {
         // Dell's CLI sends the refresh token as Bearer (already verified as an admin token) and the
         // pair as {"Access", "Refresh"}, field names matched case-insensitively (reference §2.4).
         const body = lowerCaseKeys(asObject(await readJsonBody(req)));
         const refresh = await verifiedAdmin(deps.verifier, requiredString(body, 'refresh'), 'refresh', false);
         const access = await verifiedAdmin(deps.verifier, requiredString(body, 'access'), 'access', true);
-        if (access.group !== refresh.group || admin.group !== refresh.group) {
+        if (access.group !== refresh.group || admin?.group !== refresh.group) {
           throw new HttpError(401, 'access and refresh tokens belong to different admins');
         }
         const ttl = deps.tokenDefaults?.refreshedAdminAccessTtlSeconds ?? DELL_REFRESHED_ACCESS_TTL_SECONDS;

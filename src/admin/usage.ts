@@ -86,3 +86,12 @@ function compareScopes(a: Scope, b: Scope): number {
     a.pool.localeCompare(b.pool)
   );
 }
+
+/** The ledger's volume count and capacity per tenant, array and pool (no quota: see usageReport). */
+export type VolumesReportRow = Pick<UsageRow, 'tenant' | 'systemType' | 'systemID' | 'pool' | 'volumes' | 'usedKiB' | 'reservedKiB'>;
+
+export function volumesReport(ledgerRows: readonly UsageRow[]): VolumesReportRow[] {
+  return ledgerRows
+    .map(({ tenant, systemType, systemID, pool, volumes, usedKiB, reservedKiB }) => ({ tenant, systemType, systemID, pool, volumes, usedKiB, reservedKiB }))
+    .sort(compareScopes);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// authzctl: the storage admin's CLI. Tenants, roles and storage systems are declarative objects
+// written into the service's resources directory (or printed for kubectl/GitOps); tokens, usage and
+// volumes go through the admin API. Data goes to stdout, status lines and errors to stderr.
+import { Command, CommanderError, Option } from 'commander';
+import { registerTokenCommands } from './commands/tokens.js';
+import { registerUsageCommands } from './commands/usage.js';
+import { CliError } from './errors.js';
+import { OUTPUT_FORMATS, processIo, type Io } from './output.js';
+
+function buildProgram(io: Io): Command {
+  const program = new Command('authzctl')
+    .description('Administer storage-authz: signing admin tokens, tenants, roles, storage systems, tenant tokens and usage.')
+    .addOption(new Option('--addr <host[:port]>', 'admin API address (https unless the URL says http://)').env('AUTHZCTL_ADDR'))
+    .addOption(new Option('-f, --admin-token <file>', 'admin token file written by "authzctl admin token"').env('AUTHZCTL_ADMIN_TOKEN'))
+    .option('--ca <file>', 'CA certificate (PEM) that signed the admin API certificate')
+    .option('--insecure', 'do not verify the admin API certificate (testing only)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .addOption(new Option('--resources-dir <dir>', 'directory of CSMTenant/CSMRole/Storage YAML the service loads').env('AUTHZCTL_RESOURCES_DIR'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  registerTokenCommands(program, io);
+  registerUsageCommands(program, io);
+  return program;
+}
+
+/** Runs one command line; resolves to the process exit code. */
+async function run(argv: readonly string[], io: Io): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    // Commander has already printed its own usage errors, and --help/--version exit through here with 0.
+    if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof CliError) {
+      io.stderr(`error: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr(`error: unexpected failure: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await run(process.argv.slice(2), processIo);
