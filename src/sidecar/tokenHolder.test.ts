@@ -1,0 +1,288 @@
+import { expect } from 'chai';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { decodeJwt } from 'jose';
+import { pino } from 'pino';
+import { waitFor } from '../../test/support/wait.js';
+import { mintTokenPair } from '../tokens/mint.js';
+import type { SigningKeySet } from '../tokens/types.js';
+import { readTokenFiles, TokenHolder, type Clock, type RefreshOutcome, type Refresher, type TokenPairFiles } from './tokenHolder.js';
+
+const NOW_S = 1_700_000_000;
+const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new TextEncoder().encode('holder-test-key-0123456789abcdefghijkl')]]) };
+
+/** Time that moves only when the test says so; timers fire in order as it passes. */
+class ManualClock implements Clock {
+  time = NOW_S * 1000;
+  private timers: { at: number; callback: () => void }[] = [];
+  now(): number {
+    return this.time;
+  }
+  setTimer(callback: () => void, delayMs: number): () => void {
+    const timer = { at: this.time + delayMs, callback };
+    this.timers.push(timer);
+    return () => { this.timers = this.timers.filter((t) => t !== timer); };
+  }
+  /** Advances time, firing due timers and letting the work they start finish. */
+  async advance(ms: number): Promise<void> {
+    const target = this.time + ms;
+    for (;;) {
+      await settle();
+      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.time = Math.max(this.time, due.at);
+      due.callback();
+    }
+    this.time = target;
+    await settle();
+  }
+}
+
+// Refresher calls still running (token signing is asynchronous crypto): time stands still until they finish.
+const pending = new Set<Promise<unknown>>();
+function track<T>(promise: Promise<T>): Promise<T> {
+  pending.add(promise);
+  return promise.finally(() => pending.delete(promise));
+}
+
+/** Lets started work run to completion (no timer involved). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    await Promise.allSettled([...pending]);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+function capturingLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({ write(chunk, _encoding, done) { lines.push(chunk.toString()); done(); } });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+async function pairAt(clock: ManualClock, accessTtlSeconds: number, group = 'tenant-a') {
+  return mintTokenPair({ keys, subject: 'csm-tenant', group, roles: ['bronze'], accessTtlSeconds, refreshTtlSeconds: 86400, now: Math.floor(clock.now() / 1000) });
+}
+
+/** A server stand-in that mints a fresh access token with the given lifetime. */
+function mintingRefresher(clock: ManualClock, ttlSeconds: number, calls: TokenPairFiles[]): Refresher {
+  return (pair) => {
+    calls.push(pair);
+    return track(pairAt(clock, ttlSeconds).then(({ access }): RefreshOutcome => ({ kind: 'refreshed', accessToken: access })));
+  };
+}
+
+describe('sidecar TokenHolder', () => {
+  let dir: string;
+  let clock: ManualClock;
+  const holders: TokenHolder[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'token-holder-'));
+    clock = new ManualClock();
+  });
+  afterEach(async () => {
+    for (const holder of holders.splice(0)) holder.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function writePair(pair: { access: string; refresh: string }, target = dir) {
+    await writeFile(path.join(target, 'access'), `${pair.access}\n`);
+    await writeFile(path.join(target, 'refresh'), `${pair.refresh}\n`);
+  }
+
+  async function startHolder(refresher: Refresher, extra: { logger?: pino.Logger; random?: () => number; watch?: boolean } = {}) {
+    const holder = await TokenHolder.start({
+      tokensDir: dir, refresher, clock, logger: extra.logger ?? capturingLogger().logger,
+      random: extra.random ?? (() => 0.5), watch: extra.watch ?? false,
+    });
+    holders.push(holder);
+    return holder;
+  }
+
+  const tokenOf = (holder: TokenHolder) => {
+    const current = holder.current();
+    if (current.kind !== 'token') throw new Error(`no token: ${current.reason}`);
+    return current.accessToken;
+  };
+
+  it('refreshes at 60% of the access token lifetime, not before, and serves the new token', async () => {
+    const pair = await pairAt(clock, 100);
+    await writePair(pair);
+    const calls: TokenPairFiles[] = [];
+    const holder = await startHolder(mintingRefresher(clock, 100, calls));
+    expect(tokenOf(holder)).to.equal(pair.access);
+
+    await clock.advance(59_000);
+    expect(calls).to.have.length(0);
+    await clock.advance(1_000);
+    expect(calls).to.deep.equal([{ accessToken: pair.access, refreshToken: pair.refresh }]);
+    expect(tokenOf(holder)).to.not.equal(pair.access);
+    expect(decodeJwt(tokenOf(holder)).exp).to.equal(NOW_S + 160);
+  });
+
+  it('never hands out an expired token across many lifetimes', async () => {
+    await writePair(await pairAt(clock, 3));
+    const calls: TokenPairFiles[] = [];
+    const holder = await startHolder(mintingRefresher(clock, 3, calls));
+    for (let step = 0; step < 200; step++) {
+      await clock.advance(100);
+      expect(decodeJwt(tokenOf(holder)).exp! * 1000).to.be.greaterThan(clock.now());
+    }
+    // 20 s of 3 s tokens: at least one refresh per lifetime, and no refresh storm (whole-second
+    // expiries make each fresh token live 2-3 s, refreshed after 60% of that).
+    expect(calls.length).to.be.within(7, 17);
+  });
+
+  it('refreshes at once when the token from the files has already expired', async () => {
+    await writePair(await pairAt(clock, 10));
+    clock.time += 20_000;
+    const calls: TokenPairFiles[] = [];
+    const holder = await startHolder(mintingRefresher(clock, 10, calls));
+    expect(holder.status()).to.deep.include({ ready: false });
+    await clock.advance(0);
+    expect(calls).to.have.length(1);
+    expect(holder.status()).to.deep.equal({ ready: true });
+  });
+
+  it('runs one refresh at a time however many callers ask', async () => {
+    await writePair(await pairAt(clock, 100));
+    let release!: (outcome: RefreshOutcome) => void;
+    let calls = 0;
+    const holder = await startHolder(() => {
+      calls++;
+      return new Promise((resolve) => { release = resolve; });
+    });
+    const waits = [holder.refresh(), holder.refresh(), holder.refresh()];
+    await settle();
+    expect(calls).to.equal(1);
+    release({ kind: 'refreshed', accessToken: (await pairAt(clock, 100)).access });
+    await Promise.all(waits);
+    expect(calls).to.equal(1);
+  });
+
+  it('backs off exponentially with jitter while the proxy is unreachable, then recovers', async () => {
+    await writePair(await pairAt(clock, 100));
+    const attempts: number[] = [];
+    let failing = true;
+    const { logger, lines } = capturingLogger();
+    const holder = await startHolder(() => track((async (): Promise<RefreshOutcome> => {
+      attempts.push(clock.now());
+      if (failing) throw new Error('connect ECONNREFUSED');
+      return { kind: 'refreshed', accessToken: (await pairAt(clock, 100)).access };
+    })()), { logger, random: () => 1 });
+    await clock.advance(60_000 + 250 + 500 + 1000 + 2000);
+    const gaps = attempts.slice(1).map((at, i) => at - attempts[i]!);
+    expect(gaps).to.deep.equal([250, 500, 1000, 2000]);
+    failing = false;
+    await clock.advance(4000);
+    expect(holder.status()).to.deep.equal({ ready: true });
+    expect(lines.join('')).to.include('ECONNREFUSED');
+  });
+
+  it('says once what the operator must do when the tenant is revoked, and becomes not ready at expiry', async () => {
+    await writePair(await pairAt(clock, 10));
+    const { logger, lines } = capturingLogger();
+    let refusals = 0;
+    const holder = await startHolder(async () => {
+      refusals++;
+      return { kind: 'refused', status: 401, reason: 'tenant-revoked', message: 'tenant "tenant-a" has been revoked' };
+    }, { logger });
+    await clock.advance(6_000);
+    expect(holder.status().ready).to.equal(true);
+    expect(holder.status().problem).to.include('cancel the revocation');
+    await clock.advance(10_000);
+    expect(refusals).to.be.greaterThan(2);
+    const current = holder.current();
+    expect(current.kind).to.equal('unavailable');
+    expect(holder.status()).to.deep.include({ ready: false });
+    expect(holder.status().problem).to.include('tenant has been revoked');
+    expect(lines.filter((line) => line.includes('cancel the revocation'))).to.have.length(1);
+  });
+
+  it('picks up a re-issued pair from the files and forgets the problem', async () => {
+    await writePair(await pairAt(clock, 10));
+    const holder = await startHolder(async () => ({ kind: 'refused', status: 401, reason: 'refresh-token-expired', message: 'expired' }));
+    await clock.advance(20_000);
+    expect(holder.status().problem).to.include('ask the storage admin for a new token pair');
+    const reissued = await pairAt(clock, 100);
+    await writePair(reissued);
+    await holder.reloadFiles();
+    expect(tokenOf(holder)).to.equal(reissued.access);
+    expect(holder.status()).to.deep.equal({ ready: true });
+  });
+
+  it('ignores a refresh result for a pair replaced while it ran', async () => {
+    await writePair(await pairAt(clock, 100));
+    let release!: (outcome: RefreshOutcome) => void;
+    const holder = await startHolder(() => new Promise((resolve) => { release = resolve; }));
+    const refreshing = holder.refresh();
+    clock.time += 1000; // a later issue time, so the re-issued pair differs
+    const reissued = await pairAt(clock, 100);
+    await writePair(reissued);
+    await holder.reloadFiles();
+    release({ kind: 'refreshed', accessToken: (await pairAt(clock, 50)).access });
+    await refreshing;
+    expect(tokenOf(holder)).to.equal(reissued.access);
+  });
+
+  it('watches a Kubernetes secret volume (..data symlink swap) and switches tokens without a restart', async () => {
+    const first = await pairAt(clock, 100);
+    await mkdir(path.join(dir, '..2024_01'));
+    await writePair(first, path.join(dir, '..2024_01'));
+    await symlink('..2024_01', path.join(dir, '..data'));
+    await symlink('..data/access', path.join(dir, 'access'));
+    await symlink('..data/refresh', path.join(dir, 'refresh'));
+    const holder = await startHolder(async () => ({ kind: 'refused', status: 503, message: 'down' }), { watch: true });
+    expect(tokenOf(holder)).to.equal(first.access);
+
+    clock.time += 1000;
+    const second = await pairAt(clock, 100);
+    await mkdir(path.join(dir, '..2024_02'));
+    await writePair(second, path.join(dir, '..2024_02'));
+    await symlink('..2024_02', path.join(dir, '..data_tmp'));
+    await rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+
+    await waitFor(() => tokenOf(holder) === second.access, 'the holder to pick up the new token pair', 5000);
+  });
+
+  it('never writes a token to the log', async () => {
+    const pair = await pairAt(clock, 10);
+    await writePair(pair);
+    const { logger, lines } = capturingLogger();
+    const minted: string[] = [];
+    let calls = 0;
+    await startHolder(() => track((async (): Promise<RefreshOutcome> => {
+      calls++;
+      if (calls % 2) return { kind: 'refused', status: 500, message: 'access token was valid' };
+      const { access } = await pairAt(clock, 10);
+      minted.push(access);
+      return { kind: 'refreshed', accessToken: access };
+    })()), { logger });
+    await clock.advance(60_000);
+    expect(minted.length).to.be.greaterThan(2);
+    const log = lines.join('');
+    for (const token of [pair.access, pair.refresh, ...minted]) expect(log).to.not.include(token.split('.')[2]);
+  });
+
+  it('refuses unusable token files with errors naming the file', async () => {
+    await expectRejection(readTokenFiles(dir), `token file ${path.join(dir, 'access')}: ENOENT`);
+    await writeFile(path.join(dir, 'access'), '\n');
+    await writeFile(path.join(dir, 'refresh'), 'r');
+    await expectRejection(readTokenFiles(dir), `token file ${path.join(dir, 'access')} is empty`);
+    await writeFile(path.join(dir, 'access'), 'not-a-jwt');
+    await expectRejection(readTokenFiles(dir), `${path.join(dir, 'access')} is not a JWT`);
+  });
+});
+
+async function expectRejection(promise: Promise<unknown>, message: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    expect((error as Error).message).to.include(message);
+    return;
+  }
+  expect.fail(`expected a rejection with "${message}"`);
+}

@@ -1,0 +1,283 @@
+// The tenant's current access token, kept fresh. Dell's sidecar refreshes only after a request has
+// already failed with 401 and reads tokens from environment variables (a re-issued token needs a pod
+// restart). This holder refreshes at a fixed fraction of the access token's lifetime, so no request
+// leaves with an expired token, and watches the mounted `proxy-authz-tokens` secret so a new pair
+// takes effect at once. Token values are never logged.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { decodeJwt } from 'jose';
+import { watchDirectory, type DirectoryWatch } from '../resources/watch.js';
+import type { Logger } from '../telemetry/log.js';
+
+export interface TokenPairFiles {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** What a refresh call came back with; transport failures are thrown. */
+export type RefreshOutcome =
+  | { kind: 'refreshed'; accessToken: string }
+  | { kind: 'refused'; status: number; reason?: string; message: string };
+
+export type Refresher = (pair: TokenPairFiles) => Promise<RefreshOutcome>;
+
+/** The clock and timers the holder runs on; injectable so tests control time. */
+export interface Clock {
+  now(): number;
+  setTimer(callback: () => void, delayMs: number): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(callback, delayMs) {
+    const timer = setTimeout(callback, delayMs);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface TokenHolderOptions {
+  /** Directory with files `access` and `refresh` (the mounted `proxy-authz-tokens` secret). */
+  tokensDir: string;
+  refresher: Refresher;
+  logger: Logger;
+  clock?: Clock;
+  /** Refresh when this fraction of the access token's lifetime has passed (default 0.6). */
+  refreshAtFraction?: number;
+  /** First retry delay after a failed refresh; doubles per failure up to `maxBackoffMs`. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A token this close to its expiry is no longer handed out (default 500 ms). */
+  expiryMarginMs?: number;
+  random?: () => number;
+  /** Whether to watch `tokensDir` (default true). */
+  watch?: boolean;
+}
+
+export type CurrentToken = { kind: 'token'; accessToken: string } | { kind: 'unavailable'; reason: string };
+
+export interface TokenHolderStatus {
+  ready: boolean;
+  /** Why the sidecar cannot (or soon will not) authorize requests, and what the operator must do. */
+  problem?: string;
+}
+
+// Refusals no retry will fix: the operator must act. Anything else (network, a Dell server refusing a
+// still-valid access token, a 5xx) is retried with backoff.
+const OPERATOR_ACTIONS: Record<string, string> = {
+  'refresh-token-expired':
+    'the refresh token has expired: ask the storage admin for a new token pair and apply it as the proxy-authz-tokens secret',
+  'refresh-token-invalid':
+    'the refresh token is not accepted (wrong signing key or corrupted): ask the storage admin for a new token pair and apply it as the proxy-authz-tokens secret',
+  'access-token-invalid':
+    'the access token is not accepted (wrong signing key or corrupted): ask the storage admin for a new token pair and apply it as the proxy-authz-tokens secret',
+  'token-pair-mismatch':
+    'the access and refresh tokens belong to different tenants: apply a matching pair as the proxy-authz-tokens secret',
+  'not-a-tenant-token': 'the proxy-authz-tokens secret holds admin tokens: apply a tenant token pair instead',
+  'tenant-unknown': 'the tenant no longer exists: ask the storage admin to recreate it and issue a new token pair',
+  'tenant-revoked': 'the tenant has been revoked: ask the storage admin to cancel the revocation (CSMTenant spec.revoke)',
+};
+
+interface HeldPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  refreshAt: number;
+}
+
+export class TokenHolder {
+  private pair: HeldPair | undefined;
+  private generation = 0;
+  private problem: string | undefined;
+  private loggedProblem: string | undefined;
+  private failures = 0;
+  private inflight: Promise<void> | undefined;
+  private cancelTimer: (() => void) | undefined;
+  private watcher: DirectoryWatch | undefined;
+  private stopped = false;
+  private readonly clock: Clock;
+  private readonly fraction: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly marginMs: number;
+  private readonly random: () => number;
+
+  private constructor(private readonly options: TokenHolderOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.fraction = options.refreshAtFraction ?? 0.6;
+    this.initialBackoffMs = options.initialBackoffMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.marginMs = options.expiryMarginMs ?? 500;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Reads the token files (failing with a clear error if they are unusable) and starts refreshing. */
+  static async start(options: TokenHolderOptions): Promise<TokenHolder> {
+    const holder = new TokenHolder(options);
+    holder.adopt(await readTokenFiles(options.tokensDir));
+    if (options.watch ?? true) {
+      holder.watcher = watchDirectory(options.tokensDir, () => void holder.reloadFiles(), {
+        onError: (error) => options.logger.error({ err: error, dir: options.tokensDir }, 'watching the token files failed; new token secrets need a restart'),
+      });
+    }
+    holder.schedule();
+    return holder;
+  }
+
+  /** The access token to send now, or why there is none. */
+  current(): CurrentToken {
+    const pair = this.pair;
+    if (pair && this.clock.now() < pair.expiresAt - this.marginMs) return { kind: 'token', accessToken: pair.accessToken };
+    return {
+      kind: 'unavailable',
+      reason: this.problem ?? 'the access token has expired and has not been refreshed yet (the authorization proxy is unreachable or refusing)',
+    };
+  }
+
+  status(): TokenHolderStatus {
+    const token = this.current();
+    if (token.kind === 'unavailable') return { ready: false, problem: token.reason };
+    return this.problem ? { ready: true, problem: this.problem } : { ready: true };
+  }
+
+  /** Refreshes now unless a refresh is already running (single flight); resolves when it has finished. */
+  refresh(): Promise<void> {
+    if (!this.inflight) {
+      this.inflight = this.runRefresh().finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    return this.inflight;
+  }
+
+  /** Re-reads the token files; a changed pair replaces the held one and clears any reported problem. */
+  async reloadFiles(): Promise<void> {
+    let files: TokenPairFiles;
+    try {
+      files = await readTokenFiles(this.options.tokensDir);
+    } catch (error) {
+      this.options.logger.warn({ err: { message: (error as Error).message } }, 'token files changed but cannot be used; keeping the current tokens');
+      return;
+    }
+    // Same refresh token: the secret was not re-issued (our refreshed access token is newer than the file's).
+    if (this.pair && files.refreshToken === this.pair.refreshToken) return;
+    try {
+      this.adopt(files);
+    } catch (error) {
+      this.options.logger.warn({ err: { message: (error as Error).message } }, 'token files changed but cannot be used; keeping the current tokens');
+      return;
+    }
+    this.problem = undefined;
+    this.loggedProblem = undefined;
+    this.failures = 0;
+    this.options.logger.info({ expiresAt: new Date(this.pair!.expiresAt).toISOString() }, 'new token pair loaded from the token files');
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.watcher?.close();
+  }
+
+  private adopt(files: TokenPairFiles): void {
+    this.generation++;
+    this.pair = this.held(files.accessToken, files.refreshToken);
+  }
+
+  private held(accessToken: string, refreshToken: string): HeldPair {
+    const now = this.clock.now();
+    const expiresAt = accessTokenExpiry(accessToken) * 1000;
+    // The lifetime is measured from when we got the token, not its `iat` (Dell-minted tokens have
+    // none, and whole-second `iat`s skew short tokens). Refreshing at 60% of what is left keeps the
+    // request inside the server's early-refresh window (the last half of the token's lifetime).
+    return { accessToken, refreshToken, expiresAt, refreshAt: now + (expiresAt - now) * this.fraction };
+  }
+
+  private schedule(delayMs?: number): void {
+    if (this.stopped || !this.pair) return;
+    this.cancelTimer?.();
+    const wait = delayMs ?? Math.max(0, this.pair.refreshAt - this.clock.now());
+    this.cancelTimer = this.clock.setTimer(() => void this.refresh(), wait);
+  }
+
+  private async runRefresh(): Promise<void> {
+    const pair = this.pair;
+    if (!pair || this.stopped) return;
+    const generation = this.generation;
+    let outcome: RefreshOutcome;
+    try {
+      outcome = await this.options.refresher({ accessToken: pair.accessToken, refreshToken: pair.refreshToken });
+    } catch (error) {
+      outcome = { kind: 'refused', status: 0, message: `the authorization proxy could not be reached: ${(error as Error).message}` };
+    }
+    // The token files were replaced while this refresh ran: its result is for a pair we no longer hold.
+    if (this.stopped || generation !== this.generation) return;
+
+    if (outcome.kind === 'refreshed') {
+      try {
+        this.pair = this.held(outcome.accessToken, pair.refreshToken);
+      } catch (error) {
+        return this.retry({ kind: 'refused', status: 200, message: `the refreshed access token is unusable: ${(error as Error).message}` });
+      }
+      this.failures = 0;
+      if (this.problem) this.options.logger.info('token refresh works again');
+      this.problem = undefined;
+      this.loggedProblem = undefined;
+      this.options.logger.debug({ expiresAt: new Date(this.pair.expiresAt).toISOString() }, 'access token refreshed');
+      this.schedule();
+      return;
+    }
+    this.retry(outcome);
+  }
+
+  private retry(outcome: Extract<RefreshOutcome, { kind: 'refused' }>): void {
+    const action = outcome.reason ? OPERATOR_ACTIONS[outcome.reason] : undefined;
+    if (action) {
+      this.problem = `token refresh refused (${outcome.reason}): ${action}`;
+      // Said once, loudly; repeating it every retry would bury it.
+      if (this.loggedProblem !== this.problem) {
+        this.loggedProblem = this.problem;
+        this.options.logger.error({ reason: outcome.reason, status: outcome.status }, this.problem);
+      }
+    } else {
+      this.options.logger.warn({ status: outcome.status, reason: outcome.reason, detail: outcome.message }, 'token refresh failed; retrying');
+    }
+    this.failures++;
+    const ceiling = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** (this.failures - 1));
+    // Full jitter over the upper half: sidecars restarted together do not retry in lockstep.
+    this.schedule(ceiling / 2 + (ceiling / 2) * this.random());
+  }
+}
+
+/** Reads `access` and `refresh` from the secret directory (trimmed: `echo` adds a newline). */
+export async function readTokenFiles(dir: string): Promise<TokenPairFiles> {
+  const read = async (name: string): Promise<string> => {
+    const file = path.join(dir, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new Error(`token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const token = text.trim();
+    if (!token) throw new Error(`token file ${file} is empty`);
+    return token;
+  };
+  const accessToken = await read('access');
+  accessTokenExpiry(accessToken, path.join(dir, 'access'));
+  return { accessToken, refreshToken: await read('refresh') };
+}
+
+/** `exp` of an access token, read without verification (the sidecar holds no key). */
+function accessTokenExpiry(token: string, source = 'access token'): number {
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    throw new Error(`${source} is not a JWT`);
+  }
+  if (typeof claims.exp !== 'number') throw new Error(`${source} has no "exp" claim`);
+  return claims.exp;
+}
