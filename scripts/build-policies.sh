@@ -3,7 +3,7 @@
 # committed bundle the service loads: policies/build/policy.wasm and policies/build/manifest.json.
 # The manifest's sourcesSha256 is how `npm test` (policies/policies.test.ts) notices a stale bundle:
 # it is the sha256 of the `sha256sum` listing ("<hex>  <file>\n" per file, files in byte order) of
-# the non-test .rego sources.
+# the non-test .rego sources. wasmSha256 ties the manifest to the policy.wasm it describes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,14 +35,16 @@ tar -xzPOf "$WORK/bundle.tar.gz" /policy.wasm > policies/build/policy.wasm
 
 OPA_VERSION="$("$OPA" version | sed -n 's/^Version: //p')"
 SOURCES_SHA256="$(cd policies && sha256sum -- "${SOURCES[@]}" | sha256sum | cut -d' ' -f1)"
+WASM_SHA256="$(sha256sum policies/build/policy.wasm | cut -d' ' -f1)"
 node -e '
-  const [opaVersion, sourcesSha256, sources, entrypoints] = process.argv.slice(1);
+  const [opaVersion, sourcesSha256, wasmSha256, sources, entrypoints] = process.argv.slice(1);
   const manifest = {
     opaVersion,
     entrypoints: entrypoints.split(" "),
     sources: sources.split(" "),
     sourcesSha256,
+    wasmSha256,
   };
   process.stdout.write(JSON.stringify(manifest, null, 2) + "\n");
-' "$OPA_VERSION" "$SOURCES_SHA256" "${SOURCES[*]}" "${ENTRYPOINTS[*]}" > policies/build/manifest.json
+' "$OPA_VERSION" "$SOURCES_SHA256" "$WASM_SHA256" "${SOURCES[*]}" "${ENTRYPOINTS[*]}" > policies/build/manifest.json
 echo "build-policies: wrote policies/build/policy.wasm ($(wc -c < policies/build/policy.wasm) bytes) for OPA $OPA_VERSION" >&2
