@@ -1,7 +1,8 @@
 // Quota usage per tenant, array and pool: the ledger's used/reserved capacity joined with the quota
 // the tenant's roles grant in the live resources. Pure: the handler does the I/O.
 import type { UsageRow } from '../ledger/types.js';
-import type { Quota, ResourceSnapshot, SystemType } from '../resources/types.js';
+import { effectiveQuota } from '../pipeline/policy/decisions.js';
+import type { ResourceSnapshot, Role, SystemType } from '../resources/types.js';
 
 export interface UsageReportRow {
   tenant: string;
@@ -34,12 +35,12 @@ const scopeKey = (s: Scope): string => JSON.stringify([s.tenant, s.systemType, s
  * otherwise the largest granted quota.
  */
 export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly UsageRow[], tenant?: string): UsageReportRow[] {
-  const rows = new Map<string, UsageReportRow & { quota: Quota | undefined }>();
+  const rows = new Map<string, UsageReportRow & { granting: Role[] }>();
   const rowFor = (scope: Scope) => {
     const key = scopeKey(scope);
     let row = rows.get(key);
     if (!row) {
-      row = { ...scope, roles: [], quota: undefined, quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0 };
+      row = { tenant: scope.tenant, systemType: scope.systemType, systemID: scope.systemID, pool: scope.pool, granting: [], roles: [], quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0 };
       rows.set(key, row);
     }
     return row;
@@ -50,32 +51,32 @@ export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly Usa
     for (const roleName of t.roles) {
       const role = snapshot.roles.get(roleName);
       if (!role) continue;
-      const row = rowFor({ tenant: t.name, systemType: role.systemType, systemID: role.systemID, pool: role.pool });
-      row.roles.push(role.name);
-      row.quota = widerQuota(row.quota, role.quota);
+      rowFor({ tenant: t.name, systemType: role.systemType, systemID: role.systemID, pool: role.pool }).granting.push(role);
     }
   }
   for (const used of ledgerRows) {
     if (tenant !== undefined && used.tenant !== tenant) continue;
-    const row = rowFor(used);
+    const row = rowFor({ tenant: used.tenant, systemType: used.systemType, systemID: used.systemID, pool: used.pool });
     row.usedKiB += used.usedKiB;
     row.reservedKiB += used.reservedKiB;
     row.volumes += used.volumes;
   }
 
   return [...rows.values()]
-    .map(({ quota, ...row }) => {
-      const quotaKiB = quota === undefined ? 0 : quota.kind === 'unlimited' ? null : quota.kib;
+    .map(({ granting, ...row }) => {
+      const quotaKiB = quotaOf(granting);
       const freeKiB = quotaKiB === null ? null : Math.max(0, quotaKiB - row.usedKiB - row.reservedKiB);
-      return { ...row, roles: row.roles.sort(), quotaKiB, freeKiB };
+      return { ...row, roles: granting.map((role) => role.name).sort(), quotaKiB, freeKiB };
     })
-    .sort((a, b) => compareScopes(a, b));
+    .sort(compareScopes);
 }
 
-function widerQuota(current: Quota | undefined, next: Quota): Quota {
-  if (current === undefined) return next;
-  if (current.kind === 'unlimited' || next.kind === 'unlimited') return { kind: 'unlimited' };
-  return current.kib >= next.kib ? current : next;
+/** KiB, null when unlimited, 0 when no role grants the pool. */
+function quotaOf(granting: readonly Role[]): number | null {
+  if (granting.length === 0) return 0;
+  // The policy phase's rule, fed the way Dell's policies see roles: KiB, with 0 meaning unlimited.
+  const quota = effectiveQuota(Object.fromEntries(granting.map((role) => [role.name, role.quota.kind === 'unlimited' ? 0 : role.quota.kib])));
+  return quota.kind === 'unlimited' ? null : quota.kib;
 }
 
 function compareScopes(a: Scope, b: Scope): number {

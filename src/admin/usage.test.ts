@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import type { UsageRow } from '../ledger/types.js';
+import type { ResourceSnapshot, Role, Tenant } from '../resources/types.js';
+import { usageReport, volumesReport } from './usage.js';
+
+const GiB = 1024 * 1024;
+
+function role(name: string, pool: string, quota: Role['quota'], systemID = 'sys1'): Role {
+  return { name, systemType: 'powerflex', systemID, pool, quota };
+}
+
+function snapshot(tenants: Tenant[], roles: Role[]): ResourceSnapshot {
+  return {
+    generation: 1,
+    tenants: new Map(tenants.map((t) => [t.name, t])),
+    roles: new Map(roles.map((r) => [r.name, r])),
+    storage: new Map(),
+  };
+}
+
+const tenant = (name: string, roles: string[]): Tenant => ({ name, roles, approveSdc: false, revoke: false });
+const used = (tenantName: string, pool: string, usedKiB: number, reservedKiB = 0, volumes = 1): UsageRow => ({
+  tenant: tenantName, systemType: 'powerflex', systemID: 'sys1', pool, usedKiB, reservedKiB, volumes,
+});
+
+describe('admin usage report', () => {
+  it("shows a new tenant's quota with nothing used yet", () => {
+    const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), []);
+    expect(rows).to.deep.equal([
+      { tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0 },
+    ]);
+  });
+
+  it('subtracts used and reserved capacity from the quota to give what is free', () => {
+    const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), [used('t1', 'bronze', 30 * GiB, 8 * GiB, 4)]);
+    expect(rows[0]).to.include({ usedKiB: 30 * GiB, reservedKiB: 8 * GiB, freeKiB: 62 * GiB, volumes: 4 });
+  });
+
+  it('takes the largest quota of the roles granting a pool, and unlimited when any is 0', () => {
+    const roles = [role('small', 'bronze', { kind: 'limited', kib: 10 * GiB }), role('big', 'bronze', { kind: 'limited', kib: 50 * GiB }), role('all', 'silver', { kind: 'limited', kib: 1 }), role('free', 'silver', { kind: 'unlimited' })];
+    const rows = usageReport(snapshot([tenant('t1', ['small', 'big', 'all', 'free'])], roles), []);
+    expect(rows.map((r) => [r.pool, r.roles, r.quotaKiB, r.freeKiB])).to.deep.equal([
+      ['bronze', ['big', 'small'], 50 * GiB, 50 * GiB],
+      ['silver', ['all', 'free'], null, null],
+    ]);
+  });
+
+  it('never reports negative free capacity when usage exceeds a lowered quota', () => {
+    const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 10 * GiB })]), [used('t1', 'bronze', 20 * GiB)]);
+    expect(rows[0]?.freeKiB).to.equal(0);
+  });
+
+  it('keeps capacity held in a pool that no role grants any more, with no quota', () => {
+    const rows = usageReport(snapshot([tenant('t1', [])], []), [used('t1', 'bronze', 5 * GiB)]);
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({ pool: 'bronze', quotaKiB: 0, freeKiB: 0, usedKiB: 5 * GiB });
+    expect(rows[0]?.roles).to.deep.equal([]);
+  });
+
+  it('filters to one tenant', () => {
+    const roles = [role('gold', 'bronze', { kind: 'limited', kib: GiB })];
+    const rows = usageReport(snapshot([tenant('t1', ['gold']), tenant('t2', ['gold'])], roles), [used('t2', 'bronze', 1)], 't1');
+    expect(rows.map((r) => r.tenant)).to.deep.equal(['t1']);
+  });
+
+  it('lists volume counts per tenant and pool in a stable order', () => {
+    const rows = volumesReport([used('t2', 'bronze', 7, 0, 2), used('t1', 'silver', 3, 1, 1), used('t1', 'bronze', 5, 0, 3)]);
+    expect(rows.map((r) => [r.tenant, r.pool, r.volumes])).to.deep.equal([['t1', 'bronze', 3], ['t1', 'silver', 1], ['t2', 'bronze', 2]]);
+  });
+});
