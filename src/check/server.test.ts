@@ -24,7 +24,7 @@ const checkRequest = { attributes: { request: { http: { id: 'r1', method: 'GET',
 
 describe('createCheckServer', () => {
   let server: CheckServer;
-  let clients: grpc.Client[] = [];
+  const clients: grpc.Client[] = [];
   let decide: (request: RequestView) => Promise<Decision>;
   const logged: AccessLogRecord[] = [];
   let address = '';

@@ -1,0 +1,66 @@
+// Policy inputs (pure): Dell's input shapes per package (reference §3.1, §4), so Dell's Rego tests
+// carry over. The claims carry the tenant's LIVE roles (CSMTenant), not the roles minted into the
+// token, so unbinding a role takes effect on the next request.
+import type { Operation, VolumeInfo } from '../../arrays/types.js';
+import type { StorageSystem, Tenant } from '../../resources/types.js';
+import type { TokenClaims } from '../../tokens/types.js';
+import type { PolicyEntrypoint } from '../policy/types.js';
+
+export interface PolicyQuery {
+  entrypoint: PolicyEntrypoint;
+  input: Record<string, unknown>;
+}
+
+export function liveClaims(claims: TokenClaims, tenant: Tenant): TokenClaims {
+  return { ...claims, group: tenant.name, roles: tenant.roles.join(',') };
+}
+
+const CREATE_ENTRYPOINT: Record<StorageSystem['type'], PolicyEntrypoint> = {
+  powerflex: 'karavi/volumes/create',
+  powerscale: 'karavi/volumes/create',
+  powermax: 'karavi/volumes/powermax/create',
+  powerstore: 'karavi/volumes/powerstore/create',
+};
+
+export function volumeCreateQuery(
+  claims: TokenClaims,
+  system: StorageSystem,
+  operation: Extract<Operation, { kind: 'volume-create' }>,
+  poolName: string,
+): PolicyQuery {
+  // PowerStore's package reads the size from `request.size`; the others from `request.volumeSizeInKb`.
+  const request = system.type === 'powerstore'
+    ? { name: operation.name, size: operation.sizeKiB }
+    : { name: operation.name, volumeSizeInKb: operation.sizeKiB, storagePoolId: operation.poolId };
+  return {
+    entrypoint: CREATE_ENTRYPOINT[system.type],
+    input: { claims, request, storagepool: poolName, storagesystemid: system.systemID, systemtype: system.type },
+  };
+}
+
+export function snapshotCreateQuery(
+  claims: TokenClaims,
+  system: StorageSystem,
+  operation: Extract<Operation, { kind: 'snapshot-create' }>,
+  sources: readonly VolumeInfo[],
+): PolicyQuery {
+  const request = operation.snapshots.map((snapshot, index) => ({
+    name: snapshot.snapshotName,
+    volumeSizeInKb: sources[index]!.sizeKiB,
+    storagepool: sources[index]!.poolName,
+  }));
+  return { entrypoint: 'karavi/snapshot/create', input: { claims, request, storagesystemid: system.systemID, systemtype: system.type } };
+}
+
+const CLAIMS_ONLY: Partial<Record<Operation['kind'], PolicyEntrypoint>> = {
+  'volume-delete': 'karavi/volumes/delete',
+  'volume-map': 'karavi/volumes/map',
+  'volume-unmap': 'karavi/volumes/unmap',
+  'sdc-approve': 'karavi/sdc/approve',
+};
+
+/** Delete, map, unmap and SDC approval: Dell's packages look at the claims only. */
+export function claimsOnlyQuery(kind: Operation['kind'], claims: TokenClaims): PolicyQuery | undefined {
+  const entrypoint = CLAIMS_ONLY[kind];
+  return entrypoint && { entrypoint, input: { claims } };
+}

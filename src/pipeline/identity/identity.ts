@@ -1,0 +1,49 @@
+// Identity phase: `Authorization: Bearer <jwt>` → verified claims → the live Tenant (DESIGN.md §2.1).
+// Revocation and role bindings come from the live CSMTenant on every request, not from the token,
+// so revoking a tenant or unbinding a role takes effect on the next request (Dell: only at refresh).
+import type { ResourceSnapshot, Tenant } from '../../resources/types.js';
+import { TokenError } from '../../tokens/verify.js';
+import type { TokenClaims } from '../../tokens/types.js';
+import { reject, type Rejection } from '../response/deny.js';
+
+export interface TokenVerifying {
+  verify(token: string): Promise<TokenClaims>;
+}
+
+export interface Identity {
+  claims: TokenClaims;
+  tenant: Tenant;
+}
+
+const ADMIN_SUBJECT = 'csm-admin';
+
+/** The bearer token of an Authorization header value, or a 401 saying why there is none. */
+export function bearerToken(authorization: string | undefined): string | Rejection {
+  if (!authorization) return reject(401, 'missing-token', 'missing Authorization header');
+  const match = /^Bearer +(\S+)$/i.exec(authorization.trim());
+  // Dell passes Basic and other schemes through unauthenticated; here every scheme but Bearer is refused.
+  if (!match?.[1]) return reject(401, 'invalid-authz-header', 'invalid authz header: expected "Bearer <token>"');
+  return match[1];
+}
+
+export async function identify(
+  authorization: string | undefined,
+  verifier: TokenVerifying,
+  resources: ResourceSnapshot,
+): Promise<Identity | Rejection> {
+  const token = bearerToken(authorization);
+  if (typeof token !== 'string') return token;
+  let claims: TokenClaims;
+  try {
+    claims = await verifier.verify(token);
+  } catch (error) {
+    // TokenError messages name the problem, never the token; anything else is a service fault.
+    if (error instanceof TokenError) return reject(401, `token-${error.code}`, error.message);
+    throw error;
+  }
+  if (claims.sub === ADMIN_SUBJECT) return reject(403, 'admin-token', 'admin tokens are not accepted on the storage data path');
+  const tenant = resources.tenants.get(claims.group);
+  if (!tenant) return reject(403, 'unknown-tenant', `tenant "${claims.group}" is not configured`);
+  if (tenant.revoke) return reject(401, 'tenant-revoked', 'tenant has been revoked');
+  return { claims, tenant };
+}

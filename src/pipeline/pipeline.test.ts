@@ -1,0 +1,143 @@
+// The composed pipeline with a stub array adapter, policy engine and ledger (unit level; the real
+// ones meet in test/edge.e2e.test.ts).
+import { expect } from 'chai';
+import type { ArrayAdapter, Operation } from '../arrays/types.js';
+import { LedgerUnavailableError, type Ledger, type ReserveResult } from '../ledger/types.js';
+import type { ResourceSource, StorageSystem, Tenant } from '../resources/types.js';
+import { mintTokenPair } from '../tokens/mint.js';
+import { TokenVerifier } from '../tokens/verify.js';
+import type { SigningKeySet } from '../tokens/types.js';
+import { createDecider, type PipelineDeps } from './pipeline.js';
+import type { PolicyEngine } from './policy/types.js';
+import type { Allow, Deny, RequestView } from './types.js';
+
+const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new TextEncoder().encode('pipeline-test-secret-0123456789abcdef')]]) };
+const system: StorageSystem = { name: 'pf-1', type: 'powerflex', systemID: 'sys1', endpoint: 'https://array', skipCertificateValidation: false, credentials: { kind: 'secret', name: 's' } };
+const tenant: Tenant = { name: 'a', roles: ['bronze-role'], approveSdc: false, revoke: false };
+
+const operations: Record<string, Operation> = {
+  '/api/version/': { kind: 'read' },
+  '/api/login/': { kind: 'login' },
+  '/api/types/Volume/instances/': { kind: 'volume-create', poolId: 'p1', sizeKiB: 8 * 1024 * 1024, name: 'vol-1' },
+  '/api/instances/Volume::v1/action/removeVolume/': { kind: 'volume-delete', volumeId: 'v1' },
+  '/api/instances/System::sys1/action/approveSdc/': { kind: 'sdc-approve' },
+  '/api/evil/': { kind: 'unknown-mutation' },
+};
+
+const adapter: ArrayAdapter = {
+  type: 'powerflex',
+  classify: ({ path }) => {
+    const normalised = path.endsWith('/') ? path : `${path}/`;
+    return { path: normalised, operation: operations[normalised] ?? { kind: 'read' } };
+  },
+  localAnswer: () => ({ status: 200, headers: [], body: '"hellofromkaravi"' }),
+  poolName: async () => 'bronze',
+  volume: async (_s, _c, id) => ({ id, name: `name-of-${id}`, sizeKiB: 8, poolId: 'p1', poolName: 'bronze' }),
+  volumeExists: async () => true,
+  authorize: async (_s, credentials) => [{ name: 'authorization', value: `Basic ${credentials.username}` }],
+  strippedHeaders: ['x-array-session'],
+  errorBody: (status, message) => ({ contentType: 'application/json', body: JSON.stringify({ errorCode: status, httpStatusCode: status, message }) }),
+};
+
+function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolean; policyAllows?: boolean } = {}): PipelineDeps {
+  const resources: ResourceSource = {
+    current: () => ({ generation: 1, tenants: new Map([['a', tenant]]), roles: new Map(), storage: new Map([['powerflex/sys1', system]]) }),
+    onChange: () => () => undefined,
+    credentials: async () => ({ username: 'array-admin', password: 'pw' }),
+  };
+  const policy: PolicyEngine = {
+    setRoles: () => undefined,
+    evaluate: (entrypoint) =>
+      entrypoint === 'karavi/volumes/create'
+        ? overrides.policyAllows === false
+          ? { allow: false, deny: ['no roles in [bronze-role] allow the 8388608 Kb request on powerflex/sys1/bronze'] }
+          : { allow: true, deny: [], permitted_roles: { 'bronze-role': 100 * 1024 * 1024 } }
+        : { response: { allowed: true } },
+  };
+  const ledger = {
+    reserve: overrides.reserve ?? (async () => ({ status: 'approved', reservation: 'res-1' })),
+    beginDelete: async () => (overrides.owns === false ? { status: 'not-owner' } : { status: 'ok', deletion: 'del-1' }),
+  } as unknown as Ledger;
+  return { verifier: new TokenVerifier({ keys: () => keys }), resources, adapters: new Map([['powerflex', adapter]]), policy, ledger };
+}
+
+const FORWARDED = 'for=csm-authorization;https://array;sys1,by=csm-authorization;csi-vxflexos';
+
+async function request(path: string, headers: Record<string, string> = {}, method = 'POST'): Promise<RequestView> {
+  const { access } = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'a', roles: ['bronze-role'], accessTtlSeconds: 60, refreshTtlSeconds: 600 });
+  return { id: 'r', method, path, body: Buffer.alloc(0), headers: { authorization: `Bearer ${access}`, forwarded: FORWARDED, ...headers } };
+}
+
+const bodyOf = (decision: Deny) => JSON.parse(decision.body) as Record<string, unknown>;
+
+describe('createDecider', () => {
+  it('allows a read with the array credentials, the routing header, the canonical path and the tenant headers removed', async () => {
+    const decision = (await createDecider(deps())(await request('/api/version', { cookie: 'c', 'x-forwarded-for': '1.2.3.4' }, 'GET'))) as Allow;
+    expect(decision.kind).to.equal('allow');
+    expect(decision.setHeaders).to.deep.equal([
+      { name: 'authorization', value: 'Basic array-admin' },
+      { name: 'x-storage-authz-cluster', value: 'storage-pf-1' },
+      { name: ':path', value: '/api/version/' },
+    ]);
+    expect(decision.removeHeaders).to.include.members(['cookie', 'forwarded', 'x-forwarded-for', 'x-csrf-token', 'x-array-session']);
+    expect(decision.removeHeaders).to.not.include('authorization');
+    expect(decision.metadata).to.deep.equal({ tenant: 'a', operation: 'read', system: 'powerflex/sys1' });
+  });
+
+  it('reserves quota for a create and carries the reservation in dynamic metadata', async () => {
+    const decision = (await createDecider(deps())(await request('/api/types/Volume/instances/'))) as Allow;
+    expect(decision.kind).to.equal('allow');
+    expect(decision.metadata).to.include({ operation: 'volume-create', reservation: 'res-1' });
+  });
+
+  it('denies 507 naming tenant, pool, quota, used and requested when the ledger says no', async () => {
+    const reserve = async (): Promise<ReserveResult> => ({ status: 'denied', quotaKiB: 100 * 1024 * 1024, usedKiB: 96 * 1024 * 1024, requestedKiB: 8 * 1024 * 1024 });
+    const decision = (await createDecider(deps({ reserve }))(await request('/api/types/Volume/instances/'))) as Deny;
+    expect(decision.status).to.equal(507);
+    expect(bodyOf(decision)).to.deep.equal({
+      errorCode: 507,
+      httpStatusCode: 507,
+      message: 'request denied: not enough quota: tenant "a" on powerflex/sys1/bronze: quota 100 GiB, used 96 GiB, requested 8 GiB',
+    });
+  });
+
+  it('denies 400 with the policy messages like Dell', async () => {
+    const decision = (await createDecider(deps({ policyAllows: false }))(await request('/api/types/Volume/instances/'))) as Deny;
+    expect(decision.status).to.equal(400);
+    expect(bodyOf(decision).message).to.equal('request denied: no roles in [bronze-role] allow the 8388608 Kb request on powerflex/sys1/bronze');
+  });
+
+  it('denies 503 "quota store unavailable" when the ledger is down', async () => {
+    const reserve = () => Promise.reject(new LedgerUnavailableError());
+    const decision = (await createDecider(deps({ reserve }))(await request('/api/types/Volume/instances/'))) as Deny;
+    expect(decision.status).to.equal(503);
+    expect(bodyOf(decision).message).to.equal('quota store unavailable');
+  });
+
+  it('denies 403 a delete of a volume the tenant does not own, and an SDC approval it may not make', async () => {
+    const deleteDecision = (await createDecider(deps({ owns: false }))(await request('/api/instances/Volume::v1/action/removeVolume/'))) as Deny;
+    expect(deleteDecision.status).to.equal(403);
+    expect(bodyOf(deleteDecision).message).to.equal('delete denied: volume "name-of-v1" is not owned by tenant "a"');
+    const approve = (await createDecider(deps())(await request('/api/instances/System::sys1/action/approveSdc/'))) as Deny;
+    expect(approve.status).to.equal(403);
+  });
+
+  it('answers login locally and fails closed on an unknown mutation', async () => {
+    const login = (await createDecider(deps())(await request('/api/login/', {}, 'GET'))) as Deny;
+    expect(login).to.include({ kind: 'deny', status: 200, body: '"hellofromkaravi"' });
+    const evil = (await createDecider(deps())(await request('/api/evil/'))) as Deny;
+    expect(evil.status).to.equal(403);
+    expect(bodyOf(evil).message).to.contain('POST /api/evil/');
+  });
+
+  it('denies an unknown system 502 in the array shape and a missing Forwarded 400 in the generic shape', async () => {
+    const unknown = (await createDecider(deps())(await request('/api/version/', { forwarded: 'for=csm-authorization;https://x;nope,by=csm-authorization;powerflex' }, 'GET'))) as Deny;
+    expect(unknown.status).to.equal(502);
+    expect(bodyOf(unknown)).to.include({ httpStatusCode: 502, message: 'system id not found: "nope"' });
+    const missing = (await createDecider(deps())(await request('/api/version/', { forwarded: '' }, 'GET'))) as Deny;
+    expect(missing.status).to.equal(400);
+    expect(bodyOf(missing)).to.have.property('code', 400);
+    const unsupported = (await createDecider(deps())(await request('/x', { forwarded: 'by=csm-authorization;powermax' }, 'GET'))) as Deny;
+    expect(bodyOf(unsupported)).to.deep.equal({ error: 'array type not supported: powermax', code: 502 });
+  });
+});

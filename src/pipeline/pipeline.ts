@@ -1,0 +1,114 @@
+// The decision pipeline (DESIGN.md §2): target → identity → operation → enrich → policy → ledger →
+// response. Each phase returns its result or a Rejection; the first Rejection becomes the Deny,
+// in the array's native error shape once the array type is known.
+import type { AdapterRegistry } from '../arrays/registry.js';
+import type { Classified } from '../arrays/types.js';
+import type { Ledger } from '../ledger/types.js';
+import { storageKey, type ArrayCredentials, type ResourceSource, type StorageSystem } from '../resources/types.js';
+import { silentLogger, type Logger } from '../telemetry/log.js';
+import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
+import { claimsOnlyQuery, liveClaims, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
+import { enrich, type Enriched } from './enrich/enrich.js';
+import { identify, type TokenVerifying } from './identity/identity.js';
+import { applyLedger, type LedgerHold } from './ledger/ledger.js';
+import { classifyRequest } from './operation/operation.js';
+import type { PolicyEngine } from './policy/types.js';
+import { allowDecision } from './response/allow.js';
+import { arrayDeny, isRejection, jsonDeny, reject, type Rejection } from './response/deny.js';
+import { findSystem, resolveArray } from './target/target.js';
+import type { TokenClaims } from '../tokens/types.js';
+import type { Decision, RequestView } from './types.js';
+
+export interface PipelineDeps {
+  verifier: TokenVerifying;
+  resources: ResourceSource;
+  adapters: AdapterRegistry;
+  policy: PolicyEngine;
+  ledger: Ledger;
+  logger?: Logger;
+}
+
+/** Dynamic-metadata keys the access-log confirmation reads back. */
+export const METADATA = {
+  tenant: 'tenant',
+  operation: 'operation',
+  system: 'system',
+  reservation: 'reservation',
+  deletion: 'deletion',
+} as const;
+
+export type Decide = (request: RequestView) => Promise<Decision>;
+
+export function createDecider(deps: PipelineDeps): Decide {
+  const logger = deps.logger ?? silentLogger;
+  return async (request) => {
+    const target = resolveArray(request.headers.forwarded, deps.adapters);
+    if (isRejection(target)) return jsonDeny(target);
+    const { adapter } = target;
+    const deny = (rejection: Rejection, metadata: Record<string, string> = {}) => arrayDeny(adapter, rejection, metadata);
+
+    const resources = deps.resources.current();
+    const identity = await identify(request.headers.authorization, deps.verifier, resources);
+    if (isRejection(identity)) return deny(identity);
+    const { tenant } = identity;
+    const who = { [METADATA.tenant]: tenant.name };
+
+    const system = findSystem(resources, target);
+    if (isRejection(system)) return deny(system, who);
+    const classified = classifyRequest(adapter, request);
+    if (isRejection(classified)) return deny(classified, who);
+    const { operation } = classified;
+    const metadata = { ...who, [METADATA.operation]: operation.kind, [METADATA.system]: storageKey(system.type, system.systemID) };
+
+    if (operation.kind === 'login') {
+      const answer = adapter.localAnswer(operation);
+      if (!answer) return deny(reject(502, 'no-local-answer', 'login is not supported for this array type'), metadata);
+      return { kind: 'deny', status: answer.status, headers: answer.headers, body: answer.body, reason: 'local-answer', metadata };
+    }
+
+    let credentials: ArrayCredentials;
+    try {
+      credentials = await deps.resources.credentials(system);
+    } catch (error) {
+      logger.error({ err: error, storage: system.name }, 'array credentials unavailable');
+      return deny(reject(502, 'credentials-unavailable', `credentials of storage "${system.name}" are unavailable`), metadata);
+    }
+    const enriched = await enrich(adapter, system, credentials, operation);
+    if (isRejection(enriched)) return deny(enriched, metadata);
+    const authorized = authorize(deps.policy, liveClaims(identity.claims, tenant), system, classified, enriched);
+    if (isRejection(authorized)) return deny(authorized, metadata);
+    // Credentials are fetched before anything is reserved, so nothing can fail once the ledger holds capacity.
+    const credentialHeaders = await adapter.authorize(system, credentials);
+
+    const held = await applyLedger({ ledger: deps.ledger, tenant, system, operation, enriched, quotas: authorized.quotas });
+    if (isRejection(held)) return deny(held, metadata);
+    return allowDecision({
+      request,
+      system,
+      classified,
+      credentialHeaders,
+      strippedHeaders: adapter.strippedHeaders,
+      metadata: { ...metadata, ...holdMetadata(held) },
+    });
+  };
+}
+
+function authorize(policy: PolicyEngine, claims: TokenClaims, system: StorageSystem, classified: Classified, enriched: Enriched): Authorized | Rejection {
+  const { operation } = classified;
+  if (operation.kind === 'volume-create' && enriched.kind === 'pool') {
+    return authorizeCreate(policy, volumeCreateQuery(claims, system, operation, enriched.poolName));
+  }
+  if (operation.kind === 'snapshot-create' && enriched.kind === 'volumes') {
+    const names = operation.snapshots.map((snapshot) => snapshot.snapshotName);
+    return authorizeSnapshots(policy, snapshotCreateQuery(claims, system, operation, enriched.volumes), names);
+  }
+  const query = claimsOnlyQuery(operation.kind, claims);
+  return query ? authorizeClaims(policy, query) : { quotas: [] };
+}
+
+function holdMetadata(held: LedgerHold): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (held.reservations.length > 0) metadata[METADATA.reservation] = held.reservations.join(',');
+  if (held.deletion) metadata[METADATA.deletion] = held.deletion;
+  return metadata;
+}
