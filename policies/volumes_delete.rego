@@ -1,6 +1,6 @@
-# Volume delete: only checks that roles are configured and the token's claims are present; ownership
-# is decided by the ledger. The decision service reads response.allowed, response.status.reason and
-# claims.group (an empty group means an invalid token).
+# Volume delete (map and unmap re-export it): only checks that roles are configured and the token's
+# claims are present; ownership is decided by the ledger. The decision service reads
+# response.allowed, response.status.reason and claims.group (an empty group means an invalid token).
 package karavi.volumes.delete
 
 import data.karavi.common

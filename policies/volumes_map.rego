@@ -1,18 +1,11 @@
-# Volume map: only checks that roles are configured and the token's claims are present; ownership
-# is decided by the ledger. The decision service reads response.allowed, response.status.reason and
-# claims.group (an empty group means an invalid token).
+# Volume map: Dell keeps a separate package with the same input and rules as karavi.volumes.delete
+# (roles configured, claims present; ownership is the ledger's job), so this one re-exports it.
 package karavi.volumes.map
 
-import data.karavi.common
+import data.karavi.volumes.delete
 
-default claims := {}
+claims := delete.claims
 
-claims := input.claims
+deny := delete.deny
 
-deny contains "no role data found" if common.roles == {}
-
-deny contains "missing claims" if claims == {}
-
-default response := {"allowed": true}
-
-response := common.denied_response(deny) if count(deny) != 0
+response := delete.response
