@@ -2,6 +2,8 @@
 // ledger on a real redis-server. Sizes are KiB; GiB below means 1024 * 1024 KiB.
 import { expect } from 'chai';
 import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
+import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
+import { startRedis, type RunningRedis } from './support/redis.js';
 import { MAX_KIB } from '../src/ledger/validate.js';
 import { LedgerInputError, type Ledger, type QuotaScope, type ReservationId } from '../src/ledger/types.js';
 import type { Quota } from '../src/resources/types.js';
@@ -25,6 +27,22 @@ const memoryBackend: LedgerBackend = {
   name: 'memory',
   create: async (now) => new MemoryLedger({ now }),
 };
+
+function redisBackend(): LedgerBackend {
+  let redis: RunningRedis | undefined;
+  let test = 0;
+  return {
+    name: 'redis',
+    before: async () => {
+      redis = await startRedis();
+    },
+    after: async () => {
+      await redis?.stop();
+    },
+    // A key prefix per test keeps tests apart without flushing between them.
+    create: (now) => RedisLedger.connect({ url: redis!.url, keyPrefix: `contract-${++test}:`, now }),
+  };
+}
 
 async function approvedId(ledger: Ledger, at: QuotaScope, volume: string, sizeKiB: number, quota: Quota = limited(100 * GiB)): Promise<ReservationId> {
   const result = await ledger.reserve(at, volume, sizeKiB, quota);
@@ -312,3 +330,4 @@ function ledgerContract(backend: LedgerBackend): void {
 }
 
 ledgerContract(memoryBackend);
+ledgerContract(redisBackend());

@@ -1,0 +1,308 @@
+// The Redis ledger: single node or Sentinel, Dell v1 key layout (a v1 database can be adopted), every
+// change one Lua script (src/ledger/redis/scripts.ts). Fails closed and fast: while Redis is
+// unreachable or slow every call rejects with LedgerUnavailableError (the decision becomes a 503),
+// nothing is queued for later, and the client keeps reconnecting so decisions resume on their own.
+import { readFileSync } from 'node:fs';
+import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
+import type { Quota } from '../../resources/types.js';
+import { silentLogger, type Logger } from '../../telemetry/log.js';
+import { decodeReservationId, encodeReservationId, type ReservationRef } from '../reservationId.js';
+import {
+  LedgerInputError,
+  LedgerUnavailableError,
+  type BeginDeleteResult,
+  type Ledger,
+  type PendingReservation,
+  type QuotaScope,
+  type ReservationId,
+  type ReserveResult,
+  type UsageRow,
+} from '../types.js';
+import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName } from '../validate.js';
+import { ABORT_DELETE, BEGIN_DELETE, COMMIT, COMMIT_DELETE, OWNS, RELEASE, RESERVE } from './scripts.js';
+
+export interface RedisLedgerOptions {
+  /** `redis://[:password@]host:port[/db]` (or `rediss://`); ignored when `sentinels` is set. */
+  url?: string;
+  host?: string;
+  port?: number;
+  /** Sentinel mode: the sentinels to ask for the current master of `name`. */
+  sentinels?: { host: string; port: number }[];
+  /** Sentinel master name, e.g. `mymaster`. */
+  name?: string;
+  password?: string;
+  /** File holding the Redis password (a mounted Secret); trailing newlines are ignored. */
+  passwordFile?: string;
+  /** A call slower than this rejects with LedgerUnavailableError. Default 1000. */
+  commandTimeoutMs?: number;
+  /** How long `connect` waits for the first connection. Default 5000. */
+  connectTimeoutMs?: number;
+  keyPrefix?: string;
+  /**
+   * Replicas that must hold every write before the call succeeds (Redis `WAIT`, pipelined with the
+   * script: no extra round trip). Default 1 in Sentinel mode, so a failover never loses a committed
+   * volume; 0 for a single node. A write not acknowledged in time rejects with LedgerUnavailableError.
+   */
+  replicaAcks?: number;
+  /** Default: half of `commandTimeoutMs`. */
+  replicaAckTimeoutMs?: number;
+  /** Clock for reservation timestamps (unix ms). */
+  now?: () => number;
+  logger?: Logger;
+}
+
+const SCRIPTS = {
+  ledgerReserve: RESERVE,
+  ledgerCommit: COMMIT,
+  ledgerRelease: RELEASE,
+  ledgerBeginDelete: BEGIN_DELETE,
+  ledgerCommitDelete: COMMIT_DELETE,
+  ledgerAbortDelete: ABORT_DELETE,
+  ledgerOwns: OWNS,
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
+/** What defineCommand adds: on the client a promise of the reply, on a pipeline the pipeline. */
+type ScriptCall = (...keysThenArgs: string[]) => unknown;
+
+/** Keys outside Dell's layout; see the README "Ledger" section. */
+const PENDING_KEY = 'storage-authz:pending';
+const SCOPES_KEY = 'storage-authz:scopes';
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** Reconnect back-off: quick first retries, then at most once a second, forever. */
+const reconnectDelay = (attempt: number): number => Math.min(attempt * 100, 1000);
+
+const scopeMember = (s: QuotaScope): string => `${s.systemType}:${s.systemID}:${s.pool}:${s.tenant}`;
+const dataKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:data`;
+const streamKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:stream`;
+
+export class RedisLedger implements Ledger {
+  private outageLogged = false;
+
+  private constructor(
+    private readonly client: Redis,
+    private readonly replicaAcks: number,
+    private readonly replicaAckTimeoutMs: number,
+    private readonly now: () => number,
+    private readonly logger: Logger,
+  ) {
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      client.defineCommand(name, { lua, numberOfKeys: 4, readOnly: name === 'ledgerOwns' });
+    }
+    client.on('ready', () => {
+      if (this.outageLogged) this.logger.info('quota store reachable again');
+      this.outageLogged = false;
+    });
+    // ioredis reports every failed reconnect; one line per outage is enough (and the message never
+    // holds the password).
+    client.on('error', (error: Error) => {
+      if (this.outageLogged) return;
+      this.outageLogged = true;
+      this.logger.warn({ err: error.message }, 'quota store unreachable; decisions needing it are denied with 503');
+    });
+  }
+
+  /** Connects and waits (at most `connectTimeoutMs`) until Redis answers; else LedgerUnavailableError. */
+  static async connect(options: RedisLedgerOptions): Promise<RedisLedger> {
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    const replicaAcks = options.replicaAcks ?? (options.sentinels ? 1 : 0);
+    const replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? Math.floor(commandTimeoutMs / 2);
+    if (!Number.isInteger(replicaAcks) || replicaAcks < 0) throw new LedgerInputError('replicaAcks must be a non-negative integer');
+    if (replicaAcks > 0 && !(replicaAckTimeoutMs > 0 && replicaAckTimeoutMs < commandTimeoutMs)) {
+      throw new LedgerInputError('replicaAckTimeoutMs must be positive and shorter than commandTimeoutMs');
+    }
+    const client = createClient(options, commandTimeoutMs);
+    const ledger = new RedisLedger(client, replicaAcks, replicaAckTimeoutMs, options.now ?? Date.now, options.logger ?? silentLogger);
+    try {
+      await waitUntilReady(client, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    } catch (error) {
+      client.disconnect();
+      throw error;
+    }
+    return ledger;
+  }
+
+  async reserve(scope: QuotaScope, volume: string, sizeKiB: number, quota: Quota): Promise<ReserveResult> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    assertSizeKiB(sizeKiB);
+    assertQuota(quota);
+    const quotaArg = quota.kind === 'limited' ? String(quota.kib) : '';
+    const reply = (await this.write('ledgerReserve', scope, volume, [
+      String(sizeKiB), quotaArg, String(this.now()), scopeMember(scope),
+    ])) as [string, string];
+    const [status, value] = reply;
+    if (status === 'denied') {
+      return { status, usedKiB: Number(value), quotaKiB: (quota as { kib: number }).kib, requestedKiB: sizeKiB };
+    }
+    const reservation = encodeReservationId({ kind: 'reservation', scope, volume, generation: Number(value) });
+    return { status: status === 'approved' ? 'approved' : 'already-approved', reservation };
+  }
+
+  async commit(reservation: ReservationId): Promise<void> {
+    await this.writeById('ledgerCommit', decodeReservationId(reservation, 'reservation'));
+  }
+
+  async release(reservation: ReservationId): Promise<void> {
+    await this.writeById('ledgerRelease', decodeReservationId(reservation, 'reservation'));
+  }
+
+  async beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    const [status, generation] = (await this.write('ledgerBeginDelete', scope, volume, [])) as [string, string?];
+    if (status !== 'ok') return { status: 'not-owner' };
+    return { status: 'ok', deletion: encodeReservationId({ kind: 'deletion', scope, volume, generation: Number(generation) }) };
+  }
+
+  async commitDelete(deletion: ReservationId): Promise<void> {
+    await this.writeById('ledgerCommitDelete', decodeReservationId(deletion, 'deletion'));
+  }
+
+  async abortDelete(deletion: ReservationId): Promise<void> {
+    await this.writeById('ledgerAbortDelete', decodeReservationId(deletion, 'deletion'));
+  }
+
+  async owns(scope: QuotaScope, volume: string): Promise<boolean> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    const owned = await this.available(() => this.callScript(this.client, 'ledgerOwns', scope, volume, []) as Promise<number>);
+    return owned === 1;
+  }
+
+  async usage(tenant?: string): Promise<UsageRow[]> {
+    return this.available(async () => {
+      const scopes = (await this.client.smembers(SCOPES_KEY))
+        .map(parseScopeMember)
+        .filter((scope) => tenant === undefined || scope.tenant === tenant);
+      if (scopes.length === 0) return [];
+      const pipeline = this.client.pipeline();
+      for (const scope of scopes) pipeline.hmget(dataKey(scope), 'approved_capacity', 'reserved_capacity', 'volume_count');
+      const replies = await execPipeline(pipeline);
+      return scopes.map((scope, i) => {
+        const [approved, reserved, volumes] = (replies[i] as (string | null)[]).map((v) => Number(v ?? 0)) as [number, number, number];
+        return { ...scope, usedKiB: approved - reserved, reservedKiB: reserved, volumes };
+      });
+    });
+  }
+
+  async pending(olderThanMs: number): Promise<PendingReservation[]> {
+    assertAgeMs(olderThanMs);
+    return this.available(async () => {
+      const flat = await this.client.zrangebyscore(PENDING_KEY, '-inf', this.now() - olderThanMs, 'WITHSCORES');
+      const entries: { scope: QuotaScope; volume: string; generation: number; since: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const [systemType, systemID, pool, tenant, volume, generation] = JSON.parse(flat[i]!) as string[];
+        const scope = { systemType, systemID, pool, tenant } as QuotaScope;
+        entries.push({ scope, volume: volume!, generation: Number(generation), since: Number(flat[i + 1]) });
+      }
+      if (entries.length === 0) return [];
+      const pipeline = this.client.pipeline();
+      for (const entry of entries) pipeline.hget(dataKey(entry.scope), `vol:${entry.volume}:capacity`);
+      const sizes = await execPipeline(pipeline);
+      return entries.map((entry, i) => ({
+        reservation: encodeReservationId({ kind: 'reservation', scope: entry.scope, volume: entry.volume, generation: entry.generation }),
+        scope: entry.scope,
+        volume: entry.volume,
+        sizeKiB: Number(sizes[i]),
+        since: entry.since,
+      }));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+
+  private writeById(name: ScriptName, ref: ReservationRef): Promise<unknown> {
+    return this.write(name, ref.scope, ref.volume, [String(ref.generation)]);
+  }
+
+  /** Runs a write script; with `replicaAcks`, WAITs for the replicas in the same round trip. */
+  private write(name: ScriptName, scope: QuotaScope, volume: string, args: string[]): Promise<unknown> {
+    return this.available(async () => {
+      if (this.replicaAcks === 0) return this.callScript(this.client, name, scope, volume, args);
+      const pipeline = this.client.pipeline();
+      this.callScript(pipeline, name, scope, volume, args);
+      pipeline.wait(this.replicaAcks, this.replicaAckTimeoutMs);
+      const [reply, acks] = await execPipeline(pipeline);
+      if ((acks as number) < this.replicaAcks) {
+        throw new Error(`write reached ${String(acks)} of ${this.replicaAcks} replicas within ${this.replicaAckTimeoutMs} ms`);
+      }
+      return reply;
+    });
+  }
+
+  private callScript(target: Redis | ChainableCommander, name: ScriptName, scope: QuotaScope, volume: string, args: string[]): unknown {
+    const call = (target as unknown as Record<ScriptName, ScriptCall>)[name].bind(target);
+    const { systemType, systemID, pool, tenant } = scope;
+    return call(dataKey(scope), streamKey(scope), PENDING_KEY, SCOPES_KEY, systemType, systemID, pool, tenant, volume, ...args);
+  }
+
+  /** Any failure of the store itself (down, slow, not replicated, script error) is a fail-closed 503. */
+  private async available<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new LedgerUnavailableError(undefined, { cause: error });
+    }
+  }
+}
+
+function createClient(options: RedisLedgerOptions, commandTimeoutMs: number): Redis {
+  const password = options.passwordFile ? readFileSync(options.passwordFile, 'utf8').replace(/[\r\n]+$/, '') : options.password;
+  const common: RedisOptions = {
+    ...(password !== undefined ? { password } : {}),
+    ...(options.keyPrefix ? { keyPrefix: options.keyPrefix } : {}),
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: commandTimeoutMs,
+    // Fail fast instead of queueing: a decision waiting for Redis to come back is worse than a 503
+    // the CSI driver retries, and a command queued while offline could apply long after its answer.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: reconnectDelay,
+    lazyConnect: true,
+  };
+  if (options.sentinels) {
+    return new Redis({
+      ...common,
+      sentinels: options.sentinels,
+      name: options.name ?? 'mymaster',
+      sentinelRetryStrategy: reconnectDelay,
+      // Reconnect as soon as a sentinel announces +switch-master, not only when the old master drops.
+      failoverDetector: true,
+    });
+  }
+  if (options.url) return new Redis(options.url, common);
+  return new Redis({ ...common, host: options.host ?? '127.0.0.1', port: options.port ?? 6379 });
+}
+
+async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LedgerUnavailableError(`quota store unavailable: not reachable within ${timeoutMs} ms`)), timeoutMs);
+  });
+  // With lazyConnect, connect() rejects on a failed first attempt while retryStrategy keeps trying;
+  // 'ready' is the signal that counts.
+  const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  client.connect().catch(() => undefined);
+  try {
+    await Promise.race([ready, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
+  const results = (await pipeline.exec()) ?? [];
+  return results.map(([error, reply]) => {
+    if (error) throw error;
+    return reply;
+  });
+}
+
+function parseScopeMember(member: string): QuotaScope {
+  const [systemType, systemID, pool, tenant] = member.split(':');
+  return { systemType, systemID, pool, tenant } as QuotaScope;
+}

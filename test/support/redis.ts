@@ -1,0 +1,148 @@
+// Real Redis for tests, demos and benches: a throwaway redis-server on a free port (no persistence,
+// its own temp dir), and a Sentinel group (one master, replicas, sentinels) for failover tests.
+// Readiness is always a log line the server prints, never a pause.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.js';
+import { start, waitForOutput, type Started } from './process.js';
+import { redisSentinelBin, redisServerBin } from './tools.js';
+
+export interface RunningRedis {
+  port: number;
+  /** `redis://127.0.0.1:<port>` (with the password, when one was set). */
+  url: string;
+  process: Started;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit: a crash, as far as clients can tell. */
+  kill(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Reuse a port, e.g. to bring a killed server back where clients expect it. Default: a free port. */
+  port?: number;
+  password?: string;
+  /** Start as a replica of this port on 127.0.0.1. */
+  replicaOf?: number;
+  /** Extra `redis-server` arguments. */
+  args?: string[];
+}
+
+const READY = /Ready to accept connections/;
+
+export async function startRedis(options: RedisServerOptions = {}): Promise<RunningRedis> {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(path.join(tmpdir(), 'redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  if (options.password) args.push('--requirepass', options.password, '--masterauth', options.password);
+  if (options.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
+  args.push(...(options.args ?? []));
+  return running(start(redisServerBin, args), port, dir, options.password);
+}
+
+async function running(process: Started, port: number, dir: string, password?: string): Promise<RunningRedis> {
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await waitForOutput(process, READY);
+  } catch (error) {
+    await process.stop();
+    cleanup();
+    throw error;
+  }
+  const auth = password ? `:${encodeURIComponent(password)}@` : '';
+  return {
+    port,
+    url: `redis://${auth}127.0.0.1:${port}`,
+    process,
+    async stop() {
+      await process.stop();
+      cleanup();
+    },
+    async kill() {
+      await process.stop(0);
+      cleanup();
+    },
+  };
+}
+
+export interface SentinelGroupOptions {
+  /** Default 2, so that after the master dies one replica is promoted and the other follows it. */
+  replicas?: number;
+  /** Default 1 (quorum 1): a lone sentinel fails over deterministically, without an election race. */
+  sentinels?: number;
+  password?: string;
+  /** Default `mymaster`. */
+  name?: string;
+  /** Default 1000. */
+  downAfterMs?: number;
+  /** Default 5000. */
+  failoverTimeoutMs?: number;
+}
+
+export interface SentinelGroup {
+  name: string;
+  /** Master first, then replicas, as started (roles change after a failover). */
+  servers: RunningRedis[];
+  sentinels: { host: string; port: number; process: Started }[];
+  master: RunningRedis;
+  /** Resolves when the (first) sentinel announces `+switch-master`, e.g. after `master.kill()`. */
+  waitForFailover(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSentinelGroup(options: SentinelGroupOptions = {}): Promise<SentinelGroup> {
+  const name = options.name ?? 'mymaster';
+  const sentinelCount = options.sentinels ?? 1;
+  const quorum = Math.floor(sentinelCount / 2) + 1;
+  const servers: RunningRedis[] = [];
+  const sentinels: SentinelGroup['sentinels'] = [];
+  const dirs: string[] = [];
+  const stop = async () => {
+    await Promise.all([...sentinels.map((s) => s.process.stop()), ...servers.map((s) => s.stop())]);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const master = await startRedis({ password: options.password });
+    servers.push(master);
+    for (let i = 0; i < (options.replicas ?? 2); i++) {
+      const replica = await startRedis({ password: options.password, replicaOf: master.port });
+      servers.push(replica);
+      await waitForOutput(replica.process, /MASTER <-> REPLICA sync: Finished with success/);
+    }
+    for (let i = 0; i < sentinelCount; i++) {
+      const port = await freePort();
+      const dir = mkdtempSync(path.join(tmpdir(), 'sentinel-'));
+      dirs.push(dir);
+      const config = path.join(dir, 'sentinel.conf');
+      writeFileSync(config, [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${master.port} ${quorum}`,
+        `sentinel down-after-milliseconds ${name} ${options.downAfterMs ?? 1000}`,
+        `sentinel failover-timeout ${name} ${options.failoverTimeoutMs ?? 5000}`,
+        `sentinel parallel-syncs ${name} 1`,
+        ...(options.password ? [`sentinel auth-pass ${name} ${options.password}`] : []),
+        '',
+      ].join('\n'));
+      const process = start(redisSentinelBin, [config]);
+      sentinels.push({ host: '127.0.0.1', port, process });
+      // A sentinel can only promote replicas it has discovered.
+      for (const replica of servers.slice(1)) {
+        await waitForOutput(process, new RegExp(`\\+slave slave 127\\.0\\.0\\.1:${replica.port} `));
+      }
+    }
+    return {
+      name,
+      servers,
+      sentinels,
+      master,
+      waitForFailover: (timeoutMs = 30000) => waitForOutput(sentinels[0]!.process, new RegExp(`\\+switch-master ${name} `), timeoutMs),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
