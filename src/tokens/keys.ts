@@ -4,7 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../telemetry/log.js';
-import { watchDirectory, type DirectoryWatch } from '../resources/watch.js';
+import { watchAndReload, type ReloadingValue } from '../resources/watch.js';
 import type { SigningKeySet } from './types.js';
 
 /** HS256 keys shorter than the hash output make brute-forcing a captured token practical (RFC 7518 §3.2). */
@@ -73,9 +73,14 @@ export async function loadSigningKeys(dir: string, defaultKid: string): Promise<
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
     const file = path.join(dir, name);
-    // stat follows the Secret mount's symlinks to the real file.
-    if (!(await stat(file)).isFile()) continue;
-    const secret = trimOneTrailingNewline(await readFile(file));
+    let secret: Buffer;
+    try {
+      // stat follows the Secret mount's symlinks to the real file.
+      if (!(await stat(file)).isFile()) continue;
+      secret = trimOneTrailingNewline(await readFile(file));
+    } catch (error) {
+      throw new SigningKeyError(`signing key "${name}": cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
     assertStrongSecret(secret, `signing key "${name}" (${file})`);
     keys.set(name, new Uint8Array(secret));
   }
@@ -87,15 +92,7 @@ export async function loadSigningKeys(dir: string, defaultKid: string): Promise<
 }
 
 /** The current signing keys of a watched directory. */
-export interface WatchedSigningKeys {
-  /** The last valid key set; the same object until a reload accepts a change. */
-  current(): SigningKeySet;
-  /** Re-reads the directory now (e.g. on SIGHUP). Resolves false when the new content was rejected. */
-  reload(): Promise<boolean>;
-  /** Called after each accepted change; returns an unsubscribe function. */
-  onChange(listener: (keys: SigningKeySet) => void): () => void;
-  close(): void;
-}
+export type WatchedSigningKeys = ReloadingValue<SigningKeySet>;
 
 export interface WatchSigningKeysOptions {
   logger: Logger;
@@ -108,42 +105,22 @@ export interface WatchSigningKeysOptions {
  * Loads the keys (failing like loadSigningKeys) and reloads them when the directory changes. An
  * invalid change (weak key, default key removed) is logged and reported, and the previous keys stay.
  */
-export async function watchSigningKeys(dir: string, defaultKid: string, options: WatchSigningKeysOptions): Promise<WatchedSigningKeys> {
-  let current = await loadSigningKeys(dir, defaultKid);
-  const listeners = new Set<(keys: SigningKeySet) => void>();
-
-  const readAndApply = async (): Promise<boolean> => {
-    try {
+export function watchSigningKeys(dir: string, defaultKid: string, options: WatchSigningKeysOptions): Promise<WatchedSigningKeys> {
+  return watchAndReload(dir, {
+    what: 'signing keys',
+    load: async (previous) => {
       const next = await loadSigningKeys(dir, defaultKid);
-      if (sameKeys(current, next)) return true;
-      current = next;
-      options.logger.info({ kids: [...next.keys.keys()], defaultKid }, 'signing keys reloaded');
-      for (const listener of listeners) listener(next);
-      return true;
-    } catch (error) {
+      if (previous && !sameKeys(previous, next)) options.logger.info({ kids: [...next.keys.keys()], defaultKid }, 'signing keys reloaded');
+      return next;
+    },
+    equal: sameKeys,
+    logger: options.logger,
+    onRejected: (error) => {
       options.logger.warn({ err: (error as Error).message }, 'signing key change rejected; previous keys stay in force');
       options.onRejected?.(error as Error);
-      return false;
-    }
-  };
-  // Reloads run one after another so a slow read can never overwrite the result of a newer one.
-  let queue: Promise<boolean> = Promise.resolve(true);
-  const reload = (): Promise<boolean> => (queue = queue.then(readAndApply));
-
-  const watcher: DirectoryWatch = watchDirectory(dir, () => void reload(), {
-    debounceMs: options.debounceMs,
-    onError: (error) => options.logger.error({ err: error.message, dir }, 'signing key directory watch failed'),
-  });
-
-  return {
-    current: () => current,
-    reload,
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
     },
-    close: () => watcher.close(),
-  };
+    debounceMs: options.debounceMs,
+  });
 }
 
 function sameKeys(a: SigningKeySet, b: SigningKeySet): boolean {
