@@ -1,0 +1,25 @@
+// The sidecar's Check: every request the driver sends leaves with the tenant's current access token.
+// Without one the request is refused here (fail closed) with the reason, instead of reaching the
+// edge with a token that would only be rejected there.
+import { jsonDeny, reject } from '../pipeline/response/deny.js';
+import type { Decision, RequestView } from '../pipeline/types.js';
+import type { CurrentToken } from './tokenHolder.js';
+
+// The driver's own credentials are placeholders (its secret's username/password, or the session it
+// got from the locally answered login); they must not travel further.
+const DRIVER_CREDENTIAL_HEADERS = ['cookie', 'x-csrf-token', 'proxy-authorization'];
+
+export function sidecarDecide(tokens: { current(): CurrentToken }): (request: RequestView) => Promise<Decision> {
+  return async () => {
+    const token = tokens.current();
+    if (token.kind === 'unavailable') {
+      return jsonDeny(reject(503, 'no-access-token', `storage-authz sidecar has no valid access token: ${token.reason}`));
+    }
+    return {
+      kind: 'allow',
+      setHeaders: [{ name: 'authorization', value: `Bearer ${token.accessToken}` }],
+      removeHeaders: DRIVER_CREDENTIAL_HEADERS,
+      metadata: {},
+    };
+  };
+}
