@@ -50,7 +50,7 @@ function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolea
     evaluate: (entrypoint) =>
       entrypoint === 'karavi/volumes/create'
         ? overrides.policyAllows === false
-          ? { allow: false, deny: ['no roles in [bronze-role] allow the 8388608 Kb request on powerflex/sys1/bronze'] }
+          ? { allow: false, deny: ['no roles in [bronze-role] allow the 8388608 Kb request on powerflex/sys1/bronze'], permitted_roles: {} }
           : { allow: true, deny: [], permitted_roles: { 'bronze-role': 100 * 1024 * 1024 } }
         : { response: { allowed: true } },
   };

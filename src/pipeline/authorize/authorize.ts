@@ -1,58 +1,39 @@
-// Policy phase: evaluate the Dell-compatible package for an operation and read its decision.
-// Anything but an explicit allow is a denial (fail closed), 400 `request denied: <messages>` as Dell.
+// Policy phase: evaluate the Dell-compatible package for an operation and read its decision with the
+// policy module's strict readers (a malformed document throws: the Check answers 503, never allow).
+// A denial is 400 `request denied: <messages joined by ",">`, as Dell answers.
 import type { Quota } from '../../resources/types.js';
+import { effectiveQuota, readResponseDecision, readSnapshotCreateDecision, readVolumeCreateDecision } from '../policy/decisions.js';
 import type { PolicyEngine } from '../policy/types.js';
 import { reject, type Rejection } from '../response/deny.js';
 import type { PolicyQuery } from './inputs.js';
 
-/** The quota each volume of the request may use (create: one, snapshot: one per snapshot). */
+/** The quota each volume of the request is held to (create: one, snapshot: one per snapshot). */
 export interface Authorized {
   quotas: Quota[];
 }
 
-/** Dell: any permitted role with quota 0 means unlimited, otherwise the largest permitted quota. */
-export function effectiveQuota(quotasKiB: readonly unknown[]): Quota | undefined {
-  const numbers = quotasKiB.filter((q): q is number => typeof q === 'number' && Number.isSafeInteger(q) && q >= 0);
-  if (numbers.length === 0) return undefined;
-  if (numbers.includes(0)) return { kind: 'unlimited' };
-  return { kind: 'limited', kib: Math.max(...numbers) };
-}
+const denied = (reasons: readonly string[]): Rejection =>
+  reject(400, 'policy-denied', `request denied: ${reasons.length > 0 ? reasons.join(',') : 'not allowed by policy'}`);
 
-const asRecord = (value: unknown): Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-
-function denied(messages: unknown): Rejection {
-  const list = Array.isArray(messages) ? messages.filter((m): m is string => typeof m === 'string') : [];
-  return reject(400, 'policy-denied', `request denied: ${list.length > 0 ? list.join(',') : 'not allowed by policy'}`);
-}
-
-/** Volume create: Dell's `{allow, deny, permitted_roles: {role: quotaKiB}}`. */
 export function authorizeCreate(engine: PolicyEngine, query: PolicyQuery): Authorized | Rejection {
-  const result = engine.evaluate(query.entrypoint, query.input);
-  if (result.allow !== true) return denied(result.deny);
-  const quota = effectiveQuota(Object.values(asRecord(result.permitted_roles)));
-  return quota ? { quotas: [quota] } : denied(['policy permitted no role with a numeric quota']);
+  const decision = readVolumeCreateDecision(engine.evaluate(query.entrypoint, query.input));
+  return decision.allowed ? { quotas: [effectiveQuota(decision.permittedRoles)] } : denied(decision.reasons);
 }
 
-/** Snapshot create: `permitted_roles: {<snapshot name>: [{size, storagepool, role}]}`, one quota per snapshot. */
 export function authorizeSnapshots(engine: PolicyEngine, query: PolicyQuery, snapshotNames: readonly string[]): Authorized | Rejection {
-  const result = engine.evaluate(query.entrypoint, query.input);
-  if (result.allow !== true) return denied(result.deny);
-  const permitted = asRecord(result.permitted_roles);
+  const decision = readSnapshotCreateDecision(engine.evaluate(query.entrypoint, query.input));
+  if (!decision.allowed) return denied(decision.reasons);
   const quotas: Quota[] = [];
   for (const name of snapshotNames) {
-    const grants = Array.isArray(permitted[name]) ? (permitted[name] as unknown[]) : [];
-    const quota = effectiveQuota(grants.map((grant) => asRecord(grant).size));
-    if (!quota) return denied([`no role permits snapshot ${name}`]);
-    quotas.push(quota);
+    const roles = decision.permittedRoles[name];
+    if (!roles || Object.keys(roles).length === 0) return denied([`no role permits snapshot ${name}`]);
+    quotas.push(effectiveQuota(roles));
   }
   return { quotas };
 }
 
-/** Delete, map, unmap, SDC approval: `{response: {allowed, status: {reason}}}`. */
+/** Delete, map, unmap, SDC approval: Dell's `{response: {allowed, status: {reason}}}`. */
 export function authorizeClaims(engine: PolicyEngine, query: PolicyQuery): Authorized | Rejection {
-  const response = asRecord(engine.evaluate(query.entrypoint, query.input).response);
-  if (response.allowed === true) return { quotas: [] };
-  const reason = asRecord(response.status).reason;
-  return denied(typeof reason === 'string' ? [reason] : []);
+  const decision = readResponseDecision(engine.evaluate(query.entrypoint, query.input));
+  return decision.allowed ? { quotas: [] } : denied(decision.reason ? [decision.reason] : []);
 }

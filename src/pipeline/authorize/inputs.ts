@@ -4,11 +4,12 @@
 import type { Operation, VolumeInfo } from '../../arrays/types.js';
 import type { StorageSystem, Tenant } from '../../resources/types.js';
 import type { TokenClaims } from '../../tokens/types.js';
+import type { ClaimsInput, PowerStoreCreateInput, SnapshotCreateInput, VolumeCreateInput } from '../policy/decisions.js';
 import type { PolicyEntrypoint } from '../policy/types.js';
 
 export interface PolicyQuery {
   entrypoint: PolicyEntrypoint;
-  input: Record<string, unknown>;
+  input: VolumeCreateInput | PowerStoreCreateInput | SnapshotCreateInput | ClaimsInput;
 }
 
 export function liveClaims(claims: TokenClaims, tenant: Tenant): TokenClaims {
@@ -28,14 +29,13 @@ export function volumeCreateQuery(
   operation: Extract<Operation, { kind: 'volume-create' }>,
   poolName: string,
 ): PolicyQuery {
-  // PowerStore's package reads the size from `request.size`; the others from `request.volumeSizeInKb`.
-  const request = system.type === 'powerstore'
-    ? { name: operation.name, size: operation.sizeKiB }
-    : { name: operation.name, volumeSizeInKb: operation.sizeKiB, storagePoolId: operation.poolId };
-  return {
-    entrypoint: CREATE_ENTRYPOINT[system.type],
-    input: { claims, request, storagepool: poolName, storagesystemid: system.systemID, systemtype: system.type },
-  };
+  const entrypoint = CREATE_ENTRYPOINT[system.type];
+  if (system.type === 'powerstore') {
+    // PowerStore's package reads `request.size` and keys quota by the systemID (no pools).
+    return { entrypoint, input: { claims, request: { name: operation.name, size: operation.sizeKiB }, storagesystemid: system.systemID, systemtype: 'powerstore' } };
+  }
+  const request = { name: operation.name, volumeSizeInKb: operation.sizeKiB, storagePoolId: operation.poolId };
+  return { entrypoint, input: { claims, request, storagepool: poolName, storagesystemid: system.systemID, systemtype: system.type } };
 }
 
 export function snapshotCreateQuery(
