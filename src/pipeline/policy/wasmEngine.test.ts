@@ -177,6 +177,30 @@ describe('WasmPolicyEngine (real compiled policies)', () => {
     expect(engine.memoryBytes).to.equal(settled);
   });
 
+  describe('at its memory maximum', () => {
+    const manyRoles = (count: number): Role[] =>
+      Array.from({ length: count }, (_, i) => role(`role-${i}-${'x'.repeat(200)}`, 'bronze', { kind: 'unlimited' }));
+    let small: WasmPolicyEngine;
+    beforeEach(async () => {
+      small = await WasmPolicyEngine.load(undefined, { initial: 8, maximum: 10 });
+      small.setRoles([role('bronze-8g', 'bronze', { kind: 'limited', kib: 8388608 })]);
+    });
+
+    it('fails an oversized input with an error and keeps serving the next one', () => {
+      const huge = createInput('bronze-8g', '8');
+      huge.request.name = 'n'.repeat(1024 * 1024);
+      expect(() => small.evaluate('karavi/volumes/create', huge)).to.throw(/^policy karavi\/volumes\/create failed to evaluate: /);
+      expect(small.evaluate('karavi/volumes/create', createInput('bronze-8g', '8')).allow).to.equal(true);
+    });
+
+    it('denies every evaluation after roles fail to load, until roles load again', () => {
+      expect(() => small.setRoles(manyRoles(5000))).to.throw(/^policy data failed to load: /);
+      expect(() => small.evaluate('karavi/volumes/create', createInput('bronze-8g', '8'))).to.throw(/^policy data is not loaded: /);
+      small.setRoles([role('bronze-8g', 'bronze', { kind: 'limited', kib: 8388608 })]);
+      expect(small.evaluate('karavi/volumes/create', createInput('bronze-8g', '8')).allow).to.equal(true);
+    });
+  });
+
   describe('load', () => {
     let dir: string;
     before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'policy-')); });

@@ -37,10 +37,13 @@ export class WasmPolicyEngine implements PolicyEngine {
   private constructor(private readonly policy: LoadedPolicy) {}
 
   /** Loads the bundle and checks it has every entrypoint the service evaluates. Starts with no roles. */
-  static async load(wasmPath: string = defaultPolicyWasmPath()): Promise<WasmPolicyEngine> {
+  static async load(
+    wasmPath: string = defaultPolicyWasmPath(),
+    memory: WebAssembly.MemoryDescriptor = POLICY_MEMORY,
+  ): Promise<WasmPolicyEngine> {
     let policy: LoadedPolicy;
     try {
-      policy = await loadPolicy(await readFile(wasmPath), POLICY_MEMORY);
+      policy = await loadPolicy(await readFile(wasmPath), memory);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       throw new Error(`policy bundle ${wasmPath} could not be loaded: ${detail}`, { cause: error });
