@@ -2,6 +2,7 @@
 import type { SystemType } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ArrayAdapter } from './types.js';
+import { powerflexAdapter } from './powerflex/adapter.js';
 
 export type AdapterRegistry = ReadonlyMap<SystemType, ArrayAdapter>;
 
@@ -12,5 +13,5 @@ export interface AdapterOptions {
 /** The adapters this build supports; a request for any other type is denied 502 "array type not supported". */
 export function createAdapterRegistry(options: AdapterOptions): AdapterRegistry {
   void options; // used by the adapters registered here
-  return new Map<SystemType, ArrayAdapter>();
+  return new Map<SystemType, ArrayAdapter>([['powerflex', powerflexAdapter]]);
 }
