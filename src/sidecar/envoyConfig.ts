@@ -1,0 +1,196 @@
+// The sidecar Envoy's bootstrap, rendered from the sidecar configuration (pure). Envoy does the
+// plumbing — TLS towards the driver, the two Dell `Forwarded` values, Host, HTTPS to the edge —
+// and asks the sidecar process (ext_authz over a unix socket) only for the current bearer token.
+import { isIP } from 'node:net';
+import type { ProxyHost, ProxyTrust, SidecarArray } from './config.js';
+
+export interface SidecarEnvoyInput {
+  plugin: string;
+  proxy: ProxyHost;
+  trust: ProxyTrust;
+  arrays: readonly SidecarArray[];
+  /** Unix socket the sidecar's Check server listens on. */
+  authzSocketPath: string;
+  /** File SDS resource holding the serving certificate (see certificates.ts). */
+  certificateSdsPath: string;
+  /** Directory Envoy watches for the SDS file being moved into place. */
+  certificateDir: string;
+  /** Envoy admin port on 127.0.0.1 (`/ready` for the pod's readiness probe). */
+  adminPort: number;
+}
+
+/** Name of the SDS secret resource certificates.ts writes. */
+export const SERVING_CERT_SECRET = 'sidecar-serving-cert';
+/** `:authority` of the Check calls; fixed, because a unix-socket cluster has no host name. */
+export const AUTHZ_AUTHORITY = 'storage-authz-sidecar';
+
+const AUTHZ_CLUSTER = 'sidecar_authz';
+const PROXY_CLUSTER = 'authorization_proxy';
+
+/** Dell's two `Forwarded` values, in Dell's order (reference §1.2). */
+export function forwardedValues(plugin: string, array: SidecarArray): [string, string] {
+  return [
+    `for=csm-authorization;${array.intendedEndpoint};${array.systemID}`,
+    `by=csm-authorization;${plugin}`,
+  ];
+}
+
+export function renderSidecarEnvoyBootstrap(input: SidecarEnvoyInput): Record<string, unknown> {
+  return {
+    // SDS (even from a file) requires a node identity.
+    node: { id: 'storage-authz-sidecar', cluster: 'storage-authz-sidecar' },
+    admin: { address: socketAddress('127.0.0.1', input.adminPort) },
+    static_resources: {
+      listeners: input.arrays.map((array) => arrayListener(input, array)),
+      clusters: [authzCluster(input.authzSocketPath), proxyCluster(input.proxy, input.trust)],
+    },
+  };
+}
+
+function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): Record<string, unknown> {
+  const [forwardedFor, forwardedBy] = forwardedValues(input.plugin, array);
+  return {
+    name: `array_${array.listenPort}`,
+    // Loopback only: the driver is in the same pod (Dell's sidecar listens on all interfaces).
+    address: socketAddress('127.0.0.1', array.listenPort),
+    filter_chains: [
+      {
+        transport_socket: {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+            common_tls_context: {
+              tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
+              // File SDS, so a rotated certificate is picked up without a restart.
+              tls_certificate_sds_secret_configs: [
+                {
+                  name: SERVING_CERT_SECRET,
+                  sds_config: {
+                    resource_api_version: 'V3',
+                    path_config_source: { path: input.certificateSdsPath, watched_directory: { path: input.certificateDir } },
+                  },
+                },
+              ],
+            },
+          },
+        },
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: `array_${array.listenPort}`,
+              codec_type: 'AUTO',
+              // Appends the driver's address to X-Forwarded-For, as Dell's Go reverse proxy does.
+              use_remote_address: true,
+              route_config: {
+                name: `array_${array.listenPort}`,
+                virtual_hosts: [
+                  {
+                    name: 'driver',
+                    domains: ['*'],
+                    routes: [
+                      {
+                        match: { prefix: '/' },
+                        route: {
+                          cluster: PROXY_CLUSTER,
+                          host_rewrite_literal: input.proxy.authority,
+                          // Array calls (volume creation) can be slow; the driver has its own timeouts.
+                          timeout: '0s',
+                        },
+                        // The sidecar's values replace any the driver sent, so the edge sees exactly Dell's two.
+                        request_headers_to_remove: ['forwarded'],
+                        request_headers_to_add: [forwardedFor, forwardedBy].map((value) => ({
+                          header: { key: 'Forwarded', value },
+                          append_action: 'APPEND_IF_EXISTS_OR_ADD',
+                        })),
+                      },
+                    ],
+                  },
+                ],
+              },
+              http_filters: [
+                {
+                  name: 'envoy.filters.http.ext_authz',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+                    transport_api_version: 'V3',
+                    grpc_service: {
+                      envoy_grpc: { cluster_name: AUTHZ_CLUSTER, authority: AUTHZ_AUTHORITY },
+                      timeout: '1s',
+                    },
+                    // Fail closed: no token, no request.
+                    failure_mode_allow: false,
+                    status_on_error: { code: 'ServiceUnavailable' },
+                    validate_mutations: true,
+                  },
+                },
+                {
+                  name: 'envoy.filters.http.router',
+                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function authzCluster(socketPath: string): Record<string, unknown> {
+  return {
+    name: AUTHZ_CLUSTER,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+    load_assignment: {
+      cluster_name: AUTHZ_CLUSTER,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }],
+    },
+  };
+}
+
+function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): Record<string, unknown> {
+  const hostIsIp = isIP(proxy.hostname) !== 0;
+  const commonTlsContext =
+    trust.kind === 'ca-bundle'
+      ? {
+          validation_context: {
+            trusted_ca: { filename: trust.caFile },
+            // Without a name match Envoy would accept any certificate the CA signed.
+            match_typed_subject_alt_names: [
+              { san_type: hostIsIp ? 'IP_ADDRESS' : 'DNS', matcher: { exact: proxy.hostname } },
+            ],
+          },
+        }
+      : {};
+  return {
+    name: PROXY_CLUSTER,
+    type: hostIsIp ? 'STATIC' : 'LOGICAL_DNS',
+    dns_lookup_family: 'V4_PREFERRED',
+    connect_timeout: '5s',
+    load_assignment: {
+      cluster_name: PROXY_CLUSTER,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(proxy.hostname, proxy.port) } }] }],
+    },
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        // SNI must be a host name (RFC 6066), never an IP literal.
+        ...(hostIsIp ? {} : { sni: proxy.hostname }),
+        common_tls_context: commonTlsContext,
+      },
+    },
+  };
+}
+
+function socketAddress(address: string, port: number): Record<string, unknown> {
+  return { socket_address: { address, port_value: port } };
+}
