@@ -25,6 +25,7 @@ pool_quota(role, type, sid, pool) := roles[role].system_types[type].system_ids[s
 requested_kib(size) := size if {
 	is_number(size)
 	size >= 0
+	floor(size) == size
 }
 
 requested_kib(size) := to_number(size) if {

@@ -165,6 +165,12 @@ test_invalid_size_denied if {
 	result.deny == {"invalid volumeSizeInKb \"8GiB\": expected a non-negative integer number of KiB"}
 }
 
+test_fractional_size_denied if {
+	result := create with input as request("unlimited", 8.5, "bronze") with data.karavi.common.roles as roles
+	not result.allow
+	result.deny == {"invalid volumeSizeInKb 8.5: expected a non-negative integer number of KiB"}
+}
+
 test_negative_size_denied if {
 	not create.allow with input as request("unlimited", -8, "bronze") with data.karavi.common.roles as roles
 }
