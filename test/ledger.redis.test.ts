@@ -1,0 +1,268 @@
+// Redis-only ledger behaviour on real redis-server / redis-sentinel processes: Dell v1 key layout and
+// adoption, several service processes reserving at once, Redis down or stalled, Sentinel failover.
+import { expect } from 'chai';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
+import { LedgerUnavailableError, type Ledger, type QuotaScope, type ReservationId } from '../src/ledger/types.js';
+import { start, waitForOutput, type Started } from './support/process.js';
+import { startRedis, startSentinelGroup, type RunningRedis, type SentinelGroup } from './support/redis.js';
+import { repoRoot } from './support/tools.js';
+import type { WorkerJob, WorkerResult } from './support/ledgerWorker.js';
+
+const GiB = 1024 * 1024;
+const quota100 = { kind: 'limited', kib: 100 * GiB } as const;
+const scope: QuotaScope = { systemType: 'powerflex', systemID: '542a2d5f5122210f', pool: 'bronze', tenant: 'tenant-1' };
+const dataKey = 'quota:powerflex:542a2d5f5122210f:bronze:tenant-1:data';
+const streamKey = 'quota:powerflex:542a2d5f5122210f:bronze:tenant-1:stream';
+
+async function approved(ledger: Ledger, volume: string, sizeKiB: number): Promise<ReservationId> {
+  const result = await ledger.reserve(scope, volume, sizeKiB, quota100);
+  if (result.status !== 'approved') throw new Error(`expected approved, got ${JSON.stringify(result)}`);
+  return result.reservation;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(() => undefined, (error: unknown) => error);
+}
+
+/** Retries `operation` until it succeeds (the client reconnecting), failing after `timeoutMs`. */
+async function eventually<T>(operation: () => Promise<T>, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+describe('redis ledger', () => {
+  describe('on one redis-server', () => {
+    let redis: RunningRedis;
+    let raw: Redis;
+    let ledger: RedisLedger;
+
+    before(async () => {
+      redis = await startRedis();
+      raw = new Redis(redis.url);
+    });
+    after(async () => {
+      raw?.disconnect();
+      await redis?.stop();
+    });
+    beforeEach(async () => {
+      await raw.flushdb();
+      ledger = await RedisLedger.connect({ url: redis.url });
+    });
+    afterEach(() => ledger.close());
+
+    it('writes Dell v1 keys and audit entries', async () => {
+      await ledger.commit(await approved(ledger, 'k8s-0a1b2c', 8 * GiB));
+      const hash = await raw.hgetall(dataKey);
+      expect(hash).to.include({
+        approved_capacity: String(8 * GiB),
+        'vol:k8s-0a1b2c:approved': '1',
+        'vol:k8s-0a1b2c:capacity': String(8 * GiB),
+        'vol:k8s-0a1b2c:created': '1',
+      });
+      await ledger.commitDelete(((await ledger.beginDelete(scope, 'k8s-0a1b2c')) as { deletion: string }).deletion);
+      const entries = (await raw.xrange(streamKey, '-', '+')).map(([, fields]) => fields);
+      expect(entries).to.deep.equal([
+        ['name', 'k8s-0a1b2c', 'cap', String(8 * GiB), 'status', 'approved'],
+        ['name', 'k8s-0a1b2c', 'cap', String(8 * GiB), 'status', 'created'],
+        ['name', 'k8s-0a1b2c', 'status', 'deleting'],
+        ['name', 'k8s-0a1b2c', 'cap', String(8 * GiB), 'status', 'deleted'],
+      ]);
+      expect(await raw.hget(dataKey, 'approved_capacity')).to.equal('0');
+    });
+
+    it('adopts a Dell v1 database: its volumes are owned, charged and freed once', async () => {
+      // As Dell's server leaves them: a live volume, a deleted one (fields kept) and a failed create.
+      await raw.hset(dataKey, {
+        approved_capacity: String(30 * GiB),
+        'vol:live:approved': '1', 'vol:live:capacity': String(20 * GiB), 'vol:live:created': '1',
+        'vol:gone:approved': '1', 'vol:gone:capacity': String(5 * GiB), 'vol:gone:created': '1', 'vol:gone:deleted': '1',
+        'vol:leaked:approved': '1', 'vol:leaked:capacity': String(10 * GiB),
+      });
+      expect(await ledger.owns(scope, 'live')).to.equal(true);
+      expect(await ledger.owns(scope, 'gone')).to.equal(false);
+      expect((await ledger.reserve(scope, 'live', 20 * GiB, quota100)).status).to.equal('already-approved');
+      expect((await ledger.beginDelete(scope, 'gone')).status).to.equal('not-owner');
+      expect((await ledger.reserve(scope, 'gone', 70 * GiB, quota100)).status).to.equal('approved');
+      expect((await ledger.reserve(scope, 'one-more', 1, quota100)).status).to.equal('denied');
+
+      const deletion = await ledger.beginDelete(scope, 'live');
+      expect(deletion.status).to.equal('ok');
+      await ledger.commitDelete((deletion as { deletion: string }).deletion);
+      await ledger.commitDelete((deletion as { deletion: string }).deletion);
+      const leaked = await ledger.beginDelete(scope, 'leaked');
+      await ledger.commitDelete((leaked as { deletion: string }).deletion);
+      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: 70 * GiB, volumes: 0 }]);
+    });
+
+    it('reads the password from a file', async () => {
+      const secured = await startRedis({ password: 's3cret-pass' });
+      const dir = mkdtempSync(path.join(tmpdir(), 'ledger-pw-'));
+      try {
+        writeFileSync(path.join(dir, 'password'), 's3cret-pass\n');
+        const withFile = await RedisLedger.connect({ port: secured.port, passwordFile: path.join(dir, 'password') });
+        expect((await withFile.reserve(scope, 'v', 1, quota100)).status).to.equal('approved');
+        await withFile.close();
+        writeFileSync(path.join(dir, 'wrong'), 'not-it\n');
+        const refused = await rejection(RedisLedger.connect({ port: secured.port, passwordFile: path.join(dir, 'wrong'), connectTimeoutMs: 1000 }));
+        expect(refused).to.be.instanceOf(LedgerUnavailableError);
+        expect(String((refused as Error).message)).to.not.include('not-it');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await secured.stop();
+      }
+    });
+
+    describe('two service processes reserving at once', () => {
+      const workers: Started[] = [];
+      afterEach(async () => {
+        await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+      });
+
+      /** Starts one worker per job, releases them together, returns every result. */
+      async function burst(jobs: WorkerJob[]): Promise<WorkerResult[]> {
+        for (const job of jobs) {
+          workers.push(start(process.execPath, ['--import', 'tsx', 'test/support/ledgerWorker.ts', JSON.stringify(job)], {
+            cwd: repoRoot,
+            stdio: ['pipe', 'pipe', 'pipe'],
+          }));
+        }
+        await Promise.all(workers.map((worker) => waitForOutput(worker, /^READY$/m)));
+        for (const worker of workers) worker.child.stdin!.write('go\n');
+        await Promise.all(workers.map((worker) => waitForOutput(worker, /^\[.*\]$/m)));
+        return workers.flatMap((worker) => JSON.parse(/^\[.*\]$/m.exec(worker.output())![0]) as WorkerResult[]);
+      }
+
+      const job = (names: string[]): WorkerJob => ({ url: redis.url, keyPrefix: '', scope, names, sizeKiB: 10 * GiB, quotaKiB: 100 * GiB });
+      const names = (prefix: string) => Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
+
+      it('2 × 50 reservations of 10 GiB against 100 GiB approve exactly 10', async () => {
+        const results = await burst([job(names('a')), job(names('b'))]);
+        expect(results).to.have.length(100);
+        expect(results.filter((r) => r.result.status === 'approved')).to.have.length(10);
+        expect(results.filter((r) => r.result.status === 'denied')).to.have.length(90);
+        expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: 100 * GiB, volumes: 0 }]);
+      });
+
+      it('with every name retried in both processes, approves exactly the 10 distinct names that fit', async () => {
+        const retried = [...names('vol'), ...names('vol')];
+        const results = await burst([job(retried), job(retried)]);
+        const approvedNames = results.filter((r) => r.result.status === 'approved').map((r) => r.name);
+        expect(new Set(approvedNames).size).to.equal(10);
+        expect(approvedNames).to.have.length(10);
+        for (const name of approvedNames) {
+          const ids = results.filter((r) => r.name === name).map((r) => (r.result as { reservation?: string }).reservation);
+          // Every attempt at an approved name got the one reservation (approved once, already-approved after).
+          expect(new Set(ids).size, name).to.equal(1);
+          expect(ids[0], name).to.be.a('string');
+        }
+        for (const r of results.filter((r) => !approvedNames.includes(r.name))) expect(r.result.status).to.equal('denied');
+        expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: 100 * GiB, volumes: 0 }]);
+        expect((await ledger.pending(0)).map((p) => p.volume).sort()).to.deep.equal([...approvedNames].sort());
+      });
+    });
+  });
+
+  describe('when Redis fails', () => {
+    let redis: RunningRedis | undefined;
+    let ledger: RedisLedger | undefined;
+
+    afterEach(async () => {
+      if (redis?.process.child.signalCode === 'SIGSTOP') redis.process.child.kill('SIGCONT');
+      await ledger?.close();
+      await redis?.stop();
+    });
+
+    it('a killed Redis gives LedgerUnavailableError, queues nothing, and calls recover when it returns', async () => {
+      redis = await startRedis();
+      ledger = await RedisLedger.connect({ url: redis.url, commandTimeoutMs: 500 });
+      await ledger.commit(await approved(ledger, 'before', GiB));
+      const port = redis.port;
+      await redis.kill();
+
+      for (const call of [
+        () => ledger!.reserve(scope, 'during', GiB, quota100),
+        () => ledger!.owns(scope, 'before'),
+        () => ledger!.usage(),
+        () => ledger!.pending(0),
+      ]) {
+        const error = await rejection(call());
+        expect(error).to.be.instanceOf(LedgerUnavailableError);
+        expect((error as Error).message).to.equal('quota store unavailable');
+      }
+
+      redis = await startRedis({ port });
+      const recovered = await eventually(() => ledger!.reserve(scope, 'after', GiB, quota100));
+      expect(recovered.status).to.equal('approved');
+      // The restarted server kept no data (no persistence): only "after" is there, "during" was never queued.
+      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: GiB, volumes: 0 }]);
+    });
+
+    it('a stalled Redis times out with LedgerUnavailableError and serves again once it resumes', async () => {
+      redis = await startRedis();
+      ledger = await RedisLedger.connect({ url: redis.url, commandTimeoutMs: 300 });
+      await ledger.commit(await approved(ledger, 'before', GiB));
+      redis.process.child.kill('SIGSTOP');
+      const error = await rejection(ledger.owns(scope, 'before'));
+      expect(error).to.be.instanceOf(LedgerUnavailableError);
+      redis.process.child.kill('SIGCONT');
+      expect(await eventually(() => ledger!.owns(scope, 'before'))).to.equal(true);
+    });
+  });
+
+  describe('with Sentinel', () => {
+    let group: SentinelGroup;
+    let ledger: RedisLedger | undefined;
+    const password = 'sentinel-test-pass';
+
+    before(async () => {
+      group = await startSentinelGroup({ password });
+    });
+    afterEach(() => ledger?.close());
+    after(() => group?.stop());
+
+    const connectThroughSentinel = () => RedisLedger.connect({
+      sentinels: group.sentinels.map(({ host, port }) => ({ host, port })),
+      name: group.name,
+      password,
+      commandTimeoutMs: 1000,
+    });
+
+    it('after the master is killed, calls resume on the new master and no committed volume is lost', async () => {
+      ledger = await connectThroughSentinel();
+      const committed = Array.from({ length: 5 }, (_, i) => `committed-${i}`);
+      for (const volume of committed) await ledger.commit(await approved(ledger, volume, 10 * GiB));
+
+      await group.master.kill();
+      await group.waitForFailover();
+
+      for (const volume of committed) expect(await eventually(() => ledger!.owns(scope, volume)), volume).to.equal(true);
+      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 50 * GiB, reservedKiB: 0, volumes: 5 }]);
+      expect((await eventually(() => ledger!.reserve(scope, 'after-failover', 50 * GiB, quota100))).status).to.equal('approved');
+      expect((await ledger.reserve(scope, 'over', 1, quota100)).status).to.equal('denied');
+    });
+
+    it('refuses a write that no replica acknowledges (it could be lost in a failover)', async () => {
+      ledger = await connectThroughSentinel();
+      const sentinel = new Redis({ port: group.sentinels[0]!.port });
+      try {
+        const [, masterPort] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', group.name)) as string[];
+        await Promise.all(group.servers.filter((s) => s.port !== Number(masterPort)).map((s) => s.kill()));
+      } finally {
+        sentinel.disconnect();
+      }
+      const error = await rejection(ledger.reserve(scope, 'unreplicated', 1, { kind: 'unlimited' }));
+      expect(error).to.be.instanceOf(LedgerUnavailableError);
+    });
+  });
+});
