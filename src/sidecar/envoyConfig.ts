@@ -175,6 +175,13 @@ function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): Record<string, unkno
     type: hostIsIp ? 'STATIC' : 'LOGICAL_DNS',
     dns_lookup_family: 'V4_PREFERRED',
     connect_timeout: '5s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        // HTTP/1.1 with canonical header names (`Forwarded:`), as Dell's Go sidecar writes them.
+        explicit_http_config: { http_protocol_options: { header_key_format: { proper_case_words: {} } } },
+      },
+    },
     load_assignment: {
       cluster_name: PROXY_CLUSTER,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(proxy.hostname, proxy.port) } }] }],

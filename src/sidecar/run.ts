@@ -1,0 +1,144 @@
+// Sidecar mode: reads the inputs, writes the serving certificate and the Envoy bootstrap, answers
+// Envoy's Check on a unix socket with the tenant's current token, and runs Envoy as a child process.
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { request } from 'undici';
+import { createCheckServer } from '../check/server.js';
+import type { Logger } from '../telemetry/log.js';
+import { startCertificateRotation } from './certificates.js';
+import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
+import { sidecarDecide } from './decide.js';
+import { renderSidecarEnvoyBootstrap } from './envoyConfig.js';
+import { createProxyRefresher } from './refreshClient.js';
+import { TokenHolder, type TokenHolderStatus } from './tokenHolder.js';
+
+export interface RunSidecarOptions extends SidecarConfigOptions {
+  envoyBin: string;
+  /** Private directory for the socket, certificate and Envoy bootstrap. */
+  workDir: string;
+  /** Envoy admin port on 127.0.0.1 (`/ready`). */
+  envoyAdminPort: number;
+  /** Where to serve `GET /ready` with the token state (e.g. for a readiness probe); none when absent. */
+  status?: { host: string; port: number };
+  envoyLogLevel?: string;
+  logger: Logger;
+}
+
+export interface RunningSidecar {
+  status(): TokenHolderStatus;
+  /** Settles when Envoy exits; before `stop()` that is a failure the caller must act on. */
+  envoyExit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+const ENVOY_READY_TIMEOUT_MS = 30_000;
+
+export async function runSidecar(options: RunSidecarOptions): Promise<RunningSidecar> {
+  const { logger } = options;
+  const config = await loadSidecarConfig(options);
+  await mkdir(options.workDir, { recursive: true, mode: 0o700 });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  try {
+    const holder = await TokenHolder.start({
+      tokensDir: config.tokensDir,
+      refresher: createProxyRefresher(config.proxy, config.trust),
+      logger,
+    });
+    cleanups.push(() => holder.stop());
+
+    const certificateDir = path.join(options.workDir, 'certs');
+    const certificates = await startCertificateRotation({ dir: certificateDir, logger });
+    cleanups.push(() => certificates.stop());
+
+    const authzSocketPath = path.join(options.workDir, 'authz.sock');
+    const checkServer = createCheckServer({ decide: sidecarDecide(holder), logger });
+    await checkServer.listen(`unix:${authzSocketPath}`);
+    checkServer.setServing(true);
+    cleanups.push(() => checkServer.close(1000));
+
+    if (options.status) {
+      const statusServer = await serveStatus(options.status, () => holder.status());
+      cleanups.push(() => new Promise<void>((resolve) => statusServer.close(() => resolve())));
+    }
+
+    const bootstrapPath = path.join(options.workDir, 'envoy.json');
+    const bootstrap = renderSidecarEnvoyBootstrap({
+      plugin: config.plugin,
+      proxy: config.proxy,
+      trust: config.trust,
+      arrays: config.arrays,
+      authzSocketPath,
+      certificateSdsPath: certificates.sdsPath,
+      certificateDir,
+      adminPort: options.envoyAdminPort,
+    });
+    await writeFile(bootstrapPath, JSON.stringify(bootstrap, null, 2), { mode: 0o600 });
+
+    // Several Envoys may share a host (tests, node pods): no hot-restart shared memory.
+    const envoy = spawn(options.envoyBin, ['-c', bootstrapPath, '--log-level', options.envoyLogLevel ?? 'warn', '--disable-hot-restart'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const envoyExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      envoy.once('exit', (code, signal) => resolve({ code, signal }));
+      envoy.once('error', (error) => {
+        logger.error({ err: error, envoyBin: options.envoyBin }, 'cannot start Envoy');
+        resolve({ code: null, signal: null });
+      });
+    });
+    cleanups.push(async () => {
+      if (envoy.exitCode === null && envoy.signalCode === null) envoy.kill('SIGTERM');
+      await envoyExit;
+    });
+
+    await waitForEnvoyReady(options.envoyAdminPort, envoyExit);
+    logger.info(
+      { proxyHost: config.proxy.authority, plugin: config.plugin, arrays: config.arrays.map((a) => ({ systemID: a.systemID, port: a.listenPort })) },
+      'sidecar ready',
+    );
+    return { status: () => holder.status(), envoyExit, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Resolves once Envoy's admin `/ready` answers 200 (listeners initialised); fails if Envoy exits first. */
+async function waitForEnvoyReady(adminPort: number, exited: Promise<unknown>): Promise<void> {
+  let hasExited = false;
+  void exited.then(() => { hasExited = true; });
+  const deadline = Date.now() + ENVOY_READY_TIMEOUT_MS;
+  for (;;) {
+    if (hasExited) throw new Error('Envoy exited during start-up (see its log above)');
+    try {
+      const response = await request(`http://127.0.0.1:${adminPort}/ready`);
+      await response.body.dump();
+      if (response.statusCode === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`Envoy was not ready within ${ENVOY_READY_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** `GET /ready`: 200 `{ready: true}` while a valid token is held, else 503 with what the operator must do. */
+function serveStatus(address: { host: string; port: number }, status: () => TokenHolderStatus): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/ready') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', code: 404 }));
+      return;
+    }
+    const current = status();
+    res.writeHead(current.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(current));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve(server));
+  });
+}
