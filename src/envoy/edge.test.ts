@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { envoyBin } from '../../test/support/tools.js';
+import type { StorageSystem } from '../resources/types.js';
+import { generateServingCertificate } from '../sidecar/certificates.js';
+import { renderEdgeConfig, type EdgeConfigInput } from './edge.js';
+
+const run = promisify(execFile);
+
+const storage = (name: string, endpoint: string, skipCertificateValidation = false): StorageSystem => ({
+  name,
+  type: 'powerflex',
+  systemID: `${name}-id`,
+  endpoint,
+  skipCertificateValidation,
+  credentials: { kind: 'secret', name: `${name}-creds` },
+});
+
+describe('edge Envoy config', () => {
+  let dir: string;
+  let input: EdgeConfigInput;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'edge-envoy-'));
+    const certificate = await generateServingCertificate(new Date(), 3_600_000);
+    const certFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    await writeFile(certFile, certificate.certPem);
+    await writeFile(keyFile, certificate.keyPem);
+    input = {
+      listen: { address: '0.0.0.0', port: 8443 },
+      tls: { certFile, keyFile },
+      authz: { address: 'unix:/run/storage-authz.sock' },
+      adminApi: { address: '127.0.0.1:8080' },
+      envoyAdmin: { address: '127.0.0.1', port: 9901 },
+      storage: [storage('pf-lab', 'https://powerflex.lab.example:8443'), storage('pf-ip', 'https://10.0.0.1', true)],
+      caFile: certFile,
+    };
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const clusters = (config: Record<string, unknown>) =>
+    (config.static_resources as { clusters: Record<string, unknown>[] }).clusters;
+
+  it('passes envoy --mode validate', async () => {
+    const file = path.join(dir, 'edge.json');
+    await writeFile(file, JSON.stringify(renderEdgeConfig(input)));
+    const { stdout, stderr } = await run(envoyBin, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart']);
+    expect(stdout + stderr).to.include('OK');
+  });
+
+  it('renders one cluster per Storage, verifying the array certificate unless told not to', () => {
+    const byName = new Map(clusters(renderEdgeConfig(input)).map((cluster) => [cluster.name, JSON.stringify(cluster)]));
+    expect([...byName.keys()]).to.deep.equal(['storage-authz', 'storage-pf-lab', 'storage-pf-ip', 'storage-authz-admin']);
+    expect(byName.get('storage-pf-lab')).to.include('"sni":"powerflex.lab.example"').and.include('"trusted_ca"').and.include('"exact":"powerflex.lab.example"');
+    expect(byName.get('storage-pf-ip')).to.not.include('validation_context').and.not.include('"sni"');
+  });
+
+  it('defaults to the system CA bundle for array certificates', () => {
+    const withoutCa = renderEdgeConfig({ ...input, caFile: undefined });
+    expect(JSON.stringify(clusters(withoutCa)[1])).to.include('/etc/ssl/certs/ca-certificates.crt');
+  });
+
+  it('refuses a Storage endpoint that is not https, naming the Storage', () => {
+    expect(() => renderEdgeConfig({ ...input, storage: [storage('plain', 'http://10.0.0.1')] })).to.throw('Storage "plain"');
+  });
+});

@@ -1,0 +1,177 @@
+// The edge Envoy's bootstrap, rendered from the configured Storage objects (pure): TLS for the
+// sidecars, ext_authz (with the request body) to the decision service, one cluster per Storage
+// chosen by the routing header of the allow response, the admin API for /proxy/, and the access-log
+// stream that confirms reservations.
+import type { StorageSystem } from '../resources/types.js';
+import { envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
+import { ROUTING_HEADER, storageClusterName } from './routing.js';
+
+export const AUTHZ_CLUSTER = 'storage-authz';
+/** Fixed `:authority` for Check calls: the default (the cluster name) is not safe for every name. */
+export const AUTHZ_AUTHORITY = 'storage-authz';
+export const ADMIN_API_CLUSTER = 'storage-authz-admin';
+export const ACCESS_LOG_NAME = 'storage-authz-edge';
+
+/** Debian's system CA bundle: array certificates are verified against it unless a caFile is given. */
+export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
+/**
+ * Request bodies Envoy buffers for the Check. Driver calls are small JSON documents (a PowerFlex
+ * create is ~200 bytes; snapshotVolumes grows ~100 bytes per volume), so 64 KiB is two orders of
+ * magnitude of headroom. Bigger bodies get 413 before any Check (allow_partial_message: false):
+ * a body the service has not seen entirely is never forwarded.
+ */
+export const MAX_REQUEST_BYTES = 65536;
+
+export interface EdgeConfigInput {
+  listen: { address: string; port: number };
+  tls: { certFile: string; keyFile: string };
+  /** The decision service: `host:port` or `unix:/path`. */
+  authz: { address: string };
+  /** The admin HTTP API (`host:port`), served under /proxy/ with ext_authz off. */
+  adminApi?: { address: string };
+  /** Envoy's own admin interface (keep it on loopback). */
+  envoyAdmin?: { address: string; port: number };
+  storage: readonly StorageSystem[];
+  /** CA bundle for array certificates (default: the system bundle). */
+  caFile?: string;
+  /** Check deadline; the service answers within it or Envoy answers 503. */
+  authzTimeoutMs?: number;
+  accessLog?: boolean;
+}
+
+export function renderEdgeConfig(input: EdgeConfigInput): EnvoyObject {
+  const clusters = [authzCluster(input.authz.address), ...input.storage.map((system) => storageCluster(system, input.caFile ?? SYSTEM_CA_BUNDLE))];
+  if (input.adminApi) clusters.push(singleHostCluster(ADMIN_API_CLUSTER, envoyAddress(input.adminApi.address)));
+  return {
+    ...(input.envoyAdmin && { admin: { address: socketAddress(input.envoyAdmin.address, input.envoyAdmin.port) } }),
+    static_resources: { listeners: [edgeListener(input)], clusters },
+  };
+}
+
+function edgeListener(input: EdgeConfigInput): EnvoyObject {
+  const grpcService = { envoy_grpc: { cluster_name: AUTHZ_CLUSTER, authority: AUTHZ_AUTHORITY } };
+  const routes: EnvoyObject[] = [];
+  if (input.adminApi) {
+    // The admin API authenticates its own callers (admin tokens, refresh tokens); no array behind it.
+    routes.push({
+      match: { prefix: '/proxy/' },
+      route: { cluster: ADMIN_API_CLUSTER },
+      typed_per_filter_config: {
+        'envoy.filters.http.ext_authz': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', disabled: true },
+      },
+    });
+  }
+  routes.push({
+    match: { prefix: '/' },
+    route: {
+      // Set by the allow response only; a request that was not allowed never gets here.
+      cluster_header: ROUTING_HEADER,
+      // The array sees its own host name, not the sidecar's.
+      auto_host_rewrite: true,
+      // Volume operations on an array can take long; the driver has its own timeouts.
+      timeout: '120s',
+    },
+  });
+  return {
+    name: 'edge',
+    address: socketAddress(input.listen.address, input.listen.port),
+    filter_chains: [
+      {
+        transport_socket: {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+            common_tls_context: {
+              tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+              tls_certificates: [{ certificate_chain: { filename: input.tls.certFile }, private_key: { filename: input.tls.keyFile } }],
+            },
+          },
+        },
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'edge',
+              codec_type: 'AUTO',
+              use_remote_address: true,
+              // Dot segments and '//' resolved before routing, so /proxy/ cannot be reached around ext_authz.
+              normalize_path: true,
+              merge_slashes: true,
+              route_config: { name: 'edge', virtual_hosts: [{ name: 'edge', domains: ['*'], routes }] },
+              http_filters: [extAuthzFilter(grpcService, input.authzTimeoutMs ?? 500), ROUTER_FILTER],
+              ...(input.accessLog !== false && { access_log: [accessLog(grpcService)] }),
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function extAuthzFilter(grpcService: EnvoyObject, timeoutMs: number): EnvoyObject {
+  return {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+      transport_api_version: 'V3',
+      grpc_service: { ...grpcService, timeout: `${timeoutMs / 1000}s` },
+      // Fail closed: an unreachable or failing service is a 503, never an allow (and not a 403).
+      failure_mode_allow: false,
+      status_on_error: { code: 'ServiceUnavailable' },
+      with_request_body: { max_request_bytes: MAX_REQUEST_BYTES, allow_partial_message: false, pack_as_bytes: true },
+      // The routing header (and :path) arrive with the allow, after the route was first matched.
+      // Safe here: no filter after ext_authz changes headers.
+      clear_route_cache: true,
+      validate_mutations: true,
+    },
+  };
+}
+
+function accessLog(grpcService: EnvoyObject): EnvoyObject {
+  return {
+    name: 'envoy.access_loggers.http_grpc',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
+      common_config: {
+        log_name: ACCESS_LOG_NAME,
+        transport_api_version: 'V3',
+        grpc_service: grpcService,
+        // Reservations wait for this stream: flush often so capacity is committed or freed quickly.
+        buffer_flush_interval: '0.1s',
+      },
+    },
+  };
+}
+
+function authzCluster(address: string): EnvoyObject {
+  return {
+    ...singleHostCluster(AUTHZ_CLUSTER, envoyAddress(address)),
+    connect_timeout: '1s',
+    typed_extension_protocol_options: HTTP2_PROTOCOL_OPTIONS,
+    health_checks: [
+      {
+        timeout: '0.5s',
+        interval: '1s',
+        unhealthy_threshold: 1,
+        healthy_threshold: 1,
+        grpc_health_check: { service_name: '', authority: AUTHZ_AUTHORITY },
+      },
+    ],
+    // No panic routing: a NOT_SERVING (loading or draining) service gets no Checks; Envoy answers 503.
+    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+  };
+}
+
+function storageCluster(system: StorageSystem, caFile: string): EnvoyObject {
+  const url = new URL(system.endpoint);
+  if (url.protocol !== 'https:') throw new Error(`Storage "${system.name}": endpoint ${system.endpoint} must be https://`);
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port ? Number(url.port) : 443;
+  return {
+    ...singleHostCluster(storageClusterName(system), socketAddress(hostname, port), hostname),
+    transport_socket: upstreamTls(hostname, system.skipCertificateValidation ? { kind: 'insecure' } : { kind: 'ca-bundle', caFile }),
+  };
+}
+
