@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { envoyServices } from '../../src/check/protos.js';
 import { toRequestView } from '../../src/check/request.js';
 import type { CheckRequestMessage } from '../../src/check/wire.js';
-import { checkRequest, type RequestSpec } from './request.js';
+import { requestEncoder, type RequestSpec } from './request.js';
 
 const spec: RequestSpec = {
   kind: 'create',
@@ -14,31 +14,42 @@ const spec: RequestSpec = {
   volumePrefix: 'run1',
 };
 
-/** Through the real Envoy protos, as the server would receive it. */
-function overTheWire(message: object): CheckRequestMessage {
-  const check = envoyServices().authorization['Check']!;
-  return check.requestDeserialize(check.requestSerialize(message)) as CheckRequestMessage;
+const check = envoyServices().authorization['Check']!;
+
+/** The n-th request the load generator sends, decoded by the real Envoy protos as the server would. */
+function sent(requestSpec: RequestSpec, n: number): CheckRequestMessage {
+  const encode = requestEncoder(requestSpec, check.requestSerialize as (message: object) => Buffer);
+  return check.requestDeserialize(encode(n)) as CheckRequestMessage;
 }
 
 describe('bench CheckRequests', () => {
   it('a create reaches the service as Dell driver traffic: POST, Bearer token, both Forwarded values, JSON body', () => {
-    const view = toRequestView(overTheWire(checkRequest(spec, 7)));
+    const view = toRequestView(sent(spec, 7));
     expect(view.method).to.equal('POST');
     expect(view.path).to.equal('/api/types/Volume/instances/');
     expect(view.headers['authorization']).to.equal('Bearer header.payload.signature');
     expect(view.headers['forwarded']).to.equal('for=csm-authorization;https://10.0.0.1;542a2d5f5122210f,by=csm-authorization;csi-vxflexos');
     expect(Object.keys(view.headers).length).to.be.at.least(10);
-    expect(JSON.parse(view.body.toString())).to.deep.include({ name: 'run1-7', storagePoolId: 'ae376b0300000000', volumeSizeInKb: '8388608' });
-    expect(view.headers['x-csi-pv-name']).to.equal('run1-7');
+    expect(JSON.parse(view.body.toString())).to.deep.include({ name: 'run1-00000007', storagePoolId: 'ae376b0300000000', volumeSizeInKb: '8388608' });
+    expect(view.headers['x-csi-pv-name']).to.equal('run1-00000007');
   });
 
+  const volumeName = (requestSpec: RequestSpec, n: number): string => JSON.parse(toRequestView(sent(requestSpec, n)).body.toString()).name;
+
   it('every create names a different volume, so each one reserves capacity', () => {
-    const names = new Set([0, 1, 2].map((n) => JSON.parse(toRequestView(overTheWire(checkRequest(spec, n))).body.toString()).name));
-    expect(names.size).to.equal(3);
+    const names = new Set([0, 1, 2, 12345].map((n) => volumeName(spec, n)));
+    expect(names.size).to.equal(4);
+    expect(volumeName(spec, 12345)).to.equal('run1-00012345');
+  });
+
+  it('with a volume cycle, names repeat after that many creates (a bounded ledger for the soak)', () => {
+    const cycled = { ...spec, volumeCycle: 1000 };
+    expect(volumeName(cycled, 1003)).to.equal(volumeName(cycled, 3));
+    expect(volumeName(cycled, 999)).to.not.equal(volumeName(cycled, 3));
   });
 
   it('a read is a bodiless GET of a volume', () => {
-    const view = toRequestView(overTheWire(checkRequest({ ...spec, kind: 'read' }, 0)));
+    const view = toRequestView(sent({ ...spec, kind: 'read' }, 0));
     expect(view.method).to.equal('GET');
     expect(view.path).to.match(/^\/api\/instances\/Volume::/);
     expect(view.body.length).to.equal(0);

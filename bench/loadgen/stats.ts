@@ -45,3 +45,11 @@ export function summarise(samples: Float64Array): LatencySummary {
   for (const value of sorted) total += value;
   return { count: n, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted[n - 1]!, mean: total / n };
 }
+
+/** Median of a few repeated measurements (rounds), robust to one disturbed round. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,8 +1,9 @@
 // The load generator process (started by bench/main.ts, pinned to its own CPU): runs one load job
-// per IPC request and answers with the measurements and its own CPU use (to show it was not the
-// bottleneck).
+// per IPC request and answers with the measurements and its own CPU use (to show whether it was the
+// bottleneck). Connections to a target are opened once and kept across jobs, as Envoy keeps them.
+import type * as grpc from '@grpc/grpc-js';
 import { serveIpc } from '../support/ipc.js';
-import { checkCaller } from './check-client.js';
+import { checkCaller, openChannels } from './check-client.js';
 import { runLoad, type LoadShape, type RunResult } from './run.js';
 import type { RequestSpec } from './request.js';
 
@@ -11,28 +12,33 @@ export interface LoadJob {
   target: string;
   channels: number;
   request: RequestSpec;
-  /** Discarded run first (JIT, caches, connections). */
-  warmup?: LoadShape;
   shape: LoadShape;
   deadlineMs: number;
 }
 
 export interface LoadReport extends RunResult {
-  /** CPU the load generator itself used during the measured run (ms). */
+  /** CPU the load generator itself used during the run (ms). */
   loadgenCpuMs: number;
 }
 
-async function runJob(job: LoadJob): Promise<LoadReport> {
-  const caller = checkCaller(job.target, job.channels, job.request, job.deadlineMs);
-  try {
-    if (job.warmup) await runLoad(() => caller.call(), job.warmup);
-    const cpuBefore = process.cpuUsage();
-    const result = await runLoad(() => caller.call(), job.shape);
-    const cpu = process.cpuUsage(cpuBefore);
-    return { ...result, loadgenCpuMs: (cpu.user + cpu.system) / 1000 };
-  } finally {
-    caller.close();
+const channelsByTarget = new Map<string, grpc.Client[]>();
+
+function channels(target: string, count: number): grpc.Client[] {
+  const key = `${target}#${count}`;
+  let clients = channelsByTarget.get(key);
+  if (!clients) {
+    clients = openChannels(target, count);
+    channelsByTarget.set(key, clients);
   }
+  return clients;
+}
+
+async function runJob(job: LoadJob): Promise<LoadReport> {
+  const call = checkCaller(channels(job.target, job.channels), job.request, job.deadlineMs);
+  const cpuBefore = process.cpuUsage();
+  const result = await runLoad(call, job.shape);
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ...result, loadgenCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 serveIpc({}, (body) => runJob(body as LoadJob));

@@ -3,7 +3,7 @@
 # and pool lookups from data, the create's quota compared against a number from parsed_body.
 # What it cannot do (and ours does): reserve the capacity in a shared ledger.
 #
-# data.bench (written by bench/sections/peer.ts for each run):
+# data.bench (written by bench/peers/opa-envoy.ts for each run):
 #   secret, issuer, audience        token verification
 #   tenants[<name>].revoked         live revocation
 #   systems[<systemID>].credentials the array's Basic credentials (header value)
@@ -38,15 +38,18 @@ forwarded[key] := value if {
 	[key, value] := split(replace(trim_space(part), "csm-authorization;", ""), "=")
 }
 
-system_id := parts[count(parts) - 1] if parts := split(forwarded["for"], ";")
+system_id := parts[count(parts) - 1] if parts := split(forwarded.for, ";")
 
 system := data.bench.systems[system_id]
 
 powerflex if forwarded.by in {"powerflex", "csi-vxflexos", "vxflexos"}
 
+# Drivers send the collection path with a trailing '/', which parsed_path keeps as an empty segment.
+path_segments := [segment | some segment in input.parsed_path; segment != ""]
+
 is_create if {
 	http.method == "POST"
-	input.parsed_path == ["api", "types", "Volume", "instances"]
+	path_segments == ["api", "types", "Volume", "instances"]
 }
 
 is_read if http.method == "GET"

@@ -1,0 +1,168 @@
+// Check alone: each contender (the floor, our service, OPA-Envoy) answers the same gRPC load from a
+// load-generator process on its own CPU. Saturation rounds are interleaved across contenders (A B C,
+// A B C, …) so a noisy neighbour disturbs all of them alike; the median round is reported.
+import type { LoadJob, LoadReport } from '../loadgen/worker.js';
+import type { LoadShape } from '../loadgen/run.js';
+import type { DecisionKind } from '../loadgen/request.js';
+import type { LatencySummary } from '../loadgen/stats.js';
+import { median } from '../loadgen/stats.js';
+import { procUsage } from '../support/procfs.js';
+import type { NodeProcess } from '../support/spawn.js';
+import { requestSpec, type BenchWorld } from '../world.js';
+
+/** A running Check server. */
+export interface Contender {
+  id: string;
+  pid: number;
+  target: string;
+}
+
+export interface Scenario {
+  /** e.g. `ours-create`; also the row name in the table. */
+  id: string;
+  label: string;
+  contender: Contender;
+  kind: DecisionKind;
+}
+
+export interface CheckPlan {
+  warmupMs: number;
+  saturationMs: number;
+  rounds: number;
+  /** Calls in flight at saturation. */
+  concurrency: number;
+  /** HTTP/2 connections the load generator spreads calls over. */
+  channels: number;
+  /** Offered rates for the latency runs (calls/s). */
+  rates: number[];
+  rateMs: number;
+  deadlineMs: number;
+}
+
+interface Counts {
+  completed: number;
+  allowed: number;
+  denied: number;
+  errors: number;
+  firstDeny?: string;
+  firstError?: string;
+}
+
+export interface SaturationRound extends Counts {
+  throughput: number;
+  /** Server CPU (user+system, from /proc) per completed decision, µs. */
+  cpuUsPerDecision: number;
+  latency: LatencySummary;
+  /** Server CPU as a share of the run's wall time (near 1.0 = the server's core was saturated). */
+  serverBusy: number;
+  /** Load generator CPU as a share of the run's wall time (near 1.0 = it, not the server, was the bottleneck). */
+  loadgenBusy: number;
+}
+
+export interface RateRun extends Counts {
+  rate: number;
+  achieved: number;
+  /** From the intended send time (coordinated-omission safe). */
+  latency: LatencySummary;
+  serviceTime: LatencySummary;
+  cpuUsPerDecision: number;
+}
+
+export interface ScenarioResult {
+  id: string;
+  label: string;
+  kind: DecisionKind;
+  /** Medians over the saturation rounds. */
+  throughput: number;
+  cpuUsPerDecision: number;
+  rounds: SaturationRound[];
+  rates: RateRun[];
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+}
+
+const counts = (report: LoadReport): Counts => ({
+  completed: report.completed,
+  allowed: report.allowed,
+  denied: report.denied,
+  errors: report.errors,
+  ...(report.firstDeny !== undefined && { firstDeny: report.firstDeny }),
+  ...(report.firstError !== undefined && { firstError: report.firstError }),
+});
+
+export class CheckRunner {
+  private jobs = 0;
+
+  constructor(
+    private readonly loadgen: NodeProcess,
+    private readonly world: BenchWorld,
+    private readonly plan: CheckPlan,
+  ) {}
+
+  /** One load job against a scenario, with the server's CPU measured around it. */
+  async run(scenario: Scenario, shape: LoadShape, extra: Partial<Pick<LoadJob, 'request'>> = {}): Promise<{ report: LoadReport; cpuUsPerDecision: number; serverBusy: number }> {
+    // Each job gets its own volume-name prefix so no create repeats an earlier job's name.
+    const request = extra.request ?? requestSpec(this.world, scenario.kind, this.jobs++);
+    const job: LoadJob = { target: scenario.contender.target, channels: this.plan.channels, request, shape, deadlineMs: this.plan.deadlineMs };
+    const before = procUsage(scenario.contender.pid).cpuMs;
+    const report = await this.loadgen.request<LoadReport>(job);
+    const cpuMs = procUsage(scenario.contender.pid).cpuMs - before;
+    return { report, cpuUsPerDecision: report.completed ? (cpuMs * 1000) / report.completed : NaN, serverBusy: cpuMs / report.elapsedMs };
+  }
+
+  async runAll(scenarios: readonly Scenario[], log: (line: string) => void): Promise<ScenarioResult[]> {
+    const { plan } = this;
+    const rssBefore = new Map(scenarios.map((s) => [s.id, procUsage(s.contender.pid).rssBytes]));
+    for (const scenario of scenarios) {
+      log(`  warm-up ${scenario.id}`);
+      await this.run(scenario, { kind: 'closed', concurrency: plan.concurrency, durationMs: plan.warmupMs });
+    }
+    const rounds = new Map<string, SaturationRound[]>(scenarios.map((s) => [s.id, []]));
+    for (let round = 1; round <= plan.rounds; round++) {
+      for (const scenario of scenarios) {
+        const { report, cpuUsPerDecision, serverBusy } = await this.run(scenario, { kind: 'closed', concurrency: plan.concurrency, durationMs: plan.saturationMs });
+        rounds.get(scenario.id)!.push({
+          ...counts(report),
+          throughput: report.throughput,
+          cpuUsPerDecision,
+          latency: report.latency,
+          serverBusy,
+          loadgenBusy: report.loadgenCpuMs / report.elapsedMs,
+        });
+        log(
+          `  round ${round} ${scenario.id}: ${report.throughput.toFixed(0)}/s, ${cpuUsPerDecision.toFixed(0)} µs CPU/decision, ` +
+            `server ${(serverBusy * 100).toFixed(0)}% / loadgen ${((report.loadgenCpuMs / report.elapsedMs) * 100).toFixed(0)}% busy, ${report.denied} denied, ${report.errors} errors`,
+        );
+      }
+    }
+    const rates = new Map<string, RateRun[]>(scenarios.map((s) => [s.id, []]));
+    for (const rate of plan.rates) {
+      for (const scenario of scenarios) {
+        const { report, cpuUsPerDecision } = await this.run(scenario, { kind: 'open', rate, durationMs: plan.rateMs });
+        rates.get(scenario.id)!.push({
+          ...counts(report),
+          rate,
+          achieved: report.throughput,
+          latency: report.latency,
+          serviceTime: report.serviceTime ?? report.latency,
+          cpuUsPerDecision,
+        });
+        log(`  ${rate}/s ${scenario.id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms`);
+      }
+    }
+    return scenarios.map((scenario) => {
+      const saturation = rounds.get(scenario.id)!;
+      return {
+        id: scenario.id,
+        label: scenario.label,
+        kind: scenario.kind,
+        throughput: median(saturation.map((r) => r.throughput)),
+        cpuUsPerDecision: median(saturation.map((r) => r.cpuUsPerDecision)),
+        rounds: saturation,
+        rates: rates.get(scenario.id)!,
+        rssBeforeBytes: rssBefore.get(scenario.id)!,
+        rssAfterBytes: procUsage(scenario.contender.pid).rssBytes,
+      };
+    });
+  }
+}
