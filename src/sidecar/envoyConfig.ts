@@ -81,7 +81,8 @@ function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): Record<st
               '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
               stat_prefix: `array_${array.listenPort}`,
               codec_type: 'AUTO',
-              // Appends the driver's address to X-Forwarded-For, as Dell's Go reverse proxy does.
+              // Appends one X-Forwarded-For hop, as Dell's Go reverse proxy does (for a loopback peer
+              // Envoy writes its host's address).
               use_remote_address: true,
               route_config: {
                 name: `array_${array.listenPort}`,
