@@ -1,0 +1,109 @@
+// The files a storage admin would have for one PowerFlex array: resources (Storage, CSMRole,
+// CSMTenant YAML), the array's credential Secret, a token signing key, the edge's serving
+// certificate and the array's CA. Written to a temporary directory for the demo and the e2e tests.
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { API_VERSION } from '../resources/types.js';
+import { generateServingCertificate } from '../sidecar/certificates.js';
+import type { SigningKeySet } from '../tokens/types.js';
+
+export interface ArrayDescription {
+  /** https://host:port of the gateway */
+  endpoint: string;
+  systemId: string;
+  /** PEM of the CA the gateway's certificate chains to. */
+  ca: string;
+  username: string;
+  password: string;
+}
+
+export interface TenantDescription {
+  name: string;
+  approveSdc: boolean;
+}
+
+export interface WorkspaceOptions {
+  array: ArrayDescription;
+  /** Pool name the role grants. */
+  pool: string;
+  /** The role's quota in GiB. */
+  quotaGiB: number;
+  tenants: readonly TenantDescription[];
+}
+
+export interface Workspace {
+  dir: string;
+  resourcesDir: string;
+  /** `<secretsDir>/<secret>/username|password`, as a mounted Secret. */
+  secretsDir: string;
+  keysDir: string;
+  signingKeys: SigningKeySet;
+  arrayCaFile: string;
+  edgeCertFile: string;
+  edgeKeyFile: string;
+  /** PEM that verifies the edge's certificate (it is self-signed). */
+  edgeCa: string;
+  storageName: string;
+  roleName: string;
+  remove(): Promise<void>;
+}
+
+export const SIGNING_KEY_ID = 'demo';
+const STORAGE_NAME = 'powerflex-1';
+const CREDENTIALS_SECRET = 'powerflex-creds';
+
+export async function createWorkspace(options: WorkspaceOptions): Promise<Workspace> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'storage-authz-'));
+  const resourcesDir = path.join(dir, 'resources');
+  const secretsDir = path.join(dir, 'secrets');
+  const keysDir = path.join(dir, 'signing-keys');
+  await Promise.all([resourcesDir, path.join(secretsDir, CREDENTIALS_SECRET), keysDir].map((d) => mkdir(d, { recursive: true })));
+
+  const roleName = `${options.pool}-${options.quotaGiB}g`;
+  const objects: Record<string, unknown> = {
+    'storage.yaml': {
+      apiVersion: API_VERSION, kind: 'Storage', metadata: { name: STORAGE_NAME },
+      spec: { type: 'powerflex', endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: CREDENTIALS_SECRET } },
+    },
+    'role.yaml': {
+      apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: roleName },
+      spec: { quota: `${options.quotaGiB}GiB`, systemType: 'powerflex', systemID: options.array.systemId, pool: options.pool },
+    },
+  };
+  for (const tenant of options.tenants) {
+    objects[`tenant-${tenant.name}.yaml`] = {
+      apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name: tenant.name },
+      spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false },
+    };
+  }
+  const secret = randomBytes(48);
+  const edge = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
+  const files: [string, string | Buffer][] = [
+    ...Object.entries(objects).map(([name, object]): [string, string] => [path.join(resourcesDir, name), stringify(object)]),
+    [path.join(secretsDir, CREDENTIALS_SECRET, 'username'), options.array.username],
+    [path.join(secretsDir, CREDENTIALS_SECRET, 'password'), options.array.password],
+    [path.join(keysDir, SIGNING_KEY_ID), secret],
+    [path.join(dir, 'array-ca.pem'), options.array.ca],
+    [path.join(dir, 'edge-cert.pem'), edge.certPem],
+    [path.join(dir, 'edge-key.pem'), edge.keyPem],
+  ];
+  await Promise.all(files.map(([file, content]) => writeFile(file, content, { mode: 0o600 })));
+
+  return {
+    dir,
+    resourcesDir,
+    secretsDir,
+    keysDir,
+    signingKeys: { defaultKid: SIGNING_KEY_ID, keys: new Map([[SIGNING_KEY_ID, new Uint8Array(secret)]]) },
+    arrayCaFile: path.join(dir, 'array-ca.pem'),
+    edgeCertFile: path.join(dir, 'edge-cert.pem'),
+    edgeKeyFile: path.join(dir, 'edge-key.pem'),
+    edgeCa: edge.certPem,
+    storageName: STORAGE_NAME,
+    roleName,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
