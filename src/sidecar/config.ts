@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import type { UpstreamTrust } from '../envoy/parts.js';
 
 /** One array the driver talks to: the sidecar listens on `listenPort` and forwards for `systemID`. */
 export interface SidecarArray {
@@ -23,7 +24,8 @@ export interface ProxyHost {
   authority: string;
 }
 
-export type ProxyTrust = { kind: 'ca-bundle'; caFile: string } | { kind: 'insecure' };
+/** How the proxy's certificate is checked (a CA bundle and its host name, or not at all). */
+export type ProxyTrust = UpstreamTrust;
 
 export interface SidecarConfig {
   /** `PLUGIN_IDENTIFIER` verbatim (sent in `Forwarded: by=`). */

@@ -1,7 +1,7 @@
 // The sidecar Envoy's bootstrap, rendered from the sidecar configuration (pure). Envoy does the
 // plumbing — TLS towards the driver, the two Dell `Forwarded` values, Host, HTTPS to the edge —
 // and asks the sidecar process (ext_authz over a unix socket) only for the current bearer token.
-import { isIP } from 'node:net';
+import { HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from '../envoy/parts.js';
 import type { ProxyHost, ProxyTrust, SidecarArray } from './config.js';
 
 export interface SidecarEnvoyInput {
@@ -35,7 +35,7 @@ export function forwardedValues(plugin: string, array: SidecarArray): [string, s
   ];
 }
 
-export function renderSidecarEnvoyBootstrap(input: SidecarEnvoyInput): Record<string, unknown> {
+export function renderSidecarEnvoyBootstrap(input: SidecarEnvoyInput): EnvoyObject {
   return {
     // SDS (even from a file) requires a node identity.
     node: { id: 'storage-authz-sidecar', cluster: 'storage-authz-sidecar' },
@@ -47,7 +47,7 @@ export function renderSidecarEnvoyBootstrap(input: SidecarEnvoyInput): Record<st
   };
 }
 
-function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): Record<string, unknown> {
+function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): EnvoyObject {
   const [forwardedFor, forwardedBy] = forwardedValues(input.plugin, array);
   return {
     name: `array_${array.listenPort}`,
@@ -126,10 +126,7 @@ function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): Record<st
                     validate_mutations: true,
                   },
                 },
-                {
-                  name: 'envoy.filters.http.router',
-                  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
-                },
+                ROUTER_FILTER,
               ],
             },
           },
@@ -139,43 +136,17 @@ function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): Record<st
   };
 }
 
-function authzCluster(socketPath: string): Record<string, unknown> {
+function authzCluster(socketPath: string): EnvoyObject {
   return {
-    name: AUTHZ_CLUSTER,
-    type: 'STATIC',
+    ...singleHostCluster(AUTHZ_CLUSTER, { pipe: { path: socketPath } }),
     connect_timeout: '1s',
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    },
-    load_assignment: {
-      cluster_name: AUTHZ_CLUSTER,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }],
-    },
+    typed_extension_protocol_options: HTTP2_PROTOCOL_OPTIONS,
   };
 }
 
-function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): Record<string, unknown> {
-  const hostIsIp = isIP(proxy.hostname) !== 0;
-  const commonTlsContext =
-    trust.kind === 'ca-bundle'
-      ? {
-          validation_context: {
-            trusted_ca: { filename: trust.caFile },
-            // Without a name match Envoy would accept any certificate the CA signed.
-            match_typed_subject_alt_names: [
-              { san_type: hostIsIp ? 'IP_ADDRESS' : 'DNS', matcher: { exact: proxy.hostname } },
-            ],
-          },
-        }
-      : {};
+function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): EnvoyObject {
   return {
-    name: PROXY_CLUSTER,
-    type: hostIsIp ? 'STATIC' : 'LOGICAL_DNS',
-    dns_lookup_family: 'V4_PREFERRED',
-    connect_timeout: '5s',
+    ...singleHostCluster(PROXY_CLUSTER, socketAddress(proxy.hostname, proxy.port), proxy.hostname),
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -183,22 +154,6 @@ function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): Record<string, unkno
         explicit_http_config: { http_protocol_options: { header_key_format: { proper_case_words: {} } } },
       },
     },
-    load_assignment: {
-      cluster_name: PROXY_CLUSTER,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(proxy.hostname, proxy.port) } }] }],
-    },
-    transport_socket: {
-      name: 'envoy.transport_sockets.tls',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-        // SNI must be a host name (RFC 6066), never an IP literal.
-        ...(hostIsIp ? {} : { sni: proxy.hostname }),
-        common_tls_context: commonTlsContext,
-      },
-    },
+    transport_socket: upstreamTls(proxy.hostname, trust),
   };
-}
-
-function socketAddress(address: string, port: number): Record<string, unknown> {
-  return { socket_address: { address, port_value: port } };
 }
