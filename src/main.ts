@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// storage-authz: the decision service (`serve`) and its edge Envoy config (`render-edge-config`).
+import { Command, CommanderError, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { renderEdgeConfig } from './envoy/edge.js';
+import { ResourceLoadError } from './resources/errors.js';
+import { loadResourceDirectory } from './resources/load.js';
+import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
+import { startService } from './serve/service.js';
+import { createLogger, type Logger } from './telemetry/log.js';
+
+const flag = (key: keyof typeof OPTION_NAMES, value: string, description: string) => new Option(`${OPTION_NAMES[key]} <${value}>`, description);
+
+function serveCommand(): Command {
+  return new Command('serve')
+    .description('answer the edge Envoy: ext_authz Check, gRPC health, access-log confirmation; optionally the admin API')
+    .option('-c, --config <file>', 'YAML/JSON file with the options below (camelCase keys); flags override it')
+    .addOption(flag('listen', 'address', `Check/health/access-log gRPC address, host:port or unix:/path (default ${DEFAULT_LISTEN})`))
+    .addOption(flag('adminListen', 'host:port', 'admin HTTP API address (off when unset)'))
+    .addOption(flag('resourcesDir', 'dir', 'directory of CSMTenant/CSMRole/Storage YAML (hot-reloaded)'))
+    .addOption(flag('secretsDir', 'dir', 'where Storage credential volumes are mounted: <dir>/<secret>/{username,password}'))
+    .addOption(flag('signingKeysDir', 'dir', 'directory of token signing keys, one file per kid (hot-reloaded)'))
+    .addOption(flag('defaultKid', 'kid', 'key used for tokens without kid (every Dell-minted token)'))
+    .addOption(flag('issuer', 'list', 'accepted token issuers, comma-separated (default com.dell.csm)'))
+    .addOption(flag('audience', 'list', 'accepted token audiences, comma-separated (default csm)'))
+    .addOption(flag('redisUrl', 'url', 'Redis ledger, redis://host:port (in-memory ledger when no Redis is given)'))
+    .addOption(flag('redisSentinels', 'list', 'Redis Sentinel ledger: host:port,host:port'))
+    .addOption(flag('redisSentinelName', 'name', 'Sentinel master name (default mymaster)'))
+    .addOption(flag('redisPasswordFile', 'file', 'file holding the Redis password'))
+    .addOption(flag('policyWasm', 'file', 'compiled policy bundle (default: the committed policies/build/policy.wasm)'))
+    .addOption(flag('arrayCaFile', 'file', 'extra CA certificates (PEM) trusted for array TLS'))
+    .addOption(flag('pendingAfterMs', 'ms', 'resolve reservations unconfirmed this long against the array (default 60000)'))
+    .addOption(flag('resolveIntervalMs', 'ms', 'how often to look for such reservations (default 30000)'))
+    .addOption(flag('drainMs', 'ms', 'on SIGTERM, how long in-flight Checks may finish (default 10000)'))
+    .action(async (options: RawServeOptions & { config?: string }) => {
+      const { config: file, ...flags } = options;
+      const config = parseServeConfig({ ...(file ? await readConfigFile(file) : {}), ...flags });
+      const logger = createLogger();
+      const service = await startService(config, logger);
+      await stopOnSignal(logger, () => service.close());
+    });
+}
+
+/** Resolves after SIGTERM/SIGINT has stopped the service (a second signal exits at once). */
+function stopOnSignal(logger: Logger, stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'draining');
+      process.once(signal, () => process.exit(1));
+      void stop().then(() => {
+        logger.info('stopped');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+}
+
+function renderEdgeConfigCommand(): Command {
+  return new Command('render-edge-config')
+    .description('print the edge Envoy bootstrap for the Storage objects of a resources directory')
+    .requiredOption('--resources-dir <dir>', 'directory of CSMTenant/CSMRole/Storage YAML')
+    .requiredOption('--cert-file <file>', 'TLS certificate chain the edge serves')
+    .requiredOption('--key-file <file>', 'TLS private key of that certificate')
+    .option('--listen-address <ip>', 'edge listener address', '0.0.0.0')
+    .option('--listen-port <port>', 'edge listener port', '8443')
+    .option('--authz <address>', 'decision service, host:port or unix:/path', DEFAULT_LISTEN)
+    .option('--admin-api <host:port>', 'admin API served under /proxy/')
+    .option('--envoy-admin-port <port>', "Envoy's own admin interface on 127.0.0.1")
+    .option('--ca-file <file>', 'CA bundle for array certificates (default: the system bundle)')
+    .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(async (options: Record<string, string | undefined>) => {
+      const build = await loadResourceDirectory(options.resourcesDir!, 1);
+      if (!build.ok) throw new ResourceLoadError(options.resourcesDir!, build.errors);
+      const config = renderEdgeConfig({
+        listen: { address: options.listenAddress!, port: port(options.listenPort!, '--listen-port') },
+        tls: { certFile: options.certFile!, keyFile: options.keyFile! },
+        authz: { address: options.authz! },
+        ...(options.adminApi && { adminApi: { address: options.adminApi } }),
+        ...(options.envoyAdminPort && { envoyAdmin: { address: '127.0.0.1', port: port(options.envoyAdminPort, '--envoy-admin-port') } }),
+        storage: [...build.snapshot.storage.values()],
+        ...(options.caFile && { caFile: options.caFile }),
+      });
+      process.stdout.write(options.format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : toYaml(config));
+    });
+}
+
+function port(value: string, name: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
+  return number;
+}
+
+const program = new Command('storage-authz')
+  .description('Storage authorization for Kubernetes CSI drivers on Dell arrays (Envoy ext_authz decision service)')
+  .addCommand(serveCommand())
+  .addCommand(renderEdgeConfigCommand())
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  process.stderr.write(`storage-authz: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,161 @@
+// Configuration of `storage-authz serve`: a YAML/JSON file and/or flags (flags win), validated into
+// one typed object with errors that name the option at fault.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
+
+export type LedgerConfig =
+  | { kind: 'memory' }
+  | { kind: 'redis'; url: string; passwordFile?: string }
+  | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; passwordFile?: string };
+
+export interface ServeConfig {
+  /** Check / health / access-log gRPC server: `host:port` or `unix:/path`. */
+  listen: string;
+  /** Admin HTTP API (`host:port`); off when unset. */
+  adminListen?: string;
+  resourcesDir: string;
+  /** Where Storage credential volumes are mounted (`<dir>/<secret name>/{username,password}`). */
+  secretsDir: string;
+  signingKeysDir: string;
+  defaultKid: string;
+  issuers: string[];
+  audiences: string[];
+  ledger: LedgerConfig;
+  /** Compiled policy bundle; the committed policies/build/policy.wasm when unset. */
+  policyWasm?: string;
+  /** Extra CA certificates (PEM file) trusted for array TLS, besides the system store. */
+  arrayCaFile?: string;
+  /** A reservation not confirmed by the access log after this long is resolved against the array. */
+  pendingAfterMs: number;
+  resolveIntervalMs: number;
+  /** How long SIGTERM waits for in-flight Checks before closing them. */
+  drainMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Options as given on the command line or in the file (strings or the file's own types). */
+export type RawServeOptions = Partial<Record<keyof typeof OPTION_NAMES, unknown>>;
+
+/** Option key → flag, so every error names what the operator actually typed. */
+export const OPTION_NAMES = {
+  listen: '--listen',
+  adminListen: '--admin-listen',
+  resourcesDir: '--resources-dir',
+  secretsDir: '--secrets-dir',
+  signingKeysDir: '--signing-keys-dir',
+  defaultKid: '--default-kid',
+  issuer: '--issuer',
+  audience: '--audience',
+  redisUrl: '--redis-url',
+  redisSentinels: '--redis-sentinels',
+  redisSentinelName: '--redis-sentinel-name',
+  redisPasswordFile: '--redis-password-file',
+  policyWasm: '--policy-wasm',
+  arrayCaFile: '--array-ca-file',
+  pendingAfterMs: '--pending-after-ms',
+  resolveIntervalMs: '--resolve-interval-ms',
+  drainMs: '--drain-ms',
+} as const;
+
+export const DEFAULT_LISTEN = '127.0.0.1:50051';
+
+function text(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string | undefined {
+  const value = raw[key];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${OPTION_NAMES[key]} must be a string`);
+  return String(value);
+}
+
+function required(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string {
+  const value = text(raw, key);
+  if (value === undefined) throw new ConfigError(`${OPTION_NAMES[key]} is required`);
+  return value;
+}
+
+function milliseconds(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, fallback: number): number {
+  const value = text(raw, key);
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0) throw new ConfigError(`${OPTION_NAMES[key]} must be a positive whole number of milliseconds, got "${value}"`);
+  return number;
+}
+
+/** Comma lists (`--issuer a,b`) or the file's YAML lists. */
+function list(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, fallback: string[]): string[] {
+  const value = raw[key];
+  if (Array.isArray(value)) return value.map(String);
+  const joined = text(raw, key);
+  return joined === undefined ? fallback : joined.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function address(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, allowUnix: boolean): string | undefined {
+  const value = text(raw, key);
+  if (value === undefined) return undefined;
+  if (allowUnix && /^unix:\/.+/.test(value)) return value;
+  if (!/^[^\s/]+:\d{1,5}$/.test(value)) {
+    throw new ConfigError(`${OPTION_NAMES[key]} must be host:port${allowUnix ? ' or unix:/path' : ''}, got "${value}"`);
+  }
+  return value;
+}
+
+function ledgerConfig(raw: RawServeOptions): LedgerConfig {
+  const url = text(raw, 'redisUrl');
+  const sentinels = list(raw, 'redisSentinels', []);
+  const passwordFile = text(raw, 'redisPasswordFile');
+  if (url && sentinels.length > 0) throw new ConfigError('--redis-url and --redis-sentinels are mutually exclusive');
+  if (url) {
+    if (!/^rediss?:\/\//.test(url)) throw new ConfigError('--redis-url must start with redis:// or rediss://');
+    return { kind: 'redis', url, ...(passwordFile && { passwordFile }) };
+  }
+  if (sentinels.length > 0) {
+    const parsed = sentinels.map((entry) => {
+      const match = /^([^\s:]+):(\d{1,5})$/.exec(entry);
+      if (!match) throw new ConfigError(`--redis-sentinels entries must be host:port, got "${entry}"`);
+      return { host: match[1]!, port: Number(match[2]) };
+    });
+    return { kind: 'sentinel', sentinels: parsed, name: text(raw, 'redisSentinelName') ?? 'mymaster', ...(passwordFile && { passwordFile }) };
+  }
+  if (passwordFile) throw new ConfigError('--redis-password-file needs --redis-url or --redis-sentinels');
+  return { kind: 'memory' };
+}
+
+/** Validates merged options into a ServeConfig; throws a ConfigError naming the first bad option. */
+export function parseServeConfig(raw: RawServeOptions): ServeConfig {
+  const adminListen = address(raw, 'adminListen', false);
+  const policyWasm = text(raw, 'policyWasm');
+  const arrayCaFile = text(raw, 'arrayCaFile');
+  return {
+    listen: address(raw, 'listen', true) ?? DEFAULT_LISTEN,
+    ...(adminListen && { adminListen }),
+    resourcesDir: required(raw, 'resourcesDir'),
+    secretsDir: required(raw, 'secretsDir'),
+    signingKeysDir: required(raw, 'signingKeysDir'),
+    defaultKid: required(raw, 'defaultKid'),
+    issuers: list(raw, 'issuer', [DEFAULT_ISSUER]),
+    audiences: list(raw, 'audience', [DEFAULT_AUDIENCE]),
+    ledger: ledgerConfig(raw),
+    ...(policyWasm && { policyWasm }),
+    ...(arrayCaFile && { arrayCaFile }),
+    pendingAfterMs: milliseconds(raw, 'pendingAfterMs', 60_000),
+    resolveIntervalMs: milliseconds(raw, 'resolveIntervalMs', 30_000),
+    drainMs: milliseconds(raw, 'drainMs', 10_000),
+  };
+}
+
+/** Reads a YAML or JSON config file whose keys are the option names (camelCase), e.g. `resourcesDir`. */
+export async function readConfigFile(file: string): Promise<RawServeOptions> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`config file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a mapping of options`);
+  const unknown = Object.keys(parsed).filter((key) => !(key in OPTION_NAMES));
+  if (unknown.length > 0) throw new ConfigError(`config file ${file}: unknown option(s) ${unknown.join(', ')}; known: ${Object.keys(OPTION_NAMES).join(', ')}`);
+  return parsed as RawServeOptions;
+}

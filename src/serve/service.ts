@@ -1,0 +1,135 @@
+// `storage-authz serve` as a library: loads keys, resources, policy and ledger, then answers Envoy.
+// The gRPC server listens first (health NOT_SERVING, every Check a 503) and turns SERVING only
+// once everything is loaded, so Envoy's health check keeps traffic away until the service can decide.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createAdminHandler } from '../admin/handler.js';
+import { createAdapters, type Adapters } from '../arrays/registry.js';
+import { createCheckServer } from '../check/server.js';
+import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
+import { RedisLedger } from '../ledger/redis/redisLedger.js';
+import type { Ledger } from '../ledger/types.js';
+import { confirmFromAccessLog, startPendingResolver } from '../pipeline/confirm/confirm.js';
+import { createDecider, type Decide } from '../pipeline/pipeline.js';
+import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
+import { jsonDeny, reject } from '../pipeline/response/deny.js';
+import { DirectoryResources } from '../resources/directory.js';
+import type { ResourceSnapshot } from '../resources/types.js';
+import { silentLogger, type Logger } from '../telemetry/log.js';
+import { watchSigningKeys } from '../tokens/keys.js';
+import { TokenVerifier } from '../tokens/verify.js';
+import type { ServeConfig } from './config.js';
+
+export interface RunningService {
+  /** Bound TCP port of the Check server (0 for a unix socket). */
+  checkPort: number;
+  /** Bound port of the admin API, when enabled. */
+  adminPort?: number;
+  /** Stops answering (NOT_SERVING), drains in-flight Checks, then releases every resource. */
+  close(): Promise<void>;
+}
+
+const STARTING = jsonDeny(reject(503, 'starting', 'authorization service is starting'));
+
+async function openLedger(config: ServeConfig, logger: Logger): Promise<Ledger> {
+  const { ledger } = config;
+  switch (ledger.kind) {
+    case 'memory':
+      logger.warn('using the in-memory ledger: quota usage is lost on restart and not shared between replicas');
+      return new MemoryLedger();
+    case 'redis':
+      return RedisLedger.connect({ url: ledger.url, passwordFile: ledger.passwordFile, logger });
+    case 'sentinel':
+      return RedisLedger.connect({ sentinels: ledger.sentinels, name: ledger.name, passwordFile: ledger.passwordFile, logger });
+  }
+}
+
+function listenHttp(server: http.Server, address: string): Promise<number> {
+  const at = address.lastIndexOf(':');
+  return new Promise((resolve, rejectListen) => {
+    server.once('error', (error) => rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)));
+    server.listen(Number(address.slice(at + 1)), address.slice(0, at), () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startService(config: ServeConfig, logger: Logger = silentLogger): Promise<RunningService> {
+  // Everything opened so far, closed in reverse on failure or shutdown.
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.warn({ err: error }, 'error while shutting down');
+      }
+    }
+  };
+
+  let decide: Decide | undefined;
+  let ledger: Ledger | undefined;
+  const server = createCheckServer({
+    decide: (request) => (decide ? decide(request) : Promise.resolve(STARTING)),
+    // Entries logged before the ledger is open carry ids from a previous run; the resolver settles those.
+    onAccessLog: (record) => (ledger ? confirmFromAccessLog(ledger)(record) : Promise.resolve()),
+    logger,
+  });
+  try {
+    const checkPort = await server.listen(config.listen);
+    closers.push(() => server.close(config.drainMs));
+    logger.info({ listen: config.listen }, 'check server listening (NOT_SERVING until loaded)');
+
+    const keys = await watchSigningKeys(config.signingKeysDir, config.defaultKid, { logger });
+    closers.push(() => keys.close());
+    const verifier = new TokenVerifier({ keys: () => keys.current(), issuers: config.issuers, audiences: config.audiences });
+    const resources = await DirectoryResources.open(config.resourcesDir, { secretsDir: config.secretsDir, logger });
+    closers.push(() => resources.close());
+    const policy = await WasmPolicyEngine.load(config.policyWasm);
+    const applyRoles = (snapshot: ResourceSnapshot) => {
+      try {
+        policy.setRoles(snapshot.roles.values());
+      } catch (error) {
+        logger.error({ err: error, generation: snapshot.generation }, 'roles not loaded into the policy; previous roles stay in force');
+      }
+    };
+    applyRoles(resources.current());
+    closers.push(resources.onChange(applyRoles));
+
+    const openedLedger = await openLedger(config, logger);
+    closers.push(() => openedLedger.close());
+    const adapters: Adapters = createAdapters(config.arrayCaFile ? { ca: await readFile(config.arrayCaFile, 'utf8') } : {});
+    closers.push(() => adapters.close());
+
+    let adminPort: number | undefined;
+    if (config.adminListen) {
+      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger }));
+      adminPort = await listenHttp(admin, config.adminListen);
+      closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
+      logger.info({ adminListen: config.adminListen }, 'admin API listening');
+    }
+    const resolver = startPendingResolver({
+      ledger: openedLedger,
+      resources,
+      adapters: adapters.registry,
+      olderThanMs: config.pendingAfterMs,
+      intervalMs: config.resolveIntervalMs,
+      logger,
+    });
+    closers.push(() => resolver.stop());
+
+    ledger = openedLedger;
+    decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });
+    server.setServing(true);
+    logger.info({ listen: config.listen }, 'storage-authz serving');
+    let closing: Promise<void> | undefined;
+    // Checks drain first, while the ledger and adapters they use are still open.
+    const close = async () => {
+      await server.close(config.drainMs);
+      await closeAll();
+    };
+    return { checkPort, ...(adminPort !== undefined && { adminPort }), close: () => (closing ??= close()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
