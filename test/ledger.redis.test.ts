@@ -105,6 +105,18 @@ describe('redis ledger', () => {
       expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: 70 * GiB, volumes: 0 }]);
     });
 
+    it('a reservation made through one replica is committed through another (ids survive restarts)', async () => {
+      const reservation = await approved(ledger, 'vol-a', GiB);
+      await ledger.close();
+      const otherReplica = await RedisLedger.connect({ url: redis.url });
+      try {
+        await otherReplica.commit(reservation);
+        expect(await otherReplica.owns(scope, 'vol-a')).to.equal(true);
+      } finally {
+        await otherReplica.close();
+      }
+    });
+
     it('reads the password from a file', async () => {
       const secured = await startRedis({ password: 's3cret-pass' });
       const dir = mkdtempSync(path.join(tmpdir(), 'ledger-pw-'));

@@ -52,15 +52,17 @@ export class MemoryLedger implements Ledger {
     assertVolumeName(volume);
     assertSizeKiB(sizeKiB);
     assertQuota(quota);
-    const record = this.scopeRecord(scope);
-    const existing = record.volumes.get(volume);
+    const existing = this.scopes.get(scopeKey(scope))?.volumes.get(volume);
     if (existing) {
-      return { status: 'already-approved', reservation: this.idOf('reservation', record.scope, volume, existing) };
+      return { status: 'already-approved', reservation: this.idOf('reservation', scope, volume, existing) };
     }
+    const usedKiB = this.scopes.get(scopeKey(scope))?.approvedKiB ?? 0;
     // Compared as "requested > quota - used" so no sum ever exceeds the quota's own magnitude.
-    if (quota.kind === 'limited' && sizeKiB > quota.kib - record.approvedKiB) {
-      return { status: 'denied', usedKiB: record.approvedKiB, quotaKiB: quota.kib, requestedKiB: sizeKiB };
+    if (quota.kind === 'limited' && sizeKiB > quota.kib - usedKiB) {
+      return { status: 'denied', usedKiB, quotaKiB: quota.kib, requestedKiB: sizeKiB };
     }
+    // A scope appears in usage() from its first approved reservation on, as in the Redis ledger.
+    const record = this.scopeRecord(scope);
     const added: VolumeRecord = {
       sizeKiB,
       generation: ++record.lastGeneration,
