@@ -30,7 +30,7 @@ describe('createCheckServer', () => {
   let address = '';
 
   before(async () => {
-    server = createCheckServer({ decide: (request) => decide(request), onAccessLog: async (record) => void logged.push(record), maxDecisionMs: 300 });
+    server = createCheckServer({ decide: (request) => decide(request), onAccessLog: async (record) => void logged.push(record), deadlineMarginMs: 300 });
     address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
   });
   after(async () => {
@@ -64,7 +64,7 @@ describe('createCheckServer', () => {
 
   it('denies 503 when the decision outlives its budget, before the caller deadline', async () => {
     decide = () => new Promise(() => undefined);
-    const response = await call<CheckResponseMessage>(client(envoyServices().authorization), 'Check', checkRequest, 500);
+    const response = await call<CheckResponseMessage>(client(envoyServices().authorization), 'Check', checkRequest, 1000);
     expect(response.denied_response?.status.code).to.equal('ServiceUnavailable');
     expect(response.denied_response?.body).to.contain('timed out');
   });

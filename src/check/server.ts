@@ -29,7 +29,7 @@ export interface CheckServerOptions {
   /** Receives every HTTP access-log entry Envoy streams (awaited in order per stream). */
   onAccessLog?(record: AccessLogRecord): Promise<void>;
   logger?: Logger;
-  /** Upper bound for one decision when the call has no gRPC deadline (ms). */
+  /** Bound for one decision when the call has no gRPC deadline (ms); Envoy always sends its `timeout`. */
   maxDecisionMs?: number;
   /** Time kept back from the caller's deadline to encode and send the answer (ms). */
   deadlineMarginMs?: number;
@@ -54,11 +54,11 @@ function metadataStrings(struct: StructMessage | undefined): Record<string, stri
   return result;
 }
 
+/** The caller's deadline (less a margin to send the answer), or `maxDecisionMs` for a call without one. */
 function budgetMs(deadline: grpc.Deadline, options: CheckServerOptions): number {
-  const max = options.maxDecisionMs ?? 1000;
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (!Number.isFinite(at)) return max;
-  return Math.max(0, Math.min(max, at - Date.now() - (options.deadlineMarginMs ?? 20)));
+  if (!Number.isFinite(at)) return options.maxDecisionMs ?? 1000;
+  return Math.max(0, at - Date.now() - (options.deadlineMarginMs ?? 20));
 }
 
 /** The decision, or a 503 deny when it throws or outlives its budget: an error is never an allow. */
