@@ -1,9 +1,9 @@
 // Where and with what a result was measured: machine, versions, the command. Printed with every table.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { envoyBin, redisServerBin } from '../test/support/tools.js';
+import path from 'node:path';
+import { envoyBin, redisServerBin, repoRoot } from '../test/support/tools.js';
 import { opaEnvoyBin } from './peers/opa-envoy.js';
 
 export interface MachineInfo {
@@ -26,10 +26,10 @@ function firstLine(file: string, args: string[], pattern?: RegExp): string {
   return (pattern ? lines.find((l) => pattern.test(l)) : lines[0]) ?? 'unknown';
 }
 
+/** Read from node_modules directly: some packages' `exports` do not expose their package.json. */
 function packageVersion(name: string): string {
-  const require = createRequire(import.meta.url);
   try {
-    return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

@@ -1,0 +1,100 @@
+// `npm run bench [-- --only check,peer,envoy,soak,ledger] [--quick]`: every contender measured side by
+// side in one run on this machine, printed as tables with the targets of issue 7, and written to
+// bench/results/latest.json. Not part of `npm test`.
+//
+// CPU layout on a 2-core machine: the load generator (and Redis, and the fake array) on CPU 0; each
+// Check server on CPU 1 while it is measured (`taskset`), so the floor, our service and OPA-Envoy
+// get the same single core. With one core, nothing is pinned.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { repoRoot } from '../test/support/tools.js';
+import { machineInfo } from './machine.js';
+import { startOpaEnvoy } from './peers/opa-envoy.js';
+import { checkTable, evaluateTargets, targetsTable } from './report.js';
+import { CheckRunner, type CheckPlan, type Scenario, type ScenarioResult } from './sections/check.js';
+import { startNodeProcess } from './support/spawn.js';
+import { benchWorld } from './world.js';
+
+const SECTIONS = ['check', 'peer', 'envoy', 'soak', 'ledger'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const program = new Command()
+  .name('bench')
+  .description('storage-authz benchmarks, side by side (issue 7)')
+  .addOption(new Option('--only <sections>', `comma list of ${SECTIONS.join(',')}`).default(SECTIONS.join(',')))
+  .option('--quick', 'short smoke run (seconds per figure instead of tens of seconds)', false)
+  .option('--out <file>', 'where the JSON results go', path.join(repoRoot, 'bench/results/latest.json'));
+program.parse();
+const options = program.opts<{ only: string; quick: boolean; out: string }>();
+
+const only = new Set(options.only.split(',').map((s) => s.trim()).filter(Boolean));
+for (const section of only) {
+  if (!(SECTIONS as readonly string[]).includes(section)) program.error(`--only: unknown section "${section}"; known: ${SECTIONS.join(', ')}`);
+}
+const runs = (section: Section): boolean => only.has(section);
+
+const pinned = os.cpus().length >= 2;
+const LOADGEN_CPUS = pinned ? '0' : undefined;
+const SERVER_CPUS = pinned ? '1' : undefined;
+
+const checkPlan: CheckPlan = options.quick
+  ? { warmupMs: 1000, saturationMs: 2000, rounds: 1, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 2000, deadlineMs: 5000 }
+  : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 10000, deadlineMs: 5000 };
+
+const log = (line: string): void => console.error(line);
+const stops: Array<() => Promise<void>> = [];
+
+async function main(): Promise<void> {
+  const machine = machineInfo(process.argv.slice(2));
+  log(`bench: ${machine.cores} × ${machine.cpuModel}, load average ${machine.loadAverageAtStart.toFixed(2)}; sections ${[...only].join(',')}${options.quick ? ' (quick)' : ''}`);
+  const world = await benchWorld();
+  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan } };
+  let check: ScenarioResult[] | undefined;
+
+  if (runs('check') || runs('peer')) {
+    log('check alone: starting contenders');
+    const loadgen = await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS });
+    stops.push(() => loadgen.stop());
+    const scenarios: Scenario[] = [];
+    if (runs('check')) {
+      const floor = await startNodeProcess('bench/floor.ts', [], { cpus: SERVER_CPUS });
+      stops.push(() => floor.stop());
+      const contender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}` };
+      scenarios.push({ id: 'floor-read', label: 'floor (trivial allow), read request', contender, kind: 'read' });
+      scenarios.push({ id: 'floor-create', label: 'floor (trivial allow), create request', contender, kind: 'create' });
+    }
+    if (runs('peer')) {
+      const peer = await startOpaEnvoy(world, SERVER_CPUS);
+      stops.push(() => peer.stop());
+      const contender = { id: 'opa-envoy', pid: peer.pid, target: peer.target };
+      scenarios.push({ id: 'opa-envoy-create', label: 'OPA-Envoy, create (JWT+roles+quota in Rego)', contender, kind: 'create' });
+    }
+    check = await new CheckRunner(loadgen, world, checkPlan).runAll(scenarios, log);
+    results['check'] = check;
+  }
+
+  const targets = evaluateTargets({ check });
+  results['targets'] = targets;
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const out: string[] = [
+    `## Benchmarks (${machine.startedAt})`,
+    '',
+    `Machine: ${machine.cores} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverageAtStart.toFixed(2)}.`,
+    `Versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
+    `Command: \`${machine.command}\`. CPU layout: ${pinned ? `load generator on CPU ${LOADGEN_CPUS}, each Check server on CPU ${SERVER_CPUS}` : 'unpinned (one core)'}.`,
+    '',
+  ];
+  if (check) out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');
+  out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}`);
+  console.log(out.join('\n'));
+}
+
+try {
+  await main();
+} finally {
+  await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
+}
