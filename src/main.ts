@@ -7,6 +7,7 @@ import { ResourceLoadError } from './resources/errors.js';
 import { loadResourceDirectory } from './resources/load.js';
 import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
 import { startService } from './serve/service.js';
+import { sidecarCommand } from './sidecar/command.js';
 import { createLogger, type Logger } from './telemetry/log.js';
 
 const flag = (key: keyof typeof OPTION_NAMES, value: string, description: string) => new Option(`${OPTION_NAMES[key]} <${value}>`, description);
@@ -96,6 +97,7 @@ const program = new Command('storage-authz')
   .description('Storage authorization for Kubernetes CSI drivers on Dell arrays (Envoy ext_authz decision service)')
   .addCommand(serveCommand())
   .addCommand(renderEdgeConfigCommand())
+  .addCommand(sidecarCommand())
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -50,7 +50,7 @@ export function sidecarCommand(): Command {
     .option('--ca-file <file>', `CA bundle the proxy certificate must chain to (default ${DELL_CA_FILE})`)
     .option('--insecure', 'skip verification of the proxy certificate (also SKIP_CERTIFICATE_VALIDATION=true)')
     .option('--envoy-bin <path>', 'Envoy binary', 'envoy')
-    .option('--work-dir <dir>', 'private directory for the socket, certificate and Envoy config (default: a new temporary directory)')
+    .option('--work-dir <dir>', 'private directory for the socket, certificate and Envoy config (default: <tmpdir>/storage-authz-sidecar-<pid>)')
     .option('--envoy-admin-port <port>', 'Envoy admin port on 127.0.0.1 (/ready)', port, 19000)
     .option('--status-listen <host:port>', 'serve GET /ready with the token state here', hostPort)
     .option('--log-level <level>', 'log level', process.env.LOG_LEVEL ?? 'info')
