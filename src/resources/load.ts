@@ -24,21 +24,28 @@ export interface DirectoryContents {
 
 const isResourceFile = (name: string): boolean => !name.startsWith('.') && /\.ya?ml$/i.test(name);
 
-/** Every object of the directory that validates on its own, and an error for each one that does not. */
-export async function readResourceDirectory(dir: string): Promise<DirectoryContents> {
-  const objects: LoadedObject[] = [];
+/** The text of every resource file, keyed by file name, and an error for each one that cannot be read. */
+export async function readResourceTexts(dir: string): Promise<{ texts: Map<string, string>; errors: ResourceError[] }> {
+  const texts = new Map<string, string>();
   const errors: ResourceError[] = [];
   let names: string[];
   try {
     names = (await readdir(dir)).filter(isResourceFile).sort();
   } catch (error) {
-    return { objects, errors: [{ file: dir, message: `cannot read the resources directory (${errnoCode(error)})` }] };
+    return { texts, errors: [{ file: dir, message: `cannot read the resources directory (${errnoCode(error)})` }] };
   }
   for (const file of names) {
     const text = await readResourceFile(path.join(dir, file), file, errors);
-    if (text !== undefined) parseResourceFile(file, text, objects, errors);
+    if (text !== undefined) texts.set(file, text);
   }
-  return { objects, errors };
+  return { texts, errors };
+}
+
+/** Every object of the directory that validates on its own, and an error for each one that does not. */
+export async function readResourceDirectory(dir: string): Promise<DirectoryContents> {
+  const { texts, errors } = await readResourceTexts(dir);
+  const contents = parseResourceTexts(texts);
+  return { objects: contents.objects, errors: [...errors, ...contents.errors] };
 }
 
 /** Reads and checks the whole directory; the snapshot gets `generation`. */
@@ -46,6 +53,18 @@ export async function loadResourceDirectory(dir: string, generation: number): Pr
   const { objects, errors } = await readResourceDirectory(dir);
   if (errors.length) return { ok: false, errors };
   return buildSnapshot(objects, generation);
+}
+
+/** Parses file texts (file name → YAML) in order. */
+export function parseResourceTexts(texts: ReadonlyMap<string, string>): DirectoryContents {
+  const objects: LoadedObject[] = [];
+  const errors: ResourceError[] = [];
+  for (const [file, text] of texts) {
+    const parsed = parseResourceText(file, text);
+    objects.push(...parsed.objects);
+    errors.push(...parsed.errors);
+  }
+  return { objects, errors };
 }
 
 async function readResourceFile(absolute: string, file: string, errors: ResourceError[]): Promise<string | undefined> {
@@ -63,7 +82,10 @@ async function readResourceFile(absolute: string, file: string, errors: Resource
   }
 }
 
-function parseResourceFile(file: string, text: string, objects: LoadedObject[], errors: ResourceError[]): void {
+/** The objects of one file's text (`file` names it in errors), each validated on its own. */
+export function parseResourceText(file: string, text: string): DirectoryContents {
+  const objects: LoadedObject[] = [];
+  const errors: ResourceError[] = [];
   const documents = parseAllDocuments(text); // empty for a file of only comments
   documents.forEach((doc, index) => {
     const where = documents.length > 1 ? `document ${index + 1}: ` : '';
@@ -94,10 +116,11 @@ function parseResourceFile(file: string, text: string, objects: LoadedObject[], 
       errors.push(located);
     }
   });
+  return { objects, errors };
 }
 
 /** kind and metadata.name of an invalid document, when they are readable, to name it in errors. */
-function identify(content: unknown): { kind?: string; name?: string } {
+export function identify(content: unknown): { kind?: string; name?: string } {
   if (typeof content !== 'object' || content === null) return {};
   const { kind, metadata } = content as { kind?: unknown; metadata?: { name?: unknown } };
   if (typeof kind !== 'string') return {};
