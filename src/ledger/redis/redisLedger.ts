@@ -133,11 +133,13 @@ export class RedisLedger implements Ledger {
       String(sizeKiB), quotaArg, String(this.now()), scopeMember(scope),
     ])) as [string, string];
     const [status, value] = reply;
-    if (status === 'denied') {
-      return { status, usedKiB: Number(value), quotaKiB: (quota as { kib: number }).kib, requestedKiB: sizeKiB };
+    if (status === 'denied' && quota.kind === 'limited') {
+      return { status, usedKiB: Number(value), quotaKiB: quota.kib, requestedKiB: sizeKiB };
     }
-    const reservation = encodeReservationId({ kind: 'reservation', scope, volume, generation: Number(value) });
-    return { status: status === 'approved' ? 'approved' : 'already-approved', reservation };
+    if (status === 'approved' || status === 'already-approved') {
+      return { status, reservation: encodeReservationId({ kind: 'reservation', scope, volume, generation: Number(value) }) };
+    }
+    throw new LedgerUnavailableError(undefined, { cause: new Error(`unexpected reserve reply ${JSON.stringify(reply)}`) });
   }
 
   async commit(reservation: ReservationId): Promise<void> {
