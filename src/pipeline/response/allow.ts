@@ -25,7 +25,9 @@ export function allowDecision({ request, system, classified, credentialHeaders, 
   if (classified.path !== request.path) setHeaders.push({ name: ':path', value: classified.path });
   const set = new Set(setHeaders.map((header) => header.name.toLowerCase()));
   const remove = new Set([...TENANT_HEADERS, ...strippedHeaders.map((name) => name.toLowerCase())]);
-  for (const name of Object.keys(request.headers)) if (name.startsWith(FORWARDING_PREFIX)) remove.add(name);
+  // x-forwarded-proto stays: the edge Envoy sets it itself (use_remote_address), and its route
+  // matching finds no route at all without it (every request would be a 404).
+  for (const name of Object.keys(request.headers)) if (name.startsWith(FORWARDING_PREFIX) && name !== 'x-forwarded-proto') remove.add(name);
   // Envoy applies removals after the sets: a header that is set must not also be removed.
   const removeHeaders = [...remove].filter((name) => !set.has(name));
   return { kind: 'allow', setHeaders, removeHeaders, metadata };
