@@ -3,8 +3,12 @@
 // written into the service's resources directory (or printed for kubectl/GitOps); tokens, usage and
 // volumes go through the admin API. Data goes to stdout, status lines and errors to stderr.
 import { Command, CommanderError, Option } from 'commander';
+import { registerRoleCommands } from './commands/role.js';
+import { registerStorageCommands } from './commands/storage.js';
+import { registerTenantCommands } from './commands/tenant.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerUsageCommands } from './commands/usage.js';
+import { registerValidateCommand } from './commands/validate.js';
 import { CliError } from './errors.js';
 import { OUTPUT_FORMATS, processIo, type Io } from './output.js';
 
@@ -21,8 +25,12 @@ function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
 
+  registerStorageCommands(program, io);
+  registerRoleCommands(program, io);
+  registerTenantCommands(program, io);
   registerTokenCommands(program, io);
   registerUsageCommands(program, io);
+  registerValidateCommand(program, io);
   return program;
 }
 

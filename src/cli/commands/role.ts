@@ -1,0 +1,120 @@
+// `authzctl role create|get|list|update|delete`: CSMRole objects, each a quota on one pool of one array.
+import type { Command } from 'commander';
+import type { LoadedObject } from '../../resources/load.js';
+import type { Role } from '../../resources/types.js';
+import { CliError } from '../errors.js';
+import { formatKiB, type Column, type Io } from '../output.js';
+import { ResourceStore } from '../resourceStore.js';
+import { assertAbsent, editable, globalsOf, manifest, openStore, printMany, printOne, saveObject } from './common.js';
+
+interface RoleRow {
+  role: Role;
+  /** Tenants bound to the role. */
+  tenants: string[];
+}
+
+const ROLE_COLUMNS: Column<RoleRow>[] = [
+  { header: 'NAME', value: (r) => r.role.name },
+  { header: 'SYSTEM', value: (r) => `${r.role.systemType}/${r.role.systemID}` },
+  { header: 'POOL', value: (r) => r.role.pool },
+  { header: 'QUOTA', value: (r) => (r.role.quota.kind === 'unlimited' ? 'unlimited' : formatKiB(r.role.quota.kib)) },
+  { header: 'TENANTS', value: (r) => r.tenants.join(',') || '-' },
+];
+
+function rowOf(store: ResourceStore, loaded: LoadedObject): RoleRow {
+  if (loaded.object.kind !== 'CSMRole') throw new Error(`not a CSMRole: ${loaded.object.kind}`);
+  return { role: loaded.object.role, tenants: boundTenants(store, loaded.object.name) };
+}
+
+function boundTenants(store: ResourceStore, role: string): string[] {
+  return store.list('CSMTenant').flatMap((t) => (t.object.kind === 'CSMTenant' && t.object.tenant.roles.includes(role) ? [t.object.name] : []));
+}
+
+interface RoleOptions {
+  name: string;
+  systemType?: string;
+  systemId?: string;
+  pool?: string;
+  quota?: string;
+  dryRun?: boolean;
+}
+
+export function registerRoleCommands(program: Command, io: Io): void {
+  const role = program.command('role').description('roles (CSMRole objects): a quota of provisioned capacity on one pool of one storage system');
+
+  role
+    .command('create')
+    .description('create a role')
+    .requiredOption('-n, --name <name>', 'role name (DNS-1123)')
+    .requiredOption('--system-type <type>', 'powerflex, powermax, powerscale or powerstore')
+    .requiredOption('--system-id <id>', 'system ID of a storage system created with "storage create"')
+    .option('--pool <pool>', 'PowerFlex pool name, PowerMax SRP, PowerScale isiPath (PowerStore has none)')
+    .requiredOption('--quota <size>', 'provisioned capacity allowed, e.g. 100GiB or 10TiB; 0 means unlimited')
+    .option('--dry-run', 'check and print the object without writing it')
+    .action(async (options: RoleOptions, command: Command) => {
+      const globals = globalsOf(command);
+      const store = await openStore(globals, options.dryRun);
+      assertAbsent(store, 'CSMRole', options.name);
+      const spec: Record<string, unknown> = { quota: options.quota, systemType: options.systemType, systemID: options.systemId };
+      if (options.pool !== undefined) spec.pool = options.pool;
+      await saveObject(io, globals, manifest('CSMRole', options.name, spec), { dryRun: options.dryRun, store });
+    });
+
+  role
+    .command('get')
+    .description('show one role')
+    .requiredOption('-n, --name <name>', 'role name')
+    .action(async (options: { name: string }, command: Command) => {
+      const globals = globalsOf(command);
+      const store = await ResourceStore.open(globals.resourcesDir);
+      const loaded = store.get('CSMRole', options.name);
+      printOne(io, globals.output, loaded, rowOf(store, loaded), ROLE_COLUMNS);
+    });
+
+  role
+    .command('list')
+    .description('list roles')
+    .action(async (_options: unknown, command: Command) => {
+      const globals = globalsOf(command);
+      const store = await ResourceStore.open(globals.resourcesDir);
+      const loaded = store.list('CSMRole');
+      printMany(io, globals.output, 'CSMRole', loaded, loaded.map((l) => rowOf(store, l)), ROLE_COLUMNS);
+    });
+
+  role
+    .command('update')
+    .description("change a role's quota, pool or system")
+    .requiredOption('-n, --name <name>', 'role name')
+    .option('--system-type <type>', 'powerflex, powermax, powerscale or powerstore')
+    .option('--system-id <id>', 'system ID')
+    .option('--pool <pool>', 'pool')
+    .option('--quota <size>', 'e.g. 100GiB; 0 means unlimited')
+    .option('--dry-run', 'check and print the object without writing it')
+    .action(async (options: RoleOptions, command: Command) => {
+      const changes = { quota: options.quota, systemType: options.systemType, systemID: options.systemId, pool: options.pool };
+      if (Object.values(changes).every((value) => value === undefined)) {
+        throw new CliError('nothing to update: give --quota, --pool, --system-id or --system-type');
+      }
+      const globals = globalsOf(command);
+      const store = await ResourceStore.open(globals.resourcesDir);
+      const object = editable(store.get('CSMRole', options.name));
+      for (const [field, value] of Object.entries(changes)) if (value !== undefined) object.spec[field] = value;
+      await saveObject(io, globals, object, { dryRun: options.dryRun, store });
+    });
+
+  role
+    .command('delete')
+    .description('delete a role that no tenant is bound to')
+    .requiredOption('-n, --name <name>', 'role name')
+    .action(async (options: { name: string }, command: Command) => {
+      const store = await ResourceStore.open(globalsOf(command).resourcesDir);
+      store.get('CSMRole', options.name);
+      const tenants = boundTenants(store, options.name);
+      if (tenants.length) {
+        const unbind = tenants.map((t) => `authzctl rolebinding delete --tenant ${t} --role ${options.name}`).join('; ');
+        throw new CliError(`role "${options.name}" is bound to tenant(s) ${tenants.join(', ')}; unbind it first (${unbind})`);
+      }
+      const file = await store.remove('CSMRole', options.name);
+      io.stdout(`CSMRole "${options.name}" deleted from ${file}\n`);
+    });
+}

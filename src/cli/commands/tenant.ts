@@ -1,0 +1,177 @@
+// `authzctl tenant create|get|list|update|delete|revoke` and `authzctl rolebinding create|delete|list`
+// (a binding is a role name in CSMTenant.spec.roles).
+import type { Command } from 'commander';
+import type { LoadedObject } from '../../resources/load.js';
+import type { Tenant } from '../../resources/types.js';
+import { CliError } from '../errors.js';
+import { printData, type Column, type Io } from '../output.js';
+import { ResourceStore } from '../resourceStore.js';
+import { assertAbsent, editable, globalsOf, manifest, openStore, printMany, printOne, saveObject } from './common.js';
+
+const tenantOf = (loaded: LoadedObject): Tenant => {
+  if (loaded.object.kind !== 'CSMTenant') throw new Error(`not a CSMTenant: ${loaded.object.kind}`);
+  return loaded.object.tenant;
+};
+
+const TENANT_COLUMNS: Column<Tenant>[] = [
+  { header: 'NAME', value: (t) => t.name },
+  { header: 'ROLES', value: (t) => t.roles.join(',') || '-' },
+  { header: 'APPROVE-SDC', value: (t) => String(t.approveSdc) },
+  { header: 'REVOKED', value: (t) => String(t.revoke) },
+  { header: 'VOLUME-PREFIX', value: (t) => t.volumePrefix ?? '-' },
+];
+
+interface Binding {
+  tenant: string;
+  role: string;
+}
+
+const BINDING_COLUMNS: Column<Binding>[] = [
+  { header: 'TENANT', value: (b) => b.tenant },
+  { header: 'ROLE', value: (b) => b.role },
+];
+
+export function registerTenantCommands(program: Command, io: Io): void {
+  const tenant = program.command('tenant').description('tenants (CSMTenant objects): one per Kubernetes cluster whose CSI drivers use the arrays');
+
+  tenant
+    .command('create')
+    .description('create a tenant')
+    .requiredOption('-n, --name <name>', 'tenant name (DNS-1123: lower case letters, digits, -)')
+    .option('-r, --roles <roles>', 'comma-separated roles to bind now (or later with rolebinding create)')
+    .option('--approve-sdc', "PowerFlex: approve the tenant's SDCs when the MDM restricts SDC access", false)
+    .option('--volume-prefix <prefix>', "1-3 letters or digits put before the tenant's volume names")
+    .option('--dry-run', 'check and print the object without writing it')
+    .action(async (options: { name: string; roles?: string; approveSdc: boolean; volumePrefix?: string; dryRun?: boolean }, command: Command) => {
+      const globals = globalsOf(command);
+      const store = await openStore(globals, options.dryRun);
+      assertAbsent(store, 'CSMTenant', options.name);
+      const spec: Record<string, unknown> = { approveSdc: options.approveSdc, revoke: false };
+      if (options.roles) spec.roles = options.roles;
+      if (options.volumePrefix !== undefined) spec.volumePrefix = options.volumePrefix;
+      await saveObject(io, globals, manifest('CSMTenant', options.name, spec), { dryRun: options.dryRun, store });
+    });
+
+  tenant
+    .command('get')
+    .description('show one tenant')
+    .requiredOption('-n, --name <name>', 'tenant name')
+    .action(async (options: { name: string }, command: Command) => {
+      const globals = globalsOf(command);
+      const loaded = (await ResourceStore.open(globals.resourcesDir)).get('CSMTenant', options.name);
+      printOne(io, globals.output, loaded, tenantOf(loaded), TENANT_COLUMNS);
+    });
+
+  tenant
+    .command('list')
+    .description('list tenants')
+    .action(async (_options: unknown, command: Command) => {
+      const globals = globalsOf(command);
+      const loaded = (await ResourceStore.open(globals.resourcesDir)).list('CSMTenant');
+      printMany(io, globals.output, 'CSMTenant', loaded, loaded.map(tenantOf), TENANT_COLUMNS);
+    });
+
+  tenant
+    .command('update')
+    .description('change a tenant (roles are changed with rolebinding, revocation with revoke)')
+    .requiredOption('-n, --name <name>', 'tenant name')
+    .option('--approve-sdc', 'approve the tenant\'s SDCs')
+    .option('--no-approve-sdc', 'stop approving the tenant\'s SDCs')
+    .option('--volume-prefix <prefix>', "1-3 letters or digits put before the tenant's volume names")
+    .action(async (options: { name: string; approveSdc?: boolean; volumePrefix?: string }, command: Command) => {
+      if (options.approveSdc === undefined && options.volumePrefix === undefined) {
+        throw new CliError('nothing to update: give --approve-sdc, --no-approve-sdc or --volume-prefix');
+      }
+      await editTenant(io, command, options.name, (spec) => {
+        if (options.approveSdc !== undefined) spec.approveSdc = options.approveSdc;
+        if (options.volumePrefix !== undefined) spec.volumePrefix = options.volumePrefix;
+      });
+    });
+
+  tenant
+    .command('delete')
+    .description('delete a tenant (its volumes stay on the arrays and in the quota ledger)')
+    .requiredOption('-n, --name <name>', 'tenant name')
+    .action(async (options: { name: string }, command: Command) => {
+      const store = await ResourceStore.open(globalsOf(command).resourcesDir);
+      const file = await store.remove('CSMTenant', options.name);
+      io.stdout(`CSMTenant "${options.name}" deleted from ${file}\n`);
+    });
+
+  tenant
+    .command('revoke')
+    .description("revoke a tenant: its requests and token refreshes are refused until cancelled")
+    .requiredOption('-n, --name <name>', 'tenant name')
+    .option('-c, --cancel', 'cancel the revocation')
+    .action(async (options: { name: string; cancel?: boolean }, command: Command) => {
+      const revoke = !options.cancel;
+      await editTenant(io, command, options.name, (spec) => {
+        spec.revoke = revoke;
+      }, revoke ? `CSMTenant "${options.name}" revoked: its requests and token refreshes are refused from now on` : `CSMTenant "${options.name}": revocation cancelled`);
+    });
+
+  const rolebinding = program.command('rolebinding').description("bindings of roles to tenants (CSMTenant spec.roles)");
+
+  rolebinding
+    .command('create')
+    .description('bind a role to a tenant')
+    .requiredOption('-t, --tenant <name>', 'tenant name')
+    .requiredOption('-r, --role <name>', 'role name')
+    .action(async (options: { tenant: string; role: string }, command: Command) => {
+      await editTenant(io, command, options.tenant, (spec, store) => {
+        store.get('CSMRole', options.role);
+        const roles = rolesOf(spec);
+        if (roles.includes(options.role)) throw new CliError(`role "${options.role}" is already bound to tenant "${options.tenant}"`);
+        spec.roles = [...roles, options.role].join(',');
+      }, `role "${options.role}" bound to tenant "${options.tenant}"`);
+    });
+
+  rolebinding
+    .command('delete')
+    .description('unbind a role from a tenant')
+    .requiredOption('-t, --tenant <name>', 'tenant name')
+    .requiredOption('-r, --role <name>', 'role name')
+    .action(async (options: { tenant: string; role: string }, command: Command) => {
+      await editTenant(io, command, options.tenant, (spec) => {
+        const roles = rolesOf(spec);
+        if (!roles.includes(options.role)) {
+          throw new CliError(`role "${options.role}" is not bound to tenant "${options.tenant}" (bound: ${roles.join(', ') || 'none'})`);
+        }
+        spec.roles = roles.filter((role) => role !== options.role).join(',');
+      }, `role "${options.role}" unbound from tenant "${options.tenant}"`);
+    });
+
+  rolebinding
+    .command('list')
+    .description('list role bindings')
+    .option('-t, --tenant <name>', 'only this tenant')
+    .action(async (options: { tenant?: string }, command: Command) => {
+      const globals = globalsOf(command);
+      const store = await ResourceStore.open(globals.resourcesDir);
+      const tenants = options.tenant ? [store.get('CSMTenant', options.tenant)] : store.list('CSMTenant');
+      const bindings = tenants.flatMap((loaded) => tenantOf(loaded).roles.map((role) => ({ tenant: loaded.object.name, role })));
+      if (globals.output === 'table' && bindings.length === 0) io.stderr('No role bindings.\n');
+      else printData(io, globals.output, { bindings }, bindings, BINDING_COLUMNS);
+    });
+}
+
+/** Loads a tenant, applies `change` to a copy of its spec, saves it and prints `message` (or "updated"). */
+async function editTenant(
+  io: Io,
+  command: Command,
+  name: string,
+  change: (spec: Record<string, unknown>, store: ResourceStore) => void,
+  message?: string,
+): Promise<void> {
+  const globals = globalsOf(command);
+  const store = await ResourceStore.open(globals.resourcesDir);
+  const object = editable(store.get('CSMTenant', name));
+  change(object.spec, store);
+  const result = await store.save(object);
+  io.stdout(`${message ?? `CSMTenant "${name}" updated`} (${result.file})\n`);
+}
+
+function rolesOf(spec: Record<string, unknown>): string[] {
+  const roles = typeof spec.roles === 'string' ? spec.roles : '';
+  return roles.split(',').map((role) => role.trim()).filter(Boolean);
+}

@@ -1,0 +1,111 @@
+// The resources directory as authzctl edits it: read with the service's own loader, every change
+// checked with the service's own rules (schema per object, then references across objects) before
+// anything is written, and written atomically so the watching service reloads a whole file at once.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { formatResourceError, type ResourceError } from '../resources/errors.js';
+import { readResourceDirectory, type LoadedObject } from '../resources/load.js';
+import { validateObject, type ResourceKind } from '../resources/objects.js';
+import { buildSnapshot } from '../resources/snapshot.js';
+import { writeFileAtomic } from './atomicWrite.js';
+import { CliError } from './errors.js';
+
+/** A declarative object as written in YAML: apiVersion, kind, metadata, spec. */
+export type Manifest = Record<string, unknown> & { kind: ResourceKind; metadata: { name: string } };
+
+export interface SaveResult {
+  /** Absolute path of the file written (or that would be written, in a dry run). */
+  file: string;
+  created: boolean;
+}
+
+export class ResourceStore {
+  private constructor(
+    readonly dir: string,
+    private readonly objects: readonly LoadedObject[],
+  ) {}
+
+  /** Reads `dir`; refuses to work on a directory the service would reject, naming every problem. */
+  static async open(dir: string | undefined): Promise<ResourceStore> {
+    if (!dir) {
+      throw new CliError('--resources-dir is required (or AUTHZCTL_RESOURCES_DIR): the directory of CSMTenant/CSMRole/Storage YAML the service loads; or use --dry-run to print the object');
+    }
+    const { objects, errors } = await readResourceDirectory(dir);
+    if (errors.length) throw new CliError(`${dir} has errors; fix them first (authzctl validate ${dir}):\n${describe(errors)}`);
+    return new ResourceStore(dir, objects);
+  }
+
+  list(kind: ResourceKind): LoadedObject[] {
+    return this.objects.filter((o) => o.object.kind === kind).sort((a, b) => a.object.name.localeCompare(b.object.name));
+  }
+
+  find(kind: ResourceKind, name: string): LoadedObject | undefined {
+    return this.objects.find((o) => o.object.kind === kind && o.object.name === name);
+  }
+
+  /** The object, or an error that lists what does exist (most "not found"s are typos). */
+  get(kind: ResourceKind, name: string): LoadedObject {
+    const found = this.find(kind, name);
+    if (found) return found;
+    const names = this.list(kind).map((o) => o.object.name);
+    throw new CliError(`${kind} "${name}" not found in ${this.dir} (${names.length ? `existing: ${names.join(', ')}` : `there is no ${kind} yet`})`);
+  }
+
+  /** Adds or replaces the object after checking it and the whole resulting directory. */
+  async save(manifest: Manifest, options: { dryRun?: boolean } = {}): Promise<SaveResult> {
+    const loaded = checkedObject(manifest);
+    const existing = this.find(loaded.object.kind, loaded.object.name);
+    const file = existing?.file ?? this.freeFileName(loaded.object.kind, loaded.object.name);
+    loaded.file = file;
+    const next = existing ? this.objects.map((o) => (o === existing ? loaded : o)) : [...this.objects, loaded];
+    assertConsistent(next);
+    if (!options.dryRun) await this.writeFile(file, next);
+    return { file: path.join(this.dir, file), created: !existing };
+  }
+
+  /** Removes the object, refusing when something still refers to it (a role bound to a tenant, say). */
+  async remove(kind: ResourceKind, name: string): Promise<string> {
+    const existing = this.get(kind, name);
+    const next = this.objects.filter((o) => o !== existing);
+    assertConsistent(next);
+    await this.writeFile(existing.file, next);
+    return path.join(this.dir, existing.file);
+  }
+
+  /** Rewrites `file` with the documents of `objects` that live in it, or deletes it when none is left. */
+  private async writeFile(file: string, objects: readonly LoadedObject[]): Promise<void> {
+    const documents = objects.filter((o) => o.file === file).map((o) => stringify(o.document));
+    const absolute = path.join(this.dir, file);
+    if (documents.length === 0) await rm(absolute, { force: true });
+    else await writeFileAtomic(absolute, documents.join('---\n'));
+  }
+
+  private freeFileName(kind: ResourceKind, name: string): string {
+    const taken = new Set(this.objects.map((o) => o.file));
+    const base = `${kind.toLowerCase()}-${name}`;
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? `${base}.yaml` : `${base}-${n}.yaml`;
+      if (!taken.has(candidate)) return candidate;
+    }
+  }
+}
+
+/** Validates one manifest alone (the --dry-run check without a resources directory). */
+export function checkedObject(manifest: Manifest): LoadedObject {
+  const result = validateObject(manifest);
+  if (!result.ok) {
+    const problems = result.errors.map((e) => `  ${e.path ? `${e.path}: ` : ''}${e.message}`).join('\n');
+    throw new CliError(`invalid ${manifest.kind} "${manifest.metadata.name}", nothing was written:\n${problems}`);
+  }
+  return { file: '', object: result.value, document: manifest };
+}
+
+function assertConsistent(objects: readonly LoadedObject[]): void {
+  const build = buildSnapshot(objects, 0);
+  if (!build.ok) throw new CliError(`the change would make the resources invalid, nothing was written:\n${describe(build.errors)}`);
+}
+
+function describe(errors: readonly ResourceError[]): string {
+  return errors.map((e) => `  ${formatResourceError(e)}`).join('\n');
+}
