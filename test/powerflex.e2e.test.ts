@@ -85,4 +85,162 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
     expect(reply.body).to.be.a('string');
     expect(gateway.requestsTo('/api/login').length).to.equal(before);
   });
+
+  describe('quota', () => {
+    it('allows creates within quota and denies the one that would exceed it with 507, before the gateway', async () => {
+      const names = [uniqueName('quota'), uniqueName('quota')];
+      for (const name of names) expect((await create('team-b', name, 32)).status).to.equal(200);
+      await settled('team-b', 64 * GIB_IN_KIB);
+
+      const over = uniqueName('quota');
+      const denied = await create('team-b', over, 8);
+      expect(denied.status).to.equal(507);
+      const { message, errorCode, httpStatusCode } = denied.body as { message: string; errorCode: number; httpStatusCode: number };
+      expect([errorCode, httpStatusCode]).to.deep.equal([507, 507]);
+      for (const part of ['team-b', BRONZE.name, '64 GiB', '8 GiB']) expect(message).to.include(part);
+      expect(gateway.requestsTo('/api/types/Volume/instances').filter((request) => request.body.includes(over))).to.deep.equal([]);
+      expect((await usage('team-b')).usedKiB).to.equal(64 * GIB_IN_KIB);
+    });
+
+    it('releases the reservation of a create the gateway fails, and charges a retried create once', async () => {
+      const before = (await usage('team-a')).usedKiB;
+      const name = uniqueName('retry');
+      gateway.failNext(500, 'injected failure');
+      expect((await create('team-a', name)).status).to.equal(500);
+      await settled('team-a', before);
+
+      expect((await create('team-a', name)).status).to.equal(200);
+      await settled('team-a', before + 8 * GIB_IN_KIB);
+      const again = await create('team-a', name);
+      expect(again.status).to.equal(500); // the gateway refuses the duplicate name...
+      expect((again.body as { message: string }).message).to.match(/already in use/);
+      await settled('team-a', before + 8 * GIB_IN_KIB); // ...and the quota charged it once
+    });
+
+    it('lets 20 concurrent creates of 8 GiB take exactly the 64 GiB quota, never more', async () => {
+      const replies = await Promise.all(Array.from({ length: 20 }, () => create('team-c', uniqueName('burst'))));
+      const statuses = replies.map((reply) => reply.status);
+      expect(statuses.filter((status) => status === 200)).to.have.length(8);
+      expect(statuses.filter((status) => status === 507)).to.have.length(12);
+      await settled('team-c', 64 * GIB_IN_KIB);
+      const onArray = gateway.volumes.filter((volume) => volume.name.startsWith('burst-'));
+      expect(onArray).to.have.length(8);
+    });
+  });
+
+  describe('ownership', () => {
+    let volumeId: string;
+    let volumeName: string;
+
+    before(async () => {
+      volumeName = uniqueName('owned');
+      const created = await create('team-a', volumeName);
+      expect(created.status).to.equal(200);
+      volumeId = created.id;
+      await waitFor(async () => (await usage('team-a')).reservedKiB === 0, 'the create to be confirmed');
+    });
+
+    it("denies delete, map, unmap and snapshot of another tenant's volume with 403, before the gateway", async () => {
+      const seen = gateway.requests.length;
+      const other = driver('team-b');
+      for (const attempt of [
+        () => other.deleteVolume(volumeId),
+        () => other.mapVolume(volumeId, SDC),
+        () => other.unmapVolume(volumeId, SDC),
+        () => other.snapshot(volumeId, uniqueName('stolen-snap')),
+      ]) {
+        const reply = await attempt();
+        expect(reply.status).to.equal(403);
+        expect(reply.body).to.have.property('httpStatusCode', 403);
+      }
+      // Only the enrich lookups (with the service's own token) reached the array: no mutation did.
+      const reached = gateway.requests.slice(seen).filter((request) => request.method !== 'GET' && !request.path.startsWith('/api/login'));
+      expect(reached).to.deep.equal([]);
+    });
+
+    it("lets the owner map, snapshot, unmap and delete, and a deleted volume's capacity returns exactly once", async () => {
+      const owner = driver('team-a');
+      expect((await owner.mapVolume(volumeId, SDC)).status).to.equal(200);
+      const usedBeforeSnapshot = (await usage('team-a')).usedKiB;
+      expect((await owner.snapshot(volumeId, uniqueName('snap'))).status).to.equal(200);
+      await settled('team-a', usedBeforeSnapshot + 8 * GIB_IN_KIB);
+      expect((await owner.unmapVolume(volumeId, SDC)).status).to.equal(200);
+
+      const beforeDelete = (await usage('team-a')).usedKiB;
+      expect((await owner.deleteVolume(volumeId)).status).to.equal(200);
+      await settled('team-a', beforeDelete - 8 * GIB_IN_KIB);
+      const repeated = await owner.deleteVolume(volumeId);
+      expect(repeated.status).to.not.equal(200);
+      await settled('team-a', beforeDelete - 8 * GIB_IN_KIB);
+    });
+  });
+
+  it("follows the tenant's approveSdc", async () => {
+    expect((await driver('team-a').approveSdc('B2C3D4E5-0000-0000-0000-00000000000a')).status).to.equal(200);
+    const denied = await driver('team-b').approveSdc('B2C3D4E5-0000-0000-0000-00000000000b');
+    expect(denied.status).to.equal(403);
+    expect(gateway.sdcs.map((sdc) => sdc.sdcGuid)).to.include('B2C3D4E5-0000-0000-0000-00000000000a').and.not.include('B2C3D4E5-0000-0000-0000-00000000000b');
+  });
+
+  it("never forwards the tenant's Authorization: the gateway sees its own token", async () => {
+    const seen = gateway.requests.length;
+    expect((await driver('team-a').send('GET', '/api/version', undefined, { cookie: 'session=tenant' })).status).to.equal(200);
+    const forwarded = gateway.requests.slice(seen).filter((request) => request.path.startsWith('/api/version'));
+    expect(forwarded).to.have.length(1);
+    const authorization = String(forwarded[0]!.headers.authorization);
+    const token = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString('utf8');
+    expect(gateway.issuedTokens.map((issued) => `:${issued}`)).to.include(token);
+    expect(forwarded[0]!.headers).to.not.have.property('cookie');
+    expect(forwarded[0]!.headers).to.not.have.property('forwarded');
+    expect(gateway.requests.some((request) => String(request.headers.authorization ?? '').startsWith('Bearer'))).to.equal(false);
+  });
+
+  describe('path tricks', () => {
+    let victimId: string;
+
+    before(async () => {
+      const created = await create('team-a', uniqueName('victim'));
+      expect(created.status).to.equal(200);
+      victimId = created.id;
+    });
+
+    async function tricked(path: string): Promise<Reply> {
+      return driver('team-b').send('POST', path, { removeMode: 'ONLY_ME' });
+    }
+
+    it('classifies dot segments, double slashes and case changes as the delete the array would execute', async () => {
+      for (const path of [
+        `/api/types/Volume/../../instances/Volume::${victimId}/action/removeVolume`,
+        `//api//instances//Volume::${victimId}/action//removeVolume/`,
+        `/api/instances/Volume%3A%3A${victimId}/action/%72emoveVolume`,
+        `/API/instances/volume::${victimId}/action/REMOVEVOLUME`,
+      ]) {
+        expect((await tricked(path)).status, path).to.equal(403);
+      }
+      expect(gateway.volumes.map((volume) => volume.id)).to.include(victimId);
+    });
+
+    it("executes the owner's delete sent through a dot-segment path as that delete, and returns its capacity", async () => {
+      const created = await create('team-a', uniqueName('dotted'));
+      await waitFor(async () => (await usage('team-a')).reservedKiB === 0, 'the create to be confirmed');
+      const before = (await usage('team-a')).usedKiB;
+      const reply = await driver('team-a').send('POST', `/api/types/Volume/../../instances/Volume::${created.id}/action/removeVolume`, { removeMode: 'ONLY_ME' });
+      expect(reply.status).to.equal(200);
+      expect(gateway.volumes.map((volume) => volume.id)).to.not.include(created.id);
+      await settled('team-a', before - 8 * GIB_IN_KIB);
+    });
+
+    it("denies the issue's dot-segment example and encoded slashes instead of passing them as reads", async () => {
+      const example = await tricked(`/api/types/Volume/instances/../../instances/Volume::${victimId}/action/removeVolume`);
+      expect(example.status).to.equal(403);
+      expect((example.body as { message: string }).message).to.match(/not a recognised operation/);
+      for (const path of [`/api/instances/Volume::${victimId}%2Faction%2FremoveVolume`, `/api/instances/Volume::${victimId}%2faction%2fremoveVolume`]) {
+        const reply = await tricked(path);
+        expect(reply.status, path).to.equal(400);
+        expect((reply.body as { message: string }).message).to.match(/^encoded '\/', '\\' or NUL in path/);
+      }
+      expect(gateway.requests.some((request) => request.method === 'POST' && request.path.includes(`${victimId}`) && /removeVolume/i.test(request.path))).to.equal(false);
+      expect(gateway.volumes.map((volume) => volume.id)).to.include(victimId);
+    });
+  });
 });
