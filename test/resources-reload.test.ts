@@ -10,29 +10,12 @@ import { DirectoryResources } from '../src/resources/directory.js';
 import { formatResourceError, ResourceLoadError, type ResourceError } from '../src/resources/errors.js';
 import { storageKey, type ResourceSnapshot, type StorageSystem } from '../src/resources/types.js';
 import { silentLogger } from '../src/telemetry/log.js';
+import { rejectionOf } from './support/rejection.js';
+import { roleYaml, STORAGE_YAML as STORAGE, SYSTEM_ID, tenantYaml } from './support/resourceYaml.js';
 import { waitFor } from './support/wait.js';
 
-const API = 'apiVersion: csm-authorization.storage.dell.com/v1';
-const STORAGE = `${API}
-kind: Storage
-metadata: {name: powerflex-1}
-spec:
-  type: powerflex
-  endpoint: https://10.0.0.1
-  systemID: 7045c4cc20dffc0f
-  skipCertificateValidation: false
-  storageSystemCredentials: {secret: powerflex-creds}
-`;
-const ROLE = (quota: string) => `${API}
-kind: CSMRole
-metadata: {name: bronze}
-spec: {quota: ${quota}, systemType: powerflex, systemID: 7045c4cc20dffc0f, pool: bronze}
-`;
-const TENANT = (revoke: boolean) => `${API}
-kind: CSMTenant
-metadata: {name: tenant-a}
-spec: {roles: bronze, approveSdc: true, revoke: ${revoke}}
-`;
+const ROLE = (quota: string) => roleYaml('bronze', quota);
+const TENANT = (revoke: boolean) => tenantYaml('tenant-a', 'bronze', revoke);
 const GiB = 1024 * 1024;
 
 describe('resources: hot reload of a directory', () => {
@@ -144,8 +127,7 @@ describe('resources: hot reload of a directory', () => {
   it('refuses to start on an invalid directory, listing every problem', async () => {
     await writeFile(path.join(resourcesDir, 'roles.yaml'), ROLE('-1GiB'));
     await writeFile(path.join(resourcesDir, 'tenants.yaml'), TENANT(false).replace('approveSdc: true', 'approveSDC: true'));
-    let error: unknown;
-    await open().catch((e: unknown) => { error = e; });
+    const error = await rejectionOf(open());
     expect(error).to.be.instanceOf(ResourceLoadError);
     expect((error as ResourceLoadError).errors.map(formatResourceError)).to.have.members([
       'roles.yaml: CSMRole "bronze": spec.quota: "-1GiB" is negative; a quota is a size (e.g. 100GiB, 10TiB, 500MiB, 10GB, or 0 for unlimited)',
@@ -157,17 +139,16 @@ describe('resources: hot reload of a directory', () => {
   it('reads credentials from the mounted Secret and sees a rotated password', async () => {
     await writeFile(path.join(resourcesDir, 'all.yaml'), `${STORAGE}---\n${ROLE('1TiB')}---\n${TENANT(false)}`);
     const source = await open();
-    const system = source.current().storage.get(storageKey('powerflex', '7045c4cc20dffc0f'))!;
+    const system = source.current().storage.get(storageKey('powerflex', SYSTEM_ID))!;
     expect(await source.credentials(system)).to.deep.equal({ username: 'admin', password: 'first-password' });
 
     await replaceFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'second-password\n');
     expect(await source.credentials(system)).to.deep.equal({ username: 'admin', password: 'second-password' });
 
     await unlink(path.join(secretsDir, 'powerflex-creds', 'password'));
-    let error: unknown;
-    await source.credentials(system).catch((e: unknown) => { error = e; });
+    const error = await rejectionOf(source.credentials(system));
     expect(error).to.be.instanceOf(CredentialsError);
-    expect((error as Error).message).to.equal(`Storage "powerflex-1": cannot read credentials file ${path.join(secretsDir, 'powerflex-creds', 'password')} (ENOENT)`);
+    expect(error.message).to.equal(`Storage "powerflex-1": cannot read credentials file ${path.join(secretsDir, 'powerflex-creds', 'password')} (ENOENT)`);
   });
 
   it('reads Secrets Store CSI object names for a secretProviderClass', async () => {
@@ -177,7 +158,7 @@ describe('resources: hot reload of a directory', () => {
     const spc = STORAGE.replace('{secret: powerflex-creds}', '{secretProviderClass: {name: vault-powerflex, usernameObjectName: pf-user, passwordObjectName: pf-pass}}');
     await writeFile(path.join(resourcesDir, 'all.yaml'), `${spc}---\n${ROLE('1TiB')}`);
     const source = await open();
-    const system: StorageSystem = source.current().storage.get(storageKey('powerflex', '7045c4cc20dffc0f'))!;
+    const system: StorageSystem = source.current().storage.get(storageKey('powerflex', SYSTEM_ID))!;
     expect(await source.credentials(system)).to.deep.equal({ username: 'vault-admin', password: 'vault-password' });
   });
 });

@@ -2,32 +2,11 @@ import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { roleYaml as role, STORAGE_YAML as STORAGE, tenantYaml as tenant } from '../../test/support/resourceYaml.js';
 import { repoRoot } from '../../test/support/tools.js';
 import { formatResourceError, type ResourceError } from './errors.js';
 import { loadResourceDirectory } from './load.js';
 import { storageKey } from './types.js';
-
-const API = 'apiVersion: csm-authorization.storage.dell.com/v1';
-const STORAGE = `${API}
-kind: Storage
-metadata: {name: powerflex-1}
-spec:
-  type: powerflex
-  endpoint: https://10.0.0.1
-  systemID: 7045c4cc20dffc0f
-  skipCertificateValidation: false
-  storageSystemCredentials: {secret: powerflex-creds}
-`;
-const role = (name: string, quota: string, systemID = '7045c4cc20dffc0f') => `${API}
-kind: CSMRole
-metadata: {name: ${name}}
-spec: {quota: ${quota}, systemType: powerflex, systemID: ${systemID}, pool: bronze}
-`;
-const tenant = (name: string, roles: string) => `${API}
-kind: CSMTenant
-metadata: {name: ${name}}
-spec: {roles: "${roles}", approveSdc: true, revoke: false}
-`;
 
 describe('resources: loading a directory', () => {
   let dir: string;
@@ -69,7 +48,7 @@ describe('resources: loading a directory', () => {
   });
 
   it('names the line of a YAML syntax error and the document of a kind-less one', async () => {
-    const errors = await rejected({ 'broken.yaml': `${API}\nkind: CSMRole\nkind: Storage\n`, 'multi.yaml': `${STORAGE}---\n- just\n- a list\n` });
+    const errors = await rejected({ 'broken.yaml': 'kind: CSMRole\nmetadata: {name: x}\nkind: Storage\n', 'multi.yaml': `${STORAGE}---\n- just\n- a list\n` });
     expect(errors[0]).to.match(/^broken\.yaml: line 3: invalid YAML: Map keys must be unique/);
     expect(errors[1]).to.equal('multi.yaml: document 2: must be an object with apiVersion, kind, metadata and spec');
   });

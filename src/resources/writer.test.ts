@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { loadResourceDirectory } from './load.js';
 import { deleteObjectFile, InvalidObjectError, RejectedChangeError, serializeObject, writeObjectFile } from './writer.js';
 
@@ -11,15 +12,6 @@ const storageSpec = {
   skipCertificateValidation: false, storageSystemCredentials: { secret: 'powerflex-creds' },
 };
 const roleSpec = (quota: string) => ({ quota, systemType: 'powerflex', systemID: '7045c4cc20dffc0f', pool: 'bronze' });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the change to be refused');
-}
 
 describe('resources: writing objects', () => {
   let dir: string;
@@ -47,14 +39,14 @@ describe('resources: writing objects', () => {
 
   it('refuses a change that would leave a dangling reference, writing nothing', async () => {
     await writeObjectFile(dir, { kind: 'Storage', name: 'powerflex-1', spec: storageSpec });
-    const error = await rejection(writeObjectFile(dir, { kind: 'CSMTenant', name: 'tenant-a', spec: { roles: 'gold', approveSdc: true, revoke: false } }));
+    const error = await rejectionOf(writeObjectFile(dir, { kind: 'CSMTenant', name: 'tenant-a', spec: { roles: 'gold', approveSdc: true, revoke: false } }));
     expect(error).to.be.instanceOf(RejectedChangeError);
     expect((error as RejectedChangeError).errors.map((e) => e.message)).to.deep.equal(['role "gold" does not exist (no CSMRole named "gold")']);
     expect(await readdir(dir)).to.deep.equal(['storage-powerflex-1.yaml']);
 
     await writeObjectFile(dir, { kind: 'CSMRole', name: 'gold', spec: roleSpec('1TiB') });
     await writeObjectFile(dir, { kind: 'CSMTenant', name: 'tenant-a', spec: { roles: 'gold', approveSdc: true, revoke: false } });
-    expect(await rejection(deleteObjectFile(dir, 'CSMRole', 'gold'))).to.be.instanceOf(RejectedChangeError);
+    expect(await rejectionOf(deleteObjectFile(dir, 'CSMRole', 'gold'))).to.be.instanceOf(RejectedChangeError);
     expect(await readdir(dir)).to.include('csmrole-gold.yaml');
   });
 

@@ -2,22 +2,13 @@ import { expect } from 'chai';
 import { mkdtemp, mkdir, rm, symlink, writeFile, rename, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { rejectionOf } from '../../test/support/rejection.js';
 import { silentLogger } from '../telemetry/log.js';
 import { assertStrongSecret, loadSigningKeys, SigningKeyError, watchSigningKeys, type WatchedSigningKeys } from './keys.js';
 import type { SigningKeySet } from './types.js';
 
 const STRONG = 'q3R9v8XkPz2LmN7wYt5Hs1JdFg6Bc4Ae0KuViOp';
 const STRONG_2 = 'Zx8Cv7Bn6Ml5Kj4Hg3Fd2Sa1Qw9Er0TyUiOpAsDf';
-
-async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await promise;
-  } catch (error) {
-    expect((error as Error).message).to.match(pattern);
-    return;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('tokens: signing keys', () => {
   let dir: string;
@@ -58,10 +49,10 @@ describe('tokens: signing keys', () => {
   it('rejects a directory with a weak key (naming the kid) or without the default key', async () => {
     await writeFile(path.join(dir, 'k1'), STRONG);
     await writeFile(path.join(dir, 'legacy'), 'secret\n');
-    await expectRejection(loadSigningKeys(dir, 'k1'), /signing key "legacy".*well-known default/);
+    expect((await rejectionOf(loadSigningKeys(dir, 'k1'))).message).to.match(/signing key "legacy".*well-known default/);
     await unlink(path.join(dir, 'legacy'));
-    await expectRejection(loadSigningKeys(dir, 'k9'), /default key "k9" is not a file .*found: k1/);
-    await expectRejection(loadSigningKeys(path.join(dir, 'missing'), 'k1'), /cannot read directory .*ENOENT/);
+    expect((await rejectionOf(loadSigningKeys(dir, 'k9'))).message).to.match(/default key "k9" is not a file .*found: k1/);
+    expect((await rejectionOf(loadSigningKeys(path.join(dir, 'missing'), 'k1'))).message).to.match(/cannot read directory .*ENOENT/);
   });
 
   it('picks up an added key and a removed key without restart, and keeps the last good set on a bad change', async () => {

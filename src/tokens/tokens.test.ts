@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, decodeJwt } from 'jose';
-import { mintAccessFromRefresh, mintTokenPair } from './mint.js';
+import { rejectionOf } from '../../test/support/rejection.js';
+import { mintAccessFromRefresh, MintError, mintTokenPair } from './mint.js';
 import { TokenError, TokenVerifier } from './verify.js';
 import type { SigningKeySet } from './types.js';
 
@@ -14,14 +15,10 @@ function keySet(defaultKid: string, entries: Record<string, string>): SigningKey
 }
 
 async function expectTokenError(promise: Promise<unknown>, code: string): Promise<TokenError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(TokenError);
-    expect((error as TokenError).code).to.equal(code);
-    return error as TokenError;
-  }
-  throw new Error(`expected a TokenError '${code}', but the token was accepted`);
+  const error = await rejectionOf(promise);
+  expect(error).to.be.instanceOf(TokenError);
+  expect((error as TokenError).code).to.equal(code);
+  return error as TokenError;
 }
 
 /** Dell's tokens: no kid, signed with the plain shared secret (reference §2.1). */
@@ -157,9 +154,7 @@ describe('tokens: mint and verify', () => {
   it('refuses to mint with a non-positive lifetime or a role containing a comma', async () => {
     const base = { keys, subject: 'csm-tenant' as const, group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600 };
     for (const bad of [{ accessTtlSeconds: 0 }, { refreshTtlSeconds: -1 }, { roles: ['a,b'] }, { group: '' }]) {
-      let failed = false;
-      await mintTokenPair({ ...base, ...bad }).catch(() => { failed = true; });
-      expect(failed, JSON.stringify(bad)).to.equal(true);
+      expect(await rejectionOf(mintTokenPair({ ...base, ...bad })), JSON.stringify(bad)).to.be.instanceOf(MintError);
     }
   });
 });
