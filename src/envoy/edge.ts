@@ -72,6 +72,8 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
       // Volume operations on an array can take long; the driver has its own timeouts.
       timeout: '120s',
     },
+    // Routing is internal: the array never sees which cluster name was chosen.
+    request_headers_to_remove: [ROUTING_HEADER],
   });
   return {
     name: 'edge',
@@ -154,6 +156,9 @@ function authzCluster(address: string): EnvoyObject {
       {
         timeout: '0.5s',
         interval: '1s',
+        // Envoy checks a cluster it considers idle only every 60 s by default; Check traffic does not
+        // always count, and a draining service must be noticed within a second either way.
+        no_traffic_interval: '1s',
         unhealthy_threshold: 1,
         healthy_threshold: 1,
         grpc_health_check: { service_name: '', authority: AUTHZ_AUTHORITY },

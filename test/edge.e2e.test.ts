@@ -1,0 +1,196 @@
+// The edge as a storage admin runs it: the real `storage-authz serve` process, a real Envoy with the
+// config `storage-authz render-edge-config` prints, and the fake PowerFlex gateway behind it.
+import { expect } from 'chai';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
+import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
+import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
+import { AUTHZ_CLUSTER } from '../src/envoy/edge.js';
+import { API_VERSION } from '../src/resources/types.js';
+import { mintTokenPair } from '../src/tokens/mint.js';
+import type { SigningKeySet } from '../src/tokens/types.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway } from './fakes/powerflex/gateway.js';
+import { waitForClusterHealth } from './support/envoy.js';
+import { freePort, waitForPort } from './support/ports.js';
+import { start, waitForOutput, type Started } from './support/process.js';
+import { envoyBin, repoRoot } from './support/tools.js';
+import { waitFor } from './support/wait.js';
+
+const CLI = [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), path.join(repoRoot, 'src/main.ts')];
+const TENANT = 'team-a';
+
+interface Answer {
+  status: number;
+  body: string;
+  json(): Record<string, unknown>;
+}
+
+describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', function () {
+  this.timeout(120_000);
+
+  let gateway: FakePowerFlexGateway;
+  let workspace: Workspace;
+  let service: Started;
+  let envoy: Started;
+  let agent: Agent;
+  let edgeUrl: string;
+  let authzPort: number;
+  let envoyAdminPort: number;
+  let forwarded: string;
+  let token: string;
+
+  const mint = async (keys: SigningKeySet, now?: number) =>
+    (await mintTokenPair({ keys, subject: 'csm-tenant', group: TENANT, roles: [workspace.roleName], accessTtlSeconds: 600, refreshTtlSeconds: 1200, ...(now && { now }) })).access;
+
+  async function send(pathAndQuery: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET'): Promise<Answer> {
+    const response = await request(`${edgeUrl}${pathAndQuery}`, { method, headers, dispatcher: agent });
+    const body = await response.body.text();
+    return { status: response.statusCode, body, json: () => JSON.parse(body) as Record<string, unknown> };
+  }
+  const asTenant = (pathAndQuery: string, bearer = token, extra: Record<string, string> = {}) =>
+    send(pathAndQuery, { authorization: `Bearer ${bearer}`, forwarded, ...extra });
+
+  /** The gateway's request count stays the same while `action` runs: the request never reached it. */
+  async function neverReachesArray<T>(action: () => Promise<T>): Promise<T> {
+    const before = gateway.requests.length;
+    const result = await action();
+    expect(gateway.requests.length, 'requests the gateway saw').to.equal(before);
+    return result;
+  }
+
+  before(async () => {
+    gateway = await FakePowerFlexGateway.start();
+    workspace = await createWorkspace({
+      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
+      pool: DEFAULT_POOLS[0]!.name,
+      quotaGiB: 64,
+      tenants: [{ name: TENANT, approveSdc: false }],
+    });
+    forwarded = `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos`;
+    token = await mint(workspace.signingKeys);
+    agent = new Agent({ connect: { ca: workspace.edgeCa } });
+
+    authzPort = await freePort();
+    service = start(process.execPath, [
+      ...CLI, 'serve',
+      '--listen', `127.0.0.1:${authzPort}`,
+      '--resources-dir', workspace.resourcesDir,
+      '--secrets-dir', workspace.secretsDir,
+      '--signing-keys-dir', workspace.keysDir,
+      '--default-kid', 'demo',
+      '--array-ca-file', workspace.arrayCaFile,
+      '--drain-ms', '2000',
+    ]);
+    await waitForOutput(service, /storage-authz serving/);
+
+    const [edgePort, adminPort] = [await freePort(), await freePort()];
+    envoyAdminPort = adminPort;
+    const rendered = start(process.execPath, [
+      ...CLI, 'render-edge-config', '--format', 'json',
+      '--resources-dir', workspace.resourcesDir,
+      '--cert-file', workspace.edgeCertFile, '--key-file', workspace.edgeKeyFile,
+      '--listen-address', '127.0.0.1', '--listen-port', String(edgePort),
+      '--authz', `127.0.0.1:${authzPort}`,
+      '--envoy-admin-port', String(adminPort),
+      '--ca-file', workspace.arrayCaFile,
+    ]);
+    await new Promise((resolve) => rendered.child.once('exit', resolve));
+    expect(rendered.child.exitCode, rendered.output()).to.equal(0);
+    const configFile = path.join(workspace.dir, 'edge.json');
+    await writeFile(configFile, rendered.output());
+    envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
+    await waitForPort(edgePort);
+    await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
+    edgeUrl = `https://127.0.0.1:${edgePort}`;
+  });
+
+  after(async () => {
+    await envoy?.stop();
+    await service?.stop();
+    await agent?.close();
+    await gateway?.stop();
+    await workspace?.remove();
+  });
+
+  it('answers grpc.health.v1 SERVING once resources and policy are loaded', async () => {
+    const Health = grpc.makeGenericClientConstructor(healthService as grpc.ServiceDefinition, 'Health');
+    const client = new Health(`127.0.0.1:${authzPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      check(request: { service: string }, callback: (error: grpc.ServiceError | null, response: { status: string }) => void): void;
+    };
+    try {
+      const answer = await new Promise<{ status: string }>((resolve, reject) => client.check({ service: '' }, (error, response) => (error ? reject(error) : resolve(response))));
+      expect(answer.status).to.equal('SERVING');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('forwards a tenant read with the array credentials and the canonical path, never the tenant token', async () => {
+    const answer = await asTenant('/api/version', token, { cookie: 'session=tenant' });
+    expect(answer.status, answer.body).to.equal(200);
+    const seen = gateway.requests.filter((r) => r.path.startsWith('/api/version')).at(-1)!;
+    expect(seen.path).to.equal('/api/version/');
+    const authorization = String(seen.headers.authorization);
+    expect(authorization).to.not.contain(token);
+    const arrayToken = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString().replace(/^:/, '');
+    expect(gateway.issuedTokens).to.include(arrayToken);
+    expect(seen.headers).to.not.have.any.keys('cookie', 'forwarded', 'x-storage-authz-cluster');
+  });
+
+  it('denies a token with a bad signature, alg none, or past its expiry with 401 and a JSON reason', async () => {
+    const otherKeys: SigningKeySet = { defaultKid: 'demo', keys: new Map([['demo', new TextEncoder().encode('another-secret-0123456789abcdefghijkl')]]) };
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const claims = { iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: TENANT, roles: workspace.roleName, exp: Math.floor(Date.now() / 1000) + 600 };
+    const cases: [string, string, string][] = [
+      ['bad signature', await mint(otherKeys), 'signature'],
+      ['alg none', `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.`, 'algorithm'],
+      ['expired', await mint(workspace.signingKeys, Math.floor(Date.now() / 1000) - 7200), 'expired'],
+    ];
+    for (const [what, bad, reason] of cases) {
+      const answer = await neverReachesArray(() => asTenant('/api/version/', bad));
+      expect(answer.status, what).to.equal(401);
+      expect(String(answer.json().message), what).to.contain(reason);
+    }
+  });
+
+  it('denies a request without Forwarded with 400 and a JSON reason', async () => {
+    const answer = await neverReachesArray(() => send('/api/version/', { authorization: `Bearer ${token}` }));
+    expect(answer.status).to.equal(400);
+    expect(answer.json()).to.include({ code: 400 }).and.have.property('error').that.contains('Forwarded');
+  });
+
+  it('denies an unknown system 502 in the PowerFlex error shape', async () => {
+    const answer = await neverReachesArray(() => asTenant('/api/version/', token, { forwarded: 'for=csm-authorization;https://x;0000000000000000,by=csm-authorization;powerflex' }));
+    expect(answer.status).to.equal(502);
+    expect(answer.json()).to.include({ httpStatusCode: 502 });
+  });
+
+  it('applies a resource edit to the next decision without a restart, and ignores an invalid one', async () => {
+    const tenantFile = path.join(workspace.resourcesDir, `tenant-${TENANT}.yaml`);
+    const tenant = (revoke: boolean) =>
+      stringify({ apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name: TENANT }, spec: { roles: workspace.roleName, approveSdc: false, revoke } });
+    await writeFile(tenantFile, tenant(true));
+    await waitFor(async () => (await asTenant('/api/version/')).status === 401, 'the revocation to take effect');
+    const revoked = await neverReachesArray(() => asTenant('/api/version/'));
+    expect(revoked.json()).to.include({ message: 'tenant has been revoked' });
+
+    await writeFile(tenantFile, 'kind: CSMTenant\nspec: [not, a, mapping\n');
+    await waitForOutput(service, /resource change rejected/);
+    expect((await asTenant('/api/version/')).status, 'an invalid edit changes nothing').to.equal(401);
+
+    await writeFile(tenantFile, tenant(false));
+    await waitFor(async () => (await asTenant('/api/version/')).status === 200, 'the tenant to be reinstated');
+  });
+
+  it('answers 503 (never an allow) once the service has stopped', async () => {
+    await service.stop();
+    expect(service.child.exitCode, service.output().slice(-2000)).to.equal(0);
+    const answer = await neverReachesArray(() => asTenant('/api/version/'));
+    expect(answer.status).to.equal(503);
+    await waitForClusterHealth(envoyAdminPort, AUTHZ_CLUSTER, false);
+    expect((await neverReachesArray(() => asTenant('/api/version/'))).status).to.equal(503);
+  });
+});
