@@ -62,6 +62,13 @@ describe('tokens: mint and verify', () => {
     expect(claims).to.deep.equal(tenantClaims);
   });
 
+  it('verifies a token naming an unknown kid with the default key', async () => {
+    const token = dellStyleToken(OLD_SECRET, tenantClaims, { alg: 'HS256', typ: 'JWT', kid: 'from-another-tool' });
+    expect((await verifier().verify(token)).group).to.equal('tenant-a');
+    const error = await expectTokenError(verifier().verify(dellStyleToken(NEW_SECRET, tenantClaims, { alg: 'HS256', kid: 'retired' })), 'unknown-key');
+    expect(error.message).to.equal('token was signed with key "retired", which is not (or no longer) loaded');
+  });
+
   it('refuses alg none, RS256 and HS512 tokens', async () => {
     const unsigned = dellStyleToken(OLD_SECRET, tenantClaims, { alg: 'none', typ: 'JWT' }).replace(/[^.]+$/, '');
     await expectTokenError(verifier().verify(unsigned), 'unsupported-algorithm');

@@ -2,10 +2,11 @@
 // configured lists, `exp` with a small clock-skew allowance. Successful verifications are cached
 // (this runs on every proxied request) until the token expires or the key set changes.
 //
-// Key selection: a token WITHOUT `kid` (every Dell-minted token) is verified with the default key.
-// A token naming a kid that is not loaded fails with 'unknown-key' rather than falling back: its key
-// was removed on purpose (rotation), and trying the default key instead would only turn a clear
-// reason into a misleading 'bad-signature'.
+// Key selection: `kid` names the key. A token without a kid (every Dell-minted token), or naming a
+// kid that is not loaded, is verified with the default key (issue: "tokens without a known kid use
+// the configured default key"). If an unknown-kid token does not verify with the default key, the
+// error is 'unknown-key' — its key was most likely removed on purpose (rotation) — rather than a
+// misleading 'bad-signature'.
 import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from './mint.js';
 import type { SigningKeySet, TokenClaims } from './types.js';
@@ -122,16 +123,19 @@ export class TokenVerifier {
     if (header.alg !== ALGORITHM) {
       throw new TokenError('unsupported-algorithm', `token algorithm ${JSON.stringify(header.alg)} is not accepted; only ${ALGORITHM}`);
     }
-    const secret = selectKey(keys, header.kid);
+    if (header.kid !== undefined && typeof header.kid !== 'string') throw new TokenError('malformed', 'token kid is not a string');
+    const kid = header.kid ?? keys.defaultKid;
+    const known = keys.keys.has(kid);
+    const secret = keys.keys.get(known ? kid : keys.defaultKid);
+    if (!secret) throw new TokenError('unknown-key', `default signing key "${keys.defaultKid}" is not loaded`);
 
     let payloadBytes: Uint8Array;
     try {
       ({ payload: payloadBytes } = await compactVerify(token, secret, { algorithms: [ALGORITHM] }));
     } catch (error) {
-      if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-        throw new TokenError('bad-signature', 'token signature does not match the signing key');
-      }
-      throw new TokenError('malformed', 'token is not a valid JWS');
+      if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw new TokenError('malformed', 'token is not a valid JWS');
+      if (!known) throw new TokenError('unknown-key', `token was signed with key "${kid}", which is not (or no longer) loaded`);
+      throw new TokenError('bad-signature', 'token signature does not match the signing key');
     }
     const claims = parseClaims(payloadBytes);
     this.checkClaims(claims, allowExpired);
@@ -149,18 +153,6 @@ export class TokenVerifier {
       throw new TokenError('expired', `token expired at ${new Date(claims.exp * 1000).toISOString()}`);
     }
   }
-}
-
-function selectKey(keys: SigningKeySet, kid: unknown): Uint8Array {
-  if (kid === undefined) {
-    const secret = keys.keys.get(keys.defaultKid);
-    if (!secret) throw new TokenError('unknown-key', `default signing key "${keys.defaultKid}" is not loaded`);
-    return secret;
-  }
-  if (typeof kid !== 'string') throw new TokenError('malformed', 'token kid is not a string');
-  const secret = keys.keys.get(kid);
-  if (!secret) throw new TokenError('unknown-key', `token was signed with key "${kid}", which is not (or no longer) loaded`);
-  return secret;
 }
 
 /**
