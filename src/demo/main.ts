@@ -1,0 +1,107 @@
+// `npm run demo`: a fake PowerFlex gateway, the decision service (in-memory ledger, or Redis when
+// REDIS_URL is set) and a real edge Envoy; two tenants drive it like the PowerFlex CSI driver
+// would, and the printout shows what reached the array, what was denied and why, and the usage.
+import { RedisLedger } from '../ledger/redis/redisLedger.js';
+import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
+import type { Ledger } from '../ledger/types.js';
+import { mintTokenPair } from '../tokens/mint.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../../test/fakes/powerflex/gateway.js';
+import { waitFor } from '../../test/support/wait.js';
+import { PowerFlexDriver } from './driver.js';
+import { stepsTable, usageTable, type Step } from './report.js';
+import { startStack, type Stack } from './stack.js';
+import { createWorkspace, type Workspace } from './workspace.js';
+
+const QUOTA_GIB = 32;
+const VOLUME_GIB = 16;
+const POOL = DEFAULT_POOLS[0]!;
+const SDC_ID = '34e49c2000000004';
+
+async function main(): Promise<void> {
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    const gateway = await FakePowerFlexGateway.start();
+    cleanup.push(() => gateway.stop());
+    const workspace: Workspace = await createWorkspace({
+      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
+      pool: POOL.name,
+      quotaGiB: QUOTA_GIB,
+      tenants: [{ name: 'team-a', approveSdc: true }, { name: 'team-b', approveSdc: false }],
+    });
+    cleanup.push(() => workspace.remove());
+    const redisUrl = process.env.REDIS_URL;
+    const ledger: Ledger = redisUrl ? await RedisLedger.connect({ url: redisUrl }) : new MemoryLedger();
+    cleanup.push(() => ledger.close());
+    const stack: Stack = await startStack({ workspace, ledger });
+    cleanup.push(() => stack.stop());
+
+    console.log('storage-authz demo');
+    console.log(`  array       fake PowerFlex gateway ${gateway.url} (system ${gateway.systemId}, pool "${POOL.name}")`);
+    console.log(`  edge        Envoy ${stack.edgeUrl} -> decision service -> array`);
+    console.log(`  ledger      ${redisUrl ? `Redis ${new URL(redisUrl).host}` : 'in memory (set REDIS_URL to use Redis)'}`);
+    console.log(`  tenants     team-a and team-b, role "${workspace.roleName}": ${QUOTA_GIB} GiB each in pool "${POOL.name}"; only team-a may approve SDCs\n`);
+
+    const drivers = new Map<string, PowerFlexDriver>();
+    for (const tenant of ['team-a', 'team-b']) {
+      const { access } = await mintTokenPair({
+        keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 600, refreshTtlSeconds: 3600,
+      });
+      const driver = new PowerFlexDriver({ edgeUrl: stack.edgeUrl, edgeCa: workspace.edgeCa, accessToken: access, systemId: gateway.systemId, arrayEndpoint: gateway.url });
+      drivers.set(tenant, driver);
+      cleanup.push(() => driver.close());
+    }
+    const steps = await driveLikeCsi(drivers.get('team-a')!, drivers.get('team-b')!, ledger);
+
+    console.log(stepsTable(steps));
+    console.log(`\nusage per pool (the array saw ${gateway.requests.filter((request) => request.method === 'POST').length} mutating requests; none of the denied ones)\n`);
+    console.log(usageTable(await ledger.usage(), () => QUOTA_GIB * GIB_IN_KIB));
+  } finally {
+    for (const step of cleanup.reverse()) await step();
+  }
+}
+
+/** A tenant provisions until its quota says no, maps, snapshots, deletes; another tenant oversteps. */
+async function driveLikeCsi(teamA: PowerFlexDriver, teamB: PowerFlexDriver, ledger: Ledger): Promise<Step[]> {
+  const steps: Step[] = [];
+  const usedKiB = async (tenant: string) => (await ledger.usage(tenant)).reduce((sum, row) => sum + row.usedKiB, 0);
+  const record = async (tenant: string, action: string, reply: Promise<Step['reply']>, freesKiB = 0) => {
+    const usedBefore = await usedKiB(tenant);
+    const step = { tenant, action, reply: await reply };
+    steps.push(step);
+    // The array's answer reaches the ledger through Envoy's access log, just after the response.
+    const freed = step.reply.status === 200 ? freesKiB : 0;
+    await waitFor(
+      async () => (await ledger.usage(tenant)).every((row) => row.reservedKiB === 0) && (freed === 0 || (await usedKiB(tenant)) === usedBefore - freed),
+      `${tenant}'s ledger to settle`,
+    );
+    return step.reply;
+  };
+  const idOf = (body: unknown) => String((body as { id?: unknown }).id);
+
+  await record('team-a', 'login (answered by storage-authz)', teamA.login());
+  const created: string[] = [];
+  for (let n = 1; ; n++) {
+    const reply = await record('team-a', `create k8s-vol-${n} (${VOLUME_GIB} GiB)`, teamA.createVolume(`k8s-vol-${n}`, POOL.id, VOLUME_GIB * GIB_IN_KIB));
+    if (reply.status !== 200) break;
+    created.push(idOf(reply.body));
+  }
+  const [first, second] = created as [string, string];
+  await record('team-a', 'map k8s-vol-1 to an SDC', teamA.mapVolume(first, SDC_ID));
+  await record('team-a', 'snapshot k8s-vol-1 (quota is full)', teamA.snapshot(first, 'snap-vol-1'));
+  await record('team-a', 'delete k8s-vol-2', teamA.deleteVolume(second), VOLUME_GIB * GIB_IN_KIB);
+  await record('team-a', 'snapshot k8s-vol-1 again', teamA.snapshot(first, 'snap-vol-1'));
+  await record('team-b', "delete team-a's k8s-vol-1", teamB.deleteVolume(first));
+  await record('team-b', "map team-a's k8s-vol-1", teamB.mapVolume(first, SDC_ID));
+  await record('team-b', 'approve a new SDC', teamB.approveSdc('C0FFEE00-0000-0000-0000-000000000001'));
+  await record('team-b', 'create k8s-vol-b1 (16 GiB)', teamB.createVolume('k8s-vol-b1', POOL.id, VOLUME_GIB * GIB_IN_KIB));
+  await record('team-b', 'POST /api/instances/Volume::<id>/action/setVolumeSize', teamB.send('POST', `/api/instances/Volume::${first}/action/setVolumeSize/`, { sizeInGB: '64' }));
+  return steps;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
