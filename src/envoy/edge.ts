@@ -3,7 +3,7 @@
 // chosen by the routing header of the allow response, the admin API for /proxy/, and the access-log
 // stream that confirms reservations.
 import type { StorageSystem } from '../resources/types.js';
-import { envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
+import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
 export const AUTHZ_CLUSTER = 'storage-authz';
@@ -80,16 +80,9 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
     address: socketAddress(input.listen.address, input.listen.port),
     filter_chains: [
       {
-        transport_socket: {
-          name: 'envoy.transport_sockets.tls',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-            common_tls_context: {
-              tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
-              tls_certificates: [{ certificate_chain: { filename: input.tls.certFile }, private_key: { filename: input.tls.keyFile } }],
-            },
-          },
-        },
+        transport_socket: downstreamTls({
+          tls_certificates: [{ certificate_chain: { filename: input.tls.certFile }, private_key: { filename: input.tls.keyFile } }],
+        }),
         filters: [
           {
             name: 'envoy.filters.network.http_connection_manager',

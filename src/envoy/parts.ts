@@ -29,6 +29,17 @@ export const ROUTER_FILTER: EnvoyObject = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
 };
 
+/** Downstream (serving) TLS, TLS 1.2 at least; `certificates` holds tls_certificates or SDS configs. */
+export function downstreamTls(certificates: EnvoyObject): EnvoyObject {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      common_tls_context: { tls_params: { tls_minimum_protocol_version: 'TLSv1_2' }, ...certificates },
+    },
+  };
+}
+
 /** How an upstream's certificate is checked: against a CA bundle and the host name, or not at all. */
 export type UpstreamTrust = { kind: 'ca-bundle'; caFile: string } | { kind: 'insecure' };
 
