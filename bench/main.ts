@@ -5,17 +5,19 @@
 // CPU layout on a 2-core machine: the load generator (and Redis, and the fake array) on CPU 0; each
 // Check server on CPU 1 while it is measured (`taskset`), so the floor, our service and OPA-Envoy
 // get the same single core. With one core, nothing is pinned.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { repoRoot } from '../test/support/tools.js';
 import { machineInfo } from './machine.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';
-import { checkTable, evaluateTargets, targetsTable } from './report.js';
+import { summariseProfileFile, type ProfileSummary } from './profile.js';
+import { checkTable, evaluateTargets, markdownTable, targetsTable } from './report.js';
 import { CheckRunner, type CheckPlan, type Scenario, type ScenarioResult } from './sections/check.js';
-import { startNodeProcess } from './support/spawn.js';
-import { benchWorld } from './world.js';
+import { startArraySide, startOurService } from './servers/our-service.js';
+import { startRedis } from '../test/support/redis.js';
+import { pin, startNodeProcess } from './support/spawn.js';
 
 const SECTIONS = ['check', 'peer', 'envoy', 'soak', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -25,9 +27,10 @@ const program = new Command()
   .description('storage-authz benchmarks, side by side (issue 7)')
   .addOption(new Option('--only <sections>', `comma list of ${SECTIONS.join(',')}`).default(SECTIONS.join(',')))
   .option('--quick', 'short smoke run (seconds per figure instead of tens of seconds)', false)
-  .option('--out <file>', 'where the JSON results go', path.join(repoRoot, 'bench/results/latest.json'));
+  .option('--out <file>', 'where the JSON results go', path.join(repoRoot, 'bench/results/latest.json'))
+  .option('--profile', 'run our service under node --cpu-prof in the Check section and summarise where its CPU goes', false);
 program.parse();
-const options = program.opts<{ only: string; quick: boolean; out: string }>();
+const options = program.opts<{ only: string; quick: boolean; out: string; profile: boolean }>();
 
 const only = new Set(options.only.split(',').map((s) => s.trim()).filter(Boolean));
 for (const section of only) {
@@ -49,30 +52,63 @@ const stops: Array<() => Promise<void>> = [];
 async function main(): Promise<void> {
   const machine = machineInfo(process.argv.slice(2));
   log(`bench: ${machine.cores} × ${machine.cpuModel}, load average ${machine.loadAverageAtStart.toFixed(2)}; sections ${[...only].join(',')}${options.quick ? ' (quick)' : ''}`);
-  const world = await benchWorld();
+  // The runner hosts the fake array; it belongs with the load generator, off the servers' CPU.
+  pin(process.pid, LOADGEN_CPUS);
+  const array = await startArraySide();
+  stops.push(() => array.stop());
+  const { world } = array;
   const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan } };
   let check: ScenarioResult[] | undefined;
+  let profile: ProfileSummary | undefined;
 
   if (runs('check') || runs('peer')) {
     log('check alone: starting contenders');
     const loadgen = await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS });
     stops.push(() => loadgen.stop());
     const scenarios: Scenario[] = [];
+    const profileDir = path.join(repoRoot, 'bench/results/profiles');
+    let stopOurs: (() => Promise<void>) | undefined;
+    let ourPid: number | undefined;
     if (runs('check')) {
+      const redis = await startRedis();
+      stops.push(() => redis.stop());
+      pin(redis.process.child.pid!, LOADGEN_CPUS);
+      const ours = await startOurService(array, {
+        ledger: { kind: 'redis', url: redis.url },
+        cpus: SERVER_CPUS,
+        nodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+      });
+      stopOurs = () => ours.stop();
+      ourPid = ours.pid;
+      stops.push(stopOurs);
       const floor = await startNodeProcess('bench/floor.ts', [], { cpus: SERVER_CPUS });
       stops.push(() => floor.stop());
-      const contender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}` };
-      scenarios.push({ id: 'floor-read', label: 'floor (trivial allow), read request', contender, kind: 'read' });
-      scenarios.push({ id: 'floor-create', label: 'floor (trivial allow), create request', contender, kind: 'create' });
+      const floorContender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}`, token: ours.token };
+      const oursContender = { id: 'ours', pid: ours.pid, target: ours.target, token: ours.token };
+      scenarios.push(
+        { id: 'floor-read', label: 'floor (trivial allow), read request', contender: floorContender, kind: 'read' },
+        { id: 'ours-read', label: 'ours: read (JWT + target + classify)', contender: oursContender, kind: 'read' },
+        { id: 'floor-create', label: 'floor (trivial allow), create request', contender: floorContender, kind: 'create' },
+        { id: 'ours-create', label: 'ours: create (JWT + body + Rego + Redis reserve)', contender: oursContender, kind: 'create' },
+      );
     }
     if (runs('peer')) {
       const peer = await startOpaEnvoy(world, SERVER_CPUS);
       stops.push(() => peer.stop());
-      const contender = { id: 'opa-envoy', pid: peer.pid, target: peer.target };
-      scenarios.push({ id: 'opa-envoy-create', label: 'OPA-Envoy, create (JWT+roles+quota in Rego)', contender, kind: 'create' });
+      const contender = { id: 'opa-envoy', pid: peer.pid, target: peer.target, token: peer.token };
+      scenarios.push({ id: 'opa-envoy-create', label: 'OPA-Envoy: create (JWT + roles + quota in Rego)', contender, kind: 'create' });
     }
     check = await new CheckRunner(loadgen, world, checkPlan).runAll(scenarios, log);
     results['check'] = check;
+    if (options.profile && stopOurs) {
+      await stopOurs(); // the profile is written when the process exits
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader is another).
+      const file = readdirSync(profileDir).find((f) => f.includes(`.${ourPid}.0.`) && f.endsWith('.cpuprofile'));
+      if (file) {
+        profile = summariseProfileFile(path.join(profileDir, file));
+        results['profile'] = { file: path.join('bench/results/profiles', file), ...profile };
+      }
+    }
   }
 
   const targets = evaluateTargets({ check });
@@ -89,6 +125,10 @@ async function main(): Promise<void> {
     '',
   ];
   if (check) out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');
+  if (profile) {
+    const rows = (spots: ProfileSummary['top']) => spots.map((h) => [h.frame, `${(h.selfShare * 100).toFixed(1)}%`]);
+    out.push('### Where our service spends CPU (self time, Check section)', '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
+  }
   out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}`);
   console.log(out.join('\n'));
 }

@@ -1,73 +1,55 @@
-// The one storage world every contender decides about: a tenant with an unlimited role on one
-// PowerFlex pool of one system, and its Bearer token. Random secret per run; nothing persists.
+// The one storage world every contender decides about: a tenant bound to one role with a huge quota
+// (so no create is refused and every create takes the reserve path) on one PowerFlex pool of one
+// system. Each contender verifies tokens with its own signing secret, so each has its own token.
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, mintTokenPair } from '../src/tokens/mint.js';
+import { DEFAULT_POOLS } from '../test/fakes/powerflex/gateway.js';
+import { mintTokenPair } from '../src/tokens/mint.js';
+import type { SigningKeySet } from '../src/tokens/types.js';
 import type { RequestSpec, DecisionKind } from './loadgen/request.js';
 
+const POOL = DEFAULT_POOLS[0]!;
+
 export interface BenchWorld {
-  /** HS256 signing secret shared by our service and the OPA-Envoy policy. */
-  secret: Buffer;
-  kid: string;
-  issuer: string;
-  audience: string;
   tenant: string;
-  role: string;
   systemId: string;
   poolId: string;
   poolName: string;
-  /** Unlimited (Dell's 0) so no create is refused for quota: every create exercises the reserve. */
-  quotaKiB: number;
+  /** Far above what a run can create (8 GiB × millions), yet a limited quota, so the arithmetic runs. */
+  quotaGiB: number;
   sizeKiB: number;
-  arrayUser: string;
-  arrayPassword: string;
-  /** Where the sidecar says the array is (Forwarded for=); the fake gateway's URL once it runs. */
+  /** The array endpoint the sidecar names in `Forwarded: for=` (the fake gateway's URL). */
   endpoint: string;
-  token: string;
   /** Distinguishes this run's volume names from any earlier run's in a shared ledger. */
   runId: string;
 }
 
-export async function benchWorld(endpoint = 'https://127.0.0.1:9'): Promise<BenchWorld> {
-  // ASCII, because Rego's io.jwt.decode_verify takes the HS256 secret as a string.
-  const secret = Buffer.from(randomBytes(36).toString('base64url'));
-  const kid = 'bench';
-  const base = {
-    secret,
-    kid,
-    issuer: DEFAULT_ISSUER,
-    audience: DEFAULT_AUDIENCE,
+export function benchWorld(array: { endpoint: string; systemId: string }): BenchWorld {
+  return {
     tenant: 'bench-tenant',
-    role: 'bench-unlimited',
-    systemId: '542a2d5f5122210f',
-    poolId: 'ae376b0300000000',
-    poolName: 'bronze',
-    quotaKiB: 0,
-    sizeKiB: 8388608,
-    arrayUser: 'admin',
-    arrayPassword: randomBytes(12).toString('base64url'),
-    endpoint,
-    runId: randomBytes(4).toString('hex'),
+    systemId: array.systemId,
+    poolId: POOL.id,
+    poolName: POOL.name,
+    quotaGiB: 1_000_000_000,
+    sizeKiB: 8 * 1024 * 1024,
+    endpoint: array.endpoint,
+    runId: randomBytes(3).toString('hex'),
   };
-  const { access } = await mintTokenPair({
-    keys: { defaultKid: kid, keys: new Map([[kid, secret]]) },
-    subject: 'csm-tenant',
-    group: base.tenant,
-    roles: [base.role],
-    // Longer than any bench run: an expired token would turn the measurement into 401s.
-    accessTtlSeconds: 6 * 3600,
-    refreshTtlSeconds: 6 * 3600,
-  });
-  return { ...base, token: access };
+}
+
+/** A tenant access token that outlives any bench run (an expired one would measure 401s). */
+export async function tenantToken(world: BenchWorld, keys: SigningKeySet, role: string): Promise<string> {
+  const { access } = await mintTokenPair({ keys, subject: 'csm-tenant', group: world.tenant, roles: [role], accessTtlSeconds: 6 * 3600, refreshTtlSeconds: 6 * 3600 });
+  return access;
 }
 
 /**
  * What the load generator sends for `kind` in load job number `job`: volume names
  * `b<runId>-<job>-<8 digits>` (≤ 31 characters, PowerFlex's limit) never repeat within a run.
  */
-export function requestSpec(world: BenchWorld, kind: DecisionKind, job: number): RequestSpec {
+export function requestSpec(world: BenchWorld, kind: DecisionKind, job: number, token: string): RequestSpec {
   return {
     kind,
-    token: world.token,
+    token,
     systemId: world.systemId,
     endpoint: world.endpoint,
     poolId: world.poolId,

@@ -1,5 +1,6 @@
 // Starting bench processes pinned to CPUs (`taskset -c`, which execs, so the pid we hold is the
 // server's own and /proc measures it), with an IPC channel for Node children.
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { start, type Started } from '../../test/support/process.js';
 import { repoRoot } from '../../test/support/tools.js';
@@ -55,4 +56,10 @@ export async function startNodeProcess(entry: string, args: string[], options: N
     await started.stop();
     throw new Error(`${entry} did not start: ${(error as Error).message}\n${started.output().slice(-3000)}`);
   }
+}
+
+/** Moves an already running process (and its threads) to `cpus`: for processes other helpers start. */
+export function pin(pid: number, cpus: string | undefined): void {
+  if (cpus === undefined) return;
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }

@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { owner, summariseProfile } from './profile.js';
+
+describe('CPU profile summary', () => {
+  const frame = (id: number, functionName: string, url: string, lineNumber = 0) => ({ id, callFrame: { functionName, url, lineNumber } });
+
+  it('ranks functions by self time and groups them by owning code, ignoring idle time', () => {
+    const profile = {
+      nodes: [
+        frame(1, '(root)', ''),
+        frame(2, 'verify', 'file:///work/main/src/tokens/verify.ts', 41),
+        frame(3, 'decode', 'file:///work/main/node_modules/protobufjs/src/reader.js', 9),
+        frame(4, '(garbage collector)', ''),
+        frame(5, '(idle)', ''),
+      ],
+      samples: [2, 2, 2, 3, 3, 4, 5, 5, 5, 5],
+    };
+    const summary = summariseProfile(profile);
+    expect(summary.samples).to.equal(6); // the four idle samples are not CPU spent on decisions
+    expect(summary.top.map((h) => h.frame)).to.deep.equal(['verify (src/tokens/verify.ts:42)', 'decode (node_modules/protobufjs/src/reader.js:10)', '(garbage collector)']);
+    expect(summary.top[0]!.selfShare).to.be.closeTo(0.5, 1e-9);
+    expect(summary.byOwner.map((h) => h.frame)).to.deep.equal(['src/tokens', 'node_modules/protobufjs', '(garbage collector)']);
+  });
+
+  it('names scoped packages and Node internals as owners', () => {
+    expect(owner('file:///x/node_modules/@grpc/grpc-js/build/src/server.js', 'f')).to.equal('node_modules/@grpc/grpc-js');
+    expect(owner('node:internal/streams/readable', 'f')).to.equal('node:internal');
+  });
+});

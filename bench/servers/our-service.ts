@@ -1,0 +1,77 @@
+// The array side every run of our service needs: the fake PowerFlex gateway (in the runner's
+// process: after the first pool lookup and login our service caches, it is only on the path in the
+// Envoy section) and a workspace of resources, credentials and signing key naming it. Then our
+// service in its own process, pinned like every other contender.
+import { DEFAULT_ISSUER, DEFAULT_AUDIENCE } from '../../src/tokens/mint.js';
+import type { LedgerConfig, ServeConfig } from '../../src/serve/config.js';
+import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
+import { FakePowerFlexGateway } from '../../test/fakes/powerflex/gateway.js';
+import { startNodeProcess, type NodeProcess } from '../support/spawn.js';
+import { benchWorld, tenantToken, type BenchWorld } from '../world.js';
+
+const ARRAY_USER = 'admin';
+const ARRAY_PASSWORD = 'Password123!';
+
+export interface ArraySide {
+  gateway: FakePowerFlexGateway;
+  workspace: Workspace;
+  world: BenchWorld;
+  stop(): Promise<void>;
+}
+
+export async function startArraySide(): Promise<ArraySide> {
+  const gateway = await FakePowerFlexGateway.start({ username: ARRAY_USER, password: ARRAY_PASSWORD, tokenTtlMs: 8 * 3600_000 });
+  const world = benchWorld({ endpoint: gateway.url, systemId: gateway.systemId });
+  const workspace = await createWorkspace({
+    array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: ARRAY_USER, password: ARRAY_PASSWORD },
+    pool: world.poolName,
+    quotaGiB: world.quotaGiB,
+    tenants: [{ name: world.tenant, approveSdc: true }],
+  });
+  return {
+    gateway,
+    workspace,
+    world,
+    async stop() {
+      await gateway.stop();
+      await workspace.remove();
+    },
+  };
+}
+
+export interface OurServiceOptions {
+  ledger: LedgerConfig;
+  cpus?: string;
+  /** e.g. ['--cpu-prof', '--cpu-prof-dir', dir] or ['--expose-gc'] */
+  nodeArgs?: string[];
+  /** Default: loopback TCP on a free port. */
+  listen?: string;
+}
+
+export interface OurService extends NodeProcess {
+  target: string;
+  token: string;
+}
+
+export async function startOurService(array: ArraySide, options: OurServiceOptions): Promise<OurService> {
+  const { workspace } = array;
+  const config: ServeConfig = {
+    listen: options.listen ?? '127.0.0.1:0',
+    resourcesDir: workspace.resourcesDir,
+    secretsDir: workspace.secretsDir,
+    signingKeysDir: workspace.keysDir,
+    defaultKid: SIGNING_KEY_ID,
+    issuers: [DEFAULT_ISSUER],
+    audiences: [DEFAULT_AUDIENCE],
+    ledger: options.ledger,
+    arrayCaFile: workspace.arrayCaFile,
+    // Nothing confirms the bench's creates (no Envoy access log in the Check-alone runs): keep the
+    // resolver from asking the array about each of them mid-measurement.
+    pendingAfterMs: 24 * 3600_000,
+    resolveIntervalMs: 3600_000,
+    drainMs: 1000,
+  };
+  const service = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
+  const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
+  return { ...service, target, token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };
+}
