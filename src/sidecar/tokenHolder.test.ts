@@ -214,6 +214,22 @@ describe('sidecar TokenHolder', () => {
     expect(holder.status()).to.deep.equal({ ready: true });
   });
 
+  it('keeps its own newer access token when the file still holds the old one, but takes a later one from the file', async () => {
+    const pair = await pairAt(clock, 100);
+    await writePair(pair);
+    const holder = await startHolder(mintingRefresher(clock, 100, []));
+    await clock.advance(60_000);
+    const refreshed = tokenOf(holder);
+    await holder.reloadFiles();
+    expect(tokenOf(holder)).to.equal(refreshed);
+
+    clock.time += 1000;
+    const later = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 500, refreshTtlSeconds: 86400, now: NOW_S });
+    await writePair({ access: later.access, refresh: pair.refresh });
+    await holder.reloadFiles();
+    expect(tokenOf(holder)).to.equal(later.access);
+  });
+
   it('ignores a refresh result for a pair replaced while it ran', async () => {
     await writePair(await pairAt(clock, 100));
     let release!: (outcome: RefreshOutcome) => void;

@@ -160,8 +160,10 @@ export class TokenHolder {
       this.options.logger.warn({ err: { message: (error as Error).message } }, 'token files changed but cannot be used; keeping the current tokens');
       return;
     }
-    // Same refresh token: the secret was not re-issued (our refreshed access token is newer than the file's).
-    if (this.pair && files.refreshToken === this.pair.refreshToken) return;
+    // Same refresh token and no later access token: the secret was not re-issued (our own refreshed
+    // access token is newer than the one in the file).
+    const held = this.pair;
+    if (held && files.refreshToken === held.refreshToken && accessTokenExpiry(files.accessToken) * 1000 <= held.expiresAt) return;
     try {
       this.adopt(files);
     } catch (error) {
