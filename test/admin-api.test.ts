@@ -139,7 +139,7 @@ describe('admin API', function () {
         body: { tenant: 'team-a', accessTokenTTL: '1m0s', refreshTokenTTL: '720h0m0s' },
       });
       expect(reply.status).to.equal(200);
-      const secret = parse(reply.json.Token as string) as Record<string, any>;
+      const secret = parse(reply.json.Token as string) as { apiVersion: string; kind: string; type: string; metadata: { name: string }; data: { access: string; refresh: string } };
       expect(secret).to.deep.include({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque' });
       expect(secret.metadata.name).to.equal('proxy-authz-tokens');
       const access = await verifier.verify(Buffer.from(secret.data.access, 'base64').toString());
