@@ -25,7 +25,7 @@ export interface DirectoryContents {
 const isResourceFile = (name: string): boolean => !name.startsWith('.') && /\.ya?ml$/i.test(name);
 
 /** The text of every resource file, keyed by file name, and an error for each one that cannot be read. */
-export async function readResourceTexts(dir: string): Promise<{ texts: Map<string, string>; errors: ResourceError[] }> {
+async function readResourceTexts(dir: string): Promise<{ texts: Map<string, string>; errors: ResourceError[] }> {
   const texts = new Map<string, string>();
   const errors: ResourceError[] = [];
   let names: string[];
@@ -56,7 +56,7 @@ export async function loadResourceDirectory(dir: string, generation: number): Pr
 }
 
 /** Parses file texts (file name → YAML) in order. */
-export function parseResourceTexts(texts: ReadonlyMap<string, string>): DirectoryContents {
+function parseResourceTexts(texts: ReadonlyMap<string, string>): DirectoryContents {
   const objects: LoadedObject[] = [];
   const errors: ResourceError[] = [];
   for (const [file, text] of texts) {
@@ -83,7 +83,7 @@ async function readResourceFile(absolute: string, file: string, errors: Resource
 }
 
 /** The objects of one file's text (`file` names it in errors), each validated on its own. */
-export function parseResourceText(file: string, text: string): DirectoryContents {
+function parseResourceText(file: string, text: string): DirectoryContents {
   const objects: LoadedObject[] = [];
   const errors: ResourceError[] = [];
   const documents = parseAllDocuments(text); // empty for a file of only comments
@@ -120,7 +120,7 @@ export function parseResourceText(file: string, text: string): DirectoryContents
 }
 
 /** kind and metadata.name of an invalid document, when they are readable, to name it in errors. */
-export function identify(content: unknown): { kind?: string; name?: string } {
+function identify(content: unknown): { kind?: string; name?: string } {
   if (typeof content !== 'object' || content === null) return {};
   const { kind, metadata } = content as { kind?: unknown; metadata?: { name?: unknown } };
   if (typeof kind !== 'string') return {};
