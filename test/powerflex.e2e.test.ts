@@ -2,6 +2,8 @@
 // the body, access-log stream) → the decision service → fake PowerFlex gateway, with quota and
 // ownership in a real Redis. Only the array is faked.
 import { expect } from 'chai';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import type { UsageRow } from '../src/ledger/types.js';
 import { PowerFlexDriver, type Reply } from '../src/demo/driver.js';
@@ -37,7 +39,8 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
       quotaGiB: QUOTA_GIB,
       tenants: [{ name: 'team-a', approveSdc: true }, { name: 'team-b', approveSdc: false }, { name: 'team-c', approveSdc: false }],
     });
-    stack = await startStack({ workspace, ledger });
+    // Short, so the test of a lost access-log entry does not wait long; confirmed holds are unaffected.
+    stack = await startStack({ workspace, ledger, pendingAfterMs: 1500 });
     for (const tenant of ['team-a', 'team-b', 'team-c']) {
       const { access } = await mintTokenPair({
         keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,
@@ -242,5 +245,33 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
       expect(gateway.requests.some((request) => request.method === 'POST' && request.path.includes(`${victimId}`) && /removeVolume/i.test(request.path))).to.equal(false);
       expect(gateway.volumes.map((volume) => volume.id)).to.include(victimId);
     });
+  });
+
+  it('resolves reservations whose access-log entry never came by asking the array (queryIdByKey)', async () => {
+    const scope = { systemType: 'powerflex' as const, systemID: gateway.systemId, pool: BRONZE.name, tenant: 'team-a' };
+    const quota = { kind: 'limited' as const, kib: QUOTA_GIB * GIB_IN_KIB };
+    await settled('team-a', (await usage('team-a')).usedKiB);
+    const before = (await usage('team-a')).usedKiB;
+    // The service allowed both and the edge forwarded them, but Envoy's log entries were lost:
+    // the array created one volume and not the other.
+    const created = uniqueName('lost-log');
+    const missing = uniqueName('lost-log');
+    gateway.seedVolume(created, BRONZE.id, 8 * GIB_IN_KIB);
+    for (const name of [created, missing]) expect((await ledger.reserve(scope, name, 8 * GIB_IN_KIB, quota)).status).to.equal('approved');
+    await waitFor(async () => (await ledger.pending(0)).length === 0, 'the resolver to settle both reservations', 20_000);
+    expect((await usage('team-a')).usedKiB).to.equal(before + 8 * GIB_IN_KIB);
+    expect(await ledger.owns(scope, created)).to.equal(true);
+    expect(await ledger.owns(scope, missing)).to.equal(false);
+  });
+
+  it('takes a rotated array credential from the Secret files without a restart', async () => {
+    gateway.setCredentials('admin', 'Rotated-456!');
+    gateway.expireTokens(); // the gateway forgot every session, as after its own restart
+    await writeFile(path.join(workspace.secretsDir, 'powerflex-creds', 'password'), 'Rotated-456!');
+    const logins = gateway.requestsTo('/api/login').length;
+    expect((await driver('team-a').send('GET', '/api/version')).status).to.equal(200);
+    const login = gateway.requestsTo('/api/login').slice(logins);
+    expect(login).to.have.length(1);
+    expect(Buffer.from(String(login[0]!.headers.authorization).replace(/^Basic /, ''), 'base64').toString()).to.equal('admin:Rotated-456!');
   });
 });

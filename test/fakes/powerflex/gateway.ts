@@ -150,6 +150,11 @@ export class FakePowerFlexGateway {
     this.pendingFailure = { status, message, errorCode };
   }
 
+  /** Creates a volume as if through the API (8 GiB granularity applies); returns its id. */
+  seedVolume(name: string, storagePoolId: string, sizeInKb: number): string {
+    return this.createVolume({ name, storagePoolId, volumeSizeInKb: String(sizeInKb) });
+  }
+
   /** Rotates the gateway's credentials (old ones stop working for new logins). */
   setCredentials(username: string, password: string): void {
     this.credentials = { username, password };
