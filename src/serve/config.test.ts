@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, parseServeConfig, readConfigFile } from './config.js';
+
+const required = { resourcesDir: '/r', secretsDir: '/s', signingKeysDir: '/k', defaultKid: 'k1' };
+
+describe('serve configuration', () => {
+  it('applies the defaults: loopback listener, Dell issuer/audience, in-memory ledger', () => {
+    expect(parseServeConfig(required)).to.deep.include({
+      listen: '127.0.0.1:50051',
+      issuers: ['com.dell.csm'],
+      audiences: ['csm'],
+      ledger: { kind: 'memory' },
+    });
+  });
+
+  it('reads Redis, Sentinel and list options', () => {
+    expect(parseServeConfig({ ...required, redisUrl: 'redis://h:6379', redisPasswordFile: '/pw' }).ledger).to.deep.equal({ kind: 'redis', url: 'redis://h:6379', passwordFile: '/pw' });
+    expect(parseServeConfig({ ...required, redisSentinels: 'a:5000, b:5000' }).ledger).to.deep.equal({
+      kind: 'sentinel',
+      sentinels: [{ host: 'a', port: 5000 }, { host: 'b', port: 5000 }],
+      name: 'mymaster',
+    });
+    expect(parseServeConfig({ ...required, issuer: 'a,b', listen: 'unix:/run/authz.sock' })).to.deep.include({ issuers: ['a', 'b'], listen: 'unix:/run/authz.sock' });
+  });
+
+  it('names the flag at fault', () => {
+    const error = (raw: Record<string, unknown>) => {
+      try {
+        parseServeConfig(raw);
+      } catch (caught) {
+        expect(caught).to.be.instanceOf(ConfigError);
+        return (caught as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(error({ ...required, resourcesDir: undefined })).to.equal('--resources-dir is required');
+    expect(error({ ...required, listen: 'nowhere' })).to.contain('--listen must be host:port or unix:/path');
+    expect(error({ ...required, redisUrl: 'redis://h', redisSentinels: 'a:1' })).to.contain('mutually exclusive');
+    expect(error({ ...required, redisSentinels: 'a' })).to.contain('--redis-sentinels entries must be host:port');
+    expect(error({ ...required, redisPasswordFile: '/pw' })).to.contain('needs --redis-url or --redis-sentinels');
+    expect(error({ ...required, drainMs: '-5' })).to.contain('--drain-ms must be a positive whole number');
+  });
+
+  it('reads a YAML file and refuses unknown keys', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'serve-config-'));
+    try {
+      const file = path.join(dir, 'serve.yaml');
+      await writeFile(file, 'resourcesDir: /r\nissuer: [x, y]\n');
+      const raw = await readConfigFile(file);
+      expect(parseServeConfig({ ...required, ...raw }).issuers).to.deep.equal(['x', 'y']);
+      await writeFile(file, 'resourceDir: /r\n');
+      let message = '';
+      await readConfigFile(file).catch((error: Error) => (message = error.message));
+      expect(message).to.contain('unknown option(s) resourceDir');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
