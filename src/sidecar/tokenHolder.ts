@@ -261,7 +261,7 @@ export async function readTokenFiles(dir: string): Promise<TokenPairFiles> {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new Error(`token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new Error(`token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
     const token = text.trim();
     if (!token) throw new Error(`token file ${file} is empty`);
