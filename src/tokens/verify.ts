@@ -177,5 +177,6 @@ function parseClaims(payloadBytes: Uint8Array): TokenClaims {
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new TokenError('malformed', 'token claim "exp" is missing or not a number');
   const claims: TokenClaims = { iss: iss as string, aud: aud as string, sub: sub as string, group: group as string, roles: roles as string, exp };
   if (typeof iat === 'number') claims.iat = iat;
-  return claims;
+  // Frozen: the same object is handed to every caller of a cached token.
+  return Object.freeze(claims);
 }
