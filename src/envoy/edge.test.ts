@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { envoyBin } from '../../test/support/tools.js';
+import { parse as parseYaml } from 'yaml';
+import { envoyBin, repoRoot } from '../../test/support/tools.js';
+import { loadResourceDirectory } from '../resources/load.js';
 import type { StorageSystem } from '../resources/types.js';
 import { generateServingCertificate } from '../sidecar/certificates.js';
 import { renderEdgeConfig, type EdgeConfigInput } from './edge.js';
@@ -65,6 +67,20 @@ describe('edge Envoy config', () => {
   it('defaults to the system CA bundle for array certificates', () => {
     const withoutCa = renderEdgeConfig({ ...input, caFile: undefined });
     expect(JSON.stringify(clusters(withoutCa)[1])).to.include('/etc/ssl/certs/ca-certificates.crt');
+  });
+
+  it('matches the committed example envoy/edge.example.yaml', async () => {
+    const build = await loadResourceDirectory(path.join(repoRoot, 'examples/resources'), 1);
+    if (!build.ok) throw new Error(JSON.stringify(build.errors));
+    const rendered = renderEdgeConfig({
+      listen: { address: '0.0.0.0', port: 8443 },
+      tls: { certFile: '/etc/storage-authz/edge/tls.crt', keyFile: '/etc/storage-authz/edge/tls.key' },
+      authz: { address: '127.0.0.1:50051' },
+      adminApi: { address: '127.0.0.1:8080' },
+      envoyAdmin: { address: '127.0.0.1', port: 9901 },
+      storage: [...build.snapshot.storage.values()],
+    });
+    expect(parseYaml(await readFile(path.join(repoRoot, 'envoy/edge.example.yaml'), 'utf8'))).to.deep.equal(rendered);
   });
 
   it('refuses a Storage endpoint that is not https, naming the Storage', () => {
