@@ -39,7 +39,7 @@ const DEFAULT_RENEW_AT_FRACTION = 2 / 3;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const RETRY_AFTER_FAILURE_MS = 60_000;
 
-export const sdsFileName = 'serving-cert.sds.json';
+const sdsFileName = 'serving-cert.sds.json';
 
 /** A fresh self-signed EC P-256 certificate for localhost, 127.0.0.1 and ::1. */
 export async function generateServingCertificate(notBefore: Date, validityMs: number): Promise<ServingCertificate> {

@@ -22,7 +22,7 @@ export interface SidecarEnvoyInput {
 /** Name of the SDS secret resource certificates.ts writes. */
 export const SERVING_CERT_SECRET = 'sidecar-serving-cert';
 /** `:authority` of the Check calls; fixed, because a unix-socket cluster has no host name. */
-export const AUTHZ_AUTHORITY = 'storage-authz-sidecar';
+const AUTHZ_AUTHORITY = 'storage-authz-sidecar';
 
 const AUTHZ_CLUSTER = 'sidecar_authz';
 const PROXY_CLUSTER = 'authorization_proxy';
