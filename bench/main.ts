@@ -13,8 +13,9 @@ import { repoRoot } from '../test/support/tools.js';
 import { machineInfo } from './machine.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';
 import { summariseProfileFile, type ProfileSummary } from './profile.js';
-import { checkTable, evaluateTargets, markdownTable, targetsTable } from './report.js';
+import { checkTable, evaluateTargets, markdownTable, soakTable, targetsTable } from './report.js';
 import { CheckRunner, type CheckPlan, type Scenario, type ScenarioResult } from './sections/check.js';
+import { runSoak, type SoakPlan, type SoakResult } from './sections/soak.js';
 import { startArraySide, startOurService } from './servers/our-service.js';
 import { startRedis } from '../test/support/redis.js';
 import { pin, startNodeProcess } from './support/spawn.js';
@@ -46,6 +47,10 @@ const checkPlan: CheckPlan = options.quick
   ? { warmupMs: 1000, saturationMs: 2000, rounds: 1, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 2000, deadlineMs: 5000 }
   : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 10000, deadlineMs: 5000 };
 
+const soakPlan: SoakPlan = options.quick
+  ? { decisions: 20_000, segments: 4, concurrency: 16, channels: 4, volumeCycle: 1000 }
+  : { decisions: 1_000_000, segments: 10, concurrency: 16, channels: 4, volumeCycle: 1000 };
+
 const log = (line: string): void => console.error(line);
 const stops: Array<() => Promise<void>> = [];
 
@@ -61,10 +66,11 @@ async function main(): Promise<void> {
   let check: ScenarioResult[] | undefined;
   let profile: ProfileSummary | undefined;
 
-  if (runs('check') || runs('peer')) {
+  const loadgen = runs('check') || runs('peer') || runs('soak') ? await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS }) : undefined;
+  if (loadgen) stops.push(() => loadgen.stop());
+
+  if (loadgen && (runs('check') || runs('peer'))) {
     log('check alone: starting contenders');
-    const loadgen = await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS });
-    stops.push(() => loadgen.stop());
     const scenarios: Scenario[] = [];
     const profileDir = path.join(repoRoot, 'bench/results/profiles');
     let stopOurs: (() => Promise<void>) | undefined;
@@ -111,7 +117,17 @@ async function main(): Promise<void> {
     }
   }
 
-  const targets = evaluateTargets({ check });
+  let soak: SoakResult | undefined;
+  if (loadgen && runs('soak')) {
+    log(`soak: ${soakPlan.decisions} create decisions, memory ledger`);
+    const service = await startOurService(array, { ledger: { kind: 'memory' }, cpus: SERVER_CPUS, nodeArgs: ['--expose-gc'] });
+    stops.push(() => service.stop());
+    soak = await runSoak(loadgen, service, world, soakPlan, log);
+    results['soak'] = soak;
+    await service.stop();
+  }
+
+  const targets = evaluateTargets({ check, ...(soak && { soakRssGrowth: soak.rssGrowth }) });
   results['targets'] = targets;
   mkdirSync(path.dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -129,6 +145,7 @@ async function main(): Promise<void> {
     const rows = (spots: ProfileSummary['top']) => spots.map((h) => [h.frame, `${(h.selfShare * 100).toFixed(1)}%`]);
     out.push('### Where our service spends CPU (self time, Check section)', '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
   }
+  if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');
   out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}`);
   console.log(out.join('\n'));
 }

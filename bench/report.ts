@@ -1,6 +1,7 @@
 // Turning measurements into what a reader checks: the targets of issue 7 with where each stands,
 // and plain-text tables. Pure functions over the results.
 import type { ScenarioResult } from './sections/check.js';
+import type { SoakResult } from './sections/soak.js';
 
 export type TargetStatus = 'met' | 'missed' | 'not measured';
 
@@ -98,4 +99,14 @@ function rateHeaders(check: readonly ScenarioResult[]): string[] {
 
 export function targetsTable(rows: readonly TargetRow[]): string {
   return markdownTable(['target', 'measured', 'status'], rows.map((r) => [r.target, r.measured, r.status]));
+}
+
+export function soakTable(soak: SoakResult): string {
+  const row = (label: string, sample: SoakResult['start']) => [label, String(sample.decisions), mib(sample.rssBytes), (sample.heapUsedBytes / 2 ** 20).toFixed(1)];
+  return [
+    markdownTable(['when', 'decisions', 'RSS MiB', 'heap used MiB (after GC)'], [row('start (idle)', soak.start), row('after warm-up segment', soak.baseline), row('end', soak.end)]),
+    '',
+    `Growth after warm-up: RSS ${(soak.rssGrowth * 100).toFixed(1)}%, heap ${(soak.heapGrowth * 100).toFixed(1)}%. ` +
+      `${soak.allowed} allowed, ${soak.denied} denied, ${soak.errors} errors; ${((soak.decisions * 1000) / soak.elapsedMs).toFixed(0)} decisions/s on average.`,
+  ].join('\n');
 }
