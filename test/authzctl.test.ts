@@ -266,6 +266,11 @@ describe('authzctl (built binary)', function () {
       expectFailure(await authzctl(['--admin-token', adminTokenFile, 'usage']), /^error: --addr is required/);
     });
 
+    it('a resources directory that does not exist is named in the error', async function () {
+      const missing = path.join(dir, 'no-such-dir');
+      expectFailure(await authzctl(['--resources-dir', missing, 'tenant', 'list']), new RegExp(`^error: resources directory ${missing} does not exist`));
+    });
+
     it('a mistyped command is an error with a suggestion', async function () {
       const result = await authzctl(['tenat', 'list']);
       expect(result.code).to.equal(1);

@@ -1,6 +1,7 @@
 // The resources directory as authzctl edits it: read with the service's own loader, every change
 // checked with the service's own rules (schema per object, then references across objects) before
 // anything is written, and written atomically so the watching service reloads a whole file at once.
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -30,6 +31,9 @@ export class ResourceStore {
   static async open(dir: string | undefined): Promise<ResourceStore> {
     if (!dir) {
       throw new CliError('--resources-dir is required (or AUTHZCTL_RESOURCES_DIR): the directory of CSMTenant/CSMRole/Storage YAML the service loads; or use --dry-run to print the object');
+    }
+    if (!existsSync(dir)) {
+      throw new CliError(`resources directory ${dir} does not exist; create it (mkdir -p ${dir}) or point --resources-dir at the directory the service loads`);
     }
     const { objects, errors } = await readResourceDirectory(dir);
     if (errors.length) throw new CliError(`${dir} has errors; fix them first (authzctl validate ${dir}):\n${describe(errors)}`);
