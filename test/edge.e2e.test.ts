@@ -38,6 +38,7 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
   let agent: Agent;
   let edgeUrl: string;
   let authzPort: number;
+  let adminApiPort: number;
   let envoyAdminPort: number;
   let forwarded: string;
   let token: string;
@@ -73,10 +74,11 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
     token = await mint(workspace.signingKeys);
     agent = new Agent({ connect: { ca: workspace.edgeCa } });
 
-    authzPort = await freePort();
+    [authzPort, adminApiPort] = [await freePort(), await freePort()];
     service = start(process.execPath, [
       ...CLI, 'serve',
       '--listen', `127.0.0.1:${authzPort}`,
+      '--admin-listen', `127.0.0.1:${adminApiPort}`,
       '--resources-dir', workspace.resourcesDir,
       '--secrets-dir', workspace.secretsDir,
       '--signing-keys-dir', workspace.keysDir,
@@ -94,6 +96,7 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
       '--cert-file', workspace.edgeCertFile, '--key-file', workspace.edgeKeyFile,
       '--listen-address', '127.0.0.1', '--listen-port', String(edgePort),
       '--authz', `127.0.0.1:${authzPort}`,
+      '--admin-api', `127.0.0.1:${adminApiPort}`,
       '--envoy-admin-port', String(adminPort),
       '--ca-file', workspace.arrayCaFile,
     ]);
@@ -160,6 +163,12 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
     const answer = await neverReachesArray(() => send('/api/version/', { authorization: `Bearer ${token}` }));
     expect(answer.status).to.equal(400);
     expect(answer.json()).to.include({ code: 400 }).and.have.property('error').that.contains('Forwarded');
+  });
+
+  it('sends /proxy/ to the admin API, which refuses a tenant token, and never to an array', async () => {
+    const answer = await neverReachesArray(() => asTenant('/proxy/usage/'));
+    expect(answer.status).to.equal(403);
+    expect(answer.json()).to.have.property('error').that.contains('admin token required');
   });
 
   it('denies an unknown system 502 in the PowerFlex error shape', async () => {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
-import { createCheckServer } from '../check/server.js';
+import { createCheckServer, type AccessLogRecord } from '../check/server.js';
 import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
 import { RedisLedger } from '../ledger/redis/redisLedger.js';
 import type { Ledger } from '../ledger/types.js';
@@ -67,11 +67,11 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
   };
 
   let decide: Decide | undefined;
-  let ledger: Ledger | undefined;
+  let confirm: ((record: AccessLogRecord) => Promise<void>) | undefined;
   const server = createCheckServer({
     decide: (request) => (decide ? decide(request) : Promise.resolve(STARTING)),
     // Entries logged before the ledger is open carry ids from a previous run; the resolver settles those.
-    onAccessLog: (record) => (ledger ? confirmFromAccessLog(ledger)(record) : Promise.resolve()),
+    onAccessLog: (record) => (confirm ? confirm(record) : Promise.resolve()),
     logger,
   });
   try {
@@ -117,7 +117,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     });
     closers.push(() => resolver.stop());
 
-    ledger = openedLedger;
+    confirm = confirmFromAccessLog(openedLedger);
     decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });
     server.setServing(true);
     logger.info({ listen: config.listen }, 'storage-authz serving');
