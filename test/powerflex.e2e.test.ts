@@ -32,6 +32,7 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
   before(async () => {
     gateway = await FakePowerFlexGateway.start();
     redis = await startRedis();
+    // The test's own client of the service's Redis: it reads usage and ownership as the service wrote them.
     ledger = await RedisLedger.connect({ url: redis.url });
     workspace = await createWorkspace({
       array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
@@ -40,7 +41,7 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
       tenants: [{ name: 'team-a', approveSdc: true }, { name: 'team-b', approveSdc: false }, { name: 'team-c', approveSdc: false }],
     });
     // Short, so the test of a lost access-log entry does not wait long; confirmed holds are unaffected.
-    stack = await startStack({ workspace, ledger, pendingAfterMs: 1500 });
+    stack = await startStack({ workspace, redisUrl: redis.url, pendingAfterMs: 1500 });
     for (const tenant of ['team-a', 'team-b', 'team-c']) {
       const { access } = await mintTokenPair({
         keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,

@@ -1,9 +1,12 @@
 // `npm run demo`: a fake PowerFlex gateway, the decision service (in-memory ledger, or Redis when
 // REDIS_URL is set) and a real edge Envoy; two tenants drive it like the PowerFlex CSI driver
-// would, and the printout shows what reached the array, what was denied and why, and the usage.
-import { RedisLedger } from '../ledger/redis/redisLedger.js';
-import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
-import type { Ledger } from '../ledger/types.js';
+// would, and the printout shows what reached the array, what was denied and why, and the usage
+// as a storage admin reads it from the admin API (what `authzctl usage` shows).
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { UsageReportRow } from '../admin/usage.js';
+import { AdminClient } from '../cli/client.js';
 import { mintTokenPair } from '../tokens/mint.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../../test/fakes/powerflex/gateway.js';
 import { waitFor } from '../../test/support/wait.js';
@@ -30,10 +33,11 @@ async function main(): Promise<void> {
     });
     cleanup.push(() => workspace.remove());
     const redisUrl = process.env.REDIS_URL;
-    const ledger: Ledger = redisUrl ? await RedisLedger.connect({ url: redisUrl }) : new MemoryLedger();
-    cleanup.push(() => ledger.close());
-    const stack: Stack = await startStack({ workspace, ledger });
+    const stack: Stack = await startStack({ workspace, ...(redisUrl && { redisUrl }) });
     cleanup.push(() => stack.stop());
+    const admin = await adminClient(workspace, stack);
+    cleanup.push(() => admin.close());
+    const usage = async () => ((await admin.call('GET', '/proxy/usage/')) as { usage: UsageReportRow[] }).usage;
 
     console.log('storage-authz demo');
     console.log(`  array       fake PowerFlex gateway ${gateway.url} (system ${gateway.systemId}, pool "${POOL.name}")`);
@@ -50,20 +54,21 @@ async function main(): Promise<void> {
       drivers.set(tenant, driver);
       cleanup.push(() => driver.close());
     }
-    const steps = await driveLikeCsi(drivers.get('team-a')!, drivers.get('team-b')!, ledger);
+    const steps = await driveLikeCsi(drivers.get('team-a')!, drivers.get('team-b')!, usage);
 
-    console.log(stepsTable(steps));
+    console.log(stepsTable(steps).trimEnd());
     console.log(`\nusage per pool (the array saw ${gateway.requests.filter((request) => request.method === 'POST').length} mutating requests; none of the denied ones)\n`);
-    console.log(usageTable(await ledger.usage(), () => QUOTA_GIB * GIB_IN_KIB));
+    console.log(usageTable(await usage()).trimEnd());
   } finally {
     for (const step of cleanup.reverse()) await step();
   }
 }
 
 /** A tenant provisions until its quota says no, maps, snapshots, deletes; another tenant oversteps. */
-async function driveLikeCsi(teamA: PowerFlexDriver, teamB: PowerFlexDriver, ledger: Ledger): Promise<Step[]> {
+async function driveLikeCsi(teamA: PowerFlexDriver, teamB: PowerFlexDriver, usage: () => Promise<UsageReportRow[]>): Promise<Step[]> {
   const steps: Step[] = [];
-  const usedKiB = async (tenant: string) => (await ledger.usage(tenant)).reduce((sum, row) => sum + row.usedKiB, 0);
+  const rowsOf = async (tenant: string) => (await usage()).filter((row) => row.tenant === tenant);
+  const usedKiB = async (tenant: string) => (await rowsOf(tenant)).reduce((sum, row) => sum + row.usedKiB, 0);
   const record = async (tenant: string, action: string, reply: Promise<Step['reply']>, freesKiB = 0) => {
     const usedBefore = await usedKiB(tenant);
     const step = { tenant, action, reply: await reply };
@@ -71,7 +76,7 @@ async function driveLikeCsi(teamA: PowerFlexDriver, teamB: PowerFlexDriver, ledg
     // The array's answer reaches the ledger through Envoy's access log, just after the response.
     const freed = step.reply.status === 200 ? freesKiB : 0;
     await waitFor(
-      async () => (await ledger.usage(tenant)).every((row) => row.reservedKiB === 0) && (freed === 0 || (await usedKiB(tenant)) === usedBefore - freed),
+      async () => (await rowsOf(tenant)).every((row) => row.reservedKiB === 0) && (freed === 0 || (await usedKiB(tenant)) === usedBefore - freed),
       `${tenant}'s ledger to settle`,
     );
     return step.reply;
@@ -96,6 +101,16 @@ async function driveLikeCsi(teamA: PowerFlexDriver, teamB: PowerFlexDriver, ledg
   await record('team-b', 'create k8s-vol-b1 (16 GiB)', teamB.createVolume('k8s-vol-b1', POOL.id, VOLUME_GIB * GIB_IN_KIB));
   await record('team-b', 'POST /api/instances/Volume::<id>/action/setVolumeSize', teamB.send('POST', `/api/instances/Volume::${first}/action/setVolumeSize/`, { sizeInGB: '64' }));
   return steps;
+}
+
+/** The admin API client authzctl uses, with an admin token file as `authzctl admin token` writes it. */
+async function adminClient(workspace: Workspace, stack: Stack): Promise<AdminClient> {
+  const { access, refresh } = await mintTokenPair({
+    keys: workspace.signingKeys, subject: 'csm-admin', group: 'demo-admin', roles: [], accessTtlSeconds: 600, refreshTtlSeconds: 3600,
+  });
+  const tokenFile = path.join(workspace.dir, 'admin-token.yaml');
+  await writeFile(tokenFile, stringify({ access, refresh }), { mode: 0o600 });
+  return AdminClient.connect({ addr: stack.edgeUrl, adminToken: tokenFile, ca: workspace.edgeCertFile });
 }
 
 main().then(

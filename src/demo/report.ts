@@ -1,6 +1,7 @@
 // The demo's printout (pure): what each driver call asked for, whether storage-authz let it reach
-// the array, and why not when it did not; then the quota usage per pool.
-import type { UsageRow } from '../ledger/types.js';
+// the array, and why not when it did not; then the quota usage per pool as the admin API reports it.
+import type { UsageReportRow } from '../admin/usage.js';
+import { formatKiB, table, type Column } from '../cli/output.js';
 import type { Reply } from './driver.js';
 
 export interface Step {
@@ -10,31 +11,29 @@ export interface Step {
   reply: Reply;
 }
 
-const GIB_IN_KIB = 1024 * 1024;
-
 /** A 2xx is "allowed"; anything else shows the status and the message from the error body. */
 export function outcome(reply: Reply): string {
   if (reply.status >= 200 && reply.status < 300) return 'allowed';
   return `DENIED ${reply.status}: ${errorMessage(reply.body)}`;
 }
 
-export function stepsTable(steps: readonly Step[]): string {
-  return table(['tenant', 'driver call', 'result'], steps.map((step) => [step.tenant, step.action, outcome(step.reply)]));
-}
+const STEP_COLUMNS: Column<Step>[] = [
+  { header: 'TENANT', value: (step) => step.tenant },
+  { header: 'DRIVER CALL', value: (step) => step.action },
+  { header: 'RESULT', value: (step) => outcome(step.reply) },
+];
 
-export function usageTable(rows: readonly UsageRow[], quotaKiB: (row: UsageRow) => number | undefined): string {
-  return table(
-    ['tenant', 'system', 'pool', 'used', 'quota', 'volumes'],
-    rows.map((row) => {
-      const quota = quotaKiB(row);
-      return [row.tenant, row.systemID, row.pool, gib(row.usedKiB + row.reservedKiB), quota === undefined ? 'unlimited' : gib(quota), String(row.volumes)];
-    }),
-  );
-}
+const USAGE_COLUMNS: Column<UsageReportRow>[] = [
+  { header: 'TENANT', value: (row) => row.tenant },
+  { header: 'POOL', value: (row) => row.pool },
+  { header: 'USED', value: (row) => formatKiB(row.usedKiB + row.reservedKiB) },
+  { header: 'QUOTA', value: (row) => (row.quotaKiB === null ? 'unlimited' : formatKiB(row.quotaKiB)) },
+  { header: 'VOLUMES', value: (row) => String(row.volumes) },
+];
 
-function gib(kib: number): string {
-  return `${kib / GIB_IN_KIB} GiB`;
-}
+export const stepsTable = (steps: readonly Step[]): string => table(steps, STEP_COLUMNS);
+
+export const usageTable = (rows: readonly UsageReportRow[]): string => table(rows, USAGE_COLUMNS);
 
 /** PowerFlex's `{"message"}`, Dell's generic `{"error"}`, or the raw text. */
 function errorMessage(body: unknown): string {
@@ -44,10 +43,4 @@ function errorMessage(body: unknown): string {
     if (typeof error === 'string') return error;
   }
   return typeof body === 'string' ? body : JSON.stringify(body);
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
-  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
