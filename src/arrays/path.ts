@@ -28,7 +28,7 @@ export function normalisePath(raw: string): NormalisedPath {
   const rawPath = queryAt === -1 ? raw : raw.slice(0, queryAt);
   const query = queryAt === -1 ? '' : raw.slice(queryAt);
   if (!rawPath.startsWith('/')) return { ok: false, reason: `path must start with '/': ${printable(rawPath)}` };
-  if (/[\\\u0000-\u001f\u007f]/.test(raw)) return { ok: false, reason: `path contains a backslash or control character: ${printable(rawPath)}` };
+  if (hasBackslashOrControl(raw)) return { ok: false, reason: `path contains a backslash or control character: ${printable(rawPath)}` };
 
   const decoded = decodeHarmlessEscapes(rawPath);
   if (!decoded.ok) return decoded;
@@ -59,6 +59,14 @@ function decodeHarmlessEscapes(rawPath: string): { ok: true; value: string } | {
     i += 2;
   }
   return { ok: true, value: out };
+}
+
+function hasBackslashOrControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code === 0x5c || code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 /** Keeps error messages single-line and bounded: a hostile path must not forge log lines. */
