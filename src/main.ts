@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import { renderEdgeConfig } from './envoy/edge.js';
 import { ResourceLoadError } from './resources/errors.js';
 import { loadResourceDirectory } from './resources/load.js';
-import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
+import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseMilliseconds, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
 import { startService } from './serve/service.js';
 import { sidecarCommand } from './sidecar/command.js';
 import { createLogger, type Logger } from './telemetry/log.js';
@@ -70,6 +70,7 @@ function renderEdgeConfigCommand(): Command {
     .option('--admin-api <host:port>', 'admin API served under /proxy/')
     .option('--envoy-admin-port <port>', "Envoy's own admin interface on 127.0.0.1")
     .option('--ca-file <file>', 'CA bundle for array certificates (default: the system bundle)')
+    .option('--authz-timeout-ms <ms>', 'Check deadline; raise it for slow array logins and lookups', '500')
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (options: Record<string, string | undefined>) => {
       const build = await loadResourceDirectory(options.resourcesDir!, 1);
@@ -82,6 +83,7 @@ function renderEdgeConfigCommand(): Command {
         ...(options.envoyAdminPort && { envoyAdmin: { address: '127.0.0.1', port: port(options.envoyAdminPort, '--envoy-admin-port') } }),
         storage: [...build.snapshot.storage.values()],
         ...(options.caFile && { caFile: options.caFile }),
+        authzTimeoutMs: parseMilliseconds(options.authzTimeoutMs!, '--authz-timeout-ms'),
       });
       process.stdout.write(options.format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : toYaml(config));
     });

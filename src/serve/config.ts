@@ -76,12 +76,16 @@ function required(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string 
   return value;
 }
 
+/** A positive whole number of milliseconds, or a ConfigError naming `flagName`. */
+export function parseMilliseconds(value: string, flagName: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0) throw new ConfigError(`${flagName} must be a positive whole number of milliseconds, got "${value}"`);
+  return number;
+}
+
 function milliseconds(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, fallback: number): number {
   const value = text(raw, key);
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) throw new ConfigError(`${OPTION_NAMES[key]} must be a positive whole number of milliseconds, got "${value}"`);
-  return number;
+  return value === undefined ? fallback : parseMilliseconds(value, OPTION_NAMES[key]);
 }
 
 /** Comma lists (`--issuer a,b`) or the file's YAML lists. */
