@@ -4,9 +4,11 @@
 import type * as grpc from '@grpc/grpc-js';
 import { serveIpc } from '../support/ipc.js';
 import { checkCaller, openChannels } from './check-client.js';
+import { httpCaller, type HttpRequestSpec } from './http-client.js';
 import { runLoad, type LoadShape, type RunResult } from './run.js';
 import type { RequestSpec } from './request.js';
 
+/** Check calls straight to a decision server. */
 export interface LoadJob {
   /** grpc-js target, e.g. `127.0.0.1:9191` or `unix:/tmp/authz.sock`. */
   target: string;
@@ -14,6 +16,12 @@ export interface LoadJob {
   request: RequestSpec;
   shape: LoadShape;
   deadlineMs: number;
+}
+
+/** HTTPS requests as a CSI driver makes them, to an Envoy (or the array itself). */
+export interface HttpLoadJob {
+  http: HttpRequestSpec;
+  shape: LoadShape;
 }
 
 export interface LoadReport extends RunResult {
@@ -33,12 +41,12 @@ function channels(target: string, count: number): grpc.Client[] {
   return clients;
 }
 
-async function runJob(job: LoadJob): Promise<LoadReport> {
-  const call = checkCaller(channels(job.target, job.channels), job.request, job.deadlineMs);
+async function runJob(job: LoadJob | HttpLoadJob): Promise<LoadReport> {
+  const call = 'http' in job ? httpCaller(job.http) : checkCaller(channels(job.target, job.channels), job.request, job.deadlineMs);
   const cpuBefore = process.cpuUsage();
   const result = await runLoad(call, job.shape);
   const cpu = process.cpuUsage(cpuBefore);
   return { ...result, loadgenCpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-serveIpc({}, (body) => runJob(body as LoadJob));
+serveIpc({}, (body) => runJob(body as LoadJob | HttpLoadJob));
