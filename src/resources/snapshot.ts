@@ -32,10 +32,10 @@ export function buildSnapshot(objects: readonly SourcedObject[], generation: num
     definedIn.set(`${object.kind}/${object.name}`, file);
     switch (object.kind) {
       case 'CSMTenant':
-        tenants.set(object.name, object.tenant);
+        tenants.set(object.name, freezeDeep(object.tenant));
         break;
       case 'CSMRole':
-        roles.set(object.name, object.role);
+        roles.set(object.name, freezeDeep(object.role));
         break;
       case 'Storage': {
         const key = storageKey(object.storage.type, object.storage.systemID);
@@ -45,7 +45,7 @@ export function buildSnapshot(objects: readonly SourcedObject[], generation: num
           break;
         }
         storageDefinedBy.set(key, sourced);
-        storage.set(key, object.storage);
+        storage.set(key, freezeDeep(object.storage));
         break;
       }
     }
@@ -65,7 +65,17 @@ export function buildSnapshot(objects: readonly SourcedObject[], generation: num
     }
   }
 
-  return errors.length ? { ok: false, errors } : { ok: true, snapshot: { generation, tenants, roles, storage } };
+  return errors.length ? { ok: false, errors } : { ok: true, snapshot: Object.freeze({ generation, tenants, roles, storage }) };
+}
+
+// A snapshot is shared by every request in flight; freezing turns an accidental write into an
+// error at the culprit instead of a silent change to everyone's configuration.
+function freezeDeep<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) freezeDeep(inner);
+  }
+  return value;
 }
 
 /** True when two snapshots hold the same resources (generation aside): nothing to announce. */
