@@ -132,6 +132,25 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
     });
   });
 
+  it('answers malformed creates with a clear 400 in PowerFlex shape, before the gateway', async () => {
+    const creates = () => gateway.requestsTo('/api/types/Volume/instances').length;
+    const before = creates();
+    const path = '/api/types/Volume/instances/';
+    const cases: [unknown, RegExp][] = [
+      ['{"name":"k8s-x",', /not valid JSON/],
+      [{ name: 'k8s-x', storagePoolId: BRONZE.id, volumeSizeInKb: 'lots' }, /"volumeSizeInKb" must be a positive whole number of KiB, got "lots"/],
+      [{ name: 'k8s-x', storagePoolId: BRONZE.id }, /"volumeSizeInKb" must be a positive whole number of KiB/],
+      [{ name: 'k8s-x', storagePoolId: 'ffff000000000000', volumeSizeInKb: '8388608' }, /unknown storage pool id "ffff000000000000"/],
+    ];
+    for (const [body, message] of cases) {
+      const reply = await driver('team-a').send('POST', path, body);
+      expect(reply.status, JSON.stringify(body)).to.equal(400);
+      expect(reply.body).to.include({ errorCode: 400, httpStatusCode: 400 });
+      expect((reply.body as { message: string }).message).to.match(message);
+    }
+    expect(creates()).to.equal(before);
+  });
+
   describe('ownership', () => {
     let volumeId: string;
     let volumeName: string;
