@@ -246,11 +246,24 @@ describe('authzctl (built binary)', function () {
       expect(result.stderr).to.equal('CSMTenant "team-z" is valid (dry run: nothing written)\n');
     });
 
-    it('an expired admin access token is refreshed through the admin API and the command succeeds', async function () {
+    it('an expired admin access token (dellctl JSON file) is refreshed through the admin API and the command succeeds', async function () {
       const old = await mintTokenPair({ keys, subject: 'csm-admin', group: 'alice', roles: [], accessTtlSeconds: 60, refreshTtlSeconds: 86400, now: Math.floor(Date.now() / 1000) - 3600 });
-      const file = path.join(dir, 'old-admin-token.yaml');
-      await writeFile(file, `access: ${old.access}\nrefresh: ${old.refresh}\n`);
+      // dellctl's JSON form of the admin token file.
+      const file = path.join(dir, 'old-admin-token.json');
+      await writeFile(file, JSON.stringify({ Access: old.access, Refresh: old.refresh }));
       expectOk(await authzctl(['--addr', api.addr, '--ca', caFile, '--admin-token', file, 'usage']));
+    });
+
+    it('admin token signed with a newly added key (--kid) is accepted next to the old one', async function () {
+      await writeFile(path.join(keysDir, 'k2'), 'second-signing-key-for-rotation-0123456789abcdef\n', { mode: 0o600 });
+      keys = await loadSigningKeys(keysDir, ADMIN_FIXTURE.kid);
+      const minted = await authzctl(['admin', 'token', '--secret-file', path.join(keysDir, 'k2')]);
+      expectOk(minted);
+      expect(minted.stderr).to.match(/signed with key "k2"/);
+      const file = path.join(dir, 'k2-admin-token.yaml');
+      await writeFile(file, minted.stdout);
+      expectOk(await authzctl(['--addr', api.addr, '--ca', caFile, '--admin-token', file, 'usage']));
+      expectOk(await authzctl(['--addr', api.addr, '--ca', caFile, '--admin-token', adminTokenFile, 'usage']));
     });
 
     it('a tenant token used as the admin token is refused with 403', async function () {
@@ -317,9 +330,9 @@ describe('authzctl (built binary)', function () {
 
     it("generates the tenant's token Secret and shows its usage through the service's admin listener", async function () {
       const connection = ['--addr', `http://127.0.0.1:${service.adminPort ?? adminPort}`, '--admin-token', adminTokenFile];
-      const token = await authzctl([...connection, 'generate', 'token', '--tenant', 'team-a']);
+      const token = await authzctl([...connection, 'generate', 'token', '--tenant', 'team-a', '--namespace', 'vxflexos']);
       expectOk(token);
-      expect((parse(token.stdout) as { kind: string }).kind).to.equal('Secret');
+      expect((parse(token.stdout) as { metadata: unknown }).metadata).to.deep.equal({ name: 'proxy-authz-tokens', namespace: 'vxflexos' });
       const usage = await authzctl([...connection, 'usage', '--tenant', 'team-a']);
       expectOk(usage);
       expect(usage.stdout).to.match(/team-a\s+\S+\s+bronze\s+100GiB/);
