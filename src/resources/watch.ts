@@ -68,15 +68,17 @@ export async function watchAndReload<T>(dir: string, options: ReloadOptions<T>):
   let current: T = await options.load(undefined);
   const listeners = new Set<(value: T) => void>();
 
+  let closed = false;
   const loadAndApply = async (): Promise<boolean> => {
     let next: T;
     try {
       next = await options.load(current);
     } catch (error) {
-      options.onRejected(error);
+      if (!closed) options.onRejected(error);
       return false;
     }
-    if (options.equal(current, next)) return true;
+    // After close() nobody is listening any more; a reload that was already running just ends.
+    if (closed || options.equal(current, next)) return true;
     current = next;
     for (const listener of listeners) {
       // One failing subscriber must neither block the others nor undo the accepted change.
@@ -103,6 +105,9 @@ export async function watchAndReload<T>(dir: string, options: ReloadOptions<T>):
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    close: () => watcher.close(),
+    close() {
+      closed = true;
+      watcher.close();
+    },
   };
 }
