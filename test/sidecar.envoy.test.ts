@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import { decodeJwt } from 'jose';
 import { pino } from 'pino';
+import { generate } from 'selfsigned';
 import { Agent, request } from 'undici';
 import { generateServingCertificate } from '../src/sidecar/certificates.js';
 import { runSidecar, type RunningSidecar } from '../src/sidecar/run.js';
@@ -75,6 +76,11 @@ async function startRawEdge(answer: (req: RawRequest) => Promise<{ status: numbe
     port,
     caPem: certificate.certPem,
     received,
+    /** Serves another certificate from now on; open connections are closed so every client sees it. */
+    useCertificate(next: { certPem: string; keyPem: string }) {
+      server.setSecureContext({ cert: next.certPem, key: next.keyPem });
+      for (const socket of sockets) socket.destroy();
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -116,7 +122,8 @@ describe('sidecar through a real Envoy (raw upstream)', function () {
       return { status: 200, body: JSON.stringify({ id: 'vol-1' }) };
     });
     [portA, portB, statusPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    await writeFile(path.join(dir, 'ca.pem'), edge.caPem);
+    await mkdir(path.join(dir, 'ca'));
+    await writeFile(path.join(dir, 'ca', 'ca.pem'), edge.caPem);
     await writeFile(
       path.join(dir, 'config'),
       JSON.stringify([
@@ -132,7 +139,7 @@ describe('sidecar through a real Envoy (raw upstream)', function () {
       plugin: 'powerflex',
       driverConfigFile: path.join(dir, 'config'),
       tokensDir: path.join(dir, 'tokens'),
-      caFile: path.join(dir, 'ca.pem'),
+      caFile: path.join(dir, 'ca', 'ca.pem'),
       envoyBin,
       workDir: path.join(dir, 'work'),
       envoyAdminPort: await freePort(),
@@ -227,6 +234,21 @@ describe('sidecar through a real Envoy (raw upstream)', function () {
       const token = header(lastArrayRequest(), 'authorization')[0]!.slice('Bearer '.length);
       return token === reissued.access || (refreshBodies.at(-1) as { refreshToken?: string } | undefined)?.refreshToken === reissued.refresh;
     }, 'requests to carry the re-issued token', 5000);
+  });
+
+  it('trusts a re-applied CA bundle without a restart, and nothing the bundle does not vouch for', async () => {
+    // A new edge certificate from another issuer (its own subject name, so both can sit in one bundle).
+    const pems = await generate([{ name: 'commonName', value: 'rotated-edge' }], {
+      keyType: 'ec', algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    });
+    edge.useCertificate({ certPem: pems.cert, keyPem: pems.private });
+    expect((await driverRequest(portA, 'GET', '/api/instances/System/')).status).to.equal(503);
+
+    // Applied as kubelet applies a Secret: the new bundle (old and new CA) is renamed into the mounted directory.
+    await writeFile(path.join(dir, 'ca', '.ca.pem.tmp'), `${edge.caPem.trim()}\n${pems.cert.trim()}\n`);
+    await rename(path.join(dir, 'ca', '.ca.pem.tmp'), path.join(dir, 'ca', 'ca.pem'));
+    await waitFor(async () => (await driverRequest(portA, 'GET', '/api/instances/System/')).status === 200, 'requests through the new certificate', 10_000, 100);
   });
 
   it('fails closed within one access-token lifetime of revocation and reports why', async () => {

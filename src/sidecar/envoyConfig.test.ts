@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +8,7 @@ import { envoyBin } from '../../test/support/tools.js';
 import { silentLogger } from '../telemetry/log.js';
 import { startCertificateRotation } from './certificates.js';
 import { parseProxyHost } from './config.js';
-import { forwardedValues, renderSidecarEnvoyBootstrap, type SidecarEnvoyInput } from './envoyConfig.js';
+import { forwardedValues, renderProxyCaSds, renderSidecarEnvoyBootstrap, type SidecarEnvoyInput } from './envoyConfig.js';
 
 const run = promisify(execFile);
 
@@ -20,8 +20,10 @@ describe('sidecar Envoy bootstrap', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'sidecar-envoy-'));
     const rotation = await startCertificateRotation({ dir: path.join(dir, 'certs'), logger: silentLogger });
     rotation.stop();
-    const caFile = path.join(dir, 'ca.pem');
+    const caFile = path.join(dir, 'ca', 'ca.pem');
+    await mkdir(path.dirname(caFile));
     await writeFile(caFile, rotation.current().certPem);
+    await writeFile(path.join(dir, 'proxy-ca.sds.json'), renderProxyCaSds(caFile));
     input = {
       plugin: 'powerflex',
       proxy: parseProxyHost('csm-authorization.example.com:8443'),
@@ -33,6 +35,7 @@ describe('sidecar Envoy bootstrap', () => {
       authzSocketPath: path.join(dir, 'authz.sock'),
       certificateSdsPath: rotation.sdsPath,
       certificateDir: path.join(dir, 'certs'),
+      proxyCaSdsPath: path.join(dir, 'proxy-ca.sds.json'),
       adminPort: 9901,
     };
   });
@@ -78,6 +81,8 @@ describe('sidecar Envoy bootstrap', () => {
     expect(text).to.include('"failure_mode_allow":false');
     expect(text).to.include('"status_on_error":{"code":"ServiceUnavailable"}');
     expect(text).to.include('"match_typed_subject_alt_names":[{"san_type":"DNS","matcher":{"exact":"csm-authorization.example.com"}}]');
+    // The CA bundle through file SDS, watched in its own directory, so a re-applied bundle is used live.
+    expect(text).to.include(`"path_config_source":{"path":"${path.join(dir, 'proxy-ca.sds.json')}","watched_directory":{"path":"${path.join(dir, 'ca')}"}}`);
     expect(text).to.include('"sni":"csm-authorization.example.com"');
     expect(text).to.include('"host_rewrite_literal":"csm-authorization.example.com:8443"');
   });

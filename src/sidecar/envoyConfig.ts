@@ -1,6 +1,8 @@
 // The sidecar Envoy's bootstrap, rendered from the sidecar configuration (pure). Envoy does the
 // plumbing — TLS towards the driver, the two Dell `Forwarded` values, Host, HTTPS to the edge —
 // and asks the sidecar process (ext_authz over a unix socket) only for the current bearer token.
+import { isIP } from 'node:net';
+import path from 'node:path';
 import { HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from '../envoy/parts.js';
 import type { ProxyHost, ProxyTrust, SidecarArray } from './config.js';
 
@@ -15,12 +17,15 @@ export interface SidecarEnvoyInput {
   certificateSdsPath: string;
   /** Directory Envoy watches for the SDS file being moved into place. */
   certificateDir: string;
+  /** File SDS resource naming the proxy's CA bundle (see renderProxyCaSds); unused when insecure. */
+  proxyCaSdsPath: string;
   /** Envoy admin port on 127.0.0.1 (`/ready` for the pod's readiness probe). */
   adminPort: number;
 }
 
 /** Name of the SDS secret resource certificates.ts writes. */
 export const SERVING_CERT_SECRET = 'sidecar-serving-cert';
+const PROXY_CA_SECRET = 'proxy-ca-bundle';
 /** `:authority` of the Check calls; fixed, because a unix-socket cluster has no host name. */
 const AUTHZ_AUTHORITY = 'storage-authz-sidecar';
 
@@ -42,7 +47,7 @@ export function renderSidecarEnvoyBootstrap(input: SidecarEnvoyInput): EnvoyObje
     admin: { address: socketAddress('127.0.0.1', input.adminPort) },
     static_resources: {
       listeners: input.arrays.map((array) => arrayListener(input, array)),
-      clusters: [authzCluster(input.authzSocketPath), proxyCluster(input.proxy, input.trust)],
+      clusters: [authzCluster(input.authzSocketPath), proxyCluster(input)],
     },
   };
 }
@@ -144,7 +149,8 @@ function authzCluster(socketPath: string): EnvoyObject {
   };
 }
 
-function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): EnvoyObject {
+function proxyCluster(input: SidecarEnvoyInput): EnvoyObject {
+  const { proxy } = input;
   return {
     ...singleHostCluster(PROXY_CLUSTER, socketAddress(proxy.hostname, proxy.port), proxy.hostname),
     typed_extension_protocol_options: {
@@ -154,6 +160,46 @@ function proxyCluster(proxy: ProxyHost, trust: ProxyTrust): EnvoyObject {
         explicit_http_config: { http_protocol_options: { header_key_format: { proper_case_words: {} } } },
       },
     },
-    transport_socket: upstreamTls(proxy.hostname, trust),
+    transport_socket: input.trust.kind === 'insecure' ? upstreamTls(proxy.hostname, input.trust) : proxyTlsWithCaBundle(proxy, input.proxyCaSdsPath, input.trust.caFile),
   };
+}
+
+/**
+ * The CA bundle comes through file SDS so that a rotated bundle (a re-applied
+ * `proxy-server-root-certificate` secret) is used without a restart; the proxy's name is checked
+ * against its certificate as in a static validation context.
+ */
+function proxyTlsWithCaBundle(proxy: ProxyHost, sdsPath: string, caFile: string): EnvoyObject {
+  const hostIsIp = isIP(proxy.hostname) !== 0;
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      ...(hostIsIp ? {} : { sni: proxy.hostname }),
+      common_tls_context: {
+        combined_validation_context: {
+          default_validation_context: {
+            match_typed_subject_alt_names: [{ san_type: hostIsIp ? 'IP_ADDRESS' : 'DNS', matcher: { exact: proxy.hostname } }],
+          },
+          validation_context_sds_secret_config: {
+            name: PROXY_CA_SECRET,
+            sds_config: { resource_api_version: 'V3', path_config_source: { path: sdsPath, watched_directory: { path: path.dirname(caFile) } } },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The file SDS resource `proxyTlsWithCaBundle` reads: the bundle by file name, re-read when it is replaced. */
+export function renderProxyCaSds(caFile: string): string {
+  return JSON.stringify({
+    resources: [
+      {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+        name: PROXY_CA_SECRET,
+        validation_context: { trusted_ca: { filename: caFile } },
+      },
+    ],
+  });
 }

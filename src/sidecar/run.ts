@@ -10,7 +10,7 @@ import type { Logger } from '../telemetry/log.js';
 import { startCertificateRotation } from './certificates.js';
 import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
-import { renderSidecarEnvoyBootstrap } from './envoyConfig.js';
+import { renderProxyCaSds, renderSidecarEnvoyBootstrap } from './envoyConfig.js';
 import { createProxyRefresher } from './refreshClient.js';
 import { TokenHolder, type TokenHolderStatus } from './tokenHolder.js';
 
@@ -67,6 +67,8 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       cleanups.push(() => new Promise<void>((resolve) => statusServer.close(() => resolve())));
     }
 
+    const proxyCaSdsPath = path.join(options.workDir, 'proxy-ca.sds.json');
+    if (config.trust.kind === 'ca-bundle') await writeFile(proxyCaSdsPath, renderProxyCaSds(config.trust.caFile), { mode: 0o600 });
     const bootstrapPath = path.join(options.workDir, 'envoy.json');
     const bootstrap = renderSidecarEnvoyBootstrap({
       plugin: config.plugin,
@@ -76,6 +78,7 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       authzSocketPath,
       certificateSdsPath: certificates.sdsPath,
       certificateDir,
+      proxyCaSdsPath,
       adminPort: options.envoyAdminPort,
     });
     await writeFile(bootstrapPath, JSON.stringify(bootstrap, null, 2), { mode: 0o600 });
