@@ -78,6 +78,15 @@ describe('fake PowerFlex gateway', () => {
     expect(gateway.volumes.map((volume) => volume.name)).to.deep.equal(['sn-1']);
   });
 
+  it('lists the system and pools, and pool statistics count the volumes in the pool', async () => {
+    const auth = await login();
+    expect((await call('GET', '/api/types/System/instances/', auth)).json).to.have.nested.property('[0].id', gateway.systemId);
+    expect(((await call('GET', '/api/types/StoragePool/instances', auth)).json as { name: string }[]).map((pool) => pool.name)).to.deep.equal(['bronze', 'silver']);
+    gateway.seedVolume('k8s-stat', '3df6b86600000000', 100);
+    const statistics = await call('GET', '/api/instances/StoragePool::3df6b86600000000/relationships/Statistics/', auth);
+    expect(statistics.json).to.include({ numOfVolumes: 1, capacityInUseInKb: 8 * GIB_IN_KIB });
+  });
+
   it('fails the next request when told to, without executing it, and records what it saw', async () => {
     const auth = await login();
     gateway.failNext(500, 'injected');
