@@ -5,18 +5,18 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../telemetry/log.js';
 
-interface DirectoryWatch {
+export interface DirectoryWatch {
   close(): void;
 }
 
-interface WatchOptions {
+export interface WatchOptions {
   /** Quiet time after the last event before `onSettled` runs; one save often emits several events. */
   debounceMs?: number;
   /** The watcher itself failed (e.g. the directory was removed); the owner decides how to report it. */
   onError?: (error: Error) => void;
 }
 
-function watchDirectory(dir: string, onSettled: () => void, options: WatchOptions = {}): DirectoryWatch {
+export function watchDirectory(dir: string, onSettled: () => void, options: WatchOptions = {}): DirectoryWatch {
   const debounceMs = options.debounceMs ?? 100;
   let timer: NodeJS.Timeout | undefined;
   // persistent: false: a watcher alone must not keep a process (or a test run) alive.
