@@ -207,13 +207,15 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
 
   it("never forwards the tenant's Authorization: the gateway sees its own token", async () => {
     const seen = gateway.requests.length;
-    expect((await driver('team-a').send('GET', '/api/version', undefined, { cookie: 'session=tenant' })).status).to.equal(200);
+    const smuggled = { cookie: 'session=tenant', 'x-http-method-override': 'DELETE' };
+    expect((await driver('team-a').send('GET', '/api/version', undefined, smuggled)).status).to.equal(200);
     const forwarded = gateway.requests.slice(seen).filter((request) => request.path.startsWith('/api/version'));
     expect(forwarded).to.have.length(1);
     const authorization = String(forwarded[0]!.headers.authorization);
     const token = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString('utf8');
     expect(gateway.issuedTokens.map((issued) => `:${issued}`)).to.include(token);
     expect(forwarded[0]!.headers).to.not.have.property('cookie');
+    expect(forwarded[0]!.headers).to.not.have.property('x-http-method-override');
     expect(forwarded[0]!.headers).to.not.have.property('forwarded');
     expect(gateway.requests.some((request) => String(request.headers.authorization ?? '').startsWith('Bearer'))).to.equal(false);
   });

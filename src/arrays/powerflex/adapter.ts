@@ -21,9 +21,10 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
   const client = new PowerFlexClient(options);
   return {
     type: 'powerflex',
-    // The session cookie and CSRF header of other arrays mean nothing to PowerFlex and must not
-    // reach it from a tenant.
-    strippedHeaders: ['cookie', 'x-csrf-token'],
+    // Session cookies and CSRF tokens must not reach the array from a tenant; nor may method
+    // overrides, which a web framework could honour and so turn a request classified as a read
+    // into a mutation.
+    strippedHeaders: ['cookie', 'x-csrf-token', 'x-http-method-override', 'x-http-method', 'x-method-override'],
     classify: (request) => classifyPowerFlex(request),
     localAnswer(operation: Operation): LocalAnswer | undefined {
       if (operation.kind !== 'login') return undefined;
