@@ -39,7 +39,7 @@ const adapter: ArrayAdapter = {
   errorBody: (status, message) => ({ contentType: 'application/json', body: JSON.stringify({ errorCode: status, httpStatusCode: status, message }) }),
 };
 
-function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolean; policyAllows?: boolean } = {}): PipelineDeps {
+function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter } = {}): PipelineDeps {
   const resources: ResourceSource = {
     current: () => ({ generation: 1, tenants: new Map([['a', tenant]]), roles: new Map(), storage: new Map([['powerflex/sys1', system]]) }),
     onChange: () => () => undefined,
@@ -58,7 +58,7 @@ function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolea
     reserve: overrides.reserve ?? (async () => ({ status: 'approved', reservation: 'res-1' })),
     beginDelete: async () => (overrides.owns === false ? { status: 'not-owner' } : { status: 'ok', deletion: 'del-1' }),
   } as unknown as Ledger;
-  return { verifier: new TokenVerifier({ keys: () => keys }), resources, adapters: new Map([['powerflex', adapter]]), policy, ledger };
+  return { verifier: new TokenVerifier({ keys: () => keys }), resources, adapters: new Map([['powerflex', overrides.array ?? adapter]]), policy, ledger };
 }
 
 const FORWARDED = 'for=csm-authorization;https://array;sys1,by=csm-authorization;csi-vxflexos';
@@ -128,6 +128,16 @@ describe('createDecider', () => {
     const evil = (await createDecider(deps())(await request('/api/evil/'))) as Deny;
     expect(evil.status).to.equal(403);
     expect(bodyOf(evil).message).to.contain('POST /api/evil/');
+  });
+
+  it('denies 502 in the array shape when the array refuses its own credentials, and reserves nothing', async () => {
+    let reserved = false;
+    const array: ArrayAdapter = { ...adapter, authorize: () => Promise.reject(new Error('gateway login failed: 401')) };
+    const reserve = async (): Promise<ReserveResult> => ((reserved = true), { status: 'approved', reservation: 'r' });
+    const decision = (await createDecider(deps({ array, reserve }))(await request('/api/types/Volume/instances/'))) as Deny;
+    expect(decision.status).to.equal(502);
+    expect(bodyOf(decision).message).to.equal('cannot authenticate to storage "pf-1": gateway login failed: 401');
+    expect(reserved).to.equal(false);
   });
 
   it('denies an unknown system 502 in the array shape and a missing Forwarded 400 in the generic shape', async () => {

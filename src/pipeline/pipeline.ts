@@ -2,22 +2,21 @@
 // response. Each phase returns its result or a Rejection; the first Rejection becomes the Deny,
 // in the array's native error shape once the array type is known.
 import type { AdapterRegistry } from '../arrays/registry.js';
-import type { Classified } from '../arrays/types.js';
+import type { ArrayAdapter, Classified } from '../arrays/types.js';
 import type { Ledger } from '../ledger/types.js';
 import { storageKey, type ArrayCredentials, type ResourceSource, type StorageSystem } from '../resources/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
 import { claimsOnlyQuery, liveClaims, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
 import { enrich, type Enriched } from './enrich/enrich.js';
-import { identify, type TokenVerifying } from './identity/identity.js';
+import { identify, type Identity, type TokenVerifying } from './identity/identity.js';
 import { applyLedger, type LedgerHold } from './ledger/ledger.js';
 import { classifyRequest } from './operation/operation.js';
 import type { PolicyEngine } from './policy/types.js';
 import { allowDecision } from './response/allow.js';
 import { arrayDeny, isRejection, jsonDeny, reject, type Rejection } from './response/deny.js';
 import { findSystem, resolveArray } from './target/target.js';
-import type { TokenClaims } from '../tokens/types.js';
-import type { Decision, RequestView } from './types.js';
+import type { Decision, HeaderSet, RequestView } from './types.js';
 
 export interface PipelineDeps {
   verifier: TokenVerifying;
@@ -75,10 +74,11 @@ export function createDecider(deps: PipelineDeps): Decide {
     }
     const enriched = await enrich(adapter, system, credentials, operation);
     if (isRejection(enriched)) return deny(enriched, metadata);
-    const authorized = authorize(deps.policy, liveClaims(identity.claims, tenant), system, classified, enriched);
+    const authorized = authorize(deps.policy, identity, system, classified, enriched);
     if (isRejection(authorized)) return deny(authorized, metadata);
-    // Credentials are fetched before anything is reserved, so nothing can fail once the ledger holds capacity.
-    const credentialHeaders = await adapter.authorize(system, credentials);
+    // The array's credentials come before anything is reserved, so nothing can fail once the ledger holds capacity.
+    const credentialHeaders = await arrayAuthorization(adapter, system, credentials);
+    if (isRejection(credentialHeaders)) return deny(credentialHeaders, metadata);
 
     const held = await applyLedger({ ledger: deps.ledger, tenant, system, operation, enriched, quotas: authorized.quotas });
     if (isRejection(held)) return deny(held, metadata);
@@ -93,8 +93,21 @@ export function createDecider(deps: PipelineDeps): Decide {
   };
 }
 
-function authorize(policy: PolicyEngine, claims: TokenClaims, system: StorageSystem, classified: Classified, enriched: Enriched): Authorized | Rejection {
+/** The array's own credential headers (e.g. a PowerFlex session token); an array that refuses is a 502. */
+async function arrayAuthorization(adapter: ArrayAdapter, system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[] | Rejection> {
+  try {
+    return await adapter.authorize(system, credentials);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return reject(502, 'array-login-failed', `cannot authenticate to storage "${system.name}": ${message}`);
+  }
+}
+
+/** Policy for the operation; claims carry the tenant's live roles, built only when a policy runs. */
+function authorize(policy: PolicyEngine, identity: Identity, system: StorageSystem, classified: Classified, enriched: Enriched): Authorized | Rejection {
   const { operation } = classified;
+  if (operation.kind === 'read') return { quotas: [] };
+  const claims = liveClaims(identity.claims, identity.tenant);
   if (operation.kind === 'volume-create' && enriched.kind === 'pool') {
     return authorizeCreate(policy, volumeCreateQuery(claims, system, operation, enriched.poolName));
   }
