@@ -13,8 +13,9 @@ import { repoRoot } from '../test/support/tools.js';
 import { machineInfo } from './machine.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';
 import { summariseProfileFile, type ProfileSummary } from './profile.js';
-import { checkTable, evaluateTargets, markdownTable, soakTable, targetsTable } from './report.js';
+import { checkTable, envoyTable, evaluateTargets, markdownTable, soakTable, targetsTable } from './report.js';
 import { CheckRunner, type CheckPlan, type Scenario, type ScenarioResult } from './sections/check.js';
+import { runEnvoySection, type EnvoyPlan, type EnvoySectionResult } from './sections/envoy.js';
 import { runSoak, type SoakPlan, type SoakResult } from './sections/soak.js';
 import { startArraySide, startOurService } from './servers/our-service.js';
 import { startRedis } from '../test/support/redis.js';
@@ -47,6 +48,10 @@ const checkPlan: CheckPlan = options.quick
   ? { warmupMs: 1000, saturationMs: 2000, rounds: 1, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 2000, deadlineMs: 5000 }
   : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 10000, deadlineMs: 5000 };
 
+const envoyPlan: EnvoyPlan = options.quick
+  ? { rates: [200, 1000], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [200, 1000], rateMs: 10000, rounds: 2, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+
 const soakPlan: SoakPlan = options.quick
   ? { decisions: 20_000, segments: 4, concurrency: 16, channels: 4, volumeCycle: 1000 }
   : { decisions: 1_000_000, segments: 10, concurrency: 16, channels: 4, volumeCycle: 1000 };
@@ -66,7 +71,7 @@ async function main(): Promise<void> {
   let check: ScenarioResult[] | undefined;
   let profile: ProfileSummary | undefined;
 
-  const loadgen = runs('check') || runs('peer') || runs('soak') ? await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS }) : undefined;
+  const loadgen = runs('check') || runs('peer') || runs('soak') || runs('envoy') ? await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS }) : undefined;
   if (loadgen) stops.push(() => loadgen.stop());
 
   if (loadgen && (runs('check') || runs('peer'))) {
@@ -117,6 +122,18 @@ async function main(): Promise<void> {
     }
   }
 
+  let envoy: EnvoySectionResult | undefined;
+  if (loadgen && runs('envoy')) {
+    log('through Envoy: edge with ext_authz off and on');
+    // Unpinned: Envoy, our service and the array share the machine as they would a node; the
+    // figure is on − off under the same conditions, not a per-core price.
+    const service = await startOurService(array, { ledger: { kind: 'memory' } });
+    stops.push(() => service.stop());
+    envoy = await runEnvoySection(loadgen, array, service, envoyPlan, { client: LOADGEN_CPUS }, log);
+    results['envoy'] = envoy;
+    await service.stop();
+  }
+
   let soak: SoakResult | undefined;
   if (loadgen && runs('soak')) {
     log(`soak: ${soakPlan.decisions} create decisions, memory ledger`);
@@ -127,7 +144,12 @@ async function main(): Promise<void> {
     await service.stop();
   }
 
-  const targets = evaluateTargets({ check, ...(soak && { soakRssGrowth: soak.rssGrowth }) });
+  const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200);
+  const targets = evaluateTargets({
+    check,
+    ...(added200 && { extAuthzAddedP99At200: { ms: added200.p99Ms, chain: 'edge Envoy, on − off' } }),
+    ...(soak && { soakRssGrowth: soak.rssGrowth }),
+  });
   results['targets'] = targets;
   mkdirSync(path.dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -145,6 +167,7 @@ async function main(): Promise<void> {
     const rows = (spots: ProfileSummary['top']) => spots.map((h) => [h.frame, `${(h.selfShare * 100).toFixed(1)}%`]);
     out.push('### Where our service spends CPU (self time, Check section)', '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
   }
+  if (envoy) out.push(`### Through Envoy (${envoy.request}, HTTPS)`, '', envoyTable(envoy), '');
   if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');
   out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}`);
   console.log(out.join('\n'));

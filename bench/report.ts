@@ -1,6 +1,7 @@
 // Turning measurements into what a reader checks: the targets of issue 7 with where each stands,
 // and plain-text tables. Pure functions over the results.
 import type { ScenarioResult } from './sections/check.js';
+import type { EnvoySectionResult } from './sections/envoy.js';
 import type { SoakResult } from './sections/soak.js';
 
 export type TargetStatus = 'met' | 'missed' | 'not measured';
@@ -109,4 +110,22 @@ export function soakTable(soak: SoakResult): string {
     `Growth after warm-up: RSS ${(soak.rssGrowth * 100).toFixed(1)}%, heap ${(soak.heapGrowth * 100).toFixed(1)}%. ` +
       `${soak.allowed} allowed, ${soak.denied} denied, ${soak.errors} errors; ${((soak.decisions * 1000) / soak.elapsedMs).toFixed(0)} decisions/s on average.`,
   ].join('\n');
+}
+
+export function envoyTable(envoy: EnvoySectionResult): string {
+  const rates = envoy.paths[0]?.rates.map((r) => r.rate) ?? [];
+  const paths = markdownTable(
+    ['path', 'wrk ceiling/s', ...rates.map((r) => `p50/p99 ms @${r}/s`), 'non-2xx/errors'],
+    envoy.paths.map((p) => [
+      p.label,
+      p.ceiling.requestsPerSecond.toFixed(0),
+      ...p.rates.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`),
+      `${p.ceiling.non2xx + p.rates.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.denied, 0), 0)}/${p.ceiling.socketErrors + p.rates.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.errors, 0), 0)}`,
+    ]),
+  );
+  const added = markdownTable(
+    ['offered rate', 'ext_authz adds at p50', 'at p99'],
+    envoy.extAuthzAdds.map((a) => [`${a.rate}/s`, `${ms(a.p50Ms)} ms`, `${ms(a.p99Ms)} ms`]),
+  );
+  return `${paths}\n\n${added}`;
 }

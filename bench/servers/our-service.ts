@@ -14,6 +14,8 @@ const ARRAY_PASSWORD = 'Password123!';
 
 export interface ArraySide {
   gateway: FakePowerFlexGateway;
+  /** The gateway's admin credentials (our service has them in its workspace Secret). */
+  credentials: { username: string; password: string };
   workspace: Workspace;
   world: BenchWorld;
   stop(): Promise<void>;
@@ -30,6 +32,7 @@ export async function startArraySide(): Promise<ArraySide> {
   });
   return {
     gateway,
+    credentials: { username: ARRAY_USER, password: ARRAY_PASSWORD },
     workspace,
     world,
     async stop() {

@@ -1,0 +1,196 @@
+// Through Envoy: the same HTTPS read a CSI driver makes, sent to the fake array directly, through
+// the edge Envoy with ext_authz off, and with ext_authz on (our service deciding). Fixed-rate runs
+// (our open-loop client, coordinated-omission safe) give the latency ext_authz adds at p50/p99;
+// wrk gives each configuration's throughput ceiling. Off and on alternate (off, on, on, off, …) so
+// drift in the machine's load falls on both alike.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent, request } from 'undici';
+import { AUTHZ_CLUSTER, renderEdgeConfig } from '../../src/envoy/edge.js';
+import { storageClusterName, ROUTING_HEADER } from '../../src/envoy/routing.js';
+import { DirectoryResources } from '../../src/resources/directory.js';
+import { silentLogger } from '../../src/telemetry/log.js';
+import { waitForClusterHealth } from '../../test/support/envoy.js';
+import { freePort, waitForPort } from '../../test/support/ports.js';
+import { envoyBin } from '../../test/support/tools.js';
+import type { HttpRequestSpec } from '../loadgen/http-client.js';
+import { median, type LatencySummary } from '../loadgen/stats.js';
+import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
+import { runWrk, type WrkResult } from '../loadgen/wrk.js';
+import type { ArraySide } from '../servers/our-service.js';
+import { startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
+import { withExtAuthzDisabled } from './ext-authz-off.js';
+
+export interface EnvoyPlan {
+  rates: number[];
+  rateMs: number;
+  /** Off/on pairs per rate (alternating order). */
+  rounds: number;
+  /** Keep-alive connections of the fixed-rate client. */
+  connections: number;
+  wrkConnections: number;
+  wrkDurationS: number;
+  deadlineMs: number;
+}
+
+export type PathId = 'direct' | 'edge-off' | 'edge-on';
+
+export interface RatePoint {
+  rate: number;
+  /** Median over rounds of each percentile. */
+  p50: number;
+  p99: number;
+  runs: Array<{ latency: LatencySummary; allowed: number; denied: number; errors: number; firstDeny?: string; firstError?: string }>;
+}
+
+export interface PathResult {
+  id: PathId;
+  label: string;
+  ceiling: WrkResult;
+  rates: RatePoint[];
+}
+
+export interface EnvoySectionResult {
+  /** The read every request makes. */
+  request: string;
+  paths: PathResult[];
+  /** edge-on − edge-off at each rate. */
+  extAuthzAdds: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
+}
+
+/** A driver read of the pool list: classified as a pass-through read, answered by the array. */
+const READ_PATH = '/api/types/StoragePool/instances/';
+
+interface RunningEnvoy extends PinnedProcess {
+  port: number;
+}
+
+async function startEdge(bootstrap: (listenPort: number, adminPort: number) => object, dir: string, name: string, cpus: string | undefined): Promise<RunningEnvoy> {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(bootstrap(port, adminPort)));
+  const envoy = startPinned(cpus, envoyBin, ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn']);
+  try {
+    await waitForPort(port);
+    // Both edges stream access logs to the service; the on-edge also needs it healthy to send Checks.
+    await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
+  } catch (error) {
+    await envoy.stop();
+    throw new Error(`edge Envoy ${name} did not start: ${(error as Error).message}\n${envoy.output().slice(-3000)}`);
+  }
+  return { ...envoy, port };
+}
+
+/** The array's own session token, for the requests that do not pass our service. */
+async function arrayToken(array: ArraySide): Promise<string> {
+  const { username, password } = array.credentials;
+  // The gateway's certificate is self-signed: trust exactly its CA.
+  const agent = new Agent({ connect: { ca: array.gateway.ca } });
+  try {
+    const response = await request(`${array.gateway.url}/api/login`, {
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+      dispatcher: agent,
+    });
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`array login failed: ${response.statusCode} ${text}`);
+    return JSON.parse(text) as string;
+  } finally {
+    await agent.close();
+  }
+}
+
+export async function runEnvoySection(
+  loadgen: NodeProcess,
+  array: ArraySide,
+  service: { target: string; token: string },
+  plan: EnvoyPlan,
+  cpus: { client?: string; servers?: string },
+  log: (line: string) => void,
+): Promise<EnvoySectionResult> {
+  const { workspace, world, gateway } = array;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-envoy-'));
+  const envoys: RunningEnvoy[] = [];
+  try {
+    const resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
+    const storage = [...resources.current().storage.values()];
+    await resources.close();
+    const render = (listenPort: number, adminPort: number) =>
+      renderEdgeConfig({
+        listen: { address: '127.0.0.1', port: listenPort },
+        tls: { certFile: workspace.edgeCertFile, keyFile: workspace.edgeKeyFile },
+        authz: { address: service.target },
+        envoyAdmin: { address: '127.0.0.1', port: adminPort },
+        storage,
+        caFile: workspace.arrayCaFile,
+        authzTimeoutMs: plan.deadlineMs,
+      });
+    const on = await startEdge(render, dir, 'edge-on', cpus.servers);
+    envoys.push(on);
+    const off = await startEdge((port, admin) => withExtAuthzDisabled(render(port, admin)), dir, 'edge-off', cpus.servers);
+    envoys.push(off);
+
+    const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
+    const token = await arrayToken(array);
+    // Without ext_authz the client itself must carry what the allow would have set.
+    const asArray = { authorization: `Basic ${Buffer.from(`${array.credentials.username}:${token}`).toString('base64')}` };
+    const base = { method: 'GET', path: READ_PATH, connections: plan.connections, deadlineMs: plan.deadlineMs };
+    const specs: Record<PathId, { label: string; spec: HttpRequestSpec }> = {
+      direct: { label: 'client → array (no Envoy)', spec: { ...base, origin: gateway.url, ca: gateway.ca, headers: asArray } },
+      'edge-off': {
+        label: 'client → edge Envoy → array (ext_authz off)',
+        spec: { ...base, origin: `https://127.0.0.1:${off.port}`, ca: workspace.edgeCa, headers: { ...asArray, forwarded, [ROUTING_HEADER]: storageClusterName(storage[0]!) } },
+      },
+      'edge-on': {
+        label: 'client → edge Envoy → ours → array (ext_authz on)',
+        spec: { ...base, origin: `https://127.0.0.1:${on.port}`, ca: workspace.edgeCa, headers: { authorization: `Bearer ${service.token}`, forwarded } },
+      },
+    };
+    const ids = Object.keys(specs) as PathId[];
+
+    const ceilings = new Map<PathId, WrkResult>();
+    for (const id of ids) {
+      const { spec } = specs[id];
+      const result = await runWrk({ url: `${spec.origin}${spec.path}`, headers: spec.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client });
+      ceilings.set(id, result);
+      log(`  ceiling ${id}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
+    }
+
+    const runs = new Map<string, RatePoint['runs']>();
+    for (const rate of plan.rates) {
+      for (let round = 0; round < plan.rounds; round++) {
+        const order = round % 2 === 0 ? ids : [...ids].reverse();
+        for (const id of order) {
+          const job: HttpLoadJob = { http: specs[id].spec, shape: { kind: 'open', rate, durationMs: plan.rateMs } };
+          const report = await loadgen.request<LoadReport>(job);
+          const key = `${id}@${rate}`;
+          runs.set(key, [
+            ...(runs.get(key) ?? []),
+            {
+              latency: report.latency,
+              allowed: report.allowed,
+              denied: report.denied,
+              errors: report.errors,
+              ...(report.firstDeny !== undefined && { firstDeny: report.firstDeny }),
+              ...(report.firstError !== undefined && { firstError: report.firstError }),
+            },
+          ]);
+          log(`  ${rate}/s ${id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms, ${report.denied} non-2xx, ${report.errors} errors`);
+        }
+      }
+    }
+    const point = (id: PathId, rate: number): RatePoint => {
+      const list = runs.get(`${id}@${rate}`) ?? [];
+      return { rate, p50: median(list.map((r) => r.latency.p50)), p99: median(list.map((r) => r.latency.p99)), runs: list };
+    };
+    const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!, rates: plan.rates.map((rate) => point(id, rate)) }));
+    const extAuthzAdds = plan.rates.map((rate) => {
+      const [a, b] = [point('edge-on', rate), point('edge-off', rate)];
+      return { rate, p50Ms: a.p50 - b.p50, p99Ms: a.p99 - b.p99 };
+    });
+    return { request: `GET ${READ_PATH}`, paths, extAuthzAdds };
+  } finally {
+    await Promise.all(envoys.map((envoy) => envoy.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
