@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
+import { rejectionOf } from './support/rejection.js';
 import { MAX_KIB } from '../src/ledger/validate.js';
 import { LedgerInputError, type Ledger, type QuotaScope, type ReservationId } from '../src/ledger/types.js';
 import type { Quota } from '../src/resources/types.js';
@@ -59,10 +60,9 @@ async function usageOf(ledger: Ledger, at: QuotaScope): Promise<{ usedKiB: numbe
   return row ? { usedKiB: row.usedKiB, reservedKiB: row.reservedKiB, volumes: row.volumes } : { usedKiB: 0, reservedKiB: 0, volumes: 0 };
 }
 
-/** The promise must reject with a LedgerInputError (bad input, a 400), not resolve or fail otherwise. */
+/** The call must fail as bad input (a 400), not succeed and not fail as an outage. */
 async function expectInputError(promise: Promise<unknown>): Promise<void> {
-  const outcome = await promise.then((value) => ({ value }), (error: unknown) => ({ error }));
-  expect(outcome).to.have.property('error').that.is.instanceOf(LedgerInputError);
+  expect(await rejectionOf(promise)).to.be.instanceOf(LedgerInputError);
 }
 
 async function deletionId(ledger: Ledger, at: QuotaScope, volume: string): Promise<ReservationId> {
@@ -153,18 +153,18 @@ function ledgerContract(backend: LedgerBackend): void {
     describe('bad input', () => {
       for (const size of [-1, 0, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '10' as unknown as number, undefined as unknown as number]) {
         it(`rejects the size ${typeof size === 'string' ? JSON.stringify(size) : String(size)} with a clear error and changes nothing`, async () => {
-          const outcome = await ledger.reserve(scope, 'vol-a', size, limited(100 * GiB)).then(() => undefined, (e: unknown) => e);
-          expect(outcome).to.be.instanceOf(LedgerInputError);
-          expect((outcome as Error).message).to.match(/volume size must be an integer number of KiB/);
+          const error = await rejectionOf(ledger.reserve(scope, 'vol-a', size, limited(100 * GiB)));
+          expect(error).to.be.instanceOf(LedgerInputError);
+          expect(error.message).to.match(/volume size must be an integer number of KiB/);
           expect(await ledger.usage()).to.deep.equal([]);
         });
       }
 
       it('rejects a fractional or negative quota', async () => {
         for (const kib of [-5, 2.5, 2 ** 60]) {
-          const error = await ledger.reserve(scope, 'vol-a', 1, limited(kib)).then(() => undefined, (e: unknown) => e);
+          const error = await rejectionOf(ledger.reserve(scope, 'vol-a', 1, limited(kib)));
           expect(error).to.be.instanceOf(LedgerInputError);
-          expect((error as Error).message).to.match(/^quota must be/);
+          expect(error.message).to.match(/^quota must be/);
         }
         expect(await ledger.usage()).to.deep.equal([]);
       });

@@ -9,7 +9,9 @@ import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { LedgerUnavailableError, type Ledger, type QuotaScope, type ReservationId } from '../src/ledger/types.js';
 import { start, waitForOutput, type Started } from './support/process.js';
 import { startRedis, startSentinelGroup, type RunningRedis, type SentinelGroup } from './support/redis.js';
+import { rejectionOf } from './support/rejection.js';
 import { repoRoot } from './support/tools.js';
+import { waitFor } from './support/wait.js';
 import type { WorkerJob, WorkerResult } from './support/ledgerWorker.js';
 
 const GiB = 1024 * 1024;
@@ -24,21 +26,14 @@ async function approved(ledger: Ledger, volume: string, sizeKiB: number): Promis
   return result.reservation;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(() => undefined, (error: unknown) => error);
-}
-
-/** Retries `operation` until it succeeds (the client reconnecting), failing after `timeoutMs`. */
+/** The result of `operation` once it succeeds (the client has reconnected), within `timeoutMs`. */
 async function eventually<T>(operation: () => Promise<T>, timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  let result: { value: T } | undefined;
+  await waitFor(async () => {
+    result = await operation().then((value) => ({ value }), () => undefined);
+    return result !== undefined;
+  }, 'the ledger to answer again', timeoutMs, 50);
+  return result!.value;
 }
 
 describe('redis ledger', () => {
@@ -126,7 +121,7 @@ describe('redis ledger', () => {
         expect((await withFile.reserve(scope, 'v', 1, quota100)).status).to.equal('approved');
         await withFile.close();
         writeFileSync(path.join(dir, 'wrong'), 'not-it\n');
-        const refused = await rejection(RedisLedger.connect({ port: secured.port, passwordFile: path.join(dir, 'wrong'), connectTimeoutMs: 1000 }));
+        const refused = await rejectionOf(RedisLedger.connect({ port: secured.port, passwordFile: path.join(dir, 'wrong'), connectTimeoutMs: 1000 }));
         expect(refused).to.be.instanceOf(LedgerUnavailableError);
         expect(String((refused as Error).message)).to.not.include('not-it');
       } finally {
@@ -208,7 +203,7 @@ describe('redis ledger', () => {
         () => ledger!.usage(),
         () => ledger!.pending(0),
       ]) {
-        const error = await rejection(call());
+        const error = await rejectionOf(call());
         expect(error).to.be.instanceOf(LedgerUnavailableError);
         expect((error as Error).message).to.equal('quota store unavailable');
       }
@@ -225,7 +220,7 @@ describe('redis ledger', () => {
       ledger = await RedisLedger.connect({ url: redis.url, commandTimeoutMs: 300 });
       await ledger.commit(await approved(ledger, 'before', GiB));
       redis.process.child.kill('SIGSTOP');
-      const error = await rejection(ledger.owns(scope, 'before'));
+      const error = await rejectionOf(ledger.owns(scope, 'before'));
       expect(error).to.be.instanceOf(LedgerUnavailableError);
       redis.process.child.kill('SIGCONT');
       expect(await eventually(() => ledger!.owns(scope, 'before'))).to.equal(true);
@@ -237,43 +232,73 @@ describe('redis ledger', () => {
     let ledger: RedisLedger | undefined;
     const password = 'sentinel-test-pass';
 
-    before(async () => {
+    beforeEach(async () => {
       group = await startSentinelGroup({ password });
+      ledger = await RedisLedger.connect({
+        sentinels: group.sentinels.map(({ host, port }) => ({ host, port })),
+        name: group.name,
+        password,
+        commandTimeoutMs: 1000,
+      });
     });
-    afterEach(() => ledger?.close());
-    after(() => group?.stop());
-
-    const connectThroughSentinel = () => RedisLedger.connect({
-      sentinels: group.sentinels.map(({ host, port }) => ({ host, port })),
-      name: group.name,
-      password,
-      commandTimeoutMs: 1000,
-    });
-
-    it('after the master is killed, calls resume on the new master and no committed volume is lost', async () => {
-      ledger = await connectThroughSentinel();
-      const committed = Array.from({ length: 5 }, (_, i) => `committed-${i}`);
-      for (const volume of committed) await ledger.commit(await approved(ledger, volume, 10 * GiB));
-
-      await group.master.kill();
-      await group.waitForFailover();
-
-      for (const volume of committed) expect(await eventually(() => ledger!.owns(scope, volume)), volume).to.equal(true);
-      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 50 * GiB, reservedKiB: 0, volumes: 5 }]);
-      expect((await eventually(() => ledger!.reserve(scope, 'after-failover', 50 * GiB, quota100))).status).to.equal('approved');
-      expect((await ledger.reserve(scope, 'over', 1, quota100)).status).to.equal('denied');
+    afterEach(async () => {
+      await ledger?.close();
+      await group?.stop();
     });
 
-    it('refuses a write that no replica acknowledges (it could be lost in a failover)', async () => {
-      ledger = await connectThroughSentinel();
+    async function commitVolumes(count: number): Promise<string[]> {
+      const volumes = Array.from({ length: count }, (_, i) => `committed-${i}`);
+      for (const volume of volumes) await ledger!.commit(await approved(ledger!, volume, 10 * GiB));
+      return volumes;
+    }
+
+    async function currentMasterPort(): Promise<number> {
       const sentinel = new Redis({ port: group.sentinels[0]!.port });
       try {
-        const [, masterPort] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', group.name)) as string[];
-        await Promise.all(group.servers.filter((s) => s.port !== Number(masterPort)).map((s) => s.kill()));
+        const [, port] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', group.name)) as string[];
+        return Number(port);
       } finally {
         sentinel.disconnect();
       }
-      const error = await rejection(ledger.reserve(scope, 'unreplicated', 1, { kind: 'unlimited' }));
+    }
+
+    it('after the master is killed, calls resume on the new master and no committed volume is lost', async () => {
+      const committed = await commitVolumes(5);
+      await group.master.kill();
+      await group.waitForFailover();
+
+      const afterFailover = await eventually(() => ledger!.reserve(scope, 'after-failover', 50 * GiB, quota100));
+      expect(afterFailover.status).to.equal('approved');
+      for (const volume of committed) expect(await ledger!.owns(scope, volume), volume).to.equal(true);
+      expect(await ledger!.usage()).to.deep.equal([{ ...scope, usedKiB: 50 * GiB, reservedKiB: 50 * GiB, volumes: 5 }]);
+      expect((await ledger!.reserve(scope, 'over', 1, quota100)).status).to.equal('denied');
+    });
+
+    it('after a manual failover (the old master stays up as a replica), writes go to the new master', async () => {
+      const committed = await commitVolumes(3);
+      const sentinel = new Redis({ port: group.sentinels[0]!.port });
+      try {
+        await sentinel.call('SENTINEL', 'FAILOVER', group.name);
+      } finally {
+        sentinel.disconnect();
+      }
+      await group.waitForFailover();
+
+      expect((await eventually(() => ledger!.reserve(scope, 'after-failover', 10 * GiB, quota100))).status).to.equal('approved');
+      const newMaster = new Redis({ port: await currentMasterPort(), password });
+      try {
+        expect(newMaster.options.port).to.not.equal(group.master.port);
+        expect(await newMaster.hget(dataKey, 'vol:after-failover:approved')).to.equal('1');
+        expect(await newMaster.hget(dataKey, 'approved_capacity')).to.equal(String(40 * GiB));
+      } finally {
+        newMaster.disconnect();
+      }
+      for (const volume of committed) expect(await ledger!.owns(scope, volume), volume).to.equal(true);
+    });
+
+    it('refuses a write that no replica acknowledges (it could be lost in a failover)', async () => {
+      await Promise.all(group.servers.slice(1).map((replica) => replica.kill()));
+      const error = await rejectionOf(ledger!.reserve(scope, 'unreplicated', 1, { kind: 'unlimited' }));
       expect(error).to.be.instanceOf(LedgerUnavailableError);
     });
   });

@@ -4,9 +4,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
 import { start, waitForOutput, type Started } from './process.js';
 import { redisSentinelBin, redisServerBin } from './tools.js';
+import { waitFor } from './wait.js';
 
 export interface RunningRedis {
   port: number;
@@ -103,13 +105,14 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const master = await startRedis({ password: options.password });
+    // Redis waits 5 s by default before a diskless sync, hoping more replicas join; not needed here.
+    const master = await startRedis({ password: options.password, args: ['--repl-diskless-sync-delay', '0'] });
     servers.push(master);
-    for (let i = 0; i < (options.replicas ?? 2); i++) {
-      const replica = await startRedis({ password: options.password, replicaOf: master.port });
-      servers.push(replica);
-      await waitForOutput(replica.process, /MASTER <-> REPLICA sync: Finished with success/);
-    }
+    const replicas = await Promise.all(
+      Array.from({ length: options.replicas ?? 2 }, () => startRedis({ password: options.password, replicaOf: master.port })),
+    );
+    servers.push(...replicas);
+    await Promise.all(replicas.map((replica) => waitForOutput(replica.process, /MASTER <-> REPLICA sync: Finished with success/)));
     for (let i = 0; i < sentinelCount; i++) {
       const port = await freePort();
       const dir = mkdtempSync(path.join(tmpdir(), 'sentinel-'));
@@ -128,10 +131,8 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
       ].join('\n'));
       const process = start(redisSentinelBin, [config]);
       sentinels.push({ host: '127.0.0.1', port, process });
-      // A sentinel can only promote replicas it has discovered.
-      for (const replica of servers.slice(1)) {
-        await waitForOutput(process, new RegExp(`\\+slave slave 127\\.0\\.0\\.1:${replica.port} `));
-      }
+      await waitForOutput(process, /Sentinel ID is/);
+      await waitUntilReplicasPromotable(port, name, servers.length - 1);
     }
     return {
       name,
@@ -144,5 +145,25 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * A sentinel only promotes a replica it has discovered and recently heard an INFO reply from (else
+ * a failover answers NOGOODSLAVE), so wait until it reports every replica that way.
+ */
+async function waitUntilReplicasPromotable(sentinelPort: number, name: string, replicas: number): Promise<void> {
+  const sentinel = new Redis({ port: sentinelPort });
+  try {
+    await waitFor(async () => {
+      const reported = (await sentinel.call('SENTINEL', 'REPLICAS', name)) as string[][];
+      const promotable = reported.filter((fields) => {
+        const field = (key: string) => fields[fields.indexOf(key) + 1];
+        return field('master-link-status') === 'ok' && Number(field('info-refresh')) < 5000 && !field('flags')?.includes('down');
+      });
+      return promotable.length === replicas;
+    }, `sentinel ${sentinelPort} to see ${replicas} healthy replicas`, 30000, 100);
+  } finally {
+    sentinel.disconnect();
   }
 }

@@ -272,8 +272,11 @@ function createClient(options: RedisLedgerOptions, commandTimeoutMs: number): Re
       sentinels: options.sentinels,
       name: options.name ?? 'mymaster',
       sentinelRetryStrategy: reconnectDelay,
-      // Reconnect as soon as a sentinel announces +switch-master, not only when the old master drops.
-      failoverDetector: true,
+      // A dead master drops the connection; a demoted one (manual failover, healed partition) answers
+      // writes with READONLY: reconnect through the sentinels to the new master, and let this call
+      // fail (503) rather than resend it. (ioredis' failoverDetector would also reconnect a client
+      // that already found the new master, failing calls a second time.)
+      reconnectOnError: (error) => error.message.startsWith('READONLY'),
     });
   }
   if (options.url) return new Redis(options.url, common);
