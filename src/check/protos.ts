@@ -8,8 +8,8 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 
 const PROTO_ROOTS = ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'] as const;
 
-export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
-export const ACCESS_LOG_PROTO = 'envoy/service/accesslog/v3/als.proto';
+const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
+const ACCESS_LOG_PROTO = 'envoy/service/accesslog/v3/als.proto';
 
 /**
  * Loader options, chosen deliberately:

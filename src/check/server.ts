@@ -12,7 +12,7 @@ import { toRequestView } from './request.js';
 import { toCheckResponse } from './response.js';
 import type { CheckRequestMessage, CheckResponseMessage, StreamAccessLogsMessage, StructMessage } from './wire.js';
 
-export const EXT_AUTHZ_NAMESPACE = 'envoy.filters.http.ext_authz';
+const EXT_AUTHZ_NAMESPACE = 'envoy.filters.http.ext_authz';
 const AUTHORIZATION_SERVICE = 'envoy.service.auth.v3.Authorization';
 
 /** One HTTP request as Envoy's access log reports it, with what the Check put in dynamic metadata. */

@@ -8,12 +8,12 @@ import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
 export const AUTHZ_CLUSTER = 'storage-authz';
 /** Fixed `:authority` for Check calls: the default (the cluster name) is not safe for every name. */
-export const AUTHZ_AUTHORITY = 'storage-authz';
-export const ADMIN_API_CLUSTER = 'storage-authz-admin';
-export const ACCESS_LOG_NAME = 'storage-authz-edge';
+const AUTHZ_AUTHORITY = 'storage-authz';
+const ADMIN_API_CLUSTER = 'storage-authz-admin';
+const ACCESS_LOG_NAME = 'storage-authz-edge';
 
 /** Debian's system CA bundle: array certificates are verified against it unless a caFile is given. */
-export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 /**
  * Request bodies Envoy buffers for the Check. Driver calls are small JSON documents (a PowerFlex
@@ -21,7 +21,7 @@ export const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
  * magnitude of headroom. Bigger bodies get 413 before any Check (allow_partial_message: false):
  * a body the service has not seen entirely is never forwarded.
  */
-export const MAX_REQUEST_BYTES = 65536;
+const MAX_REQUEST_BYTES = 65536;
 
 export interface EdgeConfigInput {
   listen: { address: string; port: number };
