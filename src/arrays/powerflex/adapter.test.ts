@@ -65,6 +65,17 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect(gateway.requestsTo('/api/types/StoragePool/instances')).to.have.length(2);
   });
 
+  it('does not retry a failed login until a while has passed or the credentials change', async () => {
+    const wrong = { username: 'admin', password: 'Wrong-1' };
+    for (let attempt = 0; attempt < 3; attempt++) expect((await rejection(adapter.authorize(system, wrong))).status).to.equal(502);
+    expect(logins()).to.equal(1);
+    clock += 5_000;
+    await rejection(adapter.authorize(system, wrong));
+    expect(logins()).to.equal(2);
+    await adapter.authorize(system, credentials);
+    expect(logins()).to.equal(3);
+  });
+
   it('takes a rotated credential without a restart, and never reports the password', async () => {
     await adapter.authorize(system, credentials);
     gateway.setCredentials('admin', 'Rotated-456');

@@ -23,14 +23,20 @@ export interface PowerFlexClientOptions {
   lookupCacheSize?: number;
   /** Per gateway call: connect, headers and body. */
   requestTimeoutMs?: number;
+  /**
+   * After a failed login, requests fail at once for this long instead of logging in again: a wrong
+   * password under load must not hammer the gateway (which locks accounts after failed logins).
+   * A changed credential file is tried immediately.
+   */
+  loginRetryMs?: number;
   now?: () => number;
 }
 
 interface Session {
   token: string;
   obtainedAt: number;
-  /** Hash of the credentials it was obtained with: a rotated credential file forces a new login. */
-  credentials: string;
+  /** Hash of what it was obtained with (endpoint, TLS mode, credentials): any change forces a new login. */
+  identity: string;
 }
 
 interface GatewayResponse {
@@ -43,18 +49,21 @@ const NOT_FOUND_ERROR_CODE = 79;
 
 export class PowerFlexClient {
   private readonly sessions = new Map<string, Session>();
-  private readonly logins = new Map<string, { credentials: string; pending: Promise<Session> }>();
+  private readonly logins = new Map<string, { identity: string; pending: Promise<Session> }>();
+  private readonly failedLogins = new Map<string, { identity: string; until: number; error: ArrayLookupError }>();
   private readonly agents = new Map<string, Dispatcher>();
   private readonly pools: ExpiringCache<string>;
   private readonly volumes: ExpiringCache<VolumeInfo>;
   private readonly tokenMaxAgeMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly loginRetryMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: PowerFlexClientOptions = {}) {
     this.now = options.now ?? Date.now;
     this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.loginRetryMs = options.loginRetryMs ?? 5_000;
     const ttl = options.lookupTtlMs ?? 60_000;
     const size = options.lookupCacheSize ?? 1000;
     this.pools = new ExpiringCache(size, ttl, this.now);
@@ -64,19 +73,25 @@ export class PowerFlexClient {
   /** A current gateway token for this system: cached, renewed before it ages out, one login at a time. */
   async token(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<string> {
     const key = storageKey(system.type, system.systemID);
-    const fingerprint = credentialFingerprint(credentials);
+    const identity = sessionIdentity(system, credentials);
     const session = this.sessions.get(key);
-    const fresh = session && session.credentials === fingerprint && this.now() - session.obtainedAt < this.tokenMaxAgeMs;
+    const fresh = session && session.identity === identity && this.now() - session.obtainedAt < this.tokenMaxAgeMs;
     if (fresh && session.token !== rejected) return session.token;
 
     const inFlight = this.logins.get(key);
-    if (inFlight && inFlight.credentials === fingerprint) return (await inFlight.pending).token;
-    const pending = this.login(system, credentials, fingerprint);
-    this.logins.set(key, { credentials: fingerprint, pending });
+    if (inFlight && inFlight.identity === identity) return (await inFlight.pending).token;
+    const failed = this.failedLogins.get(key);
+    if (failed && failed.identity === identity && this.now() < failed.until) throw failed.error;
+    const pending = this.login(system, credentials, identity);
+    this.logins.set(key, { identity, pending });
     try {
       const next = await pending;
       this.sessions.set(key, next);
+      this.failedLogins.delete(key);
       return next.token;
+    } catch (error) {
+      if (error instanceof ArrayLookupError) this.failedLogins.set(key, { identity, until: this.now() + this.loginRetryMs, error });
+      throw error;
     } finally {
       if (this.logins.get(key)?.pending === pending) this.logins.delete(key);
     }
@@ -134,7 +149,7 @@ export class PowerFlexClient {
     await Promise.all(agents.map((agent) => agent.close()));
   }
 
-  private async login(system: StorageSystem, credentials: ArrayCredentials, fingerprint: string): Promise<Session> {
+  private async login(system: StorageSystem, credentials: ArrayCredentials, identity: string): Promise<Session> {
     const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
     const response = await this.send(system, 'GET', '/api/login', basic);
     if (response.status !== 200) {
@@ -142,7 +157,7 @@ export class PowerFlexClient {
     }
     const token = parseJson<unknown>(response.text);
     if (typeof token !== 'string' || token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no token`, 502);
-    return { token, obtainedAt: this.now(), credentials: fingerprint };
+    return { token, obtainedAt: this.now(), identity };
   }
 
   /** A call with the current token; a 401 (token expired early, gateway restarted) logs in again once. */
@@ -210,8 +225,10 @@ export function basicToken(token: string): string {
   return Buffer.from(`:${token}`).toString('base64');
 }
 
-function credentialFingerprint(credentials: ArrayCredentials): string {
-  return createHash('sha256').update(credentials.username).update('\u0000').update(credentials.password).digest('hex');
+/** A token belongs to one gateway, reached one way, with one credential; only a hash is kept. */
+function sessionIdentity(system: StorageSystem, credentials: ArrayCredentials): string {
+  const parts = [system.endpoint, String(system.skipCertificateValidation), credentials.username, credentials.password];
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex');
 }
 
 function parseJson<T>(text: string): T | undefined {
