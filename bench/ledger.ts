@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import type { Ledger, QuotaScope, ReservationId } from '../src/ledger/types.js';
+import { waitForOutput } from '../test/support/process.js';
 import { startRedis } from '../test/support/redis.js';
 import { LatencyRecorder, type LatencySummary } from './loadgen/stats.js';
 
@@ -93,8 +94,9 @@ async function phase(name: string, count: number, concurrency: number, operation
   return { phase: name, concurrency, opsPerSecond: count / seconds, latency: recorder.summary() };
 }
 
-async function reserveAll(ledger: Ledger, prefix: string, count: number, concurrency: number, into: ReservationId[]): Promise<LedgerBenchRow> {
-  return phase('reserve', count, concurrency, async (i) => {
+/** Reserves `<prefix>-0 … <prefix>-(count-1)` (unlimited quota), keeping the ids for the commit phase. */
+async function reserveAll(name: string, ledger: Ledger, prefix: string, count: number, concurrency: number, into: ReservationId[]): Promise<LedgerBenchRow> {
+  return phase(name, count, concurrency, async (i) => {
     const result = await ledger.reserve(scope, `${prefix}-${i}`, 8 * GiB, { kind: 'unlimited' });
     if (result.status !== 'approved') throw new Error(`bench reserve was ${result.status}`);
     into[i] = result.reservation;
@@ -104,43 +106,56 @@ async function reserveAll(ledger: Ledger, prefix: string, count: number, concurr
 export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<LedgerBenchResult> {
   const operations = options.operations ?? 5000;
   const concurrency = options.concurrency ?? 32;
-  const redis = await startRedis();
-  const relay = await startCountingRelay(redis.port);
-  const raw = new Redis(redis.url);
-  // Timings go straight to Redis; only the round-trip count goes through the relay (it adds a hop).
-  const ledger = await RedisLedger.connect({ url: redis.url });
-  const counted = await RedisLedger.connect({ port: relay.port, keyPrefix: 'counted:' });
+  const cleanups: (() => Promise<void> | void)[] = [];
   try {
+    const redis = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+    cleanups.push(() => redis.stop());
+    const replica = await startRedis({ replicaOf: redis.port });
+    cleanups.push(() => replica.stop());
+    await waitForOutput(replica.process, /MASTER <-> REPLICA sync: Finished with success/);
+    const relay = await startCountingRelay(redis.port);
+    cleanups.push(() => relay.close());
+    const raw = new Redis(redis.url);
+    cleanups.push(() => raw.disconnect());
+    // Timings go straight to Redis; only the round-trip count goes through the relay (it adds a hop).
+    const ledger = await RedisLedger.connect({ url: redis.url });
+    cleanups.push(() => ledger.close());
+    const counted = await RedisLedger.connect({ port: relay.port, keyPrefix: 'counted:' });
+    cleanups.push(() => counted.close());
+    // As in Sentinel mode: every write also waits for one replica (WAIT pipelined with the script).
+    const replicated = await RedisLedger.connect({ url: redis.url, keyPrefix: 'replicated:', replicaAcks: 1, replicaAckTimeoutMs: 500 });
+    cleanups.push(() => replicated.close());
+
     const rows: LedgerBenchRow[] = [];
     const sequential: ReservationId[] = [];
-    rows.push(await reserveAll(ledger, 'seq', operations, 1, sequential));
+    rows.push(await reserveAll('reserve', ledger, 'seq', operations, 1, sequential));
     rows.push(await phase('commit', operations, 1, (i) => ledger.commit(sequential[i]!)));
     const concurrent: ReservationId[] = [];
-    rows.push(await reserveAll(ledger, 'par', operations, concurrency, concurrent));
+    rows.push(await reserveAll('reserve', ledger, 'par', operations, concurrency, concurrent));
     rows.push(await phase('commit', operations, concurrency, (i) => ledger.commit(concurrent[i]!)));
+    const waited: ReservationId[] = [];
+    rows.push(await reserveAll('reserve+WAIT', replicated, 'wait', operations, 1, waited));
+    rows.push(await phase('commit+WAIT', operations, 1, (i) => replicated.commit(waited[i]!)));
 
     await counted.reserve(scope, 'warm-up', 1, { kind: 'unlimited' }); // loads the script on this connection
     const tripsBefore = relay.roundTrips();
     const callsBefore = await scriptCalls(raw);
-    await reserveAll(counted, 'counted', COUNTED_RESERVES, 1, []);
+    await reserveAll('counted', counted, 'counted', COUNTED_RESERVES, 1, []);
     const roundTripsPerReserve = (relay.roundTrips() - tripsBefore) / COUNTED_RESERVES;
     // INFO is not a script call, so the delta is the counted ledger's alone.
     const commandsPerReserve = ((await scriptCalls(raw)) - callsBefore) / COUNTED_RESERVES;
     return { rows, roundTripsPerReserve, commandsPerReserve };
   } finally {
-    await Promise.all([ledger.close(), counted.close()]);
-    raw.disconnect();
-    await relay.close();
-    await redis.stop();
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
 }
 
 export function formatLedgerBench(result: LedgerBenchResult): string {
   const lines = [
-    '| phase   | in flight | ops/s   | p50 ms | p99 ms |',
-    '| ------- | --------- | ------- | ------ | ------ |',
+    '| phase        | in flight | ops/s   | p50 ms | p99 ms |',
+    '| ------------ | --------- | ------- | ------ | ------ |',
     ...result.rows.map((r) =>
-      `| ${r.phase.padEnd(7)} | ${String(r.concurrency).padStart(9)} | ${r.opsPerSecond.toFixed(0).padStart(7)} | ${r.latency.p50.toFixed(3).padStart(6)} | ${r.latency.p99.toFixed(3).padStart(6)} |`),
+      `| ${r.phase.padEnd(12)} | ${String(r.concurrency).padStart(9)} | ${r.opsPerSecond.toFixed(0).padStart(7)} | ${r.latency.p50.toFixed(3).padStart(6)} | ${r.latency.p99.toFixed(3).padStart(6)} |`),
     '',
     `round trips per reserve: ${result.roundTripsPerReserve.toFixed(2)}; script calls per reserve: ${result.commandsPerReserve.toFixed(2)}`,
   ];
