@@ -141,6 +141,8 @@ describe('classifyPowerFlex', () => {
         ['PATCH', '/api/version'],
         ['OPTIONS', '/api/version'],
         ['POST', '/somewhere/else'],
+        ['GET', '/api/logout'],
+        ['POST', '/api/gatewayLogout/'],
       ] as const) {
         expect(classify(method, path).operation, `${method} ${path}`).to.deep.equal({ kind: 'unknown-mutation' });
       }

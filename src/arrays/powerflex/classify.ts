@@ -16,6 +16,8 @@ export const VOLUME_GRANULARITY_KIB = 8 * 1024 * 1024;
 /** Methods that never change array state; every other method is classified as a possible mutation. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
+const LOGOUTS = new Set(['logout', 'gatewaylogout']);
+
 /** POST actions that only query (goscaleio looks volumes up by name with queryIdByKey). */
 const QUERY_ACTIONS = new Set(['queryidbykey', 'queryselectedstatistics', 'querybyselectedids']);
 
@@ -42,6 +44,8 @@ function operationOf(method: string, pathname: string, body: Buffer): Operation 
 
   // The driver's login is answered locally whatever the method: it must never learn array credentials.
   if (lower.length === 2 && lower[0] === 'api' && lower[1] === 'login') return { kind: 'login' };
+  // A logout, even a GET, would end the service's own gateway session, shared by every tenant.
+  if (lower.length === 2 && lower[0] === 'api' && LOGOUTS.has(lower[1]!)) return { kind: 'unknown-mutation' };
   if (!mutating) return { kind: 'read' };
   if (method !== 'POST' || lower[0] !== 'api') return { kind: 'unknown-mutation' };
 
