@@ -46,8 +46,8 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
   const mint = async (keys: SigningKeySet, now?: number) =>
     (await mintTokenPair({ keys, subject: 'csm-tenant', group: TENANT, roles: [workspace.roleName], accessTtlSeconds: 600, refreshTtlSeconds: 1200, ...(now && { now }) })).access;
 
-  async function send(pathAndQuery: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET'): Promise<Answer> {
-    const response = await request(`${edgeUrl}${pathAndQuery}`, { method, headers, dispatcher: agent });
+  async function send(pathAndQuery: string, headers: Record<string, string>, method: 'GET' | 'POST' = 'GET', requestBody?: string): Promise<Answer> {
+    const response = await request(`${edgeUrl}${pathAndQuery}`, { method, headers, body: requestBody, dispatcher: agent });
     const body = await response.body.text();
     return { status: response.statusCode, body, json: () => JSON.parse(body) as Record<string, unknown> };
   }
@@ -163,6 +163,14 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
     const answer = await neverReachesArray(() => send('/api/version/', { authorization: `Bearer ${token}` }));
     expect(answer.status).to.equal(400);
     expect(answer.json()).to.include({ code: 400 }).and.have.property('error').that.contains('Forwarded');
+  });
+
+  it('refuses a body larger than Envoy buffers for the Check with 413, never forwarding what was not checked', async () => {
+    const body = JSON.stringify({ name: 'big', storagePoolId: DEFAULT_POOLS[0]!.id, volumeSizeInKb: '8388608', padding: 'x'.repeat(70_000) });
+    const answer = await neverReachesArray(() =>
+      send('/api/types/Volume/instances/', { authorization: `Bearer ${token}`, forwarded, 'content-type': 'application/json' }, 'POST', body),
+    );
+    expect(answer.status).to.equal(413);
   });
 
   it('sends /proxy/ to the admin API, which refuses a tenant token, and never to an array', async () => {
