@@ -16,6 +16,7 @@ export const VOLUME_GRANULARITY_KIB = 8 * 1024 * 1024;
 /** Methods that never change array state; every other method is classified as a possible mutation. */
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
+/** Session endpoints that end a login: `/api/logout` (REST) and `/api/gatewayLogout` (gateway). */
 const LOGOUTS = new Set(['logout', 'gatewaylogout']);
 
 /** POST actions that only query (goscaleio looks volumes up by name with queryIdByKey). */
@@ -40,13 +41,12 @@ export function classifyPowerFlex(request: Pick<RequestView, 'method' | 'path' |
 function operationOf(method: string, pathname: string, body: Buffer): Operation {
   const original = pathname.split('/').filter((segment) => segment !== '');
   const lower = original.map((segment) => segment.toLowerCase());
-  const mutating = !READ_METHODS.has(method);
 
   // The driver's login is answered locally whatever the method: it must never learn array credentials.
   if (lower.length === 2 && lower[0] === 'api' && lower[1] === 'login') return { kind: 'login' };
   // A logout, even a GET, would end the service's own gateway session, shared by every tenant.
   if (lower.length === 2 && lower[0] === 'api' && LOGOUTS.has(lower[1]!)) return { kind: 'unknown-mutation' };
-  if (!mutating) return { kind: 'read' };
+  if (READ_METHODS.has(method)) return { kind: 'read' };
   if (method !== 'POST' || lower[0] !== 'api') return { kind: 'unknown-mutation' };
 
   // /api/types/<Type>/instances/ and /api/types/<Type>/instances/action/<query>/
