@@ -112,6 +112,15 @@ describe('redis ledger', () => {
       }
     });
 
+    it('reloads its scripts when Redis has lost them (NOSCRIPT), e.g. after a restart or SCRIPT FLUSH', async () => {
+      await approved(ledger, 'vol-a', GiB);
+      await raw.script('FLUSH');
+      const reservation = await approved(ledger, 'vol-b', GiB);
+      await raw.script('FLUSH');
+      await ledger.commit(reservation);
+      expect(await ledger.owns(scope, 'vol-b')).to.equal(true);
+    });
+
     it('reads the password from a file', async () => {
       const secured = await startRedis({ password: 's3cret-pass' });
       const dir = mkdtempSync(path.join(tmpdir(), 'ledger-pw-'));
