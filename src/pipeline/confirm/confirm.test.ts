@@ -30,10 +30,12 @@ describe('access-log confirmation', () => {
     expect(await usage(ledger)).to.deep.equal({ used: 20, reserved: 0 });
   });
 
-  it('releases when Envoy reports no status (client gone before the array answered)', async () => {
+  it('leaves a reservation pending for the resolver when Envoy reports no status (client gone first)', async () => {
     const ledger = new MemoryLedger();
-    await confirmFromAccessLog(ledger)({ requestId: 'r', metadata: { reservation: await reserve(ledger, 'v1') }, responseCode: undefined });
-    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
+    const confirm = confirmFromAccessLog(ledger);
+    await confirm({ requestId: 'r1', metadata: { reservation: await reserve(ledger, 'v1') }, responseCode: undefined });
+    await confirm({ requestId: 'r2', metadata: { reservation: await reserve(ledger, 'v2') }, responseCode: 0 });
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 20 });
   });
 
   it('frees a deleted volume on 2xx and keeps it on failure', async () => {

@@ -9,16 +9,31 @@ import { storageKey, type ResourceSource } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
 import { METADATA } from '../pipeline.js';
 
-const isSuccess = (code: number | undefined): boolean => code !== undefined && code >= 200 && code < 300;
+type Outcome = 'succeeded' | 'failed' | 'unknown';
 
-/** The access-log callback for the Check server: commit on 2xx, undo otherwise. */
+/**
+ * No status (0 or absent) means the client went away before the array answered: the array may or
+ * may not have acted, so nobody can say yet.
+ */
+function outcomeOf(code: number | undefined): Outcome {
+  if (code === undefined || code === 0) return 'unknown';
+  return code >= 200 && code < 300 ? 'succeeded' : 'failed';
+}
+
+/**
+ * The access-log callback for the Check server: 2xx commits, any other status undoes. With no
+ * status, reservations stay pending for the resolver (which asks the array), and a deletion is
+ * aborted: the volume stays charged rather than capacity being freed twice.
+ */
 export function confirmFromAccessLog(ledger: Ledger): (record: AccessLogRecord) => Promise<void> {
   return async ({ metadata, responseCode }) => {
-    const succeeded = isSuccess(responseCode);
+    const outcome = outcomeOf(responseCode);
     const reservations = metadata[METADATA.reservation]?.split(',').filter((id) => id !== '') ?? [];
-    for (const id of reservations) await (succeeded ? ledger.commit(id) : ledger.release(id));
+    if (outcome !== 'unknown') {
+      for (const id of reservations) await (outcome === 'succeeded' ? ledger.commit(id) : ledger.release(id));
+    }
     const deletion = metadata[METADATA.deletion];
-    if (deletion) await (succeeded ? ledger.commitDelete(deletion) : ledger.abortDelete(deletion));
+    if (deletion) await (outcome === 'succeeded' ? ledger.commitDelete(deletion) : ledger.abortDelete(deletion));
   };
 }
 
