@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import type { Decision, RequestView } from '../pipeline/types.js';
@@ -100,5 +104,30 @@ describe('createCheckServer', () => {
       { requestId: 'q1', metadata: { reservation: 'r-1' }, responseCode: 200 },
       { requestId: 'q2', metadata: {}, responseCode: undefined },
     ]);
+  });
+
+  it('listens on a unix socket, replacing a stale socket file but never a regular file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'check-server-'));
+    const socket = path.join(dir, 'authz.sock');
+    const stale = net.createServer().listen(socket);
+    await new Promise((resolve) => stale.once('listening', resolve));
+    const unixServer = createCheckServer({ decide: async () => allow });
+    try {
+      expect(await unixServer.listen(`unix:${socket}`)).to.equal(0);
+      const unixClient = clientFor(envoyServices().authorization, `unix:${socket}`);
+      clients.push(unixClient);
+      expect((await call<CheckResponseMessage>(unixClient, 'Check', checkRequest)).status.code).to.equal(0);
+      const regular = path.join(dir, 'not-a-socket');
+      await writeFile(regular, 'data');
+      const other = createCheckServer({ decide: async () => allow });
+      let refused = '';
+      await other.listen(`unix:${regular}`).catch((error: Error) => (refused = error.message));
+      expect(refused).to.contain(`cannot listen on unix:${regular}`);
+      await other.close(100);
+    } finally {
+      stale.close();
+      await unixServer.close(1000);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

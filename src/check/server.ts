@@ -152,7 +152,8 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
       removeStaleSocket(address);
       return new Promise((resolve, rejectListen) => {
         server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
-          error ? rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(port),
+          // grpc-js reports a placeholder port for unix sockets.
+          error ? rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(address.startsWith('unix:') ? 0 : port),
         );
       });
     },
