@@ -124,7 +124,7 @@ async function main(): Promise<void> {
 
   let envoy: EnvoySectionResult | undefined;
   if (loadgen && runs('envoy')) {
-    log('through Envoy: edge with ext_authz off and on');
+    log('through Envoy: edge and full chain, ext_authz off and on');
     // Unpinned: Envoy, our service and the array share the machine as they would a node; the
     // figure is on − off under the same conditions, not a per-core price.
     const service = await startOurService(array, { ledger: { kind: 'memory' } });
@@ -144,10 +144,10 @@ async function main(): Promise<void> {
     await service.stop();
   }
 
-  const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200);
+  const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === 'full chain');
   const targets = evaluateTargets({
     check,
-    ...(added200 && { extAuthzAddedP99At200: { ms: added200.p99Ms, chain: 'edge Envoy, on − off' } }),
+    ...(added200 && { extAuthzAddedP99At200: { ms: added200.p99Ms, chain: 'sidecar → edge → array, on − off' } }),
     ...(soak && { soakRssGrowth: soak.rssGrowth }),
   });
   results['targets'] = targets;
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine.cores} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverageAtStart.toFixed(2)}.`,
     `Versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
-    `Command: \`${machine.command}\`. CPU layout: ${pinned ? `load generator on CPU ${LOADGEN_CPUS}, each Check server on CPU ${SERVER_CPUS}` : 'unpinned (one core)'}.`,
+    `Command: \`${machine.command}\`. CPU layout: ${pinned ? `load generator, Redis and the fake array on CPU ${LOADGEN_CPUS}; each Check server (floor, ours, OPA-Envoy, soak) on CPU ${SERVER_CPUS}; Envoy section: servers unpinned` : 'unpinned (one core)'}.`,
     '',
   ];
   if (check) out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');

@@ -70,7 +70,7 @@ export function markdownTable(headers: readonly string[], rows: ReadonlyArray<re
   return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
 }
 
-export const ms = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? '—' : value < 10 ? value.toFixed(2) : value.toFixed(1));
+export const ms = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? '—' : Math.abs(value) < 10 ? value.toFixed(2) : value.toFixed(1));
 export const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
 
 export function checkTable(check: readonly ScenarioResult[]): string {
@@ -124,8 +124,8 @@ export function envoyTable(envoy: EnvoySectionResult): string {
     ]),
   );
   const added = markdownTable(
-    ['offered rate', 'ext_authz adds at p50', 'at p99'],
-    envoy.extAuthzAdds.map((a) => [`${a.rate}/s`, `${ms(a.p50Ms)} ms`, `${ms(a.p99Ms)} ms`]),
+    ['path', 'offered rate', 'ext_authz adds at p50', 'at p99'],
+    envoy.extAuthzAdds.map((a) => [a.chain, `${a.rate}/s`, `${ms(a.p50Ms)} ms`, `${ms(a.p99Ms)} ms`]),
   );
   return `${paths}\n\n${added}`;
 }

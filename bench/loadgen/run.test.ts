@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { waitFor } from '../../test/support/wait.js';
 import { runLoad, type Outcome } from './run.js';
 
 describe('load shapes', () => {
@@ -34,7 +35,7 @@ describe('load shapes', () => {
     const running = runLoad(call, { kind: 'open', rate: 1000, durationMs: 4 }, () => now);
     expect(pending).to.have.length(1); // only the call due at 0 has been sent
     now = 10; // the generator stalls until 10 ms: the three overdue calls go out together at its next tick
-    await waitFor(() => pending.length === 4);
+    await waitFor(() => pending.length === 4, 'the overdue calls to be sent');
     for (const answer of pending) answer();
     const result = await running;
     expect(result.completed).to.equal(4);
@@ -42,11 +43,3 @@ describe('load shapes', () => {
     expect(result.serviceTime).to.include({ p50: 0, max: 10 }); // three were sent at 10 and answered at 10
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}

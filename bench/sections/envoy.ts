@@ -1,5 +1,6 @@
 // Through Envoy: the same HTTPS read a CSI driver makes, sent to the fake array directly, through
-// the edge Envoy with ext_authz off, and with ext_authz on (our service deciding). Fixed-rate runs
+// the edge Envoy with ext_authz off and on (our service deciding), and through the full chain
+// sidecar → edge with ext_authz off and on (see chain.ts). Fixed-rate runs
 // (our open-loop client, coordinated-omission safe) give the latency ext_authz adds at p50/p99;
 // wrk gives each configuration's throughput ceiling. Off and on alternate (off, on, on, off, …) so
 // drift in the machine's load falls on both alike.
@@ -20,6 +21,7 @@ import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
 import { runWrk, type WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide } from '../servers/our-service.js';
 import { startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
+import { startPlainSidecarEnvoy, startRealSidecar } from './chain.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
 
 export interface EnvoyPlan {
@@ -34,7 +36,7 @@ export interface EnvoyPlan {
   deadlineMs: number;
 }
 
-export type PathId = 'direct' | 'edge-off' | 'edge-on';
+export type PathId = 'direct' | 'edge-off' | 'edge-on' | 'chain-off' | 'chain-on';
 
 export interface RatePoint {
   rate: number;
@@ -55,8 +57,8 @@ export interface EnvoySectionResult {
   /** The read every request makes. */
   request: string;
   paths: PathResult[];
-  /** edge-on − edge-off at each rate. */
-  extAuthzAdds: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
+  /** on − off at each rate, for the edge alone and for the full chain. */
+  extAuthzAdds: Array<{ chain: 'edge' | 'full chain'; rate: number; p50Ms: number; p99Ms: number }>;
 }
 
 /** A driver read of the pool list: classified as a pass-through read, answered by the array. */
@@ -110,7 +112,7 @@ export async function runEnvoySection(
 ): Promise<EnvoySectionResult> {
   const { workspace, world, gateway } = array;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-envoy-'));
-  const envoys: RunningEnvoy[] = [];
+  const envoys: Array<{ stop(): Promise<void> }> = [];
   try {
     const resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
     const storage = [...resources.current().storage.values()];
@@ -129,6 +131,10 @@ export async function runEnvoySection(
     envoys.push(on);
     const off = await startEdge((port, admin) => withExtAuthzDisabled(render(port, admin)), dir, 'edge-off', cpus.servers);
     envoys.push(off);
+    const sidecarOn = await startRealSidecar(array, on.port, cpus.servers);
+    envoys.push(sidecarOn);
+    const sidecarOff = await startPlainSidecarEnvoy(array, off.port, cpus.servers);
+    envoys.push(sidecarOff);
 
     const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
     const token = await arrayToken(array);
@@ -144,6 +150,15 @@ export async function runEnvoySection(
       'edge-on': {
         label: 'client → edge Envoy → ours → array (ext_authz on)',
         spec: { ...base, origin: `https://127.0.0.1:${on.port}`, ca: workspace.edgeCa, headers: { authorization: `Bearer ${service.token}`, forwarded } },
+      },
+      'chain-off': {
+        label: 'driver → sidecar Envoy → edge Envoy → array (ext_authz off)',
+        spec: { ...base, origin: sidecarOff.origin, headers: { ...asArray, [ROUTING_HEADER]: storageClusterName(storage[0]!) } },
+      },
+      'chain-on': {
+        label: 'driver → sidecar (token) → edge Envoy → ours → array',
+        // The driver's own login placeholder; the sidecar replaces it with the tenant's token.
+        spec: { ...base, origin: sidecarOn.origin, headers: { authorization: `Basic ${Buffer.from('admin:hellofromkaravi').toString('base64')}` } },
       },
     };
     const ids = Object.keys(specs) as PathId[];
@@ -184,10 +199,12 @@ export async function runEnvoySection(
       return { rate, p50: median(list.map((r) => r.latency.p50)), p99: median(list.map((r) => r.latency.p99)), runs: list };
     };
     const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!, rates: plan.rates.map((rate) => point(id, rate)) }));
-    const extAuthzAdds = plan.rates.map((rate) => {
-      const [a, b] = [point('edge-on', rate), point('edge-off', rate)];
-      return { rate, p50Ms: a.p50 - b.p50, p99Ms: a.p99 - b.p99 };
-    });
+    const added = (chain: 'edge' | 'full chain', onId: PathId, offId: PathId) =>
+      plan.rates.map((rate) => {
+        const [a, b] = [point(onId, rate), point(offId, rate)];
+        return { chain, rate, p50Ms: a.p50 - b.p50, p99Ms: a.p99 - b.p99 };
+      });
+    const extAuthzAdds = [...added('edge', 'edge-on', 'edge-off'), ...added('full chain', 'chain-on', 'chain-off')];
     return { request: `GET ${READ_PATH}`, paths, extAuthzAdds };
   } finally {
     await Promise.all(envoys.map((envoy) => envoy.stop()));

@@ -1,0 +1,99 @@
+// The full chain a CSI driver's request takes: sidecar Envoy (TLS on localhost, Dell's Forwarded
+// values) → edge Envoy → array. "On" is the real `storage-authz sidecar` (its ext_authz injects the
+// tenant token) in front of the edge with ext_authz on; "off" is an Envoy from the same sidecar
+// bootstrap renderer with ext_authz disabled, in front of the edge with ext_authz off.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCertificateRotation, type CertificateRotation } from '../../src/sidecar/certificates.js';
+import { parseProxyHost } from '../../src/sidecar/config.js';
+import { renderProxyCaSds, renderSidecarEnvoyBootstrap } from '../../src/sidecar/envoyConfig.js';
+import { silentLogger } from '../../src/telemetry/log.js';
+import { mintTokenPair } from '../../src/tokens/mint.js';
+import { freePort, waitForPort } from '../../test/support/ports.js';
+import { envoyBin, repoRoot } from '../../test/support/tools.js';
+import type { ArraySide } from '../servers/our-service.js';
+import { startPinned, type PinnedProcess } from '../support/spawn.js';
+import { withExtAuthzDisabled } from './ext-authz-off.js';
+
+const PLUGIN = 'csi-vxflexos';
+
+export interface Sidecar {
+  /** https://127.0.0.1:<port>, where the driver is pointed. */
+  origin: string;
+  stop(): Promise<void>;
+}
+
+/** The real sidecar (`src/main.ts sidecar`, its own process and Envoy) in front of `edgePort`. */
+export async function startRealSidecar(array: ArraySide, edgePort: number, cpus: string | undefined): Promise<Sidecar> {
+  const { workspace, world } = array;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sidecar-'));
+  const [listenPort, adminPort] = [await freePort(), await freePort()];
+  const tokensDir = path.join(dir, 'tokens');
+  const { access, refresh } = await mintTokenPair({
+    keys: workspace.signingKeys, subject: 'csm-tenant', group: world.tenant, roles: [workspace.roleName],
+    // Long enough that no proactive refresh happens during the run.
+    accessTtlSeconds: 6 * 3600, refreshTtlSeconds: 12 * 3600,
+  });
+  writeFileSync(path.join(dir, 'driver-config.yaml'), JSON.stringify([{ endpoint: `https://localhost:${listenPort}`, systemID: world.systemId, intendedEndpoint: world.endpoint }]));
+  mkdirSync(tokensDir, { mode: 0o700 });
+  writeFileSync(path.join(tokensDir, 'access'), access, { mode: 0o600 });
+  writeFileSync(path.join(tokensDir, 'refresh'), refresh, { mode: 0o600 });
+  const sidecar = startPinned(cpus, process.execPath, [
+    '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar',
+    '--proxy-host', `127.0.0.1:${edgePort}`, '--plugin', PLUGIN,
+    '--driver-config', path.join(dir, 'driver-config.yaml'), '--tokens-dir', tokensDir,
+    '--ca-file', workspace.edgeCertFile, '--envoy-bin', envoyBin,
+    '--envoy-admin-port', String(adminPort), '--work-dir', path.join(dir, 'work'), '--log-level', 'warn',
+  ]);
+  const stop = async (): Promise<void> => {
+    await sidecar.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(listenPort, '127.0.0.1', 60_000);
+  } catch (error) {
+    await stop();
+    throw new Error(`the sidecar did not start: ${(error as Error).message}\n${sidecar.output().slice(-3000)}`);
+  }
+  return { origin: `https://127.0.0.1:${listenPort}`, stop };
+}
+
+/** The sidecar's Envoy alone, ext_authz disabled: the same hop without the token injection. */
+export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number, cpus: string | undefined): Promise<Sidecar> {
+  const { workspace, world } = array;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sidecar-off-'));
+  const [listenPort, adminPort] = [await freePort(), await freePort()];
+  let certificates: CertificateRotation | undefined;
+  let envoy: PinnedProcess | undefined;
+  const stop = async (): Promise<void> => {
+    await envoy?.stop();
+    certificates?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    certificates = await startCertificateRotation({ dir: path.join(dir, 'certs'), logger: silentLogger });
+    const proxyCaSdsPath = path.join(dir, 'proxy-ca.sds.json');
+    writeFileSync(proxyCaSdsPath, renderProxyCaSds(workspace.edgeCertFile), { mode: 0o600 });
+    const bootstrap = renderSidecarEnvoyBootstrap({
+      plugin: PLUGIN,
+      proxy: parseProxyHost(`127.0.0.1:${edgePort}`),
+      trust: { kind: 'ca-bundle', caFile: workspace.edgeCertFile },
+      arrays: [{ systemID: world.systemId, listenPort, intendedEndpoint: world.endpoint }],
+      authzSocketPath: path.join(dir, 'unused-authz.sock'),
+      certificateSdsPath: certificates.sdsPath,
+      certificateDir: path.join(dir, 'certs'),
+      proxyCaSdsPath,
+      adminPort,
+    });
+    const file = path.join(dir, 'envoy.json');
+    writeFileSync(file, JSON.stringify(withExtAuthzDisabled(bootstrap)));
+    envoy = startPinned(cpus, envoyBin, ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn']);
+    await waitForPort(listenPort);
+  } catch (error) {
+    const output = envoy?.output().slice(-3000) ?? '';
+    await stop();
+    throw new Error(`the plain sidecar Envoy did not start: ${(error as Error).message}\n${output}`);
+  }
+  return { origin: `https://127.0.0.1:${listenPort}`, stop };
+}
