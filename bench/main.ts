@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { repoRoot } from '../test/support/tools.js';
+import { formatLedgerBench, runLedgerBench, type LedgerBenchResult } from './ledger.js';
 import { machineInfo } from './machine.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';
 import { summariseProfileFile, type ProfileSummary } from './profile.js';
@@ -144,6 +145,13 @@ async function main(): Promise<void> {
     await service.stop();
   }
 
+  let ledger: LedgerBenchResult | undefined;
+  if (runs('ledger')) {
+    log('ledger: Redis reserve/commit (bench/ledger.ts)');
+    ledger = await runLedgerBench({ operations: options.quick ? 1000 : 5000, concurrency: 32 });
+    results['ledger'] = ledger;
+  }
+
   const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === 'full chain');
   const targets = evaluateTargets({
     check,
@@ -169,6 +177,7 @@ async function main(): Promise<void> {
   }
   if (envoy) out.push(`### Through Envoy (${envoy.request}, HTTPS)`, '', envoyTable(envoy), '');
   if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');
+  if (ledger) out.push('### Ledger alone (real redis-server, bench/ledger.ts)', '', formatLedgerBench(ledger), '');
   out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}`);
   console.log(out.join('\n'));
 }
