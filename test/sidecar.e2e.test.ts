@@ -1,7 +1,7 @@
 // Tenant sidecar end to end (issue 5): a CSI-driver-shaped client that trusts nothing → the real
 // `storage-authz sidecar` process and its Envoy → the real edge Envoy → the decision service and the
 // admin API (refresh) → two fake PowerFlex gateways. Only the arrays are faked. Access tokens live
-// 3 s and the service allows no clock skew, so a token sent even slightly expired would fail a request.
+// 5 s and the service allows no clock skew, so a token sent even slightly expired would fail a request.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -33,7 +33,7 @@ import { start, waitForOutput, type Started } from './support/process.js';
 import { envoyBin, repoRoot } from './support/tools.js';
 import { waitFor } from './support/wait.js';
 
-const ACCESS_TTL_SECONDS = 3;
+const ACCESS_TTL_SECONDS = 5;
 const TENANT = 'team-a';
 const SYSTEM_A = '542a2d5f5122210f';
 const SYSTEM_B = '7b0d7b6f6c6e5a01';
@@ -139,7 +139,7 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
     check.setServing(true);
     admin = http.createServer(createAdminHandler({
       resources, ledger, verifier, keys: () => keys, logger: silentLogger,
-      tokenDefaults: { refreshedTenantAccessTtlSeconds: ACCESS_TTL_SECONDS, earlyRefreshWindowSeconds: 1 },
+      tokenDefaults: { refreshedTenantAccessTtlSeconds: ACCESS_TTL_SECONDS },
     }));
     await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
 
@@ -245,7 +245,7 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
       }
       cycles++;
     }
-    expect(failures).to.deep.equal([]);
+    expect(failures.slice(0, 5), `${failures.length} failures`).to.deep.equal([]);
     expect(cycles).to.be.greaterThan(5);
     const checks = seen.slice(from);
     const tokens = new Set(checks.map((c) => c.token));

@@ -21,7 +21,7 @@ import { freePort } from './support/ports.js';
 import { envoyBin } from './support/tools.js';
 import { waitFor } from './support/wait.js';
 
-const ACCESS_TTL_SECONDS = 3;
+const ACCESS_TTL_SECONDS = 4;
 const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new TextEncoder().encode('sidecar-envoy-test-key-0123456789abcdefg')]]) };
 const ARRAY_A = { systemID: '542a2d5f5122210f', intended: 'https://10.0.0.1' };
 const ARRAY_B = { systemID: '7b0d7b6f6c6e5a01', intended: 'https://10.0.0.2' };

@@ -93,10 +93,10 @@ describe('sidecar TokenHolder', () => {
     await writeFile(path.join(target, 'refresh'), `${pair.refresh}\n`);
   }
 
-  async function startHolder(refresher: Refresher, extra: { logger?: pino.Logger; random?: () => number; watch?: boolean } = {}) {
+  async function startHolder(refresher: Refresher, extra: { logger?: pino.Logger; random?: () => number } = {}) {
     const holder = await TokenHolder.start({
       tokensDir: dir, refresher, clock, logger: extra.logger ?? capturingLogger().logger,
-      random: extra.random ?? (() => 0.5), watch: extra.watch ?? false,
+      random: extra.random ?? (() => 0.5),
     });
     holders.push(holder);
     return holder;
@@ -251,7 +251,7 @@ describe('sidecar TokenHolder', () => {
     await symlink('..2024_01', path.join(dir, '..data'));
     await symlink('..data/access', path.join(dir, 'access'));
     await symlink('..data/refresh', path.join(dir, 'refresh'));
-    const holder = await startHolder(async () => ({ kind: 'refused', status: 503, message: 'down' }), { watch: true });
+    const holder = await startHolder(async () => ({ kind: 'refused', status: 503, message: 'down' }));
     expect(tokenOf(holder)).to.equal(first.access);
 
     clock.time += 1000;

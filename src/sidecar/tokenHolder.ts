@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
-import { watchDirectory, type DirectoryWatch } from '../resources/watch.js';
+import { watchAndReload, type ReloadingValue } from '../resources/watch.js';
 import type { Logger } from '../telemetry/log.js';
 
 export interface TokenPairFiles {
@@ -50,8 +50,6 @@ export interface TokenHolderOptions {
   /** A token this close to its expiry is no longer handed out (default 500 ms). */
   expiryMarginMs?: number;
   random?: () => number;
-  /** Whether to watch `tokensDir` (default true). */
-  watch?: boolean;
 }
 
 export type CurrentToken = { kind: 'token'; accessToken: string } | { kind: 'unavailable'; reason: string };
@@ -94,7 +92,7 @@ export class TokenHolder {
   private failures = 0;
   private inflight: Promise<void> | undefined;
   private cancelTimer: (() => void) | undefined;
-  private watcher: DirectoryWatch | undefined;
+  private files: ReloadingValue<TokenPairFiles> | undefined;
   private stopped = false;
   private readonly clock: Clock;
   private readonly fraction: number;
@@ -115,12 +113,17 @@ export class TokenHolder {
   /** Reads the token files (failing with a clear error if they are unusable) and starts refreshing. */
   static async start(options: TokenHolderOptions): Promise<TokenHolder> {
     const holder = new TokenHolder(options);
-    holder.adopt(await readTokenFiles(options.tokensDir));
-    if (options.watch ?? true) {
-      holder.watcher = watchDirectory(options.tokensDir, () => void holder.reloadFiles(), {
-        onError: (error) => options.logger.error({ err: error, dir: options.tokensDir }, 'watching the token files failed; new token secrets need a restart'),
-      });
-    }
+    const files = await watchAndReload(options.tokensDir, {
+      load: () => readTokenFiles(options.tokensDir),
+      equal: (a, b) => a.accessToken === b.accessToken && a.refreshToken === b.refreshToken,
+      logger: options.logger,
+      what: 'token files',
+      onRejected: (error) =>
+        options.logger.warn({ err: { message: (error as Error).message } }, 'token files changed but cannot be used; keeping the current tokens'),
+    });
+    holder.files = files;
+    holder.adopt(files.current());
+    files.onChange((next) => holder.consider(next));
     holder.schedule();
     return holder;
   }
@@ -151,25 +154,18 @@ export class TokenHolder {
     return this.inflight;
   }
 
-  /** Re-reads the token files; a changed pair replaces the held one and clears any reported problem. */
+  /** Re-reads the token files now; the directory watch does the same on every change. */
   async reloadFiles(): Promise<void> {
-    let files: TokenPairFiles;
-    try {
-      files = await readTokenFiles(this.options.tokensDir);
-    } catch (error) {
-      this.options.logger.warn({ err: { message: (error as Error).message } }, 'token files changed but cannot be used; keeping the current tokens');
-      return;
-    }
+    await this.files?.reload();
+  }
+
+  /** A changed pair in the files replaces the held one and clears any reported problem. */
+  private consider(files: TokenPairFiles): void {
     // Same refresh token and no later access token: the secret was not re-issued (our own refreshed
     // access token is newer than the one in the file).
     const held = this.pair;
     if (held && files.refreshToken === held.refreshToken && accessTokenExpiry(files.accessToken) * 1000 <= held.expiresAt) return;
-    try {
-      this.adopt(files);
-    } catch (error) {
-      this.options.logger.warn({ err: { message: (error as Error).message } }, 'token files changed but cannot be used; keeping the current tokens');
-      return;
-    }
+    this.adopt(files);
     this.problem = undefined;
     this.loggedProblem = undefined;
     this.failures = 0;
@@ -180,7 +176,7 @@ export class TokenHolder {
   stop(): void {
     this.stopped = true;
     this.cancelTimer?.();
-    this.watcher?.close();
+    this.files?.close();
   }
 
   private adopt(files: TokenPairFiles): void {
