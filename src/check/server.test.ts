@@ -130,4 +130,26 @@ describe('createCheckServer', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('lets an in-flight Check finish when closing, then refuses new calls', async () => {
+    let release: () => void = () => undefined;
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const draining = createCheckServer({
+      decide: () => {
+        started();
+        return new Promise((resolve) => (release = () => resolve(allow)));
+      },
+    });
+    const drainingClient = clientFor(envoyServices().authorization, `127.0.0.1:${await draining.listen('127.0.0.1:0')}`);
+    clients.push(drainingClient);
+    const inFlight = call<CheckResponseMessage>(drainingClient, 'Check', checkRequest, 5000);
+    await running;
+    const closed = draining.close(5000);
+    release();
+    expect((await inFlight).status.code).to.equal(0);
+    await closed;
+    const refused = await call(drainingClient, 'Check', checkRequest).then(() => 'answered', (error: grpc.ServiceError) => error.code);
+    expect(refused).to.equal(grpc.status.UNAVAILABLE);
+  });
 });
