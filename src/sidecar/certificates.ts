@@ -63,7 +63,7 @@ export async function generateServingCertificate(notBefore: Date, validityMs: nu
 }
 
 /** The file SDS resource for a certificate (inline, so one rename swaps certificate and key together). */
-export function renderCertificateSds(certificate: ServingCertificate): string {
+function renderCertificateSds(certificate: ServingCertificate): string {
   return JSON.stringify({
     resources: [
       {

@@ -6,7 +6,7 @@ import { Agent, request } from 'undici';
 import type { ProxyHost, ProxyTrust } from './config.js';
 import type { Refresher, RefreshOutcome } from './tokenHolder.js';
 
-export const REFRESH_PATH = '/proxy/refresh-token/';
+const REFRESH_PATH = '/proxy/refresh-token/';
 const TIMEOUT_MS = 10_000;
 // A refresh answer is a few hundred bytes; anything far larger is not one.
 const MAX_RESPONSE_BYTES = 64 * 1024;
