@@ -1,5 +1,6 @@
-// The edge as a storage admin runs it: the real `storage-authz serve` process, a real Envoy with the
-// config `storage-authz render-edge-config` prints, and the fake PowerFlex gateway behind it.
+// The edge as a storage admin runs it: the real `storage-authz serve` process (ledger in a real,
+// password-protected Redis), a real Envoy with the config `storage-authz render-edge-config`
+// prints, and the fake PowerFlex gateway behind it.
 import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +13,9 @@ import { AUTHZ_CLUSTER } from '../src/envoy/edge.js';
 import { API_VERSION } from '../src/resources/types.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
-import { DEFAULT_POOLS, FakePowerFlexGateway } from './fakes/powerflex/gateway.js';
+import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from './fakes/powerflex/gateway.js';
+import { startRedis, type RunningRedis } from './support/redis.js';
 import { waitForClusterHealth } from './support/envoy.js';
 import { freePort, waitForPort } from './support/ports.js';
 import { start, waitForOutput, type Started } from './support/process.js';
@@ -28,10 +31,13 @@ interface Answer {
   json(): Record<string, unknown>;
 }
 
-describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', function () {
+const REDIS_PASSWORD = 'edge-e2e-redis-password';
+
+describe('edge: real Envoy + storage-authz serve + real Redis + fake PowerFlex gateway', function () {
   this.timeout(120_000);
 
   let gateway: FakePowerFlexGateway;
+  let redis: RunningRedis;
   let workspace: Workspace;
   let service: Started;
   let envoy: Started;
@@ -70,6 +76,9 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
       quotaGiB: 64,
       tenants: [{ name: TENANT, approveSdc: false }],
     });
+    redis = await startRedis({ password: REDIS_PASSWORD });
+    const redisPasswordFile = path.join(workspace.dir, 'redis-password');
+    await writeFile(redisPasswordFile, `${REDIS_PASSWORD}\n`, { mode: 0o600 });
     forwarded = `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos`;
     token = await mint(workspace.signingKeys);
     agent = new Agent({ connect: { ca: workspace.edgeCa } });
@@ -85,6 +94,8 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
       '--default-kid', 'demo',
       '--array-ca-file', workspace.arrayCaFile,
       '--drain-ms', '2000',
+      '--redis-url', `redis://127.0.0.1:${redis.port}`,
+      '--redis-password-file', redisPasswordFile,
     ]);
     await waitForOutput(service, /storage-authz serving/);
 
@@ -113,6 +124,7 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
   after(async () => {
     await envoy?.stop();
     await service?.stop();
+    await redis?.stop();
     await agent?.close();
     await gateway?.stop();
     await workspace?.remove();
@@ -141,6 +153,22 @@ describe('edge: real Envoy + storage-authz serve + fake PowerFlex gateway', func
     const arrayToken = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString().replace(/^:/, '');
     expect(gateway.issuedTokens).to.include(arrayToken);
     expect(seen.headers).to.not.have.any.keys('cookie', 'forwarded', 'x-storage-authz-cluster');
+  });
+
+  it('commits a create in Redis once Envoy reports the array said 2xx', async () => {
+    const pool = DEFAULT_POOLS[0]!;
+    const body = JSON.stringify({ name: 'edge-vol-1', storagePoolId: pool.id, volumeSizeInKb: String(8 * GIB_IN_KIB), volumeType: 'ThinProvisioned' });
+    const answer = await send('/api/types/Volume/instances/', { authorization: `Bearer ${token}`, forwarded, 'content-type': 'application/json' }, 'POST', body);
+    expect(answer.status, answer.body).to.equal(200);
+    const ledger = await RedisLedger.connect({ url: redis.url });
+    try {
+      await waitFor(async () => {
+        const row = (await ledger.usage(TENANT)).find((candidate) => candidate.pool === pool.name);
+        return row?.usedKiB === 8 * GIB_IN_KIB && row.reservedKiB === 0;
+      }, 'the reservation to be committed from the access log');
+    } finally {
+      await ledger.close();
+    }
   });
 
   it('denies a token with a bad signature, alg none, or past its expiry with 401 and a JSON reason', async () => {
