@@ -233,6 +233,9 @@ describe('edge: real Envoy + storage-authz serve + real Redis + fake PowerFlex g
   it('answers 503 (never an allow) once the service has stopped', async () => {
     await service.stop();
     expect(service.child.exitCode, service.output().slice(-2000)).to.equal(0);
+    for (const secret of [REDIS_PASSWORD, 'Password123!', token, ...gateway.issuedTokens]) {
+      expect(service.output(), 'the service log').to.not.contain(secret);
+    }
     const answer = await neverReachesArray(() => asTenant('/api/version/'));
     expect(answer.status).to.equal(503);
     await waitForClusterHealth(envoyAdminPort, AUTHZ_CLUSTER, false);
