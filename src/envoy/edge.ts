@@ -2,6 +2,7 @@
 // sidecars, ext_authz (with the request body) to the decision service, one cluster per Storage
 // chosen by the routing header of the allow response, the admin API for /proxy/, and the access-log
 // stream that confirms reservations.
+import { METADATA } from '../pipeline/metadata.js';
 import type { StorageSystem } from '../resources/types.js';
 import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
@@ -124,9 +125,19 @@ function extAuthzFilter(grpcService: EnvoyObject, timeoutMs: number): EnvoyObjec
   };
 }
 
+/** Logs only requests whose Check held something to confirm; reads and denials never cross the stream. */
+const HOLDS_SOMETHING = {
+  or_filter: {
+    filters: [METADATA.reservation, METADATA.deletion].map((key) => ({
+      metadata_filter: { matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key }], value: { present_match: true } } },
+    })),
+  },
+};
+
 function accessLog(grpcService: EnvoyObject): EnvoyObject {
   return {
     name: 'envoy.access_loggers.http_grpc',
+    filter: HOLDS_SOMETHING,
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
       common_config: {

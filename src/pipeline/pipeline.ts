@@ -9,6 +9,7 @@ import { silentLogger, type Logger } from '../telemetry/log.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
 import { claimsOnlyQuery, liveClaims, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
 import { enrich, type Enriched } from './enrich/enrich.js';
+import { METADATA } from './metadata.js';
 import { identify, type Identity, type TokenVerifying } from './identity/identity.js';
 import { applyLedger, type LedgerHold } from './ledger/ledger.js';
 import { classifyRequest } from './operation/operation.js';
@@ -26,15 +27,6 @@ export interface PipelineDeps {
   ledger: Ledger;
   logger?: Logger;
 }
-
-/** Dynamic-metadata keys the access-log confirmation reads back. */
-export const METADATA = {
-  tenant: 'tenant',
-  operation: 'operation',
-  system: 'system',
-  reservation: 'reservation',
-  deletion: 'deletion',
-} as const;
 
 export type Decide = (request: RequestView) => Promise<Decision>;
 

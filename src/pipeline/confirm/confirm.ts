@@ -7,7 +7,7 @@ import type { AdapterRegistry } from '../../arrays/registry.js';
 import type { Ledger } from '../../ledger/types.js';
 import { storageKey, type ResourceSource } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
-import { METADATA } from '../pipeline.js';
+import { METADATA } from '../metadata.js';
 
 type Outcome = 'succeeded' | 'failed' | 'unknown';
 
