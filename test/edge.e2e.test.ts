@@ -4,8 +4,6 @@
 import { expect } from 'chai';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
@@ -17,6 +15,7 @@ import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from './fakes/powerflex/gateway.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { waitForClusterHealth } from './support/envoy.js';
+import { healthStatus } from './support/grpc.js';
 import { freePort, waitForPort } from './support/ports.js';
 import { start, waitForOutput, type Started } from './support/process.js';
 import { envoyBin, repoRoot } from './support/tools.js';
@@ -131,16 +130,7 @@ describe('edge: real Envoy + storage-authz serve + real Redis + fake PowerFlex g
   });
 
   it('answers grpc.health.v1 SERVING once resources and policy are loaded', async () => {
-    const Health = grpc.makeGenericClientConstructor(healthService as grpc.ServiceDefinition, 'Health');
-    const client = new Health(`127.0.0.1:${authzPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-      check(request: { service: string }, callback: (error: grpc.ServiceError | null, response: { status: string }) => void): void;
-    };
-    try {
-      const answer = await new Promise<{ status: string }>((resolve, reject) => client.check({ service: '' }, (error, response) => (error ? reject(error) : resolve(response))));
-      expect(answer.status).to.equal('SERVING');
-    } finally {
-      client.close();
-    }
+    expect(await healthStatus(`127.0.0.1:${authzPort}`)).to.equal('SERVING');
   });
 
   it('forwards a tenant read with the array credentials and the canonical path, never the tenant token', async () => {

@@ -3,22 +3,14 @@
 // cannot complete releases what it opened.
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import { envoyServices } from '../src/check/protos.js';
 import type { CheckResponseMessage } from '../src/check/wire.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../src/demo/workspace.js';
 import { parseServeConfig } from '../src/serve/config.js';
 import { startService } from '../src/serve/service.js';
+import { healthStatus, unaryCall } from './support/grpc.js';
 import { freePort } from './support/ports.js';
 import { waitFor } from './support/wait.js';
-
-type Unary = (request: unknown, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: never) => void) => void;
-
-function unary<T>(definition: grpc.ServiceDefinition, address: string, method: string, request: unknown): Promise<T> {
-  const Client = grpc.makeGenericClientConstructor(definition, 'client');
-  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
-  return new Promise<T>((resolve, reject) => client[method]!(request, { deadline: Date.now() + 5000 }, (error, response) => (error ? reject(error) : resolve(response as T)))).finally(() => client.close());
-}
 
 describe('storage-authz serve start-up', function () {
   this.timeout(60_000);
@@ -54,18 +46,18 @@ describe('storage-authz serve start-up', function () {
       (error: Error) => error.message,
     );
 
-    let health: { status: string } | undefined;
+    let health: string | undefined;
     await waitFor(async () => {
-      health = await unary<{ status: string }>(healthService as grpc.ServiceDefinition, address, 'check', { service: '' }).catch(() => undefined);
+      health = await healthStatus(address).catch(() => undefined);
       return health !== undefined;
     }, 'the health service to answer');
-    expect(health?.status).to.equal('NOT_SERVING');
-    const check = await unary<CheckResponseMessage>(envoyServices().authorization, address, 'Check', { attributes: { request: { http: { method: 'GET', path: '/api/version/' } } } });
+    expect(health).to.equal('NOT_SERVING');
+    const check = await unaryCall<CheckResponseMessage>(envoyServices().authorization, address, 'Check', { attributes: { request: { http: { method: 'GET', path: '/api/version/' } } } });
     expect(check.denied_response?.status.code).to.equal('ServiceUnavailable');
     expect(JSON.parse(check.denied_response?.body ?? '{}')).to.deep.equal({ error: 'authorization service is starting', code: 503 });
 
     expect(await outcome).to.contain('unavailable');
-    const afterFailure = await unary(healthService as grpc.ServiceDefinition, address, 'check', { service: '' }).then(
+    const afterFailure = await healthStatus(address).then(
       () => 'answered',
       (error: grpc.ServiceError) => error.code,
     );
