@@ -46,8 +46,8 @@ const LOADGEN_CPUS = pinned ? '0' : undefined;
 const SERVER_CPUS = pinned ? '1' : undefined;
 
 const checkPlan: CheckPlan = options.quick
-  ? { warmupMs: 1000, saturationMs: 2000, rounds: 1, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 2000, deadlineMs: 5000 }
-  : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 10000, deadlineMs: 5000 };
+  ? { warmupMs: 1000, saturationMs: 2000, rounds: 1, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 2000, rateRounds: 1, deadlineMs: 5000 }
+  : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 8000, rateRounds: 2, deadlineMs: 5000 };
 
 const envoyPlan: EnvoyPlan = options.quick
   ? { rates: [200, 1000], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }

@@ -79,14 +79,15 @@ export function checkTable(check: readonly ScenarioResult[]): string {
     ['decision', 'max/s (median)', 'CPU µs/decision', '× floor', ...rateHeaders(check), 'RSS MiB before→after', 'denied/errors'],
     check.map((s) => {
       const floor = floorFor(s);
-      const denied = s.rounds.reduce((n, r) => n + r.denied, 0) + s.rates.reduce((n, r) => n + r.denied, 0);
-      const errors = s.rounds.reduce((n, r) => n + r.errors, 0) + s.rates.reduce((n, r) => n + r.errors, 0);
+      const runs = [...s.rounds, ...s.rates.flatMap((r) => r.runs)];
+      const denied = runs.reduce((n, r) => n + r.denied, 0);
+      const errors = runs.reduce((n, r) => n + r.errors, 0);
       return [
         s.label,
         s.throughput.toFixed(0),
         s.cpuUsPerDecision.toFixed(0),
         floor ? (s.cpuUsPerDecision / floor.cpuUsPerDecision).toFixed(2) : '—',
-        ...s.rates.map((r) => `${ms(r.latency.p50)} / ${ms(r.latency.p99)}`),
+        ...s.rates.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`),
         `${mib(s.rssBeforeBytes)}→${mib(s.rssAfterBytes)}`,
         `${denied}/${errors}`,
       ];

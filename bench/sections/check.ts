@@ -38,6 +38,8 @@ export interface CheckPlan {
   /** Offered rates for the latency runs (calls/s). */
   rates: number[];
   rateMs: number;
+  /** Runs per rate and contender, in alternating order (A B C, C B A, …). */
+  rateRounds: number;
   deadlineMs: number;
 }
 
@@ -62,12 +64,19 @@ export interface SaturationRound extends Counts {
 }
 
 export interface RateRun extends Counts {
-  rate: number;
   achieved: number;
   /** From the intended send time (coordinated-omission safe). */
   latency: LatencySummary;
   serviceTime: LatencySummary;
   cpuUsPerDecision: number;
+}
+
+export interface RatePoint {
+  rate: number;
+  /** Medians over the rounds at this rate. */
+  p50: number;
+  p99: number;
+  runs: RateRun[];
 }
 
 export interface ScenarioResult {
@@ -78,7 +87,7 @@ export interface ScenarioResult {
   throughput: number;
   cpuUsPerDecision: number;
   rounds: SaturationRound[];
-  rates: RateRun[];
+  rates: RatePoint[];
   rssBeforeBytes: number;
   rssAfterBytes: number;
 }
@@ -137,21 +146,25 @@ export class CheckRunner {
         );
       }
     }
-    const rates = new Map<string, RateRun[]>(scenarios.map((s) => [s.id, []]));
+    const rateRuns = new Map<string, RateRun[]>();
     for (const rate of plan.rates) {
-      for (const scenario of scenarios) {
-        const { report, cpuUsPerDecision } = await this.run(scenario, { kind: 'open', rate, durationMs: plan.rateMs });
-        rates.get(scenario.id)!.push({
-          ...counts(report),
-          rate,
-          achieved: report.throughput,
-          latency: report.latency,
-          serviceTime: report.serviceTime ?? report.latency,
-          cpuUsPerDecision,
-        });
-        log(`  ${rate}/s ${scenario.id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms`);
+      for (let round = 0; round < plan.rateRounds; round++) {
+        for (const scenario of round % 2 === 0 ? scenarios : [...scenarios].reverse()) {
+          const { report, cpuUsPerDecision } = await this.run(scenario, { kind: 'open', rate, durationMs: plan.rateMs });
+          const key = `${scenario.id}@${rate}`;
+          rateRuns.set(key, [
+            ...(rateRuns.get(key) ?? []),
+            { ...counts(report), achieved: report.throughput, latency: report.latency, serviceTime: report.serviceTime ?? report.latency, cpuUsPerDecision },
+          ]);
+          log(`  ${rate}/s ${scenario.id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms`);
+        }
       }
     }
+    const ratePoints = (id: string): RatePoint[] =>
+      plan.rates.map((rate) => {
+        const runs = rateRuns.get(`${id}@${rate}`) ?? [];
+        return { rate, p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)), runs };
+      });
     return scenarios.map((scenario) => {
       const saturation = rounds.get(scenario.id)!;
       return {
@@ -161,7 +174,7 @@ export class CheckRunner {
         throughput: median(saturation.map((r) => r.throughput)),
         cpuUsPerDecision: median(saturation.map((r) => r.cpuUsPerDecision)),
         rounds: saturation,
-        rates: rates.get(scenario.id)!,
+        rates: ratePoints(scenario.id),
         rssBeforeBytes: rssBefore.get(scenario.id)!,
         rssAfterBytes: procUsage(scenario.contender.pid).rssBytes,
       };
