@@ -8,8 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import type { Ledger, QuotaScope, ReservationId } from '../src/ledger/types.js';
-import { waitForOutput } from '../test/support/process.js';
-import { startRedis } from '../test/support/redis.js';
+import { startRedis, waitUntilReplicasAcknowledge } from '../test/support/redis.js';
 import { LatencyRecorder, type LatencySummary } from './loadgen/stats.js';
 
 export interface LedgerBenchOptions {
@@ -112,7 +111,7 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
     cleanups.push(() => redis.stop());
     const replica = await startRedis({ replicaOf: redis.port });
     cleanups.push(() => replica.stop());
-    await waitForOutput(replica.process, /MASTER <-> REPLICA sync: Finished with success/);
+    await waitUntilReplicasAcknowledge(redis, 1);
     const relay = await startCountingRelay(redis.port);
     cleanups.push(() => relay.close());
     const raw = new Redis(redis.url);

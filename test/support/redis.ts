@@ -113,6 +113,7 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
     );
     servers.push(...replicas);
     await Promise.all(replicas.map((replica) => waitForOutput(replica.process, /MASTER <-> REPLICA sync: Finished with success/)));
+    await waitUntilReplicasAcknowledge(master, replicas.length, options.password);
     for (let i = 0; i < sentinelCount; i++) {
       const port = await freePort();
       const dir = mkdtempSync(path.join(tmpdir(), 'sentinel-'));
@@ -165,5 +166,24 @@ async function waitUntilReplicasPromotable(sentinelPort: number, name: string, r
     }, `sentinel ${sentinelPort} to see ${replicas} healthy replicas`, 30000, 100);
   } finally {
     sentinel.disconnect();
+  }
+}
+
+/**
+ * A replica that has finished its initial sync only starts receiving the write stream after its
+ * first acknowledgement (up to a second later); until then a failover to it would lose writes. So
+ * wait until every replica acknowledges a write.
+ */
+export async function waitUntilReplicasAcknowledge(master: RunningRedis, replicas: number, password?: string): Promise<void> {
+  const client = new Redis({ port: master.port, password });
+  try {
+    await waitFor(async () => {
+      // Two writes that leave nothing behind; WAIT then counts the replicas that have both.
+      await client.set('test-support:replication-check', '1');
+      await client.del('test-support:replication-check');
+      return (await client.wait(replicas, 100)) === replicas;
+    }, `${replicas} replicas to acknowledge writes`, 30000, 0);
+  } finally {
+    client.disconnect();
   }
 }

@@ -19,6 +19,7 @@ import {
   type UsageRow,
 } from '../types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName } from '../validate.js';
+import { ReplicaTracker } from './replicas.js';
 import { ABORT_DELETE, BEGIN_DELETE, COMMIT, COMMIT_DELETE, OWNS, RELEASE, RESERVE } from './scripts.js';
 
 export interface RedisLedgerOptions {
@@ -39,11 +40,16 @@ export interface RedisLedgerOptions {
   connectTimeoutMs?: number;
   keyPrefix?: string;
   /**
-   * Replicas that must hold every write before the call succeeds (Redis `WAIT`, pipelined with the
-   * script: no extra round trip). Default 1 in Sentinel mode, so a failover never loses a committed
-   * volume; 0 for a single node. A write not acknowledged in time rejects with LedgerUnavailableError.
+   * Replicas that must at least hold every write before the call succeeds (Redis `WAIT`, pipelined
+   * with the script: no extra round trip). Default 1 in Sentinel mode, 0 for a single node. A write
+   * not acknowledged in time rejects with LedgerUnavailableError.
    */
   replicaAcks?: number;
+  /**
+   * Also wait for every replica in sync with the master (see replicas.ts), so whichever one Sentinel
+   * promotes holds every acknowledged write. Default: true in Sentinel mode.
+   */
+  waitForAllReplicas?: boolean;
   /** Default: half of `commandTimeoutMs`. */
   replicaAckTimeoutMs?: number;
   /** Clock for reservation timestamps (unix ms). */
@@ -82,7 +88,7 @@ export class RedisLedger implements Ledger {
 
   private constructor(
     private readonly client: Redis,
-    private readonly replicaAcks: number,
+    private readonly replicas: ReplicaTracker,
     private readonly replicaAckTimeoutMs: number,
     private readonly now: () => number,
     private readonly logger: Logger,
@@ -109,15 +115,16 @@ export class RedisLedger implements Ledger {
     const replicaAcks = options.replicaAcks ?? (options.sentinels ? 1 : 0);
     const replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? Math.floor(commandTimeoutMs / 2);
     if (!Number.isInteger(replicaAcks) || replicaAcks < 0) throw new LedgerInputError('replicaAcks must be a non-negative integer');
-    if (replicaAcks > 0 && !(replicaAckTimeoutMs > 0 && replicaAckTimeoutMs < commandTimeoutMs)) {
+    if ((replicaAcks > 0 || options.waitForAllReplicas) && !(replicaAckTimeoutMs > 0 && replicaAckTimeoutMs < commandTimeoutMs)) {
       throw new LedgerInputError('replicaAckTimeoutMs must be positive and shorter than commandTimeoutMs');
     }
     const client = createClient(options, commandTimeoutMs);
-    const ledger = new RedisLedger(client, replicaAcks, replicaAckTimeoutMs, options.now ?? Date.now, options.logger ?? silentLogger);
+    const replicas = new ReplicaTracker(client, replicaAcks, options.waitForAllReplicas ?? Boolean(options.sentinels));
+    const ledger = new RedisLedger(client, replicas, replicaAckTimeoutMs, options.now ?? Date.now, options.logger ?? silentLogger);
     try {
       await waitUntilReady(client, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     } catch (error) {
-      client.disconnect();
+      await ledger.close();
       throw error;
     }
     return ledger;
@@ -214,6 +221,7 @@ export class RedisLedger implements Ledger {
   }
 
   async close(): Promise<void> {
+    this.replicas.stop();
     this.client.disconnect();
   }
 
@@ -221,16 +229,17 @@ export class RedisLedger implements Ledger {
     return this.write(name, ref.scope, ref.volume, [String(ref.generation)]);
   }
 
-  /** Runs a write script; with `replicaAcks`, WAITs for the replicas in the same round trip. */
+  /** Runs a write script, then (same round trip) WAITs for the replicas it must reach, if any. */
   private write(name: ScriptName, scope: QuotaScope, volume: string, args: string[]): Promise<unknown> {
     return this.available(async () => {
-      if (this.replicaAcks === 0) return this.callScript(this.client, name, scope, volume, args);
+      const required = this.replicas.required();
+      if (required === 0) return this.callScript(this.client, name, scope, volume, args);
       const pipeline = this.client.pipeline();
       this.callScript(pipeline, name, scope, volume, args);
-      pipeline.wait(this.replicaAcks, this.replicaAckTimeoutMs);
+      pipeline.wait(required, this.replicaAckTimeoutMs);
       const [reply, acks] = await execPipeline(pipeline);
-      if ((acks as number) < this.replicaAcks) {
-        throw new Error(`write reached ${String(acks)} of ${this.replicaAcks} replicas within ${this.replicaAckTimeoutMs} ms`);
+      if ((acks as number) < required) {
+        throw new Error(`write reached ${String(acks)} of ${required} replicas within ${this.replicaAckTimeoutMs} ms`);
       }
       return reply;
     });
