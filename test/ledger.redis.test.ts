@@ -305,6 +305,20 @@ describe('redis ledger', () => {
       for (const volume of committed) expect(await ledger!.owns(scope, volume), volume).to.equal(true);
     });
 
+    it('acknowledges a write only once every in-sync replica holds it, and stops waiting for a stalled one', async () => {
+      const stalled = group.servers[2]!.process.child;
+      stalled.kill('SIGSTOP');
+      try {
+        const error = await rejectionOf(ledger!.reserve(scope, 'vol-a', GiB, quota100));
+        expect(error).to.be.instanceOf(LedgerUnavailableError);
+        // Seconds later the master reports the stalled replica lagging; writes wait only for the other.
+        const retried = await eventually(() => ledger!.reserve(scope, 'vol-a', GiB, quota100));
+        expect(retried.status).to.equal('already-approved');
+      } finally {
+        stalled.kill('SIGCONT');
+      }
+    });
+
     it('refuses a write that no replica acknowledges (it could be lost in a failover)', async () => {
       await Promise.all(group.servers.slice(1).map((replica) => replica.kill()));
       const error = await rejectionOf(ledger!.reserve(scope, 'unreplicated', 1, { kind: 'unlimited' }));

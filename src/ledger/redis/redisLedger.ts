@@ -113,13 +113,14 @@ export class RedisLedger implements Ledger {
   static async connect(options: RedisLedgerOptions): Promise<RedisLedger> {
     const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const replicaAcks = options.replicaAcks ?? (options.sentinels ? 1 : 0);
+    const waitForAllReplicas = options.waitForAllReplicas ?? Boolean(options.sentinels);
     const replicaAckTimeoutMs = options.replicaAckTimeoutMs ?? Math.floor(commandTimeoutMs / 2);
     if (!Number.isInteger(replicaAcks) || replicaAcks < 0) throw new LedgerInputError('replicaAcks must be a non-negative integer');
-    if ((replicaAcks > 0 || options.waitForAllReplicas) && !(replicaAckTimeoutMs > 0 && replicaAckTimeoutMs < commandTimeoutMs)) {
+    if ((replicaAcks > 0 || waitForAllReplicas) && !(replicaAckTimeoutMs > 0 && replicaAckTimeoutMs < commandTimeoutMs)) {
       throw new LedgerInputError('replicaAckTimeoutMs must be positive and shorter than commandTimeoutMs');
     }
     const client = createClient(options, commandTimeoutMs);
-    const replicas = new ReplicaTracker(client, replicaAcks, options.waitForAllReplicas ?? Boolean(options.sentinels));
+    const replicas = new ReplicaTracker(client, replicaAcks, waitForAllReplicas);
     const ledger = new RedisLedger(client, replicas, replicaAckTimeoutMs, options.now ?? Date.now, options.logger ?? silentLogger);
     try {
       await waitUntilReady(client, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
@@ -232,7 +233,7 @@ export class RedisLedger implements Ledger {
   /** Runs a write script, then (same round trip) WAITs for the replicas it must reach, if any. */
   private write(name: ScriptName, scope: QuotaScope, volume: string, args: string[]): Promise<unknown> {
     return this.available(async () => {
-      const required = this.replicas.required();
+      const required = await this.replicas.required();
       if (required === 0) return this.callScript(this.client, name, scope, volume, args);
       const pipeline = this.client.pipeline();
       this.callScript(pipeline, name, scope, volume, args);

@@ -27,23 +27,27 @@ export function onlineReplicas(infoReplication: string): number {
 
 export class ReplicaTracker {
   private online = 0;
-  private readonly timer: NodeJS.Timeout;
+  /** The refresh started by the latest (re)connect; writes wait for it so they never use a stale count. */
+  private afterConnect: Promise<void> = Promise.resolve();
+  private readonly timer?: NodeJS.Timeout;
 
   constructor(
     private readonly client: Redis,
     private readonly minimum: number,
-    private readonly waitForAll: boolean,
+    waitForAll: boolean,
   ) {
+    if (!waitForAll) return;
     // After a reconnect (possibly to a new master) nothing is known until the next refresh.
     client.on('close', () => { this.online = 0; });
-    client.on('ready', () => void this.refresh());
+    client.on('ready', () => { this.afterConnect = this.refresh(); });
     this.timer = setInterval(() => void this.refresh(), REPLICA_REFRESH_MS);
     this.timer.unref();
   }
 
   /** The replica count to pass to WAIT; 0 means do not wait. */
-  required(): number {
-    return Math.max(this.minimum, this.waitForAll ? this.online : 0);
+  async required(): Promise<number> {
+    await this.afterConnect;
+    return Math.max(this.minimum, this.online);
   }
 
   stop(): void {
