@@ -31,7 +31,7 @@ const program = new Command()
   .addOption(new Option('--only <sections>', `comma list of ${SECTIONS.join(',')}`).default(SECTIONS.join(',')))
   .option('--quick', 'short smoke run (seconds per figure instead of tens of seconds)', false)
   .option('--out <file>', 'where the JSON results go', path.join(repoRoot, 'bench/results/latest.json'))
-  .option('--profile', 'run our service under node --cpu-prof in the Check section and summarise where its CPU goes', false);
+  .option('--profile', 'run our service under node --cpu-prof (Check and Envoy sections) and summarise where its CPU goes', false);
 program.parse();
 const options = program.opts<{ only: string; quick: boolean; out: string; profile: boolean }>();
 
@@ -70,7 +70,18 @@ async function main(): Promise<void> {
   const { world } = array;
   const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan } };
   let check: ScenarioResult[] | undefined;
-  let profile: ProfileSummary | undefined;
+  const profiles: Record<string, ProfileSummary & { file: string }> = {};
+  results['profiles'] = profiles;
+  const profileDir = path.join(repoRoot, 'bench/results/profiles');
+  const profilerArgs = options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  /** Stops a profiled service (the profile is written at exit) and keeps the summary of its main thread. */
+  const collectProfile = async (section: string, service: { pid: number; stop(): Promise<void> }): Promise<void> => {
+    await service.stop();
+    if (!options.profile) return;
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader is another).
+    const file = readdirSync(profileDir).find((f) => f.includes(`.${service.pid}.0.`) && f.endsWith('.cpuprofile'));
+    if (file) profiles[section] = { file: path.join('bench/results/profiles', file), ...summariseProfileFile(path.join(profileDir, file)) };
+  };
 
   const loadgen = runs('check') || runs('peer') || runs('soak') || runs('envoy') ? await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS }) : undefined;
   if (loadgen) stops.push(() => loadgen.stop());
@@ -78,25 +89,18 @@ async function main(): Promise<void> {
   if (loadgen && (runs('check') || runs('peer'))) {
     log('check alone: starting contenders');
     const scenarios: Scenario[] = [];
-    const profileDir = path.join(repoRoot, 'bench/results/profiles');
-    let stopOurs: (() => Promise<void>) | undefined;
-    let ourPid: number | undefined;
+    let ours: { pid: number; stop(): Promise<void> } | undefined;
     if (runs('check')) {
       const redis = await startRedis();
       stops.push(() => redis.stop());
       pin(redis.process.child.pid!, LOADGEN_CPUS);
-      const ours = await startOurService(array, {
-        ledger: { kind: 'redis', url: redis.url },
-        cpus: SERVER_CPUS,
-        nodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
-      });
-      stopOurs = () => ours.stop();
-      ourPid = ours.pid;
-      stops.push(stopOurs);
+      const service = await startOurService(array, { ledger: { kind: 'redis', url: redis.url }, cpus: SERVER_CPUS, nodeArgs: profilerArgs });
+      ours = service;
+      stops.push(() => service.stop());
       const floor = await startNodeProcess('bench/floor.ts', [], { cpus: SERVER_CPUS });
       stops.push(() => floor.stop());
-      const floorContender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}`, token: ours.token };
-      const oursContender = { id: 'ours', pid: ours.pid, target: ours.target, token: ours.token };
+      const floorContender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}`, token: service.token };
+      const oursContender = { id: 'ours', pid: service.pid, target: service.target, token: service.token };
       scenarios.push(
         { id: 'floor-read', label: 'floor (trivial allow), read request', contender: floorContender, kind: 'read' },
         { id: 'ours-read', label: 'ours: read (JWT + target + classify)', contender: oursContender, kind: 'read' },
@@ -112,15 +116,7 @@ async function main(): Promise<void> {
     }
     check = await new CheckRunner(loadgen, world, checkPlan).runAll(scenarios, log);
     results['check'] = check;
-    if (options.profile && stopOurs) {
-      await stopOurs(); // the profile is written when the process exits
-      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader is another).
-      const file = readdirSync(profileDir).find((f) => f.includes(`.${ourPid}.0.`) && f.endsWith('.cpuprofile'));
-      if (file) {
-        profile = summariseProfileFile(path.join(profileDir, file));
-        results['profile'] = { file: path.join('bench/results/profiles', file), ...profile };
-      }
-    }
+    if (ours) await collectProfile('check', ours);
   }
 
   let envoy: EnvoySectionResult | undefined;
@@ -128,11 +124,11 @@ async function main(): Promise<void> {
     log('through Envoy: edge and full chain, ext_authz off and on');
     // Unpinned: Envoy, our service and the array share the machine as they would a node; the
     // figure is on − off under the same conditions, not a per-core price.
-    const service = await startOurService(array, { ledger: { kind: 'memory' } });
+    const service = await startOurService(array, { ledger: { kind: 'memory' }, nodeArgs: profilerArgs });
     stops.push(() => service.stop());
     envoy = await runEnvoySection(loadgen, array, service, envoyPlan, { client: LOADGEN_CPUS }, log);
     results['envoy'] = envoy;
-    await service.stop();
+    await collectProfile('envoy', service);
   }
 
   let soak: SoakResult | undefined;
@@ -171,9 +167,9 @@ async function main(): Promise<void> {
     '',
   ];
   if (check) out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');
-  if (profile) {
+  for (const [section, profile] of Object.entries(profiles)) {
     const rows = (spots: ProfileSummary['top']) => spots.map((h) => [h.frame, `${(h.selfShare * 100).toFixed(1)}%`]);
-    out.push('### Where our service spends CPU (self time, Check section)', '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
+    out.push(`### Where our service spends CPU (self time, ${section} section; ${profile.file})`, '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
   }
   if (envoy) out.push(`### Through Envoy (${envoy.request}, HTTPS)`, '', envoyTable(envoy), '');
   if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');

@@ -128,5 +128,14 @@ export function envoyTable(envoy: EnvoySectionResult): string {
     ['path', 'offered rate', 'ext_authz adds at p50', 'at p99'],
     envoy.extAuthzAdds.map((a) => [a.chain, `${a.rate}/s`, `${ms(a.p50Ms)} ms`, `${ms(a.p99Ms)} ms`]),
   );
-  return `${paths}\n\n${added}`;
+  const components = [...new Set(envoy.paths.flatMap((p) => Object.keys(p.cpuUsPerRequest)))];
+  const cpu = markdownTable(
+    ['path (CPU µs per request at the wrk ceiling)', ...components, 'total'],
+    envoy.paths.map((p) => [
+      p.id,
+      ...components.map((c) => (p.cpuUsPerRequest[c] === undefined ? '—' : p.cpuUsPerRequest[c]!.toFixed(0))),
+      Object.values(p.cpuUsPerRequest).reduce((a, b) => a + b, 0).toFixed(0),
+    ]),
+  );
+  return `${paths}\n\n${added}\n\n${cpu}`;
 }

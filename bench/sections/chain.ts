@@ -13,6 +13,7 @@ import { mintTokenPair } from '../../src/tokens/mint.js';
 import { freePort, waitForPort } from '../../test/support/ports.js';
 import { envoyBin, repoRoot } from '../../test/support/tools.js';
 import type { ArraySide } from '../servers/our-service.js';
+import { childPids } from '../support/procfs.js';
 import { startPinned, type PinnedProcess } from '../support/spawn.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
 
@@ -21,6 +22,8 @@ const PLUGIN = 'csi-vxflexos';
 export interface Sidecar {
   /** https://127.0.0.1:<port>, where the driver is pointed. */
   origin: string;
+  /** Its processes, for CPU accounting. */
+  processes: Array<{ name: string; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +59,8 @@ export async function startRealSidecar(array: ArraySide, edgePort: number, cpus:
     await stop();
     throw new Error(`the sidecar did not start: ${(error as Error).message}\n${sidecar.output().slice(-3000)}`);
   }
-  return { origin: `https://127.0.0.1:${listenPort}`, stop };
+  const processes = [{ name: 'sidecar process (Check: token)', pid: sidecar.pid }, ...childPids(sidecar.pid).map((pid) => ({ name: 'sidecar Envoy', pid }))];
+  return { origin: `https://127.0.0.1:${listenPort}`, processes, stop };
 }
 
 /** The sidecar's Envoy alone, ext_authz disabled: the same hop without the token injection. */
@@ -95,5 +99,5 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
     await stop();
     throw new Error(`the plain sidecar Envoy did not start: ${(error as Error).message}\n${output}`);
   }
-  return { origin: `https://127.0.0.1:${listenPort}`, stop };
+  return { origin: `https://127.0.0.1:${listenPort}`, processes: [{ name: 'sidecar Envoy', pid: envoy.pid }], stop };
 }

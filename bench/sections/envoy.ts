@@ -20,6 +20,7 @@ import { median, type LatencySummary } from '../loadgen/stats.js';
 import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
 import { runWrk, type WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide } from '../servers/our-service.js';
+import { procUsage } from '../support/procfs.js';
 import { startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
 import { startPlainSidecarEnvoy, startRealSidecar } from './chain.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
@@ -50,6 +51,8 @@ export interface PathResult {
   id: PathId;
   label: string;
   ceiling: WrkResult;
+  /** CPU each process on the path spent per request during the ceiling run (µs, from /proc). */
+  cpuUsPerRequest: Record<string, number>;
   rates: RatePoint[];
 }
 
@@ -105,7 +108,7 @@ async function arrayToken(array: ArraySide): Promise<string> {
 export async function runEnvoySection(
   loadgen: NodeProcess,
   array: ArraySide,
-  service: { target: string; token: string },
+  service: { pid: number; target: string; token: string },
   plan: EnvoyPlan,
   cpus: { client?: string; servers?: string },
   log: (line: string) => void,
@@ -141,21 +144,30 @@ export async function runEnvoySection(
     // Without ext_authz the client itself must carry what the allow would have set.
     const asArray = { authorization: `Basic ${Buffer.from(`${array.credentials.username}:${token}`).toString('base64')}` };
     const base = { method: 'GET', path: READ_PATH, connections: plan.connections, deadlineMs: plan.deadlineMs };
-    const specs: Record<PathId, { label: string; spec: HttpRequestSpec }> = {
-      direct: { label: 'client → array (no Envoy)', spec: { ...base, origin: gateway.url, ca: gateway.ca, headers: asArray } },
+    // The fake array lives in the runner's process; every edge streams its access log to our service.
+    const arrayProcess = { name: 'array (fake gateway, runner process)', pid: process.pid };
+    const ourProcess = { name: 'our service', pid: service.pid };
+    const edgeOn = { name: 'edge Envoy', pid: on.pid };
+    const edgeOff = { name: 'edge Envoy', pid: off.pid };
+    const specs: Record<PathId, { label: string; spec: HttpRequestSpec; processes: Array<{ name: string; pid: number }> }> = {
+      direct: { label: 'client → array (no Envoy)', spec: { ...base, origin: gateway.url, ca: gateway.ca, headers: asArray }, processes: [arrayProcess] },
       'edge-off': {
+        processes: [edgeOff, ourProcess, arrayProcess],
         label: 'client → edge Envoy → array (ext_authz off)',
         spec: { ...base, origin: `https://127.0.0.1:${off.port}`, ca: workspace.edgeCa, headers: { ...asArray, forwarded, [ROUTING_HEADER]: storageClusterName(storage[0]!) } },
       },
       'edge-on': {
+        processes: [edgeOn, ourProcess, arrayProcess],
         label: 'client → edge Envoy → ours → array (ext_authz on)',
         spec: { ...base, origin: `https://127.0.0.1:${on.port}`, ca: workspace.edgeCa, headers: { authorization: `Bearer ${service.token}`, forwarded } },
       },
       'chain-off': {
+        processes: [...sidecarOff.processes, edgeOff, ourProcess, arrayProcess],
         label: 'driver → sidecar Envoy → edge Envoy → array (ext_authz off)',
         spec: { ...base, origin: sidecarOff.origin, headers: { ...asArray, [ROUTING_HEADER]: storageClusterName(storage[0]!) } },
       },
       'chain-on': {
+        processes: [...sidecarOn.processes, edgeOn, ourProcess, arrayProcess],
         label: 'driver → sidecar (token) → edge Envoy → ours → array',
         // The driver's own login placeholder; the sidecar replaces it with the tenant's token.
         spec: { ...base, origin: sidecarOn.origin, headers: { authorization: `Basic ${Buffer.from('admin:hellofromkaravi').toString('base64')}` } },
@@ -163,12 +175,17 @@ export async function runEnvoySection(
     };
     const ids = Object.keys(specs) as PathId[];
 
-    const ceilings = new Map<PathId, WrkResult>();
+    const ceilings = new Map<PathId, { result: WrkResult; cpuUsPerRequest: Record<string, number> }>();
     for (const id of ids) {
-      const { spec } = specs[id];
+      const { spec, processes } = specs[id];
+      const before = processes.map((p) => procUsage(p.pid).cpuMs);
       const result = await runWrk({ url: `${spec.origin}${spec.path}`, headers: spec.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client });
-      ceilings.set(id, result);
-      log(`  ceiling ${id}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
+      const cpuUsPerRequest: Record<string, number> = {};
+      processes.forEach((p, i) => {
+        cpuUsPerRequest[p.name] = (cpuUsPerRequest[p.name] ?? 0) + ((procUsage(p.pid).cpuMs - before[i]!) * 1000) / result.requests;
+      });
+      ceilings.set(id, { result, cpuUsPerRequest });
+      log(`  ceiling ${id}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors; CPU µs/request ${JSON.stringify(cpuUsPerRequest, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
     }
 
     const runs = new Map<string, RatePoint['runs']>();
@@ -198,7 +215,7 @@ export async function runEnvoySection(
       const list = runs.get(`${id}@${rate}`) ?? [];
       return { rate, p50: median(list.map((r) => r.latency.p50)), p99: median(list.map((r) => r.latency.p99)), runs: list };
     };
-    const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!, rates: plan.rates.map((rate) => point(id, rate)) }));
+    const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!.result, cpuUsPerRequest: ceilings.get(id)!.cpuUsPerRequest, rates: plan.rates.map((rate) => point(id, rate)) }));
     const added = (chain: 'edge' | 'full chain', onId: PathId, offId: PathId) =>
       plan.rates.map((rate) => {
         const [a, b] = [point(onId, rate), point(offId, rate)];

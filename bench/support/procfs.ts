@@ -31,3 +31,8 @@ export function procUsage(pid: number): ProcUsage {
   const { utimeTicks, stimeTicks } = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   return { cpuMs: (utimeTicks + stimeTicks) * TICK_MS, rssBytes: parseRssBytes(readFileSync(`/proc/${pid}/status`, 'utf8')) };
 }
+
+/** Direct children of a process (e.g. the Envoy a sidecar process started). */
+export function childPids(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
