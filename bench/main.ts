@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     results['ledger'] = ledger;
   }
 
-  const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === 'full chain');
+  const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === 'full chain, ours');
   const targets = evaluateTargets({
     check,
     ...(added200 && { extAuthzAddedP99At200: { ms: added200.p99Ms, chain: 'sidecar → edge → array, on − off' } }),

@@ -21,7 +21,7 @@ import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
 import { runWrk, type WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide } from '../servers/our-service.js';
 import { procUsage } from '../support/procfs.js';
-import { startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
+import { startNodeProcess, startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
 import { startPlainSidecarEnvoy, startRealSidecar } from './chain.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
 
@@ -37,7 +37,7 @@ export interface EnvoyPlan {
   deadlineMs: number;
 }
 
-export type PathId = 'direct' | 'edge-off' | 'edge-on' | 'chain-off' | 'chain-on';
+export type PathId = 'direct' | 'edge-off' | 'edge-floor' | 'edge-on' | 'chain-off' | 'chain-on';
 
 export interface RatePoint {
   rate: number;
@@ -60,12 +60,14 @@ export interface EnvoySectionResult {
   /** The read every request makes. */
   request: string;
   paths: PathResult[];
-  /** on − off at each rate, for the edge alone and for the full chain. */
-  extAuthzAdds: Array<{ chain: 'edge' | 'full chain'; rate: number; p50Ms: number; p99Ms: number }>;
+  /** on − off at each rate: the edge with the trivial floor Check, the edge with ours, the full chain. */
+  extAuthzAdds: Array<{ chain: AddedBy; rate: number; p50Ms: number; p99Ms: number }>;
 }
 
 /** A driver read of the pool list: classified as a pass-through read, answered by the array. */
 const READ_PATH = '/api/types/StoragePool/instances/';
+
+export type AddedBy = 'edge, floor Check' | 'edge, ours' | 'full chain, ours';
 
 interface RunningEnvoy extends PinnedProcess {
   port: number;
@@ -120,16 +122,20 @@ export async function runEnvoySection(
     const resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
     const storage = [...resources.current().storage.values()];
     await resources.close();
-    const render = (listenPort: number, adminPort: number) =>
+    const edgeConfig = (listenPort: number, adminPort: number, authz: string, accessLog: boolean) =>
       renderEdgeConfig({
         listen: { address: '127.0.0.1', port: listenPort },
         tls: { certFile: workspace.edgeCertFile, keyFile: workspace.edgeKeyFile },
-        authz: { address: service.target },
+        authz: { address: authz },
         envoyAdmin: { address: '127.0.0.1', port: adminPort },
         storage,
         caFile: workspace.arrayCaFile,
         authzTimeoutMs: plan.deadlineMs,
+        accessLog,
       });
+    const render = (listenPort: number, adminPort: number) => edgeConfig(listenPort, adminPort, service.target, true);
+    // The floor has no access-log service, so its edge logs nothing (ours gets the log stream).
+    const renderFloorEdge = (listenPort: number, adminPort: number, floorTarget: string) => edgeConfig(listenPort, adminPort, floorTarget, false);
     const on = await startEdge(render, dir, 'edge-on', cpus.servers);
     envoys.push(on);
     const off = await startEdge((port, admin) => withExtAuthzDisabled(render(port, admin)), dir, 'edge-off', cpus.servers);
@@ -143,6 +149,12 @@ export async function runEnvoySection(
     const token = await arrayToken(array);
     // Without ext_authz the client itself must carry what the allow would have set.
     const asArray = { authorization: `Basic ${Buffer.from(`${array.credentials.username}:${token}`).toString('base64')}` };
+    const routing = { [ROUTING_HEADER]: storageClusterName(storage[0]!) };
+    // The floor behind the edge: the least any grpc-js ext_authz can add (it sets what ours would).
+    const floor = await startNodeProcess('bench/floor.ts', [JSON.stringify({ ...asArray, ...routing })], { cpus: cpus.servers });
+    envoys.push(floor);
+    const viaFloor = await startEdge((port, admin) => renderFloorEdge(port, admin, `127.0.0.1:${floor.port}`), dir, 'edge-floor', cpus.servers);
+    envoys.push(viaFloor);
     const base = { method: 'GET', path: READ_PATH, connections: plan.connections, deadlineMs: plan.deadlineMs };
     // The fake array lives in the runner's process; every edge streams its access log to our service.
     const arrayProcess = { name: 'array (fake gateway, runner process)', pid: process.pid };
@@ -154,7 +166,12 @@ export async function runEnvoySection(
       'edge-off': {
         processes: [edgeOff, ourProcess, arrayProcess],
         label: 'client → edge Envoy → array (ext_authz off)',
-        spec: { ...base, origin: `https://127.0.0.1:${off.port}`, ca: workspace.edgeCa, headers: { ...asArray, forwarded, [ROUTING_HEADER]: storageClusterName(storage[0]!) } },
+        spec: { ...base, origin: `https://127.0.0.1:${off.port}`, ca: workspace.edgeCa, headers: { ...asArray, forwarded, ...routing } },
+      },
+      'edge-floor': {
+        processes: [{ name: 'edge Envoy', pid: viaFloor.pid }, { name: 'floor Check', pid: floor.pid }, arrayProcess],
+        label: 'client → edge Envoy → floor Check → array (trivial ext_authz)',
+        spec: { ...base, origin: `https://127.0.0.1:${viaFloor.port}`, ca: workspace.edgeCa, headers: { authorization: `Bearer ${service.token}`, forwarded } },
       },
       'edge-on': {
         processes: [edgeOn, ourProcess, arrayProcess],
@@ -164,7 +181,7 @@ export async function runEnvoySection(
       'chain-off': {
         processes: [...sidecarOff.processes, edgeOff, ourProcess, arrayProcess],
         label: 'driver → sidecar Envoy → edge Envoy → array (ext_authz off)',
-        spec: { ...base, origin: sidecarOff.origin, headers: { ...asArray, [ROUTING_HEADER]: storageClusterName(storage[0]!) } },
+        spec: { ...base, origin: sidecarOff.origin, headers: { ...asArray, ...routing } },
       },
       'chain-on': {
         processes: [...sidecarOn.processes, edgeOn, ourProcess, arrayProcess],
@@ -216,12 +233,12 @@ export async function runEnvoySection(
       return { rate, p50: median(list.map((r) => r.latency.p50)), p99: median(list.map((r) => r.latency.p99)), runs: list };
     };
     const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!.result, cpuUsPerRequest: ceilings.get(id)!.cpuUsPerRequest, rates: plan.rates.map((rate) => point(id, rate)) }));
-    const added = (chain: 'edge' | 'full chain', onId: PathId, offId: PathId) =>
+    const added = (chain: AddedBy, onId: PathId, offId: PathId) =>
       plan.rates.map((rate) => {
         const [a, b] = [point(onId, rate), point(offId, rate)];
         return { chain, rate, p50Ms: a.p50 - b.p50, p99Ms: a.p99 - b.p99 };
       });
-    const extAuthzAdds = [...added('edge', 'edge-on', 'edge-off'), ...added('full chain', 'chain-on', 'chain-off')];
+    const extAuthzAdds = [...added('edge, floor Check', 'edge-floor', 'edge-off'), ...added('edge, ours', 'edge-on', 'edge-off'), ...added('full chain, ours', 'chain-on', 'chain-off')];
     return { request: `GET ${READ_PATH}`, paths, extAuthzAdds };
   } finally {
     await Promise.all(envoys.map((envoy) => envoy.stop()));
