@@ -33,6 +33,8 @@ function serveCommand(): Command {
     .addOption(flag('pendingAfterMs', 'ms', 'resolve reservations unconfirmed this long against the array (default 60000)'))
     .addOption(flag('resolveIntervalMs', 'ms', 'how often to look for such reservations (default 30000)'))
     .addOption(flag('drainMs', 'ms', 'on SIGTERM, how long in-flight Checks may finish (default 10000)'))
+    .addOption(flag('refreshedAccessTtlSeconds', 'seconds', 'lifetime of a tenant access token minted by /proxy/refresh-token/ (default 300)'))
+    .addOption(flag('earlyRefreshWindowSeconds', 'seconds', 'how close to expiry an access token may be refreshed (default 60)'))
     .action(async (options: RawServeOptions & { config?: string }) => {
       const { config: file, ...flags } = options;
       const config = parseServeConfig({ ...(file ? await readConfigFile(file) : {}), ...flags });

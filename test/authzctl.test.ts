@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { decodeJwt } from 'jose';
 import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
 import { DirectoryResources } from '../src/resources/directory.js';
 import { parseServeConfig } from '../src/serve/config.js';
@@ -320,6 +321,8 @@ describe('authzctl (built binary)', function () {
         secretsDir,
         signingKeysDir: keysDir,
         defaultKid: ADMIN_FIXTURE.kid,
+        // A site issuer first: the tokens this service mints must carry it (and pass its own verifier).
+        issuer: 'authz.example.com,com.dell.csm',
       });
       service = await startService(config, silentLogger);
     });
@@ -332,7 +335,10 @@ describe('authzctl (built binary)', function () {
       const connection = ['--addr', `http://127.0.0.1:${service.adminPort ?? adminPort}`, '--admin-token', adminTokenFile];
       const token = await authzctl([...connection, 'generate', 'token', '--tenant', 'team-a', '--namespace', 'vxflexos']);
       expectOk(token);
-      expect((parse(token.stdout) as { metadata: unknown }).metadata).to.deep.equal({ name: 'proxy-authz-tokens', namespace: 'vxflexos' });
+      const secret = parse(token.stdout) as { metadata: unknown; data: { access: string } };
+      expect(secret.metadata).to.deep.equal({ name: 'proxy-authz-tokens', namespace: 'vxflexos' });
+      const access = Buffer.from(secret.data.access, 'base64').toString();
+      expect(decodeJwt(access)).to.include({ iss: 'authz.example.com', group: 'team-a' });
       const usage = await authzctl([...connection, 'usage', '--tenant', 'team-a']);
       expectOk(usage);
       expect(usage.stdout).to.match(/team-a\s+\S+\s+bronze\s+100GiB/);

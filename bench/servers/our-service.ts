@@ -3,6 +3,7 @@
 // Envoy section) and a workspace of resources, credentials and signing key naming it. Then our
 // service in its own process, pinned like every other contender.
 import { DEFAULT_ISSUER, DEFAULT_AUDIENCE } from '../../src/tokens/mint.js';
+import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS } from '../../src/tokens/refresh.js';
 import type { LedgerConfig, ServeConfig } from '../../src/serve/config.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
 import { FakePowerFlexGateway } from '../../test/fakes/powerflex/gateway.js';
@@ -43,7 +44,8 @@ export async function startArraySide(): Promise<ArraySide> {
 }
 
 export interface OurServiceOptions {
-  ledger: LedgerConfig;
+  /** Redis at `url`, or the in-memory ledger. */
+  ledger: { kind: 'redis'; url: string } | { kind: 'memory' };
   cpus?: string;
   /** e.g. ['--cpu-prof', '--cpu-prof-dir', dir] or ['--expose-gc'] */
   nodeArgs?: string[];
@@ -58,22 +60,21 @@ export interface OurService extends NodeProcess {
 
 export async function startOurService(array: ArraySide, options: OurServiceOptions): Promise<OurService> {
   const { workspace } = array;
-  const config: ServeConfig = {
+  // Through the same validation as `storage-authz serve` flags, so defaults stay the service's own.
+  const config = parseServeConfig({
     listen: options.listen ?? '127.0.0.1:0',
     resourcesDir: workspace.resourcesDir,
     secretsDir: workspace.secretsDir,
     signingKeysDir: workspace.keysDir,
     defaultKid: SIGNING_KEY_ID,
-    issuers: [DEFAULT_ISSUER],
-    audiences: [DEFAULT_AUDIENCE],
-    ledger: options.ledger,
+    ...(options.ledger.kind === 'redis' && { redisUrl: options.ledger.url }),
     arrayCaFile: workspace.arrayCaFile,
-    // Nothing confirms the bench's creates (no Envoy access log in the Check-alone runs): keep the
-    // resolver from asking the array about each of them mid-measurement.
+    // Nothing confirms the Check-alone creates (no Envoy access log): keep the resolver from asking
+    // the array about each of them mid-measurement.
     pendingAfterMs: 24 * 3600_000,
     resolveIntervalMs: 3600_000,
     drainMs: 1000,
-  };
+  });
   const service = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
   return { ...service, target, token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };

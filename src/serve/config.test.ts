@@ -13,6 +13,12 @@ describe('serve configuration', () => {
       issuers: ['com.dell.csm'],
       audiences: ['csm'],
       ledger: { kind: 'memory' },
+      refreshedAccessTtlSeconds: 300,
+      earlyRefreshWindowSeconds: 60,
+    });
+    expect(parseServeConfig({ ...required, refreshedAccessTtlSeconds: '120', earlyRefreshWindowSeconds: 30 })).to.deep.include({
+      refreshedAccessTtlSeconds: 120,
+      earlyRefreshWindowSeconds: 30,
     });
   });
 
@@ -41,7 +47,8 @@ describe('serve configuration', () => {
     expect(error({ ...required, redisUrl: 'redis://h', redisSentinels: 'a:1' })).to.contain('mutually exclusive');
     expect(error({ ...required, redisSentinels: 'a' })).to.contain('--redis-sentinels entries must be host:port');
     expect(error({ ...required, redisPasswordFile: '/pw' })).to.contain('needs --redis-url or --redis-sentinels');
-    expect(error({ ...required, drainMs: '-5' })).to.contain('--drain-ms must be a positive whole number');
+    expect(error({ ...required, drainMs: '-5' })).to.contain('--drain-ms must be a positive whole number of milliseconds');
+    expect(error({ ...required, refreshedAccessTtlSeconds: '1.5' })).to.contain('--refreshed-access-ttl must be a positive whole number of seconds');
   });
 
   it('reads a YAML file and refuses unknown keys', async () => {

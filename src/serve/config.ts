@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
+import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS } from '../tokens/refresh.js';
 
 export type LedgerConfig =
   | { kind: 'memory' }
@@ -31,6 +32,10 @@ export interface ServeConfig {
   resolveIntervalMs: number;
   /** How long SIGTERM waits for in-flight Checks before closing them. */
   drainMs: number;
+  /** Lifetime of a tenant access token minted by POST /proxy/refresh-token/. */
+  refreshedAccessTtlSeconds: number;
+  /** How close to its expiry an access token may be refreshed (the sidecar refreshes proactively). */
+  earlyRefreshWindowSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +64,8 @@ export const OPTION_NAMES = {
   pendingAfterMs: '--pending-after-ms',
   resolveIntervalMs: '--resolve-interval-ms',
   drainMs: '--drain-ms',
+  refreshedAccessTtlSeconds: '--refreshed-access-ttl',
+  earlyRefreshWindowSeconds: '--early-refresh-window',
 } as const;
 
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -76,16 +83,18 @@ function required(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string 
   return value;
 }
 
-/** A positive whole number of milliseconds, or a ConfigError naming `flagName`. */
-export function parseMilliseconds(value: string, flagName: string): number {
+/** A positive whole number of `unit`, or a ConfigError naming `flagName`. */
+function parsePositiveWhole(value: string, flagName: string, unit: string): number {
   const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) throw new ConfigError(`${flagName} must be a positive whole number of milliseconds, got "${value}"`);
+  if (!Number.isSafeInteger(number) || number <= 0) throw new ConfigError(`${flagName} must be a positive whole number of ${unit}, got "${value}"`);
   return number;
 }
 
-function milliseconds(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, fallback: number): number {
+export const parseMilliseconds = (value: string, flagName: string): number => parsePositiveWhole(value, flagName, 'milliseconds');
+
+function whole(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, unit: 'milliseconds' | 'seconds', fallback: number): number {
   const value = text(raw, key);
-  return value === undefined ? fallback : parseMilliseconds(value, OPTION_NAMES[key]);
+  return value === undefined ? fallback : parsePositiveWhole(value, OPTION_NAMES[key], unit);
 }
 
 /** Comma lists (`--issuer a,b`) or the file's YAML lists. */
@@ -144,9 +153,11 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     ledger: ledgerConfig(raw),
     ...(policyWasm && { policyWasm }),
     ...(arrayCaFile && { arrayCaFile }),
-    pendingAfterMs: milliseconds(raw, 'pendingAfterMs', 60_000),
-    resolveIntervalMs: milliseconds(raw, 'resolveIntervalMs', 30_000),
-    drainMs: milliseconds(raw, 'drainMs', 10_000),
+    pendingAfterMs: whole(raw, 'pendingAfterMs', 'milliseconds', 60_000),
+    resolveIntervalMs: whole(raw, 'resolveIntervalMs', 'milliseconds', 30_000),
+    drainMs: whole(raw, 'drainMs', 'milliseconds', 10_000),
+    refreshedAccessTtlSeconds: whole(raw, 'refreshedAccessTtlSeconds', 'seconds', DEFAULT_REFRESHED_ACCESS_TTL_SECONDS),
+    earlyRefreshWindowSeconds: whole(raw, 'earlyRefreshWindowSeconds', 'seconds', DEFAULT_EARLY_REFRESH_WINDOW_SECONDS),
   };
 }
 

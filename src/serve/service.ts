@@ -18,6 +18,7 @@ import { DirectoryResources } from '../resources/directory.js';
 import type { ResourceSnapshot } from '../resources/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { watchSigningKeys } from '../tokens/keys.js';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
 import { TokenVerifier } from '../tokens/verify.js';
 import type { ServeConfig } from './config.js';
 
@@ -102,7 +103,14 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
 
     let adminPort: number | undefined;
     if (config.adminListen) {
-      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger }));
+      const tokenDefaults = {
+        // Minted tenant tokens must pass this service's own verifier, whatever --issuer/--audience accept.
+        issuer: config.issuers[0] ?? DEFAULT_ISSUER,
+        audience: config.audiences[0] ?? DEFAULT_AUDIENCE,
+        refreshedTenantAccessTtlSeconds: config.refreshedAccessTtlSeconds,
+        earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
+      };
+      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults }));
       adminPort = await listenHttp(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
