@@ -2,9 +2,7 @@
 // process: after the first pool lookup and login our service caches, it is only on the path in the
 // Envoy section) and a workspace of resources, credentials and signing key naming it. Then our
 // service in its own process, pinned like every other contender.
-import { DEFAULT_ISSUER, DEFAULT_AUDIENCE } from '../../src/tokens/mint.js';
-import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS } from '../../src/tokens/refresh.js';
-import type { LedgerConfig, ServeConfig } from '../../src/serve/config.js';
+import { parseServeConfig } from '../../src/serve/config.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
 import { FakePowerFlexGateway } from '../../test/fakes/powerflex/gateway.js';
 import { startNodeProcess, type NodeProcess } from '../support/spawn.js';
