@@ -1,6 +1,6 @@
-// `npm run bench [-- --only check,peer,envoy,soak,ledger] [--quick]`: every contender measured side by
-// side in one run on this machine, printed as tables with the targets of issue 7, and written to
-// bench/results/latest.json. Not part of `npm test`.
+// `npm run bench [-- --only check,peer,envoy,soak,ledger] [--quick] [--profile]`: every contender
+// measured side by side in one run on this machine, printed as tables with the targets of issue 7,
+// and written to bench/results/latest.json (+ latest.md, the printed report). Not part of `npm test`.
 //
 // CPU layout on a 2-core machine: the load generator (and Redis, and the fake array) on CPU 0; each
 // Check server on CPU 1 while it is measured (`taskset`), so the floor, our service and OPA-Envoy
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const array = await startArraySide();
   stops.push(() => array.stop());
   const { world } = array;
-  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan } };
+  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan, envoy: envoyPlan, soak: soakPlan } };
   let check: ScenarioResult[] | undefined;
   const profiles: Record<string, ProfileSummary & { file: string }> = {};
   results['profiles'] = profiles;
@@ -174,8 +174,11 @@ async function main(): Promise<void> {
   if (envoy) out.push(`### Through Envoy (${envoy.request}, HTTPS)`, '', envoyTable(envoy), '');
   if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');
   if (ledger) out.push('### Ledger alone (real redis-server, bench/ledger.ts)', '', formatLedgerBench(ledger), '');
-  out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}`);
-  console.log(out.join('\n'));
+  const markdownFile = options.out.replace(/\.json$/, '') + '.md';
+  out.push('### Targets', '', targetsTable(targets), '', `JSON: ${path.relative(repoRoot, options.out)}; this report: ${path.relative(repoRoot, markdownFile)}`);
+  const report = `${out.join('\n')}\n`;
+  writeFileSync(markdownFile, report);
+  process.stdout.write(report);
 }
 
 try {

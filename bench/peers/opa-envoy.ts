@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../src/tokens/mint.js';
 import { freePort, waitForPort } from '../../test/support/ports.js';
 import { repoRoot } from '../../test/support/tools.js';
 import { startPinned, type PinnedProcess } from '../support/spawn.js';
@@ -19,8 +20,8 @@ export function opaEnvoyData(world: BenchWorld, secret: string, quotaKiB: number
   return {
     bench: {
       secret,
-      issuer: 'com.dell.csm',
-      audience: 'csm',
+      issuer: DEFAULT_ISSUER,
+      audience: DEFAULT_AUDIENCE,
       tenants: { [world.tenant]: { revoked: false } },
       systems: { [world.systemId]: { credentials: `Basic ${Buffer.from(`admin:${randomBytes(12).toString('base64url')}`).toString('base64')}` } },
       pools: { [world.systemId]: { [world.poolId]: world.poolName } },

@@ -111,9 +111,9 @@ export class CheckRunner {
   ) {}
 
   /** One load job against a scenario, with the server's CPU measured around it. */
-  async run(scenario: Scenario, shape: LoadShape, extra: Partial<Pick<LoadJob, 'request'>> = {}): Promise<{ report: LoadReport; cpuUsPerDecision: number; serverBusy: number }> {
+  async run(scenario: Scenario, shape: LoadShape): Promise<{ report: LoadReport; cpuUsPerDecision: number; serverBusy: number }> {
     // Each job gets its own volume-name prefix so no create repeats an earlier job's name.
-    const request = extra.request ?? requestSpec(this.world, scenario.kind, this.jobs++, scenario.contender.token);
+    const request = requestSpec(this.world, scenario.kind, this.jobs++, scenario.contender.token);
     const job: LoadJob = { target: scenario.contender.target, channels: this.plan.channels, request, shape, deadlineMs: this.plan.deadlineMs };
     const before = procUsage(scenario.contender.pid).cpuMs;
     const report = await this.loadgen.request<LoadReport>(job);

@@ -39,7 +39,7 @@ export interface EnvoyPlan {
 
 export type PathId = 'direct' | 'edge-off' | 'edge-floor' | 'edge-on' | 'chain-off' | 'chain-on';
 
-export interface RatePoint {
+export interface HttpRatePoint {
   rate: number;
   /** Median over rounds of each percentile. */
   p50: number;
@@ -53,7 +53,7 @@ export interface PathResult {
   ceiling: WrkResult;
   /** CPU each process on the path spent per request during the ceiling run (µs, from /proc). */
   cpuUsPerRequest: Record<string, number>;
-  rates: RatePoint[];
+  rates: HttpRatePoint[];
 }
 
 export interface EnvoySectionResult {
@@ -205,7 +205,7 @@ export async function runEnvoySection(
       log(`  ceiling ${id}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors; CPU µs/request ${JSON.stringify(cpuUsPerRequest, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
     }
 
-    const runs = new Map<string, RatePoint['runs']>();
+    const runs = new Map<string, HttpRatePoint['runs']>();
     for (const rate of plan.rates) {
       for (let round = 0; round < plan.rounds; round++) {
         const order = round % 2 === 0 ? ids : [...ids].reverse();
@@ -228,7 +228,7 @@ export async function runEnvoySection(
         }
       }
     }
-    const point = (id: PathId, rate: number): RatePoint => {
+    const point = (id: PathId, rate: number): HttpRatePoint => {
       const list = runs.get(`${id}@${rate}`) ?? [];
       return { rate, p50: median(list.map((r) => r.latency.p50)), p99: median(list.map((r) => r.latency.p99)), runs: list };
     };
