@@ -286,6 +286,29 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
     expect(await ledger.owns(scope, missing)).to.equal(false);
   });
 
+  it('renews the array session once the gateway refuses it (gateway restart), not when it ages out 5 minutes later', async () => {
+    const tenant = driver('team-a');
+    expect((await tenant.send('GET', '/api/version')).status).to.equal(200);
+    const logins = gateway.requestsTo('/api/login').length;
+    const seen = gateway.requests.length;
+    gateway.expireTokens(); // the gateway restarted and forgot every session
+
+    const refused = await tenant.send('GET', '/api/version');
+    expect(refused.status).to.equal(401);
+    const [forwarded] = gateway.requests.slice(seen);
+    const deadHeader = String(forwarded!.headers.authorization);
+    const deadToken = Buffer.from(deadHeader.replace(/^Basic /, ''), 'base64').toString('utf8').slice(1);
+    expect(deadToken).to.not.equal('');
+    // The tenant sees the array's refusal, never the credential it was refused for.
+    expect(JSON.stringify(refused.body)).to.not.include(deadToken).and.not.include(deadHeader.replace(/^Basic /, ''));
+
+    // The refusal reaches the service through the access log; the driver's next read after it succeeds.
+    await waitFor(async () => (await tenant.send('GET', '/api/version')).status === 200, 'a read to succeed on a renewed array session', 15_000, 50);
+    expect(gateway.requestsTo('/api/login').slice(logins)).to.have.length(1);
+    expect((await tenant.send('GET', '/api/version')).status).to.equal(200);
+    expect(gateway.requestsTo('/api/login').slice(logins)).to.have.length(1);
+  });
+
   it('takes a rotated array credential from the Secret files without a restart', async () => {
     gateway.setCredentials('admin', 'Rotated-456!');
     gateway.expireTokens(); // the gateway forgot every session, as after its own restart

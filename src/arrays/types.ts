@@ -52,6 +52,13 @@ export interface ArrayAdapter {
   volumeExists(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<boolean>;
   /** Headers that carry the array's own credentials on the forwarded request (e.g. PowerFlex Basic ':'+token). */
   authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[]>;
+  /**
+   * The array answered 401 to a request forwarded with the credential whose `sessionTag` (of the
+   * headers `authorize` returned) is given: drop that session if it is still the current one, so the
+   * next request authenticates afresh instead of carrying a dead credential. Returns whether a
+   * session was dropped. Absent for arrays whose credentials are not sessions.
+   */
+  credentialsRejected?(system: StorageSystem, sessionTag: string): boolean;
   /** Request headers the array must never receive from a tenant (beyond Authorization). */
   readonly strippedHeaders: readonly string[];
   /** An error body in the array's native shape. */

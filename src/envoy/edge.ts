@@ -1,7 +1,7 @@
 // The edge Envoy's bootstrap, rendered from the configured Storage objects (pure): TLS for the
 // sidecars, ext_authz (with the request body) to the decision service, one cluster per Storage
 // chosen by the routing header of the allow response, the admin API for /proxy/, and the access-log
-// stream that confirms reservations.
+// stream that confirms reservations and reports array sessions the array refused.
 import { METADATA } from '../pipeline/metadata.js';
 import type { StorageSystem } from '../resources/types.js';
 import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
@@ -125,26 +125,46 @@ function extAuthzFilter(grpcService: EnvoyObject, timeoutMs: number): EnvoyObjec
   };
 }
 
-/** Logs only requests whose Check held something to confirm; reads and denials never cross the stream. */
-const HOLDS_SOMETHING = {
+const hasMetadata = (key: string): EnvoyObject => ({
+  metadata_filter: { matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key }], value: { present_match: true } } },
+});
+
+/**
+ * Logs only what the service acts on: requests whose Check held something to confirm, and allowed
+ * requests the array answered 401 (it forgot the session the allow attached: renew it now). Other
+ * reads and the service's own denials (a 401 for a bad tenant token has no session tag) never cross
+ * the stream.
+ */
+const SERVICE_ACTS_ON = {
   or_filter: {
-    filters: [METADATA.reservation, METADATA.deletion].map((key) => ({
-      metadata_filter: { matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key }], value: { present_match: true } } },
-    })),
+    filters: [
+      hasMetadata(METADATA.reservation),
+      hasMetadata(METADATA.deletion),
+      {
+        and_filter: {
+          filters: [
+            // Envoy requires a runtime key; the bootstrap has no runtime layer, so 401 is what applies.
+            { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 401, runtime_key: 'storage_authz.refused_session_status' } } } },
+            hasMetadata(METADATA.sessionTag),
+          ],
+        },
+      },
+    ],
   },
 };
 
 function accessLog(grpcService: EnvoyObject): EnvoyObject {
   return {
     name: 'envoy.access_loggers.http_grpc',
-    filter: HOLDS_SOMETHING,
+    filter: SERVICE_ACTS_ON,
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
       common_config: {
         log_name: ACCESS_LOG_NAME,
         transport_api_version: 'V3',
         grpc_service: grpcService,
-        // Reservations wait for this stream: flush often so capacity is committed or freed quickly.
+        // Reservations and refused sessions wait for this stream: flush often so capacity is committed
+        // or freed, and a dead array session renewed, quickly.
         buffer_flush_interval: '0.1s',
       },
     },

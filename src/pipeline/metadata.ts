@@ -7,4 +7,6 @@ export const METADATA = {
   /** Comma-joined reservation ids (base64url, so never containing ','). */
   reservation: 'reservation',
   deletion: 'deletion',
+  /** Fingerprint of the array credential an allow attached (arrays/sessionTag.ts), never the credential. */
+  sessionTag: 'session-tag',
 } as const;

@@ -81,7 +81,21 @@ describe('createDecider', () => {
     ]);
     expect(decision.removeHeaders).to.include.members(['cookie', 'forwarded', 'x-forwarded-for', 'x-csrf-token', 'x-array-session']);
     expect(decision.removeHeaders).to.not.include('authorization');
-    expect(decision.metadata).to.deep.equal({ tenant: 'a', operation: 'read', system: 'powerflex/sys1' });
+    expect(decision.metadata).to.have.all.keys('tenant', 'operation', 'system', 'session-tag');
+    expect(decision.metadata).to.include({ tenant: 'a', operation: 'read', system: 'powerflex/sys1' });
+  });
+
+  it('tags the allow with a fingerprint of the array credential it attached, never the credential', async () => {
+    const tagOf = async (username: string) => {
+      const resources = { ...deps().resources, credentials: async () => ({ username, password: 'pw' }) };
+      const decision = (await createDecider({ ...deps(), resources })(await request('/api/version', {}, 'GET'))) as Allow;
+      return decision.metadata['session-tag']!;
+    };
+    const tag = await tagOf('array-session-1');
+    expect(tag).to.match(/^[0-9a-f]{16}$/);
+    expect(tag).to.not.include('array-session-1');
+    expect(await tagOf('array-session-1')).to.equal(tag);
+    expect(await tagOf('array-session-2')).to.not.equal(tag);
   });
 
   it('reserves quota for a create and carries the reservation in dynamic metadata', async () => {

@@ -125,7 +125,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     });
     closers.push(() => resolver.stop());
 
-    confirm = confirmFromAccessLog(openedLedger);
+    confirm = confirmFromAccessLog(openedLedger, { resources, adapters: adapters.registry, logger });
     decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });
     server.setServing(true);
     logger.info({ listen: config.listen }, 'storage-authz serving');

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { StorageSystem } from '../../resources/types.js';
+import { sessionTag } from '../sessionTag.js';
 import { ArrayLookupError } from '../types.js';
 import { FakePowerFlexGateway, GIB_IN_KIB } from '../../../test/fakes/powerflex/gateway.js';
 import { createPowerFlexAdapter, type PowerFlexAdapter } from './adapter.js';
@@ -63,6 +64,51 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect(logins()).to.equal(2);
     // The listing was tried with the dead token, then once more with the new one.
     expect(gateway.requestsTo('/api/types/StoragePool/instances')).to.have.length(2);
+  });
+
+  describe('a session the array refused on a forwarded request (access log, 401)', () => {
+    const tokenOf = (headers: { value: string }[]) => Buffer.from(headers[0]!.value.replace(/^Basic /, ''), 'base64').toString().slice(1);
+
+    it('is dropped when the tag is of the current session: the next requests log in once, concurrently', async () => {
+      const refused = await adapter.authorize(system, credentials);
+      clock += 1_000;
+      expect(adapter.credentialsRejected!(system, sessionTag(refused))).to.equal(true);
+      const renewed = await Promise.all(Array.from({ length: 5 }, () => adapter.authorize(system, credentials)));
+      expect(logins()).to.equal(2);
+      expect(new Set(renewed.map((headers) => headers[0]!.value))).to.have.property('size', 1);
+      expect(renewed[0]![0]!.value).to.not.equal(refused[0]!.value);
+    });
+
+    it('is not the session a late report names once a newer one is current', async () => {
+      const refused = await adapter.authorize(system, credentials);
+      clock += 1_000;
+      adapter.credentialsRejected!(system, sessionTag(refused));
+      const current = await adapter.authorize(system, credentials);
+      clock += 1_000;
+      // Entries of other requests forwarded with the refused token arrive after the renewal.
+      expect(adapter.credentialsRejected!(system, sessionTag(refused))).to.equal(false);
+      expect(await adapter.authorize(system, credentials)).to.deep.equal(current);
+      expect(logins()).to.equal(2);
+    });
+
+    it('is kept while younger than a second, so a path the array always refuses cannot make every request a login', async () => {
+      const headers = await adapter.authorize(system, credentials);
+      expect(adapter.credentialsRejected!(system, sessionTag(headers))).to.equal(false);
+      expect(await adapter.authorize(system, credentials)).to.deep.equal(headers);
+      expect(logins()).to.equal(1);
+    });
+
+    it('is recognised by a tag that is not the token and does not contain it', async () => {
+      const headers = await adapter.authorize(system, credentials);
+      const tag = sessionTag(headers);
+      expect(tag).to.match(/^[0-9a-f]{16}$/);
+      expect(tokenOf(headers)).to.not.include(tag).and.not.equal('');
+      expect(headers[0]!.value).to.not.include(tag);
+      clock += 1_000;
+      expect(adapter.credentialsRejected!(system, 'not-the-session')).to.equal(false);
+      expect(adapter.credentialsRejected!({ ...system, systemID: 'other' }, tag)).to.equal(false);
+      expect(adapter.credentialsRejected!(system, tag)).to.equal(true);
+    });
   });
 
   it('does not retry a failed login until a while has passed or the credentials change', async () => {

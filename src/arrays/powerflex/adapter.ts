@@ -1,5 +1,7 @@
 // The PowerFlex face of the ArrayAdapter contract: classification (pure), the local login answer,
 // lookups and credentials through PowerFlexClient, and errors in PowerFlex's shape.
+import type { HeaderSet } from '../../pipeline/types.js';
+import { sessionTag } from '../sessionTag.js';
 import type { ArrayAdapter, LocalAnswer, Operation } from '../types.js';
 import { classifyPowerFlex } from './classify.js';
 import { basicToken, PowerFlexClient, type PowerFlexClientOptions } from './client.js';
@@ -11,6 +13,11 @@ import { powerflexErrorBody } from './errors.js';
  * The value is Dell's, so anything that recognises Dell's spoof recognises ours.
  */
 export const SPOOFED_LOGIN_TOKEN = 'hellofromkaravi';
+
+/** PowerFlex's token auth on a forwarded request. */
+function credentialHeaders(token: string): HeaderSet[] {
+  return [{ name: 'authorization', value: `Basic ${basicToken(token)}` }];
+}
 
 export interface PowerFlexAdapter extends ArrayAdapter {
   /** Stops the gateway connection pools (service shutdown, tests). */
@@ -34,9 +41,9 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
     poolName: (system, credentials, poolId) => client.poolName(system, credentials, poolId),
     volume: (system, credentials, volumeId) => client.volume(system, credentials, volumeId),
     volumeExists: (system, credentials, name) => client.volumeExists(system, credentials, name),
-    async authorize(system, credentials) {
-      return [{ name: 'authorization', value: `Basic ${basicToken(await client.token(system, credentials))}` }];
-    },
+    authorize: async (system, credentials) => credentialHeaders(await client.token(system, credentials)),
+    // The tag is of the headers this session would be forwarded with, as the allow computed it.
+    credentialsRejected: (system, tag) => client.sessionRefused(system, (token) => sessionTag(credentialHeaders(token)) === tag),
     errorBody: powerflexErrorBody,
     close: () => client.close(),
   };

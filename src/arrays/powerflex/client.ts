@@ -15,6 +15,7 @@ export interface PowerFlexClientOptions {
   /**
    * Log in again once a token is this old. PowerFlex tokens die after 10 idle minutes (8 hours at most);
    * Dell re-logs every 5 minutes, and so do we, so a forwarded request does not carry a dead token.
+   * A token the gateway forgets sooner (its restart) is renewed as soon as it refuses one (sessionRefused).
    */
   tokenMaxAgeMs?: number;
   /** How long a pool name or volume lookup is trusted. */
@@ -29,6 +30,12 @@ export interface PowerFlexClientOptions {
    * A changed credential file is tried immediately.
    */
   loginRetryMs?: number;
+  /**
+   * A session the array refused on a forwarded request is dropped only once it is this old. Tenants
+   * choose the paths they send: were some path answered 401 whatever the token, each such request
+   * would otherwise cost a login (and a session on the gateway).
+   */
+  minRefusedSessionAgeMs?: number;
   now?: () => number;
 }
 
@@ -57,6 +64,7 @@ export class PowerFlexClient {
   private readonly tokenMaxAgeMs: number;
   private readonly requestTimeoutMs: number;
   private readonly loginRetryMs: number;
+  private readonly minRefusedSessionAgeMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: PowerFlexClientOptions = {}) {
@@ -64,6 +72,7 @@ export class PowerFlexClient {
     this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.loginRetryMs = options.loginRetryMs ?? 5_000;
+    this.minRefusedSessionAgeMs = options.minRefusedSessionAgeMs ?? 1_000;
     const ttl = options.lookupTtlMs ?? 60_000;
     const size = options.lookupCacheSize ?? 1000;
     this.pools = new ExpiringCache(size, ttl, this.now);
@@ -95,6 +104,20 @@ export class PowerFlexClient {
     } finally {
       if (this.logins.get(key)?.pending === pending) this.logins.delete(key);
     }
+  }
+
+  /**
+   * The gateway answered 401 to a forwarded request (it restarted, or expired the token early):
+   * drops this system's cached session if `refused` recognises its token, so the next request logs
+   * in again (one login, as in `token`) instead of carrying a dead token until it ages out. A session
+   * obtained since then is kept: a late report must not kill it. Returns whether one was dropped.
+   */
+  sessionRefused(system: StorageSystem, refused: (token: string) => boolean): boolean {
+    const key = storageKey(system.type, system.systemID);
+    const session = this.sessions.get(key);
+    if (!session || this.now() - session.obtainedAt < this.minRefusedSessionAgeMs || !refused(session.token)) return false;
+    this.sessions.delete(key);
+    return true;
   }
 
   /** Pool id → name; the whole pool list is fetched on a miss (one call fills every pool of the system). */

@@ -3,7 +3,7 @@ import type { ArrayAdapter } from '../../arrays/types.js';
 import { MemoryLedger } from '../../ledger/memory/memoryLedger.js';
 import type { QuotaScope } from '../../ledger/types.js';
 import type { ResourceSource, StorageSystem } from '../../resources/types.js';
-import { confirmFromAccessLog, resolvePending } from './confirm.js';
+import { confirmFromAccessLog, resolvePending, type ArraySessions } from './confirm.js';
 
 const scope: QuotaScope = { systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', tenant: 'a' };
 const quota = { kind: 'limited', kib: 100 } as const;
@@ -50,6 +50,40 @@ describe('access-log confirmation', () => {
     await confirm({ requestId: 'd1', metadata: { deletion: await begin() }, responseCode: 404 });
     expect(await usage(ledger)).to.deep.equal({ used: 10, reserved: 0 });
     await confirm({ requestId: 'd2', metadata: { deletion: await begin() }, responseCode: 200 });
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
+  });
+});
+
+describe('access-log report of a session the array refused', () => {
+  const resources = {
+    current: () => ({ generation: 1, tenants: new Map(), roles: new Map(), storage: new Map([['powerflex/sys1', system]]) }),
+  } as unknown as ResourceSource;
+
+  function refusing(rejected: [StorageSystem, string][], adapter: Partial<ArrayAdapter> = {}): ArraySessions {
+    const array = { credentialsRejected: (refusedBy: StorageSystem, tag: string) => (rejected.push([refusedBy, tag]), true), ...adapter } as unknown as ArrayAdapter;
+    return { resources, adapters: new Map([['powerflex', array]]) };
+  }
+
+  it("tells the system's adapter which session the array answered 401 to", async () => {
+    const rejected: [StorageSystem, string][] = [];
+    const confirm = confirmFromAccessLog(new MemoryLedger(), refusing(rejected));
+    await confirm({ requestId: 'r1', metadata: { system: 'powerflex/sys1', 'session-tag': '0123456789abcdef' }, responseCode: 401 });
+    expect(rejected).to.deep.equal([[system, '0123456789abcdef']]);
+  });
+
+  it('ignores other statuses, entries without a session tag, and systems no longer configured', async () => {
+    const rejected: [StorageSystem, string][] = [];
+    const confirm = confirmFromAccessLog(new MemoryLedger(), refusing(rejected));
+    await confirm({ requestId: 'r1', metadata: { system: 'powerflex/sys1', 'session-tag': 'aa' }, responseCode: 403 });
+    await confirm({ requestId: 'r2', metadata: { system: 'powerflex/sys1' }, responseCode: 401 });
+    await confirm({ requestId: 'r3', metadata: { system: 'powerflex/gone', 'session-tag': 'aa' }, responseCode: 401 });
+    expect(rejected).to.deep.equal([]);
+  });
+
+  it('still releases the reservation of a refused create, even when the adapter fails', async () => {
+    const ledger = new MemoryLedger();
+    const confirm = confirmFromAccessLog(ledger, refusing([], { credentialsRejected: () => { throw new Error('adapter bug'); } }));
+    await confirm({ requestId: 'r1', metadata: { system: 'powerflex/sys1', 'session-tag': 'aa', reservation: await reserve(ledger, 'v1') }, responseCode: 401 });
     expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
   });
 });

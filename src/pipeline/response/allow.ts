@@ -1,7 +1,9 @@
 // Response phase, allow side (pure): what Envoy changes on the request it forwards to the array.
+import { sessionTag } from '../../arrays/sessionTag.js';
 import type { Classified } from '../../arrays/types.js';
 import { ROUTING_HEADER, storageClusterName } from '../../envoy/routing.js';
 import type { StorageSystem } from '../../resources/types.js';
+import { METADATA } from '../metadata.js';
 import type { Allow, HeaderSet, RequestView } from '../types.js';
 
 // The tenant's credentials and routing hints never reach an array (DESIGN.md §5). `authorization`
@@ -30,5 +32,7 @@ export function allowDecision({ request, system, classified, credentialHeaders, 
   for (const name of Object.keys(request.headers)) if (name.startsWith(FORWARDING_PREFIX) && name !== 'x-forwarded-proto') remove.add(name);
   // Envoy applies removals after the sets: a header that is set must not also be removed.
   const removeHeaders = [...remove].filter((name) => !set.has(name));
-  return { kind: 'allow', setHeaders, removeHeaders, metadata };
+  // If the array refuses these credentials, the access log brings the tag back and the adapter renews its session.
+  const tagged = credentialHeaders.length > 0 ? { ...metadata, [METADATA.sessionTag]: sessionTag(credentialHeaders) } : metadata;
+  return { kind: 'allow', setHeaders, removeHeaders, metadata: tagged };
 }
