@@ -177,7 +177,7 @@ describe('admin API', function () {
       ]);
     });
 
-    it('shows committed and reserved capacity and volume counts from the ledger', async function () {
+    it('shows committed and reserved capacity and volume counts from the ledger, and those volumes by name', async function () {
       const scope = { systemType: 'powerflex' as const, systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', tenant: 'team-a' };
       const quota = { kind: 'limited' as const, kib: 100 * GiB };
       const first = await ledger.reserve(scope, 'k8s-vol-1', 8 * GiB, quota);
@@ -191,13 +191,51 @@ describe('admin API', function () {
       ]);
       const volumes = await call('GET', '/proxy/volumes/?tenant=team-a', { token: admin.access });
       expect(volumes.json.volumes).to.deep.equal([
-        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', volumes: 1, usedKiB: 8 * GiB, reservedKiB: 16 * GiB },
+        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', name: 'k8s-vol-1', sizeKiB: 8 * GiB, state: 'committed' },
+        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', name: 'k8s-vol-2', sizeKiB: 16 * GiB, state: 'reserved' },
       ]);
     });
 
-    it('answers 404 for usage of an unknown tenant', async function () {
-      const reply = await call('GET', '/proxy/usage/?tenant=nobody', { token: admin.access });
-      expect(reply).to.deep.include({ status: 404, json: { error: 'tenant "nobody" not found', code: 404 } });
+    it("lists every tenant's volumes by name, sorted by tenant, system, pool and name; a deleting one is marked, a deleted one is gone", async function () {
+      const at = (tenant: string, pool: string) => ({ systemType: 'powerflex' as const, systemID: ADMIN_FIXTURE.systemID, pool, tenant });
+      const create = async (scope: ReturnType<typeof at>, name: string, kib: number) => {
+        const reserved = await ledger.reserve(scope, name, kib, { kind: 'unlimited' });
+        if (reserved.status !== 'approved') throw new Error(`reserve: ${reserved.status}`);
+        await ledger.commit(reserved.reservation);
+      };
+      const beginDelete = async (scope: ReturnType<typeof at>, name: string) => {
+        const begun = await ledger.beginDelete(scope, name);
+        if (begun.status !== 'ok') throw new Error(`beginDelete: ${begun.status}`);
+        return begun.deletion;
+      };
+      await create(at('no-roles', 'silver'), 'k8s-b', 2 * GiB);
+      await create(at('no-roles', 'bronze'), 'k8s-z', 3 * GiB);
+      await create(at('no-roles', 'bronze'), 'k8s-a', 4 * GiB);
+      await beginDelete(at('no-roles', 'bronze'), 'k8s-a');
+      await create(at('no-roles', 'bronze'), 'k8s-gone', GiB);
+      await ledger.commitDelete(await beginDelete(at('no-roles', 'bronze'), 'k8s-gone'));
+
+      const all = await call('GET', '/proxy/volumes/', { token: admin.access });
+      expect(all.status).to.equal(200);
+      const listed = (all.json.volumes as { tenant: string; pool: string; name: string; sizeKiB: number; state: string }[]).map((v) => [v.tenant, v.pool, v.name, v.sizeKiB, v.state]);
+      expect(listed).to.deep.equal([
+        ['no-roles', 'bronze', 'k8s-a', 4 * GiB, 'deleting'],
+        ['no-roles', 'bronze', 'k8s-z', 3 * GiB, 'committed'],
+        ['no-roles', 'silver', 'k8s-b', 2 * GiB, 'committed'],
+        ['team-a', 'bronze', 'k8s-vol-1', 8 * GiB, 'committed'],
+        ['team-a', 'bronze', 'k8s-vol-2', 16 * GiB, 'reserved'],
+      ]);
+      const revoked = await call('GET', '/proxy/volumes/?tenant=revoked', { token: admin.access });
+      expect(revoked).to.deep.include({ status: 200, json: { volumes: [] } });
+    });
+
+    it('answers 404 for usage or volumes of an unknown tenant, and 400 for an empty tenant', async function () {
+      for (const endpoint of ['/proxy/usage/', '/proxy/volumes/']) {
+        const reply = await call('GET', `${endpoint}?tenant=nobody`, { token: admin.access });
+        expect(reply).to.deep.include({ status: 404, json: { error: 'tenant "nobody" not found', code: 404 } });
+        const empty = await call('GET', `${endpoint}?tenant=`, { token: admin.access });
+        expect(empty).to.deep.include({ status: 400, json: { error: 'query parameter "tenant" is empty', code: 400 } });
+      }
     });
   });
 
@@ -234,10 +272,12 @@ describe('admin API', function () {
   });
 
   describe('when the quota store is down', function () {
-    it('answers usage with 503 "quota store unavailable" and still generates tokens', async function () {
+    it('answers usage and volumes with 503 "quota store unavailable" and still generates tokens', async function () {
       await redis.kill();
-      const usage = await call('GET', '/proxy/usage/', { token: admin.access });
-      expect(usage).to.deep.include({ status: 503, json: { error: 'quota store unavailable', code: 503 } });
+      for (const endpoint of ['/proxy/usage/', '/proxy/volumes/']) {
+        const reply = await call('GET', endpoint, { token: admin.access });
+        expect(reply).to.deep.include({ status: 503, json: { error: 'quota store unavailable', code: 503 } });
+      }
       const token = await call('POST', '/proxy/tenant/token/', { token: admin.access, body: { tenant: 'team-a' } });
       expect(token.status).to.equal(200);
     });

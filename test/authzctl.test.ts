@@ -45,6 +45,7 @@ describe('authzctl (built binary)', function () {
   let verifier: TokenVerifier;
   let resources: DirectoryResources;
   let api: RunningAdminApi;
+  let ledger: MemoryLedger;
   let caFile: string;
   /** Everything any authzctl run printed in this suite. */
   const transcript: string[] = [];
@@ -94,7 +95,8 @@ describe('authzctl (built binary)', function () {
     keys = await loadSigningKeys(keysDir, ADMIN_FIXTURE.kid);
     verifier = new TokenVerifier({ keys: () => keys });
     resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger, debounceMs: 20 });
-    api = await startAdminApi({ resources, ledger: new MemoryLedger(), verifier, keys: () => keys, logger: silentLogger });
+    ledger = new MemoryLedger();
+    api = await startAdminApi({ resources, ledger, verifier, keys: () => keys, logger: silentLogger });
     await writeFile(caFile, api.caPem);
   });
 
@@ -223,6 +225,29 @@ describe('authzctl (built binary)', function () {
       const json = await admin(['-o', 'json', 'usage', '--tenant', 'team-a']);
       expect((JSON.parse(json.stdout) as { usage: { quotaKiB: number }[] }).usage[0]?.quotaKiB).to.equal(100 * 1024 * 1024);
       expectFailure(await admin(['usage', '--tenant', 'team-b']), /admin API answered 404: tenant "team-b" not found/);
+    });
+
+    it('volumes: lists the volume a tenant created, by name, with its size and state', async function () {
+      const none = await admin(['volumes', '--tenant', 'team-a']);
+      expectOk(none);
+      expect(none.stderr).to.equal('No volumes: tenant "team-a" has not created any yet\n');
+      // What the service records when team-a's CSI driver creates a volume through the proxy.
+      const scope = { systemType: 'powerflex' as const, systemID: SYSTEM_ID, pool: 'bronze', tenant: 'team-a' };
+      const reserved = await ledger.reserve(scope, 'k8s-3f2a9c1b7e', 8 * 1024 * 1024, { kind: 'limited', kib: 100 * 1024 * 1024 });
+      if (reserved.status !== 'approved') throw new Error(`reserve: ${reserved.status}`);
+      await ledger.commit(reserved.reservation);
+
+      const table = await admin(['volumes']);
+      expectOk(table);
+      expect(table.stdout).to.match(new RegExp(`^TENANT\\s+SYSTEM\\s+POOL\\s+VOLUME\\s+SIZE\\s+STATE\nteam-a\\s+powerflex/${SYSTEM_ID}\\s+bronze\\s+k8s-3f2a9c1b7e\\s+8GiB\\s+committed\n$`));
+      const json = await admin(['-o', 'json', 'volumes', '--tenant', 'team-a']);
+      expectOk(json);
+      expect(JSON.parse(json.stdout)).to.deep.equal({
+        volumes: [{ tenant: 'team-a', systemType: 'powerflex', systemID: SYSTEM_ID, pool: 'bronze', name: 'k8s-3f2a9c1b7e', sizeKiB: 8 * 1024 * 1024, state: 'committed' }],
+      });
+      const yaml = await admin(['-o', 'yaml', 'volumes']);
+      expect((parse(yaml.stdout) as { volumes: { name: string }[] }).volumes.map((v) => v.name)).to.deep.equal(['k8s-3f2a9c1b7e']);
+      expectFailure(await admin(['volumes', '--tenant', 'team-b']), /admin API answered 404: tenant "team-b" not found/);
     });
   });
 

@@ -326,6 +326,60 @@ function ledgerContract(backend: LedgerBackend): void {
         await expectInputError(ledger.pending(-1));
       });
     });
+
+    describe('volumes', () => {
+      it('lists each reserved, committed and deleting volume by name with its size, in every pool, and never a deleted or released one', async () => {
+        await createVolume(ledger, scope, 'committed', 3 * GiB);
+        await approvedId(ledger, scope, 'reserved', 4 * GiB);
+        await createVolume(ledger, scope, 'being-deleted', 5 * GiB);
+        await deletionId(ledger, scope, 'being-deleted');
+        await createVolume(ledger, scope, 'deleted', 6 * GiB);
+        await ledger.commitDelete(await deletionId(ledger, scope, 'deleted'));
+        await ledger.release(await approvedId(ledger, scope, 'released', 7 * GiB));
+        await createVolume(ledger, otherPool, 'in-silver', 8 * GiB);
+        expect(await ledger.volumes()).to.have.deep.members([
+          { ...scope, volume: 'committed', sizeKiB: 3 * GiB, state: 'committed' },
+          { ...scope, volume: 'reserved', sizeKiB: 4 * GiB, state: 'reserved' },
+          { ...scope, volume: 'being-deleted', sizeKiB: 5 * GiB, state: 'deleting' },
+          { ...otherPool, volume: 'in-silver', sizeKiB: 8 * GiB, state: 'committed' },
+        ]);
+      });
+
+      it('filters by tenant: the same name in two tenants is two volumes', async () => {
+        await createVolume(ledger, scope, 'vol-a', GiB);
+        await approvedId(ledger, otherTenant, 'vol-a', 2 * GiB);
+        await createVolume(ledger, { ...otherTenant, pool: 'silver' }, 'vol-b', 3 * GiB);
+        expect(await ledger.volumes('tenant-2')).to.have.deep.members([
+          { ...otherTenant, volume: 'vol-a', sizeKiB: 2 * GiB, state: 'reserved' },
+          { ...otherTenant, pool: 'silver', volume: 'vol-b', sizeKiB: 3 * GiB, state: 'committed' },
+        ]);
+        expect(await ledger.volumes('tenant-1')).to.deep.equal([{ ...scope, volume: 'vol-a', sizeKiB: GiB, state: 'committed' }]);
+        expect(await ledger.volumes('nobody')).to.deep.equal([]);
+      });
+
+      it('an aborted delete lists the volume as it was before; a reserved volume confirmed mid-delete stays deleting', async () => {
+        await createVolume(ledger, scope, 'aborted', GiB);
+        await ledger.abortDelete(await deletionId(ledger, scope, 'aborted'));
+        const reservation = await approvedId(ledger, scope, 'racing', 2 * GiB);
+        await deletionId(ledger, scope, 'racing');
+        await ledger.commit(reservation);
+        expect(await ledger.volumes()).to.have.deep.members([
+          { ...scope, volume: 'aborted', sizeKiB: GiB, state: 'committed' },
+          { ...scope, volume: 'racing', sizeKiB: 2 * GiB, state: 'deleting' },
+        ]);
+      });
+
+      it('a name deleted and created again is listed once, with its new size', async () => {
+        await createVolume(ledger, scope, 'vol-a', GiB);
+        await ledger.commitDelete(await deletionId(ledger, scope, 'vol-a'));
+        await createVolume(ledger, scope, 'vol-a', 9 * GiB);
+        expect(await ledger.volumes()).to.deep.equal([{ ...scope, volume: 'vol-a', sizeKiB: 9 * GiB, state: 'committed' }]);
+      });
+
+      it('lists nothing for an empty ledger', async () => {
+        expect(await ledger.volumes()).to.deep.equal([]);
+      });
+    });
   });
 }
 

@@ -100,6 +100,25 @@ describe('redis ledger', () => {
       expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: 70 * GiB, volumes: 0 }]);
     });
 
+    it('lists adopted Dell v1 volumes once the scope is in the scope set: a leaked create as reserved, deleted ones not at all', async () => {
+      await raw.hset(dataKey, {
+        approved_capacity: String(36 * GiB),
+        'vol:live:approved': '1', 'vol:live:capacity': String(20 * GiB), 'vol:live:created': '1',
+        'vol:gone:approved': '1', 'vol:gone:capacity': String(5 * GiB), 'vol:gone:created': '1', 'vol:gone:deleted': '1',
+        'vol:leaked:approved': '1', 'vol:leaked:capacity': String(10 * GiB),
+        'vol:k8s:01:approved': '1', 'vol:k8s:01:capacity': String(6 * GiB), 'vol:k8s:01:created': '1', 'vol:k8s:01:deleting': '1',
+      });
+      // As in usage(): a v1 scope is found through storage-authz:scopes, which v1 never wrote.
+      expect(await ledger.volumes()).to.deep.equal([]);
+      await approved(ledger, 'new', GiB);
+      expect(await ledger.volumes('tenant-1')).to.have.deep.members([
+        { ...scope, volume: 'live', sizeKiB: 20 * GiB, state: 'committed' },
+        { ...scope, volume: 'leaked', sizeKiB: 10 * GiB, state: 'reserved' },
+        { ...scope, volume: 'k8s:01', sizeKiB: 6 * GiB, state: 'deleting' },
+        { ...scope, volume: 'new', sizeKiB: GiB, state: 'reserved' },
+      ]);
+    });
+
     it('a reservation made through one replica is committed through another (ids survive restarts)', async () => {
       const reservation = await approved(ledger, 'vol-a', GiB);
       await ledger.close();
@@ -210,6 +229,7 @@ describe('redis ledger', () => {
         () => ledger!.reserve(scope, 'during', GiB, quota100),
         () => ledger!.owns(scope, 'before'),
         () => ledger!.usage(),
+        () => ledger!.volumes(),
         () => ledger!.pending(0),
       ]) {
         const error = await rejectionOf(call());

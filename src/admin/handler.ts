@@ -152,7 +152,7 @@ function adminRoutes(deps: AdminDeps): Route[] {
       auth: 'admin',
       async handle({ query }) {
         const tenant = tenantFilter(deps, query);
-        const volumes = volumesReport(await deps.ledger.usage(tenant));
+        const volumes = volumesReport(await deps.ledger.volumes(tenant));
         return { status: 200, body: { volumes } };
       },
     },

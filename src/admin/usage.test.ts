@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { UsageRow } from '../ledger/types.js';
+import type { UsageRow, VolumeRow } from '../ledger/types.js';
 import type { ResourceSnapshot, Role, Tenant } from '../resources/types.js';
 import { usageReport, volumesReport } from './usage.js';
 
@@ -63,8 +63,24 @@ describe('admin usage report', () => {
     expect(rows.map((r) => r.tenant)).to.deep.equal(['t1']);
   });
 
-  it('lists volume counts per tenant and pool in a stable order', () => {
-    const rows = volumesReport([used('t2', 'bronze', 7, 0, 2), used('t1', 'silver', 3, 1, 1), used('t1', 'bronze', 5, 0, 3)]);
-    expect(rows.map((r) => [r.tenant, r.pool, r.volumes])).to.deep.equal([['t1', 'bronze', 3], ['t1', 'silver', 1], ['t2', 'bronze', 2]]);
+  it('lists each volume by name with its size and state, sorted by tenant, system, pool and name', () => {
+    const volume = (tenantName: string, systemID: string, pool: string, name: string, state: VolumeRow['state'] = 'committed'): VolumeRow => ({
+      tenant: tenantName, systemType: 'powerflex', systemID, pool, volume: name, sizeKiB: 8 * GiB, state,
+    });
+    const rows = volumesReport([
+      volume('t2', 'sys1', 'bronze', 'a'),
+      volume('t1', 'sys2', 'bronze', 'a'),
+      volume('t1', 'sys1', 'silver', 'a', 'deleting'),
+      volume('t1', 'sys1', 'bronze', 'k8s-2', 'reserved'),
+      volume('t1', 'sys1', 'bronze', 'k8s-1'),
+    ]);
+    expect(rows.map((r) => [r.tenant, r.systemID, r.pool, r.name, r.state])).to.deep.equal([
+      ['t1', 'sys1', 'bronze', 'k8s-1', 'committed'],
+      ['t1', 'sys1', 'bronze', 'k8s-2', 'reserved'],
+      ['t1', 'sys1', 'silver', 'a', 'deleting'],
+      ['t1', 'sys2', 'bronze', 'a', 'committed'],
+      ['t2', 'sys1', 'bronze', 'a', 'committed'],
+    ]);
+    expect(rows[0]).to.deep.equal({ tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', name: 'k8s-1', sizeKiB: 8 * GiB, state: 'committed' });
   });
 });

@@ -1,6 +1,6 @@
 // Quota usage per tenant, array and pool: the ledger's used/reserved capacity joined with the quota
 // the tenant's roles grant in the live resources. Pure: the handler does the I/O.
-import type { UsageRow } from '../ledger/types.js';
+import type { UsageRow, VolumeRow, VolumeState } from '../ledger/types.js';
 import { effectiveQuota } from '../pipeline/policy/decisions.js';
 import type { ResourceSnapshot, Role, SystemType } from '../resources/types.js';
 
@@ -88,11 +88,16 @@ function compareScopes(a: Scope, b: Scope): number {
   );
 }
 
-/** The ledger's volume count and capacity per tenant, array and pool (no quota: see usageReport). */
-export type VolumesReportRow = Pick<UsageRow, 'tenant' | 'systemType' | 'systemID' | 'pool' | 'volumes' | 'usedKiB' | 'reservedKiB'>;
+/** One volume the ledger charges to a tenant, by name (no quota: see usageReport). */
+export interface VolumesReportRow extends Scope {
+  name: string;
+  sizeKiB: number;
+  state: VolumeState;
+}
 
-export function volumesReport(ledgerRows: readonly UsageRow[]): VolumesReportRow[] {
+/** Every volume of the ledger rows, sorted by tenant, system, pool and name. */
+export function volumesReport(ledgerRows: readonly VolumeRow[]): VolumesReportRow[] {
   return ledgerRows
-    .map(({ tenant, systemType, systemID, pool, volumes, usedKiB, reservedKiB }) => ({ tenant, systemType, systemID, pool, volumes, usedKiB, reservedKiB }))
-    .sort(compareScopes);
+    .map(({ tenant, systemType, systemID, pool, volume, sizeKiB, state }) => ({ tenant, systemType, systemID, pool, name: volume, sizeKiB, state }))
+    .sort((a, b) => compareScopes(a, b) || a.name.localeCompare(b.name));
 }

@@ -28,6 +28,21 @@ export interface UsageRow extends QuotaScope {
   volumes: number;
 }
 
+/**
+ * What a volume is in the ledger: `reserved` (approved, the array has not confirmed the create),
+ * `committed` (the array said 2xx) or `deleting` (a delete of a reserved or committed volume is in
+ * flight: begun, neither committed nor aborted). Released and deleted volumes are not listed.
+ */
+export type VolumeState = 'reserved' | 'committed' | 'deleting';
+
+/** One volume the ledger charges to a tenant in a scope. */
+export interface VolumeRow extends QuotaScope {
+  /** The name the tenant created it with (the name the ledger keys it by). */
+  volume: string;
+  sizeKiB: number;
+  state: VolumeState;
+}
+
 export interface PendingReservation {
   reservation: ReservationId;
   scope: QuotaScope;
@@ -59,6 +74,11 @@ export interface Ledger {
   owns(scope: QuotaScope, volume: string): Promise<boolean>;
   /** Used and reserved capacity per tenant/system/pool, O(1) per pool. */
   usage(tenant?: string): Promise<UsageRow[]>;
+  /**
+   * Every volume charged to `tenant` (or to every tenant), one row per volume, in no particular
+   * order. The admin path: it reads every volume of each scope, unlike `usage`.
+   */
+  volumes(tenant?: string): Promise<VolumeRow[]>;
   /** Reservations still pending after `olderThanMs`. */
   pending(olderThanMs: number): Promise<PendingReservation[]>;
   close(): Promise<void>;

@@ -23,9 +23,9 @@ const VOLUMES_COLUMNS: Column<VolumesReportRow>[] = [
   { header: 'TENANT', value: (r) => r.tenant },
   { header: 'SYSTEM', value: system },
   { header: 'POOL', value: (r) => r.pool },
-  { header: 'VOLUMES', value: (r) => r.volumes.toString() },
-  { header: 'USED', value: (r) => formatKiB(r.usedKiB) },
-  { header: 'RESERVED', value: (r) => formatKiB(r.reservedKiB) },
+  { header: 'VOLUME', value: (r) => r.name },
+  { header: 'SIZE', value: (r) => formatKiB(r.sizeKiB) },
+  { header: 'STATE', value: (r) => r.state },
 ];
 
 export function registerUsageCommands(program: Command, io: Io): void {
@@ -37,18 +37,18 @@ export function registerUsageCommands(program: Command, io: Io): void {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const reply = (await withClient(globals, (client) => client.call('GET', withTenant('/proxy/usage/', options.tenant)))) as { usage: UsageReportRow[] };
       printData(io, globals.output, reply, reply.usage, USAGE_COLUMNS);
-      if (reply.usage.length === 0) io.stderr(`No usage: ${options.tenant ? `tenant "${options.tenant}" has` : 'no tenant has'} roles or volumes yet\n`);
+      if (reply.usage.length === 0) io.stderr(`No usage: ${options.tenant ? `tenant "${options.tenant}" has no` : 'no tenant has'} roles or volumes yet\n`);
     });
 
   program
     .command('volumes')
-    .description("number and capacity of each tenant's volumes per array and pool")
+    .description("each tenant's volumes by name, with size and state (reserved, committed, deleting), per array and pool")
     .option('-t, --tenant <name>', 'only this tenant')
     .action(async (options: { tenant?: string }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const reply = (await withClient(globals, (client) => client.call('GET', withTenant('/proxy/volumes/', options.tenant)))) as { volumes: VolumesReportRow[] };
       printData(io, globals.output, reply, reply.volumes, VOLUMES_COLUMNS);
-      if (reply.volumes.length === 0) io.stderr(`No volumes: ${options.tenant ? `tenant "${options.tenant}" has` : 'no tenant has'} created any yet\n`);
+      if (reply.volumes.length === 0) io.stderr(`No volumes: ${options.tenant ? `tenant "${options.tenant}" has not` : 'no tenant has'} created any yet\n`);
     });
 }
 

@@ -11,6 +11,7 @@ import type {
   ReservationId,
   ReserveResult,
   UsageRow,
+  VolumeRow,
 } from '../types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName } from '../validate.js';
 
@@ -19,6 +20,8 @@ interface VolumeRecord {
   generation: number;
   /** `reserved` until the array confirms the create, then `committed`. Deleted volumes are dropped. */
   state: 'reserved' | 'committed';
+  /** A delete is in flight (begun, neither committed nor aborted), as Redis' `vol:<name>:deleting`. */
+  deleting: boolean;
   since: number;
 }
 
@@ -67,6 +70,7 @@ export class MemoryLedger implements Ledger {
       sizeKiB,
       generation: ++record.lastGeneration,
       state: 'reserved',
+      deleting: false,
       since: this.now(),
     };
     record.volumes.set(volume, added);
@@ -99,6 +103,7 @@ export class MemoryLedger implements Ledger {
     const record = this.scopes.get(scopeKey(scope));
     const existing = record?.volumes.get(volume);
     if (!record || !existing) return { status: 'not-owner' };
+    existing.deleting = true;
     return { status: 'ok', deletion: this.idOf('deletion', record.scope, volume, existing) };
   }
 
@@ -113,9 +118,10 @@ export class MemoryLedger implements Ledger {
     else scope.committedVolumes -= 1;
   }
 
-  /** Nothing to undo: a begun delete holds no capacity of its own (the volume stays charged until commitDelete). */
+  /** Clears the in-flight mark; a begun delete holds no capacity of its own (the volume stays charged until commitDelete). */
   async abortDelete(deletion: ReservationId): Promise<void> {
-    decodeReservationId(deletion, 'deletion');
+    const found = this.find(decodeReservationId(deletion, 'deletion'));
+    if (found) found.volume.deleting = false;
   }
 
   async owns(scope: QuotaScope, volume: string): Promise<boolean> {
@@ -134,6 +140,17 @@ export class MemoryLedger implements Ledger {
         reservedKiB: record.reservedKiB,
         volumes: record.committedVolumes,
       });
+    }
+    return rows;
+  }
+
+  async volumes(tenant?: string): Promise<VolumeRow[]> {
+    const rows: VolumeRow[] = [];
+    for (const record of this.scopes.values()) {
+      if (tenant !== undefined && record.scope.tenant !== tenant) continue;
+      for (const [name, volume] of record.volumes) {
+        rows.push({ ...record.scope, volume: name, sizeKiB: volume.sizeKiB, state: volume.deleting ? 'deleting' : volume.state });
+      }
     }
     return rows;
   }

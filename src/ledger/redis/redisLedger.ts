@@ -17,6 +17,7 @@ import {
   type ReservationId,
   type ReserveResult,
   type UsageRow,
+  type VolumeRow,
 } from '../types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName } from '../validate.js';
 import { ReplicaTracker } from './replicas.js';
@@ -183,9 +184,7 @@ export class RedisLedger implements Ledger {
 
   async usage(tenant?: string): Promise<UsageRow[]> {
     return this.available(async () => {
-      const scopes = (await this.client.smembers(SCOPES_KEY))
-        .map(parseScopeMember)
-        .filter((scope) => tenant === undefined || scope.tenant === tenant);
+      const scopes = await this.scopesOf(tenant);
       if (scopes.length === 0) return [];
       const pipeline = this.client.pipeline();
       for (const scope of scopes) pipeline.hmget(dataKey(scope), 'approved_capacity', 'reserved_capacity', 'volume_count');
@@ -194,6 +193,22 @@ export class RedisLedger implements Ledger {
         const [approved, reserved, volumes] = (replies[i] as (string | null)[]).map((v) => Number(v ?? 0)) as [number, number, number];
         return { ...scope, usedKiB: approved - reserved, reservedKiB: reserved, volumes };
       });
+    });
+  }
+
+  /**
+   * One pipelined HGETALL per scope of `storage-authz:scopes` (never a keyspace scan): one round
+   * trip, and each scope's volumes as one consistent snapshot. Adopted Dell v1 records follow the
+   * scripts' state rule (volumeState in scripts.ts).
+   */
+  async volumes(tenant?: string): Promise<VolumeRow[]> {
+    return this.available(async () => {
+      const scopes = await this.scopesOf(tenant);
+      if (scopes.length === 0) return [];
+      const pipeline = this.client.pipeline();
+      for (const scope of scopes) pipeline.hgetall(dataKey(scope));
+      const replies = await execPipeline(pipeline);
+      return scopes.flatMap((scope, i) => volumesOfScope(scope, replies[i] as Record<string, string>));
     });
   }
 
@@ -224,6 +239,13 @@ export class RedisLedger implements Ledger {
   async close(): Promise<void> {
     this.replicas.stop();
     this.client.disconnect();
+  }
+
+  /** The scopes that ever had a reservation (of `tenant`, if given). */
+  private async scopesOf(tenant: string | undefined): Promise<QuotaScope[]> {
+    return (await this.client.smembers(SCOPES_KEY))
+      .map(parseScopeMember)
+      .filter((scope) => tenant === undefined || scope.tenant === tenant);
   }
 
   private writeById(name: ScriptName, ref: ReservationRef): Promise<unknown> {
@@ -315,6 +337,31 @@ async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
     if (error) throw error;
     return reply;
   });
+}
+
+/**
+ * The volumes in one scope's data hash, by the scripts' rule: `approved` makes a volume, `deleted`
+ * (kept by Dell v1) makes it absent, `created` makes it committed, and `deleting` marks a delete in
+ * flight. A v1 record with `approved` but no `created` (a create Dell leaked) is reserved.
+ */
+function volumesOfScope(scope: QuotaScope, hash: Record<string, string>): VolumeRow[] {
+  const fields = new Map<string, Set<string>>();
+  for (const field of Object.keys(hash)) {
+    // vol:<name>:<attribute>; a name may itself contain ':', an attribute never does.
+    const split = field.lastIndexOf(':');
+    if (!field.startsWith('vol:') || split <= 4) continue;
+    const name = field.slice(4, split);
+    let attributes = fields.get(name);
+    if (!attributes) fields.set(name, (attributes = new Set()));
+    attributes.add(field.slice(split + 1));
+  }
+  const rows: VolumeRow[] = [];
+  for (const [name, attributes] of fields) {
+    if (!attributes.has('approved') || attributes.has('deleted')) continue;
+    const state = attributes.has('deleting') ? 'deleting' : attributes.has('created') ? 'committed' : 'reserved';
+    rows.push({ ...scope, volume: name, sizeKiB: Number(hash[`vol:${name}:capacity`] ?? 0), state });
+  }
+  return rows;
 }
 
 function parseScopeMember(member: string): QuotaScope {
