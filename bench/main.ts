@@ -51,7 +51,7 @@ const checkPlan: CheckPlan = options.quick
 
 const envoyPlan: EnvoyPlan = options.quick
   ? { rates: [200, 1000], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
-  : { rates: [200, 1000], rateMs: 10000, rounds: 2, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+  : { rates: [200, 1000], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const soakPlan: SoakPlan = options.quick
   ? { decisions: 20_000, segments: 4, concurrency: 16, channels: 4, volumeCycle: 1000 }

@@ -27,6 +27,12 @@ describe('bench targets', () => {
     expect(rows[4]!.measured).to.equal('12.0%');
   });
 
+  it('calls an ext_authz hop that made requests faster by more than 1 ms a disturbed run, not a success', () => {
+    const [added] = evaluateTargets({ extAuthzAddedP99At200: { ms: -4.2, chain: 'full chain' } }).slice(3);
+    expect(added!.status).to.equal('inconclusive');
+    expect(evaluateTargets({ extAuthzAddedP99At200: { ms: -0.3, chain: 'full chain' } })[3]!.status).to.equal('met');
+  });
+
   it('says "not measured" for sections that did not run, never "met"', () => {
     expect(evaluateTargets({}).map((r) => r.status)).to.deep.equal(Array(5).fill('not measured'));
   });
