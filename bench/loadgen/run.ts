@@ -29,6 +29,18 @@ export interface RunResult {
   firstError?: string;
 }
 
+/** How a run's calls ended, without its latencies (what a report keeps per run). */
+export type OutcomeCounts = Pick<RunResult, 'completed' | 'allowed' | 'denied' | 'errors' | 'firstDeny' | 'firstError'>;
+
+export const outcomeCounts = (result: RunResult): OutcomeCounts => ({
+  completed: result.completed,
+  allowed: result.allowed,
+  denied: result.denied,
+  errors: result.errors,
+  ...(result.firstDeny !== undefined && { firstDeny: result.firstDeny }),
+  ...(result.firstError !== undefined && { firstError: result.firstError }),
+});
+
 type Clock = () => number;
 const defaultClock: Clock = () => performance.now();
 

@@ -59,7 +59,7 @@ export async function startOpaEnvoy(world: BenchWorld, cpus: string | undefined,
     await waitForPort(grpcPort);
   } catch (error) {
     await stop();
-    throw new Error(`opa-envoy-plugin did not start: ${(error as Error).message}\n${started.output().slice(-3000)}`);
+    throw new Error(`opa-envoy-plugin did not start: ${(error as Error).message}\n${started.output().slice(-3000)}`, { cause: error });
   }
   return { ...started, stop, target: `127.0.0.1:${grpcPort}`, token };
 }

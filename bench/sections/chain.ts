@@ -57,7 +57,7 @@ export async function startRealSidecar(array: ArraySide, edgePort: number, cpus:
     await waitForPort(listenPort, '127.0.0.1', 60_000);
   } catch (error) {
     await stop();
-    throw new Error(`the sidecar did not start: ${(error as Error).message}\n${sidecar.output().slice(-3000)}`);
+    throw new Error(`the sidecar did not start: ${(error as Error).message}\n${sidecar.output().slice(-3000)}`, { cause: error });
   }
   const processes = [{ name: 'sidecar process (Check: token)', pid: sidecar.pid }, ...childPids(sidecar.pid).map((pid) => ({ name: 'sidecar Envoy', pid }))];
   return { origin: `https://127.0.0.1:${listenPort}`, processes, stop };
@@ -97,7 +97,7 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
   } catch (error) {
     const output = envoy?.output().slice(-3000) ?? '';
     await stop();
-    throw new Error(`the plain sidecar Envoy did not start: ${(error as Error).message}\n${output}`);
+    throw new Error(`the plain sidecar Envoy did not start: ${(error as Error).message}\n${output}`, { cause: error });
   }
   return { origin: `https://127.0.0.1:${listenPort}`, processes: [{ name: 'sidecar Envoy', pid: envoy.pid }], stop };
 }

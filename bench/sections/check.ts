@@ -2,7 +2,7 @@
 // load-generator process on its own CPU. Saturation rounds are interleaved across contenders (A B C,
 // A B C, …) so a noisy neighbour disturbs all of them alike; the median round is reported.
 import type { LoadJob, LoadReport } from '../loadgen/worker.js';
-import type { LoadShape } from '../loadgen/run.js';
+import { outcomeCounts, type LoadShape, type OutcomeCounts } from '../loadgen/run.js';
 import type { DecisionKind } from '../loadgen/request.js';
 import type { LatencySummary } from '../loadgen/stats.js';
 import { median } from '../loadgen/stats.js';
@@ -43,16 +43,7 @@ export interface CheckPlan {
   deadlineMs: number;
 }
 
-interface Counts {
-  completed: number;
-  allowed: number;
-  denied: number;
-  errors: number;
-  firstDeny?: string;
-  firstError?: string;
-}
-
-export interface SaturationRound extends Counts {
+export interface SaturationRound extends OutcomeCounts {
   throughput: number;
   /** Server CPU (user+system, from /proc) per completed decision, µs. */
   cpuUsPerDecision: number;
@@ -63,7 +54,7 @@ export interface SaturationRound extends Counts {
   loadgenBusy: number;
 }
 
-export interface RateRun extends Counts {
+export interface RateRun extends OutcomeCounts {
   achieved: number;
   /** From the intended send time (coordinated-omission safe). */
   latency: LatencySummary;
@@ -91,15 +82,6 @@ export interface ScenarioResult {
   rssBeforeBytes: number;
   rssAfterBytes: number;
 }
-
-const counts = (report: LoadReport): Counts => ({
-  completed: report.completed,
-  allowed: report.allowed,
-  denied: report.denied,
-  errors: report.errors,
-  ...(report.firstDeny !== undefined && { firstDeny: report.firstDeny }),
-  ...(report.firstError !== undefined && { firstError: report.firstError }),
-});
 
 export class CheckRunner {
   private jobs = 0;
@@ -133,7 +115,7 @@ export class CheckRunner {
       for (const scenario of scenarios) {
         const { report, cpuUsPerDecision, serverBusy } = await this.run(scenario, { kind: 'closed', concurrency: plan.concurrency, durationMs: plan.saturationMs });
         rounds.get(scenario.id)!.push({
-          ...counts(report),
+          ...outcomeCounts(report),
           throughput: report.throughput,
           cpuUsPerDecision,
           latency: report.latency,
@@ -154,7 +136,7 @@ export class CheckRunner {
           const key = `${scenario.id}@${rate}`;
           rateRuns.set(key, [
             ...(rateRuns.get(key) ?? []),
-            { ...counts(report), achieved: report.throughput, latency: report.latency, serviceTime: report.serviceTime ?? report.latency, cpuUsPerDecision },
+            { ...outcomeCounts(report), achieved: report.throughput, latency: report.latency, serviceTime: report.serviceTime ?? report.latency, cpuUsPerDecision },
           ]);
           log(`  ${rate}/s ${scenario.id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms`);
         }

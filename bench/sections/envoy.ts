@@ -16,6 +16,7 @@ import { waitForClusterHealth } from '../../test/support/envoy.js';
 import { freePort, waitForPort } from '../../test/support/ports.js';
 import { envoyBin } from '../../test/support/tools.js';
 import type { HttpRequestSpec } from '../loadgen/http-client.js';
+import { outcomeCounts, type OutcomeCounts } from '../loadgen/run.js';
 import type { LatencySummary } from '../loadgen/stats.js';
 import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
 import { runWrk, type WrkResult } from '../loadgen/wrk.js';
@@ -47,7 +48,7 @@ export interface HttpRatePoint {
    */
   p50: number;
   p99: number;
-  runs: Array<{ latency: LatencySummary; allowed: number; denied: number; errors: number; firstDeny?: string; firstError?: string }>;
+  runs: Array<{ latency: LatencySummary } & OutcomeCounts>;
 }
 
 export interface PathResult {
@@ -87,7 +88,7 @@ async function startEdge(bootstrap: (listenPort: number, adminPort: number) => o
     await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
   } catch (error) {
     await envoy.stop();
-    throw new Error(`edge Envoy ${name} did not start: ${(error as Error).message}\n${envoy.output().slice(-3000)}`);
+    throw new Error(`edge Envoy ${name} did not start: ${(error as Error).message}\n${envoy.output().slice(-3000)}`, { cause: error });
   }
   return { ...envoy, port };
 }
@@ -218,14 +219,7 @@ export async function runEnvoySection(
           const key = `${id}@${rate}`;
           runs.set(key, [
             ...(runs.get(key) ?? []),
-            {
-              latency: report.latency,
-              allowed: report.allowed,
-              denied: report.denied,
-              errors: report.errors,
-              ...(report.firstDeny !== undefined && { firstDeny: report.firstDeny }),
-              ...(report.firstError !== undefined && { firstError: report.firstError }),
-            },
+            { latency: report.latency, ...outcomeCounts(report) },
           ]);
           log(`  ${rate}/s ${id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms, ${report.denied} non-2xx, ${report.errors} errors`);
         }

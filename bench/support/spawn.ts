@@ -54,7 +54,7 @@ export async function startNodeProcess(entry: string, args: string[], options: N
     };
   } catch (error) {
     await started.stop();
-    throw new Error(`${entry} did not start: ${(error as Error).message}\n${started.output().slice(-3000)}`);
+    throw new Error(`${entry} did not start: ${(error as Error).message}\n${started.output().slice(-3000)}`, { cause: error });
   }
 }
 
