@@ -162,6 +162,11 @@ describe('authzctl (built binary)', function () {
         expectOk(got);
         expect(got.stdout).to.include(SYSTEM_ID);
       }
+      const onlyPowerMax = await admin(['storage', 'list', '--type', 'powermax']);
+      expectOk(onlyPowerMax);
+      expect(onlyPowerMax.stdout).to.equal('');
+      expect(onlyPowerMax.stderr).to.include('No Storage objects.');
+      expect((await admin(['storage', 'list', '--type', 'powerflex'])).stdout).to.include(`powerflex-${SYSTEM_ID}`);
     });
 
     it('role create: a 100GiB quota on a pool of that system', async function () {

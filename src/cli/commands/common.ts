@@ -6,7 +6,7 @@ import type { LoadedObject } from '../../resources/load.js';
 import type { ResourceKind } from '../../resources/objects.js';
 import { API_VERSION } from '../../resources/types.js';
 import type { GlobalOptions } from '../globals.js';
-import { printData, type Column, type Io, type OutputFormat } from '../output.js';
+import { printData, type Column, type Io } from '../output.js';
 import { checkedObject, ResourceStore, type Manifest } from '../resourceStore.js';
 import { CliError } from '../errors.js';
 
@@ -45,20 +45,50 @@ export async function openStore(globals: GlobalOptions, dryRun = false): Promise
   return ResourceStore.open(globals.resourcesDir);
 }
 
-/** `get`: one object as a table row, or its YAML/JSON document. */
-export function printOne<T>(io: Io, format: OutputFormat, loaded: LoadedObject, row: T, columns: readonly Column<T>[]): void {
-  if (format === 'table') printData(io, format, undefined, [row], columns);
-  else printDocuments(io, format, [loaded.document]);
+/** How one kind is shown by its `get` and `list` commands. */
+export interface KindView<T> {
+  kind: ResourceKind;
+  /** Used in the `-n` help, e.g. "tenant". */
+  noun: string;
+  getDescription: string;
+  listDescription: string;
+  columns: readonly Column<T>[];
+  row(store: ResourceStore, loaded: LoadedObject): T;
+  /** An optional `list` filter option, e.g. `--type`. */
+  listFilter?: { flags: string; option: string; description: string; keep(row: T, value: string): boolean };
 }
 
-/** `list`: a table, or a Kubernetes `List` of the documents (what `kubectl apply -f` takes back). */
-export function printMany<T>(io: Io, format: OutputFormat, kind: ResourceKind, loaded: readonly LoadedObject[], rows: readonly T[], columns: readonly Column<T>[]): void {
-  if (format === 'table') {
-    if (rows.length === 0) io.stderr(`No ${kind} objects.\n`);
-    else printData(io, format, undefined, rows, columns);
-    return;
-  }
-  printData(io, format, { apiVersion: 'v1', kind: 'List', items: loaded.map((l) => l.document) }, [], []);
+/** Adds `get -n <name>` and `list` for one kind: table rows, or the documents themselves (-o yaml|json). */
+export function addGetAndList<T>(parent: Command, io: Io, view: KindView<T>): void {
+  parent
+    .command('get')
+    .description(view.getDescription)
+    .requiredOption('-n, --name <name>', `${view.noun} name`)
+    .action(async (options: { name: string }, command: Command) => {
+      const globals = globalsOf(command);
+      const store = await ResourceStore.open(globals.resourcesDir);
+      const loaded = store.get(view.kind, options.name);
+      if (globals.output === 'table') printData(io, globals.output, undefined, [view.row(store, loaded)], view.columns);
+      else printDocuments(io, globals.output, [loaded.document]);
+    });
+
+  const list = parent.command('list').description(view.listDescription);
+  if (view.listFilter) list.option(view.listFilter.flags, view.listFilter.description);
+  list.action(async (options: Record<string, string | undefined>, command: Command) => {
+    const globals = globalsOf(command);
+    const store = await ResourceStore.open(globals.resourcesDir);
+    const filter = view.listFilter;
+    const value = filter ? options[filter.option] : undefined;
+    const shown = store
+      .list(view.kind)
+      .map((loaded) => ({ loaded, row: view.row(store, loaded) }))
+      .filter(({ row }) => !filter || value === undefined || filter.keep(row, value));
+    if (globals.output !== 'table') {
+      // A Kubernetes List of the documents: what `kubectl apply -f` takes back.
+      printData(io, globals.output, { apiVersion: 'v1', kind: 'List', items: shown.map(({ loaded }) => loaded.document) }, [], []);
+    } else if (shown.length === 0) io.stderr(`No ${view.kind} objects.\n`);
+    else printData(io, globals.output, undefined, shown.map(({ row }) => row), view.columns);
+  });
 }
 
 function printDocuments(io: Io, format: 'json' | 'yaml', documents: readonly unknown[]): void {

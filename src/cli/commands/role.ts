@@ -5,7 +5,7 @@ import type { Role } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { formatKiB, type Column, type Io } from '../output.js';
 import { ResourceStore } from '../resourceStore.js';
-import { assertAbsent, editable, globalsOf, manifest, openStore, printMany, printOne, saveObject } from './common.js';
+import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, saveObject } from './common.js';
 
 interface RoleRow {
   role: Role;
@@ -60,26 +60,14 @@ export function registerRoleCommands(program: Command, io: Io): void {
       await saveObject(io, globals, manifest('CSMRole', options.name, spec), { dryRun: options.dryRun, store });
     });
 
-  role
-    .command('get')
-    .description('show one role')
-    .requiredOption('-n, --name <name>', 'role name')
-    .action(async (options: { name: string }, command: Command) => {
-      const globals = globalsOf(command);
-      const store = await ResourceStore.open(globals.resourcesDir);
-      const loaded = store.get('CSMRole', options.name);
-      printOne(io, globals.output, loaded, rowOf(store, loaded), ROLE_COLUMNS);
-    });
-
-  role
-    .command('list')
-    .description('list roles')
-    .action(async (_options: unknown, command: Command) => {
-      const globals = globalsOf(command);
-      const store = await ResourceStore.open(globals.resourcesDir);
-      const loaded = store.list('CSMRole');
-      printMany(io, globals.output, 'CSMRole', loaded, loaded.map((l) => rowOf(store, l)), ROLE_COLUMNS);
-    });
+  addGetAndList(role, io, {
+    kind: 'CSMRole',
+    noun: 'role',
+    getDescription: 'show one role',
+    listDescription: 'list roles',
+    columns: ROLE_COLUMNS,
+    row: rowOf,
+  });
 
   role
     .command('update')

@@ -13,7 +13,7 @@ import { rejectSecretFlag, type GlobalOptions } from '../globals.js';
 import type { Column, Io } from '../output.js';
 import { ResourceStore, type Manifest } from '../resourceStore.js';
 import { readSecret } from '../secretInput.js';
-import { assertAbsent, editable, globalsOf, manifest, openStore, printMany, printOne, saveObject } from './common.js';
+import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, saveObject } from './common.js';
 
 const STORAGE_COLUMNS: Column<StorageSystem>[] = [
   { header: 'NAME', value: (s) => s.name },
@@ -96,25 +96,15 @@ export function registerStorageCommands(program: Command, io: Io): void {
     await saveWithCredentials(io, globals, manifest('Storage', name, spec), secret, options, store);
   });
 
-  storage
-    .command('get')
-    .description('show one storage system (never its password)')
-    .requiredOption('-n, --name <name>', 'object name')
-    .action(async (options: { name: string }, command: Command) => {
-      const globals = globalsOf(command);
-      const loaded = (await ResourceStore.open(globals.resourcesDir)).get('Storage', options.name);
-      printOne(io, globals.output, loaded, storageOf(loaded), STORAGE_COLUMNS);
-    });
-
-  storage
-    .command('list')
-    .description('list storage systems (never their passwords)')
-    .option('-t, --type <type>', 'only this array type')
-    .action(async (options: { type?: string }, command: Command) => {
-      const globals = globalsOf(command);
-      const loaded = (await ResourceStore.open(globals.resourcesDir)).list('Storage').filter((l) => !options.type || storageOf(l).type === options.type);
-      printMany(io, globals.output, 'Storage', loaded, loaded.map(storageOf), STORAGE_COLUMNS);
-    });
+  addGetAndList(storage, io, {
+    kind: 'Storage',
+    noun: 'object',
+    getDescription: 'show one storage system (never its password)',
+    listDescription: 'list storage systems (never their passwords)',
+    columns: STORAGE_COLUMNS,
+    row: (_store, loaded) => storageOf(loaded),
+    listFilter: { flags: '-t, --type <type>', option: 'type', description: 'only this array type', keep: (system, type) => system.type === type },
+  });
 
   credentialOptions(
     storage

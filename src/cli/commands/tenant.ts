@@ -6,7 +6,7 @@ import type { Tenant } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { printData, type Column, type Io } from '../output.js';
 import { ResourceStore } from '../resourceStore.js';
-import { assertAbsent, editable, globalsOf, manifest, openStore, printMany, printOne, saveObject } from './common.js';
+import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, saveObject } from './common.js';
 
 const tenantOf = (loaded: LoadedObject): Tenant => {
   if (loaded.object.kind !== 'CSMTenant') throw new Error(`not a CSMTenant: ${loaded.object.kind}`);
@@ -52,24 +52,14 @@ export function registerTenantCommands(program: Command, io: Io): void {
       await saveObject(io, globals, manifest('CSMTenant', options.name, spec), { dryRun: options.dryRun, store });
     });
 
-  tenant
-    .command('get')
-    .description('show one tenant')
-    .requiredOption('-n, --name <name>', 'tenant name')
-    .action(async (options: { name: string }, command: Command) => {
-      const globals = globalsOf(command);
-      const loaded = (await ResourceStore.open(globals.resourcesDir)).get('CSMTenant', options.name);
-      printOne(io, globals.output, loaded, tenantOf(loaded), TENANT_COLUMNS);
-    });
-
-  tenant
-    .command('list')
-    .description('list tenants')
-    .action(async (_options: unknown, command: Command) => {
-      const globals = globalsOf(command);
-      const loaded = (await ResourceStore.open(globals.resourcesDir)).list('CSMTenant');
-      printMany(io, globals.output, 'CSMTenant', loaded, loaded.map(tenantOf), TENANT_COLUMNS);
-    });
+  addGetAndList(tenant, io, {
+    kind: 'CSMTenant',
+    noun: 'tenant',
+    getDescription: 'show one tenant',
+    listDescription: 'list tenants',
+    columns: TENANT_COLUMNS,
+    row: (_store, loaded) => tenantOf(loaded),
+  });
 
   tenant
     .command('update')
