@@ -142,10 +142,13 @@ describe('resources: hot reload of a directory', () => {
     const system = source.current().storage.get(storageKey('powerflex', SYSTEM_ID))!;
     expect(await source.credentials(system)).to.deep.equal({ username: 'admin', password: 'first-password' });
 
+    // Files are re-checked at most once a second (credentials.ts): a rotation shows within that.
     await replaceFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'second-password\n');
+    await waitFor(async () => (await source.credentials(system)).password === 'second-password', 'the rotated password', 5000);
     expect(await source.credentials(system)).to.deep.equal({ username: 'admin', password: 'second-password' });
 
     await unlink(path.join(secretsDir, 'powerflex-creds', 'password'));
+    await waitFor(() => source.credentials(system).then(() => false, () => true), 'the removed file to be noticed', 5000);
     const error = await rejectionOf(source.credentials(system));
     expect(error).to.be.instanceOf(CredentialsError);
     expect(error.message).to.equal(`Storage "powerflex-1": cannot read credentials file ${path.join(secretsDir, 'powerflex-creds', 'password')} (ENOENT)`);

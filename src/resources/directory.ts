@@ -16,6 +16,8 @@ export interface DirectoryResourcesOptions {
   /** A change was rejected (the previous snapshot stays); for tests and status reporting. */
   onRejected?: (errors: readonly ResourceError[]) => void;
   debounceMs?: number;
+  /** How stale a credential file read may be before it is checked again (default 1000 ms). */
+  credentialsRevalidateMs?: number;
 }
 
 export class DirectoryResources implements ResourceSource {
@@ -48,7 +50,7 @@ export class DirectoryResources implements ResourceSource {
     const describe = (s: ResourceSnapshot) => ({ generation: s.generation, tenants: s.tenants.size, roles: s.roles.size, storage: s.storage.size });
     logger.info({ dir, ...describe(snapshots.current()) }, 'resources loaded');
     snapshots.onChange((s) => logger.info({ dir, ...describe(s) }, 'resources reloaded'));
-    return new DirectoryResources(snapshots, new CredentialFiles(options.secretsDir));
+    return new DirectoryResources(snapshots, new CredentialFiles(options.secretsDir, { revalidateMs: options.credentialsRevalidateMs }));
   }
 
   current(): ResourceSnapshot {
