@@ -1,5 +1,6 @@
 // Free TCP ports on loopback for the servers a test starts.
 import net from 'node:net';
+import { waitFor } from './wait.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -14,16 +15,15 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once something accepts TCP connections on host:port (polling with a bounded deadline). */
-export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
+export function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 20000): Promise<void> {
+  const accepts = () =>
+    new Promise<boolean>((resolve) => {
       const socket = net.connect({ port, host });
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(accepts, `something to listen on ${host}:${port}`, timeoutMs, 50);
 }

@@ -48,6 +48,3 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
     close: () => client.close(),
   };
 }
-
-/** The adapter the service registers: gateway TLS trusts the system store plus NODE_EXTRA_CA_CERTS. */
-export const powerflexAdapter: PowerFlexAdapter = createPowerFlexAdapter();

@@ -29,26 +29,46 @@ const VOLUMES_COLUMNS: Column<VolumesReportRow>[] = [
 ];
 
 export function registerUsageCommands(program: Command, io: Io): void {
-  program
-    .command('usage')
-    .description('quota, used, reserved and free capacity per tenant, array and pool')
-    .option('-t, --tenant <name>', 'only this tenant')
-    .action(async (options: { tenant?: string }, command: Command) => {
-      const globals = command.optsWithGlobals<GlobalOptions>();
-      const reply = (await withClient(globals, (client) => client.call('GET', withTenant('/proxy/usage/', options.tenant)))) as { usage: UsageReportRow[] };
-      printData(io, globals.output, reply, reply.usage, USAGE_COLUMNS);
-      if (reply.usage.length === 0) io.stderr(`No usage: ${options.tenant ? `tenant "${options.tenant}" has no` : 'no tenant has'} roles or volumes yet\n`);
-    });
+  addReportCommand<UsageReportRow>(program, io, {
+    name: 'usage',
+    description: 'quota, used, reserved and free capacity per tenant, array and pool',
+    path: '/proxy/usage/',
+    key: 'usage',
+    columns: USAGE_COLUMNS,
+    empty: (tenant) => `No usage: ${tenant ? `tenant "${tenant}" has no` : 'no tenant has'} roles or volumes yet`,
+  });
+  addReportCommand<VolumesReportRow>(program, io, {
+    name: 'volumes',
+    description: "each tenant's volumes by name, with size and state (reserved, committed, deleting), per array and pool",
+    path: '/proxy/volumes/',
+    key: 'volumes',
+    columns: VOLUMES_COLUMNS,
+    empty: (tenant) => `No volumes: ${tenant ? `tenant "${tenant}" has not` : 'no tenant has'} created any yet`,
+  });
+}
 
+interface Report<T> {
+  name: string;
+  description: string;
+  /** Admin API path answering `{[key]: T[]}`, optionally filtered by `?tenant=`. */
+  path: string;
+  key: string;
+  columns: readonly Column<T>[];
+  empty(tenant: string | undefined): string;
+}
+
+/** A read-only admin API report as a command: table rows, or the whole reply with -o json|yaml. */
+function addReportCommand<T>(program: Command, io: Io, report: Report<T>): void {
   program
-    .command('volumes')
-    .description("each tenant's volumes by name, with size and state (reserved, committed, deleting), per array and pool")
+    .command(report.name)
+    .description(report.description)
     .option('-t, --tenant <name>', 'only this tenant')
     .action(async (options: { tenant?: string }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
-      const reply = (await withClient(globals, (client) => client.call('GET', withTenant('/proxy/volumes/', options.tenant)))) as { volumes: VolumesReportRow[] };
-      printData(io, globals.output, reply, reply.volumes, VOLUMES_COLUMNS);
-      if (reply.volumes.length === 0) io.stderr(`No volumes: ${options.tenant ? `tenant "${options.tenant}" has not` : 'no tenant has'} created any yet\n`);
+      const reply = (await withClient(globals, (client) => client.call('GET', withTenant(report.path, options.tenant)))) as Record<string, T[]>;
+      const rows = reply[report.key] ?? [];
+      printData(io, globals.output, reply, rows, report.columns);
+      if (rows.length === 0) io.stderr(`${report.empty(options.tenant)}\n`);
     });
 }
 
