@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { envoyBin, redisServerBin, repoRoot } from '../test/support/tools.js';
+import { envoyBin, redisServerBin, repoRoot } from '../src/harness/tools.js';
 import { opaEnvoyBin } from './peers/opa-envoy.js';
 
 export interface MachineInfo {

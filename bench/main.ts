@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { repoRoot } from '../test/support/tools.js';
+import { repoRoot } from '../src/harness/tools.js';
 import { formatLedgerBench, runLedgerBench, type LedgerBenchResult } from './ledger.js';
 import { machineInfo } from './machine.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';

@@ -2,7 +2,7 @@
 // (so no create is refused and every create takes the reserve path) on one PowerFlex pool of one
 // system. Each contender verifies tokens with its own signing secret, so each has its own token.
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_POOLS } from '../test/fakes/powerflex/gateway.js';
+import { DEFAULT_POOLS } from '../src/fakes/powerflex/gateway.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
 import type { RequestSpec, DecisionKind } from './loadgen/request.js';

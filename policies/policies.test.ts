@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { POLICY_ENTRYPOINTS } from '../src/pipeline/policy/types.js';
-import { opaBin, repoRoot } from '../test/support/tools.js';
+import { opaBin, repoRoot } from '../src/harness/tools.js';
 
 const run = promisify(execFile);
 const policiesDir = path.join(repoRoot, 'policies');

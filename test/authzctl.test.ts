@@ -22,9 +22,9 @@ import type { SigningKeySet } from '../src/tokens/types.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
 import { ADMIN_FIXTURE } from './support/adminFixtures.js';
 import { startAdminApi, type RunningAdminApi } from './support/adminApi.js';
-import { freePort } from './support/ports.js';
-import { repoRoot } from './support/tools.js';
-import { waitFor } from './support/wait.js';
+import { freePort } from '../src/harness/ports.js';
+import { repoRoot } from '../src/harness/tools.js';
+import { waitFor } from '../src/harness/wait.js';
 
 const CLI = path.join(repoRoot, 'dist/src/cli/authzctl.js');
 const SYSTEM_ID = ADMIN_FIXTURE.systemID;

@@ -9,8 +9,8 @@ import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../src/demo/wor
 import { parseServeConfig } from '../src/serve/config.js';
 import { startService } from '../src/serve/service.js';
 import { healthStatus, unaryCall } from './support/grpc.js';
-import { freePort } from './support/ports.js';
-import { waitFor } from './support/wait.js';
+import { freePort } from '../src/harness/ports.js';
+import { waitFor } from '../src/harness/wait.js';
 
 describe('storage-authz serve start-up', function () {
   this.timeout(60_000);

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { LedgerUnavailableError, type Ledger, type QuotaScope, type ReservationId } from '../src/ledger/types.js';
-import { start, waitForOutput, type Started } from './support/process.js';
+import { start, waitForOutput, type Started } from '../src/harness/process.js';
 import { startRedis, startSentinelGroup, type RunningRedis, type SentinelGroup } from './support/redis.js';
 import { rejectionOf } from './support/rejection.js';
-import { repoRoot } from './support/tools.js';
-import { waitFor } from './support/wait.js';
+import { repoRoot } from '../src/harness/tools.js';
+import { waitFor } from '../src/harness/wait.js';
 import type { WorkerJob, WorkerResult } from './support/ledgerWorker.js';
 
 const GiB = 1024 * 1024;

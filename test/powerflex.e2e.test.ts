@@ -10,9 +10,9 @@ import { PowerFlexDriver, type Reply } from '../src/demo/driver.js';
 import { startStack, type Stack } from '../src/demo/stack.js';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
-import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from './fakes/powerflex/gateway.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../src/harness/wait.js';
 
 const BRONZE = DEFAULT_POOLS[0]!;
 const QUOTA_GIB = 64;

@@ -12,7 +12,7 @@ import { storageKey, type ResourceSnapshot, type StorageSystem } from '../src/re
 import { silentLogger } from '../src/telemetry/log.js';
 import { rejectionOf } from './support/rejection.js';
 import { roleYaml, STORAGE_YAML as STORAGE, SYSTEM_ID, tenantYaml } from './support/resourceYaml.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../src/harness/wait.js';
 
 const ROLE = (quota: string) => roleYaml('bronze', quota);
 const TENANT = (revoke: boolean) => tenantYaml('tenant-a', 'bronze', revoke);

@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { start } from './support/process.js';
-import { repoRoot } from './support/tools.js';
+import { start } from '../src/harness/process.js';
+import { repoRoot } from '../src/harness/tools.js';
 
 async function runSidecarCommand(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   // Only what the test sets: none of Dell's variables leak in from the environment running the tests.

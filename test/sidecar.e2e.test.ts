@@ -27,11 +27,11 @@ import { silentLogger } from '../src/telemetry/log.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
-import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from './fakes/powerflex/gateway.js';
-import { freePort, waitForPort } from './support/ports.js';
-import { start, waitForOutput, type Started } from './support/process.js';
-import { envoyBin, repoRoot } from './support/tools.js';
-import { waitFor } from './support/wait.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { freePort, waitForPort } from '../src/harness/ports.js';
+import { start, waitForOutput, type Started } from '../src/harness/process.js';
+import { envoyBin, repoRoot } from '../src/harness/tools.js';
+import { waitFor } from '../src/harness/wait.js';
 
 const ACCESS_TTL_SECONDS = 5;
 const TENANT = 'team-a';

@@ -17,9 +17,9 @@ import { generateServingCertificate } from '../src/sidecar/certificates.js';
 import { runSidecar, type RunningSidecar } from '../src/sidecar/run.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
-import { freePort } from './support/ports.js';
-import { envoyBin } from './support/tools.js';
-import { waitFor } from './support/wait.js';
+import { freePort } from '../src/harness/ports.js';
+import { envoyBin } from '../src/harness/tools.js';
+import { waitFor } from '../src/harness/wait.js';
 
 const ACCESS_TTL_SECONDS = 4;
 const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new TextEncoder().encode('sidecar-envoy-test-key-0123456789abcdefg')]]) };

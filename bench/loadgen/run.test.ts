@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { waitFor } from '../../test/support/wait.js';
+import { waitFor } from '../../src/harness/wait.js';
 import { runLoad, type Outcome } from './run.js';
 
 describe('load shapes', () => {

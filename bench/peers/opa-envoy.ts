@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../src/tokens/mint.js';
-import { freePort, waitForPort } from '../../test/support/ports.js';
-import { repoRoot } from '../../test/support/tools.js';
+import { freePort, waitForPort } from '../../src/harness/ports.js';
+import { repoRoot } from '../../src/harness/tools.js';
 import { startPinned, type PinnedProcess } from '../support/spawn.js';
 import { tenantToken, type BenchWorld } from '../world.js';
 

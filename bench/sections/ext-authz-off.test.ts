@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { renderEdgeConfig } from '../../src/envoy/edge.js';
 import type { StorageSystem } from '../../src/resources/types.js';
 import { generateServingCertificate } from '../../src/sidecar/certificates.js';
-import { envoyBin } from '../../test/support/tools.js';
+import { envoyBin } from '../../src/harness/tools.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
 
 const storage: StorageSystem = {

@@ -4,7 +4,7 @@
 // service in its own process, pinned like every other contender.
 import { parseServeConfig } from '../../src/serve/config.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
-import { FakePowerFlexGateway } from '../../test/fakes/powerflex/gateway.js';
+import { FakePowerFlexGateway } from '../../src/fakes/powerflex/gateway.js';
 import { startNodeProcess, type NodeProcess } from '../support/spawn.js';
 import { benchWorld, tenantToken, type BenchWorld } from '../world.js';
 

@@ -2,8 +2,8 @@
 // server's own and /proc measures it), with an IPC channel for Node children.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { start, type Started } from '../../test/support/process.js';
-import { repoRoot } from '../../test/support/tools.js';
+import { start, type Started } from '../../src/harness/process.js';
+import { repoRoot } from '../../src/harness/tools.js';
 import { ipcClient, whenReady } from './ipc.js';
 
 export interface PinnedProcess extends Started {

@@ -9,10 +9,10 @@ import { loadResourceDirectory } from '../resources/load.js';
 import { parseServeConfig } from '../serve/config.js';
 import { startService } from '../serve/service.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
-import { waitForClusterHealth } from '../../test/support/envoy.js';
-import { freePort, waitForPort } from '../../test/support/ports.js';
-import { start, type Started } from '../../test/support/process.js';
-import { envoyBin } from '../../test/support/tools.js';
+import { waitForClusterHealth } from '../harness/envoy.js';
+import { freePort, waitForPort } from '../harness/ports.js';
+import { start, type Started } from '../harness/process.js';
+import { envoyBin } from '../harness/tools.js';
 import { SIGNING_KEY_ID, type Workspace } from './workspace.js';
 
 export interface StackOptions {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { envoyBin, repoRoot } from '../../test/support/tools.js';
+import { envoyBin, repoRoot } from '../harness/tools.js';
 import { loadResourceDirectory } from '../resources/load.js';
 import type { StorageSystem } from '../resources/types.js';
 import { generateServingCertificate } from '../sidecar/certificates.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { roleYaml as role, STORAGE_YAML as STORAGE, tenantYaml as tenant } from '../../test/support/resourceYaml.js';
-import { repoRoot } from '../../test/support/tools.js';
+import { repoRoot } from '../harness/tools.js';
 import { formatResourceError, type ResourceError } from './errors.js';
 import { loadResourceDirectory } from './load.js';
 import { storageKey } from './types.js';

@@ -3,7 +3,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { waitFor } from '../../test/support/wait.js';
+import { waitFor } from '../harness/wait.js';
 import { silentLogger } from '../telemetry/log.js';
 import { generateServingCertificate, startCertificateRotation, type CertificateRotation } from './certificates.js';
 import { SERVING_CERT_SECRET } from './envoyConfig.js';

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { envoyBin } from '../../test/support/tools.js';
+import { envoyBin } from '../harness/tools.js';
 import { silentLogger } from '../telemetry/log.js';
 import { startCertificateRotation } from './certificates.js';
 import { parseProxyHost } from './config.js';

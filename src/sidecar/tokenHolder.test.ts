@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { decodeJwt } from 'jose';
 import { pino } from 'pino';
-import { waitFor } from '../../test/support/wait.js';
+import { waitFor } from '../harness/wait.js';
 import { mintTokenPair } from '../tokens/mint.js';
 import type { SigningKeySet } from '../tokens/types.js';
 import { readTokenFiles, TokenHolder, type Clock, type RefreshOutcome, type Refresher, type TokenPairFiles } from './tokenHolder.js';

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from './ports.js';
-import { start, waitForOutput, type Started } from './process.js';
-import { redisSentinelBin, redisServerBin } from './tools.js';
-import { waitFor } from './wait.js';
+import { freePort } from '../../src/harness/ports.js';
+import { start, waitForOutput, type Started } from '../../src/harness/process.js';
+import { redisSentinelBin, redisServerBin } from '../../src/harness/tools.js';
+import { waitFor } from '../../src/harness/wait.js';
 
 export interface RunningRedis {
   port: number;

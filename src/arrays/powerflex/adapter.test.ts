@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { StorageSystem } from '../../resources/types.js';
 import { sessionTag } from '../sessionTag.js';
 import { ArrayLookupError } from '../types.js';
-import { FakePowerFlexGateway, GIB_IN_KIB } from '../../../test/fakes/powerflex/gateway.js';
+import { FakePowerFlexGateway, GIB_IN_KIB } from '../../fakes/powerflex/gateway.js';
 import { createPowerFlexAdapter, type PowerFlexAdapter } from './adapter.js';
 
 const credentials = { username: 'admin', password: 'Password123!' };
