@@ -2,7 +2,7 @@
 // storage-authz: the decision service (`serve`) and its edge Envoy config (`render-edge-config`).
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { renderEdgeConfig } from './envoy/edge.js';
+import { DEFAULT_ROUTE_TIMEOUT_MS, renderEdgeConfig } from './envoy/edge.js';
 import { ResourceLoadError } from './resources/errors.js';
 import { loadResourceDirectory } from './resources/load.js';
 import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseMilliseconds, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
@@ -30,7 +30,8 @@ function serveCommand(): Command {
     .addOption(flag('redisPasswordFile', 'file', 'file holding the Redis password'))
     .addOption(flag('policyWasm', 'file', 'compiled policy bundle (default: the committed policies/build/policy.wasm)'))
     .addOption(flag('arrayCaFile', 'file', 'extra CA certificates (PEM) trusted for array TLS'))
-    .addOption(flag('pendingAfterMs', 'ms', 'resolve reservations unconfirmed this long against the array (default 60000)'))
+    .addOption(flag('routeTimeoutMs', 'ms', "the edge Envoy's route timeout, as given to render-edge-config (default 120000)"))
+    .addOption(flag('pendingAfterMs', 'ms', 'settle holds unconfirmed this long against the array; must exceed the route timeout (default route timeout + max(5 s, 25 %))'))
     .addOption(flag('resolveIntervalMs', 'ms', 'how often to look for such reservations (default 30000)'))
     .addOption(flag('drainMs', 'ms', 'on SIGTERM, how long in-flight Checks may finish (default 10000)'))
     .addOption(flag('refreshedAccessTtlSeconds', 'seconds', 'lifetime of a tenant access token minted by /proxy/refresh-token/ (default 300)'))
@@ -73,6 +74,7 @@ function renderEdgeConfigCommand(): Command {
     .option('--envoy-admin-port <port>', "Envoy's own admin interface on 127.0.0.1")
     .option('--ca-file <file>', 'CA bundle for array certificates (default: the system bundle)')
     .option('--authz-timeout-ms <ms>', 'Check deadline; raise it for slow array logins and lookups', '500')
+    .option('--route-timeout-ms <ms>', 'how long a request may run on an array (give serve the same value)', String(DEFAULT_ROUTE_TIMEOUT_MS))
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (options: Record<string, string | undefined>) => {
       const build = await loadResourceDirectory(options.resourcesDir!, 1);
@@ -86,6 +88,7 @@ function renderEdgeConfigCommand(): Command {
         storage: [...build.snapshot.storage.values()],
         ...(options.caFile && { caFile: options.caFile }),
         authzTimeoutMs: parseMilliseconds(options.authzTimeoutMs!, '--authz-timeout-ms'),
+        routeTimeoutMs: parseMilliseconds(options.routeTimeoutMs!, '--route-timeout-ms'),
       });
       process.stdout.write(options.format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : toYaml(config));
     });

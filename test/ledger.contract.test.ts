@@ -231,11 +231,13 @@ function ledgerContract(backend: LedgerBackend): void {
     });
 
     describe('ownership and delete', () => {
-      it('owns only committed volumes of that tenant in that scope', async () => {
+      it('owns reserved and committed volumes of that tenant in that scope (the driver publishes right after create)', async () => {
         await createVolume(ledger, scope, 'vol-a', GiB);
         await approvedId(ledger, scope, 'vol-pending', GiB);
+        await ledger.release(await approvedId(ledger, scope, 'vol-released', GiB));
         expect(await ledger.owns(scope, 'vol-a')).to.equal(true);
-        expect(await ledger.owns(scope, 'vol-pending')).to.equal(false);
+        expect(await ledger.owns(scope, 'vol-pending')).to.equal(true);
+        expect(await ledger.owns(scope, 'vol-released')).to.equal(false);
         expect(await ledger.owns(otherTenant, 'vol-a')).to.equal(false);
         expect(await ledger.owns(otherPool, 'vol-a')).to.equal(false);
         expect(await ledger.owns(scope, 'unknown')).to.equal(false);
@@ -252,10 +254,12 @@ function ledgerContract(backend: LedgerBackend): void {
         await createVolume(ledger, scope, 'vol-a', 10 * GiB);
         await createVolume(ledger, scope, 'vol-b', 10 * GiB);
         const first = await deletionId(ledger, scope, 'vol-a');
-        const concurrent = await deletionId(ledger, scope, 'vol-a');
+        const concurrent = await ledger.beginDelete(scope, 'vol-a');
+        // The second delete only found the first one's hold: the same id, as a hint.
+        expect(concurrent).to.deep.equal({ status: 'already-deleting', deletion: first });
         await ledger.commitDelete(first);
         await ledger.commitDelete(first);
-        await ledger.commitDelete(concurrent);
+        await ledger.commitDelete((concurrent as { deletion: ReservationId }).deletion);
         expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 10 * GiB, reservedKiB: 0, volumes: 1 });
         expect(await ledger.owns(scope, 'vol-a')).to.equal(false);
         expect(await ledger.beginDelete(scope, 'vol-a')).to.deep.equal({ status: 'not-owner' });
@@ -294,6 +298,163 @@ function ledgerContract(backend: LedgerBackend): void {
       });
     });
 
+    describe('settlement results', () => {
+      it('commit, release, commitDelete and abortDelete say whether they changed anything', async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', GiB);
+        expect([await ledger.commit(reservation), await ledger.commit(reservation), await ledger.release(reservation)]).to.deep.equal([true, false, false]);
+        const released = await approvedId(ledger, scope, 'vol-b', GiB);
+        expect([await ledger.release(released), await ledger.release(released)]).to.deep.equal([true, false]);
+        const aborted = await deletionId(ledger, scope, 'vol-a');
+        expect([await ledger.abortDelete(aborted), await ledger.abortDelete(aborted)]).to.deep.equal([true, false]);
+        const deleted = await deletionId(ledger, scope, 'vol-a');
+        expect([await ledger.commitDelete(deleted), await ledger.commitDelete(deleted)]).to.deep.equal([true, false]);
+      });
+
+      it('lists deletions in flight as pending holds, oldest first, until they are settled', async () => {
+        await createVolume(ledger, scope, 'vol-a', 2 * GiB);
+        const deletion = await deletionId(ledger, scope, 'vol-a');
+        clock += 1_000;
+        expect(await ledger.pending(500)).to.deep.equal([{ kind: 'deletion', id: deletion, scope, volume: 'vol-a', sizeKiB: 2 * GiB, since: clock - 1_000 }]);
+        await ledger.abortDelete(deletion);
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+    });
+
+    describe('resize', () => {
+      const resizeId = async (volume: string, newSizeKiB: number, quota: Quota = limited(100 * GiB)) => {
+        const result = await ledger.beginResize(scope, volume, newSizeKiB, quota);
+        if (result.status !== 'approved') throw new Error(`expected approved, got ${JSON.stringify(result)}`);
+        return result;
+      };
+
+      it('holds the increase until the array reports the new size, then charges the new size', async () => {
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        const { resize, increaseKiB } = await resizeId('vol-a', 24 * GiB);
+        expect(increaseKiB).to.equal(16 * GiB);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 16 * GiB, volumes: 1 });
+        expect(await ledger.pending(0)).to.deep.equal([{ kind: 'resize', id: resize, scope, volume: 'vol-a', sizeKiB: 24 * GiB, since: clock }]);
+        expect([await ledger.commitResize(resize), await ledger.commitResize(resize), await ledger.abortResize(resize)]).to.deep.equal([true, false, false]);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 24 * GiB, reservedKiB: 0, volumes: 1 });
+        expect(await ledger.volumes()).to.deep.equal([{ ...scope, volume: 'vol-a', sizeKiB: 24 * GiB, state: 'committed' }]);
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+
+      it('an aborted resize frees the increase, once', async () => {
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        const { resize } = await resizeId('vol-a', 24 * GiB);
+        expect([await ledger.abortResize(resize), await ledger.abortResize(resize), await ledger.commitResize(resize)]).to.deep.equal([true, false, false]);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 0, volumes: 1 });
+      });
+
+      it('checks only the increase against the quota and reports it as requested', async () => {
+        await createVolume(ledger, scope, 'vol-a', 60 * GiB);
+        await createVolume(ledger, scope, 'vol-b', 30 * GiB);
+        expect(await ledger.beginResize(scope, 'vol-a', 71 * GiB, limited(100 * GiB))).to.deep.equal({
+          status: 'denied', usedKiB: 90 * GiB, quotaKiB: 100 * GiB, requestedKiB: 11 * GiB,
+        });
+        expect((await ledger.beginResize(scope, 'vol-a', 70 * GiB, limited(100 * GiB))).status).to.equal('approved');
+        expect((await ledger.reserve(scope, 'vol-c', 1, limited(100 * GiB))).status).to.equal('denied');
+      });
+
+      it('a retry to the same size finds the hold (a hint); another size while one is in flight is busy', async () => {
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        const { resize } = await resizeId('vol-a', 16 * GiB);
+        expect(await ledger.beginResize(scope, 'vol-a', 16 * GiB, limited(100 * GiB))).to.deep.equal({ status: 'already-resizing', resize });
+        expect(await ledger.beginResize(scope, 'vol-a', 24 * GiB, limited(100 * GiB))).to.deep.equal({ status: 'busy' });
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 8 * GiB, volumes: 1 });
+      });
+
+      it('refuses a shrink as bad input and changes nothing; the same size holds nothing', async () => {
+        await createVolume(ledger, scope, 'vol-a', 16 * GiB);
+        const error = await rejectionOf(ledger.beginResize(scope, 'vol-a', 8 * GiB, limited(100 * GiB)));
+        expect(error).to.be.instanceOf(LedgerInputError);
+        expect(error.message).to.equal(`volume "vol-a" cannot shrink from ${16 * GiB} KiB to ${8 * GiB} KiB`);
+        expect(await ledger.beginResize(scope, 'vol-a', 16 * GiB, limited(100 * GiB))).to.deep.equal({ status: 'unchanged' });
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 16 * GiB, reservedKiB: 0, volumes: 1 });
+      });
+
+      it("refuses another tenant's volume, and a volume still being created or deleted", async () => {
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        await approvedId(ledger, scope, 'vol-new', 8 * GiB);
+        expect(await ledger.beginResize(otherTenant, 'vol-a', 16 * GiB, unlimited)).to.deep.equal({ status: 'not-owner' });
+        expect(await ledger.beginResize(scope, 'vol-new', 16 * GiB, unlimited)).to.deep.equal({ status: 'busy' });
+        await deletionId(ledger, scope, 'vol-a');
+        expect(await ledger.beginResize(scope, 'vol-a', 16 * GiB, unlimited)).to.deep.equal({ status: 'busy' });
+      });
+
+      it('deleting a volume with a resize in flight frees the volume and the increase', async () => {
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        const { resize } = await resizeId('vol-a', 16 * GiB);
+        const deletion = await deletionId(ledger, scope, 'vol-a');
+        await ledger.commitDelete(deletion);
+        await ledger.commitResize(resize);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+
+      it('is exact at 2^53 - 1 KiB', async () => {
+        await ledger.commit(await approvedId(ledger, scope, 'big', MAX_KIB - 3, limited(MAX_KIB)));
+        const { increaseKiB } = await resizeId('big', MAX_KIB - 1, limited(MAX_KIB));
+        expect(increaseKiB).to.equal(2);
+        expect((await ledger.beginResize(scope, 'big', MAX_KIB, limited(MAX_KIB))).status).to.equal('busy');
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: MAX_KIB - 3, reservedKiB: 2, volumes: 1 });
+      });
+    });
+
+    describe('repairs to the array\'s truth', () => {
+      it('recordPresent charges a volume the ledger does not have, without a quota check, owned from then on', async () => {
+        expect(await ledger.recordPresent(scope, 'found', 200 * GiB, 'on the array with the tenant prefix')).to.equal('charged');
+        expect(await ledger.recordPresent(scope, 'found', 200 * GiB, 'again')).to.equal('unchanged');
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 200 * GiB, reservedKiB: 0, volumes: 1 });
+        expect(await ledger.owns(scope, 'found')).to.equal(true);
+        await ledger.commitDelete(await deletionId(ledger, scope, 'found'));
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+      });
+
+      it('recordPresent commits a reservation at the size the array reports, and corrects a committed size', async () => {
+        await approvedId(ledger, scope, 'reserved', 5 * GiB);
+        await createVolume(ledger, scope, 'grown', 8 * GiB);
+        expect(await ledger.recordPresent(scope, 'reserved', 8 * GiB, 'array has it')).to.equal('committed');
+        expect(await ledger.recordPresent(scope, 'grown', 16 * GiB, 'expanded out of band')).to.equal('corrected');
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 24 * GiB, reservedKiB: 0, volumes: 2 });
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+
+      it('recordPresent leaves a volume with a delete or resize in flight to that hold', async () => {
+        await createVolume(ledger, scope, 'deleting', 8 * GiB);
+        await deletionId(ledger, scope, 'deleting');
+        await createVolume(ledger, scope, 'resizing', 8 * GiB);
+        await ledger.beginResize(scope, 'resizing', 16 * GiB, unlimited);
+        expect(await ledger.recordPresent(scope, 'deleting', 9 * GiB, 'x')).to.equal('unchanged');
+        expect(await ledger.recordPresent(scope, 'resizing', 9 * GiB, 'x')).to.equal('unchanged');
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 16 * GiB, reservedKiB: 8 * GiB, volumes: 2 });
+      });
+
+      it('recordAbsent frees whatever the ledger holds for a volume, once', async () => {
+        await createVolume(ledger, scope, 'committed', 8 * GiB);
+        await approvedId(ledger, scope, 'reserved', 8 * GiB);
+        await createVolume(ledger, scope, 'deleting', 8 * GiB);
+        await deletionId(ledger, scope, 'deleting');
+        await createVolume(ledger, scope, 'resizing', 8 * GiB);
+        await ledger.beginResize(scope, 'resizing', 16 * GiB, unlimited);
+        for (const volume of ['committed', 'reserved', 'deleting', 'resizing']) {
+          expect([await ledger.recordAbsent(scope, volume, 'not on the array'), await ledger.recordAbsent(scope, volume, 'again')]).to.deep.equal([true, false]);
+        }
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+        expect(await ledger.pending(0)).to.deep.equal([]);
+        expect(await ledger.volumes()).to.deep.equal([]);
+      });
+
+      it('holders names every scope of the system that has a volume of that name', async () => {
+        await createVolume(ledger, scope, 'shared', GiB);
+        await approvedId(ledger, otherTenant, 'shared', GiB);
+        await createVolume(ledger, { ...scope, systemID: 'another' }, 'shared', GiB);
+        await ledger.release(await approvedId(ledger, otherPool, 'shared', GiB));
+        expect(await ledger.holders('powerflex', scope.systemID, 'shared')).to.have.deep.members([scope, otherTenant]);
+        expect(await ledger.holders('powerflex', scope.systemID, 'nobody')).to.deep.equal([]);
+      });
+    });
+
     describe('usage and pending', () => {
       it('reports one row per tenant, system and pool, filtered by tenant', async () => {
         await createVolume(ledger, scope, 'vol-a', 3 * GiB);
@@ -316,9 +477,9 @@ function ledgerContract(backend: LedgerBackend): void {
         await createVolume(ledger, scope, 'confirmed', GiB);
         clock += 1_000;
         const stale = await ledger.pending(30_000);
-        expect(stale).to.deep.equal([{ reservation: old, scope, volume: 'old', sizeKiB: GiB, since: clock - 61_000 }]);
+        expect(stale).to.deep.equal([{ kind: 'reservation', id: old, scope, volume: 'old', sizeKiB: GiB, since: clock - 61_000 }]);
         expect((await ledger.pending(0)).map((p) => p.volume)).to.deep.equal(['old', 'recent']);
-        await ledger.release(stale[0]!.reservation);
+        await ledger.release(stale[0]!.id);
         expect((await ledger.pending(0)).map((p) => p.volume)).to.deep.equal(['recent']);
       });
 

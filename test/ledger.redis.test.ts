@@ -100,6 +100,32 @@ describe('redis ledger', () => {
       expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 0, reservedKiB: 70 * GiB, volumes: 0 }]);
     });
 
+    it("keeps volume_count right when adopted Dell v1 volumes are deleted through us (they were never counted)", async () => {
+      await raw.hset(dataKey, {
+        approved_capacity: String(30 * GiB),
+        'vol:dell-1:approved': '1', 'vol:dell-1:capacity': String(10 * GiB), 'vol:dell-1:created': '1',
+        'vol:dell-2:approved': '1', 'vol:dell-2:capacity': String(20 * GiB), 'vol:dell-2:created': '1',
+      });
+      await ledger.commit(await approved(ledger, 'ours-1', 8 * GiB));
+      await ledger.commit(await approved(ledger, 'ours-2', 8 * GiB));
+      for (const volume of ['dell-1', 'dell-2']) {
+        await ledger.commitDelete(((await ledger.beginDelete(scope, volume)) as { deletion: string }).deletion);
+      }
+      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 16 * GiB, reservedKiB: 0, volumes: 2 }]);
+      await ledger.commitDelete(((await ledger.beginDelete(scope, 'ours-1')) as { deletion: string }).deletion);
+      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 8 * GiB, reservedKiB: 0, volumes: 1 }]);
+    });
+
+    it('writes the reason of every repair to the scope audit stream', async () => {
+      await ledger.recordPresent(scope, 'found', 8 * GiB, 'on the array with the tenant prefix, not charged');
+      await ledger.recordAbsent(scope, 'found', 'in the ledger, not on the array');
+      const entries = (await raw.xrange(streamKey, '-', '+')).map(([, fields]) => fields);
+      expect(entries).to.deep.equal([
+        ['name', 'found', 'cap', String(8 * GiB), 'status', 'created', 'reason', 'on the array with the tenant prefix, not charged'],
+        ['name', 'found', 'cap', String(8 * GiB), 'status', 'deleted', 'reason', 'in the ledger, not on the array'],
+      ]);
+    });
+
     it('lists adopted Dell v1 volumes once the scope is in the scope set: a leaked create as reserved, deleted ones not at all', async () => {
       await raw.hset(dataKey, {
         approved_capacity: String(36 * GiB),

@@ -41,7 +41,7 @@ describe('PowerFlex end to end (real Envoy, real Redis, fake gateway)', function
       tenants: [{ name: 'team-a', approveSdc: true }, { name: 'team-b', approveSdc: false }, { name: 'team-c', approveSdc: false }],
     });
     // Short, so the test of a lost access-log entry does not wait long; confirmed holds are unaffected.
-    stack = await startStack({ workspace, redisUrl: redis.url, pendingAfterMs: 1500 });
+    stack = await startStack({ workspace, redisUrl: redis.url, routeTimeoutMs: 3000, pendingAfterMs: 3500 });
     for (const tenant of ['team-a', 'team-b', 'team-c']) {
       const { access } = await mintTokenPair({
         keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,

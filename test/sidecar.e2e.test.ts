@@ -133,7 +133,7 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
         seen.push({ at: Date.now() / 1000, token: (req.headers.authorization ?? '').replace(/^Bearer /, ''), forwarded: req.headers.forwarded ?? '' });
         return decide(req);
       },
-      onAccessLog: confirmFromAccessLog(ledger),
+      onAccessLog: confirmFromAccessLog(ledger, { resources, adapters: adapters.registry }),
     });
     const authzPort = await check.listen('127.0.0.1:0');
     check.setServing(true);

@@ -9,6 +9,8 @@ export type Operation =
   | { kind: 'read' } // passed through
   | { kind: 'volume-create'; poolId: string; sizeKiB: number; name: string }
   | { kind: 'volume-delete'; volumeId: string }
+  /** An expansion to `newSizeKiB` (the array's granularity applied by the classifier, like a create's size). */
+  | { kind: 'volume-expand'; volumeId: string; newSizeKiB: number }
   | { kind: 'volume-map'; volumeId: string }
   | { kind: 'volume-unmap'; volumeId: string }
   | { kind: 'snapshot-create'; snapshots: { volumeId: string; snapshotName: string }[] }
@@ -22,7 +24,7 @@ export interface Classified {
   operation: Operation;
 }
 
-/** A volume as the array knows it (enrich phase). */
+/** A volume as the array knows it (enrich phase, settlement, inventory). */
 export interface VolumeInfo {
   id: string;
   name: string;
@@ -48,8 +50,13 @@ export interface ArrayAdapter {
   poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string>;
   /** Volume id → name/size/pool, through the array (cached). */
   volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo>;
-  /** Does a volume with this name exist on the array? (resolves pending reservations) */
-  volumeExists(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<boolean>;
+  /**
+   * The volume of this name as the array has it now, or undefined when the array says it has none
+   * (settles holds; never cached). Anything else (unreachable, refused) throws: nobody can tell.
+   */
+  findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined>;
+  /** Every volume (and snapshot) on the system, with pool names (reconciliation; never cached). */
+  inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]>;
   /** Headers that carry the array's own credentials on the forwarded request (e.g. PowerFlex Basic ':'+token). */
   authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[]>;
   /**

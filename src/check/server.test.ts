@@ -74,9 +74,14 @@ describe('createCheckServer', () => {
         http_logs: {
           log_entry: [
             {
-              common_properties: { metadata: { filter_metadata: { 'envoy.filters.http.ext_authz': { fields: { reservation: { stringValue: 'r-1' } } } } } },
+              common_properties: { metadata: { filter_metadata: { 'envoy.filters.http.ext_authz': { fields: { holds: { stringValue: 'r-1' } } } } } },
               request: { request_id: 'q1' },
               response: { response_code: { value: 200 } },
+            },
+            {
+              common_properties: { response_flags: { upstream_request_timeout: true } },
+              request: { request_id: 'q3' },
+              response: { response_code: { value: 504 } },
             },
             { request: { request_id: 'q2' }, response: {} },
           ],
@@ -85,8 +90,9 @@ describe('createCheckServer', () => {
       stream.end();
     }).finally(() => logClient.close());
     expect(logged).to.deep.equal([
-      { requestId: 'q1', metadata: { reservation: 'r-1' }, responseCode: 200 },
-      { requestId: 'q2', metadata: {}, responseCode: undefined },
+      { requestId: 'q1', metadata: { holds: 'r-1' }, responseCode: 200, envoyFlags: [] },
+      { requestId: 'q3', metadata: {}, responseCode: 504, envoyFlags: ['upstream_request_timeout'] },
+      { requestId: 'q2', metadata: {}, responseCode: undefined, envoyFlags: [] },
     ]);
   });
 

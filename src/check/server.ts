@@ -22,6 +22,11 @@ export interface AccessLogRecord {
   metadata: Record<string, string>;
   /** Upstream (or local reply) status; undefined when Envoy had none (e.g. the client reset). */
   responseCode: number | undefined;
+  /**
+   * Envoy's response flags that are set (`upstream_request_timeout`, `upstream_remote_reset`,
+   * `upstream_connection_failure`, …): the status, if any, is Envoy's own, not the array's.
+   */
+  envoyFlags: string[];
 }
 
 export interface CheckServerOptions {
@@ -52,6 +57,12 @@ function metadataStrings(struct: StructMessage | undefined): Record<string, stri
     if (typeof value.stringValue === 'string') result[key] = value.stringValue;
   }
   return result;
+}
+
+function setFlags(flags: Record<string, unknown> | undefined): string[] {
+  return Object.entries(flags ?? {})
+    .filter(([, value]) => value !== false && value !== undefined && value !== null)
+    .map(([name]) => name);
 }
 
 /** The caller's deadline (less a margin to send the answer), or `maxDecisionMs` for a call without one. */
@@ -133,6 +144,7 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
             requestId: entry.request?.request_id ?? '',
             metadata: metadataStrings(entry.common_properties?.metadata?.filter_metadata?.[EXT_AUTHZ_NAMESPACE]),
             responseCode: entry.response?.response_code?.value,
+            envoyFlags: setFlags(entry.common_properties?.response_flags),
           };
           if (!options.onAccessLog) continue;
           const handle = options.onAccessLog;

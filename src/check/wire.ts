@@ -39,7 +39,11 @@ export interface CheckResponseMessage {
 }
 
 export interface HttpAccessLogEntryMessage {
-  common_properties?: { metadata?: { filter_metadata?: Record<string, StructMessage> } };
+  common_properties?: {
+    metadata?: { filter_metadata?: Record<string, StructMessage> };
+    /** envoy.data.accesslog.v3.ResponseFlags: only the flags that are set appear (defaults: false). */
+    response_flags?: Record<string, unknown>;
+  };
   request?: { request_id?: string; path?: string; request_method?: string };
   response?: { response_code?: { value?: number } };
 }

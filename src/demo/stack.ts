@@ -19,7 +19,9 @@ export interface StackOptions {
   workspace: Workspace;
   /** The Redis ledger; the in-memory ledger when unset. */
   redisUrl?: string;
-  /** A reservation whose access-log entry has not arrived after this long is resolved against the array. */
+  /** The edge's route timeout (default 120 s). */
+  routeTimeoutMs?: number;
+  /** A hold the access log has not settled after this long is settled against the array (default: derived from the route timeout). */
   pendingAfterMs?: number;
   logger?: Logger;
 }
@@ -34,23 +36,20 @@ export interface Stack {
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { workspace } = options;
-  const pendingAfterMs = options.pendingAfterMs ?? 60_000;
-  const service = await startService(
-    parseServeConfig({
-      listen: '127.0.0.1:0',
-      adminListen: '127.0.0.1:0',
-      resourcesDir: workspace.resourcesDir,
-      secretsDir: workspace.secretsDir,
-      signingKeysDir: workspace.keysDir,
-      defaultKid: SIGNING_KEY_ID,
-      redisUrl: options.redisUrl,
-      arrayCaFile: workspace.arrayCaFile,
-      pendingAfterMs,
-      resolveIntervalMs: Math.max(100, Math.floor(pendingAfterMs / 2)),
-      drainMs: 1000,
-    }),
-    options.logger ?? silentLogger,
-  );
+  const serveConfig = parseServeConfig({
+    listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
+    resourcesDir: workspace.resourcesDir,
+    secretsDir: workspace.secretsDir,
+    signingKeysDir: workspace.keysDir,
+    defaultKid: SIGNING_KEY_ID,
+    redisUrl: options.redisUrl,
+    arrayCaFile: workspace.arrayCaFile,
+    routeTimeoutMs: options.routeTimeoutMs,
+    pendingAfterMs: options.pendingAfterMs,
+    drainMs: 1000,
+  });
+  const service = await startService({ ...serveConfig, resolveIntervalMs: Math.max(100, Math.floor(serveConfig.pendingAfterMs / 2)) }, options.logger ?? silentLogger);
   let envoy: Started | undefined;
   const stop = async () => {
     await envoy?.stop();
@@ -70,6 +69,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       caFile: workspace.arrayCaFile,
       // Cold lookups (array login, pool list) on a loaded 2-core machine can outlast the 500 ms default.
       authzTimeoutMs: 5000,
+      routeTimeoutMs: serveConfig.routeTimeoutMs,
     });
     const configFile = path.join(workspace.dir, 'edge-envoy.json');
     await writeFile(configFile, JSON.stringify(config));

@@ -8,6 +8,8 @@ import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, sin
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
 export const AUTHZ_CLUSTER = 'storage-authz';
+/** Volume operations on an array can take long; the driver has its own timeouts. serve derives when to settle holds from it. */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 120_000;
 /** Fixed `:authority` for Check calls: the default (the cluster name) is not safe for every name. */
 const AUTHZ_AUTHORITY = 'storage-authz';
 const ADMIN_API_CLUSTER = 'storage-authz-admin';
@@ -38,6 +40,8 @@ export interface EdgeConfigInput {
   caFile?: string;
   /** Check deadline; the service answers within it or Envoy answers 503. */
   authzTimeoutMs?: number;
+  /** How long a request may run on an array before Envoy answers 504 (serve's --route-timeout-ms must match). */
+  routeTimeoutMs?: number;
   accessLog?: boolean;
 }
 
@@ -70,8 +74,7 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
       cluster_header: ROUTING_HEADER,
       // The array sees its own host name, not the sidecar's.
       auto_host_rewrite: true,
-      // Volume operations on an array can take long; the driver has its own timeouts.
-      timeout: '120s',
+      timeout: `${(input.routeTimeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS) / 1000}s`,
     },
     // Routing is internal: the array never sees which cluster name was chosen.
     request_headers_to_remove: [ROUTING_HEADER],
@@ -138,8 +141,8 @@ const hasMetadata = (key: string): EnvoyObject => ({
 const SERVICE_ACTS_ON = {
   or_filter: {
     filters: [
-      hasMetadata(METADATA.reservation),
-      hasMetadata(METADATA.deletion),
+      hasMetadata(METADATA.holds),
+      hasMetadata(METADATA.hints),
       {
         and_filter: {
           filters: [

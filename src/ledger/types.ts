@@ -10,15 +10,46 @@ export interface QuotaScope {
   tenant: string;
 }
 
-/** Opaque, self-describing id of one reservation (or one delete); travels in Envoy dynamic metadata. */
+/** Opaque, self-describing id of one hold (a reservation, a delete or a resize); travels in Envoy dynamic metadata. */
 export type ReservationId = string;
+
+/**
+ * What a hold is for: `reservation` (a create's capacity), `deletion` (a delete in flight) or
+ * `resize` (an expansion's added capacity). Settlement rules per kind: src/ledger/README.md.
+ */
+export type HoldKind = 'reservation' | 'deletion' | 'resize';
 
 export type ReserveResult =
   | { status: 'approved'; reservation: ReservationId }
   | { status: 'already-approved'; reservation: ReservationId }
   | { status: 'denied'; usedKiB: number; quotaKiB: number; requestedKiB: number };
 
-export type BeginDeleteResult = { status: 'ok'; deletion: ReservationId } | { status: 'not-owner' };
+/**
+ * `ok`: this request holds the deletion and settles it. `already-deleting`: another request's delete
+ * is in flight; this one gets that id as a hint only (its 2xx may free the volume, nothing else).
+ */
+export type BeginDeleteResult =
+  | { status: 'ok'; deletion: ReservationId }
+  | { status: 'already-deleting'; deletion: ReservationId }
+  | { status: 'not-owner' };
+
+/**
+ * An expansion: `approved` holds `increaseKiB` more (reserved until the array confirms);
+ * `already-resizing` is another request's hold to the same size (a hint, as for creates);
+ * `unchanged` the size is already charged (nothing held); `busy` the volume is being created,
+ * deleted or resized to another size (retry later); `not-owner` as for deletes. A shrink throws
+ * LedgerInputError: the ledger never lowers a charge on a tenant's word.
+ */
+export type ResizeResult =
+  | { status: 'approved'; resize: ReservationId; increaseKiB: number }
+  | { status: 'already-resizing'; resize: ReservationId }
+  | { status: 'unchanged' }
+  | { status: 'busy' }
+  | { status: 'not-owner' }
+  | { status: 'denied'; usedKiB: number; quotaKiB: number; requestedKiB: number };
+
+/** What `recordPresent` did to make the ledger match a volume the array has. */
+export type PresentRepair = 'charged' | 'committed' | 'corrected' | 'unchanged';
 
 export interface UsageRow extends QuotaScope {
   /** Committed (array said 2xx) capacity. */
@@ -43,12 +74,16 @@ export interface VolumeRow extends QuotaScope {
   state: VolumeState;
 }
 
-export interface PendingReservation {
-  reservation: ReservationId;
+/** A hold not yet settled: a reservation, a deletion or a resize. */
+export interface PendingHold {
+  kind: HoldKind;
+  /** The id that settles it (commit/release, commitDelete/abortDelete, commitResize/abortResize). */
+  id: ReservationId;
   scope: QuotaScope;
   volume: string;
+  /** Reservation: the size reserved; deletion: the size charged; resize: the size asked for. */
   sizeKiB: number;
-  /** Unix ms when reserved. */
+  /** Unix ms when the hold was made. */
   since: number;
 }
 
@@ -62,15 +97,39 @@ export class LedgerUnavailableError extends Error {
 
 export interface Ledger {
   reserve(scope: QuotaScope, volume: string, sizeKiB: number, quota: Quota): Promise<ReserveResult>;
-  /** After the array said 2xx. Exactly once; a second call is a no-op. */
-  commit(reservation: ReservationId): Promise<void>;
-  /** After the array said anything else. Exactly once; a second call is a no-op. */
-  release(reservation: ReservationId): Promise<void>;
+  /** The volume exists on the array. Exactly once; returns false when there was nothing reserved to commit. */
+  commit(reservation: ReservationId): Promise<boolean>;
+  /** The array has no such volume. Exactly once; a committed volume is never released. */
+  release(reservation: ReservationId): Promise<boolean>;
   beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult>;
-  /** Frees the capacity once, however often repeated. */
-  commitDelete(deletion: ReservationId): Promise<void>;
-  abortDelete(deletion: ReservationId): Promise<void>;
-  /** Is `volume` a committed volume of this tenant in this scope? (map / unmap / snapshot) */
+  /** The volume is gone from the array: frees the capacity once, however often repeated. */
+  commitDelete(deletion: ReservationId): Promise<boolean>;
+  /** The volume is still on the array: it stays charged and owned. */
+  abortDelete(deletion: ReservationId): Promise<boolean>;
+  /** Holds the increase from the charged size to `newSizeKiB` against `quota` (see ResizeResult). */
+  beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota): Promise<ResizeResult>;
+  /** The array reports the new size: the volume is charged `newSizeKiB` from now on. Once. */
+  commitResize(resize: ReservationId): Promise<boolean>;
+  /** The array kept the old size: the increase is freed. Once. */
+  abortResize(resize: ReservationId): Promise<boolean>;
+  /**
+   * Repair to the array's truth (late confirmation, reconciliation): the array has this volume of
+   * this size, charged to this tenant. No quota check: the volume exists whatever the quota says.
+   * A volume with a delete or resize in flight is left to that hold's settlement (`unchanged`).
+   * `reason` goes into the scope's audit stream.
+   */
+  recordPresent(scope: QuotaScope, volume: string, sizeKiB: number, reason: string): Promise<PresentRepair>;
+  /**
+   * Repair to the array's truth: the array has no such volume. Whatever the ledger held for it
+   * (reservation, deletion, resize, committed charge) is freed once. Returns whether anything was.
+   */
+  recordAbsent(scope: QuotaScope, volume: string, reason: string): Promise<boolean>;
+  /**
+   * Every scope (any tenant, any pool) of this system whose ledger has a volume of this name: a
+   * volume the array has is only charged to a tenant nobody else holds it for.
+   */
+  holders(systemType: SystemType, systemID: string, volume: string): Promise<QuotaScope[]>;
+  /** Is `volume` this tenant's in this scope, reserved or committed? (map / unmap / snapshot / expand) */
   owns(scope: QuotaScope, volume: string): Promise<boolean>;
   /** Used and reserved capacity per tenant/system/pool, O(1) per pool. */
   usage(tenant?: string): Promise<UsageRow[]>;
@@ -79,8 +138,8 @@ export interface Ledger {
    * order. The admin path: it reads every volume of each scope, unlike `usage`.
    */
   volumes(tenant?: string): Promise<VolumeRow[]>;
-  /** Reservations still pending after `olderThanMs`. */
-  pending(olderThanMs: number): Promise<PendingReservation[]>;
+  /** Holds (of every kind) still unsettled after `olderThanMs`, oldest first. */
+  pending(olderThanMs: number): Promise<PendingHold[]>;
   close(): Promise<void>;
 }
 

@@ -63,3 +63,8 @@ export function assertAgeMs(olderThanMs: unknown): asserts olderThanMs is number
     throw new LedgerInputError(`age must be a non-negative number of milliseconds, got ${describe(olderThanMs)}`);
   }
 }
+
+/** An expansion below the charged size: the ledger never lowers a charge on a tenant's word (arrays cannot shrink). */
+export function shrinkRefused(volume: string, fromKiB: number, toKiB: number): LedgerInputError {
+  return new LedgerInputError(`volume "${volume}" cannot shrink from ${fromKiB} KiB to ${toKiB} KiB`);
+}

@@ -2,7 +2,7 @@
 // ones meet in test/edge.e2e.test.ts).
 import { expect } from 'chai';
 import type { ArrayAdapter, Operation } from '../arrays/types.js';
-import { LedgerUnavailableError, type Ledger, type ReserveResult } from '../ledger/types.js';
+import { LedgerUnavailableError, type Ledger, type ReserveResult, type ResizeResult } from '../ledger/types.js';
 import type { ResourceSource, StorageSystem, Tenant } from '../resources/types.js';
 import { mintTokenPair } from '../tokens/mint.js';
 import { TokenVerifier } from '../tokens/verify.js';
@@ -21,6 +21,7 @@ const operations: Record<string, Operation> = {
   '/api/types/Volume/instances/': { kind: 'volume-create', poolId: 'p1', sizeKiB: 8 * 1024 * 1024, name: 'vol-1' },
   '/api/instances/Volume::v1/action/removeVolume/': { kind: 'volume-delete', volumeId: 'v1' },
   '/api/instances/System::sys1/action/approveSdc/': { kind: 'sdc-approve' },
+  '/api/instances/Volume::v1/action/setVolumeSize/': { kind: 'volume-expand', volumeId: 'v1', newSizeKiB: 16 * 1024 * 1024 },
   '/api/evil/': { kind: 'unknown-mutation' },
 };
 
@@ -33,13 +34,16 @@ const adapter: ArrayAdapter = {
   localAnswer: () => ({ status: 200, headers: [], body: '"hellofromkaravi"' }),
   poolName: async () => 'bronze',
   volume: async (_s, _c, id) => ({ id, name: `name-of-${id}`, sizeKiB: 8, poolId: 'p1', poolName: 'bronze' }),
-  volumeExists: async () => true,
+  findVolume: async () => undefined,
+  inventory: async () => [],
   authorize: async (_s, credentials) => [{ name: 'authorization', value: `Basic ${credentials.username}` }],
   strippedHeaders: ['x-array-session'],
   errorBody: (status, message) => ({ contentType: 'application/json', body: JSON.stringify({ errorCode: status, httpStatusCode: status, message }) }),
 };
 
-function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter } = {}): PipelineDeps {
+function deps(
+  overrides: { reserve?: () => Promise<ReserveResult>; beginResize?: () => Promise<ResizeResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter } = {},
+): PipelineDeps {
   const resources: ResourceSource = {
     current: () => ({ generation: 1, tenants: new Map([['a', tenant]]), roles: new Map(), storage: new Map([['powerflex/sys1', system]]) }),
     onChange: () => () => undefined,
@@ -57,6 +61,8 @@ function deps(overrides: { reserve?: () => Promise<ReserveResult>; owns?: boolea
   const ledger = {
     reserve: overrides.reserve ?? (async () => ({ status: 'approved', reservation: 'res-1' })),
     beginDelete: async () => (overrides.owns === false ? { status: 'not-owner' } : { status: 'ok', deletion: 'del-1' }),
+    owns: async () => overrides.owns !== false,
+    beginResize: overrides.beginResize ?? (async () => ({ status: 'approved', resize: 'resize-1', increaseKiB: 8 })),
   } as unknown as Ledger;
   return { verifier: new TokenVerifier({ keys: () => keys }), resources, adapters: new Map([['powerflex', overrides.array ?? adapter]]), policy, ledger };
 }
@@ -101,7 +107,29 @@ describe('createDecider', () => {
   it('reserves quota for a create and carries the reservation in dynamic metadata', async () => {
     const decision = (await createDecider(deps())(await request('/api/types/Volume/instances/'))) as Allow;
     expect(decision.kind).to.equal('allow');
-    expect(decision.metadata).to.include({ operation: 'volume-create', reservation: 'res-1' });
+    expect(decision.metadata).to.include({ operation: 'volume-create', holds: 'res-1' });
+    expect(decision.metadata).to.not.have.property('hints');
+  });
+
+  it("carries a hold another request made (already-approved) only as a hint, never as this request's hold", async () => {
+    const reserve = async (): Promise<ReserveResult> => ({ status: 'already-approved', reservation: 'res-0' });
+    const decision = (await createDecider(deps({ reserve }))(await request('/api/types/Volume/instances/'))) as Allow;
+    expect(decision.metadata).to.include({ operation: 'volume-create', hints: 'res-0' });
+    expect(decision.metadata).to.not.have.property('holds');
+  });
+
+  it('holds the increase of an expansion of an owned volume; refuses another tenant\'s volume 403 and a busy one 409', async () => {
+    const expand = () => request('/api/instances/Volume::v1/action/setVolumeSize/');
+    const allowed = (await createDecider(deps())(await expand())) as Allow;
+    expect(allowed.metadata).to.include({ operation: 'volume-expand', holds: 'resize-1' });
+    const notOwned = (await createDecider(deps({ owns: false }))(await expand())) as Deny;
+    expect([notOwned.status, bodyOf(notOwned).message]).to.deep.equal([403, 'expand denied: volume "name-of-v1" is not owned by tenant "a"']);
+    const busy = (await createDecider(deps({ beginResize: async () => ({ status: 'busy' }) }))(await expand())) as Deny;
+    expect(busy.status).to.equal(409);
+    const overQuota = (await createDecider(deps({ beginResize: async () => ({ status: 'denied', usedKiB: 96 * 1024 * 1024, quotaKiB: 100 * 1024 * 1024, requestedKiB: 8 * 1024 * 1024 }) }))(await expand())) as Deny;
+    expect([overQuota.status, bodyOf(overQuota).message]).to.deep.equal([
+      507, 'request denied: not enough quota: tenant "a" on powerflex/sys1/bronze: quota 100 GiB, used 96 GiB, requested 8 GiB',
+    ]);
   });
 
   it('denies 507 naming tenant, pool, quota, used and requested when the ledger says no', async () => {

@@ -1,18 +1,19 @@
 // The decision pipeline (DESIGN.md §2): target → identity → operation → enrich → policy → ledger →
 // response. Each phase returns its result or a Rejection; the first Rejection becomes the Deny,
-// in the array's native error shape once the array type is known.
+// in the array's native error shape once the array type is known. What enrich, policy and ledger do
+// for an operation is its entry in the operation table (operations.ts).
 import type { AdapterRegistry } from '../arrays/registry.js';
-import type { ArrayAdapter, Classified } from '../arrays/types.js';
+import type { ArrayAdapter } from '../arrays/types.js';
 import type { Ledger } from '../ledger/types.js';
 import { storageKey, type ArrayCredentials, type ResourceSource, type StorageSystem } from '../resources/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
-import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
-import { claimsOnlyQuery, liveClaims, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
-import { enrich, type Enriched } from './enrich/enrich.js';
+import { liveClaims } from './authorize/inputs.js';
+import { enrich } from './enrich/enrich.js';
 import { METADATA } from './metadata.js';
-import { identify, type Identity, type TokenVerifying } from './identity/identity.js';
+import { identify, type TokenVerifying } from './identity/identity.js';
 import { applyLedger, type LedgerHold } from './ledger/ledger.js';
 import { classifyRequest } from './operation/operation.js';
+import { entryOf, type OperationContext } from './operations.js';
 import type { PolicyEngine } from './policy/types.js';
 import { allowDecision } from './response/allow.js';
 import { arrayDeny, isRejection, jsonDeny, reject, type Rejection } from './response/deny.js';
@@ -64,15 +65,19 @@ export function createDecider(deps: PipelineDeps): Decide {
       logger.error({ err: error, storage: system.name }, 'array credentials unavailable');
       return deny(reject(502, 'credentials-unavailable', `credentials of storage "${system.name}" are unavailable`), metadata);
     }
-    const enriched = await enrich(adapter, system, credentials, operation);
-    if (isRejection(enriched)) return deny(enriched, metadata);
-    const authorized = authorize(deps.policy, identity, system, classified, enriched);
+    const found = entryOf(operation);
+    if (!found) return deny(reject(403, 'unknown-mutation', `request denied: ${operation.kind} is not a recognised operation`), metadata);
+    const { entry } = found;
+    const context: OperationContext = { adapter, system, credentials, tenant, claims: liveClaims(identity.claims, tenant), policy: deps.policy, ledger: deps.ledger };
+    const facts = await enrich(() => entry.enrich(context, found.operation));
+    if (isRejection(facts)) return deny(facts, metadata);
+    const authorized = entry.policy(context, found.operation, facts);
     if (isRejection(authorized)) return deny(authorized, metadata);
-    // The array's credentials come before anything is reserved, so nothing can fail once the ledger holds capacity.
+    // The array's credentials come before anything is held, so nothing can fail once the ledger holds capacity.
     const credentialHeaders = await arrayAuthorization(adapter, system, credentials);
     if (isRejection(credentialHeaders)) return deny(credentialHeaders, metadata);
 
-    const held = await applyLedger({ ledger: deps.ledger, tenant, system, operation, enriched, quotas: authorized.quotas });
+    const held = await applyLedger(() => entry.ledger(context, found.operation, facts, authorized.quotas));
     if (isRejection(held)) return deny(held, metadata);
     return allowDecision({
       request,
@@ -95,25 +100,9 @@ async function arrayAuthorization(adapter: ArrayAdapter, system: StorageSystem, 
   }
 }
 
-/** Policy for the operation; claims carry the tenant's live roles, built only when a policy runs. */
-function authorize(policy: PolicyEngine, identity: Identity, system: StorageSystem, classified: Classified, enriched: Enriched): Authorized | Rejection {
-  const { operation } = classified;
-  if (operation.kind === 'read') return { quotas: [] };
-  const claims = liveClaims(identity.claims, identity.tenant);
-  if (operation.kind === 'volume-create' && enriched.kind === 'pool') {
-    return authorizeCreate(policy, volumeCreateQuery(claims, system, operation, enriched.poolName));
-  }
-  if (operation.kind === 'snapshot-create' && enriched.kind === 'volumes') {
-    const names = operation.snapshots.map((snapshot) => snapshot.snapshotName);
-    return authorizeSnapshots(policy, snapshotCreateQuery(claims, system, operation, enriched.volumes), names);
-  }
-  const query = claimsOnlyQuery(operation.kind, claims);
-  return query ? authorizeClaims(policy, query) : { quotas: [] };
-}
-
 function holdMetadata(held: LedgerHold): Record<string, string> {
   const metadata: Record<string, string> = {};
-  if (held.reservations.length > 0) metadata[METADATA.reservation] = held.reservations.join(',');
-  if (held.deletion) metadata[METADATA.deletion] = held.deletion;
+  if (held.holds.length > 0) metadata[METADATA.holds] = held.holds.join(',');
+  if (held.hints.length > 0) metadata[METADATA.hints] = held.hints.join(',');
   return metadata;
 }

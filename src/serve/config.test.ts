@@ -22,6 +22,17 @@ describe('serve configuration', () => {
     });
   });
 
+  it("settles holds against the array only after the edge's route timeout: derived by default, refused when not longer", () => {
+    expect(parseServeConfig(required)).to.deep.include({ routeTimeoutMs: 120_000, pendingAfterMs: 150_000 });
+    expect(parseServeConfig({ ...required, routeTimeoutMs: '2000' })).to.deep.include({ routeTimeoutMs: 2000, pendingAfterMs: 7000 });
+    expect(parseServeConfig({ ...required, routeTimeoutMs: '2000', pendingAfterMs: '2001' })).to.deep.include({ pendingAfterMs: 2001 });
+    expect(() => parseServeConfig({ ...required, pendingAfterMs: '60000' })).to.throw(
+      ConfigError,
+      "--pending-after-ms (60000) must be longer than the edge's route timeout --route-timeout-ms (120000)",
+    );
+    expect(() => parseServeConfig({ ...required, routeTimeoutMs: '2000', pendingAfterMs: '2000' })).to.throw(ConfigError, '--pending-after-ms (2000)');
+  });
+
   it('reads Redis, Sentinel and list options', () => {
     expect(parseServeConfig({ ...required, redisUrl: 'redis://h:6379', redisPasswordFile: '/pw' }).ledger).to.deep.equal({ kind: 'redis', url: 'redis://h:6379', passwordFile: '/pw' });
     expect(parseServeConfig({ ...required, redisSentinels: 'a:5000, b:5000' }).ledger).to.deep.equal({

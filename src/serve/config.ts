@@ -2,6 +2,7 @@
 // one typed object with errors that name the option at fault.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_ROUTE_TIMEOUT_MS } from '../envoy/edge.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS } from '../tokens/refresh.js';
 
@@ -27,7 +28,12 @@ export interface ServeConfig {
   policyWasm?: string;
   /** Extra CA certificates (PEM file) trusted for array TLS, besides the system store. */
   arrayCaFile?: string;
-  /** A reservation not confirmed by the access log after this long is resolved against the array. */
+  /** The edge Envoy's route timeout (render-edge-config --route-timeout-ms): how long a request to an array may run. */
+  routeTimeoutMs: number;
+  /**
+   * A hold the access log has not settled after this long is settled against the array. Always
+   * longer than `routeTimeoutMs`: before that the request may still be running on the array.
+   */
   pendingAfterMs: number;
   resolveIntervalMs: number;
   /** How long SIGTERM waits for in-flight Checks before closing them. */
@@ -61,6 +67,7 @@ export const OPTION_NAMES = {
   redisPasswordFile: '--redis-password-file',
   policyWasm: '--policy-wasm',
   arrayCaFile: '--array-ca-file',
+  routeTimeoutMs: '--route-timeout-ms',
   pendingAfterMs: '--pending-after-ms',
   resolveIntervalMs: '--resolve-interval-ms',
   drainMs: '--drain-ms',
@@ -69,6 +76,8 @@ export const OPTION_NAMES = {
 } as const;
 
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
+/** Least time the resolver leaves between the route timeout and asking the array (access-log flush, clock skew). */
+const SETTLE_MARGIN_MS = 5_000;
 
 function text(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string | undefined {
   const value = raw[key];
@@ -136,6 +145,24 @@ function ledgerConfig(raw: RawServeOptions): LedgerConfig {
   return { kind: 'memory' };
 }
 
+/**
+ * The resolver must not ask the array about a hold whose request may still be running there: a
+ * "not found" would release a create the array finishes later. So `pendingAfterMs` defaults to the
+ * route timeout plus a margin, and a value not above the route timeout is refused.
+ */
+function settlementTimes(raw: RawServeOptions): Pick<ServeConfig, 'routeTimeoutMs' | 'pendingAfterMs'> {
+  const routeTimeoutMs = whole(raw, 'routeTimeoutMs', 'milliseconds', DEFAULT_ROUTE_TIMEOUT_MS);
+  const margin = Math.max(SETTLE_MARGIN_MS, Math.ceil(routeTimeoutMs / 4));
+  const pendingAfterMs = whole(raw, 'pendingAfterMs', 'milliseconds', routeTimeoutMs + margin);
+  if (pendingAfterMs <= routeTimeoutMs) {
+    throw new ConfigError(
+      `--pending-after-ms (${pendingAfterMs}) must be longer than the edge's route timeout --route-timeout-ms (${routeTimeoutMs}): ` +
+        'a create still running on the array would be released as "not found"',
+    );
+  }
+  return { routeTimeoutMs, pendingAfterMs };
+}
+
 /** Validates merged options into a ServeConfig; throws a ConfigError naming the first bad option. */
 export function parseServeConfig(raw: RawServeOptions): ServeConfig {
   const adminListen = address(raw, 'adminListen', false);
@@ -153,7 +180,7 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     ledger: ledgerConfig(raw),
     ...(policyWasm && { policyWasm }),
     ...(arrayCaFile && { arrayCaFile }),
-    pendingAfterMs: whole(raw, 'pendingAfterMs', 'milliseconds', 60_000),
+    ...settlementTimes(raw),
     resolveIntervalMs: whole(raw, 'resolveIntervalMs', 'milliseconds', 30_000),
     drainMs: whole(raw, 'drainMs', 'milliseconds', 10_000),
     refreshedAccessTtlSeconds: whole(raw, 'refreshedAccessTtlSeconds', 'seconds', DEFAULT_REFRESHED_ACCESS_TTL_SECONDS),

@@ -11,6 +11,7 @@ import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
 import { RedisLedger } from '../ledger/redis/redisLedger.js';
 import type { Ledger } from '../ledger/types.js';
 import { confirmFromAccessLog, startPendingResolver } from '../pipeline/confirm/confirm.js';
+import { findOnArray } from '../pipeline/confirm/settle.js';
 import { createDecider, type Decide } from '../pipeline/pipeline.js';
 import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
 import { jsonDeny, reject } from '../pipeline/response/deny.js';
@@ -117,8 +118,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     }
     const resolver = startPendingResolver({
       ledger: openedLedger,
-      resources,
-      adapters: adapters.registry,
+      find: findOnArray(resources, adapters.registry),
       olderThanMs: config.pendingAfterMs,
       intervalMs: config.resolveIntervalMs,
       logger,

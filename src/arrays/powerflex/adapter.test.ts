@@ -155,11 +155,22 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect([missing.status, missing.message]).to.deep.equal([500, 'Could not find the volume']);
   });
 
-  it('answers whether a volume of a name exists (queryIdByKey)', async () => {
+  it('finds a volume by name as the array has it now (queryIdByKey), or nothing', async () => {
     const token = (await adapter.authorize(system, credentials))[0]!.value;
     await fetchGateway(gateway, token, 'POST', '/api/types/Volume/instances', { name: 'k8s-a', storagePoolId: '3df6b86600000000', volumeSizeInKb: '8' });
-    expect(await adapter.volumeExists(system, credentials, 'k8s-a')).to.equal(true);
-    expect(await adapter.volumeExists(system, credentials, 'k8s-b')).to.equal(false);
+    expect(await adapter.findVolume(system, credentials, 'k8s-a')).to.deep.include({ name: 'k8s-a', sizeKiB: 8 * GIB_IN_KIB, poolName: 'bronze' });
+    expect(await adapter.findVolume(system, credentials, 'k8s-b')).to.equal(undefined);
+  });
+
+  it('lists every volume of the system with its size and pool name (inventory)', async () => {
+    const bronze = gateway.seedVolume('inv-a', '3df6b86600000000', 8 * GIB_IN_KIB);
+    const silver = gateway.seedVolume('inv-b', '3df6b86700000001', 9 * GIB_IN_KIB);
+    const listed = await adapter.inventory(system, credentials);
+    expect(listed).to.deep.include.members([
+      { id: bronze, name: 'inv-a', sizeKiB: 8 * GIB_IN_KIB, poolId: '3df6b86600000000', poolName: 'bronze' },
+      { id: silver, name: 'inv-b', sizeKiB: 16 * GIB_IN_KIB, poolId: '3df6b86700000001', poolName: 'silver' },
+    ]);
+    expect(listed).to.have.length(gateway.volumes.length);
   });
 
   it('verifies the gateway certificate unless the Storage says skipCertificateValidation', async () => {

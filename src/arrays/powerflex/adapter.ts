@@ -40,7 +40,8 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
     },
     poolName: (system, credentials, poolId) => client.poolName(system, credentials, poolId),
     volume: (system, credentials, volumeId) => client.volume(system, credentials, volumeId),
-    volumeExists: (system, credentials, name) => client.volumeExists(system, credentials, name),
+    findVolume: (system, credentials, name) => client.findVolume(system, credentials, name),
+    inventory: (system, credentials) => client.inventory(system, credentials),
     authorize: async (system, credentials) => credentialHeaders(await client.token(system, credentials)),
     // The tag is of the headers this session would be forwarded with, as the allow computed it.
     credentialsRejected: (system, tag) => client.sessionRefused(system, (token) => sessionTag(credentialHeaders(token)) === tag),

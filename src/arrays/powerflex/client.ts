@@ -54,6 +54,18 @@ interface GatewayResponse {
 /** goscaleio's "no such object" answer: HTTP 500 with errorCode 79 ("Could not find the volume"). */
 const NOT_FOUND_ERROR_CODE = 79;
 
+/** The fields of a gateway Volume object the service reads. */
+interface RawVolume {
+  id?: unknown;
+  name?: unknown;
+  sizeInKb?: unknown;
+  storagePoolId?: unknown;
+}
+
+function isNotFound(response: GatewayResponse): boolean {
+  return response.status === 404 || parseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
+}
+
 export class PowerFlexClient {
   private readonly sessions = new Map<string, Session>();
   private readonly logins = new Map<string, { identity: string; pending: Promise<Session> }>();
@@ -141,29 +153,39 @@ export class PowerFlexClient {
     const key = `${storageKey(system.type, system.systemID)}|${volumeId}`;
     const cached = this.volumes.get(key);
     if (cached) return cached;
-    const raw = parseJson<{ id?: unknown; name?: unknown; sizeInKb?: unknown; storagePoolId?: unknown }>(
-      await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(volumeId)}`),
-    );
-    if (typeof raw?.name !== 'string' || typeof raw.storagePoolId !== 'string' || typeof raw.sizeInKb !== 'number') {
-      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume ${volumeId}`, 502);
-    }
-    const info: VolumeInfo = {
-      id: volumeId,
-      name: raw.name,
-      sizeKiB: raw.sizeInKb,
-      poolId: raw.storagePoolId,
-      poolName: await this.poolName(system, credentials, raw.storagePoolId),
-    };
+    const raw = parseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(volumeId)}`));
+    const info = await this.volumeInfo(system, credentials, volumeId, raw);
     this.volumes.set(key, info);
     return info;
   }
 
-  /** Asks the gateway (queryIdByKey) whether a volume of this name exists; errors other than "not found" throw. */
-  async volumeExists(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<boolean> {
+  /**
+   * The volume of this name as the gateway has it now (queryIdByKey, then the volume itself), or
+   * undefined when the gateway says "not found". Errors other than "not found" throw.
+   */
+  async findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
     const response = await this.call(system, credentials, 'POST', '/api/types/Volume/instances/action/queryIdByKey', JSON.stringify({ name }));
-    if (response.status === 200) return true;
-    if (response.status === 404 || parseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE) return false;
-    throw this.lookupError(system, response);
+    if (isNotFound(response)) return undefined;
+    if (response.status !== 200) throw this.lookupError(system, response);
+    const id = parseJson<unknown>(response.text);
+    if (typeof id !== 'string' || id === '') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned no id for volume ${JSON.stringify(name)}`, 502);
+    const found = await this.call(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(id)}`);
+    // Deleted between the two calls: gone is gone.
+    if (isNotFound(found)) return undefined;
+    if (found.status !== 200) throw this.lookupError(system, found);
+    return this.volumeInfo(system, credentials, id, parseJson<RawVolume>(found.text));
+  }
+
+  /** Every volume and snapshot on the system (one call), pool names resolved (one more call at most). */
+  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
+    const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
+    if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list`, 502);
+    const volumes: VolumeInfo[] = [];
+    for (const raw of listed as RawVolume[]) {
+      if (typeof raw?.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a volume without an id`, 502);
+      volumes.push(await this.volumeInfo(system, credentials, raw.id, raw));
+    }
+    return volumes;
   }
 
   async close(): Promise<void> {
@@ -195,6 +217,19 @@ export class PowerFlexClient {
     const response = await this.call(system, credentials, method, path);
     if (response.status !== 200) throw this.lookupError(system, response);
     return response.text;
+  }
+
+  private async volumeInfo(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, raw: RawVolume | undefined): Promise<VolumeInfo> {
+    if (typeof raw?.name !== 'string' || typeof raw.storagePoolId !== 'string' || typeof raw.sizeInKb !== 'number') {
+      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume ${volumeId}`, 502);
+    }
+    return {
+      id: volumeId,
+      name: raw.name,
+      sizeKiB: raw.sizeInKb,
+      poolId: raw.storagePoolId,
+      poolName: await this.poolName(system, credentials, raw.storagePoolId),
+    };
   }
 
   private lookupError(system: StorageSystem, response: GatewayResponse): ArrayLookupError {

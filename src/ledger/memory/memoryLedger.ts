@@ -1,27 +1,32 @@
 // The embedded ledger for a single process (demo, development, unit tests): the same state machine
 // as the Redis backend (see README "Ledger"), kept in maps. Every method runs synchronously to the
 // end before it resolves, so concurrent callers in one process cannot interleave inside a change.
-import type { Quota } from '../../resources/types.js';
+import type { Quota, SystemType } from '../../resources/types.js';
 import { decodeReservationId, encodeReservationId, type ReservationRef } from '../reservationId.js';
 import type {
   BeginDeleteResult,
+  HoldKind,
   Ledger,
-  PendingReservation,
+  PendingHold,
+  PresentRepair,
   QuotaScope,
   ReservationId,
   ReserveResult,
+  ResizeResult,
   UsageRow,
   VolumeRow,
 } from '../types.js';
-import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName } from '../validate.js';
+import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 
 interface VolumeRecord {
   sizeKiB: number;
   generation: number;
   /** `reserved` until the array confirms the create, then `committed`. Deleted volumes are dropped. */
   state: 'reserved' | 'committed';
-  /** A delete is in flight (begun, neither committed nor aborted), as Redis' `vol:<name>:deleting`. */
-  deleting: boolean;
+  /** When a delete began (unix ms): in flight, neither committed nor aborted (Redis' `vol:<name>:deleting`). */
+  deletingSince?: number;
+  /** An expansion in flight: the size asked for, its own generation, when it began. */
+  resize?: { toKiB: number; generation: number; since: number };
   since: number;
 }
 
@@ -57,44 +62,30 @@ export class MemoryLedger implements Ledger {
     assertQuota(quota);
     const existing = this.scopes.get(scopeKey(scope))?.volumes.get(volume);
     if (existing) {
-      return { status: 'already-approved', reservation: this.idOf('reservation', scope, volume, existing) };
+      return { status: 'already-approved', reservation: this.idOf('reservation', scope, volume, existing.generation) };
     }
     const usedKiB = this.scopes.get(scopeKey(scope))?.approvedKiB ?? 0;
-    // Compared as "requested > quota - used" so no sum ever exceeds the quota's own magnitude.
-    if (quota.kind === 'limited' && sizeKiB > quota.kib - usedKiB) {
-      return { status: 'denied', usedKiB, quotaKiB: quota.kib, requestedKiB: sizeKiB };
-    }
+    if (exceeds(quota, sizeKiB, usedKiB)) return { status: 'denied', usedKiB, quotaKiB: (quota as { kib: number }).kib, requestedKiB: sizeKiB };
     // A scope appears in usage() from its first approved reservation on, as in the Redis ledger.
     const record = this.scopeRecord(scope);
-    const added: VolumeRecord = {
-      sizeKiB,
-      generation: ++record.lastGeneration,
-      state: 'reserved',
-      deleting: false,
-      since: this.now(),
-    };
-    record.volumes.set(volume, added);
-    record.approvedKiB += sizeKiB;
-    record.reservedKiB += sizeKiB;
-    return { status: 'approved', reservation: this.idOf('reservation', record.scope, volume, added) };
+    const added = this.addVolume(record, volume, sizeKiB, 'reserved');
+    return { status: 'approved', reservation: this.idOf('reservation', record.scope, volume, added.generation) };
   }
 
-  async commit(reservation: ReservationId): Promise<void> {
+  async commit(reservation: ReservationId): Promise<boolean> {
     const found = this.find(decodeReservationId(reservation, 'reservation'));
-    if (!found || found.volume.state !== 'reserved') return;
-    found.volume.state = 'committed';
-    found.scope.reservedKiB -= found.volume.sizeKiB;
-    found.scope.committedVolumes += 1;
+    if (!found || found.volume.state !== 'reserved') return false;
+    this.commitVolume(found.scope, found.volume);
+    return true;
   }
 
-  async release(reservation: ReservationId): Promise<void> {
+  async release(reservation: ReservationId): Promise<boolean> {
     const ref = decodeReservationId(reservation, 'reservation');
     const found = this.find(ref);
     // A committed volume is never released: a retried create answered "already exists" must not free it.
-    if (!found || found.volume.state !== 'reserved') return;
-    found.scope.volumes.delete(ref.volume);
-    found.scope.approvedKiB -= found.volume.sizeKiB;
-    found.scope.reservedKiB -= found.volume.sizeKiB;
+    if (!found || found.volume.state !== 'reserved') return false;
+    this.forget(found.scope, ref.volume, found.volume);
+    return true;
   }
 
   async beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult> {
@@ -103,31 +94,114 @@ export class MemoryLedger implements Ledger {
     const record = this.scopes.get(scopeKey(scope));
     const existing = record?.volumes.get(volume);
     if (!record || !existing) return { status: 'not-owner' };
-    existing.deleting = true;
-    return { status: 'ok', deletion: this.idOf('deletion', record.scope, volume, existing) };
+    const deletion = this.idOf('deletion', record.scope, volume, existing.generation);
+    if (existing.deletingSince !== undefined) return { status: 'already-deleting', deletion };
+    existing.deletingSince = this.now();
+    return { status: 'ok', deletion };
   }
 
-  async commitDelete(deletion: ReservationId): Promise<void> {
+  async commitDelete(deletion: ReservationId): Promise<boolean> {
     const ref = decodeReservationId(deletion, 'deletion');
     const found = this.find(ref);
-    if (!found) return; // already freed by an earlier commitDelete, or never there
-    const { scope, volume } = found;
-    scope.volumes.delete(ref.volume);
-    scope.approvedKiB -= volume.sizeKiB;
-    if (volume.state === 'reserved') scope.reservedKiB -= volume.sizeKiB;
-    else scope.committedVolumes -= 1;
+    if (!found) return false; // already freed by an earlier commitDelete, or never there
+    this.forget(found.scope, ref.volume, found.volume);
+    return true;
   }
 
   /** Clears the in-flight mark; a begun delete holds no capacity of its own (the volume stays charged until commitDelete). */
-  async abortDelete(deletion: ReservationId): Promise<void> {
+  async abortDelete(deletion: ReservationId): Promise<boolean> {
     const found = this.find(decodeReservationId(deletion, 'deletion'));
-    if (found) found.volume.deleting = false;
+    if (!found || found.volume.deletingSince === undefined) return false;
+    delete found.volume.deletingSince;
+    return true;
+  }
+
+  async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota): Promise<ResizeResult> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    assertSizeKiB(newSizeKiB);
+    assertQuota(quota);
+    const record = this.scopes.get(scopeKey(scope));
+    const existing = record?.volumes.get(volume);
+    if (!record || !existing) return { status: 'not-owner' };
+    if (existing.resize) {
+      if (existing.resize.toKiB !== newSizeKiB) return { status: 'busy' };
+      return { status: 'already-resizing', resize: this.idOf('resize', record.scope, volume, existing.resize.generation) };
+    }
+    if (existing.state !== 'committed' || existing.deletingSince !== undefined) return { status: 'busy' };
+    if (newSizeKiB < existing.sizeKiB) throw shrinkRefused(volume, existing.sizeKiB, newSizeKiB);
+    if (newSizeKiB === existing.sizeKiB) return { status: 'unchanged' };
+    const increaseKiB = newSizeKiB - existing.sizeKiB;
+    if (exceeds(quota, increaseKiB, record.approvedKiB)) {
+      return { status: 'denied', usedKiB: record.approvedKiB, quotaKiB: (quota as { kib: number }).kib, requestedKiB: increaseKiB };
+    }
+    existing.resize = { toKiB: newSizeKiB, generation: ++record.lastGeneration, since: this.now() };
+    record.approvedKiB += increaseKiB;
+    record.reservedKiB += increaseKiB;
+    return { status: 'approved', resize: this.idOf('resize', record.scope, volume, existing.resize.generation), increaseKiB };
+  }
+
+  async commitResize(resize: ReservationId): Promise<boolean> {
+    const found = this.findResize(decodeReservationId(resize, 'resize'));
+    if (!found) return false;
+    const { scope, volume } = found;
+    const increase = volume.resize!.toKiB - volume.sizeKiB;
+    scope.reservedKiB -= increase;
+    volume.sizeKiB = volume.resize!.toKiB;
+    delete volume.resize;
+    return true;
+  }
+
+  async abortResize(resize: ReservationId): Promise<boolean> {
+    const found = this.findResize(decodeReservationId(resize, 'resize'));
+    if (!found) return false;
+    this.dropResize(found.scope, found.volume);
+    return true;
+  }
+
+  async recordPresent(scope: QuotaScope, volume: string, sizeKiB: number, _reason: string): Promise<PresentRepair> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    assertSizeKiB(sizeKiB);
+    const record = this.scopeRecord(scope);
+    const existing = record.volumes.get(volume);
+    if (!existing) {
+      this.commitVolume(record, this.addVolume(record, volume, sizeKiB, 'reserved'));
+      return 'charged';
+    }
+    if (existing.deletingSince !== undefined || existing.resize) return 'unchanged';
+    const correction = sizeKiB - existing.sizeKiB;
+    if (existing.state === 'reserved') {
+      this.commitVolume(record, existing);
+      this.correct(record, existing, correction);
+      return 'committed';
+    }
+    if (correction === 0) return 'unchanged';
+    this.correct(record, existing, correction);
+    return 'corrected';
+  }
+
+  async recordAbsent(scope: QuotaScope, volume: string, _reason: string): Promise<boolean> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    const record = this.scopes.get(scopeKey(scope));
+    const existing = record?.volumes.get(volume);
+    if (!record || !existing) return false;
+    this.forget(record, volume, existing);
+    return true;
+  }
+
+  async holders(systemType: SystemType, systemID: string, volume: string): Promise<QuotaScope[]> {
+    assertVolumeName(volume);
+    return [...this.scopes.values()]
+      .filter((record) => record.scope.systemType === systemType && record.scope.systemID === systemID && record.volumes.has(volume))
+      .map((record) => ({ ...record.scope }));
   }
 
   async owns(scope: QuotaScope, volume: string): Promise<boolean> {
     assertScope(scope);
     assertVolumeName(volume);
-    return this.scopes.get(scopeKey(scope))?.volumes.get(volume)?.state === 'committed';
+    return this.scopes.get(scopeKey(scope))?.volumes.has(volume) ?? false;
   }
 
   async usage(tenant?: string): Promise<UsageRow[]> {
@@ -149,32 +223,67 @@ export class MemoryLedger implements Ledger {
     for (const record of this.scopes.values()) {
       if (tenant !== undefined && record.scope.tenant !== tenant) continue;
       for (const [name, volume] of record.volumes) {
-        rows.push({ ...record.scope, volume: name, sizeKiB: volume.sizeKiB, state: volume.deleting ? 'deleting' : volume.state });
+        rows.push({ ...record.scope, volume: name, sizeKiB: volume.sizeKiB, state: volume.deletingSince !== undefined ? 'deleting' : volume.state });
       }
     }
     return rows;
   }
 
-  async pending(olderThanMs: number): Promise<PendingReservation[]> {
+  async pending(olderThanMs: number): Promise<PendingHold[]> {
     assertAgeMs(olderThanMs);
     const cutoff = this.now() - olderThanMs;
-    const found: PendingReservation[] = [];
+    const found: PendingHold[] = [];
+    const add = (kind: HoldKind, record: ScopeRecord, volume: string, generation: number, sizeKiB: number, since: number) => {
+      if (since <= cutoff) found.push({ kind, id: this.idOf(kind, record.scope, volume, generation), scope: { ...record.scope }, volume, sizeKiB, since });
+    };
     for (const record of this.scopes.values()) {
       for (const [name, volume] of record.volumes) {
-        if (volume.state !== 'reserved' || volume.since > cutoff) continue;
-        found.push({
-          reservation: this.idOf('reservation', record.scope, name, volume),
-          scope: { ...record.scope },
-          volume: name,
-          sizeKiB: volume.sizeKiB,
-          since: volume.since,
-        });
+        if (volume.state === 'reserved') add('reservation', record, name, volume.generation, volume.sizeKiB, volume.since);
+        if (volume.deletingSince !== undefined) add('deletion', record, name, volume.generation, volume.sizeKiB, volume.deletingSince);
+        if (volume.resize) add('resize', record, name, volume.resize.generation, volume.resize.toKiB, volume.resize.since);
       }
     }
     return found.sort((a, b) => a.since - b.since);
   }
 
   async close(): Promise<void> {}
+
+  private addVolume(record: ScopeRecord, volume: string, sizeKiB: number, state: VolumeRecord['state']): VolumeRecord {
+    const added: VolumeRecord = { sizeKiB, generation: ++record.lastGeneration, state, since: this.now() };
+    record.volumes.set(volume, added);
+    record.approvedKiB += sizeKiB;
+    record.reservedKiB += sizeKiB;
+    return added;
+  }
+
+  private commitVolume(record: ScopeRecord, volume: VolumeRecord): void {
+    volume.state = 'committed';
+    record.reservedKiB -= volume.sizeKiB;
+    record.committedVolumes += 1;
+  }
+
+  /** Charge a committed volume `correction` KiB more (or less): the array's size wins. */
+  private correct(record: ScopeRecord, volume: VolumeRecord, correction: number): void {
+    volume.sizeKiB += correction;
+    record.approvedKiB += correction;
+  }
+
+  private dropResize(record: ScopeRecord, volume: VolumeRecord): void {
+    if (!volume.resize) return;
+    const increase = volume.resize.toKiB - volume.sizeKiB;
+    record.approvedKiB -= increase;
+    record.reservedKiB -= increase;
+    delete volume.resize;
+  }
+
+  /** Frees everything the volume holds: its charge, its reservation, an expansion in flight. */
+  private forget(record: ScopeRecord, name: string, volume: VolumeRecord): void {
+    this.dropResize(record, volume);
+    record.volumes.delete(name);
+    record.approvedKiB -= volume.sizeKiB;
+    if (volume.state === 'reserved') record.reservedKiB -= volume.sizeKiB;
+    else record.committedVolumes -= 1;
+  }
 
   private scopeRecord(scope: QuotaScope): ScopeRecord {
     const key = scopeKey(scope);
@@ -201,7 +310,19 @@ export class MemoryLedger implements Ledger {
     return scope && volume && volume.generation === ref.generation ? { scope, volume } : undefined;
   }
 
-  private idOf(kind: ReservationRef['kind'], scope: QuotaScope, volume: string, record: VolumeRecord): ReservationId {
-    return encodeReservationId({ kind, scope, volume, generation: record.generation });
+  /** The volume whose expansion in flight is the one the id names. */
+  private findResize(ref: ReservationRef): { scope: ScopeRecord; volume: VolumeRecord } | undefined {
+    const scope = this.scopes.get(scopeKey(ref.scope));
+    const volume = scope?.volumes.get(ref.volume);
+    return scope && volume?.resize?.generation === ref.generation ? { scope, volume } : undefined;
   }
+
+  private idOf(kind: HoldKind, scope: QuotaScope, volume: string, generation: number): ReservationId {
+    return encodeReservationId({ kind, scope, volume, generation });
+  }
+}
+
+/** Compared as "requested > quota - used" so no sum ever exceeds the quota's own magnitude. */
+function exceeds(quota: Quota, requestedKiB: number, usedKiB: number): boolean {
+  return quota.kind === 'limited' && requestedKiB > quota.kib - usedKiB;
 }

@@ -4,24 +4,40 @@
 // nothing is queued for later, and the client keeps reconnecting so decisions resume on their own.
 import { readFileSync } from 'node:fs';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
-import type { Quota } from '../../resources/types.js';
+import type { Quota, SystemType } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
 import { decodeReservationId, encodeReservationId, type ReservationRef } from '../reservationId.js';
 import {
   LedgerInputError,
   LedgerUnavailableError,
   type BeginDeleteResult,
+  type HoldKind,
   type Ledger,
-  type PendingReservation,
+  type PendingHold,
+  type PresentRepair,
   type QuotaScope,
   type ReservationId,
   type ReserveResult,
+  type ResizeResult,
   type UsageRow,
   type VolumeRow,
 } from '../types.js';
-import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName } from '../validate.js';
+import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 import { ReplicaTracker } from './replicas.js';
-import { ABORT_DELETE, BEGIN_DELETE, COMMIT, COMMIT_DELETE, OWNS, RELEASE, RESERVE } from './scripts.js';
+import {
+  ABORT_DELETE,
+  ABORT_RESIZE,
+  BEGIN_DELETE,
+  BEGIN_RESIZE,
+  COMMIT,
+  COMMIT_DELETE,
+  COMMIT_RESIZE,
+  OWNS,
+  RECORD_ABSENT,
+  RECORD_PRESENT,
+  RELEASE,
+  RESERVE,
+} from './scripts.js';
 
 export interface RedisLedgerOptions {
   /** `redis://[:password@]host:port[/db]` (or `rediss://`); ignored when `sentinels` is set. */
@@ -65,6 +81,11 @@ const SCRIPTS = {
   ledgerBeginDelete: BEGIN_DELETE,
   ledgerCommitDelete: COMMIT_DELETE,
   ledgerAbortDelete: ABORT_DELETE,
+  ledgerBeginResize: BEGIN_RESIZE,
+  ledgerCommitResize: COMMIT_RESIZE,
+  ledgerAbortResize: ABORT_RESIZE,
+  ledgerRecordPresent: RECORD_PRESENT,
+  ledgerRecordAbsent: RECORD_ABSENT,
   ledgerOwns: OWNS,
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
@@ -74,6 +95,8 @@ type ScriptCall = (...keysThenArgs: string[]) => unknown;
 /** Keys outside Dell's layout; see the README "Ledger" section. */
 const PENDING_KEY = 'storage-authz:pending';
 const SCOPES_KEY = 'storage-authz:scopes';
+/** The last element of a pending member (scripts.ts pendingMember): none for reservations. */
+const HOLD_MARKERS: Record<string, HoldKind> = { '': 'reservation', d: 'deletion', e: 'resize' };
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -151,28 +174,92 @@ export class RedisLedger implements Ledger {
     throw new LedgerUnavailableError(undefined, { cause: new Error(`unexpected reserve reply ${JSON.stringify(reply)}`) });
   }
 
-  async commit(reservation: ReservationId): Promise<void> {
-    await this.writeById('ledgerCommit', decodeReservationId(reservation, 'reservation'));
+  async commit(reservation: ReservationId): Promise<boolean> {
+    return (await this.writeById('ledgerCommit', decodeReservationId(reservation, 'reservation'))) === 1;
   }
 
-  async release(reservation: ReservationId): Promise<void> {
-    await this.writeById('ledgerRelease', decodeReservationId(reservation, 'reservation'));
+  async release(reservation: ReservationId): Promise<boolean> {
+    return (await this.writeById('ledgerRelease', decodeReservationId(reservation, 'reservation'))) === 1;
   }
 
   async beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult> {
     assertScope(scope);
     assertVolumeName(volume);
-    const [status, generation] = (await this.write('ledgerBeginDelete', scope, volume, [])) as [string, string?];
-    if (status !== 'ok') return { status: 'not-owner' };
-    return { status: 'ok', deletion: encodeReservationId({ kind: 'deletion', scope, volume, generation: Number(generation) }) };
+    const [status, generation] = (await this.write('ledgerBeginDelete', scope, volume, [String(this.now())])) as [string, string?];
+    if (status !== 'ok' && status !== 'already-deleting') return { status: 'not-owner' };
+    return { status, deletion: encodeReservationId({ kind: 'deletion', scope, volume, generation: Number(generation) }) };
   }
 
-  async commitDelete(deletion: ReservationId): Promise<void> {
-    await this.writeById('ledgerCommitDelete', decodeReservationId(deletion, 'deletion'));
+  async commitDelete(deletion: ReservationId): Promise<boolean> {
+    return (await this.writeById('ledgerCommitDelete', decodeReservationId(deletion, 'deletion'))) === 1;
   }
 
-  async abortDelete(deletion: ReservationId): Promise<void> {
-    await this.writeById('ledgerAbortDelete', decodeReservationId(deletion, 'deletion'));
+  async abortDelete(deletion: ReservationId): Promise<boolean> {
+    return (await this.writeById('ledgerAbortDelete', decodeReservationId(deletion, 'deletion'))) === 1;
+  }
+
+  async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota): Promise<ResizeResult> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    assertSizeKiB(newSizeKiB);
+    assertQuota(quota);
+    const quotaArg = quota.kind === 'limited' ? String(quota.kib) : '';
+    const reply = (await this.write('ledgerBeginResize', scope, volume, [String(newSizeKiB), quotaArg, String(this.now())])) as string[];
+    const [status, first, second] = reply;
+    const resizeId = (generation: string | undefined) => encodeReservationId({ kind: 'resize', scope, volume, generation: Number(generation) });
+    switch (status) {
+      case 'approved':
+        return { status, resize: resizeId(first), increaseKiB: newSizeKiB - Number(second) };
+      case 'already-resizing':
+        return { status, resize: resizeId(first) };
+      case 'unchanged':
+      case 'busy':
+      case 'not-owner':
+        return { status };
+      case 'shrink':
+        throw shrinkRefused(volume, Number(first), newSizeKiB);
+      case 'denied':
+        if (quota.kind === 'limited') return { status, usedKiB: Number(first), quotaKiB: quota.kib, requestedKiB: newSizeKiB - Number(second) };
+    }
+    throw new LedgerUnavailableError(undefined, { cause: new Error(`unexpected resize reply ${JSON.stringify(reply)}`) });
+  }
+
+  async commitResize(resize: ReservationId): Promise<boolean> {
+    return (await this.writeById('ledgerCommitResize', decodeReservationId(resize, 'resize'))) === 1;
+  }
+
+  async abortResize(resize: ReservationId): Promise<boolean> {
+    return (await this.writeById('ledgerAbortResize', decodeReservationId(resize, 'resize'))) === 1;
+  }
+
+  async recordPresent(scope: QuotaScope, volume: string, sizeKiB: number, reason: string): Promise<PresentRepair> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    assertSizeKiB(sizeKiB);
+    return (await this.write('ledgerRecordPresent', scope, volume, [String(sizeKiB), scopeMember(scope), reason])) as PresentRepair;
+  }
+
+  async recordAbsent(scope: QuotaScope, volume: string, reason: string): Promise<boolean> {
+    assertScope(scope);
+    assertVolumeName(volume);
+    return (await this.write('ledgerRecordAbsent', scope, volume, [reason])) === 1;
+  }
+
+  /** One SMEMBERS, then one pipelined HMGET per scope of the system (no keyspace scan). */
+  async holders(systemType: SystemType, systemID: string, volume: string): Promise<QuotaScope[]> {
+    assertVolumeName(volume);
+    return this.available(async () => {
+      const scopes = (await this.client.smembers(SCOPES_KEY)).map(parseScopeMember).filter((s) => s.systemType === systemType && s.systemID === systemID);
+      if (scopes.length === 0) return [];
+      const pipeline = this.client.pipeline();
+      for (const scope of scopes) pipeline.hmget(dataKey(scope), `vol:${volume}:approved`, `vol:${volume}:deleted`);
+      const replies = await execPipeline(pipeline);
+      // The scripts' state rule: `approved` makes a volume, Dell v1's `deleted` makes it absent.
+      return scopes.filter((_, i) => {
+        const [approved, deleted] = replies[i] as (string | null)[];
+        return approved !== null && deleted === null;
+      });
+    });
   }
 
   async owns(scope: QuotaScope, volume: string): Promise<boolean> {
@@ -212,27 +299,24 @@ export class RedisLedger implements Ledger {
     });
   }
 
-  async pending(olderThanMs: number): Promise<PendingReservation[]> {
+  async pending(olderThanMs: number): Promise<PendingHold[]> {
     assertAgeMs(olderThanMs);
     return this.available(async () => {
       const flat = await this.client.zrangebyscore(PENDING_KEY, '-inf', this.now() - olderThanMs, 'WITHSCORES');
-      const entries: { scope: QuotaScope; volume: string; generation: number; since: number }[] = [];
+      const entries: Omit<PendingHold, 'sizeKiB'>[] = [];
       for (let i = 0; i < flat.length; i += 2) {
-        const [systemType, systemID, pool, tenant, volume, generation] = JSON.parse(flat[i]!) as string[];
+        const [systemType, systemID, pool, tenant, volume, generation, marker] = JSON.parse(flat[i]!) as string[];
         const scope = { systemType, systemID, pool, tenant } as QuotaScope;
-        entries.push({ scope, volume: volume!, generation: Number(generation), since: Number(flat[i + 1]) });
+        const kind = HOLD_MARKERS[marker ?? ''];
+        if (!kind) continue;
+        const id = encodeReservationId({ kind, scope, volume: volume!, generation: Number(generation) });
+        entries.push({ kind, id, scope, volume: volume!, since: Number(flat[i + 1]) });
       }
       if (entries.length === 0) return [];
       const pipeline = this.client.pipeline();
-      for (const entry of entries) pipeline.hget(dataKey(entry.scope), `vol:${entry.volume}:capacity`);
+      for (const entry of entries) pipeline.hget(dataKey(entry.scope), `vol:${entry.volume}:${entry.kind === 'resize' ? 'resize_to' : 'capacity'}`);
       const sizes = await execPipeline(pipeline);
-      return entries.map((entry, i) => ({
-        reservation: encodeReservationId({ kind: 'reservation', scope: entry.scope, volume: entry.volume, generation: entry.generation }),
-        scope: entry.scope,
-        volume: entry.volume,
-        sizeKiB: Number(sizes[i]),
-        since: entry.since,
-      }));
+      return entries.map((entry, i) => ({ ...entry, sizeKiB: Number(sizes[i]) }));
     });
   }
 

@@ -35,15 +35,18 @@ end
 
 local function forgetVolume()
   redis.call('HDEL', data, field .. 'approved', field .. 'capacity', field .. 'created', field .. 'deleting',
-    field .. 'deleted', field .. 'gen', field .. 'reserved_at')
+    field .. 'deleted', field .. 'gen', field .. 'reserved_at', field .. 'deleting_at', field .. 'resize_to',
+    field .. 'resize_gen', field .. 'resize_at')
 end
 
 local function change(counter, kib, sign)
   if kib ~= '0' then redis.call('HINCRBY', data, counter, sign .. kib) end
 end
 
--- The pending index member of this volume's reservation; the client parses it back (JSON array).
-local function pendingMember(gen)
+-- The pending index member of one of this volume's holds; the client parses it back (JSON array).
+-- A reservation's member has no marker (as before deletions and resizes were indexed too).
+local function pendingMember(gen, marker)
+  if marker then return cjson.encode({systemType, systemID, pool, tenant, name, gen, marker}) end
   return cjson.encode({systemType, systemID, pool, tenant, name, gen})
 end
 
@@ -55,17 +58,52 @@ local function unreserve(gen, size, counted)
   redis.call('ZREM', pending, pendingMember(gen))
 end
 
--- Adopted Dell v1 volumes were never counted in volume_count, so it must not go below zero for them.
-local function uncount()
-  if tonumber(redis.call('HGET', data, 'volume_count') or '0') > 0 then redis.call('HINCRBY', data, 'volume_count', -1) end
+-- Only our own records (they have a generation) were counted in volume_count; Dell v1's never were.
+local function uncount(gen)
+  if gen ~= '0' then redis.call('HINCRBY', data, 'volume_count', -1) end
 end
 
-local function audit(status, kib)
-  if kib then
-    redis.call('XADD', stream, 'MAXLEN', '~', ${AUDIT_STREAM_LENGTH}, '*', 'name', name, 'cap', kib, 'status', status)
-  else
-    redis.call('XADD', stream, 'MAXLEN', '~', ${AUDIT_STREAM_LENGTH}, '*', 'name', name, 'status', status)
-  end
+-- An expansion in flight, if any: the size asked for and its own generation.
+local function resizeInFlight()
+  local v = redis.call('HMGET', data, field .. 'resize_to', field .. 'resize_gen')
+  if not v[1] then return nil, nil end
+  return v[1], v[2]
+end
+
+-- Frees an expansion in flight: its increase (to - size, applied as two exact HINCRBYs) leaves
+-- approved_capacity and reserved_capacity.
+local function dropResize(size)
+  local to, rgen = resizeInFlight()
+  if not to then return end
+  change('approved_capacity', size, '')
+  change('approved_capacity', to, '-')
+  change('reserved_capacity', size, '')
+  change('reserved_capacity', to, '-')
+  redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
+  redis.call('ZREM', pending, pendingMember(rgen, 'e'))
+end
+
+local function endDelete(gen)
+  redis.call('HDEL', data, field .. 'deleting', field .. 'deleting_at')
+  redis.call('ZREM', pending, pendingMember(gen, 'd'))
+end
+
+-- Dell's entry shape {name, cap?, status}; repairs to the array's truth add {reason}.
+local function audit(status, kib, reason)
+  local entry = {'name', name}
+  if kib then table.insert(entry, 'cap'); table.insert(entry, kib) end
+  table.insert(entry, 'status'); table.insert(entry, status)
+  if reason then table.insert(entry, 'reason'); table.insert(entry, reason) end
+  redis.call('XADD', stream, 'MAXLEN', '~', ${AUDIT_STREAM_LENGTH}, '*', unpack(entry))
+end
+
+-- Removes the volume and everything it holds (reservation, deletion, resize, charge).
+local function removeVolume(state, gen, size, counted)
+  dropResize(size)
+  if state == 'reserved' then unreserve(gen, size, counted) else uncount(gen) end
+  redis.call('ZREM', pending, pendingMember(gen, 'd'))
+  forgetVolume()
+  change('approved_capacity', size, '-')
 end
 `;
 
@@ -97,7 +135,7 @@ local state, gen, size, counted = volumeState()
 if state ~= 'reserved' or gen ~= ARGV[6] then return 0 end
 redis.call('HSET', data, field .. 'created', '1')
 unreserve(gen, size, counted)
-redis.call('HINCRBY', data, 'volume_count', 1)
+if gen ~= '0' then redis.call('HINCRBY', data, 'volume_count', 1) end
 audit('created', size)
 return 1
 `;
@@ -106,18 +144,21 @@ return 1
 export const RELEASE = `${PRELUDE}
 local state, gen, size, counted = volumeState()
 if state ~= 'reserved' or gen ~= ARGV[6] then return 0 end
-unreserve(gen, size, counted)
-forgetVolume()
-change('approved_capacity', size, '-')
+removeVolume(state, gen, size, counted)
 audit('released', size)
 return 1
 `;
 
-/** Returns {'ok', gen} for a reserved or committed volume of this scope, else {'not-owner'}. */
+/**
+ * ARGV[6] now (unix ms). Returns {'ok', gen} for a reserved or committed volume of this scope,
+ * {'already-deleting', gen} when a delete is already in flight (that request's hold), else {'not-owner'}.
+ */
 export const BEGIN_DELETE = `${PRELUDE}
 local state, gen = volumeState()
 if state == 'absent' then return {'not-owner'} end
-redis.call('HSET', data, field .. 'deleting', '1')
+if redis.call('HEXISTS', data, field .. 'deleting') == 1 then return {'already-deleting', gen} end
+redis.call('HSET', data, field .. 'deleting', '1', field .. 'deleting_at', ARGV[6])
+redis.call('ZADD', pending, ARGV[6], pendingMember(gen, 'd'))
 audit('deleting', nil)
 return {'ok', gen}
 `;
@@ -126,24 +167,126 @@ return {'ok', gen}
 export const COMMIT_DELETE = `${PRELUDE}
 local state, gen, size, counted = volumeState()
 if state == 'absent' or gen ~= ARGV[6] then return 0 end
-if state == 'reserved' then unreserve(gen, size, counted) else uncount() end
-forgetVolume()
-change('approved_capacity', size, '-')
+removeVolume(state, gen, size, counted)
 audit('deleted', size)
 return 1
 `;
 
-/** ARGV[6] generation. Clears the 'deleting' marker; the volume was charged throughout. */
+/** ARGV[6] generation. Clears the delete in flight; the volume was charged throughout. */
 export const ABORT_DELETE = `${PRELUDE}
 local state, gen = volumeState()
-if state == 'absent' or gen ~= ARGV[6] then return 0 end
-redis.call('HDEL', data, field .. 'deleting')
+if state == 'absent' or gen ~= ARGV[6] or redis.call('HEXISTS', data, field .. 'deleting') == 0 then return 0 end
+endDelete(gen)
 audit('delete-aborted', nil)
 return 1
 `;
 
-/** Read-only. Returns 1 when the volume is committed in this scope (the same state rule as above). */
+/**
+ * ARGV[6] new size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms).
+ * Returns {'approved', resizeGen, size} | {'already-resizing', resizeGen} | {'unchanged'} | {'busy'}
+ * | {'not-owner'} | {'shrink', size} | {'denied', usedKiB, size}. The increase (new - size) is
+ * compared as "new - size > quota - used": each difference of two values below 2^53 is exact.
+ */
+export const BEGIN_RESIZE = `${PRELUDE}
+local newSize, quota, now = ARGV[6], ARGV[7], ARGV[8]
+local state, gen, size = volumeState()
+if state == 'absent' then return {'not-owner'} end
+local to, rgen = resizeInFlight()
+if to then
+  if tonumber(to) ~= tonumber(newSize) then return {'busy'} end
+  return {'already-resizing', rgen}
+end
+if state ~= 'committed' or redis.call('HEXISTS', data, field .. 'deleting') == 1 then return {'busy'} end
+if tonumber(newSize) < tonumber(size) then return {'shrink', size} end
+if tonumber(newSize) == tonumber(size) then return {'unchanged'} end
+local used = redis.call('HGET', data, 'approved_capacity') or '0'
+if quota ~= '' and tonumber(newSize) - tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used, size} end
+redis.call('HINCRBY', data, 'generation', 1)
+rgen = redis.call('HGET', data, 'generation')
+redis.call('HSET', data, field .. 'resize_to', newSize, field .. 'resize_gen', rgen, field .. 'resize_at', now)
+change('approved_capacity', newSize, '')
+change('approved_capacity', size, '-')
+change('reserved_capacity', newSize, '')
+change('reserved_capacity', size, '-')
+redis.call('ZADD', pending, now, pendingMember(rgen, 'e'))
+audit('resizing', newSize)
+return {'approved', rgen, size}
+`;
+
+/** ARGV[6] resize generation. The volume is charged its new size from now on; once. */
+export const COMMIT_RESIZE = `${PRELUDE}
+local state, gen, size = volumeState()
+local to, rgen = resizeInFlight()
+if state == 'absent' or rgen ~= ARGV[6] then return 0 end
+redis.call('HSET', data, field .. 'capacity', to)
+change('reserved_capacity', size, '')
+change('reserved_capacity', to, '-')
+redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
+redis.call('ZREM', pending, pendingMember(rgen, 'e'))
+audit('resized', to)
+return 1
+`;
+
+/** ARGV[6] resize generation. The increase is freed; once. */
+export const ABORT_RESIZE = `${PRELUDE}
+local state, gen, size = volumeState()
+local to, rgen = resizeInFlight()
+if state == 'absent' or rgen ~= ARGV[6] then return 0 end
+dropResize(size)
+audit('resize-aborted', size)
+return 1
+`;
+
+/**
+ * ARGV[6] size on the array (KiB), ARGV[7] scope member, ARGV[8] reason. The array has this volume:
+ * charge it (no quota check), commit its reservation, or correct its size. A delete or resize in
+ * flight is left to its own settlement. Returns 'charged' | 'committed' | 'corrected' | 'unchanged'.
+ */
+export const RECORD_PRESENT = `${PRELUDE}
+local actual, reason = ARGV[6], ARGV[8]
+local state, gen, size, counted = volumeState()
+if state == 'absent' then
+  forgetVolume()
+  redis.call('HINCRBY', data, 'generation', 1)
+  gen = redis.call('HGET', data, 'generation')
+  redis.call('HSET', data, field .. 'approved', '1', field .. 'capacity', actual, field .. 'gen', gen, field .. 'created', '1')
+  change('approved_capacity', actual, '')
+  redis.call('HINCRBY', data, 'volume_count', 1)
+  redis.call('SADD', scopes, ARGV[7])
+  audit('created', actual, reason)
+  return 'charged'
+end
+local to = resizeInFlight()
+if to or redis.call('HEXISTS', data, field .. 'deleting') == 1 then return 'unchanged' end
+local resized = tonumber(actual) ~= tonumber(size)
+if resized then
+  redis.call('HSET', data, field .. 'capacity', actual)
+  change('approved_capacity', actual, '')
+  change('approved_capacity', size, '-')
+end
+if state == 'reserved' then
+  redis.call('HSET', data, field .. 'created', '1')
+  unreserve(gen, size, counted)
+  if gen ~= '0' then redis.call('HINCRBY', data, 'volume_count', 1) end
+  audit('created', actual, reason)
+  return 'committed'
+end
+if not resized then return 'unchanged' end
+audit('resized', actual, reason)
+return 'corrected'
+`;
+
+/** ARGV[6] reason. The array has no such volume: whatever the ledger holds for it is freed, once. */
+export const RECORD_ABSENT = `${PRELUDE}
+local state, gen, size, counted = volumeState()
+if state == 'absent' then return 0 end
+removeVolume(state, gen, size, counted)
+audit(state == 'reserved' and 'released' or 'deleted', size, ARGV[6])
+return 1
+`;
+
+/** Read-only. Returns 1 when the volume is reserved or committed in this scope (the same state rule as above). */
 export const OWNS = `${PRELUDE}
 local state = volumeState()
-return state == 'committed' and 1 or 0
+return state ~= 'absent' and 1 or 0
 `;

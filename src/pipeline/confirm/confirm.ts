@@ -1,49 +1,45 @@
-// Confirmation of reservations and deletions (DESIGN.md §2): Envoy's access log reports the array's
-// answer to each allowed request; 2xx commits what the Check held, anything else undoes it. A hold
-// whose log entry never arrives (restart, lost stream) is resolved by asking the array whether the
-// volume exists. The same stream reports the array refusing the credentials an allow attached (401),
-// so the adapter renews its session at once rather than when it ages out.
+// Confirmation of holds (DESIGN.md §2, src/ledger/README.md "Settlement"): Envoy's access log
+// reports each allowed request's outcome, and settle.ts applies it to the holds the Check made
+// (and to the holds it only found, as hints). A hold the log cannot settle (Envoy's own failure, a
+// lost entry) is settled by the resolver, which asks the array once the hold is older than the
+// edge's route timeout plus a margin. The same stream reports the array refusing the credentials an
+// allow attached (401), so the adapter renews its session at once rather than when it ages out.
 import type { AccessLogRecord } from '../../check/server.js';
 import type { AdapterRegistry } from '../../arrays/registry.js';
 import type { Ledger } from '../../ledger/types.js';
-import { storageKey, type ResourceSource } from '../../resources/types.js';
+import type { ResourceSource } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
 import { METADATA } from '../metadata.js';
+import { findOnArray, outcomeOf, settleAgainstArray, settleLogged, type FindVolume, type Settler } from './settle.js';
 
-type Outcome = 'succeeded' | 'failed' | 'unknown';
-
-/**
- * No status (0 or absent) means the client went away before the array answered: the array may or
- * may not have acted, so nobody can say yet.
- */
-function outcomeOf(code: number | undefined): Outcome {
-  if (code === undefined || code === 0) return 'unknown';
-  return code >= 200 && code < 300 ? 'succeeded' : 'failed';
-}
-
-/** Where a refused session is reported: the system named in the metadata, and its adapter. */
+/** Where a refused session is reported, and where the array is asked about volumes. */
 export interface ArraySessions {
   resources: ResourceSource;
   adapters: AdapterRegistry;
   logger?: Logger;
 }
 
+const ids = (value: string | undefined): string[] => value?.split(',').filter((id) => id !== '') ?? [];
+
 /**
- * The access-log callback for the Check server: 2xx commits, any other status undoes. With no
- * status, reservations stay pending for the resolver (which asks the array), and a deletion is
- * aborted: the volume stays charged rather than capacity being freed twice. With `arrays`, a 401
- * from the array also reports the refused session to the adapter.
+ * The access-log callback for the Check server. Every hold and hint of the entry is settled by its
+ * outcome (settle.ts); a hold whose settlement fails (the array cannot be asked, the store is down)
+ * stays for the resolver. With a 401 from the array, the refused session is reported to the adapter.
  */
-export function confirmFromAccessLog(ledger: Ledger, arrays?: ArraySessions): (record: AccessLogRecord) => Promise<void> {
-  return async ({ metadata, responseCode }) => {
-    if (responseCode === 401 && arrays) reportRefusedSession(arrays, metadata);
-    const outcome = outcomeOf(responseCode);
-    const reservations = metadata[METADATA.reservation]?.split(',').filter((id) => id !== '') ?? [];
-    if (outcome !== 'unknown') {
-      for (const id of reservations) await (outcome === 'succeeded' ? ledger.commit(id) : ledger.release(id));
+export function confirmFromAccessLog(ledger: Ledger, arrays: ArraySessions): (record: AccessLogRecord) => Promise<void> {
+  const logger = arrays.logger ?? silentLogger;
+  const settler: Settler = { ledger, find: findOnArray(arrays.resources, arrays.adapters) };
+  return async ({ metadata, responseCode, envoyFlags, requestId }) => {
+    if (responseCode === 401) reportRefusedSession(arrays, metadata);
+    const outcome = outcomeOf(responseCode, envoyFlags);
+    const entries = [...ids(metadata[METADATA.holds]).map((id) => ({ id, owner: true })), ...ids(metadata[METADATA.hints]).map((id) => ({ id, owner: false }))];
+    for (const { id, owner } of entries) {
+      try {
+        await settleLogged(settler, id, owner, outcome);
+      } catch (error) {
+        logger.warn({ err: error, requestId, outcome }, 'hold not settled from the access log; the resolver settles it');
+      }
     }
-    const deletion = metadata[METADATA.deletion];
-    if (deletion) await (outcome === 'succeeded' ? ledger.commitDelete(deletion) : ledger.abortDelete(deletion));
   };
 }
 
@@ -68,32 +64,28 @@ function reportRefusedSession({ resources, adapters, logger = silentLogger }: Ar
 
 export interface PendingResolverOptions {
   ledger: Ledger;
-  resources: ResourceSource;
-  adapters: AdapterRegistry;
-  /** A reservation this old has missed its access-log entry (ms). */
+  /** How the array is asked (findOnArray in production). */
+  find: FindVolume;
+  /**
+   * A hold this old has missed its access-log entry, or the entry could not settle it (ms). Longer
+   * than the edge's route timeout (serve refuses less), so the request is over when the array is asked.
+   */
   olderThanMs: number;
   intervalMs: number;
   logger?: Logger;
 }
 
-/** One pass: every stale pending reservation is committed if its volume exists on the array, else released. */
+/** One pass: every hold older than `olderThanMs` is settled against the array (settle.ts). */
 export async function resolvePending(options: PendingResolverOptions): Promise<void> {
   const logger = options.logger ?? silentLogger;
-  for (const pending of await options.ledger.pending(options.olderThanMs)) {
-    const { systemType, systemID } = pending.scope;
-    const system = options.resources.current().storage.get(storageKey(systemType, systemID));
-    const adapter = options.adapters.get(systemType);
-    // Without the system or its adapter nobody can tell; keep it pending rather than guess.
-    if (!system || !adapter) {
-      logger.warn({ system: storageKey(systemType, systemID), volume: pending.volume }, 'pending reservation for an unknown system');
-      continue;
-    }
+  const settler: Settler = { ledger: options.ledger, find: options.find };
+  for (const hold of await options.ledger.pending(options.olderThanMs)) {
     try {
-      const exists = await adapter.volumeExists(system, await options.resources.credentials(system), pending.volume);
-      await (exists ? options.ledger.commit(pending.reservation) : options.ledger.release(pending.reservation));
-      logger.info({ volume: pending.volume, tenant: pending.scope.tenant, committed: exists }, 'resolved pending reservation');
+      await settleAgainstArray(settler, hold.id, `unsettled after ${options.olderThanMs} ms; asked the array`);
+      logger.info({ kind: hold.kind, volume: hold.volume, tenant: hold.scope.tenant }, 'resolved pending hold');
     } catch (error) {
-      logger.warn({ err: error, volume: pending.volume }, 'pending reservation not resolved; will retry');
+      // Nobody can tell (unknown system, array unreachable): keep it rather than guess.
+      logger.warn({ err: error, kind: hold.kind, volume: hold.volume }, 'pending hold not resolved; will retry');
     }
   }
 }
@@ -104,7 +96,7 @@ export function startPendingResolver(options: PendingResolverOptions): { stop():
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
     running ??= resolvePending(options)
-      .catch((error: unknown) => logger.warn({ err: error }, 'pending reservations not listed; will retry'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'pending holds not listed; will retry'))
       .finally(() => (running = undefined));
   }, options.intervalMs);
   timer.unref();

@@ -1,0 +1,114 @@
+// Settlement of holds (src/ledger/README.md "Settlement"): the array is the truth, the access log a
+// fast hint. Each hold kind (reservation, deletion, resize) has one rule for "the array said 2xx"
+// and one for "the array was asked and has (or has not) the volume"; an access-log outcome that
+// nobody can read (Envoy's own failure) settles nothing and is left to the resolver.
+import type { AdapterRegistry } from '../../arrays/registry.js';
+import type { VolumeInfo } from '../../arrays/types.js';
+import { decodeReservationId, type ReservationRef } from '../../ledger/reservationId.js';
+import type { HoldKind, Ledger, QuotaScope, ReservationId } from '../../ledger/types.js';
+import { storageKey, type ResourceSource } from '../../resources/types.js';
+
+/**
+ * What an access-log entry says about the request: `succeeded` (the array's 2xx), `refused` (the
+ * array's own non-2xx: no Envoy response flag), `unknown` (Envoy answered itself — 504 route
+ * timeout, upstream reset, connection failure — or there is no status at all: the array may or may
+ * not have acted).
+ */
+export type Outcome = 'succeeded' | 'refused' | 'unknown';
+
+/** Envoy's route timeout answer; the array's own 504 cannot be told apart from it, so it is unknown too. */
+const GATEWAY_TIMEOUT = 504;
+
+export function outcomeOf(responseCode: number | undefined, envoyFlags: readonly string[]): Outcome {
+  if (responseCode === undefined || responseCode === 0 || responseCode === GATEWAY_TIMEOUT || envoyFlags.length > 0) return 'unknown';
+  return responseCode >= 200 && responseCode < 300 ? 'succeeded' : 'refused';
+}
+
+/**
+ * The array's answer about one volume of a scope's system: the volume, or undefined when the array
+ * has none. Throws when nobody can tell (system unknown, array unreachable): the hold stays.
+ */
+export type FindVolume = (scope: QuotaScope, volume: string) => Promise<VolumeInfo | undefined>;
+
+/** FindVolume through the configured Storage objects and their adapters. */
+export function findOnArray(resources: ResourceSource, adapters: AdapterRegistry): FindVolume {
+  return async (scope, volume) => {
+    const key = storageKey(scope.systemType, scope.systemID);
+    const system = resources.current().storage.get(key);
+    const adapter = adapters.get(scope.systemType);
+    if (!system || !adapter) throw new Error(`storage ${key} is not configured; its holds stay unsettled`);
+    return adapter.findVolume(system, await resources.credentials(system), volume);
+  };
+}
+
+export interface Settler {
+  ledger: Ledger;
+  find: FindVolume;
+}
+
+type Rule = (settler: Settler, ref: ReservationRef, id: ReservationId, reason: string) => Promise<void>;
+
+/**
+ * The array has the volume: charge it to this scope, unless another scope (another tenant, another
+ * pool) holds that name — then it is not this request's volume ("name already in use" for a name
+ * someone else owns) and this reservation is released.
+ */
+async function chargeFound(settler: Settler, ref: ReservationRef, id: ReservationId, found: VolumeInfo, reason: string): Promise<void> {
+  const holders = await settler.ledger.holders(ref.scope.systemType, ref.scope.systemID, ref.volume);
+  const others = holders.some((scope) => scope.tenant !== ref.scope.tenant || scope.pool !== ref.scope.pool);
+  if (others || found.poolName !== ref.scope.pool) {
+    await settler.ledger.release(id);
+    return;
+  }
+  await settler.ledger.recordPresent(ref.scope, ref.volume, found.sizeKiB, reason);
+}
+
+/** "The array said 2xx" per hold kind. */
+const SUCCEEDED: Record<HoldKind, Rule> = {
+  // Committed at once. Nothing to commit means the hold was settled meanwhile (released by an
+  // earlier "not found", or committed by the request that owns it): the array decides again.
+  reservation: async (settler, ref, id, reason) => {
+    if (!(await settler.ledger.commit(id))) await AGAINST_ARRAY.reservation(settler, ref, id, reason);
+  },
+  deletion: async ({ ledger }, _ref, id) => {
+    await ledger.commitDelete(id);
+  },
+  resize: async ({ ledger }, _ref, id) => {
+    await ledger.commitResize(id);
+  },
+};
+
+/** "The array was asked" per hold kind: what it has now settles the hold. */
+const AGAINST_ARRAY: Record<HoldKind, Rule> = {
+  reservation: async (settler, ref, id, reason) => {
+    const found = await settler.find(ref.scope, ref.volume);
+    if (found) await chargeFound(settler, ref, id, found, reason);
+    else await settler.ledger.release(id);
+  },
+  deletion: async (settler, ref, id) => {
+    const found = await settler.find(ref.scope, ref.volume);
+    await (found ? settler.ledger.abortDelete(id) : settler.ledger.commitDelete(id));
+  },
+  // The increase is freed, then the charge becomes the size the array reports (grown or not).
+  resize: async (settler, ref, id, reason) => {
+    const found = await settler.find(ref.scope, ref.volume);
+    if ((await settler.ledger.abortResize(id)) && found) await settler.ledger.recordPresent(ref.scope, ref.volume, found.sizeKiB, reason);
+  },
+};
+
+/**
+ * One hold named by an access-log entry. `owner`: the request made the hold (else it only found it:
+ * its 2xx is evidence, its failure says nothing about the owner's request).
+ */
+export async function settleLogged(settler: Settler, id: ReservationId, owner: boolean, outcome: Outcome): Promise<void> {
+  if (outcome === 'unknown' || (outcome === 'refused' && !owner)) return;
+  const ref = decodeReservationId(id);
+  if (outcome === 'succeeded') await SUCCEEDED[ref.kind](settler, ref, id, 'the array confirmed it');
+  else await AGAINST_ARRAY[ref.kind](settler, ref, id, 'the array refused the request; asked whether the volume exists');
+}
+
+/** A hold nobody settled in time (resolver): the array is asked. */
+export async function settleAgainstArray(settler: Settler, id: ReservationId, reason: string): Promise<void> {
+  const ref = decodeReservationId(id);
+  await AGAINST_ARRAY[ref.kind](settler, ref, id, reason);
+}

@@ -1,0 +1,144 @@
+// The operation table (DESIGN.md §2): each operation kind is one entry naming what it looks up on
+// the array, its policy query and its ledger effect. The effect's holds are settled by their kind
+// (reservation, deletion, resize: pipeline/confirm/settle.ts, rules in src/ledger/README.md), so a
+// new operation kind is one entry here, not another branch in the pipeline.
+import type { ArrayAdapter, Operation, VolumeInfo } from '../arrays/types.js';
+import type { Ledger } from '../ledger/types.js';
+import type { ArrayCredentials, Quota, StorageSystem, Tenant } from '../resources/types.js';
+import type { TokenClaims } from '../tokens/types.js';
+import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
+import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
+import { deletion, NOTHING_HELD, ownership, reserveAll, resize, scopeOf, type LedgerHold } from './ledger/ledger.js';
+import type { PolicyEngine } from './policy/types.js';
+import { reject, type Rejection } from './response/deny.js';
+
+/** Everything an entry may use, for one request. */
+export interface OperationContext {
+  adapter: ArrayAdapter;
+  system: StorageSystem;
+  credentials: ArrayCredentials;
+  tenant: Tenant;
+  /** The token's claims with the tenant's live roles. */
+  claims: TokenClaims;
+  policy: PolicyEngine;
+  ledger: Ledger;
+}
+
+/** Kinds that reach the table: login is answered locally, invalid and unknown mutations are refused first. */
+export type TableKind = Exclude<Operation['kind'], 'login' | 'invalid' | 'unknown-mutation'>;
+type OperationOf<K extends Operation['kind']> = Extract<Operation, { kind: K }>;
+export type TableOperation = OperationOf<TableKind>;
+
+export interface OperationEntry<K extends TableKind, Facts> {
+  /** Lookups on the array (pool names, volumes); a throw is the driver's error (enrich phase). */
+  enrich(context: OperationContext, operation: OperationOf<K>): Promise<Facts>;
+  /** The policy query and its decision: the quota each charge is held to. */
+  policy(context: OperationContext, operation: OperationOf<K>, facts: Facts): Authorized | Rejection;
+  /** The ledger effect: what it holds (and so how it is settled), or why it is refused. */
+  ledger(context: OperationContext, operation: OperationOf<K>, facts: Facts, quotas: readonly Quota[]): Promise<LedgerHold | Rejection>;
+}
+
+const NO_FACTS = async (): Promise<undefined> => undefined;
+const NO_POLICY = (): Authorized => ({ quotas: [] });
+const NO_HOLD = async (): Promise<LedgerHold> => NOTHING_HELD;
+
+const volumeOf = ({ adapter, system, credentials }: OperationContext, volumeId: string): Promise<VolumeInfo> =>
+  adapter.volume(system, credentials, volumeId);
+
+/** Dell's packages that look at the claims only (delete, map, unmap, SDC approval). */
+const claimsPolicy = (kind: TableKind) => (context: OperationContext): Authorized | Rejection => {
+  const query = claimsOnlyQuery(kind, context.claims);
+  return query ? authorizeClaims(context.policy, query) : { quotas: [] };
+};
+
+const firstQuota = (quotas: readonly Quota[]): Quota => {
+  if (!quotas[0]) throw new Error('a charge reached the ledger without its quota');
+  return quotas[0];
+};
+
+/** Map and unmap: the policy's word and the tenant's ownership, nothing held. */
+function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap', action: string): OperationEntry<typeof kind, VolumeInfo> {
+  return {
+    enrich: (context, operation) => volumeOf(context, operation.volumeId),
+    policy: claimsPolicy(kind),
+    ledger: async (context, _operation, volume) => (await ownership(context, volume, action)) ?? NOTHING_HELD,
+  };
+}
+
+const volumeCreate: OperationEntry<'volume-create', string> = {
+  enrich: ({ adapter, system, credentials }, operation) => adapter.poolName(system, credentials, operation.poolId),
+  policy: (context, operation, poolName) => authorizeCreate(context.policy, volumeCreateQuery(context.claims, context.system, operation, poolName)),
+  ledger: (context, operation, poolName, quotas) =>
+    reserveAll(context.ledger, [{ scope: scopeOf(context, poolName), volume: operation.name, sizeKiB: operation.sizeKiB, quota: firstQuota(quotas) }]),
+};
+
+/**
+ * An expansion is held to the create policy of the volume's pool for its new size (the quota a
+ * role gives on that pool), and charged by the increase.
+ */
+const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
+  enrich: (context, operation) => volumeOf(context, operation.volumeId),
+  policy: (context, operation, volume) =>
+    authorizeCreate(
+      context.policy,
+      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: volume.poolId, sizeKiB: operation.newSizeKiB, name: volume.name }, volume.poolName),
+    ),
+  ledger: async (context, operation, volume, quotas) =>
+    (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
+};
+
+const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
+  enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => volumeOf(context, snapshot.volumeId))),
+  policy: (context, operation, sources) =>
+    authorizeSnapshots(context.policy, snapshotCreateQuery(context.claims, context.system, operation, sources), operation.snapshots.map((s) => s.snapshotName)),
+  ledger: async (context, operation, sources, quotas) => {
+    for (const source of sources) {
+      const refused = await ownership(context, source, 'snapshot');
+      if (refused) return refused;
+    }
+    return reserveAll(
+      context.ledger,
+      operation.snapshots.map((snapshot, index) => {
+        const source = sources[index]!;
+        const quota = quotas[index];
+        if (!quota) throw new Error('snapshot reached the ledger without a quota per snapshot');
+        return { scope: scopeOf(context, source.poolName), volume: snapshot.snapshotName, sizeKiB: source.sizeKiB, quota };
+      }),
+    );
+  },
+};
+
+const volumeDelete: OperationEntry<'volume-delete', VolumeInfo> = {
+  enrich: (context, operation) => volumeOf(context, operation.volumeId),
+  policy: claimsPolicy('volume-delete'),
+  ledger: (context, _operation, volume) => deletion(context, volume),
+};
+
+const sdcApprove: OperationEntry<'sdc-approve', undefined> = {
+  enrich: NO_FACTS,
+  policy: claimsPolicy('sdc-approve'),
+  ledger: async ({ tenant }) =>
+    tenant.approveSdc ? NOTHING_HELD : reject(403, 'sdc-approve-denied', `sdc approve request denied: tenant "${tenant.name}" may not approve SDCs`),
+};
+
+const read: OperationEntry<'read', undefined> = { enrich: NO_FACTS, policy: NO_POLICY, ledger: NO_HOLD };
+
+/** Facts are typed within each entry; the pipeline passes them from one step to the next untouched. */
+type AnyEntry = OperationEntry<TableKind, unknown>;
+
+export const OPERATIONS: Record<TableKind, AnyEntry> = {
+  read: read as AnyEntry,
+  'volume-create': volumeCreate as AnyEntry,
+  'volume-expand': volumeExpand as AnyEntry,
+  'volume-delete': volumeDelete as AnyEntry,
+  'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
+  'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
+  'snapshot-create': snapshotCreate as AnyEntry,
+  'sdc-approve': sdcApprove as AnyEntry,
+};
+
+/** The operation's entry, or undefined for kinds refused before the table (fail closed). */
+export function entryOf(operation: Operation): { entry: AnyEntry; operation: TableOperation } | undefined {
+  const entry = (OPERATIONS as Partial<Record<Operation['kind'], AnyEntry>>)[operation.kind];
+  return entry && { entry, operation: operation as TableOperation };
+}
