@@ -44,8 +44,8 @@ export interface ArrayAdapter {
   readonly type: SystemType;
   /** Pure: method + raw :path + body → normalised path and operation. */
   classify(request: Pick<RequestView, 'method' | 'path' | 'body' | 'headers'>): Classified;
-  /** Local answer for a 'login' operation. */
-  localAnswer(operation: Operation): LocalAnswer | undefined;
+  /** Local answer for a 'login' operation at this (normalised) path. */
+  localAnswer(operation: Operation, path: string): LocalAnswer | undefined;
   /** Pool id → pool name, through the array with its own credentials (cached). */
   poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string>;
   /** Volume id → name/size/pool, through the array (cached). */

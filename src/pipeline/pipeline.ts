@@ -53,7 +53,7 @@ export function createDecider(deps: PipelineDeps): Decide {
     const metadata = { ...who, [METADATA.operation]: operation.kind, [METADATA.system]: storageKey(system.type, system.systemID) };
 
     if (operation.kind === 'login') {
-      const answer = adapter.localAnswer(operation);
+      const answer = adapter.localAnswer(operation, classified.path);
       if (!answer) return deny(reject(502, 'no-local-answer', 'login is not supported for this array type'), metadata);
       return { kind: 'deny', status: answer.status, headers: answer.headers, body: answer.body, reason: 'local-answer', metadata };
     }
