@@ -38,6 +38,15 @@ export function volumeCreateQuery(
   return { entrypoint, input: { claims, request, storagepool: poolName, storagesystemid: system.systemID, systemtype: system.type } };
 }
 
+/**
+ * karavi/volumes/expand: the create family's input for the volume's new size on its pool, with
+ * the size it has now (the policy refuses a shrink); the ledger charges the increase.
+ */
+export function volumeExpandQuery(claims: TokenClaims, system: StorageSystem, volume: VolumeInfo, newSizeKiB: number): PolicyQuery {
+  const request = { name: volume.name, volumeSizeInKb: newSizeKiB, currentSizeInKb: volume.sizeKiB, storagePoolId: volume.poolId };
+  return { entrypoint: 'karavi/volumes/expand', input: { claims, request, storagepool: volume.poolName, storagesystemid: system.systemID, systemtype: system.type } };
+}
+
 export function snapshotCreateQuery(
   claims: TokenClaims,
   system: StorageSystem,
