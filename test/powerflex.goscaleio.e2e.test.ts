@@ -15,7 +15,7 @@ import { waitFor } from '../src/harness/wait.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import { GoscaleioDriver, type DriverResult } from './support/goscaleioDriver.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { startSidecar, type RunningSidecar } from './support/sidecar.js';
+import { legacyEntry, startSidecar, type RunningSidecar } from './support/sidecar.js';
 
 const POOL = DEFAULT_POOLS[0]!;
 const QUOTA_GIB = 40;
@@ -52,8 +52,8 @@ for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
         keys: workspace.signingKeys, subject: 'csm-tenant', group: TENANT, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,
       });
       sidecar = await startSidecar({
-        dir, edgePort: Number(new URL(stack.edgeUrl).port), edgeCa: workspace.edgeCa,
-        arrays: [{ endpoint: gateway.url, systemId: gateway.systemId }], tokens,
+        dir, edgePort: Number(new URL(stack.edgeUrl).port), edgeCa: workspace.edgeCa, tokens,
+        arrays: 1, driverConfig: ([port]) => [legacyEntry(gateway.url, gateway.systemId, port!)],
       });
       driver = new GoscaleioDriver();
     });
