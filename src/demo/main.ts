@@ -103,7 +103,7 @@ async function driveLikeCsi(teamA: PowerFlexDriver, teamB: PowerFlexDriver, usag
   await record('team-a', `shrink k8s-vol-1 to ${VOLUME_GIB} GiB`, teamA.expandVolume(first, VOLUME_GIB), 400);
   await record('team-b', "delete team-a's k8s-vol-1", teamB.deleteVolume(first), 403);
   await record('team-b', "map team-a's k8s-vol-1", teamB.mapVolume(first, SDC_ID), 403);
-  await record('team-b', "expand team-a's k8s-vol-1", teamB.expandVolume(first, 64), 403);
+  await record('team-b', "expand team-a's k8s-vol-1", teamB.expandVolume(first, VOLUME_GIB + 16), 403);
   await record('team-b', 'approve a new SDC', teamB.approveSdc('C0FFEE00-0000-0000-0000-000000000001'), 403);
   await record('team-b', `create k8s-vol-b1 (${VOLUME_GIB} GiB)`, teamB.createVolume('k8s-vol-b1', POOL.id, gib(VOLUME_GIB)), 200, gib(VOLUME_GIB));
   await record('team-b', `rename team-a's k8s-vol-1 (setVolumeName)`, teamB.send('POST', `/api/instances/Volume::${first}/action/setVolumeName/`, { newName: 'mine-now' }), 403);

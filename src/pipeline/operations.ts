@@ -7,7 +7,7 @@ import type { Ledger } from '../ledger/types.js';
 import type { ArrayCredentials, Quota, StorageSystem, Tenant } from '../resources/types.js';
 import type { TokenClaims } from '../tokens/types.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
-import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
+import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery, volumeExpandQuery } from './authorize/inputs.js';
 import { deletion, NOTHING_HELD, ownership, reserveAll, resize, scopeOf, type LedgerHold } from './ledger/ledger.js';
 import type { PolicyEngine } from './policy/types.js';
 import { reject, type Rejection } from './response/deny.js';
@@ -73,16 +73,12 @@ const volumeCreate: OperationEntry<'volume-create', string> = {
 };
 
 /**
- * An expansion is held to the create policy of the volume's pool for its new size (the quota a
- * role gives on that pool), and charged by the increase.
+ * An expansion is held to `karavi.volumes.expand` (the create family's decision for the volume's
+ * new size on its pool, shrinks refused), and charged by the increase.
  */
 const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
   enrich: (context, operation) => volumeOf(context, operation.volumeId),
-  policy: (context, operation, volume) =>
-    authorizeCreate(
-      context.policy,
-      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: volume.poolId, sizeKiB: operation.newSizeKiB, name: volume.name }, volume.poolName),
-    ),
+  policy: (context, operation, volume) => authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, volume, operation.newSizeKiB)),
   ledger: async (context, operation, volume, quotas) =>
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
 };

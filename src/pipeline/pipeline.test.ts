@@ -52,7 +52,7 @@ function deps(
   const policy: PolicyEngine = {
     setRoles: () => undefined,
     evaluate: (entrypoint) =>
-      entrypoint === 'karavi/volumes/create'
+      entrypoint === 'karavi/volumes/create' || entrypoint === 'karavi/volumes/expand'
         ? overrides.policyAllows === false
           ? { allow: false, deny: ['no roles in [bronze-role] allow the 8388608 Kb request on powerflex/sys1/bronze'], permitted_roles: {} }
           : { allow: true, deny: [], permitted_roles: { 'bronze-role': 100 * 1024 * 1024 } }
