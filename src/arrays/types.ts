@@ -48,8 +48,12 @@ export interface ArrayAdapter {
   localAnswer(operation: Operation, path: string): LocalAnswer | undefined;
   /** Pool id → pool name, through the array with its own credentials (cached). */
   poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string>;
-  /** Volume id → name/size/pool, through the array (cached). */
-  volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo>;
+  /**
+   * Volume id → name/size/pool, through the array (cached). `fresh` skips the cache: an operation
+   * charged by the volume's size (a snapshot, an expansion) must not see it as it was before an
+   * expansion the cache missed.
+   */
+  volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, lookup?: { fresh: boolean }): Promise<VolumeInfo>;
   /**
    * The volume of this name as the array has it now, or undefined when the array says it has none
    * (settles holds; never cached). Anything else (unreachable, refused) throws: nobody can tell.

@@ -45,6 +45,10 @@ const NO_HOLD = async (): Promise<LedgerHold> => NOTHING_HELD;
 const volumeOf = ({ adapter, system, credentials }: OperationContext, volumeId: string): Promise<VolumeInfo> =>
   adapter.volume(system, credentials, volumeId);
 
+/** The volume as the array has it now: for operations charged by its size. */
+const currentVolumeOf = ({ adapter, system, credentials }: OperationContext, volumeId: string): Promise<VolumeInfo> =>
+  adapter.volume(system, credentials, volumeId, { fresh: true });
+
 /** Dell's packages that look at the claims only (delete, map, unmap, SDC approval). */
 const claimsPolicy = (kind: TableKind) => (context: OperationContext): Authorized | Rejection => {
   const query = claimsOnlyQuery(kind, context.claims);
@@ -77,14 +81,14 @@ const volumeCreate: OperationEntry<'volume-create', string> = {
  * new size on its pool, shrinks refused), and charged by the increase.
  */
 const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
-  enrich: (context, operation) => volumeOf(context, operation.volumeId),
+  enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
   policy: (context, operation, volume) => authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, volume, operation.newSizeKiB)),
   ledger: async (context, operation, volume, quotas) =>
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
 };
 
 const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
-  enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => volumeOf(context, snapshot.volumeId))),
+  enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => currentVolumeOf(context, snapshot.volumeId))),
   policy: (context, operation, sources) =>
     authorizeSnapshots(context.policy, snapshotCreateQuery(context.claims, context.system, operation, sources), operation.snapshots.map((s) => s.snapshotName)),
   ledger: async (context, operation, sources, quotas) => {

@@ -151,6 +151,9 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect(await adapter.volume(system, credentials, id)).to.deep.equal(expected);
     expect(await adapter.volume(system, credentials, id)).to.deep.equal(expected);
     expect(gateway.requestsTo(`/api/instances/Volume::${id}`)).to.have.length(1);
+    // Grown behind the cache: a fresh lookup (what size-charged operations use) sees the new size.
+    await fetchGateway(gateway, token, 'POST', `/api/instances/Volume::${id}/action/setVolumeSize`, { sizeInGB: '16' });
+    expect(await adapter.volume(system, credentials, id, { fresh: true })).to.deep.equal({ ...expected, sizeKiB: 16 * GIB_IN_KIB });
     const missing = await rejection(adapter.volume(system, credentials, 'abcdef0000000000'));
     expect([missing.status, missing.message]).to.deep.equal([500, 'Could not find the volume']);
   });
@@ -278,7 +281,7 @@ async function fetchGateway(gateway: FakePowerFlexGateway, authorization: string
     });
     const text = await response.body.text();
     expect(response.statusCode, text).to.be.within(200, 201);
-    return JSON.parse(text);
+    return text === '' ? undefined : JSON.parse(text);
   } finally {
     await dispatcher.close();
   }

@@ -48,7 +48,7 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
     classify: (request) => classifyPowerFlex(request),
     localAnswer: (operation: Operation, path: string) => (operation.kind === 'login' ? loginAnswer(path) : undefined),
     poolName: (system, credentials, poolId) => client.poolName(system, credentials, poolId),
-    volume: (system, credentials, volumeId) => client.volume(system, credentials, volumeId),
+    volume: (system, credentials, volumeId, lookup) => client.volume(system, credentials, volumeId, lookup),
     findVolume: (system, credentials, name) => client.findVolume(system, credentials, name),
     inventory: (system, credentials) => client.inventory(system, credentials),
     authorize: async (system, credentials) => credentialHeaders(await client.session(system, credentials)),

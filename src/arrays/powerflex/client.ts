@@ -184,9 +184,9 @@ export class PowerFlexClient {
    * read from the file API; an NFS export (`nfs-export:<id>`) is the file system it exports. A
    * missing object answers with the array's status and message.
    */
-  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo> {
+  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, lookup = { fresh: false }): Promise<VolumeInfo> {
     const key = `${storageKey(system.type, system.systemID)}|${volumeId}`;
-    const cached = this.volumes.get(key);
+    const cached = lookup.fresh ? undefined : this.volumes.get(key);
     if (cached) return cached;
     const object = objectOf(volumeId);
     const info =
