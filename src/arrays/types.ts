@@ -11,6 +11,8 @@ export type Operation =
   | { kind: 'volume-delete'; volumeId: string }
   /** An expansion to `newSizeKiB` (the array's granularity applied by the classifier, like a create's size). */
   | { kind: 'volume-expand'; volumeId: string; newSizeKiB: number }
+  /** Overwrite a volume's content with another's (snapshot restore): both must be the tenant's. */
+  | { kind: 'volume-restore'; volumeId: string; sourceVolumeId: string }
   | { kind: 'volume-map'; volumeId: string }
   | { kind: 'volume-unmap'; volumeId: string }
   | { kind: 'snapshot-create'; snapshots: { volumeId: string; snapshotName: string }[] }

@@ -108,6 +108,19 @@ const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
   },
 };
 
+/** A restore writes one volume's data into another: the tenant must own both; sizes do not change. */
+const volumeRestore: OperationEntry<'volume-restore', VolumeInfo[]> = {
+  enrich: (context, operation) => Promise.all([volumeOf(context, operation.volumeId), volumeOf(context, operation.sourceVolumeId)]),
+  policy: claimsPolicy('volume-restore'),
+  ledger: async (context, _operation, volumes) => {
+    for (const volume of volumes) {
+      const refused = await ownership(context, volume, 'restore');
+      if (refused) return refused;
+    }
+    return NOTHING_HELD;
+  },
+};
+
 const volumeDelete: OperationEntry<'volume-delete', VolumeInfo> = {
   enrich: (context, operation) => volumeOf(context, operation.volumeId),
   policy: claimsPolicy('volume-delete'),
@@ -131,6 +144,7 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-create': volumeCreate as AnyEntry,
   'volume-expand': volumeExpand as AnyEntry,
   'volume-delete': volumeDelete as AnyEntry,
+  'volume-restore': volumeRestore as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
   'snapshot-create': snapshotCreate as AnyEntry,

@@ -34,7 +34,7 @@ async function tableRows(): Promise<Row[]> {
 // Every kind a request can be classified as, but 'invalid' (a malformed body on a classified route).
 const KINDS: Record<Exclude<Operation['kind'], 'invalid'>, true> = {
   login: true, read: true, 'volume-create': true, 'volume-expand': true, 'volume-delete': true, 'volume-map': true,
-  'volume-unmap': true, 'snapshot-create': true, 'sdc-approve': true, 'unknown-mutation': true,
+  'volume-unmap': true, 'volume-restore': true, 'snapshot-create': true, 'sdc-approve': true, 'unknown-mutation': true,
 };
 
 describe('PowerFlex operation table (src/arrays/powerflex/README.md)', () => {

@@ -129,6 +129,14 @@ describe('classifyPowerFlex', () => {
     });
   });
 
+  describe('volume restore (overwriteVolumeContent)', () => {
+    it('names the volume overwritten and the source', () => {
+      expect(classify('POST', '/api/instances/Volume::ae376b0300000000/action/overwriteVolumeContent', { srcVolumeId: 'ae376b0300000001' }).operation)
+        .to.deep.equal({ kind: 'volume-restore', volumeId: 'ae376b0300000000', sourceVolumeId: 'ae376b0300000001' });
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::ae376b0300000000/action/overwriteVolumeContent', {}))).to.match(/"srcVolumeId" is required/);
+    });
+  });
+
   describe('PowerFlex 4.x', () => {
     const fs = '64e4c4c7-0000-0000-0000-000000000001';
 
@@ -153,6 +161,14 @@ describe('classifyPowerFlex', () => {
       expect(classify('POST', '/rest/v1/nfs-exports', { name: 'e', file_system_id: fs, path: '/e' }).operation).to.deep.equal({ kind: 'volume-map', volumeId: `file-system:${fs}` });
       expect(classify('DELETE', '/rest/v1/nfs-exports/e-1').operation).to.deep.equal({ kind: 'volume-unmap', volumeId: 'nfs-export:e-1' });
       expect(classify('POST', `/rest/v1/file-systems/${fs}/snapshot`, { name: 'sn' }).operation).to.deep.equal({ kind: 'snapshot-create', snapshots: [{ volumeId: `file-system:${fs}`, snapshotName: 'sn' }] });
+    });
+
+    it('restores a file system from its snapshot as a restore of both, and refuses a restore that keeps an uncharged copy', () => {
+      const snap = '64e4c4c7-0000-0000-0000-000000000002';
+      expect(classify('POST', `/rest/v1/file-systems/${fs}/restore`, { snapshot_id: snap }).operation)
+        .to.deep.equal({ kind: 'volume-restore', volumeId: `file-system:${fs}`, sourceVolumeId: `file-system:${snap}` });
+      expect(classify('POST', `/rest/v1/file-systems/${fs}/restore`, { snapshot_id: snap, copy_name: 'backup' }).operation).to.deep.equal({ kind: 'unknown-mutation' });
+      expect(invalidMessage(classify('POST', `/rest/v1/file-systems/${fs}/restore`, {}))).to.match(/"snapshot_id" is required/);
     });
 
     it('rejects ids that are not PowerFlex file ids and exports without a file system', () => {
@@ -188,9 +204,8 @@ describe('classifyPowerFlex', () => {
     it('denies every other mutating request', () => {
       for (const [method, path] of [
         ['POST', '/api/instances/Volume::ae376b0300000000/action/setVolumeName'],
-        ['POST', '/api/instances/Volume::ae376b0300000000/action/overwriteVolumeContent'],
         ['POST', '/rest/auth/logout'],
-        ['POST', '/rest/v1/file-systems/64e4c4c7-0000-0000-0000-000000000001/restore'],
+        ['POST', '/api/instances/Volume::ae376b0300000000/action/migrateVTree'],
         ['POST', '/rest/v1/nas-servers'],
         ['DELETE', '/rest/v1/nas-servers/64e4c4c7-0000-0000-0000-000000000001'],
         ['POST', '/api/instances/Volume::ae376b0300000000/action/constructor'],

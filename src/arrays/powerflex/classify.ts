@@ -91,11 +91,27 @@ function isQuery(verb: string): boolean {
   return verb.startsWith('query');
 }
 
+/** Actions that read the body: setVolumeSize (an expansion), overwriteVolumeContent (a restore from another volume). */
+const VOLUME_BODY_ACTIONS = new Map<string, (volumeId: string, body: Buffer) => Operation>([
+  ['setvolumesize', volumeExpand],
+  ['overwritevolumecontent', volumeRestore],
+]);
+
 function volumeAction(verb: string, id: string, body: Buffer): Operation {
   const kind = VOLUME_ACTIONS.get(verb);
-  if (kind === undefined && verb !== 'setvolumesize') return { kind: 'unknown-mutation' };
+  const fromBody = VOLUME_BODY_ACTIONS.get(verb);
+  if (kind === undefined && fromBody === undefined) return { kind: 'unknown-mutation' };
   if (!OBJECT_ID.test(id)) return invalid(`invalid volume id in path: ${JSON.stringify(id)}`);
-  return kind === undefined ? volumeExpand(id, body) : { kind, volumeId: id };
+  return fromBody ? fromBody(id, body) : { kind: kind!, volumeId: id };
+}
+
+/** `POST /api/instances/Volume::<id>/action/overwriteVolumeContent` with `{"srcVolumeId"}`: the source's data into this volume. */
+function volumeRestore(volumeId: string, body: Buffer): Operation {
+  const parsed = jsonObject(body);
+  if (typeof parsed === 'string') return invalid(parsed);
+  const { srcVolumeId } = parsed;
+  if (typeof srcVolumeId !== 'string' || !OBJECT_ID.test(srcVolumeId)) return invalid('volume restore: "srcVolumeId" is required and must be a PowerFlex volume id');
+  return { kind: 'volume-restore', volumeId, sourceVolumeId: srcVolumeId };
 }
 
 /** `Volume::ae37…` → ['volume', 'ae37…']: the type lower-cased for matching, the id as sent. */
@@ -164,6 +180,7 @@ function fileOperation(method: string, original: string[], lower: string[], body
     if (method === 'DELETE' && lower.length === 2) return { kind: 'volume-delete', volumeId };
     if (method === 'PATCH' && lower.length === 2) return fileSystemModify(volumeId, body);
     if (method === 'POST' && lower.length === 3 && sub === 'snapshot') return fileSystemSnapshot(volumeId, body);
+    if (method === 'POST' && lower.length === 3 && sub === 'restore') return fileSystemRestore(volumeId, body);
     return { kind: 'unknown-mutation' };
   }
   if (collection === 'nfs-exports') {
@@ -203,6 +220,20 @@ function fileSystemSnapshot(volumeId: string, body: Buffer): Operation {
   if (typeof parsed === 'string') return invalid(parsed);
   if (typeof parsed.name !== 'string' || parsed.name === '') return invalid('file system snapshot: "name" is required');
   return { kind: 'snapshot-create', snapshots: [{ volumeId, snapshotName: parsed.name }] };
+}
+
+/**
+ * `POST /rest/v1/file-systems/<id>/restore` with `{"snapshot_id"}`: the snapshot's data into the file
+ * system. With `copy_name` the array first keeps a copy of the current data, an uncharged new file
+ * system: not accountable, so refused.
+ */
+function fileSystemRestore(volumeId: string, body: Buffer): Operation {
+  const parsed = jsonObject(body);
+  if (typeof parsed === 'string') return invalid(parsed);
+  const { snapshot_id: snapshotId, copy_name: copyName } = parsed;
+  if (copyName !== undefined) return { kind: 'unknown-mutation' };
+  if (typeof snapshotId !== 'string' || !FILE_OBJECT_ID.test(snapshotId)) return invalid('file system restore: "snapshot_id" is required');
+  return { kind: 'volume-restore', volumeId, sourceVolumeId: fileSystemVolumeId(snapshotId) };
 }
 
 /** `POST /rest/v1/nfs-exports` with `{"name","file_system_id","path"}`: exporting needs the file system. */

@@ -427,6 +427,12 @@ export class FakePowerFlexGateway {
       if (sub === undefined && method === 'PATCH') return this.modifyFileSystem(fs, parseBody(body));
       if (sub === undefined && method === 'DELETE') return this.deleteFileSystem(fs);
       if (sub === 'snapshot' && method === 'POST') return { status: 201, body: { id: this.snapshotFileSystem(fs, parseBody(body)) } };
+      if (sub === 'restore' && method === 'POST') {
+        // "File system" restore: the data of one of its snapshots back into it (data is not modelled).
+        const { snapshot_id: snapshotId } = parseBody(body);
+        if (this.fileSystemById.get(String(snapshotId))?.parentId !== fs.id) throw fileNotFound('snapshot of file system', fs.id);
+        return { status: 204 };
+      }
     }
     if (collection === 'nfs-exports') {
       if (id === undefined && method === 'GET') return ok(this.nfsExports.map((nfs) => nfsExportObject(nfs)));
@@ -666,6 +672,11 @@ export class FakePowerFlexGateway {
         if (typeof body.accessMode !== 'string') throw invalidParameter('accessMode');
         this.mappingOf(volume, body.sdcId).accessMode = body.accessMode;
         return { status: 200 };
+      case 'overwriteVolumeContent': {
+        // "Volume" overwriteVolumeContent: the source's data into this volume (data is not modelled).
+        if (!this.volumeById.has(String(body.srcVolumeId))) throw VOLUME_NOT_FOUND;
+        return { status: 200 };
+      }
       case 'setVolumeSize': {
         // "Volume" setVolumeSize: the size is whole GiB, allocated in 8 GiB units; it can only grow.
         const gib = Number(body.sizeInGB);

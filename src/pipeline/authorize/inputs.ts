@@ -64,6 +64,8 @@ export function snapshotCreateQuery(
 const CLAIMS_ONLY: Partial<Record<Operation['kind'], PolicyEntrypoint>> = {
   'volume-delete': 'karavi/volumes/delete',
   'volume-map': 'karavi/volumes/map',
+  // Dell has no restore package; a restore only touches the tenant's own volumes, as a map does.
+  'volume-restore': 'karavi/volumes/map',
   'volume-unmap': 'karavi/volumes/unmap',
   'sdc-approve': 'karavi/sdc/approve',
 };
