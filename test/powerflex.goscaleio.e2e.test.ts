@@ -150,17 +150,26 @@ for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
     });
 
     if (version !== '3.6') {
-      it('charges an NFS file system on create and frees it on delete (4.x file API through the chain)', async () => {
-        const created = await ok({ op: 'nfs-create', name: 'k8s-nfs-1', pool: POOL.name, nas: DEFAULT_NAS_SERVERS[0]!.name, sizeBytes: 8 * GiB * 1024 });
-        expect(created.sizeTotal).to.equal(8 * GiB * 1024);
+      it('charges NFS file systems like volumes: create, expand by the increase, snapshot, restore, export, delete (4.x file API)', async () => {
+        const bytes = (gib: number) => gib * GiB * 1024;
+        const created = await ok({ op: 'nfs-create', name: 'k8s-nfs-1', pool: POOL.name, nas: DEFAULT_NAS_SERVERS[0]!.name, sizeBytes: bytes(8) });
+        const id = String(created.id);
+        expect(created.sizeTotal).to.equal(bytes(8));
         await settled(8 * GiB);
-        const exported = await ok({ op: 'nfs-export', name: 'k8s-nfs-1', id: String(created.id), host: '10.0.0.4/255.255.255.255' });
-        expect(gateway.nfsExports.map((nfs) => nfs.fileSystemId)).to.deep.equal([created.id]);
+        await ok({ op: 'nfs-expand', id, sizeBytes: bytes(16) });
+        await settled(16 * GiB);
+        const snapshot = await ok({ op: 'nfs-snapshot', id, name: 'sn-nfs-1' });
+        await settled(32 * GiB);
+        await ok({ op: 'nfs-restore', id, source: String(snapshot.id) });
+        const exported = await ok({ op: 'nfs-export', name: 'k8s-nfs-1', id, host: '10.0.0.4/255.255.255.255' });
+        expect(gateway.nfsExports.map((nfs) => nfs.fileSystemId)).to.deep.equal([id]);
         await ok({ op: 'nfs-unexport', id: String(exported.id) });
+        await ok({ op: 'nfs-delete', name: 'sn-nfs-1' });
+        await settled(16 * GiB);
         await ok({ op: 'nfs-delete', name: 'k8s-nfs-1' });
         await settled(0);
         expect(gateway.fileSystems).to.deep.equal([]);
-        const deleted = gateway.requestsTo(`/rest/v1/file-systems/${String(created.id)}`).filter((request) => request.method === 'DELETE');
+        const deleted = gateway.requestsTo(`/rest/v1/file-systems/${id}`).filter((request) => request.method === 'DELETE');
         expect(deleted).to.have.length(1);
         expect(String(deleted[0]!.headers.authorization)).to.match(/^Bearer /);
       });

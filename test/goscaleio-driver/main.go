@@ -33,6 +33,7 @@ type command struct {
 	Nas       string `json:"nas"`
 	SizeBytes int    `json:"sizeBytes"`
 	Host      string `json:"host"`
+	Source    string `json:"source"`
 }
 
 type driver struct {
@@ -118,6 +119,15 @@ func (d *driver) run(cmd command, result map[string]interface{}) error {
 		return d.client.DeleteNFSExport(cmd.ID)
 	case "nfs-expand":
 		return d.system.ModifyFileSystem(&types.FSModify{Size: cmd.SizeBytes}, cmd.ID)
+	case "nfs-snapshot":
+		resp, err := d.system.CreateFileSystemSnapshot(&types.CreateFileSystemSnapshotParam{Name: cmd.Name}, cmd.ID)
+		if err == nil {
+			result["id"] = resp.ID
+		}
+		return err
+	case "nfs-restore":
+		_, err := d.system.RestoreFileSystemFromSnapshot(&types.RestoreFsSnapParam{SnapshotID: cmd.Source}, cmd.ID)
+		return err
 	case "nfs-delete":
 		return d.system.DeleteFileSystem(cmd.Name)
 	}
