@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Agent, request } from 'undici';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { startStack, type Stack } from '../src/demo/stack.js';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
@@ -150,6 +151,20 @@ for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
     });
 
     if (version !== '3.6') {
+      it("answers the driver's own 4.x login locally: the gateway never sees it", async () => {
+        const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+        try {
+          const response = await request(`https://localhost:${sidecar.ports[0]!}/rest/auth/login`, {
+            method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'placeholder', password: 'placeholder' }),
+          });
+          expect(response.statusCode).to.equal(200);
+          expect(await response.body.json()).to.include({ access_token: 'hellofromkaravi', refresh_token: 'hellofromkaravi' });
+        } finally {
+          await dispatcher.close();
+        }
+        expect(gateway.requestsTo('/rest/auth/login').filter((seen) => seen.body.includes('placeholder'))).to.deep.equal([]);
+      });
+
       it('charges NFS file systems like volumes: create, expand by the increase, snapshot, restore, export, delete (4.x file API)', async () => {
         const bytes = (gib: number) => gib * GiB * 1024;
         const created = await ok({ op: 'nfs-create', name: 'k8s-nfs-1', pool: POOL.name, nas: DEFAULT_NAS_SERVERS[0]!.name, sizeBytes: bytes(8) });
