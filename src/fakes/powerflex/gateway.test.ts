@@ -2,6 +2,18 @@ import { expect } from 'chai';
 import { Agent, request } from 'undici';
 import { FakePowerFlexGateway, GIB_IN_KIB } from './gateway.js';
 
+async function callGateway(
+  gateway: FakePowerFlexGateway, dispatcher: Agent, method: string, path: string, authorization?: string, body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const response = await request(`${gateway.url}${path}`, {
+    method: method as 'GET', dispatcher,
+    headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, json: text === '' ? undefined : JSON.parse(text) };
+}
+
 describe('fake PowerFlex gateway', () => {
   let gateway: FakePowerFlexGateway;
   let dispatcher: Agent;
@@ -16,15 +28,7 @@ describe('fake PowerFlex gateway', () => {
     await gateway.stop();
   });
 
-  async function call(method: string, path: string, authorization?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const response = await request(`${gateway.url}${path}`, {
-      method: method as 'GET', dispatcher,
-      headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-  }
+  const call = (method: string, path: string, authorization?: string, body?: unknown) => callGateway(gateway, dispatcher, method, path, authorization, body);
 
   async function login(): Promise<string> {
     const { status, json } = await call('GET', '/api/login', `Basic ${Buffer.from('admin:Password123!').toString('base64')}`);
@@ -141,15 +145,7 @@ describe('fake PowerFlex gateway', () => {
       await v4.stop();
     });
 
-    async function call4(method: string, path: string, authorization?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-      const response = await request(`${v4.url}${path}`, {
-        method: method as 'GET', dispatcher: v4Dispatcher,
-        headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.body.text();
-      return { status: response.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-    }
+    const call4 = (method: string, path: string, authorization?: string, body?: unknown) => callGateway(v4, v4Dispatcher, method, path, authorization, body);
 
     it('logs in with JSON credentials, takes Bearer access tokens only, and rotates refresh tokens', async () => {
       expect((await call4('POST', '/rest/auth/login', undefined, { username: 'admin', password: 'nope' })).status).to.equal(401);
