@@ -40,13 +40,13 @@ describe('tokens: mint and verify', () => {
     keys = keySet('k1', { k1: OLD_SECRET });
   });
 
-  it('mints a pair with exactly Dell\'s claims, differing only in exp', async () => {
+  it('mints a pair with Dell\'s claims, differing only in exp and the token_use marker', async () => {
     const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze', 'silver'], accessTtlSeconds: 300, refreshTtlSeconds: 86400, now: NOW });
     expect(decodeProtectedHeader(pair.access)).to.deep.equal({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
     const access = decodeJwt(pair.access);
     const refresh = decodeJwt(pair.refresh);
-    expect(access).to.deep.equal({ iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: 'tenant-a', roles: 'bronze,silver', iat: NOW, exp: NOW + 300 });
-    expect({ ...refresh, exp: 0 }).to.deep.equal({ ...access, exp: 0 });
+    expect(access).to.deep.equal({ iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: 'tenant-a', roles: 'bronze,silver', iat: NOW, token_use: 'access', exp: NOW + 300 });
+    expect({ ...refresh, exp: 0 }).to.deep.equal({ ...access, token_use: 'refresh', exp: 0 });
     expect(refresh.exp).to.equal(NOW + 86400);
   });
 
@@ -54,7 +54,7 @@ describe('tokens: mint and verify', () => {
     const tenant = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
     expect(await verifier().verify(tenant.access)).to.include({ group: 'tenant-a', roles: 'bronze', sub: 'csm-tenant' });
     const admin = await mintTokenPair({ keys, subject: 'csm-admin', group: 'admin', roles: [], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
-    expect(await verifier().verify(admin.refresh)).to.include({ group: 'admin', roles: '', sub: 'csm-admin' });
+    expect(await verifier().verify(admin.refresh, 'refresh')).to.include({ group: 'admin', roles: '', sub: 'csm-admin' });
   });
 
   it('accepts a Dell-minted token (no kid) with the default key', async () => {
@@ -95,12 +95,14 @@ describe('tokens: mint and verify', () => {
     expect(error.message).to.contain(new Date(tenantClaims.exp * 1000).toISOString());
   });
 
-  it('refuses a wrong issuer or audience unless configured (v1 karavi tokens)', async () => {
+  it('accepts Dell v1.6 (karavi) and v1.7+ (csm) issuers and audiences by default, each configurable', async () => {
     const v1 = dellStyleToken(OLD_SECRET, { ...tenantClaims, iss: 'com.dell.karavi', aud: 'karavi', sub: 'karavi-tenant' });
-    await expectTokenError(verifier().verify(v1), 'wrong-issuer');
+    expect((await verifier().verify(v1)).sub).to.equal('karavi-tenant');
     await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, aud: 'other' })), 'wrong-audience');
-    const lenient = new TokenVerifier({ keys: () => keys, now: () => clock, issuers: ['com.dell.csm', 'com.dell.karavi'], audiences: ['csm', 'karavi'] });
-    expect((await lenient.verify(v1)).sub).to.equal('karavi-tenant');
+    const strict = new TokenVerifier({ keys: () => keys, now: () => clock, issuers: ['com.dell.csm'], audiences: ['csm', 'karavi'] });
+    await expectTokenError(strict.verify(v1), 'wrong-issuer');
+    const csmAudience = new TokenVerifier({ keys: () => keys, now: () => clock, audiences: ['csm'] });
+    await expectTokenError(csmAudience.verify(v1), 'wrong-audience');
   });
 
   it('rotates keys: old tokens work while the old key is kept, fail once it is removed', async () => {
@@ -151,11 +153,11 @@ describe('tokens: mint and verify', () => {
 
   it('mints an access token from refresh claims with a fresh exp', async () => {
     const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
-    const refreshClaims = await verifier().verify(pair.refresh);
+    const refreshClaims = await verifier().verify(pair.refresh, 'refresh');
     clock = NOW + 100;
     const access = await mintAccessFromRefresh(refreshClaims, keys, 30, clock);
     const claims = await verifier().verify(access);
-    expect(claims).to.deep.equal({ ...refreshClaims, iat: NOW + 100, exp: NOW + 130 });
+    expect(claims).to.deep.equal({ ...refreshClaims, iat: NOW + 100, token_use: 'access', exp: NOW + 130 });
   });
 
   it('refuses to mint with a non-positive lifetime or a role containing a comma', async () => {

@@ -102,7 +102,8 @@ describe('classifyPowerFlex', () => {
 
     it('rejects a missing or malformed volume id', () => {
       expect(invalidMessage(classify('POST', '/api/instances/Volume::/action/removeVolume'))).to.match(/invalid volume id/);
-      expect(invalidMessage(classify('POST', '/api/instances/Volume::1;x=2/action/removeVolume'))).to.match(/invalid volume id/);
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::1*2/action/removeVolume'))).to.match(/invalid volume id/);
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::1;x=2/action/removeVolume'))).to.match(/path parameters \(';'\) are not accepted/);
     });
   });
 

@@ -8,6 +8,7 @@
 // a read into a denial, never a mutation into a read.
 import type { Classified, Operation } from '../types.js';
 import type { RequestView } from '../../pipeline/types.js';
+import { knownFields, strictJsonObject } from '../json.js';
 import { normalisePath } from '../path.js';
 
 /** PowerFlex allocates volumes in multiples of 8 GiB; the quota is charged what the array allocates. */
@@ -28,6 +29,9 @@ const VOLUME_ACTIONS = new Map<string, 'volume-delete' | 'volume-map' | 'volume-
   ['addmappedsdc', 'volume-map'],
   ['removemappedsdc', 'volume-unmap'],
 ]);
+
+/** The body fields the decision reads: a case variant of one is refused (the array might read it instead). */
+const BODY_FIELDS = knownFields(['name', 'storagePoolId', 'volumeSizeInKb', 'snapshotDefs', 'volumeId', 'snapshotName']);
 
 /** PowerFlex object ids are hex strings (e.g. `ae376b0300000000`); anything else never names a volume. */
 const OBJECT_ID = /^[0-9A-Za-z]{1,64}$/;
@@ -79,7 +83,7 @@ function splitObject(segment: string): [type: string, id: string] {
 
 /** `POST /api/types/Volume/instances/` with `{"name","storagePoolId","volumeSizeInKb":"8388608",…}`. */
 function volumeCreate(body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { name, storagePoolId, volumeSizeInKb } = parsed;
   if (typeof name !== 'string' || name === '') return invalid('volume create: "name" is required');
@@ -97,7 +101,7 @@ function volumeCreate(body: Buffer): Operation {
 
 /** `POST /api/instances/System::<id>/action/snapshotVolumes` with `{"snapshotDefs":[{"volumeId","snapshotName"}]}`. */
 function snapshotCreate(body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { snapshotDefs } = parsed;
   if (!Array.isArray(snapshotDefs) || snapshotDefs.length === 0) return invalid('snapshot: "snapshotDefs" must be a non-empty list');
@@ -109,17 +113,6 @@ function snapshotCreate(body: Buffer): Operation {
     snapshots.push({ volumeId, snapshotName });
   }
   return { kind: 'snapshot-create', snapshots };
-}
-
-/** The body as a JSON object, or a message saying why it is not one. */
-function jsonObject(body: Buffer): Record<string, unknown> | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'request body is not valid JSON';
-  }
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : 'request body must be a JSON object';
 }
 
 /** The driver sends sizes as a string of digits; a JSON number is accepted too. No fractions, signs or zero. */
