@@ -233,6 +233,16 @@ describe('security: the attack-run findings through the real edge (Envoy + serve
     });
   });
 
+  describe('fuzz findings, replayed', () => {
+    it('answers by=__proto__ (and other Object.prototype names) with 502 "plugin id not found", naming it', async () => {
+      for (const plugin of ['__proto__', 'constructor']) {
+        const answer = await send('GET', '/api/version', { token: teamA.access, headers: { forwarded: `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;${plugin}` } });
+        expect(answer.status, answer.text).to.equal(502);
+        expect(answer.json().error).to.equal(`plugin id not found: "${plugin}"`);
+      }
+    });
+  });
+
   describe('7. Dell-minted tokens of v1.6.0 and before', () => {
     it('accepts a Dell v1.6.0 access token (com.dell.karavi / karavi / karavi-tenant) with the default configuration', async () => {
       const { answer, received } = await arrayReceived(() => send('GET', '/api/types/Volume/instances/', { token: dellV16Token('team-a', nowSeconds() + 60) }));

@@ -121,6 +121,41 @@ describe('tokens: mint and verify', () => {
     expect((await v.verify(newPair.access)).group).to.equal('tenant-a');
   });
 
+  it('refuses time claims outside Date\'s range with a TokenError, not a RangeError (fuzz finding)', async () => {
+    const error = await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, exp: -1e300 })), 'expired');
+    expect(error.message).to.equal('token expired at -1e+300 (unix seconds)');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, nbf: 1e300 })), 'not-yet-valid');
+  });
+
+  it('refuses nbf or iat beyond the clock skew (401 not-yet-valid), accepts them within it', async () => {
+    for (const claim of ['nbf', 'iat']) {
+      const error = await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, [claim]: NOW + 3600 })), 'not-yet-valid');
+      expect(error.message).to.contain(new Date((NOW + 3600) * 1000).toISOString()).and.contain(`(${claim})`);
+      expect((await verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, [claim]: NOW + 30 }))).group).to.equal('tenant-a');
+      await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, [claim]: 'soon' })), 'malformed');
+    }
+  });
+
+  it('tells access from refresh by token_use, and Dell-minted (unmarked) tokens by lifetime', async () => {
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 7200, refreshTtlSeconds: 86400, now: NOW });
+    // Marked: the marker decides, even for an access token living longer than the configured maximum.
+    expect((await verifier().verify(pair.access)).token_use).to.equal('access');
+    await expectTokenError(verifier().verify(pair.refresh), 'wrong-kind');
+    await expectTokenError(verifier().verify(pair.access, 'refresh'), 'wrong-kind');
+    expect((await verifier().verify(pair.refresh, 'refresh')).token_use).to.equal('refresh');
+    // Unmarked, no iat (Dell): what is left of the lifetime against the 30 min default (+ skew).
+    const dell = (exp: number) => dellStyleToken(OLD_SECRET, { ...tenantClaims, exp });
+    expect((await verifier().verify(dell(NOW + 1830))).group).to.equal('tenant-a');
+    await expectTokenError(verifier().verify(dell(NOW + 1831)), 'wrong-kind');
+    expect((await verifier().verify(dell(NOW + 720 * 3600), 'refresh')).group).to.equal('tenant-a');
+    // Unmarked with iat: the whole lifetime, so a refresh token stays one until it expires.
+    const withIat = dellStyleToken(OLD_SECRET, { ...tenantClaims, iat: NOW - 86_000, exp: NOW + 400 });
+    await expectTokenError(verifier().verify(withIat), 'wrong-kind');
+    const short = new TokenVerifier({ keys: () => keys, now: () => clock, maxAccessTtlSeconds: 60 });
+    await expectTokenError(short.verify(dell(NOW + 300)), 'wrong-kind');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, token_use: 'id' })), 'malformed');
+  });
+
   it('does not serve a cached verification after the token expires', async () => {
     const v = verifier();
     const token = dellStyleToken(OLD_SECRET, tenantClaims);

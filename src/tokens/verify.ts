@@ -107,9 +107,8 @@ export class TokenVerifier {
         return cached.claims;
       }
     }
-    const claims = await this.verifyWith(keys, token, false);
+    const claims = await this.verifyWith(keys, token, expected, false);
     this.remember(token, { claims, keys });
-    this.checkKind(claims, expected);
     return claims;
   }
 
@@ -117,10 +116,8 @@ export class TokenVerifier {
    * Like verify, but an expired token is accepted when everything else holds. Only for Dell's
    * refresh flow, which takes the claims of the expired access token (reference §2.4).
    */
-  async verifyAllowingExpiry(token: string, expected: TokenKind = 'access'): Promise<TokenClaims> {
-    const claims = await this.verifyWith(this.keys(), token, true);
-    this.checkKind(claims, expected);
-    return claims;
+  verifyAllowingExpiry(token: string, expected: TokenKind = 'access'): Promise<TokenClaims> {
+    return this.verifyWith(this.keys(), token, expected, true);
   }
 
   /** The marker when the token has one; otherwise access unless it lives longer than any access token. */
@@ -157,7 +154,7 @@ export class TokenVerifier {
     this.cache.set(token, entry);
   }
 
-  private async verifyWith(keys: SigningKeySet, token: string, allowExpired: boolean): Promise<TokenClaims> {
+  private async verifyWith(keys: SigningKeySet, token: string, expected: TokenKind, allowExpired: boolean): Promise<TokenClaims> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new TokenError('malformed', 'token is empty or too long');
     }
@@ -185,17 +182,19 @@ export class TokenVerifier {
       throw new TokenError('bad-signature', 'token signature does not match the signing key');
     }
     const claims = parseClaims(payloadBytes);
-    this.checkClaims(claims, allowExpired);
+    this.checkClaims(claims, expected, allowExpired);
     return claims;
   }
 
-  private checkClaims(claims: TokenClaims, allowExpired: boolean): void {
+  private checkClaims(claims: TokenClaims, expected: TokenKind, allowExpired: boolean): void {
     if (!this.issuers.includes(claims.iss)) {
       throw new TokenError('wrong-issuer', `token issuer "${claims.iss}" is not accepted`);
     }
     if (!this.audiences.includes(claims.aud)) {
       throw new TokenError('wrong-audience', `token audience "${claims.aud}" is not accepted`);
     }
+    // Before expiry: a swapped pair is named as such even when the access token has expired.
+    this.checkKind(claims, expected);
     if (!allowExpired && this.isExpired(claims.exp)) {
       throw new TokenError('expired', `token expired at ${isoTime(claims.exp)}`);
     }
