@@ -78,7 +78,9 @@ describe('admin API', function () {
   describe('authentication', function () {
     for (const [method, endpoint, body] of ADMIN_ENDPOINTS) {
       it(`refuses a tenant token on ${method} ${endpoint} with 403`, async function () {
-        const reply = await call(method, endpoint, { token: tenantToken.access, body });
+        // The admin refresh takes the refresh token as Bearer (Dell's CLI); every other endpoint the access token.
+        const token = endpoint === '/proxy/refresh-admin/' ? tenantToken.refresh : tenantToken.access;
+        const reply = await call(method, endpoint, { token, body });
         expect(reply.status).to.equal(403);
         expect(reply.json).to.deep.equal({ error: 'admin token required; this token\'s subject is "csm-tenant"', code: 403 });
       });
@@ -143,7 +145,7 @@ describe('admin API', function () {
       expect(secret).to.deep.include({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque' });
       expect(secret.metadata.name).to.equal('proxy-authz-tokens');
       const access = await verifier.verify(Buffer.from(secret.data.access, 'base64').toString());
-      const refresh = await verifier.verify(Buffer.from(secret.data.refresh, 'base64').toString());
+      const refresh = await verifier.verify(Buffer.from(secret.data.refresh, 'base64').toString(), 'refresh');
       for (const claims of [access, refresh]) expect(claims).to.include({ sub: 'csm-tenant', group: 'team-a', roles: 'gold' });
       expect(access.exp - (access.iat ?? 0)).to.equal(60);
       expect(refresh.exp - (refresh.iat ?? 0)).to.equal(720 * 3600);
@@ -236,6 +238,28 @@ describe('admin API', function () {
         const empty = await call('GET', `${endpoint}?tenant=`, { token: admin.access });
         expect(empty).to.deep.include({ status: 400, json: { error: 'query parameter "tenant" is empty', code: 400 } });
       }
+    });
+  });
+
+  describe('token kinds', function () {
+    it('refuses an admin refresh token as Bearer on every admin endpoint but the admin refresh, 401', async function () {
+      for (const [method, endpoint, body] of ADMIN_ENDPOINTS.filter(([, endpoint]) => endpoint !== '/proxy/refresh-admin/')) {
+        const reply = await call(method, endpoint, { token: admin.refresh, body });
+        expect(reply.status, endpoint).to.equal(401);
+        expect(reply.json.error).to.match(/refresh token is not accepted here/);
+      }
+    });
+
+    it('refuses an admin access token as Bearer on the admin refresh, 401', async function () {
+      const reply = await call('POST', '/proxy/refresh-admin/', { token: admin.access, body: { Access: admin.access, Refresh: admin.refresh } });
+      expect(reply.status).to.equal(401);
+      expect(reply.json.error).to.match(/access token is not accepted here/);
+    });
+
+    it('refuses a tenant refresh whose pair is swapped, 401 wrong-token-kind', async function () {
+      const reply = await call('POST', '/proxy/refresh-token/', { body: { refreshToken: tenantToken.access, accessToken: tenantToken.refresh } });
+      expect(reply).to.deep.include({ status: 401 });
+      expect(reply.json.reason).to.equal('wrong-token-kind');
     });
   });
 

@@ -113,7 +113,7 @@ describe('authzctl (built binary)', function () {
       expect(result.stderr).to.match(/^Admin token for "alice" signed with key "k1" \(access 1m0s, refresh 720h0m0s\)/);
       const pair = parse(result.stdout) as { access: string; refresh: string };
       expect(await verifier.verify(pair.access)).to.include({ sub: 'csm-admin', group: 'alice', roles: '' });
-      expect(await verifier.verify(pair.refresh)).to.include({ sub: 'csm-admin', group: 'alice' });
+      expect(await verifier.verify(pair.refresh, 'refresh')).to.include({ sub: 'csm-admin', group: 'alice' });
       await writeFile(adminTokenFile, result.stdout);
     });
 
@@ -210,7 +210,7 @@ describe('authzctl (built binary)', function () {
       expect(secret).to.deep.include({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque' });
       expect(secret.metadata).to.deep.equal({ name: 'proxy-authz-tokens' });
       const access = await verifier.verify(Buffer.from(secret.data.access, 'base64').toString());
-      const refresh = await verifier.verify(Buffer.from(secret.data.refresh, 'base64').toString());
+      const refresh = await verifier.verify(Buffer.from(secret.data.refresh, 'base64').toString(), 'refresh');
       expect(access).to.include({ sub: 'csm-tenant', group: 'team-a', roles: 'gold' });
       expect(refresh).to.include({ sub: 'csm-tenant', group: 'team-a', roles: 'gold' });
       expect(refresh.exp - access.exp).to.equal(1480 * 3600 - 30 * 60);

@@ -1,7 +1,7 @@
 // Admin authentication: a valid token whose subject is `csm-admin`. Dell v1 accepted any valid token
 // on its admin endpoints (reference §1.3, §11.12); here a tenant token is refused with 403.
 import type http from 'node:http';
-import type { TokenClaims } from '../tokens/types.js';
+import type { TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { HttpError } from './http.js';
 
@@ -17,18 +17,21 @@ export function bearerToken(req: http.IncomingMessage): string {
   return parts[1];
 }
 
-/** Claims of the caller's admin token; 401 for a missing or invalid token, 403 for a non-admin token. */
-export async function authenticateAdmin(req: http.IncomingMessage, verifier: TokenVerifier): Promise<TokenClaims> {
-  const claims = await verifyOr401(verifier, bearerToken(req));
+/**
+ * Claims of the caller's admin token of the given kind (an access token everywhere but the admin
+ * refresh); 401 for a missing or invalid token or one of the wrong kind, 403 for a non-admin token.
+ */
+export async function authenticateAdmin(req: http.IncomingMessage, verifier: TokenVerifier, kind: TokenKind = 'access'): Promise<TokenClaims> {
+  const claims = await verifyOr401(verifier, bearerToken(req), kind);
   if (claims.sub !== ADMIN_SUBJECT) {
     throw new HttpError(403, `admin token required; this token's subject is "${claims.sub}"`);
   }
   return claims;
 }
 
-async function verifyOr401(verifier: TokenVerifier, token: string): Promise<TokenClaims> {
+async function verifyOr401(verifier: TokenVerifier, token: string, kind: TokenKind): Promise<TokenClaims> {
   try {
-    return await verifier.verify(token);
+    return await verifier.verify(token, kind);
   } catch (error) {
     // TokenError messages name the reason (expired, bad signature, unknown key), never the token.
     if (error instanceof TokenError) throw new HttpError(401, `invalid token: ${error.message}`);

@@ -9,7 +9,7 @@ import type { ResourceSource } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS, refreshTenantToken } from '../tokens/refresh.js';
-import type { SigningKeySet, TokenClaims } from '../tokens/types.js';
+import type { SigningKeySet, TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
 import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
@@ -63,8 +63,12 @@ interface Route {
   method: Method;
   /** Normalised path, with its trailing '/'. */
   path: string;
-  /** Only the tenant refresh endpoint is open: the sidecar authenticates with the token pair in the body. */
-  auth: 'admin' | 'none';
+  /**
+   * `admin`: an admin access token as Bearer. `admin-refresh`: an admin refresh token as Bearer (Dell's
+   * CLI on /proxy/refresh-admin/). Only the tenant refresh endpoint is open: the sidecar authenticates
+   * with the token pair in the body.
+   */
+  auth: 'admin' | 'admin-refresh' | 'none';
   handle(ctx: RouteContext): Promise<Reply>;
 }
 
@@ -90,7 +94,7 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
       const allowed = candidates.map((candidate) => candidate.method).join(', ');
       throw new HttpError(405, `${req.method ?? ''} is not allowed on ${normalised.pathname}; use ${allowed}`, { allow: allowed });
     }
-    const admin = route.auth === 'admin' ? await authenticateAdmin(req, deps.verifier) : undefined;
+    const admin = route.auth === 'none' ? undefined : await authenticateAdmin(req, deps.verifier, route.auth === 'admin' ? 'access' : 'refresh');
     return route.handle({ req, query: new URLSearchParams(normalised.query), admin });
   }
 }
@@ -159,13 +163,13 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'POST',
       path: '/proxy/refresh-admin/',
-      auth: 'admin',
+      auth: 'admin-refresh',
       async handle({ req, admin }) {
         // Dell's CLI sends the refresh token as Bearer (already verified as an admin token) and the
         // pair as {"Access", "Refresh"}, field names matched case-insensitively (reference §2.4).
         const body = lowerCaseKeys(asObject(await readJsonBody(req)));
-        const refresh = await verifiedAdmin(deps.verifier, requiredString(body, 'refresh'), 'refresh', false);
-        const access = await verifiedAdmin(deps.verifier, requiredString(body, 'access'), 'access', true);
+        const refresh = await verifiedAdmin(deps.verifier, requiredString(body, 'refresh'), 'refresh');
+        const access = await verifiedAdmin(deps.verifier, requiredString(body, 'access'), 'access');
         if (access.group !== refresh.group || admin?.group !== refresh.group) {
           throw new HttpError(401, 'access and refresh tokens belong to different admins');
         }
@@ -187,15 +191,16 @@ function tenantFilter(deps: AdminDeps, query: URLSearchParams): string | undefin
   return tenant;
 }
 
-async function verifiedAdmin(verifier: TokenVerifier, token: string, which: string, allowExpired: boolean): Promise<TokenClaims> {
+/** The refresh token must be live; the access token may have expired (that is why it is refreshed). */
+async function verifiedAdmin(verifier: TokenVerifier, token: string, kind: TokenKind): Promise<TokenClaims> {
   let claims: TokenClaims;
   try {
-    claims = allowExpired ? await verifier.verifyAllowingExpiry(token) : await verifier.verify(token);
+    claims = kind === 'access' ? await verifier.verifyAllowingExpiry(token, kind) : await verifier.verify(token, kind);
   } catch (error) {
-    if (error instanceof TokenError) throw new HttpError(401, `${which} token: ${error.message}`);
+    if (error instanceof TokenError) throw new HttpError(401, `${kind} token: ${error.message}`);
     throw error;
   }
-  if (claims.sub !== ADMIN_SUBJECT) throw new HttpError(403, `${which} token is not an admin token`);
+  if (claims.sub !== ADMIN_SUBJECT) throw new HttpError(403, `${kind} token is not an admin token`);
   return claims;
 }
 

@@ -19,7 +19,9 @@ const STRUCTURAL_ESCAPES = new Set(['2F', '5C', '00']);
 
 /**
  * Normalises a raw `:path` (path plus optional query, not decoded): decodes harmless escapes,
- * rejects encoded '/', '\' and NUL, raw '\' and control characters, resolves '.' and '..'
+ * rejects encoded '/', '\' and NUL, raw '\' and control characters, and ';' (a servlet container
+ * strips `;…` path parameters, so `/api/logout;x` would be classified as one resource and
+ * executed as another; no array API needs one), resolves '.' and '..'
  * segments (never above the root), collapses '//', and appends a trailing '/' as Dell does.
  * The query string is kept as received.
  */
@@ -29,6 +31,7 @@ export function normalisePath(raw: string): NormalisedPath {
   const query = queryAt === -1 ? '' : raw.slice(queryAt);
   if (!rawPath.startsWith('/')) return { ok: false, reason: `path must start with '/': ${printable(rawPath)}` };
   if (hasBackslashOrControl(raw)) return { ok: false, reason: `path contains a backslash or control character: ${printable(rawPath)}` };
+  if (rawPath.includes(';')) return { ok: false, reason: `path parameters (';') are not accepted: ${printable(rawPath)}` };
 
   const decoded = decodeHarmlessEscapes(rawPath);
   if (!decoded.ok) return decoded;

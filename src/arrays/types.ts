@@ -72,8 +72,12 @@ export interface ArrayAdapter {
    * session was dropped. Absent for arrays whose credentials are not sessions.
    */
   credentialsRejected?(system: StorageSystem, sessionTag: string): boolean;
-  /** Request headers the array must never receive from a tenant (beyond Authorization). */
-  readonly strippedHeaders: readonly string[];
+  /**
+   * Request headers (lower case) the array's API needs from the client, e.g. `accept`, `content-type`.
+   * Every other header a tenant sends is removed before forwarding, except the credential headers
+   * `authorize` sets and the few Envoy itself needs.
+   */
+  readonly forwardedHeaders: readonly string[];
   /** An error body in the array's native shape. */
   errorBody(status: number, message: string): { contentType: string; body: string };
 }

@@ -8,6 +8,7 @@ import type { ArrayCredentials, Quota, StorageSystem, Tenant } from '../resource
 import type { TokenClaims } from '../tokens/types.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
 import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery, volumeExpandQuery } from './authorize/inputs.js';
+import { readAccess } from './identity/identity.js';
 import { deletion, NOTHING_HELD, ownership, reserveAll, resize, scopeOf, type LedgerHold } from './ledger/ledger.js';
 import type { PolicyEngine } from './policy/types.js';
 import { reject, type Rejection } from './response/deny.js';
@@ -18,6 +19,8 @@ export interface OperationContext {
   system: StorageSystem;
   credentials: ArrayCredentials;
   tenant: Tenant;
+  /** storageKey of every system the tenant's live roles name (identity phase). */
+  systems: ReadonlySet<string>;
   /** The token's claims with the tenant's live roles. */
   claims: TokenClaims;
   policy: PolicyEngine;
@@ -39,7 +42,6 @@ export interface OperationEntry<K extends TableKind, Facts> {
 }
 
 const NO_FACTS = async (): Promise<undefined> => undefined;
-const NO_POLICY = (): Authorized => ({ quotas: [] });
 const NO_HOLD = async (): Promise<LedgerHold> => NOTHING_HELD;
 
 const volumeOf = ({ adapter, system, credentials }: OperationContext, volumeId: string): Promise<VolumeInfo> =>
@@ -134,7 +136,12 @@ const sdcApprove: OperationEntry<'sdc-approve', undefined> = {
     tenant.approveSdc ? NOTHING_HELD : reject(403, 'sdc-approve-denied', `sdc approve request denied: tenant "${tenant.name}" may not approve SDCs`),
 };
 
-const read: OperationEntry<'read', undefined> = { enrich: NO_FACTS, policy: NO_POLICY, ledger: NO_HOLD };
+/** A read goes to the array as it is, so it needs a live role on the system (identity/readAccess). */
+const read: OperationEntry<'read', undefined> = {
+  enrich: NO_FACTS,
+  policy: (context) => readAccess(context, context.system) ?? { quotas: [] },
+  ledger: NO_HOLD,
+};
 
 /** Facts are typed within each entry; the pipeline passes them from one step to the next untouched. */
 type AnyEntry = OperationEntry<TableKind, unknown>;

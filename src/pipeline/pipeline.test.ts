@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { ArrayAdapter, Operation } from '../arrays/types.js';
 import { LedgerUnavailableError, type Ledger, type ReserveResult, type ResizeResult } from '../ledger/types.js';
-import type { ResourceSource, StorageSystem, Tenant } from '../resources/types.js';
+import type { ResourceSource, Role, StorageSystem, Tenant } from '../resources/types.js';
 import { mintTokenPair } from '../tokens/mint.js';
 import { TokenVerifier } from '../tokens/verify.js';
 import type { SigningKeySet } from '../tokens/types.js';
@@ -14,6 +14,7 @@ import type { Allow, Deny, RequestView } from './types.js';
 const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new TextEncoder().encode('pipeline-test-secret-0123456789abcdef')]]) };
 const system: StorageSystem = { name: 'pf-1', type: 'powerflex', systemID: 'sys1', endpoint: 'https://array', skipCertificateValidation: false, credentials: { kind: 'secret', name: 's' } };
 const tenant: Tenant = { name: 'a', roles: ['bronze-role'], approveSdc: false, revoke: false };
+const bronzeRole: Role = { name: 'bronze-role', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', quota: { kind: 'limited', kib: 100 * 1024 * 1024 } };
 
 const operations: Record<string, Operation> = {
   '/api/version/': { kind: 'read' },
@@ -38,15 +39,16 @@ const adapter: ArrayAdapter = {
   findVolume: async () => undefined,
   inventory: async () => [],
   authorize: async (_s, credentials) => [{ name: 'authorization', value: `Basic ${credentials.username}` }],
-  strippedHeaders: ['x-array-session'],
+  forwardedHeaders: ['accept', 'content-type'],
   errorBody: (status, message) => ({ contentType: 'application/json', body: JSON.stringify({ errorCode: status, httpStatusCode: status, message }) }),
 };
 
 function deps(
-  overrides: { reserve?: () => Promise<ReserveResult>; beginResize?: () => Promise<ResizeResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter } = {},
+  overrides: { reserve?: () => Promise<ReserveResult>; beginResize?: () => Promise<ResizeResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter; roles?: Role[] } = {},
 ): PipelineDeps {
+  const roles = new Map((overrides.roles ?? [bronzeRole]).map((role) => [role.name, role]));
   const resources: ResourceSource = {
-    current: () => ({ generation: 1, tenants: new Map([['a', tenant]]), roles: new Map(), storage: new Map([['powerflex/sys1', system]]) }),
+    current: () => ({ generation: 1, tenants: new Map([['a', tenant]]), roles, storage: new Map([['powerflex/sys1', system]]) }),
     onChange: () => () => undefined,
     credentials: async () => ({ username: 'array-admin', password: 'pw' }),
   };
@@ -79,17 +81,27 @@ const bodyOf = (decision: Deny) => JSON.parse(decision.body) as Record<string, u
 
 describe('createDecider', () => {
   it('allows a read with the array credentials, the routing header, the canonical path and the tenant headers removed', async () => {
-    const decision = (await createDecider(deps())(await request('/api/version', { cookie: 'c', 'x-forwarded-for': '1.2.3.4' }, 'GET'))) as Allow;
+    const sent = { cookie: 'c', 'x-forwarded-for': '1.2.3.4', 'x-original-url': '/api/logout', accept: 'application/json;version=4.0', ':authority': 'array', host: 'array' };
+    const decision = (await createDecider(deps())(await request('/api/version', sent, 'GET'))) as Allow;
     expect(decision.kind).to.equal('allow');
     expect(decision.setHeaders).to.deep.equal([
       { name: 'authorization', value: 'Basic array-admin' },
       { name: 'x-storage-authz-cluster', value: 'storage-pf-1' },
       { name: ':path', value: '/api/version/' },
     ]);
-    expect(decision.removeHeaders).to.include.members(['cookie', 'forwarded', 'x-forwarded-for', 'x-csrf-token', 'x-array-session']);
-    expect(decision.removeHeaders).to.not.include('authorization');
+    // Only what the adapter lists (accept) and Envoy's own headers stay; authorization is overwritten.
+    expect(decision.removeHeaders).to.have.members(['cookie', 'forwarded', 'x-forwarded-for', 'x-original-url']);
     expect(decision.metadata).to.have.all.keys('tenant', 'operation', 'system', 'session-tag');
     expect(decision.metadata).to.include({ tenant: 'a', operation: 'read', system: 'powerflex/sys1' });
+  });
+
+  it('denies a read of a system none of the tenant\'s live roles names, 403 with the reason', async () => {
+    const otherSystem = { ...bronzeRole, systemID: 'sys2' };
+    for (const roles of [[], [otherSystem], [{ ...bronzeRole, systemType: 'powermax' as const }]]) {
+      const decision = (await createDecider(deps({ roles }))(await request('/api/version', {}, 'GET'))) as Deny;
+      expect(decision, JSON.stringify(roles)).to.include({ kind: 'deny', status: 403, reason: 'no-role-on-system' });
+      expect(bodyOf(decision).message).to.equal('read denied: tenant "a" has no role on powerflex system "sys1"');
+    }
   });
 
   it('tags the allow with a fingerprint of the array credential it attached, never the credential', async () => {

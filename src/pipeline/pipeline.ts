@@ -68,7 +68,9 @@ export function createDecider(deps: PipelineDeps): Decide {
     const found = entryOf(operation);
     if (!found) return deny(reject(403, 'unknown-mutation', `request denied: ${operation.kind} is not a recognised operation`), metadata);
     const { entry } = found;
-    const context: OperationContext = { adapter, system, credentials, tenant, claims: liveClaims(identity.claims, tenant), policy: deps.policy, ledger: deps.ledger };
+    const context: OperationContext = {
+      adapter, system, credentials, tenant, systems: identity.systems, claims: liveClaims(identity.claims, tenant), policy: deps.policy, ledger: deps.ledger,
+    };
     const facts = await enrich(() => entry.enrich(context, found.operation));
     if (isRejection(facts)) return deny(facts, metadata);
     const authorized = entry.policy(context, found.operation, facts);
@@ -84,7 +86,7 @@ export function createDecider(deps: PipelineDeps): Decide {
       system,
       classified,
       credentialHeaders,
-      strippedHeaders: adapter.strippedHeaders,
+      forwardedHeaders: adapter.forwardedHeaders,
       metadata: { ...metadata, ...holdMetadata(held) },
     });
   };

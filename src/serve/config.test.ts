@@ -7,11 +7,13 @@ import { ConfigError, parseServeConfig, readConfigFile } from './config.js';
 const required = { resourcesDir: '/r', secretsDir: '/s', signingKeysDir: '/k', defaultKid: 'k1' };
 
 describe('serve configuration', () => {
-  it('applies the defaults: loopback listener, Dell issuer/audience, in-memory ledger', () => {
+  it('applies the defaults: loopback listener, Dell issuer/audience/subject of v1.7+ and of v1.6 and before, in-memory ledger', () => {
     expect(parseServeConfig(required)).to.deep.include({
       listen: '127.0.0.1:50051',
-      issuers: ['com.dell.csm'],
-      audiences: ['csm'],
+      issuers: ['com.dell.csm', 'com.dell.karavi'],
+      audiences: ['csm', 'karavi'],
+      tenantSubjects: ['csm-tenant', 'karavi-tenant'],
+      maxAccessTtlSeconds: 1800,
       ledger: { kind: 'memory' },
       refreshedAccessTtlSeconds: 300,
       earlyRefreshWindowSeconds: 60,
@@ -19,6 +21,10 @@ describe('serve configuration', () => {
     expect(parseServeConfig({ ...required, refreshedAccessTtlSeconds: '120', earlyRefreshWindowSeconds: 30 })).to.deep.include({
       refreshedAccessTtlSeconds: 120,
       earlyRefreshWindowSeconds: 30,
+    });
+    // Each legacy default can be turned off.
+    expect(parseServeConfig({ ...required, issuer: 'com.dell.csm', audience: 'csm', tenantSubject: 'csm-tenant', maxAccessTtlSeconds: '60' })).to.deep.include({
+      issuers: ['com.dell.csm'], audiences: ['csm'], tenantSubjects: ['csm-tenant'], maxAccessTtlSeconds: 60,
     });
   });
 

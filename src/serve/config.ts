@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_ROUTE_TIMEOUT_MS } from '../envoy/edge.js';
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS } from '../tokens/refresh.js';
+import { DEFAULT_ACCEPTED_AUDIENCES, DEFAULT_ACCEPTED_ISSUERS, DEFAULT_MAX_ACCESS_TTL_SECONDS, DEFAULT_TENANT_SUBJECTS } from '../tokens/verify.js';
 
 export type LedgerConfig =
   | { kind: 'memory' }
@@ -21,8 +21,13 @@ export interface ServeConfig {
   secretsDir: string;
   signingKeysDir: string;
   defaultKid: string;
+  /** Accepted `iss`/`aud`; the first of each goes into the tokens this service mints. */
   issuers: string[];
   audiences: string[];
+  /** `sub` values accepted on the data path and the tenant refresh. */
+  tenantSubjects: string[];
+  /** The longest access-token lifetime in use: an unmarked (Dell-minted) token living longer is a refresh token. */
+  maxAccessTtlSeconds: number;
   ledger: LedgerConfig;
   /** Compiled policy bundle; the committed policies/build/policy.wasm when unset. */
   policyWasm?: string;
@@ -61,6 +66,8 @@ export const OPTION_NAMES = {
   defaultKid: '--default-kid',
   issuer: '--issuer',
   audience: '--audience',
+  tenantSubject: '--tenant-subject',
+  maxAccessTtlSeconds: '--max-access-ttl',
   redisUrl: '--redis-url',
   redisSentinels: '--redis-sentinels',
   redisSentinelName: '--redis-sentinel-name',
@@ -175,8 +182,10 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     secretsDir: required(raw, 'secretsDir'),
     signingKeysDir: required(raw, 'signingKeysDir'),
     defaultKid: required(raw, 'defaultKid'),
-    issuers: list(raw, 'issuer', [DEFAULT_ISSUER]),
-    audiences: list(raw, 'audience', [DEFAULT_AUDIENCE]),
+    issuers: list(raw, 'issuer', [...DEFAULT_ACCEPTED_ISSUERS]),
+    audiences: list(raw, 'audience', [...DEFAULT_ACCEPTED_AUDIENCES]),
+    tenantSubjects: list(raw, 'tenantSubject', [...DEFAULT_TENANT_SUBJECTS]),
+    maxAccessTtlSeconds: whole(raw, 'maxAccessTtlSeconds', 'seconds', DEFAULT_MAX_ACCESS_TTL_SECONDS),
     ledger: ledgerConfig(raw),
     ...(policyWasm && { policyWasm }),
     ...(arrayCaFile && { arrayCaFile }),

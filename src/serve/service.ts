@@ -83,7 +83,13 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
 
     const keys = await watchSigningKeys(config.signingKeysDir, config.defaultKid, { logger });
     closers.push(() => keys.close());
-    const verifier = new TokenVerifier({ keys: () => keys.current(), issuers: config.issuers, audiences: config.audiences });
+    const verifier = new TokenVerifier({
+      keys: () => keys.current(),
+      issuers: config.issuers,
+      audiences: config.audiences,
+      tenantSubjects: config.tenantSubjects,
+      maxAccessTtlSeconds: config.maxAccessTtlSeconds,
+    });
     const resources = await DirectoryResources.open(config.resourcesDir, { secretsDir: config.secretsDir, logger });
     closers.push(() => resources.close());
     const policy = await WasmPolicyEngine.load(config.policyWasm);

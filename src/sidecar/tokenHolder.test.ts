@@ -291,6 +291,16 @@ describe('sidecar TokenHolder', () => {
     await writeFile(path.join(dir, 'access'), 'not-a-jwt');
     await expectRejection(readTokenFiles(dir), `${path.join(dir, 'access')} is not a JWT`);
   });
+
+  it('says the secret\'s files are swapped when the access file holds a refresh token', async () => {
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'team-a', roles: ['r'], accessTtlSeconds: 60, refreshTtlSeconds: 600 });
+    await writeFile(path.join(dir, 'access'), pair.refresh);
+    await writeFile(path.join(dir, 'refresh'), pair.access);
+    await expectRejection(readTokenFiles(dir), `token file ${path.join(dir, 'access')} holds a refresh token: the access and refresh files of the secret are swapped`);
+    await writeFile(path.join(dir, 'access'), pair.access);
+    await writeFile(path.join(dir, 'refresh'), pair.refresh);
+    expect(await readTokenFiles(dir)).to.deep.equal({ accessToken: pair.access, refreshToken: pair.refresh });
+  });
 });
 
 async function expectRejection(promise: Promise<unknown>, message: string): Promise<void> {

@@ -71,6 +71,8 @@ const OPERATOR_ACTIONS: Record<string, string> = {
     'the access token is not accepted (wrong signing key or corrupted): ask the storage admin for a new token pair and apply it as the proxy-authz-tokens secret',
   'token-pair-mismatch':
     'the access and refresh tokens belong to different tenants: apply a matching pair as the proxy-authz-tokens secret',
+  'wrong-token-kind':
+    'the access and refresh files of the proxy-authz-tokens secret are swapped or hold the same token: apply the pair as the storage admin issued it',
   'not-a-tenant-token': 'the proxy-authz-tokens secret holds admin tokens: apply a tenant token pair instead',
   'tenant-unknown': 'the tenant no longer exists: ask the storage admin to recreate it and issue a new token pair',
   'tenant-revoked': 'the tenant has been revoked: ask the storage admin to cancel the revocation (CSMTenant spec.revoke)',
@@ -265,7 +267,24 @@ export async function readTokenFiles(dir: string): Promise<TokenPairFiles> {
   };
   const accessToken = await read('access');
   accessTokenExpiry(accessToken, path.join(dir, 'access'));
-  return { accessToken, refreshToken: await read('refresh') };
+  const refreshToken = await read('refresh');
+  // Swapped files would send the refresh token on every request, which the server refuses: say so here.
+  for (const [name, token, expected] of [['access', accessToken, 'access'], ['refresh', refreshToken, 'refresh']] as const) {
+    const marked = markedKind(token);
+    if (marked !== undefined && marked !== expected) {
+      throw new Error(`token file ${path.join(dir, name)} holds ${marked === 'access' ? 'an access' : 'a refresh'} token: the access and refresh files of the secret are swapped`);
+    }
+  }
+  return { accessToken, refreshToken };
+}
+
+/** The `token_use` our service puts in its tokens; undefined for Dell-minted tokens and non-JWTs. */
+function markedKind(token: string): unknown {
+  try {
+    return decodeJwt(token).token_use;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `exp` of an access token, read without verification (the sidecar holds no key). */

@@ -1,6 +1,7 @@
 // Mints Dell-compatible token pairs (reference §2.1): HS256, claims iss/aud/sub/group/roles/exp (+iat),
-// `aud` a plain string. The header carries the `kid` of the signing key so keys can rotate; Dell's
-// sidecar treats tokens as opaque, so the extra header field is harmless to it.
+// `aud` a plain string. The header carries the `kid` of the signing key so keys can rotate, and the
+// claim `token_use` says whether a token is an access or a refresh token, so neither is accepted
+// where the other is expected; Dell's sidecar treats tokens as opaque, so both are harmless to it.
 import { SignJWT } from 'jose';
 import type { SigningKeySet, TokenClaims, TokenSubject } from './types.js';
 
@@ -37,7 +38,7 @@ function assertTtl(seconds: number, label: string): void {
   if (!Number.isInteger(seconds) || seconds <= 0) throw new MintError(`${label} must be a positive whole number of seconds, got ${seconds}`);
 }
 
-/** Access and refresh tokens with identical claims except `exp`, as Dell's tenant-service issues them. */
+/** Access and refresh tokens with Dell's claims, identical except `exp` and `token_use`. */
 export async function mintTokenPair(options: MintTokenPairOptions): Promise<TokenPair> {
   assertTtl(options.accessTtlSeconds, 'access token lifetime');
   assertTtl(options.refreshTtlSeconds, 'refresh token lifetime');
@@ -55,19 +56,20 @@ export async function mintTokenPair(options: MintTokenPairOptions): Promise<Toke
     iat,
   };
   const [access, refresh] = await Promise.all([
-    signClaims({ ...base, exp: iat + options.accessTtlSeconds }, options.keys),
-    signClaims({ ...base, exp: iat + options.refreshTtlSeconds }, options.keys),
+    signClaims({ ...base, token_use: 'access', exp: iat + options.accessTtlSeconds }, options.keys),
+    signClaims({ ...base, token_use: 'refresh', exp: iat + options.refreshTtlSeconds }, options.keys),
   ]);
   return { access, refresh };
 }
 
 /**
- * A new access token carrying the refresh token's claims with a fresh `exp` (Dell: now + 30 s), for
- * the refresh endpoints. The caller has already verified the refresh token and the tenant's standing.
+ * A new access token carrying the refresh token's identity claims with a fresh `exp` (Dell: now + 30 s),
+ * for the refresh endpoints. The caller has already verified the refresh token and the tenant's standing.
  */
 export async function mintAccessFromRefresh(refreshClaims: TokenClaims, keys: SigningKeySet, ttlSeconds: number, now = nowSeconds()): Promise<string> {
   assertTtl(ttlSeconds, 'access token lifetime');
-  return signClaims({ ...refreshClaims, iat: now, exp: now + ttlSeconds }, keys);
+  const { iss, aud, sub, group, roles } = refreshClaims;
+  return signClaims({ iss, aud, sub, group, roles, iat: now, token_use: 'access', exp: now + ttlSeconds }, keys);
 }
 
 /** Signs with the default key and names it in the header. */

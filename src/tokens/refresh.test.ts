@@ -127,6 +127,27 @@ describe('refreshTenantToken (POST /proxy/refresh-token/)', () => {
       .to.include({ reason: 'not-a-tenant-token' });
   });
 
+  it('refuses a swapped pair, or the access token twice, as wrong-token-kind: an access token cannot extend itself', async () => {
+    const pair = await pairFor('tenant-a');
+    clock = NOW + 101;
+    for (const body of [{ refreshToken: pair.access, accessToken: pair.refresh }, { refreshToken: pair.access, accessToken: pair.access }]) {
+      const result = await refreshTenantToken(body, deps);
+      expect(result.status).to.equal(401);
+      expect(result.body).to.include({ reason: 'wrong-token-kind' });
+    }
+  });
+
+  it('refreshes with a Dell v1.6 pair (karavi-tenant, no iat, no marker): kinds by lifetime', async () => {
+    const dell = (exp: number) => {
+      const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const input = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ aud: 'karavi', exp, group: 'tenant-a', iss: 'com.dell.karavi', roles: 'bronze', sub: 'karavi-tenant' })}`;
+      return `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+    };
+    const result = await refreshTenantToken({ refreshToken: dell(NOW + 720 * 3600), accessToken: dell(NOW - 5) }, deps);
+    expect(result.status).to.equal(200);
+    expect(decodeJwt((result.body as { accessToken: string }).accessToken)).to.include({ sub: 'karavi-tenant', iss: 'com.dell.karavi', token_use: 'access' });
+  });
+
   it('answers 400 with a clear error for a malformed body', async () => {
     for (const body of ['not json', '[]', 'null', { refreshToken: 'x' }, { refreshToken: 1, accessToken: 'y' }, Buffer.from('{')]) {
       const result = await refreshTenantToken(body, deps);

@@ -9,12 +9,14 @@
 // - Revocation and the tenant's existence come from the live resources (CSMTenant `revoke: true`).
 // - The new token carries the tenant's *current* role bindings (Dell copies the refresh token's
 //   roles, so role changes needed a brand-new token: csm#391), and never outlives the refresh token.
+// - Each token must be of its kind (`token_use`, or for Dell-minted tokens their lifetime): an
+//   access token in the refreshToken field is refused, so a leaked access token cannot be extended.
 // - Errors are 401 (400 for a malformed body) with Dell's JSON error shape plus a machine-readable
 //   `reason`, instead of Dell's 500 with plain text.
 import type { ResourceSource } from '../resources/types.js';
 import { mintAccessFromRefresh } from './mint.js';
 import type { SigningKeySet, TokenClaims } from './types.js';
-import { TokenError, type TokenVerifier } from './verify.js';
+import { isoTime, TokenError, type TokenVerifier } from './verify.js';
 
 export type RefreshRefusal =
   | 'malformed-request'
@@ -23,6 +25,7 @@ export type RefreshRefusal =
   | 'access-token-invalid'
   | 'access-token-still-valid'
   | 'token-pair-mismatch'
+  | 'wrong-token-kind'
   | 'not-a-tenant-token'
   | 'tenant-unknown'
   | 'tenant-revoked';
@@ -32,7 +35,7 @@ export type RefreshResult =
   | { status: 400 | 401; body: { error: string; code: 400 | 401; reason: RefreshRefusal } };
 
 export interface RefreshDeps {
-  verifier: Pick<TokenVerifier, 'verify' | 'verifyAllowingExpiry'>;
+  verifier: Pick<TokenVerifier, 'verify' | 'verifyAllowingExpiry' | 'tenantSubjects'>;
   keys: () => SigningKeySet;
   resources: Pick<ResourceSource, 'current'>;
   /** Lifetime of a refreshed access token. */
@@ -47,7 +50,7 @@ export interface RefreshDeps {
 export const DEFAULT_REFRESHED_ACCESS_TTL_SECONDS = 300;
 export const DEFAULT_EARLY_REFRESH_WINDOW_SECONDS = 60;
 
-const TENANT_SUBJECTS = new Set(['csm-tenant', 'karavi-tenant']);
+const WRONG_KIND = 'the token pair is swapped or holds one kind twice: send the access and refresh tokens as they were issued';
 
 export async function refreshTenantToken(body: unknown, deps: RefreshDeps): Promise<RefreshResult> {
   const pair = parsePair(body);
@@ -56,8 +59,9 @@ export async function refreshTenantToken(body: unknown, deps: RefreshDeps): Prom
 
   let refresh: TokenClaims;
   try {
-    refresh = await deps.verifier.verify(pair.refreshToken);
+    refresh = await deps.verifier.verify(pair.refreshToken, 'refresh');
   } catch (error) {
+    if (error instanceof TokenError && error.code === 'wrong-kind') return refuse(401, 'wrong-token-kind', WRONG_KIND);
     if (error instanceof TokenError && error.code === 'expired') {
       return refuse(401, 'refresh-token-expired', 'the refresh token has expired; the storage admin must issue a new token pair for this tenant');
     }
@@ -66,12 +70,14 @@ export async function refreshTenantToken(body: unknown, deps: RefreshDeps): Prom
 
   let access: TokenClaims;
   try {
-    access = await deps.verifier.verifyAllowingExpiry(pair.accessToken);
+    access = await deps.verifier.verifyAllowingExpiry(pair.accessToken, 'access');
   } catch (error) {
+    if (error instanceof TokenError && error.code === 'wrong-kind') return refuse(401, 'wrong-token-kind', WRONG_KIND);
     return refuse(401, 'access-token-invalid', `the access token is not valid: ${describe(error)}`);
   }
 
-  if (!TENANT_SUBJECTS.has(refresh.sub) || !TENANT_SUBJECTS.has(access.sub)) {
+  const tenantSubjects = deps.verifier.tenantSubjects;
+  if (!tenantSubjects.includes(refresh.sub) || !tenantSubjects.includes(access.sub)) {
     return refuse(401, 'not-a-tenant-token', 'these are not tenant tokens; admin tokens are refreshed at /proxy/refresh-admin/');
   }
   if (access.group !== refresh.group || access.sub !== refresh.sub || access.iss !== refresh.iss || access.aud !== refresh.aud) {
@@ -86,7 +92,7 @@ export async function refreshTenantToken(body: unknown, deps: RefreshDeps): Prom
 
   const nowSeconds = now();
   if (!refreshableNow(access, nowSeconds, deps.earlyWindowSeconds)) {
-    return refuse(401, 'access-token-still-valid', `the access token is still valid until ${new Date(access.exp * 1000).toISOString()}; refresh closer to its expiry`);
+    return refuse(401, 'access-token-still-valid', `the access token is still valid until ${isoTime(access.exp)}; refresh closer to its expiry`);
   }
 
   // Never outlive the refresh token: its expiry is what the storage admin granted.

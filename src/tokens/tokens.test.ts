@@ -40,13 +40,13 @@ describe('tokens: mint and verify', () => {
     keys = keySet('k1', { k1: OLD_SECRET });
   });
 
-  it('mints a pair with exactly Dell\'s claims, differing only in exp', async () => {
+  it('mints a pair with Dell\'s claims, differing only in exp and the token_use marker', async () => {
     const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze', 'silver'], accessTtlSeconds: 300, refreshTtlSeconds: 86400, now: NOW });
     expect(decodeProtectedHeader(pair.access)).to.deep.equal({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
     const access = decodeJwt(pair.access);
     const refresh = decodeJwt(pair.refresh);
-    expect(access).to.deep.equal({ iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: 'tenant-a', roles: 'bronze,silver', iat: NOW, exp: NOW + 300 });
-    expect({ ...refresh, exp: 0 }).to.deep.equal({ ...access, exp: 0 });
+    expect(access).to.deep.equal({ iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant', group: 'tenant-a', roles: 'bronze,silver', iat: NOW, token_use: 'access', exp: NOW + 300 });
+    expect({ ...refresh, exp: 0 }).to.deep.equal({ ...access, token_use: 'refresh', exp: 0 });
     expect(refresh.exp).to.equal(NOW + 86400);
   });
 
@@ -54,7 +54,7 @@ describe('tokens: mint and verify', () => {
     const tenant = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
     expect(await verifier().verify(tenant.access)).to.include({ group: 'tenant-a', roles: 'bronze', sub: 'csm-tenant' });
     const admin = await mintTokenPair({ keys, subject: 'csm-admin', group: 'admin', roles: [], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
-    expect(await verifier().verify(admin.refresh)).to.include({ group: 'admin', roles: '', sub: 'csm-admin' });
+    expect(await verifier().verify(admin.refresh, 'refresh')).to.include({ group: 'admin', roles: '', sub: 'csm-admin' });
   });
 
   it('accepts a Dell-minted token (no kid) with the default key', async () => {
@@ -95,12 +95,14 @@ describe('tokens: mint and verify', () => {
     expect(error.message).to.contain(new Date(tenantClaims.exp * 1000).toISOString());
   });
 
-  it('refuses a wrong issuer or audience unless configured (v1 karavi tokens)', async () => {
+  it('accepts Dell v1.6 (karavi) and v1.7+ (csm) issuers and audiences by default, each configurable', async () => {
     const v1 = dellStyleToken(OLD_SECRET, { ...tenantClaims, iss: 'com.dell.karavi', aud: 'karavi', sub: 'karavi-tenant' });
-    await expectTokenError(verifier().verify(v1), 'wrong-issuer');
+    expect((await verifier().verify(v1)).sub).to.equal('karavi-tenant');
     await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, aud: 'other' })), 'wrong-audience');
-    const lenient = new TokenVerifier({ keys: () => keys, now: () => clock, issuers: ['com.dell.csm', 'com.dell.karavi'], audiences: ['csm', 'karavi'] });
-    expect((await lenient.verify(v1)).sub).to.equal('karavi-tenant');
+    const strict = new TokenVerifier({ keys: () => keys, now: () => clock, issuers: ['com.dell.csm'], audiences: ['csm', 'karavi'] });
+    await expectTokenError(strict.verify(v1), 'wrong-issuer');
+    const csmAudience = new TokenVerifier({ keys: () => keys, now: () => clock, audiences: ['csm'] });
+    await expectTokenError(csmAudience.verify(v1), 'wrong-audience');
   });
 
   it('rotates keys: old tokens work while the old key is kept, fail once it is removed', async () => {
@@ -117,6 +119,41 @@ describe('tokens: mint and verify', () => {
     keys = keySet('k2', { k2: NEW_SECRET });
     await expectTokenError(v.verify(oldPair.access), 'unknown-key');
     expect((await v.verify(newPair.access)).group).to.equal('tenant-a');
+  });
+
+  it('refuses time claims outside Date\'s range with a TokenError, not a RangeError (fuzz finding)', async () => {
+    const error = await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, exp: -1e300 })), 'expired');
+    expect(error.message).to.equal('token expired at -1e+300 (unix seconds)');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, nbf: 1e300 })), 'not-yet-valid');
+  });
+
+  it('refuses nbf or iat beyond the clock skew (401 not-yet-valid), accepts them within it', async () => {
+    for (const claim of ['nbf', 'iat']) {
+      const error = await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, [claim]: NOW + 3600 })), 'not-yet-valid');
+      expect(error.message).to.contain(new Date((NOW + 3600) * 1000).toISOString()).and.contain(`(${claim})`);
+      expect((await verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, [claim]: NOW + 30 }))).group).to.equal('tenant-a');
+      await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, [claim]: 'soon' })), 'malformed');
+    }
+  });
+
+  it('tells access from refresh by token_use, and Dell-minted (unmarked) tokens by lifetime', async () => {
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 7200, refreshTtlSeconds: 86400, now: NOW });
+    // Marked: the marker decides, even for an access token living longer than the configured maximum.
+    expect((await verifier().verify(pair.access)).token_use).to.equal('access');
+    await expectTokenError(verifier().verify(pair.refresh), 'wrong-kind');
+    await expectTokenError(verifier().verify(pair.access, 'refresh'), 'wrong-kind');
+    expect((await verifier().verify(pair.refresh, 'refresh')).token_use).to.equal('refresh');
+    // Unmarked, no iat (Dell): what is left of the lifetime against the 30 min default (+ skew).
+    const dell = (exp: number) => dellStyleToken(OLD_SECRET, { ...tenantClaims, exp });
+    expect((await verifier().verify(dell(NOW + 1830))).group).to.equal('tenant-a');
+    await expectTokenError(verifier().verify(dell(NOW + 1831)), 'wrong-kind');
+    expect((await verifier().verify(dell(NOW + 720 * 3600), 'refresh')).group).to.equal('tenant-a');
+    // Unmarked with iat: the whole lifetime, so a refresh token stays one until it expires.
+    const withIat = dellStyleToken(OLD_SECRET, { ...tenantClaims, iat: NOW - 86_000, exp: NOW + 400 });
+    await expectTokenError(verifier().verify(withIat), 'wrong-kind');
+    const short = new TokenVerifier({ keys: () => keys, now: () => clock, maxAccessTtlSeconds: 60 });
+    await expectTokenError(short.verify(dell(NOW + 300)), 'wrong-kind');
+    await expectTokenError(verifier().verify(dellStyleToken(OLD_SECRET, { ...tenantClaims, token_use: 'id' })), 'malformed');
   });
 
   it('does not serve a cached verification after the token expires', async () => {
@@ -151,11 +188,11 @@ describe('tokens: mint and verify', () => {
 
   it('mints an access token from refresh claims with a fresh exp', async () => {
     const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 60, refreshTtlSeconds: 600, now: NOW });
-    const refreshClaims = await verifier().verify(pair.refresh);
+    const refreshClaims = await verifier().verify(pair.refresh, 'refresh');
     clock = NOW + 100;
     const access = await mintAccessFromRefresh(refreshClaims, keys, 30, clock);
     const claims = await verifier().verify(access);
-    expect(claims).to.deep.equal({ ...refreshClaims, iat: NOW + 100, exp: NOW + 130 });
+    expect(claims).to.deep.equal({ ...refreshClaims, iat: NOW + 100, token_use: 'access', exp: NOW + 130 });
   });
 
   it('refuses to mint with a non-positive lifetime or a role containing a comma', async () => {

@@ -41,10 +41,9 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
   const client = new PowerFlexClient(options);
   return {
     type: 'powerflex',
-    // Session cookies and CSRF tokens must not reach the array from a tenant; nor may method
-    // overrides, which a web framework could honour and so turn a request classified as a read
-    // into a mutation.
-    strippedHeaders: ['cookie', 'x-csrf-token', 'x-http-method-override', 'x-http-method', 'x-method-override'],
+    // What goscaleio sends besides its credentials: the API version rides in Accept
+    // (`application/json;version=…`), and the bodies are JSON.
+    forwardedHeaders: ['accept', 'content-type'],
     classify: (request) => classifyPowerFlex(request),
     localAnswer: (operation: Operation, path: string) => (operation.kind === 'login' ? loginAnswer(path) : undefined),
     poolName: (system, credentials, poolId) => client.poolName(system, credentials, poolId),

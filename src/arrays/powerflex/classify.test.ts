@@ -108,7 +108,8 @@ describe('classifyPowerFlex', () => {
 
     it('rejects a missing or malformed volume id', () => {
       expect(invalidMessage(classify('POST', '/api/instances/Volume::/action/removeVolume'))).to.match(/invalid volume id/);
-      expect(invalidMessage(classify('POST', '/api/instances/Volume::1;x=2/action/removeVolume'))).to.match(/invalid volume id/);
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::1*2/action/removeVolume'))).to.match(/invalid volume id/);
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::1;x=2/action/removeVolume'))).to.match(/path parameters \(';'\) are not accepted/);
     });
   });
 
@@ -125,7 +126,7 @@ describe('classifyPowerFlex', () => {
         expect(invalidMessage(classify('POST', path, { sizeInGB }))).to.match(/"sizeInGB" must be a positive whole number of GiB/);
       }
       expect(invalidMessage(classify('POST', path, { sizeInGB: '999999999999' }))).to.match(/too large/);
-      expect(invalidMessage(classify('POST', '/api/instances/Volume::x;y/action/setVolumeSize', { sizeInGB: '16' }))).to.match(/invalid volume id/);
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::x~y/action/setVolumeSize', { sizeInGB: '16' }))).to.match(/invalid volume id/);
     });
   });
 
@@ -172,7 +173,7 @@ describe('classifyPowerFlex', () => {
     });
 
     it('rejects ids that are not PowerFlex file ids and exports without a file system', () => {
-      expect(invalidMessage(classify('DELETE', '/rest/v1/file-systems/a;b'))).to.match(/invalid file-systems id/);
+      expect(invalidMessage(classify('DELETE', '/rest/v1/file-systems/a~b'))).to.match(/invalid file-systems id/);
       expect(invalidMessage(classify('POST', '/rest/v1/nfs-exports', { name: 'e', path: '/e' }))).to.match(/"file_system_id" is required/);
     });
   });

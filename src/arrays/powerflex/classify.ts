@@ -10,6 +10,7 @@
 // a read into a denial, never a mutation into a read.
 import type { Classified, Operation } from '../types.js';
 import type { RequestView } from '../../pipeline/types.js';
+import { knownFields, strictJsonObject } from '../json.js';
 import { normalisePath } from '../path.js';
 import { fileSystemVolumeId, nfsExportVolumeId } from './objectIds.js';
 
@@ -35,6 +36,12 @@ const VOLUME_ACTIONS = new Map<string, 'volume-delete' | 'volume-map' | 'volume-
   ['setmappedsdclimits', 'volume-map'],
   ['setvolumemappingaccessmode', 'volume-map'],
   ['removemappedsdc', 'volume-unmap'],
+]);
+
+/** The body fields the decision reads: a case variant of one is refused (the array might read it instead). */
+const BODY_FIELDS = knownFields([
+  'name', 'storagePoolId', 'volumeSizeInKb', 'snapshotDefs', 'volumeId', 'snapshotName', 'sizeInGB', 'srcVolumeId',
+  'size_total', 'storage_pool_id', 'file_system_id', 'snapshot_id', 'copy_name',
 ]);
 
 /** PowerFlex block object ids are hex strings (e.g. `ae376b0300000000`); anything else never names a volume. */
@@ -107,7 +114,7 @@ function volumeAction(verb: string, id: string, body: Buffer): Operation {
 
 /** `POST /api/instances/Volume::<id>/action/overwriteVolumeContent` with `{"srcVolumeId"}`: the source's data into this volume. */
 function volumeRestore(volumeId: string, body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { srcVolumeId } = parsed;
   if (typeof srcVolumeId !== 'string' || !OBJECT_ID.test(srcVolumeId)) return invalid('volume restore: "srcVolumeId" is required and must be a PowerFlex volume id');
@@ -122,7 +129,7 @@ function splitObject(segment: string): [type: string, id: string] {
 
 /** `POST /api/types/Volume/instances/` with `{"name","storagePoolId","volumeSizeInKb":"8388608",…}`. */
 function volumeCreate(body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { name, storagePoolId, volumeSizeInKb } = parsed;
   if (typeof name !== 'string' || name === '') return invalid('volume create: "name" is required');
@@ -140,7 +147,7 @@ function volumeCreate(body: Buffer): Operation {
 
 /** `POST /api/instances/Volume::<id>/action/setVolumeSize` with `{"sizeInGB":"16"}` (goscaleio sends GiB as a string). */
 function volumeExpand(volumeId: string, body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const gib = wholeNumber(parsed.sizeInGB);
   if (gib === undefined) return invalid(`volume expand: "sizeInGB" must be a positive whole number of GiB, got ${JSON.stringify(parsed.sizeInGB) ?? 'nothing'}`);
@@ -151,7 +158,7 @@ function volumeExpand(volumeId: string, body: Buffer): Operation {
 
 /** `POST /api/instances/System::<id>/action/snapshotVolumes` with `{"snapshotDefs":[{"volumeId","snapshotName"}]}`. */
 function snapshotCreate(body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { snapshotDefs } = parsed;
   if (!Array.isArray(snapshotDefs) || snapshotDefs.length === 0) return invalid('snapshot: "snapshotDefs" must be a non-empty list');
@@ -194,7 +201,7 @@ function fileOperation(method: string, original: string[], lower: string[], body
 
 /** `POST /rest/v1/file-systems` with `{"name","size_total":<bytes>,"storage_pool_id","nas_server_id"}`. */
 function fileSystemCreate(body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { name, size_total: sizeTotal, storage_pool_id: poolId } = parsed;
   if (typeof name !== 'string' || name === '') return invalid('file system create: "name" is required');
@@ -206,7 +213,7 @@ function fileSystemCreate(body: Buffer): Operation {
 
 /** `PATCH /rest/v1/file-systems/<id>`: a new `size_total` is an expansion; anything else only needs ownership. */
 function fileSystemModify(volumeId: string, body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   if (parsed.size_total === undefined) return { kind: 'volume-map', volumeId };
   const newSizeKiB = bytesToKiB(parsed.size_total);
@@ -216,7 +223,7 @@ function fileSystemModify(volumeId: string, body: Buffer): Operation {
 
 /** `POST /rest/v1/file-systems/<id>/snapshot` with `{"name"}`: a snapshot of an owned file system, charged its size. */
 function fileSystemSnapshot(volumeId: string, body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   if (typeof parsed.name !== 'string' || parsed.name === '') return invalid('file system snapshot: "name" is required');
   return { kind: 'snapshot-create', snapshots: [{ volumeId, snapshotName: parsed.name }] };
@@ -228,7 +235,7 @@ function fileSystemSnapshot(volumeId: string, body: Buffer): Operation {
  * system: not accountable, so refused.
  */
 function fileSystemRestore(volumeId: string, body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { snapshot_id: snapshotId, copy_name: copyName } = parsed;
   if (copyName !== undefined) return { kind: 'unknown-mutation' };
@@ -238,22 +245,11 @@ function fileSystemRestore(volumeId: string, body: Buffer): Operation {
 
 /** `POST /rest/v1/nfs-exports` with `{"name","file_system_id","path"}`: exporting needs the file system. */
 function nfsExportCreate(body: Buffer): Operation {
-  const parsed = jsonObject(body);
+  const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
   const { file_system_id: fileSystemId } = parsed;
   if (typeof fileSystemId !== 'string' || !FILE_OBJECT_ID.test(fileSystemId)) return invalid('nfs export create: "file_system_id" is required');
   return { kind: 'volume-map', volumeId: fileSystemVolumeId(fileSystemId) };
-}
-
-/** The body as a JSON object, or a message saying why it is not one. */
-function jsonObject(body: Buffer): Record<string, unknown> | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'request body is not valid JSON';
-  }
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : 'request body must be a JSON object';
 }
 
 /** The driver sends sizes as a string of digits; a JSON number is accepted too. No fractions, signs or zero. */

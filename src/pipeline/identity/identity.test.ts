@@ -45,6 +45,17 @@ describe('identity phase', () => {
     expect(identity).to.include({ status: 403, reason: 'admin-token' });
   });
 
+  it('refuses a refresh token with 401, and a subject that is not a tenant subject with 401', async () => {
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'a', roles: [], accessTtlSeconds: 60, refreshTtlSeconds: 600 });
+    expect(await identify(`Bearer ${pair.refresh}`, verifier, snapshot(tenantA))).to.include({ status: 401, reason: 'token-wrong-kind' });
+    const strict = new TokenVerifier({ keys: () => keys, tenantSubjects: ['csm-tenant'] });
+    const legacy = await mintTokenPair({ keys, subject: 'karavi-tenant' as 'csm-tenant', group: 'a', roles: [], accessTtlSeconds: 60, refreshTtlSeconds: 600 });
+    expect(await identify(`Bearer ${legacy.access}`, verifier, snapshot(tenantA))).to.have.property('tenant');
+    expect(await identify(`Bearer ${legacy.access}`, strict, snapshot(tenantA))).to.deep.equal({
+      status: 401, reason: 'token-not-tenant', message: 'token subject "karavi-tenant" is not a tenant subject (accepted: csm-tenant)',
+    });
+  });
+
   it('turns a token error into a 401 naming the problem, not the token', async () => {
     const forged = (await token('csm-tenant')).slice(0, -4) + 'AAAA';
     const identity = await identify(`Bearer ${forged}`, verifier, snapshot(tenantA));

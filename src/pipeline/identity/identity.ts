@@ -1,18 +1,24 @@
 // Identity phase: `Authorization: Bearer <jwt>` → verified claims → the live Tenant (DESIGN.md §2.1).
 // Revocation and role bindings come from the live CSMTenant on every request, not from the token,
 // so revoking a tenant or unbinding a role takes effect on the next request (Dell: only at refresh).
-import type { ResourceSnapshot, Tenant } from '../../resources/types.js';
+// Only access tokens with a tenant subject pass: a refresh token (which lives far longer) is refused.
+import { storageKey, type ResourceSnapshot, type StorageSystem, type Tenant } from '../../resources/types.js';
 import { TokenError } from '../../tokens/verify.js';
 import type { TokenClaims } from '../../tokens/types.js';
 import { reject, type Rejection } from '../response/deny.js';
 
 export interface TokenVerifying {
+  /** Verifies an access token (the default kind). */
   verify(token: string): Promise<TokenClaims>;
+  /** The `sub` values that name a tenant. */
+  readonly tenantSubjects: readonly string[];
 }
 
 export interface Identity {
   claims: TokenClaims;
   tenant: Tenant;
+  /** storageKey of every system one of the tenant's live roles names. */
+  systems: ReadonlySet<string>;
 }
 
 const ADMIN_SUBJECT = 'csm-admin';
@@ -42,8 +48,26 @@ export async function identify(
     throw error;
   }
   if (claims.sub === ADMIN_SUBJECT) return reject(403, 'admin-token', 'admin tokens are not accepted on the storage data path');
+  if (!verifier.tenantSubjects.includes(claims.sub)) {
+    return reject(401, 'token-not-tenant', `token subject "${claims.sub}" is not a tenant subject (accepted: ${verifier.tenantSubjects.join(', ')})`);
+  }
   const tenant = resources.tenants.get(claims.group);
   if (!tenant) return reject(403, 'unknown-tenant', `tenant "${claims.group}" is not configured`);
   if (tenant.revoke) return reject(401, 'tenant-revoked', 'tenant has been revoked');
-  return { claims, tenant };
+  const systems = new Set<string>();
+  for (const name of tenant.roles) {
+    const role = resources.roles.get(name);
+    if (role) systems.add(storageKey(role.systemType, role.systemID));
+  }
+  return { claims, tenant, systems };
+}
+
+/**
+ * A read is passed to the array as it is, and the array answers with everything it has (every
+ * tenant's volumes). So a tenant may read a system only while one of its live roles names it;
+ * mutations are held to their policy and to ownership instead.
+ */
+export function readAccess(who: Pick<Identity, 'tenant' | 'systems'>, system: StorageSystem): Rejection | undefined {
+  if (who.systems.has(storageKey(system.type, system.systemID))) return undefined;
+  return reject(403, 'no-role-on-system', `read denied: tenant "${who.tenant.name}" has no role on ${system.type} system "${system.systemID}"`);
 }

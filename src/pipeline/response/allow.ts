@@ -6,10 +6,23 @@ import type { StorageSystem } from '../../resources/types.js';
 import { METADATA } from '../metadata.js';
 import type { Allow, HeaderSet, RequestView } from '../types.js';
 
-// The tenant's credentials and routing hints never reach an array (DESIGN.md §5). `authorization`
-// is normally overwritten by the array's own credentials; it is removed when an adapter sets none.
-const TENANT_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-csrf-token', 'forwarded'];
-const FORWARDING_PREFIX = 'x-forwarded-';
+// An allow-list, not a deny-list: the array receives only the headers its API needs (the adapter's
+// `forwardedHeaders`), those Envoy itself needs, and the ones the decision sets. Everything else a
+// tenant sent is removed — its token and cookies, `Forwarded`, and whatever an array or a servlet
+// filter in front of it might honour (`X-Original-URL`, `X-HTTP-Method-Override`, `X-Real-IP`, …),
+// including headers nobody has thought of yet.
+const ENVOY_HEADERS = [
+  // The body's framing, as Envoy forwards it.
+  'content-length',
+  'transfer-encoding',
+  // The edge's route matching finds no route at all without it (Envoy sets it: use_remote_address).
+  'x-forwarded-proto',
+  // Correlates the array's logs with Envoy's and ours.
+  'x-request-id',
+];
+
+/** `host` and the pseudo-headers (`:path`, `:authority`, …) are Envoy's; ext_authz may not remove them. */
+const isEnvoyOwned = (name: string): boolean => name.startsWith(':') || name === 'host';
 
 export interface AllowInput {
   request: RequestView;
@@ -17,21 +30,18 @@ export interface AllowInput {
   classified: Classified;
   /** The array's credential headers (adapter.authorize). */
   credentialHeaders: readonly HeaderSet[];
-  strippedHeaders: readonly string[];
+  /** Request headers the array's API needs (adapter.forwardedHeaders). */
+  forwardedHeaders: readonly string[];
   metadata: Record<string, string>;
 }
 
-export function allowDecision({ request, system, classified, credentialHeaders, strippedHeaders, metadata }: AllowInput): Allow {
+export function allowDecision({ request, system, classified, credentialHeaders, forwardedHeaders, metadata }: AllowInput): Allow {
   const setHeaders: HeaderSet[] = [...credentialHeaders, { name: ROUTING_HEADER, value: storageClusterName(system) }];
   // The array executes the path that was classified, never the spelling the tenant sent.
   if (classified.path !== request.path) setHeaders.push({ name: ':path', value: classified.path });
-  const set = new Set(setHeaders.map((header) => header.name.toLowerCase()));
-  const remove = new Set([...TENANT_HEADERS, ...strippedHeaders.map((name) => name.toLowerCase())]);
-  // x-forwarded-proto stays: the edge Envoy sets it itself (use_remote_address), and its route
-  // matching finds no route at all without it (every request would be a 404).
-  for (const name of Object.keys(request.headers)) if (name.startsWith(FORWARDING_PREFIX) && name !== 'x-forwarded-proto') remove.add(name);
   // Envoy applies removals after the sets: a header that is set must not also be removed.
-  const removeHeaders = [...remove].filter((name) => !set.has(name));
+  const kept = new Set([...ENVOY_HEADERS, ...forwardedHeaders.map((name) => name.toLowerCase()), ...setHeaders.map((header) => header.name.toLowerCase())]);
+  const removeHeaders = Object.keys(request.headers).filter((name) => !kept.has(name) && !isEnvoyOwned(name));
   // If the array refuses these credentials, the access log brings the tag back and the adapter renews its session.
   const tagged = credentialHeaders.length > 0 ? { ...metadata, [METADATA.sessionTag]: sessionTag(credentialHeaders) } : metadata;
   return { kind: 'allow', setHeaders, removeHeaders, metadata: tagged };

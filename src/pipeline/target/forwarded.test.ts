@@ -33,6 +33,8 @@ describe('parseForwarded', () => {
     expect(['csi-powerscale', 'isilon', 'powerscale'].map(typeOf)).to.deep.equal(['powerscale', 'powerscale', 'powerscale']);
     expect(typeOf('powerstore')).to.equal('powerstore');
     expect(typeOf('unity')).to.equal(undefined);
+    // Fuzz finding: object-prototype names resolved to Object.prototype members.
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(typeOf(name), name).to.equal(undefined);
   });
 
   it('leaves the systemID empty when for= names only an endpoint', () => {

@@ -8,18 +8,19 @@ import type { SystemType } from '../../resources/types.js';
 
 const MARKER = 'csm-authorization;';
 
-const PLUGIN_ALIASES: Readonly<Record<string, SystemType>> = {
-  powerflex: 'powerflex',
-  'csi-vxflexos': 'powerflex',
-  vxflexos: 'powerflex',
-  powermax: 'powermax',
-  'csi-powermax': 'powermax',
-  powerscale: 'powerscale',
-  'csi-powerscale': 'powerscale',
-  isilon: 'powerscale',
-  powerstore: 'powerstore',
-  'csi-powerstore': 'powerstore',
-};
+// A Map, not an object literal: `by=__proto__` must find no plugin, not Object.prototype (a fuzz finding).
+const PLUGIN_ALIASES: ReadonlyMap<string, SystemType> = new Map([
+  ['powerflex', 'powerflex'],
+  ['csi-vxflexos', 'powerflex'],
+  ['vxflexos', 'powerflex'],
+  ['powermax', 'powermax'],
+  ['csi-powermax', 'powermax'],
+  ['powerscale', 'powerscale'],
+  ['csi-powerscale', 'powerscale'],
+  ['isilon', 'powerscale'],
+  ['powerstore', 'powerstore'],
+  ['csi-powerstore', 'powerstore'],
+]);
 
 export interface ForwardedTarget {
   /** `by`, as sent (after the marker); '' when absent. */
@@ -58,7 +59,7 @@ export function parseForwarded(header: string | undefined): ForwardedTarget | un
   if (by === undefined && forValue === undefined) return undefined;
   const plugin = (by ?? '').toLowerCase();
   const [endpoint = '', systemID = ''] = (forValue ?? '').split(';');
-  return { plugin, systemType: PLUGIN_ALIASES[plugin], endpoint, systemID: systemID.trim() };
+  return { plugin, systemType: PLUGIN_ALIASES.get(plugin), endpoint, systemID: systemID.trim() };
 }
 
 // RFC 7239 allows quoted values (needed when they contain ':' or ';'); Dell's sidecar never quotes.
