@@ -5,7 +5,7 @@
 import { CustomObjectsApi, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { LoadedObject } from '../resources/load.js';
 import { GROUP, KIND_NAMES, VERSION } from '../resources/crds.js';
-import { describeApiError, contextNamespace, loadKubeConfig, statusOf, type KubeConnection } from '../resources/kubernetes/client.js';
+import { contextNamespace, describeApiError, loadKubeConfig, retryingTooManyRequests, statusOf, type KubeConnection } from '../resources/kubernetes/client.js';
 import { RESOURCE_KINDS, validateObject } from '../resources/objects.js';
 import { CliError } from './errors.js';
 import { ObjectStore } from './resourceStore.js';
@@ -47,7 +47,7 @@ export class KubernetesStore extends ObjectStore {
       const { plural } = KIND_NAMES[kind];
       let list: { items: Record<string, unknown>[] };
       try {
-        list = (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })) as typeof list;
+        list = (await retryingTooManyRequests(() => custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural }))) as typeof list;
       } catch (error) {
         const hint = statusOf(error) === 404 ? ` (are the CRDs installed? kubectl apply -f charts/storage-authz/crds/)` : '';
         throw new CliError(`cannot list ${plural} in namespace ${namespace}: ${describeApiError(error, server).message}${hint}`);
@@ -88,7 +88,7 @@ export class KubernetesStore extends ObjectStore {
   protected async erase(existing: LoadedObject): Promise<string> {
     const target = { apiVersion: `${GROUP}/${VERSION}`, kind: existing.object.kind, metadata: { name: existing.object.name, namespace: this.namespace } };
     try {
-      await this.api.delete(target);
+      await retryingTooManyRequests(() => this.api.delete(target));
     } catch (error) {
       throw this.refusal(error, `cannot delete ${existing.object.kind} "${existing.object.name}"`);
     }
@@ -98,7 +98,7 @@ export class KubernetesStore extends ObjectStore {
   private async apply(body: KubernetesObject, what: string): Promise<void> {
     try {
       // force: authzctl's change wins over fields another manager (kubectl, a GitOps tool) set.
-      await this.api.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      await retryingTooManyRequests(() => this.api.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
     } catch (error) {
       throw this.refusal(error, `cannot write ${what}`);
     }

@@ -2,7 +2,7 @@
 // read objects, grant RBAC. Through @kubernetes/client-node, as the product itself talks to it.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiextensionsV1Api, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { repoRoot } from '../../src/harness/tools.js';
 import { waitFor } from '../../src/harness/wait.js';
 import { API_VERSION } from '../../src/resources/types.js';
@@ -21,6 +21,7 @@ export function clusterAs(kubeconfig: string): Cluster {
   config.loadFromFile(kubeconfig);
   const api = KubernetesObjectApi.makeApiClient(config);
   const extensions = config.makeApiClient(ApiextensionsV1Api);
+  const custom = config.makeApiClient(CustomObjectsApi);
   const cluster: Cluster = {
     apply: (object) => api.patch(object, undefined, undefined, 'test', true, PatchStrategy.ServerSideApply),
     async read(apiVersion, kind, name, namespace) {
@@ -46,6 +47,9 @@ export function clusterAs(kubeconfig: string): Cluster {
           const read = await extensions.readCustomResourceDefinition({ name: crd.metadata!.name! });
           return read.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
         }, `CRD ${crd.metadata!.name} to be established`, 30_000, 100);
+        // Established is not yet served: a new CRD answers 429 until its storage is initialised.
+        const { group, names } = (crd as KubernetesObject & { spec: { group: string; names: { plural: string } } }).spec;
+        await waitFor(() => custom.listClusterCustomObject({ group, version: 'v1', plural: names.plural }).then(() => true, () => false), `${names.plural} to be served`, 60_000, 100);
       }
     },
     async createNamespace(name) {

@@ -37,6 +37,23 @@ export class KubernetesError extends Error {
 
 const REASONS: Readonly<Record<number, string>> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 410: 'Gone', 422: 'Invalid' };
 
+/**
+ * Runs `call`, again after a 429 (the API server's "too many requests", also what a just-created
+ * CRD answers while its storage initialises) as client-go does: after Retry-After seconds (1 s
+ * when absent), at most `attempts` times.
+ */
+export async function retryingTooManyRequests<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (statusOf(error) !== 429 || attempt >= attempts) throw error;
+      const after = Number((error as ApiException<unknown>).headers?.['retry-after']);
+      await new Promise((resolve) => setTimeout(resolve, Number.isFinite(after) && after > 0 ? Math.min(after, 10) * 1000 : 1000));
+    }
+  }
+}
+
 /** HTTP status of an API error (0 when the API server did not answer). */
 export function statusOf(error: unknown): number {
   if (error instanceof KubernetesError) return error.status;
