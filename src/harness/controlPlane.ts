@@ -30,7 +30,8 @@ export function controlPlaneBinDir(): string {
   return path.join(cacheRoot, `k8s-${KUBERNETES_VERSION}`, 'bin');
 }
 
-function binary(name: string): string {
+/** A binary of the control-plane build: etcd, kube-apiserver, kubectl or helm. */
+export function controlPlaneTool(name: 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm'): string {
   const file = path.join(controlPlaneBinDir(), name);
   if (!existsSync(file)) {
     throw new Error(`${file} is missing: run 'npm run setup' (builds the control plane once, 8–11 minutes) or set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver`);
@@ -114,8 +115,8 @@ export interface ControlPlaneOptions {
 /** Starts etcd and kube-apiserver; resolves once `/readyz` answers 200. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const timeoutMs = options.timeoutMs ?? 90_000;
-  const etcdBin = binary('etcd');
-  const apiServerBin = binary('kube-apiserver');
+  const etcdBin = controlPlaneTool('etcd');
+  const apiServerBin = controlPlaneTool('kube-apiserver');
   const dir = await mkdtemp(path.join(tmpdir(), 'storage-authz-k8s-'));
   const processes: Started[] = [];
   let apiServer: Started | undefined;

@@ -13,8 +13,9 @@ describe('CRDs generated from the JSON Schemas', () => {
   });
 
   it("carries what OpenAPI cannot say as CEL: a CSMRole needs a pool unless it is for PowerStore", () => {
-    const spec = (customResourceDefinition('CSMRole') as any).spec.versions[0].schema.openAPIV3Schema.properties.spec;
+    type Crd = { spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: Record<string, Record<string, unknown>> } } } }[] } };
+    const spec = (customResourceDefinition('CSMRole') as unknown as Crd).spec.versions[0]!.schema.openAPIV3Schema.properties.spec;
     expect(spec['x-kubernetes-validations']).to.deep.equal([{ rule: "self.systemType == 'powerstore' || (has(self.pool))", message: 'pool is required unless systemType is powerstore' }]);
-    expect(spec.properties.quota).to.include({ 'x-kubernetes-int-or-string': true });
+    expect(spec.properties!.quota).to.include({ 'x-kubernetes-int-or-string': true });
   });
 });

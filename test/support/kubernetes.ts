@@ -82,12 +82,6 @@ export interface ReadyCondition {
   observedGeneration?: number;
 }
 
-/** The Ready condition of a CR, once the controller wrote one. */
-export async function readyOf(cluster: Cluster, kind: string, name: string, namespace: string): Promise<ReadyCondition | undefined> {
-  const object = await cluster.read<KubernetesObject & { status?: { conditions?: (ReadyCondition & { type: string })[] } }>(API_VERSION, kind, name, namespace);
-  return object?.status?.conditions?.find((c) => c.type === 'Ready');
-}
-
 /** Waits until the CR's Ready condition speaks about its current generation and satisfies `check`. */
 export async function waitForReady(cluster: Cluster, kind: string, name: string, namespace: string, check: (ready: ReadyCondition) => boolean, timeoutMs = 30_000): Promise<ReadyCondition> {
   let ready: ReadyCondition | undefined;
