@@ -3,26 +3,20 @@
 // array password into a Secret, never into output), and a user whose RBAC lacks a verb gets the API
 // server's own refusal on one line.
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
-import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlPlane.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { API_VERSION } from '../src/resources/types.js';
+import { runAuthzctl, type CliResult } from './support/authzctl.js';
 import { clusterAs, type Cluster } from './support/kubernetes.js';
 
-const CLI = path.join(repoRoot, 'dist/src/cli/authzctl.js');
 const NS = 'authz';
 const SYSTEM_ID = '7045c4cc20dffc0f';
 const PASSWORD = 'Arr4y-Passw0rd-K8s-Test-51c3';
 const GROUP = 'csm-authorization.storage.dell.com';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('authzctl in Kubernetes mode (built binary, real kube-apiserver)', function () {
   this.timeout(180_000);
@@ -31,22 +25,11 @@ describe('authzctl in Kubernetes mode (built binary, real kube-apiserver)', func
   const transcript: string[] = [];
 
   function authzctl(kubeconfig: string, args: string[], stdin = ''): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig };
-      delete env.AUTHZCTL_RESOURCES_DIR;
-      const child = spawn(process.execPath, [CLI, '--kube-namespace', NS, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        transcript.push(stdout, stderr);
-        resolve({ code, stdout, stderr });
-      });
-      child.stdin.end(stdin);
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig };
+    delete env.AUTHZCTL_RESOURCES_DIR;
+    return runAuthzctl(['--kube-namespace', NS, ...args], { stdin, env, transcript });
   }
+
   const admin = (args: string[], stdin?: string) => authzctl(controlPlane.adminKubeconfig, args, stdin);
   const ok = (result: CliResult) => {
     expect(result.code, `exit code; stderr: ${result.stderr}`).to.equal(0);
