@@ -90,7 +90,7 @@ describe('serve --resources kubernetes (real kube-apiserver)', function () {
   });
 
   it('a CSMTenant applied is used by the next decision, and shows Ready=True', async () => {
-    expect(denial(await check())?.message).to.match(/tenant/i);
+    expect(denial(await check())?.message).to.equal('tenant "team-a" is not configured');
 
     await cluster.apply(tenant({}));
     const ready = await waitForReady(cluster, 'CSMTenant', 'team-a', NS, (r) => r.status === 'True');
