@@ -23,6 +23,8 @@ export interface ArrayDescription {
 export interface TenantDescription {
   name: string;
   approveSdc: boolean;
+  /** Names of this tenant's volumes start with it (reconciliation charges such volumes to it). */
+  volumePrefix?: string;
 }
 
 export interface WorkspaceOptions {
@@ -32,6 +34,8 @@ export interface WorkspaceOptions {
   /** The role's quota in GiB. */
   quotaGiB: number;
   tenants: readonly TenantDescription[];
+  /** The Storage's reconciliation interval (Go duration; "0" off); the service default when unset. */
+  pollInterval?: string;
 }
 
 export interface Workspace {
@@ -66,7 +70,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const objects: Record<string, unknown> = {
     'storage.yaml': {
       apiVersion: API_VERSION, kind: 'Storage', metadata: { name: STORAGE_NAME },
-      spec: { type: 'powerflex', endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: CREDENTIALS_SECRET } },
+      spec: { type: 'powerflex', endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: CREDENTIALS_SECRET }, ...(options.pollInterval !== undefined && { pollInterval: options.pollInterval }) },
     },
     'role.yaml': {
       apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: roleName },
@@ -76,7 +80,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   for (const tenant of options.tenants) {
     objects[`tenant-${tenant.name}.yaml`] = {
       apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name: tenant.name },
-      spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false },
+      spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false, ...(tenant.volumePrefix !== undefined && { volumePrefix: tenant.volumePrefix }) },
     };
   }
   // The key file holds text (hex of 48 random bytes): the loader trims a trailing newline, which

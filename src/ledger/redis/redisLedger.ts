@@ -22,6 +22,7 @@ import {
   type UsageRow,
   type VolumeRow,
 } from '../types.js';
+import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 import { ReplicaTracker } from './replicas.js';
 import {
@@ -95,6 +96,9 @@ type ScriptCall = (...keysThenArgs: string[]) => unknown;
 /** Keys outside Dell's layout; see the README "Ledger" section. */
 const PENDING_KEY = 'storage-authz:pending';
 const SCOPES_KEY = 'storage-authz:scopes';
+/** Reconciliation: `SET NX PX` lease per system, and one hash field per system holding its last report (JSON). */
+const RECONCILE_LEASE_KEY = 'storage-authz:reconcile-lease';
+const DRIFT_KEY = 'storage-authz:drift';
 /** The last element of a pending member (scripts.ts pendingMember): none for reservations. */
 const HOLD_MARKERS: Record<string, HoldKind> = { '': 'reservation', d: 'deletion', e: 'resize' };
 
@@ -107,7 +111,7 @@ const scopeMember = (s: QuotaScope): string => `${s.systemType}:${s.systemID}:${
 const dataKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:data`;
 const streamKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:stream`;
 
-export class RedisLedger implements Ledger {
+export class RedisLedger implements Ledger, ReconcileStore {
   private outageLogged = false;
 
   private constructor(
@@ -318,6 +322,18 @@ export class RedisLedger implements Ledger {
       const sizes = await execPipeline(pipeline);
       return entries.map((entry, i) => ({ ...entry, sizeKiB: Number(sizes[i]) }));
     });
+  }
+
+  async claimReconcile(systemType: SystemType, systemID: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.available(async () => (await this.client.set(`${RECONCILE_LEASE_KEY}:${systemType}:${systemID}`, holder, 'PX', ttlMs, 'NX')) === 'OK');
+  }
+
+  async saveDrift(report: DriftReport): Promise<void> {
+    await this.available(() => this.client.hset(DRIFT_KEY, `${report.systemType}:${report.systemID}`, JSON.stringify(report)));
+  }
+
+  async driftReports(): Promise<DriftReport[]> {
+    return this.available(async () => (await this.client.hvals(DRIFT_KEY)).map((json) => JSON.parse(json) as DriftReport));
   }
 
   async close(): Promise<void> {
