@@ -24,6 +24,7 @@ import {
 } from '../types.js';
 import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
+import { MasterWatch } from './masterWatch.js';
 import { ReplicaTracker } from './replicas.js';
 import {
   ABORT_DELETE,
@@ -120,6 +121,7 @@ export class RedisLedger implements Ledger, ReconcileStore {
     private readonly replicaAckTimeoutMs: number,
     private readonly now: () => number,
     private readonly logger: Logger,
+    private readonly masterWatch: MasterWatch | undefined,
   ) {
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, { lua, numberOfKeys: 4, readOnly: name === 'ledgerOwns' });
@@ -149,7 +151,9 @@ export class RedisLedger implements Ledger, ReconcileStore {
     }
     const client = createClient(options, commandTimeoutMs);
     const replicas = new ReplicaTracker(client, replicaAcks, waitForAllReplicas);
-    const ledger = new RedisLedger(client, replicas, replicaAckTimeoutMs, options.now ?? Date.now, options.logger ?? silentLogger);
+    const logger = options.logger ?? silentLogger;
+    const masterWatch = options.sentinels && new MasterWatch(client, options.sentinels, options.name ?? 'mymaster', commandTimeoutMs, logger);
+    const ledger = new RedisLedger(client, replicas, replicaAckTimeoutMs, options.now ?? Date.now, logger, masterWatch);
     try {
       await waitUntilReady(client, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     } catch (error) {
@@ -377,8 +381,11 @@ export class RedisLedger implements Ledger, ReconcileStore {
   /** Any failure of the store itself (down, slow, not replicated, script error) is a fail-closed 503. */
   private async available<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      const result = await operation();
+      this.masterWatch?.succeeded();
+      return result;
     } catch (error) {
+      this.masterWatch?.failed(error);
       throw new LedgerUnavailableError(undefined, { cause: error });
     }
   }
