@@ -1,12 +1,12 @@
 // The service's own PowerFlex gateway client: login token per system (reference §1.5) and the few
 // lookups the pipeline needs (pool names, volumes, does a volume exist). It uses the array's real
 // credentials, which never leave this process except towards the array itself.
-import { createHash } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
+import { SessionPool } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
 
 export interface PowerFlexClientOptions {
@@ -39,13 +39,6 @@ export interface PowerFlexClientOptions {
   now?: () => number;
 }
 
-interface Session {
-  token: string;
-  obtainedAt: number;
-  /** Hash of what it was obtained with (endpoint, TLS mode, credentials): any change forces a new login. */
-  identity: string;
-}
-
 interface GatewayResponse {
   status: number;
   text: string;
@@ -67,24 +60,22 @@ function isNotFound(response: GatewayResponse): boolean {
 }
 
 export class PowerFlexClient {
-  private readonly sessions = new Map<string, Session>();
-  private readonly logins = new Map<string, { identity: string; pending: Promise<Session> }>();
-  private readonly failedLogins = new Map<string, { identity: string; until: number; error: ArrayLookupError }>();
+  private readonly sessions: SessionPool<string>;
   private readonly agents = new Map<string, Dispatcher>();
   private readonly pools: ExpiringCache<string>;
   private readonly volumes: ExpiringCache<VolumeInfo>;
-  private readonly tokenMaxAgeMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly loginRetryMs: number;
-  private readonly minRefusedSessionAgeMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: PowerFlexClientOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.loginRetryMs = options.loginRetryMs ?? 5_000;
-    this.minRefusedSessionAgeMs = options.minRefusedSessionAgeMs ?? 1_000;
+    this.sessions = new SessionPool({
+      maxAgeMs: options.tokenMaxAgeMs ?? 5 * 60_000,
+      ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
+      ...(options.minRefusedSessionAgeMs === undefined ? {} : { minRefusedSessionAgeMs: options.minRefusedSessionAgeMs }),
+      now: this.now,
+    });
     const ttl = options.lookupTtlMs ?? 60_000;
     const size = options.lookupCacheSize ?? 1000;
     this.pools = new ExpiringCache(size, ttl, this.now);
@@ -92,30 +83,8 @@ export class PowerFlexClient {
   }
 
   /** A current gateway token for this system: cached, renewed before it ages out, one login at a time. */
-  async token(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<string> {
-    const key = storageKey(system.type, system.systemID);
-    const identity = sessionIdentity(system, credentials);
-    const session = this.sessions.get(key);
-    const fresh = session && session.identity === identity && this.now() - session.obtainedAt < this.tokenMaxAgeMs;
-    if (fresh && session.token !== rejected) return session.token;
-
-    const inFlight = this.logins.get(key);
-    if (inFlight && inFlight.identity === identity) return (await inFlight.pending).token;
-    const failed = this.failedLogins.get(key);
-    if (failed && failed.identity === identity && this.now() < failed.until) throw failed.error;
-    const pending = this.login(system, credentials, identity);
-    this.logins.set(key, { identity, pending });
-    try {
-      const next = await pending;
-      this.sessions.set(key, next);
-      this.failedLogins.delete(key);
-      return next.token;
-    } catch (error) {
-      if (error instanceof ArrayLookupError) this.failedLogins.set(key, { identity, until: this.now() + this.loginRetryMs, error });
-      throw error;
-    } finally {
-      if (this.logins.get(key)?.pending === pending) this.logins.delete(key);
-    }
+  token(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<string> {
+    return this.sessions.current(system, credentials, async () => ({ value: await this.login(system, credentials) }), rejected);
   }
 
   /**
@@ -125,11 +94,7 @@ export class PowerFlexClient {
    * obtained since then is kept: a late report must not kill it. Returns whether one was dropped.
    */
   sessionRefused(system: StorageSystem, refused: (token: string) => boolean): boolean {
-    const key = storageKey(system.type, system.systemID);
-    const session = this.sessions.get(key);
-    if (!session || this.now() - session.obtainedAt < this.minRefusedSessionAgeMs || !refused(session.token)) return false;
-    this.sessions.delete(key);
-    return true;
+    return this.sessions.refused(system, refused);
   }
 
   /** Pool id → name; the whole pool list is fetched on a miss (one call fills every pool of the system). */
@@ -194,7 +159,7 @@ export class PowerFlexClient {
     await Promise.all(agents.map((agent) => agent.close()));
   }
 
-  private async login(system: StorageSystem, credentials: ArrayCredentials, identity: string): Promise<Session> {
+  private async login(system: StorageSystem, credentials: ArrayCredentials): Promise<string> {
     const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
     const response = await this.send(system, 'GET', '/api/login', basic);
     if (response.status !== 200) {
@@ -202,7 +167,7 @@ export class PowerFlexClient {
     }
     const token = parseJson<unknown>(response.text);
     if (typeof token !== 'string' || token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no token`, 502);
-    return { token, obtainedAt: this.now(), identity };
+    return token;
   }
 
   /** A call with the current token; a 401 (token expired early, gateway restarted) logs in again once. */
@@ -281,12 +246,6 @@ export class PowerFlexClient {
 /** PowerFlex's token auth: Basic with an empty user name and the token as the password. */
 export function basicToken(token: string): string {
   return Buffer.from(`:${token}`).toString('base64');
-}
-
-/** A token belongs to one gateway, reached one way, with one credential; only a hash is kept. */
-function sessionIdentity(system: StorageSystem, credentials: ArrayCredentials): string {
-  const parts = [system.endpoint, String(system.skipCertificateValidation), credentials.username, credentials.password];
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex');
 }
 
 function parseJson<T>(text: string): T | undefined {
