@@ -16,7 +16,10 @@ export interface SessionPoolOptions {
    * A login may report a shorter idle timeout of its own (`LoggedIn.idleTimeoutMs`); the smaller wins.
    */
   maxIdleMs?: number;
-  /** Renew this long before a login's own idle timeout runs out (a request in flight must still find it alive). */
+  /**
+   * Renew this long before a login's own idle timeout runs out (a request in flight must still find
+   * it alive); at most half that timeout, so a short one is not renewed on every request.
+   */
   idleMarginMs?: number;
   /**
    * After a failed login, requests fail at once for this long instead of logging in again: a wrong
@@ -117,7 +120,7 @@ export class SessionPool<S> {
   private async open(login: () => Promise<LoggedIn<S>>, identity: string): Promise<Session<S>> {
     const { value, idleTimeoutMs } = await login();
     const now = this.now();
-    const arrayIdle = idleTimeoutMs === undefined ? Infinity : Math.max(0, idleTimeoutMs - this.idleMarginMs);
+    const arrayIdle = idleTimeoutMs === undefined ? Infinity : idleTimeoutMs - Math.min(this.idleMarginMs, idleTimeoutMs / 2);
     return { value, obtainedAt: now, lastUsedAt: now, idleLimitMs: Math.min(this.options.maxIdleMs ?? Infinity, arrayIdle), identity };
   }
 }

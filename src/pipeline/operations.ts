@@ -58,8 +58,8 @@ const firstQuota = (quotas: readonly Quota[]): Quota => {
   return quotas[0];
 };
 
-/** Map and unmap: the policy's word and the tenant's ownership, nothing held. */
-function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap', action: string): OperationEntry<typeof kind, VolumeInfo> {
+/** Map, unmap and other modifications: the policy's word and the tenant's ownership, nothing held. */
+function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap' | 'volume-modify', action: string): OperationEntry<typeof kind, VolumeInfo> {
   return {
     enrich: (context, operation) => volumeOf(context, operation.volumeId),
     policy: claimsPolicy(kind),
@@ -87,6 +87,22 @@ const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
     ),
   ledger: async (context, operation, volume, quotas) =>
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
+};
+
+/**
+ * A clone is a new volume the size of its source, on the source's pool: held to the create policy
+ * for that size and charged it, and only the source's owner may clone it.
+ */
+const volumeClone: OperationEntry<'volume-clone', VolumeInfo> = {
+  enrich: (context, operation) => volumeOf(context, operation.volumeId),
+  policy: (context, operation, source) =>
+    authorizeCreate(
+      context.policy,
+      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: source.poolId, sizeKiB: source.sizeKiB, name: operation.name }, source.poolName),
+    ),
+  ledger: async (context, operation, source, quotas) =>
+    (await ownership(context, source, 'clone')) ??
+    reserveAll(context.ledger, [{ scope: scopeOf(context, source.poolName), volume: operation.name, sizeKiB: source.sizeKiB, quota: firstQuota(quotas) }]),
 };
 
 const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
@@ -138,6 +154,8 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-create': volumeCreate as AnyEntry,
   'volume-expand': volumeExpand as AnyEntry,
   'volume-delete': volumeDelete as AnyEntry,
+  'volume-clone': volumeClone as AnyEntry,
+  'volume-modify': ownedVolumeEntry('volume-modify', 'modify') as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
   'snapshot-create': snapshotCreate as AnyEntry,
