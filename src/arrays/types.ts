@@ -13,8 +13,6 @@ export type Operation =
   | { kind: 'volume-expand'; volumeId: string; newSizeKiB: number }
   /** A new volume `name` made from `volumeId` (PowerStore clone): the size of its source. */
   | { kind: 'volume-clone'; volumeId: string; name: string }
-  /** A change to a volume that neither resizes nor maps it (PowerStore PATCH without a size): the owner's. */
-  | { kind: 'volume-modify'; volumeId: string }
   | { kind: 'volume-map'; volumeId: string }
   | { kind: 'volume-unmap'; volumeId: string }
   | { kind: 'snapshot-create'; snapshots: { volumeId: string; snapshotName: string }[] }

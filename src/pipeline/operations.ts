@@ -58,8 +58,8 @@ const firstQuota = (quotas: readonly Quota[]): Quota => {
   return quotas[0];
 };
 
-/** Map, unmap and other modifications: the policy's word and the tenant's ownership, nothing held. */
-function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap' | 'volume-modify', action: string): OperationEntry<typeof kind, VolumeInfo> {
+/** Map and unmap: the policy's word and the tenant's ownership, nothing held. */
+function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap', action: string): OperationEntry<typeof kind, VolumeInfo> {
   return {
     enrich: (context, operation) => volumeOf(context, operation.volumeId),
     policy: claimsPolicy(kind),
@@ -155,7 +155,6 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-expand': volumeExpand as AnyEntry,
   'volume-delete': volumeDelete as AnyEntry,
   'volume-clone': volumeClone as AnyEntry,
-  'volume-modify': ownedVolumeEntry('volume-modify', 'modify') as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
   'snapshot-create': snapshotCreate as AnyEntry,

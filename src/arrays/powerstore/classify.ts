@@ -112,7 +112,8 @@ function create(body: Buffer, sizeField: 'size' | 'size_total', what: string): O
 function modify(body: Buffer, sizeField: 'size' | 'size_total', volumeId: string): Operation {
   const parsed = strictJsonObject(body, BODY_FIELDS);
   if (typeof parsed === 'string') return invalid(parsed);
-  if (!(sizeField in parsed)) return { kind: 'volume-modify', volumeId };
+  // Any other change (name, description, policies) is the owner's to make: checked as a map, as on PowerFlex.
+  if (!(sizeField in parsed)) return { kind: 'volume-map', volumeId };
   const bytes = wholeBytes(parsed[sizeField]);
   if (bytes === undefined) return invalid(`expand: "${sizeField}" must be a positive whole number of bytes, got ${JSON.stringify(parsed[sizeField])}`);
   return { kind: 'volume-expand', volumeId, newSizeKiB: kibOf(bytes) };
