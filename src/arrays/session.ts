@@ -36,15 +36,25 @@ export interface SessionPoolOptions {
   now?: () => number;
 }
 
-/** What a login yields: the session value and, if the array says so, how long it lives unused. */
+/** What a login yields: the session value and, if the array says so, how long it lives. */
 export interface LoggedIn<S> {
   value: S;
+  /** Renew after this long, if sooner than `maxAgeMs` (e.g. a part of an access token's lifetime). */
+  renewAfterMs?: number;
+  /** Renew once unused for this long, less the margin (the array's idle timeout). */
   idleTimeoutMs?: number;
 }
+
+/**
+ * Opens a session. `previous` is the system's session that is due for renewal (same array, same
+ * credentials, not refused), for arrays that renew with what a session holds (a refresh token).
+ */
+export type Login<S> = (previous: S | undefined) => Promise<LoggedIn<S>>;
 
 interface Session<S> {
   value: S;
   obtainedAt: number;
+  renewAt: number;
   lastUsedAt: number;
   /** Renew once unused for this long. */
   idleLimitMs: number;
@@ -70,25 +80,24 @@ export class SessionPool<S> {
 
   /**
    * A current session for this system: cached and marked used, renewed once too old or too long
-   * unused (or when it is `rejected`, the value a call was just refused with), one login at a time.
+   * unused (or when `rejected` recognises it: a call was just refused with it), one login at a time.
    */
-  async current(system: StorageSystem, credentials: ArrayCredentials, login: () => Promise<LoggedIn<S>>, rejected?: S): Promise<S> {
+  async current(system: StorageSystem, credentials: ArrayCredentials, login: Login<S>, rejected?: (value: S) => boolean): Promise<S> {
     const key = storageKey(system.type, system.systemID);
     const identity = sessionIdentity(system, credentials);
     const session = this.sessions.get(key);
     const now = this.now();
-    const fresh =
-      session && session.identity === identity && now - session.obtainedAt < this.options.maxAgeMs && now - session.lastUsedAt < session.idleLimitMs;
-    if (fresh && session.value !== rejected) {
-      session.lastUsedAt = now;
-      return session.value;
+    const current = session && session.identity === identity && !rejected?.(session.value) ? session : undefined;
+    if (current && now < current.renewAt && now - current.lastUsedAt < current.idleLimitMs) {
+      current.lastUsedAt = now;
+      return current.value;
     }
 
     const inFlight = this.logins.get(key);
     if (inFlight && inFlight.identity === identity) return (await inFlight.pending).value;
     const failed = this.failedLogins.get(key);
     if (failed && failed.identity === identity && now < failed.until) throw failed.error;
-    const pending = this.open(login, identity);
+    const pending = this.open(() => login(current?.value), identity);
     this.logins.set(key, { identity, pending });
     try {
       const next = await pending;
@@ -118,10 +127,17 @@ export class SessionPool<S> {
   }
 
   private async open(login: () => Promise<LoggedIn<S>>, identity: string): Promise<Session<S>> {
-    const { value, idleTimeoutMs } = await login();
+    const { value, renewAfterMs, idleTimeoutMs } = await login();
     const now = this.now();
     const arrayIdle = idleTimeoutMs === undefined ? Infinity : idleTimeoutMs - Math.min(this.idleMarginMs, idleTimeoutMs / 2);
-    return { value, obtainedAt: now, lastUsedAt: now, idleLimitMs: Math.min(this.options.maxIdleMs ?? Infinity, arrayIdle), identity };
+    return {
+      value,
+      obtainedAt: now,
+      renewAt: now + Math.min(this.options.maxAgeMs, renewAfterMs ?? Infinity),
+      lastUsedAt: now,
+      idleLimitMs: Math.min(this.options.maxIdleMs ?? Infinity, arrayIdle),
+      identity,
+    };
   }
 }
 

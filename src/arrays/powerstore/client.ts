@@ -70,7 +70,7 @@ export class PowerStoreClient {
 
   /** A current session for this system: cached, renewed before it times out, one login at a time. */
   session(system: StorageSystem, credentials: ArrayCredentials, rejected?: PowerStoreSession): Promise<PowerStoreSession> {
-    return this.sessions.current(system, credentials, () => this.login(system, credentials), rejected);
+    return this.sessions.current(system, credentials, () => this.login(system, credentials), rejected && ((session) => session === rejected));
   }
 
   /** The array answered 401 to a forwarded request: drop the session `refused` recognises (see SessionPool.refused). */
