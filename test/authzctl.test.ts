@@ -3,7 +3,7 @@
 // ledger), and once against `storage-authz serve` itself. Every step's success line, every typo's
 // error and exit code, and — over the whole suite — no output carrying a secret.
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,19 +21,14 @@ import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
 import { ADMIN_FIXTURE } from './support/adminFixtures.js';
+import { runAuthzctl, type CliResult } from './support/authzctl.js';
 import { startAdminApi, type RunningAdminApi } from './support/adminApi.js';
 import { freePort } from '../src/harness/ports.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 
-const CLI = path.join(repoRoot, 'dist/src/cli/authzctl.js');
 const SYSTEM_ID = ADMIN_FIXTURE.systemID;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('authzctl (built binary)', function () {
   let dir: string;
@@ -50,21 +45,9 @@ describe('authzctl (built binary)', function () {
   /** Everything any authzctl run printed in this suite. */
   const transcript: string[] = [];
 
-  function authzctl(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        transcript.push(stdout, stderr);
-        resolve({ code, stdout, stderr });
-      });
-      child.stdin.end(options.stdin ?? '');
-    });
-  }
+  const authzctl = (args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> =>
+    runAuthzctl(args, { stdin: options.stdin, env: { ...process.env, ...options.env }, transcript });
+
 
   /** authzctl with the resources directory and the admin API connection of this suite. */
   const admin = (args: string[], options?: { stdin?: string }) =>

@@ -29,8 +29,9 @@ import type { SigningKeySet } from '../src/tokens/types.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { freePort, waitForPort } from '../src/harness/ports.js';
-import { start, waitForOutput, type Started } from '../src/harness/process.js';
-import { envoyBin, repoRoot } from '../src/harness/tools.js';
+import { start, type Started } from '../src/harness/process.js';
+import { legacyEntry, startSidecar } from './support/sidecar.js';
+import { envoyBin } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 
 const ACCESS_TTL_SECONDS = 5;
@@ -143,7 +144,7 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
     }));
     await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
 
-    [edgePort, portA, portB, statusPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    edgePort = await freePort();
     const edgeConfig = renderEdgeConfig({
       listen: { address: '127.0.0.1', port: edgePort },
       tls: { certFile: path.join(dir, 'edge-cert.pem'), keyFile: path.join(dir, 'edge-key.pem') },
@@ -159,23 +160,16 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
     await waitForPort(edgePort).catch((error: Error) => { throw new Error(`edge Envoy did not start: ${error.message}\n${edge.output()}`); });
 
     // The tenant's side: the driver secret (legacy form for A, driver form for B), the token secret, the sidecar.
-    await writeFile(path.join(dir, 'config'), JSON.stringify([
-      { username: 'placeholder', password: 'placeholder', intendedEndpoint: gatewayA.url, endpoint: `https://localhost:${portA}`, systemID: SYSTEM_A, insecure: true, isDefault: true },
-      { username: 'placeholder', password: 'placeholder', endpoint: `https://localhost:${portB}`, systemID: SYSTEM_B, skipCertificateValidation: true },
-    ]));
-    await writeFile(path.join(dir, 'proxy-ca.pem'), edgeCa);
-    await writeTokens(await mint(ACCESS_TTL_SECONDS));
-    sidecar = start(process.execPath, [
-      '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar',
-      '--driver-config', path.join(dir, 'config'),
-      '--tokens-dir', path.join(dir, 'tokens'),
-      '--ca-file', path.join(dir, 'proxy-ca.pem'),
-      '--envoy-bin', envoyBin,
-      '--work-dir', path.join(dir, 'sidecar'),
-      '--envoy-admin-port', String(await freePort()),
-      '--status-listen', `127.0.0.1:${statusPort}`,
-    ], { cwd: repoRoot, env: { ...process.env, PROXY_HOST: `localhost:${edgePort}`, PLUGIN_IDENTIFIER: 'powerflex' } });
-    await waitForOutput(sidecar, /"msg":"sidecar ready"/, 60_000);
+    const running = await startSidecar({
+      dir, edgePort, edgeCa, arrays: 2, tokens: await mint(ACCESS_TTL_SECONDS),
+      driverConfig: ([a, b]) => [
+        legacyEntry(gatewayA.url, SYSTEM_A, a!),
+        { username: 'placeholder', password: 'placeholder', endpoint: `https://localhost:${b!}`, systemID: SYSTEM_B, skipCertificateValidation: true },
+      ],
+    });
+    sidecar = running.process;
+    [portA, portB] = running.ports as [number, number];
+    statusPort = running.statusPort;
     // The edge routes Checks only once its health check has seen the service SERVING.
     await waitFor(async () => (await send(portA, 'GET', '/api/login')).status === 200, 'a driver login through sidecar and edge', 30_000, 200);
   });

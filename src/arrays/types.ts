@@ -13,6 +13,8 @@ export type Operation =
   | { kind: 'volume-expand'; volumeId: string; newSizeKiB: number }
   /** A new volume `name` made from `volumeId` (PowerStore clone): the size of its source. */
   | { kind: 'volume-clone'; volumeId: string; name: string }
+  /** Overwrite a volume's content with another's (snapshot restore): both must be the tenant's. */
+  | { kind: 'volume-restore'; volumeId: string; sourceVolumeId: string }
   | { kind: 'volume-map'; volumeId: string }
   | { kind: 'volume-unmap'; volumeId: string }
   | { kind: 'snapshot-create'; snapshots: { volumeId: string; snapshotName: string }[] }
@@ -46,12 +48,16 @@ export interface ArrayAdapter {
   readonly type: SystemType;
   /** Pure: method + raw :path + body → normalised path and operation. */
   classify(request: Pick<RequestView, 'method' | 'path' | 'body' | 'headers'>): Classified;
-  /** Local answer for a 'login' operation. */
-  localAnswer(operation: Operation): LocalAnswer | undefined;
+  /** Local answer for a 'login' operation at this (normalised) path. */
+  localAnswer(operation: Operation, path: string): LocalAnswer | undefined;
   /** Pool id → pool name, through the array with its own credentials (cached). */
   poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string>;
-  /** Volume id → name/size/pool, through the array (cached). */
-  volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo>;
+  /**
+   * Volume id → name/size/pool, through the array (cached). `fresh` skips the cache: an operation
+   * charged by the volume's size (a snapshot, an expansion) must not see it as it was before an
+   * expansion the cache missed.
+   */
+  volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, lookup?: { fresh: boolean }): Promise<VolumeInfo>;
   /**
    * The volume of this name as the array has it now, or undefined when the array says it has none
    * (settles holds; never cached). Anything else (unreachable, refused) throws: nobody can tell.

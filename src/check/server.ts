@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Decision, RequestView } from '../pipeline/types.js';
+import { LOCAL_ANSWER, type Decision, type RequestView } from '../pipeline/types.js';
 import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { envoyServices } from './protos.js';
@@ -115,7 +115,9 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
         return;
       }
       void decideWithinBudget(request, budgetMs(call.getDeadline(), options), options, logger).then((decision) => {
-        if (decision.kind === 'deny') logger.info({ requestId: request.id, status: decision.status, reason: decision.reason }, 'denied');
+        if (decision.kind === 'deny') {
+          logger.info({ requestId: request.id, status: decision.status, reason: decision.reason }, decision.reason === LOCAL_ANSWER ? 'answered locally' : 'denied');
+        }
         callback(null, toCheckResponse(decision));
       });
     },

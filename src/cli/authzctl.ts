@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // authzctl: the storage admin's CLI. Tenants, roles and storage systems are declarative objects
-// written into the service's resources directory (or printed for kubectl/GitOps); tokens, usage and
+// written into the service's resources directory or, with a kubeconfig, as CRs into a Kubernetes
+// namespace (or printed for kubectl/GitOps); tokens, usage and
 // volumes go through the admin API. Data goes to stdout, status lines and errors to stderr.
 import { Command, CommanderError, Option } from 'commander';
 import { registerRoleCommands } from './commands/role.js';
@@ -21,6 +22,8 @@ function buildProgram(io: Io): Command {
     .option('--insecure', 'do not verify the admin API certificate (testing only)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .addOption(new Option('--resources-dir <dir>', 'directory of CSMTenant/CSMRole/Storage YAML the service loads').env('AUTHZCTL_RESOURCES_DIR'))
+    .addOption(new Option('--kubeconfig <file>', 'Kubernetes mode (without --resources-dir): the CRs of this cluster, written with server-side apply').env('KUBECONFIG'))
+    .addOption(new Option('--kube-namespace <namespace>', "Kubernetes mode: namespace of the CRs (default: the kubeconfig context's)").env('AUTHZCTL_NAMESPACE'))
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();

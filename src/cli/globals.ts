@@ -7,6 +7,9 @@ import type { OutputFormat } from './output.js';
 export interface GlobalOptions extends ConnectionOptions {
   output: OutputFormat;
   resourcesDir?: string;
+  /** Kubernetes mode (when no resources directory is given): the CRs of this cluster. */
+  kubeconfig?: string;
+  kubeNamespace?: string;
 }
 
 /** Connects, runs `use`, and always releases the connection pool. */

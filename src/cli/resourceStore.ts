@@ -1,6 +1,7 @@
-// The resources directory as authzctl edits it: read with the service's own loader, every change
-// checked with the service's own rules (schema per object, then references across objects) before
-// anything is written, and written atomically so the watching service reloads a whole file at once.
+// The objects as authzctl edits them — a resources directory (read with the service's own loader,
+// written atomically so the watching service reloads a whole file at once) or a Kubernetes
+// namespace (kubernetesStore.ts) — every change checked with the service's own rules (schema per
+// object, then references across objects) before anything is written.
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,29 +17,21 @@ import { CliError } from './errors.js';
 export type Manifest = Record<string, unknown> & { kind: ResourceKind; metadata: { name: string } };
 
 export interface SaveResult {
-  /** Absolute path of the file written (or that would be written, in a dry run). */
-  file: string;
+  /** Where the object went: a file path, or `namespace <ns>` in Kubernetes. */
+  where: string;
   created: boolean;
 }
 
-export class ResourceStore {
-  private constructor(
-    readonly dir: string,
-    private readonly objects: readonly LoadedObject[],
-  ) {}
+/**
+ * The objects authzctl edits, wherever they live (a resources directory, a Kubernetes namespace):
+ * every change is checked with the service's own rules, schema per object then references across
+ * objects, before anything is written.
+ */
+export abstract class ObjectStore {
+  /** Where the objects live, for messages: a directory, or `namespace <ns>`. */
+  abstract readonly location: string;
 
-  /** Reads `dir`; refuses to work on a directory the service would reject, naming every problem. */
-  static async open(dir: string | undefined): Promise<ResourceStore> {
-    if (!dir) {
-      throw new CliError('--resources-dir is required (or AUTHZCTL_RESOURCES_DIR): the directory of CSMTenant/CSMRole/Storage YAML the service loads; or use --dry-run to print the object');
-    }
-    if (!existsSync(dir)) {
-      throw new CliError(`resources directory ${dir} does not exist; create it (mkdir -p ${dir}) or point --resources-dir at the directory the service loads`);
-    }
-    const { objects, errors } = await readResourceDirectory(dir);
-    if (errors.length) throw new CliError(`${dir} has errors; fix them first (authzctl validate ${dir}):\n${describe(errors)}`);
-    return new ResourceStore(dir, objects);
-  }
+  protected constructor(protected objects: readonly LoadedObject[]) {}
 
   list(kind: ResourceKind): LoadedObject[] {
     return this.objects.filter((o) => o.object.kind === kind).sort((a, b) => a.object.name.localeCompare(b.object.name));
@@ -53,19 +46,21 @@ export class ResourceStore {
     const found = this.find(kind, name);
     if (found) return found;
     const names = this.list(kind).map((o) => o.object.name);
-    throw new CliError(`${kind} "${name}" not found in ${this.dir} (${names.length ? `existing: ${names.join(', ')}` : `there is no ${kind} yet`})`);
+    throw new CliError(`${kind} "${name}" not found in ${this.location} (${names.length ? `existing: ${names.join(', ')}` : `there is no ${kind} yet`})`);
   }
 
-  /** Adds or replaces the object after checking it and the whole resulting directory. */
+  /** Adds or replaces the object after checking it and the whole resulting set. */
   async save(manifest: Manifest, options: { dryRun?: boolean } = {}): Promise<SaveResult> {
     const loaded = checkedObject(manifest);
     const existing = this.find(loaded.object.kind, loaded.object.name);
-    const file = existing?.file ?? this.freeFileName(loaded.object.kind, loaded.object.name);
-    loaded.file = file;
+    const where = this.place(loaded, existing);
     const next = existing ? this.objects.map((o) => (o === existing ? loaded : o)) : [...this.objects, loaded];
     assertConsistent(next);
-    if (!options.dryRun) await this.writeFile(file, next);
-    return { file: path.join(this.dir, file), created: !existing };
+    if (!options.dryRun) {
+      await this.write(loaded, next);
+      this.objects = next;
+    }
+    return { where, created: !existing };
   }
 
   /** Removes the object, refusing when something still refers to it (a role bound to a tenant, say). */
@@ -73,6 +68,50 @@ export class ResourceStore {
     const existing = this.get(kind, name);
     const next = this.objects.filter((o) => o !== existing);
     assertConsistent(next);
+    const where = await this.erase(existing, next);
+    this.objects = next;
+    return where;
+  }
+
+  /** Decides where a new or replaced object goes (sets `loaded.file`); returns it for messages. */
+  protected abstract place(loaded: LoadedObject, existing: LoadedObject | undefined): string;
+  protected abstract write(loaded: LoadedObject, next: readonly LoadedObject[]): Promise<void>;
+  protected abstract erase(existing: LoadedObject, next: readonly LoadedObject[]): Promise<string>;
+}
+
+/** The resources directory, read with the service's loader and written atomically (the service hot-reloads whole files). */
+export class ResourceStore extends ObjectStore {
+  private constructor(
+    readonly dir: string,
+    objects: readonly LoadedObject[],
+  ) {
+    super(objects);
+  }
+
+  get location(): string {
+    return this.dir;
+  }
+
+  /** Reads `dir`; refuses to work on a directory the service would reject, naming every problem. */
+  static async open(dir: string): Promise<ResourceStore> {
+    if (!existsSync(dir)) {
+      throw new CliError(`resources directory ${dir} does not exist; create it (mkdir -p ${dir}) or point --resources-dir at the directory the service loads`);
+    }
+    const { objects, errors } = await readResourceDirectory(dir);
+    if (errors.length) throw new CliError(`${dir} has errors; fix them first (authzctl validate ${dir}):\n${describe(errors)}`);
+    return new ResourceStore(dir, objects);
+  }
+
+  protected place(loaded: LoadedObject, existing: LoadedObject | undefined): string {
+    loaded.file = existing?.file ?? this.freeFileName(loaded.object.kind, loaded.object.name);
+    return path.join(this.dir, loaded.file);
+  }
+
+  protected write(loaded: LoadedObject, next: readonly LoadedObject[]): Promise<void> {
+    return this.writeFile(loaded.file, next);
+  }
+
+  protected async erase(existing: LoadedObject, next: readonly LoadedObject[]): Promise<string> {
     await this.writeFile(existing.file, next);
     return path.join(this.dir, existing.file);
   }

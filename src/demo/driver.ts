@@ -46,6 +46,16 @@ export class PowerFlexDriver {
     return this.send('GET', `/api/instances/Volume::${volumeId}/`);
   }
 
+  /** ControllerExpandVolume: goscaleio's setVolumeSize takes whole GiB as a string. */
+  expandVolume(volumeId: string, sizeInGB: number): Promise<Reply> {
+    return this.send('POST', `/api/instances/Volume::${volumeId}/action/setVolumeSize/`, { sizeInGB: String(sizeInGB) });
+  }
+
+  /** GetCapacity's maximum volume size: a read-only query action. */
+  systemLimits(): Promise<Reply> {
+    return this.send('POST', '/api/instances/System/action/querySystemLimits/', {});
+  }
+
   deleteVolume(volumeId: string): Promise<Reply> {
     return this.send('POST', `/api/instances/Volume::${volumeId}/action/removeVolume/`, { removeMode: 'ONLY_ME' });
   }

@@ -83,9 +83,11 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
       spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false },
     };
   }
-  const secret = randomBytes(48);
+  // The key file holds text (hex of 48 random bytes): the loader trims a trailing newline, which
+  // would silently shorten raw random bytes ending in 0x0a (1 run in 256) and fail every token.
+  const secret = randomBytes(48).toString('hex');
   const edge = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
-  const files: [string, string | Buffer][] = [
+  const files: [string, string][] = [
     ...Object.entries(objects).map(([name, object]): [string, string] => [path.join(resourcesDir, name), stringify(object)]),
     [path.join(secretsDir, credentialsSecret, 'username'), options.array.username],
     [path.join(secretsDir, credentialsSecret, 'password'), options.array.password],
@@ -101,7 +103,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
     resourcesDir,
     secretsDir,
     keysDir,
-    signingKeys: { defaultKid: SIGNING_KEY_ID, keys: new Map([[SIGNING_KEY_ID, new Uint8Array(secret)]]) },
+    signingKeys: { defaultKid: SIGNING_KEY_ID, keys: new Map([[SIGNING_KEY_ID, new TextEncoder().encode(secret)]]) },
     arrayCaFile: path.join(dir, 'array-ca.pem'),
     edgeCertFile: path.join(dir, 'edge-cert.pem'),
     edgeKeyFile: path.join(dir, 'edge-key.pem'),

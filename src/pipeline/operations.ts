@@ -7,7 +7,7 @@ import type { Ledger } from '../ledger/types.js';
 import type { ArrayCredentials, Quota, StorageSystem, Tenant } from '../resources/types.js';
 import type { TokenClaims } from '../tokens/types.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
-import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery } from './authorize/inputs.js';
+import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery, volumeExpandQuery } from './authorize/inputs.js';
 import { readAccess } from './identity/identity.js';
 import { deletion, NOTHING_HELD, ownership, reserveAll, resize, scopeOf, type LedgerHold } from './ledger/ledger.js';
 import type { PolicyEngine } from './policy/types.js';
@@ -47,6 +47,10 @@ const NO_HOLD = async (): Promise<LedgerHold> => NOTHING_HELD;
 const volumeOf = ({ adapter, system, credentials }: OperationContext, volumeId: string): Promise<VolumeInfo> =>
   adapter.volume(system, credentials, volumeId);
 
+/** The volume as the array has it now: for operations charged by its size. */
+const currentVolumeOf = ({ adapter, system, credentials }: OperationContext, volumeId: string): Promise<VolumeInfo> =>
+  adapter.volume(system, credentials, volumeId, { fresh: true });
+
 /** Dell's packages that look at the claims only (delete, map, unmap, SDC approval). */
 const claimsPolicy = (kind: TableKind) => (context: OperationContext): Authorized | Rejection => {
   const query = claimsOnlyQuery(kind, context.claims);
@@ -75,16 +79,12 @@ const volumeCreate: OperationEntry<'volume-create', string> = {
 };
 
 /**
- * An expansion is held to the create policy of the volume's pool for its new size (the quota a
- * role gives on that pool), and charged by the increase.
+ * An expansion is held to `karavi.volumes.expand` (the create family's decision for the volume's
+ * new size on its pool, shrinks refused), and charged by the increase.
  */
 const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
-  enrich: (context, operation) => volumeOf(context, operation.volumeId),
-  policy: (context, operation, volume) =>
-    authorizeCreate(
-      context.policy,
-      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: volume.poolId, sizeKiB: operation.newSizeKiB, name: volume.name }, volume.poolName),
-    ),
+  enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
+  policy: (context, operation, volume) => authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, volume, operation.newSizeKiB)),
   ledger: async (context, operation, volume, quotas) =>
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
 };
@@ -94,7 +94,7 @@ const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
  * for that size and charged it, and only the source's owner may clone it.
  */
 const volumeClone: OperationEntry<'volume-clone', VolumeInfo> = {
-  enrich: (context, operation) => volumeOf(context, operation.volumeId),
+  enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
   policy: (context, operation, source) =>
     authorizeCreate(
       context.policy,
@@ -106,7 +106,7 @@ const volumeClone: OperationEntry<'volume-clone', VolumeInfo> = {
 };
 
 const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
-  enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => volumeOf(context, snapshot.volumeId))),
+  enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => currentVolumeOf(context, snapshot.volumeId))),
   policy: (context, operation, sources) =>
     authorizeSnapshots(context.policy, snapshotCreateQuery(context.claims, context.system, operation, sources), operation.snapshots.map((s) => s.snapshotName)),
   ledger: async (context, operation, sources, quotas) => {
@@ -123,6 +123,19 @@ const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
         return { scope: scopeOf(context, source.poolName), volume: snapshot.snapshotName, sizeKiB: source.sizeKiB, quota };
       }),
     );
+  },
+};
+
+/** A restore writes one volume's data into another: the tenant must own both; sizes do not change. */
+const volumeRestore: OperationEntry<'volume-restore', VolumeInfo[]> = {
+  enrich: (context, operation) => Promise.all([volumeOf(context, operation.volumeId), volumeOf(context, operation.sourceVolumeId)]),
+  policy: claimsPolicy('volume-restore'),
+  ledger: async (context, _operation, volumes) => {
+    for (const volume of volumes) {
+      const refused = await ownership(context, volume, 'restore');
+      if (refused) return refused;
+    }
+    return NOTHING_HELD;
   },
 };
 
@@ -155,6 +168,7 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-expand': volumeExpand as AnyEntry,
   'volume-delete': volumeDelete as AnyEntry,
   'volume-clone': volumeClone as AnyEntry,
+  'volume-restore': volumeRestore as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
   'snapshot-create': snapshotCreate as AnyEntry,

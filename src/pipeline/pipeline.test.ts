@@ -23,6 +23,7 @@ const operations: Record<string, Operation> = {
   '/api/instances/Volume::v1/action/removeVolume/': { kind: 'volume-delete', volumeId: 'v1' },
   '/api/instances/System::sys1/action/approveSdc/': { kind: 'sdc-approve' },
   '/api/instances/Volume::v1/action/setVolumeSize/': { kind: 'volume-expand', volumeId: 'v1', newSizeKiB: 16 * 1024 * 1024 },
+  '/api/instances/Volume::v1/action/overwriteVolumeContent/': { kind: 'volume-restore', volumeId: 'v1', sourceVolumeId: 'v2' },
   '/api/evil/': { kind: 'unknown-mutation' },
 };
 
@@ -54,7 +55,7 @@ function deps(
   const policy: PolicyEngine = {
     setRoles: () => undefined,
     evaluate: (entrypoint) =>
-      entrypoint === 'karavi/volumes/create'
+      entrypoint === 'karavi/volumes/create' || entrypoint === 'karavi/volumes/expand'
         ? overrides.policyAllows === false
           ? { allow: false, deny: ['no roles in [bronze-role] allow the 8388608 Kb request on powerflex/sys1/bronze'], permitted_roles: {} }
           : { allow: true, deny: [], permitted_roles: { 'bronze-role': 100 * 1024 * 1024 } }
@@ -142,6 +143,15 @@ describe('createDecider', () => {
     expect([overQuota.status, bodyOf(overQuota).message]).to.deep.equal([
       507, 'request denied: not enough quota: tenant "a" on powerflex/sys1/bronze: quota 100 GiB, used 96 GiB, requested 8 GiB',
     ]);
+  });
+
+  it('allows a restore between two volumes the tenant owns, holding nothing, and refuses it 403 otherwise', async () => {
+    const restore = () => request('/api/instances/Volume::v1/action/overwriteVolumeContent/');
+    const allowed = (await createDecider(deps())(await restore())) as Allow;
+    expect(allowed.kind).to.equal('allow');
+    expect(allowed.metadata).to.include({ operation: 'volume-restore' }).and.not.have.property('holds');
+    const notOwned = (await createDecider(deps({ owns: false }))(await restore())) as Deny;
+    expect([notOwned.status, bodyOf(notOwned).message]).to.deep.equal([403, 'restore denied: volume "name-of-v1" is not owned by tenant "a"']);
   });
 
   it('denies 507 naming tenant, pool, quota, used and requested when the ledger says no', async () => {

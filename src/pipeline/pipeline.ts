@@ -18,7 +18,7 @@ import type { PolicyEngine } from './policy/types.js';
 import { allowDecision } from './response/allow.js';
 import { arrayDeny, isRejection, jsonDeny, reject, type Rejection } from './response/deny.js';
 import { findSystem, resolveArray } from './target/target.js';
-import type { Decision, HeaderSet, RequestView } from './types.js';
+import { LOCAL_ANSWER, type Decision, type HeaderSet, type RequestView } from './types.js';
 
 export interface PipelineDeps {
   verifier: TokenVerifying;
@@ -53,9 +53,9 @@ export function createDecider(deps: PipelineDeps): Decide {
     const metadata = { ...who, [METADATA.operation]: operation.kind, [METADATA.system]: storageKey(system.type, system.systemID) };
 
     if (operation.kind === 'login') {
-      const answer = adapter.localAnswer(operation);
+      const answer = adapter.localAnswer(operation, classified.path);
       if (!answer) return deny(reject(502, 'no-local-answer', 'login is not supported for this array type'), metadata);
-      return { kind: 'deny', status: answer.status, headers: answer.headers, body: answer.body, reason: 'local-answer', metadata };
+      return { kind: 'deny', status: answer.status, headers: answer.headers, body: answer.body, reason: LOCAL_ANSWER, metadata };
     }
 
     let credentials: ArrayCredentials;

@@ -44,3 +44,6 @@ export interface Deny {
 }
 
 export type Decision = Allow | Deny;
+
+/** The Deny reason of an answer the service gives itself (a driver login): not a refusal, and not logged as one. */
+export const LOCAL_ANSWER = 'local-answer';

@@ -71,3 +71,30 @@ export interface ResourceSource {
   /** Resolves the array credentials of a system by reading its credential files (never cached across changes). */
   credentials(system: StorageSystem): Promise<ArrayCredentials>;
 }
+
+/** What the service learns about an array at run time (reachability, reconciliation). */
+export interface StorageReport {
+  reachable?: boolean;
+  /** What the last contact with the array said (an error, say); never a credential. */
+  message?: string;
+  /** When the quota ledger was last reconciled with the array. */
+  lastReconciliation?: Date;
+}
+
+/** Provisioned capacity of one tenant on one pool (KiB; quota null = unlimited). */
+export interface TenantPoolUsage {
+  systemType: SystemType;
+  systemID: string;
+  pool: string;
+  quotaKiB: number | null;
+  usedKiB: number;
+}
+
+/**
+ * Where run-time facts about objects are shown to the admin (Kubernetes: the objects' status).
+ * Sources that cannot show them (a directory) do not implement it.
+ */
+export interface StatusReporter {
+  reportStorage(name: string, report: StorageReport): void;
+  reportTenantUsage(tenant: string, usage: readonly TenantPoolUsage[]): void;
+}

@@ -49,6 +49,18 @@ describe('serve configuration', () => {
     expect(parseServeConfig({ ...required, issuer: 'a,b', listen: 'unix:/run/authz.sock' })).to.deep.include({ issuers: ['a', 'b'], listen: 'unix:/run/authz.sock' });
   });
 
+  it('reads the resources source: a directory by default, or the Kubernetes API', () => {
+    expect(parseServeConfig(required).resources).to.deep.equal({ kind: 'directory', dir: '/r', secretsDir: '/s' });
+    const { resourcesDir: _, secretsDir: __, ...keysOnly } = required;
+    expect(parseServeConfig({ ...keysOnly, resources: 'kubernetes', namespace: 'authz', kubeconfig: '/kc', identity: 'pod-1' }).resources).to.deep.equal({
+      kind: 'kubernetes',
+      namespace: 'authz',
+      kubeconfig: '/kc',
+      leaseName: 'storage-authz',
+      identity: 'pod-1',
+    });
+  });
+
   it('names the flag at fault', () => {
     const error = (raw: Record<string, unknown>) => {
       try {
@@ -60,6 +72,9 @@ describe('serve configuration', () => {
       throw new Error('accepted');
     };
     expect(error({ ...required, resourcesDir: undefined })).to.equal('--resources-dir is required');
+    expect(error({ ...required, namespace: 'authz' })).to.equal('--namespace needs --resources kubernetes');
+    expect(error({ ...required, resources: 'kubernetes', namespace: 'authz' })).to.equal('--resources-dir and --resources kubernetes contradict each other; use one');
+    expect(error({ ...required, resources: 'etcd' })).to.equal('--resources must be one of directory, kubernetes, got "etcd"');
     expect(error({ ...required, listen: 'nowhere' })).to.contain('--listen must be host:port or unix:/path');
     expect(error({ ...required, redisUrl: 'redis://h', redisSentinels: 'a:1' })).to.contain('mutually exclusive');
     expect(error({ ...required, redisSentinels: 'a' })).to.contain('--redis-sentinels entries must be host:port');

@@ -1,6 +1,7 @@
 // Configuration of `storage-authz serve`: a YAML/JSON file and/or flags (flags win), validated into
 // one typed object with errors that name the option at fault.
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_ROUTE_TIMEOUT_MS } from '../envoy/edge.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS } from '../tokens/refresh.js';
@@ -11,14 +12,32 @@ export type LedgerConfig =
   | { kind: 'redis'; url: string; passwordFile?: string }
   | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; passwordFile?: string };
 
+/** Where CSMTenant/CSMRole/Storage objects and array credentials come from. */
+export type ResourcesConfig =
+  | {
+      kind: 'directory';
+      dir: string;
+      /** Where Storage credential volumes are mounted (`<dir>/<secret name>/{username,password}`). */
+      secretsDir: string;
+    }
+  | {
+      kind: 'kubernetes';
+      namespace: string;
+      /** In-cluster when unset (and no KUBECONFIG). */
+      kubeconfig?: string;
+      /** SecretProviderClass volumes only; Secrets are read from the API. */
+      secretsDir?: string;
+      leaseName: string;
+      /** This replica's name in the Lease. */
+      identity: string;
+    };
+
 export interface ServeConfig {
   /** Check / health / access-log gRPC server: `host:port` or `unix:/path`. */
   listen: string;
   /** Admin HTTP API (`host:port`); off when unset. */
   adminListen?: string;
-  resourcesDir: string;
-  /** Where Storage credential volumes are mounted (`<dir>/<secret name>/{username,password}`). */
-  secretsDir: string;
+  resources: ResourcesConfig;
   signingKeysDir: string;
   defaultKid: string;
   /** Accepted `iss`/`aud`; the first of each goes into the tokens this service mints. */
@@ -60,8 +79,13 @@ export type RawServeOptions = Partial<Record<keyof typeof OPTION_NAMES, unknown>
 export const OPTION_NAMES = {
   listen: '--listen',
   adminListen: '--admin-listen',
+  resources: '--resources',
   resourcesDir: '--resources-dir',
   secretsDir: '--secrets-dir',
+  namespace: '--namespace',
+  kubeconfig: '--kubeconfig',
+  leaseName: '--lease-name',
+  identity: '--identity',
   signingKeysDir: '--signing-keys-dir',
   defaultKid: '--default-kid',
   issuer: '--issuer',
@@ -131,6 +155,32 @@ function address(raw: RawServeOptions, key: keyof typeof OPTION_NAMES, allowUnix
   return value;
 }
 
+export const RESOURCE_SOURCES = ['directory', 'kubernetes'] as const;
+
+function resourcesConfig(raw: RawServeOptions): ResourcesConfig {
+  const source = text(raw, 'resources') ?? 'directory';
+  const secretsDir = text(raw, 'secretsDir');
+  if (source === 'directory') {
+    for (const key of ['namespace', 'kubeconfig', 'leaseName', 'identity'] as const) {
+      if (text(raw, key) !== undefined) throw new ConfigError(`${OPTION_NAMES[key]} needs --resources kubernetes`);
+    }
+    return { kind: 'directory', dir: required(raw, 'resourcesDir'), secretsDir: required(raw, 'secretsDir') };
+  }
+  if (source !== 'kubernetes') throw new ConfigError(`--resources must be one of ${RESOURCE_SOURCES.join(', ')}, got "${source}"`);
+  if (text(raw, 'resourcesDir') !== undefined) throw new ConfigError('--resources-dir and --resources kubernetes contradict each other; use one');
+  const namespace = text(raw, 'namespace') ?? process.env.POD_NAMESPACE;
+  if (!namespace) throw new ConfigError('--namespace is required with --resources kubernetes (or POD_NAMESPACE)');
+  const kubeconfig = text(raw, 'kubeconfig');
+  return {
+    kind: 'kubernetes',
+    namespace,
+    ...(kubeconfig && { kubeconfig }),
+    ...(secretsDir && { secretsDir }),
+    leaseName: text(raw, 'leaseName') ?? 'storage-authz',
+    identity: text(raw, 'identity') ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
+  };
+}
+
 function ledgerConfig(raw: RawServeOptions): LedgerConfig {
   const url = text(raw, 'redisUrl');
   const sentinels = list(raw, 'redisSentinels', []);
@@ -178,8 +228,7 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
   return {
     listen: address(raw, 'listen', true) ?? DEFAULT_LISTEN,
     ...(adminListen && { adminListen }),
-    resourcesDir: required(raw, 'resourcesDir'),
-    secretsDir: required(raw, 'secretsDir'),
+    resources: resourcesConfig(raw),
     signingKeysDir: required(raw, 'signingKeysDir'),
     defaultKid: required(raw, 'defaultKid'),
     issuers: list(raw, 'issuer', [...DEFAULT_ACCEPTED_ISSUERS]),

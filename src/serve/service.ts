@@ -5,6 +5,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
+import { usageReport } from '../admin/usage.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
 import { createCheckServer, type AccessLogRecord } from '../check/server.js';
 import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
@@ -16,12 +17,13 @@ import { createDecider, type Decide } from '../pipeline/pipeline.js';
 import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
 import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import { DirectoryResources } from '../resources/directory.js';
+import { KubernetesResources } from '../resources/kubernetes/source.js';
 import type { ResourceSnapshot } from '../resources/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { watchSigningKeys } from '../tokens/keys.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
 import { TokenVerifier } from '../tokens/verify.js';
-import type { ServeConfig } from './config.js';
+import type { ResourcesConfig, ServeConfig } from './config.js';
 
 export interface RunningService {
   /** Bound TCP port of the Check server (0 for a unix socket). */
@@ -45,6 +47,45 @@ async function openLedger(config: ServeConfig, logger: Logger): Promise<Ledger> 
     case 'sentinel':
       return RedisLedger.connect({ sentinels: ledger.sentinels, name: ledger.name, passwordFile: ledger.passwordFile, logger });
   }
+}
+
+async function openResources(config: ResourcesConfig, logger: Logger): Promise<DirectoryResources | KubernetesResources> {
+  switch (config.kind) {
+    case 'directory':
+      return DirectoryResources.open(config.dir, { secretsDir: config.secretsDir, logger });
+    case 'kubernetes':
+      return KubernetesResources.open({ ...config, logger });
+  }
+}
+
+const USAGE_STATUS_INTERVAL_MS = 30_000;
+
+/** Lease holder only: each tenant's status shows its usage per pool, refreshed every 30 s and on change. */
+function publishTenantUsage(resources: KubernetesResources, ledger: Ledger, logger: Logger): { stop(): void } {
+  let running = false;
+  const publish = async () => {
+    if (running || !resources.isLeader()) return;
+    running = true;
+    try {
+      const snapshot = resources.current();
+      const rows = usageReport(snapshot, await ledger.usage());
+      for (const tenant of snapshot.tenants.keys()) resources.reportTenantUsage(tenant, rows.filter((row) => row.tenant === tenant));
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'tenant usage not published to status');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void publish(), USAGE_STATUS_INTERVAL_MS);
+  timer.unref();
+  const unsubscribe = resources.onChange(() => void publish());
+  void publish();
+  return {
+    stop() {
+      clearInterval(timer);
+      unsubscribe();
+    },
+  };
 }
 
 function listenHttp(server: http.Server, address: string): Promise<number> {
@@ -90,7 +131,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       tenantSubjects: config.tenantSubjects,
       maxAccessTtlSeconds: config.maxAccessTtlSeconds,
     });
-    const resources = await DirectoryResources.open(config.resourcesDir, { secretsDir: config.secretsDir, logger });
+    const resources = await openResources(config.resources, logger);
     closers.push(() => resources.close());
     const policy = await WasmPolicyEngine.load(config.policyWasm);
     const applyRoles = (snapshot: ResourceSnapshot) => {
@@ -121,6 +162,10 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       adminPort = await listenHttp(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
+    }
+    if (resources instanceof KubernetesResources) {
+      const publisher = publishTenantUsage(resources, openedLedger, logger);
+      closers.push(() => publisher.stop());
     }
     const resolver = startPendingResolver({
       ledger: openedLedger,

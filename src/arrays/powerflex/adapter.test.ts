@@ -151,6 +151,9 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect(await adapter.volume(system, credentials, id)).to.deep.equal(expected);
     expect(await adapter.volume(system, credentials, id)).to.deep.equal(expected);
     expect(gateway.requestsTo(`/api/instances/Volume::${id}`)).to.have.length(1);
+    // Grown behind the cache: a fresh lookup (what size-charged operations use) sees the new size.
+    await fetchGateway(gateway, token, 'POST', `/api/instances/Volume::${id}/action/setVolumeSize`, { sizeInGB: '16' });
+    expect(await adapter.volume(system, credentials, id, { fresh: true })).to.deep.equal({ ...expected, sizeKiB: 16 * GIB_IN_KIB });
     const missing = await rejection(adapter.volume(system, credentials, 'abcdef0000000000'));
     expect([missing.status, missing.message]).to.deep.equal([500, 'Could not find the volume']);
   });
@@ -185,12 +188,86 @@ describe('powerflex adapter (against the fake gateway)', () => {
     }
   });
 
-  it('answers the driver login locally and speaks PowerFlex errors', () => {
-    const answer = adapter.localAnswer({ kind: 'login' });
-    expect(answer?.status).to.equal(200);
-    expect(JSON.parse(answer!.body)).to.be.a('string');
-    expect(adapter.localAnswer({ kind: 'read' })).to.equal(undefined);
+  it("answers the driver's logins locally, 3.x as Dell does byte for byte, 4.x as a token pair, and speaks PowerFlex errors", () => {
+    const answer = adapter.localAnswer({ kind: 'login' }, '/api/login/');
+    expect(answer).to.deep.include({ status: 200, body: 'hellofromkaravi' });
+    const oauth = adapter.localAnswer({ kind: 'login' }, '/rest/auth/login/');
+    expect(oauth?.status).to.equal(200);
+    expect(JSON.parse(oauth!.body)).to.include({ access_token: 'hellofromkaravi', refresh_token: 'hellofromkaravi' });
+    expect(adapter.localAnswer({ kind: 'read' }, '/api/version/')).to.equal(undefined);
     expect(JSON.parse(adapter.errorBody(403, 'request denied').body)).to.deep.equal({ errorCode: 403, httpStatusCode: 403, message: 'request denied' });
+  });
+});
+
+describe('powerflex adapter against a 4.x gateway', () => {
+  let gateway: FakePowerFlexGateway;
+  let adapter: PowerFlexAdapter;
+  let system: StorageSystem;
+  let clock: number;
+
+  beforeEach(async () => {
+    // Access tokens live 10 s, refresh tokens 60 s: renewal times are the adapter's clock.
+    gateway = await FakePowerFlexGateway.start({ version: '4.5', tokenTtlMs: 10_000, refreshTokenTtlMs: 60_000 });
+    clock = Date.now();
+    adapter = createPowerFlexAdapter({ ca: gateway.ca, now: () => clock });
+    system = {
+      name: 'pflex4', type: 'powerflex', systemID: gateway.systemId, endpoint: gateway.url,
+      skipCertificateValidation: false, credentials: { kind: 'secret', name: 'pflex-creds' },
+    };
+  });
+
+  afterEach(async () => {
+    await adapter.close();
+    await gateway.stop();
+  });
+
+  const oauthLogins = () => gateway.requestsTo('/rest/auth/login').length;
+  const refreshes = () => gateway.requestsTo('/rest/auth/refresh').length;
+
+  it('logs in the 4.x way and forwards the access token as Bearer', async () => {
+    const [header] = await adapter.authorize(system, credentials);
+    expect(header!.value).to.match(/^Bearer /);
+    expect(gateway.issuedTokens).to.include(header!.value.replace(/^Bearer /, ''));
+    expect(oauthLogins()).to.equal(1);
+    expect(gateway.requestsTo('/api/login')).to.have.length(0);
+    expect(JSON.parse(gateway.requestsTo('/rest/auth/login')[0]!.body)).to.deep.equal(credentials);
+    expect(await adapter.poolName(system, credentials, '3df6b86600000000')).to.equal('bronze');
+  });
+
+  it('renews with the refresh token before the access token expires, and logs in again once the refresh token is too old', async () => {
+    const first = await adapter.authorize(system, credentials);
+    clock += 7_000; // within the access token's 10 s
+    expect(await adapter.authorize(system, credentials)).to.deep.equal(first);
+    clock += 1_500; // past 80 % of its life: refreshed, not logged in again
+    const refreshed = await adapter.authorize(system, credentials);
+    expect(refreshed[0]!.value).to.not.equal(first[0]!.value);
+    expect([oauthLogins(), refreshes()]).to.deep.equal([1, 1]);
+    expect(await adapter.poolName(system, credentials, '3df6b86700000001')).to.equal('silver');
+    clock += 60_000; // the refresh token (60 s) is past its renewal point too
+    await adapter.authorize(system, credentials);
+    expect([oauthLogins(), refreshes()]).to.deep.equal([2, 1]);
+  });
+
+  it('reads 4.x file systems and NFS exports as volumes of their pool', async () => {
+    const [header] = await adapter.authorize(system, credentials);
+    const created = await fetchGateway(gateway, header!.value, 'POST', '/rest/v1/file-systems', {
+      name: 'k8s-nfs-1', size_total: 8 * GIB_IN_KIB * 1024, storage_pool_id: '3df6b86600000000', nas_server_id: '64132f37-d33e-9d8c-9f12-9e5b3d4c2a10',
+    }) as { id: string };
+    const exported = await fetchGateway(gateway, header!.value, 'POST', '/rest/v1/nfs-exports', { name: 'k8s-nfs-1', file_system_id: created.id, path: '/k8s-nfs-1' }) as { id: string };
+    const expected = { name: 'k8s-nfs-1', sizeKiB: 8 * GIB_IN_KIB, poolId: '3df6b86600000000', poolName: 'bronze' };
+    expect(await adapter.volume(system, credentials, `file-system:${created.id}`)).to.deep.include(expected);
+    expect(await adapter.volume(system, credentials, `nfs-export:${exported.id}`)).to.deep.include(expected);
+    expect(await adapter.findVolume(system, credentials, 'k8s-nfs-1')).to.deep.equal({ id: `file-system:${created.id}`, ...expected });
+    expect(await adapter.findVolume(system, credentials, 'k8s-nfs-2')).to.equal(undefined);
+    expect((await adapter.inventory(system, credentials)).map((volume) => volume.id)).to.deep.equal([`file-system:${created.id}`]);
+  });
+
+  it('does not fall back to a 3.x login once the endpoint is known to be 4.x', async () => {
+    await adapter.authorize(system, credentials);
+    gateway.expireTokens();
+    const wrong = { username: 'admin', password: 'Wrong-1' };
+    expect((await rejection(adapter.authorize(system, wrong))).message).to.match(/HTTP 401 Invalid user credentials/);
+    expect(gateway.requestsTo('/api/login')).to.have.length(0);
   });
 });
 
@@ -203,8 +280,8 @@ async function fetchGateway(gateway: FakePowerFlexGateway, authorization: string
       method: method as 'POST', dispatcher, headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body),
     });
     const text = await response.body.text();
-    expect(response.statusCode, text).to.equal(200);
-    return JSON.parse(text);
+    expect(response.statusCode, text).to.be.within(200, 201);
+    return text === '' ? undefined : JSON.parse(text);
   } finally {
     await dispatcher.close();
   }

@@ -4,7 +4,7 @@ import type { HeaderSet } from '../../pipeline/types.js';
 import { sessionTag } from '../sessionTag.js';
 import type { ArrayAdapter, LocalAnswer, Operation } from '../types.js';
 import { classifyPowerFlex } from './classify.js';
-import { basicToken, PowerFlexClient, type PowerFlexClientOptions } from './client.js';
+import { authorizationOf, PowerFlexClient, type GatewaySession, type PowerFlexClientOptions } from './client.js';
 import { powerflexErrorBody } from './errors.js';
 
 /**
@@ -14,9 +14,22 @@ import { powerflexErrorBody } from './errors.js';
  */
 export const SPOOFED_LOGIN_TOKEN = 'hellofromkaravi';
 
-/** PowerFlex's token auth on a forwarded request. */
-function credentialHeaders(token: string): HeaderSet[] {
-  return [{ name: 'authorization', value: `Basic ${basicToken(token)}` }];
+/** The gateway's session on a forwarded request, in the scheme its generation takes (3.x Basic, 4.x Bearer). */
+function credentialHeaders(session: GatewaySession): HeaderSet[] {
+  return [{ name: 'authorization', value: authorizationOf(session) }];
+}
+
+/**
+ * The driver's own logins, answered locally. 3.x `/api/login`: Dell's body byte for byte, the token
+ * unquoted (goscaleio trims quotes, so it reads the same token either way). 4.x `/rest/auth/login`
+ * (and `/rest/auth/refresh`): the token pair shape goscaleio's gateway client reads `access_token` from.
+ */
+function loginAnswer(path: string): LocalAnswer {
+  if (path.toLowerCase().startsWith('/rest/')) {
+    const body = { access_token: SPOOFED_LOGIN_TOKEN, refresh_token: SPOOFED_LOGIN_TOKEN, expires_in: 300, refresh_expires_in: 1800, token_type: 'Bearer' };
+    return { status: 200, headers: [{ name: 'content-type', value: 'application/json' }], body: JSON.stringify(body) };
+  }
+  return { status: 200, headers: [{ name: 'content-type', value: 'text/plain; charset=utf-8' }], body: SPOOFED_LOGIN_TOKEN };
 }
 
 export interface PowerFlexAdapter extends ArrayAdapter {
@@ -32,18 +45,14 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
     // (`application/json;version=…`), and the bodies are JSON.
     forwardedHeaders: ['accept', 'content-type'],
     classify: (request) => classifyPowerFlex(request),
-    localAnswer(operation: Operation): LocalAnswer | undefined {
-      if (operation.kind !== 'login') return undefined;
-      // goscaleio reads the login body as a JSON string, as the real gateway sends it.
-      return { status: 200, headers: [{ name: 'content-type', value: 'application/json' }], body: JSON.stringify(SPOOFED_LOGIN_TOKEN) };
-    },
+    localAnswer: (operation: Operation, path: string) => (operation.kind === 'login' ? loginAnswer(path) : undefined),
     poolName: (system, credentials, poolId) => client.poolName(system, credentials, poolId),
-    volume: (system, credentials, volumeId) => client.volume(system, credentials, volumeId),
+    volume: (system, credentials, volumeId, lookup) => client.volume(system, credentials, volumeId, lookup),
     findVolume: (system, credentials, name) => client.findVolume(system, credentials, name),
     inventory: (system, credentials) => client.inventory(system, credentials),
-    authorize: async (system, credentials) => credentialHeaders(await client.token(system, credentials)),
+    authorize: async (system, credentials) => credentialHeaders(await client.session(system, credentials)),
     // The tag is of the headers this session would be forwarded with, as the allow computed it.
-    credentialsRejected: (system, tag) => client.sessionRefused(system, (token) => sessionTag(credentialHeaders(token)) === tag),
+    credentialsRejected: (system, tag) => client.sessionRefused(system, (session) => sessionTag(credentialHeaders(session)) === tag),
     errorBody: powerflexErrorBody,
     close: () => client.close(),
   };

@@ -42,9 +42,12 @@ describe('classifyPowerFlex', () => {
       expect(classify('HEAD', '/api/version').operation).to.deep.equal({ kind: 'read' });
     });
 
-    it('treats the query actions the driver POSTs as reads', () => {
+    it('treats the query actions the driver POSTs as reads, on types and on instances', () => {
       expect(classify('POST', '/api/types/Volume/instances/action/queryIdByKey/', { name: 'k8s-1' }).operation).to.deep.equal({ kind: 'read' });
       expect(classify('POST', '/api/types/StoragePool/instances/action/querySelectedStatistics', {}).operation).to.deep.equal({ kind: 'read' });
+      expect(classify('POST', '/api/instances/System/action/querySystemLimits', {}).operation).to.deep.equal({ kind: 'read' });
+      expect(classify('POST', '/api/instances/Sdc::34e49c2000000004/action/queryVolumeSdcBwc', {}).operation).to.deep.equal({ kind: 'read' });
+      expect(classify('POST', '/api/instances/System/queryMdmCluster', {}).operation).to.deep.equal({ kind: 'read' });
     });
   });
 
@@ -98,12 +101,80 @@ describe('classifyPowerFlex', () => {
       });
       expect(classify('POST', `${base}/addMappedSdc/`, { sdcId: '34e49c2000000004' }).operation).to.deep.equal({ kind: 'volume-map', volumeId: 'ae376b0300000000' });
       expect(classify('POST', `${base}/removeMappedSdc/`, { sdcId: '34e49c2000000004' }).operation).to.deep.equal({ kind: 'volume-unmap', volumeId: 'ae376b0300000000' });
+      expect(classify('POST', `${base}/removeMappedSdc/`, { allSdcs: 'TRUE' }).operation).to.deep.equal({ kind: 'volume-unmap', volumeId: 'ae376b0300000000' });
+      expect(classify('POST', `${base}/setMappedSdcLimits/`, { sdcId: '34e49c2000000004' }).operation).to.deep.equal({ kind: 'volume-map', volumeId: 'ae376b0300000000' });
+      expect(classify('POST', `${base}/setVolumeMappingAccessMode`, { sdcId: '34e49c2000000004' }).operation).to.deep.equal({ kind: 'volume-map', volumeId: 'ae376b0300000000' });
     });
 
     it('rejects a missing or malformed volume id', () => {
       expect(invalidMessage(classify('POST', '/api/instances/Volume::/action/removeVolume'))).to.match(/invalid volume id/);
       expect(invalidMessage(classify('POST', '/api/instances/Volume::1*2/action/removeVolume'))).to.match(/invalid volume id/);
       expect(invalidMessage(classify('POST', '/api/instances/Volume::1;x=2/action/removeVolume'))).to.match(/path parameters \(';'\) are not accepted/);
+    });
+  });
+
+  describe('volume expand', () => {
+    const path = '/api/instances/Volume::ae376b0300000000/action/setVolumeSize';
+
+    it('reads the new size in GiB (as goscaleio sends it) and charges what the array allocates', () => {
+      expect(classify('POST', path, { sizeInGB: '16' }).operation).to.deep.equal({ kind: 'volume-expand', volumeId: 'ae376b0300000000', newSizeKiB: 16 * GiB });
+      expect(classify('POST', path, { sizeInGB: 9 }).operation).to.deep.equal({ kind: 'volume-expand', volumeId: 'ae376b0300000000', newSizeKiB: 16 * GiB });
+    });
+
+    it('rejects a missing or malformed size and a bad volume id', () => {
+      for (const sizeInGB of [undefined, '', '1.5', '-8', 0, 'lots']) {
+        expect(invalidMessage(classify('POST', path, { sizeInGB }))).to.match(/"sizeInGB" must be a positive whole number of GiB/);
+      }
+      expect(invalidMessage(classify('POST', path, { sizeInGB: '999999999999' }))).to.match(/too large/);
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::x~y/action/setVolumeSize', { sizeInGB: '16' }))).to.match(/invalid volume id/);
+    });
+  });
+
+  describe('volume restore (overwriteVolumeContent)', () => {
+    it('names the volume overwritten and the source', () => {
+      expect(classify('POST', '/api/instances/Volume::ae376b0300000000/action/overwriteVolumeContent', { srcVolumeId: 'ae376b0300000001' }).operation)
+        .to.deep.equal({ kind: 'volume-restore', volumeId: 'ae376b0300000000', sourceVolumeId: 'ae376b0300000001' });
+      expect(invalidMessage(classify('POST', '/api/instances/Volume::ae376b0300000000/action/overwriteVolumeContent', {}))).to.match(/"srcVolumeId" is required/);
+    });
+  });
+
+  describe('PowerFlex 4.x', () => {
+    const fs = '64e4c4c7-0000-0000-0000-000000000001';
+
+    it('answers the 4.x login and refresh locally, and never passes a logout', () => {
+      expect(classify('POST', '/rest/auth/login', { username: 'u', password: 'p' }).operation).to.deep.equal({ kind: 'login' });
+      expect(classify('POST', '/REST/Auth/Refresh/').operation).to.deep.equal({ kind: 'login' });
+      expect(classify('GET', '/rest/auth/logout').operation).to.deep.equal({ kind: 'unknown-mutation' });
+    });
+
+    it('charges a file-system create to its storage pool, in KiB rounded up from bytes', () => {
+      const body = { name: 'k8s-nfs', size_total: 8 * GiB * 1024 + 1, storage_pool_id: '3df6b86600000000', nas_server_id: 'nas-1' };
+      expect(classify('POST', '/rest/v1/file-systems', body).operation).to.deep.equal({ kind: 'volume-create', poolId: '3df6b86600000000', sizeKiB: 8 * GiB + 1, name: 'k8s-nfs' });
+      expect(invalidMessage(classify('POST', '/rest/v1/file-systems', { ...body, size_total: '8GB' }))).to.match(/"size_total" must be a positive whole number of bytes/);
+      expect(invalidMessage(classify('POST', '/rest/v1/file-systems', { ...body, storage_pool_id: undefined }))).to.match(/"storage_pool_id" is required/);
+      expect(invalidMessage(classify('POST', '/rest/v1/file-systems', { ...body, name: '' }))).to.match(/"name" is required/);
+    });
+
+    it('names file systems and exports in their own id space', () => {
+      expect(classify('DELETE', `/rest/v1/file-systems/${fs}`).operation).to.deep.equal({ kind: 'volume-delete', volumeId: `file-system:${fs}` });
+      expect(classify('PATCH', `/rest/v1/file-systems/${fs}`, { size_total: 16 * GiB * 1024 }).operation).to.deep.equal({ kind: 'volume-expand', volumeId: `file-system:${fs}`, newSizeKiB: 16 * GiB });
+      expect(classify('PATCH', `/rest/v1/file-systems/${fs}`, { description: 'x' }).operation).to.deep.equal({ kind: 'volume-map', volumeId: `file-system:${fs}` });
+      expect(classify('POST', '/rest/v1/nfs-exports', { name: 'e', file_system_id: fs, path: '/e' }).operation).to.deep.equal({ kind: 'volume-map', volumeId: `file-system:${fs}` });
+      expect(classify('DELETE', '/rest/v1/nfs-exports/e-1').operation).to.deep.equal({ kind: 'volume-unmap', volumeId: 'nfs-export:e-1' });
+      expect(classify('POST', `/rest/v1/file-systems/${fs}/snapshot`, { name: 'sn' }).operation).to.deep.equal({ kind: 'snapshot-create', snapshots: [{ volumeId: `file-system:${fs}`, snapshotName: 'sn' }] });
+    });
+
+    it('restores a file system from its snapshot as a restore of both, and refuses a restore that keeps an uncharged copy', () => {
+      const snap = '64e4c4c7-0000-0000-0000-000000000002';
+      expect(classify('POST', `/rest/v1/file-systems/${fs}/restore`, { snapshot_id: snap }).operation)
+        .to.deep.equal({ kind: 'volume-restore', volumeId: `file-system:${fs}`, sourceVolumeId: `file-system:${snap}` });
+      expect(classify('POST', `/rest/v1/file-systems/${fs}/restore`, { snapshot_id: snap, copy_name: 'backup' }).operation).to.deep.equal({ kind: 'unknown-mutation' });
+      expect(invalidMessage(classify('POST', `/rest/v1/file-systems/${fs}/restore`, {}))).to.match(/"snapshot_id" is required/);
+    });
+
+    it('rejects ids that are not PowerFlex file ids and exports without a file system', () => {
+      expect(invalidMessage(classify('DELETE', '/rest/v1/file-systems/a~b'))).to.match(/invalid file-systems id/);
+      expect(invalidMessage(classify('POST', '/rest/v1/nfs-exports', { name: 'e', path: '/e' }))).to.match(/"file_system_id" is required/);
     });
   });
 
@@ -133,7 +204,11 @@ describe('classifyPowerFlex', () => {
   describe('fail closed', () => {
     it('denies every other mutating request', () => {
       for (const [method, path] of [
-        ['POST', '/api/instances/Volume::ae376b0300000000/action/setVolumeSize'],
+        ['POST', '/api/instances/Volume::ae376b0300000000/action/setVolumeName'],
+        ['POST', '/rest/auth/logout'],
+        ['POST', '/api/instances/Volume::ae376b0300000000/action/migrateVTree'],
+        ['POST', '/rest/v1/nas-servers'],
+        ['DELETE', '/rest/v1/nas-servers/64e4c4c7-0000-0000-0000-000000000001'],
         ['POST', '/api/instances/Volume::ae376b0300000000/action/constructor'],
         ['POST', '/api/types/Volume/instances/action/removeAll'],
         ['POST', '/api/types/StoragePool/instances'],

@@ -1,13 +1,20 @@
-// The service's own PowerFlex gateway client: login token per system (reference §1.5) and the few
-// lookups the pipeline needs (pool names, volumes, does a volume exist). It uses the array's real
-// credentials, which never leave this process except towards the array itself.
+// The service's own PowerFlex gateway client: a session per system (reference §1.5) and the few
+// lookups the pipeline needs (pool names, volumes and file systems, does one exist). It uses the
+// array's real credentials, which never leave this process except towards the array itself.
+//
+// Two gateway generations: 3.x logs in with `GET /api/login` (Basic user:password → a token sent as
+// `Basic ":"+token`); 4.x with `POST /rest/auth/login` (JSON credentials → `access_token`,
+// `refresh_token`, lifetimes) and the access token sent as `Bearer`, renewed with the refresh token
+// before it expires. The generation is discovered at the first login (the 4.x login is tried first:
+// a 3.x gateway does not serve it) and remembered per endpoint.
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
-import { SessionPool } from '../session.js';
+import { SessionPool, type LoggedIn } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
+import { fileSystemVolumeId, objectOf, type PowerFlexObject } from './objectIds.js';
 
 export interface PowerFlexClientOptions {
   /** Extra trusted CA certificates (PEM) for gateway TLS; the system trust store (and NODE_EXTRA_CA_CERTS) otherwise. */
@@ -39,6 +46,22 @@ export interface PowerFlexClientOptions {
   now?: () => number;
 }
 
+/** How the gateway takes its session on every request. */
+export type SessionScheme = 'basic-token' | 'bearer';
+
+export interface GatewaySession {
+  scheme: SessionScheme;
+  token: string;
+}
+
+interface Session extends GatewaySession {
+  /** 4.x: the refresh token and when it dies. */
+  refresh?: { token: string; expiresAt: number };
+}
+
+/** The part of a 4.x access token's life spent before it is renewed (the rest is margin for requests in flight). */
+const ACCESS_RENEW_FRACTION = 0.8;
+
 interface GatewayResponse {
   status: number;
   text: string;
@@ -55,23 +78,35 @@ interface RawVolume {
   storagePoolId?: unknown;
 }
 
+/** The fields of a 4.x file system the service reads (sizes in bytes). */
+interface RawFileSystem {
+  id?: unknown;
+  name?: unknown;
+  size_total?: unknown;
+  storage_pool_id?: unknown;
+}
+
 function isNotFound(response: GatewayResponse): boolean {
   return response.status === 404 || parseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
 }
 
 export class PowerFlexClient {
-  private readonly sessions: SessionPool<string>;
+  private readonly sessions: SessionPool<Session>;
+  /** Endpoint → gateway generation, learnt at the first login. */
+  private readonly generations = new Map<string, '3.x' | '4.x'>();
   private readonly agents = new Map<string, Dispatcher>();
   private readonly pools: ExpiringCache<string>;
   private readonly volumes: ExpiringCache<VolumeInfo>;
+  private readonly tokenMaxAgeMs: number;
   private readonly requestTimeoutMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: PowerFlexClientOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.sessions = new SessionPool({
-      maxAgeMs: options.tokenMaxAgeMs ?? 5 * 60_000,
+      maxAgeMs: this.tokenMaxAgeMs,
       ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
       ...(options.minRefusedSessionAgeMs === undefined ? {} : { minRefusedSessionAgeMs: options.minRefusedSessionAgeMs }),
       now: this.now,
@@ -82,9 +117,9 @@ export class PowerFlexClient {
     this.volumes = new ExpiringCache(size, ttl, this.now);
   }
 
-  /** A current gateway token for this system: cached, renewed before it ages out, one login at a time. */
-  token(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<string> {
-    return this.sessions.current(system, credentials, async () => ({ value: await this.login(system, credentials) }), rejected);
+  /** A current gateway session for this system: cached, renewed before it ages out, one login at a time. */
+  session(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<GatewaySession> {
+    return this.sessions.current(system, credentials, (current) => this.renew(system, credentials, current), rejected === undefined ? undefined : (session) => session.token === rejected);
   }
 
   /**
@@ -93,7 +128,7 @@ export class PowerFlexClient {
    * in again (one login, as in `token`) instead of carrying a dead token until it ages out. A session
    * obtained since then is kept: a late report must not kill it. Returns whether one was dropped.
    */
-  sessionRefused(system: StorageSystem, refused: (token: string) => boolean): boolean {
+  sessionRefused(system: StorageSystem, refused: (session: GatewaySession) => boolean): boolean {
     return this.sessions.refused(system, refused);
   }
 
@@ -113,24 +148,34 @@ export class PowerFlexClient {
     return found;
   }
 
-  /** Volume id → name, size, pool (name resolved too). A missing volume answers with the array's status and message. */
-  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo> {
+  /**
+   * Volume id → name, size, pool (name resolved too). A 4.x file system (`file-system:<id>`) is
+   * read from the file API; an NFS export (`nfs-export:<id>`) is the file system it exports. A
+   * missing object answers with the array's status and message.
+   */
+  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, lookup = { fresh: false }): Promise<VolumeInfo> {
     const key = `${storageKey(system.type, system.systemID)}|${volumeId}`;
-    const cached = this.volumes.get(key);
+    const cached = lookup.fresh ? undefined : this.volumes.get(key);
     if (cached) return cached;
-    const raw = parseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(volumeId)}`));
-    const info = await this.volumeInfo(system, credentials, volumeId, raw);
+    const object = objectOf(volumeId);
+    const info =
+      object.type === 'volume'
+        ? await this.volumeInfo(system, credentials, volumeId, parseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
+        : await this.fileSystem(system, credentials, object);
+    // An export can be re-pointed at another file system only by deleting it: its file system is stable.
     this.volumes.set(key, info);
     return info;
   }
 
   /**
-   * The volume of this name as the gateway has it now (queryIdByKey, then the volume itself), or
-   * undefined when the gateway says "not found". Errors other than "not found" throw.
+   * The volume of this name as the gateway has it now (queryIdByKey, then the volume itself; on
+   * 4.x, else the file system of this name), or undefined when the gateway says "not found". A hold
+   * does not say which it was, and names are the tenant's PV names, so either answers for it.
+   * Errors other than "not found" throw.
    */
   async findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
     const response = await this.call(system, credentials, 'POST', '/api/types/Volume/instances/action/queryIdByKey', JSON.stringify({ name }));
-    if (isNotFound(response)) return undefined;
+    if (isNotFound(response)) return (await this.fileSystems(system, credentials)).find((fs) => fs.name === name);
     if (response.status !== 200) throw this.lookupError(system, response);
     const id = parseJson<unknown>(response.text);
     if (typeof id !== 'string' || id === '') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned no id for volume ${JSON.stringify(name)}`, 502);
@@ -141,7 +186,7 @@ export class PowerFlexClient {
     return this.volumeInfo(system, credentials, id, parseJson<RawVolume>(found.text));
   }
 
-  /** Every volume and snapshot on the system (one call), pool names resolved (one more call at most). */
+  /** Every volume and snapshot on the system (one call) and, on 4.x, every file system; pool names resolved (one more call at most). */
   async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
     const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
     if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list`, 502);
@@ -150,7 +195,40 @@ export class PowerFlexClient {
       if (typeof raw?.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a volume without an id`, 502);
       volumes.push(await this.volumeInfo(system, credentials, raw.id, raw));
     }
-    return volumes;
+    return [...volumes, ...(await this.fileSystems(system, credentials))];
+  }
+
+  /** A 4.x file system (sizes in bytes, charged in KiB rounded up), directly or through the NFS export that names it. */
+  private async fileSystem(system: StorageSystem, credentials: ArrayCredentials, object: Exclude<PowerFlexObject, { type: 'volume' }>): Promise<VolumeInfo> {
+    let fileSystemId = object.id;
+    if (object.type === 'nfs-export') {
+      const nfs = parseJson<{ file_system_id?: unknown }>(await this.expectOk(system, credentials, 'GET', `/rest/v1/nfs-exports/${encodeURIComponent(object.id)}?select=*`));
+      if (typeof nfs?.file_system_id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable NFS export ${object.id}`, 502);
+      fileSystemId = nfs.file_system_id;
+    }
+    const raw = parseJson<RawFileSystem>(await this.expectOk(system, credentials, 'GET', `/rest/v1/file-systems/${encodeURIComponent(fileSystemId)}?select=*`));
+    return this.fileSystemInfo(system, credentials, fileSystemId, raw);
+  }
+
+  /** Every file system of a 4.x gateway (none on 3.x, which has no file API). */
+  private async fileSystems(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
+    if ((await this.session(system, credentials)).scheme !== 'bearer') return [];
+    const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/rest/v1/file-systems?select=*'));
+    if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable file system list`, 502);
+    const fileSystems: VolumeInfo[] = [];
+    for (const raw of listed as RawFileSystem[]) {
+      if (typeof raw?.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a file system without an id`, 502);
+      fileSystems.push(await this.fileSystemInfo(system, credentials, raw.id, raw));
+    }
+    return fileSystems;
+  }
+
+  private async fileSystemInfo(system: StorageSystem, credentials: ArrayCredentials, id: string, raw: RawFileSystem | undefined): Promise<VolumeInfo> {
+    if (typeof raw?.name !== 'string' || typeof raw.storage_pool_id !== 'string' || typeof raw.size_total !== 'number') {
+      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable file system ${id}`, 502);
+    }
+    const poolId = raw.storage_pool_id;
+    return { id: fileSystemVolumeId(id), name: raw.name, sizeKiB: Math.ceil(raw.size_total / 1024), poolId, poolName: await this.poolName(system, credentials, poolId) };
   }
 
   async close(): Promise<void> {
@@ -159,23 +237,53 @@ export class PowerFlexClient {
     await Promise.all(agents.map((agent) => agent.close()));
   }
 
-  private async login(system: StorageSystem, credentials: ArrayCredentials): Promise<string> {
-    const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
-    const response = await this.send(system, 'GET', '/api/login', basic);
-    if (response.status !== 200) {
-      throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`, 502);
+  /**
+   * A 4.x session whose refresh token still lives is refreshed; otherwise this logs in, the 4.x way
+   * first unless the endpoint is known to be 3.x. A refused refresh falls back to a login.
+   */
+  private async renew(system: StorageSystem, credentials: ArrayCredentials, current: Session | undefined): Promise<LoggedIn<Session>> {
+    if (current?.refresh && this.now() < current.refresh.expiresAt) {
+      const refreshed = await this.send(system, 'POST', '/rest/auth/refresh', undefined, JSON.stringify({ refresh_token: current.refresh.token }));
+      if (refreshed.status === 200) return this.oauthSession(system, refreshed);
     }
+    const generation = this.generations.get(system.endpoint);
+    if (generation !== '3.x') {
+      const body = JSON.stringify({ username: credentials.username, password: credentials.password });
+      const response = await this.send(system, 'POST', '/rest/auth/login', undefined, body);
+      if (response.status === 200) {
+        this.generations.set(system.endpoint, '4.x');
+        return this.oauthSession(system, response);
+      }
+      if (generation === '4.x') throw loginFailed(system, response);
+    }
+    const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+    const response = await this.send(system, 'GET', '/api/login', `Basic ${basic}`);
+    if (response.status !== 200) throw loginFailed(system, response);
     const token = parseJson<unknown>(response.text);
     if (typeof token !== 'string' || token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no token`, 502);
-    return token;
+    this.generations.set(system.endpoint, '3.x');
+    return { value: { scheme: 'basic-token', token } };
   }
 
-  /** A call with the current token; a 401 (token expired early, gateway restarted) logs in again once. */
+  /** `{"access_token","expires_in","refresh_token","refresh_expires_in"}` → a Bearer session renewed before the access token dies. */
+  private oauthSession(system: StorageSystem, response: GatewayResponse): LoggedIn<Session> {
+    const body = parseJson<{ access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; refresh_expires_in?: unknown }>(response.text);
+    if (typeof body?.access_token !== 'string' || body.access_token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no access token`, 502);
+    const now = this.now();
+    const accessMs = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : this.tokenMaxAgeMs;
+    const session: Session = { scheme: 'bearer', token: body.access_token };
+    if (typeof body.refresh_token === 'string' && typeof body.refresh_expires_in === 'number') {
+      session.refresh = { token: body.refresh_token, expiresAt: now + body.refresh_expires_in * 1000 * ACCESS_RENEW_FRACTION };
+    }
+    return { value: session, renewAfterMs: accessMs * ACCESS_RENEW_FRACTION };
+  }
+
+  /** A call with the current session; a 401 (token expired early, gateway restarted) logs in again once. */
   private async call(system: StorageSystem, credentials: ArrayCredentials, method: string, path: string, body?: string): Promise<GatewayResponse> {
-    const token = await this.token(system, credentials);
-    const response = await this.send(system, method, path, basicToken(token), body);
+    const session = await this.session(system, credentials);
+    const response = await this.send(system, method, path, authorizationOf(session), body);
     if (response.status !== 401) return response;
-    return this.send(system, method, path, basicToken(await this.token(system, credentials, token)), body);
+    return this.send(system, method, path, authorizationOf(await this.session(system, credentials, session.token)), body);
   }
 
   private async expectOk(system: StorageSystem, credentials: ArrayCredentials, method: string, path: string): Promise<string> {
@@ -204,13 +312,13 @@ export class PowerFlexClient {
     return new ArrayLookupError(gatewayErrorMessage(response.status, response.text), response.status);
   }
 
-  private async send(system: StorageSystem, method: string, path: string, basic: string, body?: string): Promise<GatewayResponse> {
+  private async send(system: StorageSystem, method: string, path: string, authorization: string | undefined, body?: string): Promise<GatewayResponse> {
     const url = new URL(path, system.endpoint);
     try {
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers: {
-          authorization: `Basic ${basic}`,
+          ...(authorization === undefined ? {} : { authorization }),
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
@@ -243,9 +351,13 @@ export class PowerFlexClient {
   }
 }
 
-/** PowerFlex's token auth: Basic with an empty user name and the token as the password. */
-export function basicToken(token: string): string {
-  return Buffer.from(`:${token}`).toString('base64');
+/** The Authorization a gateway takes its session in: 3.x Basic with an empty user name and the token as the password, 4.x Bearer. */
+export function authorizationOf(session: GatewaySession): string {
+  return session.scheme === 'bearer' ? `Bearer ${session.token}` : `Basic ${Buffer.from(`:${session.token}`).toString('base64')}`;
+}
+
+function loginFailed(system: StorageSystem, response: GatewayResponse): ArrayLookupError {
+  return new ArrayLookupError(`login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`, 502);
 }
 
 function parseJson<T>(text: string): T | undefined {

@@ -114,13 +114,13 @@ describe('PowerStore adapter against the fake PowerStore', () => {
   });
 
   it('answers the driver login locally with the cookie and CSRF header gopowerstore needs, and speaks PowerStore errors', () => {
-    const answer = adapter.localAnswer({ kind: 'login' })!;
+    const answer = adapter.localAnswer({ kind: 'login' }, '/api/rest/login_session')!;
     expect(answer.status).to.equal(200);
     const names = answer.headers.map((header) => header.name);
     expect(names).to.include.members(['dell-emc-token', 'set-cookie']);
     expect(answer.headers.find((header) => header.name === 'set-cookie')!.value).to.match(/^auth_cookie=hellofromkaravi;/);
     expect(JSON.parse(answer.body)).to.be.an('array').with.nested.property('[0].id');
-    expect(adapter.localAnswer({ kind: 'read' })).to.equal(undefined);
+    expect(adapter.localAnswer({ kind: 'read' }, '/api/rest/volume')).to.equal(undefined);
     const error = adapter.errorBody(507, 'not enough quota');
     expect(JSON.parse(error.body)).to.deep.equal({ messages: [{ code: '0xE0AA000001FB', severity: 'Error', message_l10n: 'not enough quota', arguments: [] }] });
   });

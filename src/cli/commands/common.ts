@@ -7,7 +7,8 @@ import type { ResourceKind } from '../../resources/objects.js';
 import { API_VERSION } from '../../resources/types.js';
 import type { GlobalOptions } from '../globals.js';
 import { printData, type Column, type Io } from '../output.js';
-import { checkedObject, ResourceStore, type Manifest } from '../resourceStore.js';
+import { KubernetesStore } from '../kubernetesStore.js';
+import { checkedObject, ResourceStore, type Manifest, type ObjectStore } from '../resourceStore.js';
 import { CliError } from '../errors.js';
 
 export function manifest(kind: ResourceKind, name: string, spec: Record<string, unknown>): Manifest {
@@ -25,7 +26,7 @@ export const globalsOf = (command: Command): GlobalOptions => command.optsWithGl
  * With --dry-run: checks the object (and, given a resources directory, the directory it would
  * join) and prints it without writing. Otherwise saves it and prints "<Kind> "<name>" <verb> in <file>".
  */
-export async function saveObject(io: Io, globals: GlobalOptions, object: Manifest, options: { dryRun?: boolean; store?: ResourceStore }): Promise<void> {
+export async function saveObject(io: Io, globals: GlobalOptions, object: Manifest, options: { dryRun?: boolean; store?: ObjectStore }): Promise<void> {
   const { kind } = object;
   const { name } = object.metadata;
   if (options.dryRun) {
@@ -35,14 +36,24 @@ export async function saveObject(io: Io, globals: GlobalOptions, object: Manifes
     io.stderr(`${kind} "${name}" is valid (dry run: nothing written)\n`);
     return;
   }
-  const store = options.store ?? (await ResourceStore.open(globals.resourcesDir));
+  const store = options.store ?? (await requireStore(globals));
   const result = await store.save(object);
-  io.stdout(`${kind} "${name}" ${result.created ? 'created' : 'updated'} in ${result.file}\n`);
+  io.stdout(`${kind} "${name}" ${result.created ? 'created' : 'updated'} in ${result.where}\n`);
 }
 
-export async function openStore(globals: GlobalOptions, dryRun = false): Promise<ResourceStore | undefined> {
-  if (dryRun && !globals.resourcesDir) return undefined;
-  return ResourceStore.open(globals.resourcesDir);
+/** The store a dry run checks against, if one is configured; otherwise the one every command needs. */
+export async function openStore(globals: GlobalOptions, dryRun = false): Promise<ObjectStore | undefined> {
+  if (dryRun && !globals.resourcesDir && !globals.kubeconfig) return undefined;
+  return requireStore(globals);
+}
+
+/** The resources directory when one is given, else the kubeconfig's cluster (Kubernetes mode). */
+export async function requireStore(globals: GlobalOptions): Promise<ObjectStore> {
+  if (globals.resourcesDir) return ResourceStore.open(globals.resourcesDir);
+  if (globals.kubeconfig) return KubernetesStore.open({ kubeconfig: globals.kubeconfig, ...(globals.kubeNamespace && { namespace: globals.kubeNamespace }) });
+  throw new CliError(
+    '--resources-dir is required (or AUTHZCTL_RESOURCES_DIR): the directory of CSMTenant/CSMRole/Storage YAML the service loads; or --kubeconfig (or KUBECONFIG) to manage the CRs of a cluster; or use --dry-run to print the object',
+  );
 }
 
 /** How one kind is shown by its `get` and `list` commands. */
@@ -53,7 +64,7 @@ export interface KindView<T> {
   getDescription: string;
   listDescription: string;
   columns: readonly Column<T>[];
-  row(store: ResourceStore, loaded: LoadedObject): T;
+  row(store: ObjectStore, loaded: LoadedObject): T;
   /** An optional `list` filter option, e.g. `--type`. */
   listFilter?: { flags: string; option: string; description: string; keep(row: T, value: string): boolean };
 }
@@ -66,7 +77,7 @@ export function addGetAndList<T>(parent: Command, io: Io, view: KindView<T>): vo
     .requiredOption('-n, --name <name>', `${view.noun} name`)
     .action(async (options: { name: string }, command: Command) => {
       const globals = globalsOf(command);
-      const store = await ResourceStore.open(globals.resourcesDir);
+      const store = await requireStore(globals);
       const loaded = store.get(view.kind, options.name);
       if (globals.output === 'table') printData(io, globals.output, undefined, [view.row(store, loaded)], view.columns);
       else printDocuments(io, globals.output, [loaded.document]);
@@ -76,7 +87,7 @@ export function addGetAndList<T>(parent: Command, io: Io, view: KindView<T>): vo
   if (view.listFilter) list.option(view.listFilter.flags, view.listFilter.description);
   list.action(async (options: Record<string, string | undefined>, command: Command) => {
     const globals = globalsOf(command);
-    const store = await ResourceStore.open(globals.resourcesDir);
+    const store = await requireStore(globals);
     const filter = view.listFilter;
     const value = filter ? options[filter.option] : undefined;
     const shown = store
@@ -96,7 +107,7 @@ function printDocuments(io: Io, format: 'json' | 'yaml', documents: readonly unk
 }
 
 /** Refuses `create` of an object that exists (update is the explicit way to change it). */
-export function assertAbsent(store: ResourceStore | undefined, kind: ResourceKind, name: string): void {
+export function assertAbsent(store: ObjectStore | undefined, kind: ResourceKind, name: string): void {
   const existing = store?.find(kind, name);
   if (existing) throw new CliError(`${kind} "${name}" already exists in ${existing.file}; use "update" to change it`);
 }

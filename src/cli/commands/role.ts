@@ -4,8 +4,8 @@ import type { LoadedObject } from '../../resources/load.js';
 import type { Role } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { formatKiB, type Column, type Io } from '../output.js';
-import { ResourceStore } from '../resourceStore.js';
-import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, saveObject } from './common.js';
+import type { ObjectStore } from '../resourceStore.js';
+import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
 
 interface RoleRow {
   role: Role;
@@ -21,12 +21,12 @@ const ROLE_COLUMNS: Column<RoleRow>[] = [
   { header: 'TENANTS', value: (r) => r.tenants.join(',') || '-' },
 ];
 
-function rowOf(store: ResourceStore, loaded: LoadedObject): RoleRow {
+function rowOf(store: ObjectStore, loaded: LoadedObject): RoleRow {
   if (loaded.object.kind !== 'CSMRole') throw new Error(`not a CSMRole: ${loaded.object.kind}`);
   return { role: loaded.object.role, tenants: boundTenants(store, loaded.object.name) };
 }
 
-function boundTenants(store: ResourceStore, role: string): string[] {
+function boundTenants(store: ObjectStore, role: string): string[] {
   return store.list('CSMTenant').flatMap((t) => (t.object.kind === 'CSMTenant' && t.object.tenant.roles.includes(role) ? [t.object.name] : []));
 }
 
@@ -84,7 +84,7 @@ export function registerRoleCommands(program: Command, io: Io): void {
         throw new CliError('nothing to update: give --quota, --pool, --system-id or --system-type');
       }
       const globals = globalsOf(command);
-      const store = await ResourceStore.open(globals.resourcesDir);
+      const store = await requireStore(globals);
       const object = editable(store.get('CSMRole', options.name));
       for (const [field, value] of Object.entries(changes)) if (value !== undefined) object.spec[field] = value;
       await saveObject(io, globals, object, { dryRun: options.dryRun, store });
@@ -95,7 +95,7 @@ export function registerRoleCommands(program: Command, io: Io): void {
     .description('delete a role that no tenant is bound to')
     .requiredOption('-n, --name <name>', 'role name')
     .action(async (options: { name: string }, command: Command) => {
-      const store = await ResourceStore.open(globalsOf(command).resourcesDir);
+      const store = await requireStore(globalsOf(command));
       store.get('CSMRole', options.name);
       const tenants = boundTenants(store, options.name);
       if (tenants.length) {

@@ -11,9 +11,10 @@ import { writeFileAtomic } from '../atomicWrite.js';
 import { CliError } from '../errors.js';
 import { rejectSecretFlag, type GlobalOptions } from '../globals.js';
 import type { Column, Io } from '../output.js';
-import { ResourceStore, type Manifest } from '../resourceStore.js';
+import type { Manifest, ObjectStore } from '../resourceStore.js';
+import { KubernetesStore } from '../kubernetesStore.js';
 import { readSecret } from '../secretInput.js';
-import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, saveObject } from './common.js';
+import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
 
 const STORAGE_COLUMNS: Column<StorageSystem>[] = [
   { header: 'NAME', value: (s) => s.name },
@@ -51,7 +52,7 @@ interface StorageOptions extends CredentialOptions {
 /** Options for where credentials come from, shared by create and update. */
 function credentialOptions(command: Command): Command {
   command
-    .option('--secret <name>', 'name of the credentials Secret (a directory under --secrets-dir with files username and password)')
+    .option('--secret <name>', 'name of the credentials Secret (a directory under --secrets-dir with files username and password; in Kubernetes mode a Secret with those keys)')
     .option('-u, --username <user>', 'array user; writes the credentials files (password from --password-file, --password-stdin or a prompt)')
     .option('--password-file <file>', 'file holding the array password')
     .option('--password-stdin', 'read the array password from stdin')
@@ -121,7 +122,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
       throw new CliError('nothing to update: give --endpoint, --skip-certificate-validation, --poll-interval, --secret or --username');
     }
     const globals = globalsOf(command);
-    const store = await ResourceStore.open(globals.resourcesDir);
+    const store = await requireStore(globals);
     const object = editable(store.get('Storage', options.name ?? ''));
     for (const [field, value] of Object.entries(changes)) if (value !== undefined) object.spec[field] = value;
     if (options.secret) object.spec.storageSystemCredentials = { secret: options.secret };
@@ -137,25 +138,27 @@ export function registerStorageCommands(program: Command, io: Io): void {
     .description('delete a storage system that no role uses')
     .requiredOption('-n, --name <name>', 'object name')
     .action(async (options: { name: string }, command: Command) => {
-      const store = await ResourceStore.open(globalsOf(command).resourcesDir);
+      const store = await requireStore(globalsOf(command));
       const system = storageOf(store.get('Storage', options.name));
       const roles = store.list('CSMRole').flatMap((l) => (l.object.kind === 'CSMRole' && l.object.role.systemType === system.type && l.object.role.systemID === system.systemID ? [l.object.name] : []));
       if (roles.length) throw new CliError(`Storage "${options.name}" is used by role(s) ${roles.join(', ')}; delete those roles first`);
       const file = await store.remove('Storage', options.name);
-      io.stdout(`Storage "${options.name}" deleted from ${file} (its credentials files, if any, were left in place)\n`);
+      io.stdout(`Storage "${options.name}" deleted from ${file} (its credentials${store instanceof KubernetesStore ? ' Secret' : ' files'}, if any, were left in place)\n`);
     });
 }
 
 /**
- * Checks the object against the directory first, so a typo never leaves credentials behind for an
- * object that was not written; then writes the credentials (when --username was given), then the object.
+ * Checks the object against the store first, so a typo never leaves credentials behind for an
+ * object that was not written; then writes the credentials (when --username was given: files under
+ * --secrets-dir, or a Secret in Kubernetes mode), then the object.
  */
-async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manifest, secret: string, options: StorageOptions, store: ResourceStore | undefined): Promise<void> {
+async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manifest, secret: string, options: StorageOptions, store: ObjectStore | undefined): Promise<void> {
   if (!options.username) {
     await saveObject(io, globals, object, { dryRun: options.dryRun, store });
     return;
   }
-  if (!options.secretsDir) throw new CliError('--secrets-dir is required with --username: the directory the service reads array credentials from');
+  const kubernetes = store instanceof KubernetesStore ? store : undefined;
+  if (!kubernetes && !options.secretsDir) throw new CliError('--secrets-dir is required with --username: the directory the service reads array credentials from');
   if (options.passwordFile && options.passwordStdin) throw new CliError('--password-file and --password-stdin contradict each other; use one');
   if (options.dryRun) {
     await saveObject(io, globals, object, { dryRun: true, store });
@@ -163,11 +166,16 @@ async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manif
   }
   await store?.save(object, { dryRun: true });
   const password = await readSecret({ file: options.passwordStdin ? '-' : options.passwordFile, prompt: 'Array password' });
-  const dir = path.join(options.secretsDir, secret);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path.join(dir, 'username'), options.username, 0o600);
-  await writeFileAtomic(path.join(dir, 'password'), password, 0o600);
-  io.stdout(`credentials for Storage "${object.metadata.name}" written to ${dir} (username, password)\n`);
+  if (kubernetes) {
+    await kubernetes.saveCredentialsSecret(secret, { username: options.username, password });
+    io.stdout(`credentials for Storage "${object.metadata.name}" written to Secret "${secret}" in namespace ${kubernetes.namespace} (username, password)\n`);
+  } else {
+    const dir = path.join(options.secretsDir!, secret);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path.join(dir, 'username'), options.username, 0o600);
+    await writeFileAtomic(path.join(dir, 'password'), password, 0o600);
+    io.stdout(`credentials for Storage "${object.metadata.name}" written to ${dir} (username, password)\n`);
+  }
   await saveObject(io, globals, object, { store });
 }
 

@@ -5,8 +5,8 @@ import type { LoadedObject } from '../../resources/load.js';
 import type { Tenant } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { printData, type Column, type Io } from '../output.js';
-import { ResourceStore } from '../resourceStore.js';
-import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, saveObject } from './common.js';
+import type { ObjectStore } from '../resourceStore.js';
+import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
 
 const tenantOf = (loaded: LoadedObject): Tenant => {
   if (loaded.object.kind !== 'CSMTenant') throw new Error(`not a CSMTenant: ${loaded.object.kind}`);
@@ -83,7 +83,7 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .description('delete a tenant (its volumes stay on the arrays and in the quota ledger)')
     .requiredOption('-n, --name <name>', 'tenant name')
     .action(async (options: { name: string }, command: Command) => {
-      const store = await ResourceStore.open(globalsOf(command).resourcesDir);
+      const store = await requireStore(globalsOf(command));
       const file = await store.remove('CSMTenant', options.name);
       io.stdout(`CSMTenant "${options.name}" deleted from ${file}\n`);
     });
@@ -137,7 +137,7 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('-t, --tenant <name>', 'only this tenant')
     .action(async (options: { tenant?: string }, command: Command) => {
       const globals = globalsOf(command);
-      const store = await ResourceStore.open(globals.resourcesDir);
+      const store = await requireStore(globals);
       const tenants = options.tenant ? [store.get('CSMTenant', options.tenant)] : store.list('CSMTenant');
       const bindings = tenants.flatMap((loaded) => tenantOf(loaded).roles.map((role) => ({ tenant: loaded.object.name, role })));
       if (globals.output === 'table' && bindings.length === 0) io.stderr('No role bindings.\n');
@@ -150,15 +150,15 @@ async function editTenant(
   io: Io,
   command: Command,
   name: string,
-  change: (spec: Record<string, unknown>, store: ResourceStore) => void,
+  change: (spec: Record<string, unknown>, store: ObjectStore) => void,
   message?: string,
 ): Promise<void> {
   const globals = globalsOf(command);
-  const store = await ResourceStore.open(globals.resourcesDir);
+  const store = await requireStore(globals);
   const object = editable(store.get('CSMTenant', name));
   change(object.spec, store);
   const result = await store.save(object);
-  io.stdout(`${message ?? `CSMTenant "${name}" updated`} (${result.file})\n`);
+  io.stdout(`${message ?? `CSMTenant "${name}" updated`} (${result.where})\n`);
 }
 
 function rolesOf(spec: Record<string, unknown>): string[] {

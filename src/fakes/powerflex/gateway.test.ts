@@ -2,6 +2,18 @@ import { expect } from 'chai';
 import { Agent, request } from 'undici';
 import { FakePowerFlexGateway, GIB_IN_KIB } from './gateway.js';
 
+async function callGateway(
+  gateway: FakePowerFlexGateway, dispatcher: Agent, method: string, path: string, authorization?: string, body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const response = await request(`${gateway.url}${path}`, {
+    method: method as 'GET', dispatcher,
+    headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.body.text();
+  return { status: response.statusCode, json: text === '' ? undefined : JSON.parse(text) };
+}
+
 describe('fake PowerFlex gateway', () => {
   let gateway: FakePowerFlexGateway;
   let dispatcher: Agent;
@@ -16,15 +28,7 @@ describe('fake PowerFlex gateway', () => {
     await gateway.stop();
   });
 
-  async function call(method: string, path: string, authorization?: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const response = await request(`${gateway.url}${path}`, {
-      method: method as 'GET', dispatcher,
-      headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-  }
+  const call = (method: string, path: string, authorization?: string, body?: unknown) => callGateway(gateway, dispatcher, method, path, authorization, body);
 
   async function login(): Promise<string> {
     const { status, json } = await call('GET', '/api/login', `Basic ${Buffer.from('admin:Password123!').toString('base64')}`);
@@ -95,5 +99,83 @@ describe('fake PowerFlex gateway', () => {
     expect(gateway.volumes).to.have.length(0);
     expect((await call('POST', '/api/types/Volume/instances', auth, { name: 'k8s-3', storagePoolId: '3df6b86600000000', volumeSizeInKb: '8' })).status).to.equal(200);
     expect(gateway.requestsTo('/api/types/Volume/instances').map((seen) => [seen.method, seen.headers.authorization])).to.deep.equal([['POST', auth], ['POST', auth]]);
+  });
+
+  it('gives every object the links goscaleio builds its URLs from, and serves them', async () => {
+    const auth = await login();
+    const [system] = (await call('GET', '/api/types/System/instances', auth)).json as { links: { rel: string; href: string }[] }[];
+    const href = (links: { rel: string; href: string }[], rel: string) => links.find((candidate) => candidate.rel === rel)!.href;
+    const statistics = await call('GET', href(system!.links, '/api/System/relationship/Statistics'), auth);
+    expect(statistics.json).to.include.keys('capacityInUseInKb', 'maxCapacityInKb', 'capacityAvailableForVolumeAllocationInKb');
+    const domains = (await call('GET', href(system!.links, '/api/System/relationship/ProtectionDomain'), auth)).json as { id: string }[];
+    expect(domains.map((domain) => domain.id)).to.deep.equal(['75b661b400000000']);
+    const [pool] = (await call('GET', '/api/types/StoragePool/instances', auth)).json as { links: { rel: string; href: string }[] }[];
+    expect((await call('GET', href(pool!.links, '/api/StoragePool/relationship/Statistics'), auth)).status).to.equal(200);
+    const id = gateway.seedVolume('k8s-links', '3df6b86600000000', 100);
+    const volume = (await call('GET', `/api/instances/Volume::${id}`, auth)).json as Record<string, unknown> & { links: { rel: string; href: string }[] };
+    expect(volume).to.include({ volumeReplicationState: 'UnmarkedForReplication', genType: 'EC' }).and.include.keys('creationTime', 'vtreeId');
+    expect(href(volume.links, 'self')).to.equal(`/api/instances/Volume::${id}`);
+    expect((await call('GET', href(volume.links, '/api/parent/relationship/vtreeId'), auth)).json).to.include({ baseVolumeId: id });
+    expect((await call('GET', href(volume.links, '/api/Volume/relationship/Statistics'), auth)).status).to.equal(200);
+  });
+
+  it('reports system limits and grows a volume in 8 GiB units, never shrinks it', async () => {
+    const auth = await login();
+    const limits = (await call('POST', '/api/instances/System/action/querySystemLimits', auth, {})).json as { systemLimitEntryList: { type: string; maxVal: string }[] };
+    expect(limits.systemLimitEntryList.find((entry) => entry.type === 'volumeSizeGb')?.maxVal).to.equal('1048576');
+    const id = gateway.seedVolume('k8s-grow', '3df6b86600000000', 8 * GIB_IN_KIB);
+    expect((await call('POST', `/api/instances/Volume::${id}/action/setVolumeSize`, auth, { sizeInGB: '9' })).status).to.equal(200);
+    expect(gateway.volumes.find((volume) => volume.id === id)?.sizeInKb).to.equal(16 * GIB_IN_KIB);
+    const shrink = await call('POST', `/api/instances/Volume::${id}/action/setVolumeSize`, auth, { sizeInGB: '8' });
+    expect(shrink.status).to.equal(500);
+    expect(gateway.volumes.find((volume) => volume.id === id)?.sizeInKb).to.equal(16 * GIB_IN_KIB);
+  });
+
+  describe('4.x', () => {
+    let v4: FakePowerFlexGateway;
+    let v4Dispatcher: Agent;
+
+    beforeEach(async () => {
+      v4 = await FakePowerFlexGateway.start({ version: '4.5' });
+      v4Dispatcher = new Agent({ connect: { ca: v4.ca } });
+    });
+
+    afterEach(async () => {
+      await v4Dispatcher.close();
+      await v4.stop();
+    });
+
+    const call4 = (method: string, path: string, authorization?: string, body?: unknown) => callGateway(v4, v4Dispatcher, method, path, authorization, body);
+
+    it('logs in with JSON credentials, takes Bearer access tokens only, and rotates refresh tokens', async () => {
+      expect((await call4('POST', '/rest/auth/login', undefined, { username: 'admin', password: 'nope' })).status).to.equal(401);
+      const { json } = await call4('POST', '/rest/auth/login', undefined, { username: 'admin', password: 'Password123!' });
+      const tokens = json as { access_token: string; refresh_token: string; expires_in: number };
+      expect(tokens.expires_in).to.equal(300);
+      expect((await call4('GET', '/api/types/System/instances', `Bearer ${tokens.access_token}`)).status).to.equal(200);
+      expect((await call4('GET', '/api/types/System/instances', `Basic ${Buffer.from(`:${tokens.access_token}`).toString('base64')}`)).status).to.equal(401);
+      expect(await call4('GET', '/api/version', `Bearer ${tokens.access_token}`)).to.deep.equal({ status: 200, json: '4.5' });
+      const refreshed = (await call4('POST', '/rest/auth/refresh', undefined, { refresh_token: tokens.refresh_token })).json as { access_token: string };
+      expect((await call4('GET', '/api/types/System/instances', `Bearer ${refreshed.access_token}`)).status).to.equal(200);
+      expect((await call4('POST', '/rest/auth/refresh', undefined, { refresh_token: tokens.refresh_token })).status).to.equal(401);
+    });
+
+    it('serves NAS servers, file systems and NFS exports; a file system with exports cannot be deleted', async () => {
+      const { json } = await call4('POST', '/rest/auth/login', undefined, { username: 'admin', password: 'Password123!' });
+      const auth = `Bearer ${(json as { access_token: string }).access_token}`;
+      const [nas] = (await call4('GET', '/rest/v1/nas-servers?select=*', auth)).json as { id: string }[];
+      const created = await call4('POST', '/rest/v1/file-systems', auth, { name: 'fs-1', size_total: 3 * 1024 ** 3, storage_pool_id: '3df6b86600000000', nas_server_id: nas!.id });
+      expect(created.status).to.equal(201);
+      const { id } = created.json as { id: string };
+      expect((await call4('GET', `/rest/v1/file-systems/${id}?select=*`, auth)).json).to.include({ name: 'fs-1', size_total: 3 * 1024 ** 3 });
+      const exported = (await call4('POST', '/rest/v1/nfs-exports', auth, { name: 'fs-1', file_system_id: id, path: '/fs-1' })).json as { id: string };
+      expect((await call4('PATCH', `/rest/v1/nfs-exports/${exported.id}`, auth, { add_read_write_root_hosts: ['10.0.0.4/255.255.255.255'] })).status).to.equal(204);
+      expect(v4.nfsExports[0]!.readWriteRootHosts).to.deep.equal(['10.0.0.4/255.255.255.255']);
+      expect((await call4('DELETE', `/rest/v1/file-systems/${id}`, auth)).status).to.equal(422);
+      expect((await call4('DELETE', `/rest/v1/nfs-exports/${exported.id}`, auth)).status).to.equal(204);
+      expect((await call4('PATCH', `/rest/v1/file-systems/${id}`, auth, { size_total: 4 * 1024 ** 3 })).status).to.equal(204);
+      expect((await call4('DELETE', `/rest/v1/file-systems/${id}`, auth)).status).to.equal(204);
+      expect((await call4('GET', `/rest/v1/file-systems/${id}`, auth)).status).to.equal(404);
+    });
   });
 });

@@ -38,6 +38,15 @@ export function volumeCreateQuery(
   return { entrypoint, input: { claims, request, storagepool: poolName, storagesystemid: system.systemID, systemtype: system.type } };
 }
 
+/**
+ * karavi/volumes/expand: the create family's input for the volume's new size on its pool, with
+ * the size it has now (the policy refuses a shrink); the ledger charges the increase.
+ */
+export function volumeExpandQuery(claims: TokenClaims, system: StorageSystem, volume: VolumeInfo, newSizeKiB: number): PolicyQuery {
+  const request = { name: volume.name, volumeSizeInKb: newSizeKiB, currentSizeInKb: volume.sizeKiB, storagePoolId: volume.poolId };
+  return { entrypoint: 'karavi/volumes/expand', input: { claims, request, storagepool: volume.poolName, storagesystemid: system.systemID, systemtype: system.type } };
+}
+
 export function snapshotCreateQuery(
   claims: TokenClaims,
   system: StorageSystem,
@@ -55,6 +64,8 @@ export function snapshotCreateQuery(
 const CLAIMS_ONLY: Partial<Record<Operation['kind'], PolicyEntrypoint>> = {
   'volume-delete': 'karavi/volumes/delete',
   'volume-map': 'karavi/volumes/map',
+  // Dell has no restore package; a restore only touches the tenant's own volumes, as a map does.
+  'volume-restore': 'karavi/volumes/map',
   'volume-unmap': 'karavi/volumes/unmap',
   'sdc-approve': 'karavi/sdc/approve',
 };

@@ -5,6 +5,7 @@ export const POLICY_ENTRYPOINTS = [
   'karavi/volumes/create',
   'karavi/volumes/powermax/create',
   'karavi/volumes/powerstore/create',
+  'karavi/volumes/expand',
   'karavi/volumes/delete',
   'karavi/volumes/map',
   'karavi/volumes/unmap',

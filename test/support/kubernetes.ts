@@ -1,0 +1,94 @@
+// What tests do to a real API server as its admin: install our CRDs, create namespaces, apply and
+// read objects, grant RBAC. Through @kubernetes/client-node, as the product itself talks to it.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { repoRoot } from '../../src/harness/tools.js';
+import { waitFor } from '../../src/harness/wait.js';
+import { API_VERSION } from '../../src/resources/types.js';
+
+export interface Cluster {
+  apply<T extends KubernetesObject>(object: T): Promise<T>;
+  read<T extends KubernetesObject = KubernetesObject & { status?: Record<string, unknown> }>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined>;
+  remove(apiVersion: string, kind: string, name: string, namespace?: string): Promise<void>;
+  /** Applies charts/storage-authz/crds/ and waits until the API server serves them. */
+  installCrds(): Promise<void>;
+  createNamespace(name: string): Promise<void>;
+}
+
+export function clusterAs(kubeconfig: string): Cluster {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig);
+  const api = KubernetesObjectApi.makeApiClient(config);
+  const extensions = config.makeApiClient(ApiextensionsV1Api);
+  const custom = config.makeApiClient(CustomObjectsApi);
+  const cluster: Cluster = {
+    apply: (object) => api.patch(object, undefined, undefined, 'test', true, PatchStrategy.ServerSideApply),
+    async read(apiVersion, kind, name, namespace) {
+      try {
+        const header = { apiVersion, kind, metadata: { name, ...(namespace && { namespace }) } };
+        return (await api.read(header as Parameters<typeof api.read>[0])) as never;
+      } catch (error) {
+        if ((error as { code?: number }).code === 404) return undefined;
+        throw error;
+      }
+    },
+    async remove(apiVersion, kind, name, namespace) {
+      await api.delete({ apiVersion, kind, metadata: { name, ...(namespace && { namespace }) } });
+    },
+    async installCrds() {
+      const dir = path.join(repoRoot, 'charts/storage-authz/crds');
+      // loadYaml maps JSON names (x-kubernetes-int-or-string) to the client's model, which the typed
+      // serializer needs: a plain object would lose them.
+      const crds = await Promise.all((await readdir(dir)).map(async (file) => loadYaml<KubernetesObject>(await readFile(path.join(dir, file), 'utf8'))));
+      for (const crd of crds) await cluster.apply(crd);
+      for (const crd of crds) {
+        await waitFor(async () => {
+          const read = await extensions.readCustomResourceDefinition({ name: crd.metadata!.name! });
+          return read.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
+        }, `CRD ${crd.metadata!.name} to be established`, 30_000, 100);
+        // Established is not yet served: a new CRD answers 429 until its storage is initialised.
+        const { group, names } = (crd as KubernetesObject & { spec: { group: string; names: { plural: string } } }).spec;
+        await waitFor(() => custom.listClusterCustomObject({ group, version: 'v1', plural: names.plural }).then(() => true, () => false), `${names.plural} to be served`, 60_000, 100);
+      }
+    },
+    async createNamespace(name) {
+      await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    },
+  };
+  return cluster;
+}
+
+/** A CSMTenant/CSMRole/Storage CR. */
+export const cr = (kind: string, name: string, namespace: string, spec: Record<string, unknown>): KubernetesObject & { spec: Record<string, unknown> } => ({
+  apiVersion: API_VERSION,
+  kind,
+  metadata: { name, namespace },
+  spec,
+});
+
+export const credentialsSecret = (name: string, namespace: string, username: string, password: string): KubernetesObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, namespace },
+  type: 'Opaque',
+  data: { username: Buffer.from(username).toString('base64'), password: Buffer.from(password).toString('base64') },
+} as KubernetesObject);
+
+export interface ReadyCondition {
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+/** Waits until the CR's Ready condition speaks about its current generation and satisfies `check`. */
+export async function waitForReady(cluster: Cluster, kind: string, name: string, namespace: string, check: (ready: ReadyCondition) => boolean, timeoutMs = 30_000): Promise<ReadyCondition> {
+  let ready: ReadyCondition | undefined;
+  await waitFor(async () => {
+    const object = await cluster.read<KubernetesObject & { status?: { conditions?: (ReadyCondition & { type: string })[] } }>(API_VERSION, kind, name, namespace);
+    ready = object?.status?.conditions?.find((c) => c.type === 'Ready');
+    return ready !== undefined && ready.observedGeneration === object?.metadata?.generation && check(ready);
+  }, `${kind} ${namespace}/${name} Ready condition`, timeoutMs, 100);
+  return ready!;
+}
