@@ -1,5 +1,5 @@
-// A CSI driver's calls made by Dell's own Go client library: test/<name>/ (e.g. gopowerstore-driver),
-// built by scripts/build-go-driver.sh into a per-user cache (once per source version). One JSON
+// A CSI driver's calls made by Dell's own Go client library: test/<name>/ (goscaleio-driver, gopowerstore-driver),
+// built by scripts/build-go-driver.sh (npm test's set-up, or here on first use) into a per-user cache. One JSON
 // command per line in, one JSON result per line out, so a test can look at the ledger between two
 // driver calls.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
