@@ -7,11 +7,11 @@
 // `refresh_token`, lifetimes) and the access token sent as `Bearer`, renewed with the refresh token
 // before it expires. The generation is discovered at the first login (the 4.x login is tried first:
 // a 3.x gateway does not serve it) and remembered per endpoint.
-import { Agent, request, type Dispatcher } from 'undici';
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
+import { ArrayHttp } from '../http.js';
 import { SessionPool, type LoggedIn } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
 import { fileSystemVolumeId, objectOf, type PowerFlexObject } from './objectIds.js';
@@ -94,17 +94,16 @@ export class PowerFlexClient {
   private readonly sessions: SessionPool<Session>;
   /** Endpoint → gateway generation, learnt at the first login. */
   private readonly generations = new Map<string, '3.x' | '4.x'>();
-  private readonly agents = new Map<string, Dispatcher>();
+  private readonly http: ArrayHttp;
   private readonly pools: ExpiringCache<string>;
   private readonly volumes: ExpiringCache<VolumeInfo>;
   private readonly tokenMaxAgeMs: number;
-  private readonly requestTimeoutMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: PowerFlexClientOptions = {}) {
+  constructor(options: PowerFlexClientOptions = {}) {
     this.now = options.now ?? Date.now;
     this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.http = new ArrayHttp('PowerFlex', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
     this.sessions = new SessionPool({
       maxAgeMs: this.tokenMaxAgeMs,
       ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
@@ -231,10 +230,8 @@ export class PowerFlexClient {
     return { id: fileSystemVolumeId(id), name: raw.name, sizeKiB: Math.ceil(raw.size_total / 1024), poolId, poolName: await this.poolName(system, credentials, poolId) };
   }
 
-  async close(): Promise<void> {
-    const agents = [...this.agents.values()];
-    this.agents.clear();
-    await Promise.all(agents.map((agent) => agent.close()));
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   /**
@@ -312,42 +309,8 @@ export class PowerFlexClient {
     return new ArrayLookupError(gatewayErrorMessage(response.status, response.text), response.status);
   }
 
-  private async send(system: StorageSystem, method: string, path: string, authorization: string | undefined, body?: string): Promise<GatewayResponse> {
-    const url = new URL(path, system.endpoint);
-    try {
-      const response = await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers: {
-          ...(authorization === undefined ? {} : { authorization }),
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body,
-        dispatcher: this.agentFor(system),
-      });
-      return { status: response.statusCode, text: await response.body.text() };
-    } catch (error) {
-      throw new ArrayLookupError(`PowerFlex system ${system.systemID} at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
-    }
-  }
-
-  /** One connection pool per endpoint and TLS mode: certificates are verified unless the Storage says skip. */
-  private agentFor(system: StorageSystem): Dispatcher {
-    const key = `${system.endpoint}|${system.skipCertificateValidation}`;
-    let agent = this.agents.get(key);
-    if (!agent) {
-      agent = new Agent({
-        connect: {
-          rejectUnauthorized: !system.skipCertificateValidation,
-          ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
-          timeout: this.requestTimeoutMs,
-        },
-        headersTimeout: this.requestTimeoutMs,
-        bodyTimeout: this.requestTimeoutMs,
-      });
-      this.agents.set(key, agent);
-    }
-    return agent;
+  private send(system: StorageSystem, method: string, path: string, authorization: string | undefined, body?: string): Promise<GatewayResponse> {
+    return this.http.send(system, method, path, authorization === undefined ? {} : { authorization }, body);
   }
 }
 

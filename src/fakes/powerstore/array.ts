@@ -10,10 +10,10 @@
 // GET without the session's DELL-EMC-TOKEN: 403 (CSRF protection), as the array answers.
 // It records every request it saw, so a test can prove a denied request never reached it.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { startFakeServer } from '../https.js';
 
 export const GIB = 1024 * 1024 * 1024;
 
@@ -139,23 +139,13 @@ export class FakePowerStore {
 
   /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */
   static async start(options: FakePowerStoreOptions = {}): Promise<FakePowerStore> {
-    const pems = await generate([{ name: 'commonName', value: 'fake-powerstore' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
-    const array = new FakePowerStore(options, pems.cert);
-    array.server = createServer({ cert: pems.cert, key: pems.private }, (req, res) => array.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      array.server.once('error', reject);
-      array.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return array;
+    // The server exists before the fake that answers it (the fake needs the server's certificate).
+    const started: { fake?: FakePowerStore } = {};
+    const { server, ca } = await startFakeServer('fake-powerstore', (req, res) => started.fake!.handle(req, res));
+    const fake = new FakePowerStore(options, ca);
+    fake.server = server;
+    started.fake = fake;
+    return fake;
   }
 
   get url(): string {
