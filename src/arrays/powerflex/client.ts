@@ -11,7 +11,7 @@ import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
-import { ArrayHttp } from '../http.js';
+import { ArrayHttp, responseJson } from '../http.js';
 import { SessionPool, type LoggedIn } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
 import { fileSystemVolumeId, objectOf, type PowerFlexObject } from './objectIds.js';
@@ -87,7 +87,7 @@ interface RawFileSystem {
 }
 
 function isNotFound(response: GatewayResponse): boolean {
-  return response.status === 404 || parseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
+  return response.status === 404 || responseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
 }
 
 export class PowerFlexClient {
@@ -136,7 +136,7 @@ export class PowerFlexClient {
     const key = `${storageKey(system.type, system.systemID)}|${poolId}`;
     const cached = this.pools.get(key);
     if (cached !== undefined) return cached;
-    const pools = parseJson<{ id?: unknown; name?: unknown }[]>(await this.expectOk(system, credentials, 'GET', '/api/types/StoragePool/instances'));
+    const pools = responseJson<{ id?: unknown; name?: unknown }[]>(await this.expectOk(system, credentials, 'GET', '/api/types/StoragePool/instances'));
     let found: string | undefined;
     for (const pool of Array.isArray(pools) ? pools : []) {
       if (typeof pool.id !== 'string' || typeof pool.name !== 'string') continue;
@@ -159,7 +159,7 @@ export class PowerFlexClient {
     const object = objectOf(volumeId);
     const info =
       object.type === 'volume'
-        ? await this.volumeInfo(system, credentials, volumeId, parseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
+        ? await this.volumeInfo(system, credentials, volumeId, responseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
         : await this.fileSystem(system, credentials, object);
     // An export can be re-pointed at another file system only by deleting it: its file system is stable.
     this.volumes.set(key, info);
@@ -176,18 +176,18 @@ export class PowerFlexClient {
     const response = await this.call(system, credentials, 'POST', '/api/types/Volume/instances/action/queryIdByKey', JSON.stringify({ name }));
     if (isNotFound(response)) return (await this.fileSystems(system, credentials)).find((fs) => fs.name === name);
     if (response.status !== 200) throw this.lookupError(system, response);
-    const id = parseJson<unknown>(response.text);
+    const id = responseJson<unknown>(response.text);
     if (typeof id !== 'string' || id === '') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned no id for volume ${JSON.stringify(name)}`, 502);
     const found = await this.call(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(id)}`);
     // Deleted between the two calls: gone is gone.
     if (isNotFound(found)) return undefined;
     if (found.status !== 200) throw this.lookupError(system, found);
-    return this.volumeInfo(system, credentials, id, parseJson<RawVolume>(found.text));
+    return this.volumeInfo(system, credentials, id, responseJson<RawVolume>(found.text));
   }
 
   /** Every volume and snapshot on the system (one call) and, on 4.x, every file system; pool names resolved (one more call at most). */
   async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
-    const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
+    const listed = responseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
     if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list`, 502);
     const volumes: VolumeInfo[] = [];
     for (const raw of listed as RawVolume[]) {
@@ -201,18 +201,18 @@ export class PowerFlexClient {
   private async fileSystem(system: StorageSystem, credentials: ArrayCredentials, object: Exclude<PowerFlexObject, { type: 'volume' }>): Promise<VolumeInfo> {
     let fileSystemId = object.id;
     if (object.type === 'nfs-export') {
-      const nfs = parseJson<{ file_system_id?: unknown }>(await this.expectOk(system, credentials, 'GET', `/rest/v1/nfs-exports/${encodeURIComponent(object.id)}?select=*`));
+      const nfs = responseJson<{ file_system_id?: unknown }>(await this.expectOk(system, credentials, 'GET', `/rest/v1/nfs-exports/${encodeURIComponent(object.id)}?select=*`));
       if (typeof nfs?.file_system_id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable NFS export ${object.id}`, 502);
       fileSystemId = nfs.file_system_id;
     }
-    const raw = parseJson<RawFileSystem>(await this.expectOk(system, credentials, 'GET', `/rest/v1/file-systems/${encodeURIComponent(fileSystemId)}?select=*`));
+    const raw = responseJson<RawFileSystem>(await this.expectOk(system, credentials, 'GET', `/rest/v1/file-systems/${encodeURIComponent(fileSystemId)}?select=*`));
     return this.fileSystemInfo(system, credentials, fileSystemId, raw);
   }
 
   /** Every file system of a 4.x gateway (none on 3.x, which has no file API). */
   private async fileSystems(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
     if ((await this.session(system, credentials)).scheme !== 'bearer') return [];
-    const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/rest/v1/file-systems?select=*'));
+    const listed = responseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/rest/v1/file-systems?select=*'));
     if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable file system list`, 502);
     const fileSystems: VolumeInfo[] = [];
     for (const raw of listed as RawFileSystem[]) {
@@ -256,7 +256,7 @@ export class PowerFlexClient {
     const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
     const response = await this.send(system, 'GET', '/api/login', `Basic ${basic}`);
     if (response.status !== 200) throw loginFailed(system, response);
-    const token = parseJson<unknown>(response.text);
+    const token = responseJson<unknown>(response.text);
     if (typeof token !== 'string' || token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no token`, 502);
     this.generations.set(system.endpoint, '3.x');
     return { value: { scheme: 'basic-token', token } };
@@ -264,7 +264,7 @@ export class PowerFlexClient {
 
   /** `{"access_token","expires_in","refresh_token","refresh_expires_in"}` → a Bearer session renewed before the access token dies. */
   private oauthSession(system: StorageSystem, response: GatewayResponse): LoggedIn<Session> {
-    const body = parseJson<{ access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; refresh_expires_in?: unknown }>(response.text);
+    const body = responseJson<{ access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; refresh_expires_in?: unknown }>(response.text);
     if (typeof body?.access_token !== 'string' || body.access_token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no access token`, 502);
     const now = this.now();
     const accessMs = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : this.tokenMaxAgeMs;
@@ -321,12 +321,4 @@ export function authorizationOf(session: GatewaySession): string {
 
 function loginFailed(system: StorageSystem, response: GatewayResponse): ArrayLookupError {
   return new ArrayLookupError(`login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`, 502);
-}
-
-function parseJson<T>(text: string): T | undefined {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }
