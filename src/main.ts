@@ -40,6 +40,7 @@ function serveCommand(): Command {
     .addOption(flag('routeTimeoutMs', 'ms', "the edge Envoy's route timeout, as given to render-edge-config (default 120000)"))
     .addOption(flag('pendingAfterMs', 'ms', 'settle holds unconfirmed this long against the array; must exceed the route timeout (default route timeout + max(5 s, 25 %))'))
     .addOption(flag('resolveIntervalMs', 'ms', 'how often to look for such reservations (default 30000)'))
+    .addOption(flag('reconcile', 'mode', 'compare each array with the ledger every Storage pollInterval: repair (default), report (change nothing), off'))
     .addOption(flag('drainMs', 'ms', 'on SIGTERM, how long in-flight Checks may finish (default 10000)'))
     .addOption(flag('refreshedAccessTtlSeconds', 'seconds', 'lifetime of a tenant access token minted by /proxy/refresh-token/ (default 300)'))
     .addOption(flag('earlyRefreshWindowSeconds', 'seconds', 'how close to expiry an access token may be refreshed (default 60)'))

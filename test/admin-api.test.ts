@@ -18,6 +18,8 @@ import { startAdminApi, type RunningAdminApi } from './support/adminApi.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { ADMIN_FIXTURE, writeFixtureDirs } from './support/adminFixtures.js';
 
+const NO_DRIFT = { missingOnArray: 0, unaccountedOnArray: 0, sizeMismatch: 0, unrepaired: 0 };
+
 const GiB = 1024 * 1024;
 
 describe('admin API', function () {
@@ -175,7 +177,7 @@ describe('admin API', function () {
       const reply = await call('GET', '/proxy/usage/?tenant=team-a', { token: admin.access });
       expect(reply.status).to.equal(200);
       expect(reply.json.usage).to.deep.equal([
-        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0 },
+        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0, drift: NO_DRIFT },
       ]);
     });
 
@@ -189,7 +191,7 @@ describe('admin API', function () {
 
       const usage = await call('GET', '/proxy/usage/?tenant=team-a', { token: admin.access });
       expect(usage.json.usage).to.deep.equal([
-        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 8 * GiB, reservedKiB: 16 * GiB, freeKiB: 76 * GiB, volumes: 1 },
+        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 8 * GiB, reservedKiB: 16 * GiB, freeKiB: 76 * GiB, volumes: 1, drift: NO_DRIFT },
       ]);
       const volumes = await call('GET', '/proxy/volumes/?tenant=team-a', { token: admin.access });
       expect(volumes.json.volumes).to.deep.equal([

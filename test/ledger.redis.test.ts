@@ -329,6 +329,28 @@ describe('redis ledger', () => {
       expect((await ledger!.reserve(scope, 'over', 1, quota100)).status).to.equal('denied');
     });
 
+    it('a frozen (SIGSTOP) master: after repeated timeouts the client asks the sentinels and writes resume on the new master', async function () {
+      const committed = await commitVolumes(2);
+      const downAfterMs = 1000;
+      const frozen = group.master.process.child;
+      const stoppedAt = Date.now();
+      frozen.kill('SIGSTOP');
+      try {
+        const failover = group.waitForFailover().then(() => Date.now());
+        // Writes keep being attempted, as decisions would; each fails (503) within the command timeout.
+        const resumed = await eventually(() => ledger!.reserve(scope, 'after-freeze', 10 * GiB, quota100));
+        const resumedAt = Date.now();
+        const switchedAt = await failover;
+        expect(resumed.status).to.equal('approved');
+        const outageMs = resumedAt - stoppedAt;
+        console.log(`      SIGSTOP write outage ${outageMs} ms (failover announced after ${switchedAt - stoppedAt} ms, down-after ${downAfterMs} ms)`);
+        expect(outageMs).to.be.at.most(2 * downAfterMs + (switchedAt - stoppedAt));
+        for (const volume of committed) expect(await ledger!.owns(scope, volume), volume).to.equal(true);
+      } finally {
+        frozen.kill('SIGCONT');
+      }
+    });
+
     it('after a manual failover (the old master stays up as a replica), writes go to the new master', async () => {
       const committed = await commitVolumes(3);
       const sentinel = new Redis({ port: group.sentinels[0]!.port });

@@ -1,10 +1,12 @@
 // The admin HTTP API (DESIGN.md §4, reference §1.3), mounted by the service on its admin listener
 // behind the edge Envoy. A small explicit route table on node:http; every error is JSON
 // `{"error", "code"}`. Tenants, roles and storage are declarative files (authzctl writes them), so
-// the API only does what needs the service: tokens, usage and volumes.
+// the API only does what needs the service: tokens, usage, volumes and drift.
 import type http from 'node:http';
 import { normalisePath } from '../arrays/path.js';
 import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
+import { driftRows } from '../reconcile/reconcile.js';
+import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
@@ -38,7 +40,8 @@ export interface AdminTokenDefaults {
 
 export interface AdminDeps {
   resources: ResourceSource;
-  ledger: Ledger;
+  /** The ledger, and where reconciliation keeps each system's last drift report. */
+  ledger: Ledger & ReconcileStore;
   verifier: TokenVerifier;
   keys: () => SigningKeySet;
   logger: Logger;
@@ -146,8 +149,23 @@ function adminRoutes(deps: AdminDeps): Route[] {
       auth: 'admin',
       async handle({ query }) {
         const tenant = tenantFilter(deps, query);
-        const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant);
+        const drift = driftRows(await deps.ledger.driftReports(), tenant);
+        const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant, drift);
         return { status: 200, body: { usage: rows } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/proxy/drift/',
+      auth: 'admin',
+      // What the last reconciliation pass of each system found (and when), per tenant/system/pool;
+      // `systems` also names passes that could not compare (array unreachable).
+      async handle({ query }) {
+        const tenant = tenantFilter(deps, query);
+        const reports = await deps.ledger.driftReports();
+        const systems = reports.map(({ systemType, systemID, at, mode, error }) => ({ systemType, systemID, at: new Date(at).toISOString(), mode, ...(error && { error }) }));
+        const drift = driftRows(reports, tenant).map((row) => ({ ...row, at: new Date(row.at).toISOString() }));
+        return { status: 200, body: { drift, systems } };
       },
     },
     {

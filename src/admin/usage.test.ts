@@ -3,6 +3,8 @@ import type { UsageRow, VolumeRow } from '../ledger/types.js';
 import type { ResourceSnapshot, Role, Tenant } from '../resources/types.js';
 import { usageReport, volumesReport } from './usage.js';
 
+const NO_DRIFT = { missingOnArray: 0, unaccountedOnArray: 0, sizeMismatch: 0, unrepaired: 0 };
+
 const GiB = 1024 * 1024;
 
 function role(name: string, pool: string, quota: Role['quota'], systemID = 'sys1'): Role {
@@ -27,7 +29,7 @@ describe('admin usage report', () => {
   it("shows a new tenant's quota with nothing used yet", () => {
     const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), []);
     expect(rows).to.deep.equal([
-      { tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0 },
+      { tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0, drift: NO_DRIFT },
     ]);
   });
 
@@ -82,5 +84,14 @@ describe('admin usage report', () => {
       ['t2', 'sys1', 'bronze', 'a', 'committed'],
     ]);
     expect(rows[0]).to.deep.equal({ tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', name: 'k8s-1', sizeKiB: 8 * GiB, state: 'committed' });
+  });
+  it("counts the last reconciliation's findings per tenant and pool, and those not repaired", () => {
+    const finding = { systemType: 'powerflex' as const, systemID: 'sys1', pool: 'bronze', volume: 'v', tenant: 't1' };
+    const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), [], 't1', [
+      { ...finding, kind: 'missing-on-array', repaired: true },
+      { ...finding, kind: 'unaccounted-on-array', repaired: false },
+      { ...finding, kind: 'unaccounted-on-array', tenant: undefined, repaired: false },
+    ]);
+    expect(rows[0]!.drift).to.deep.equal({ missingOnArray: 1, unaccountedOnArray: 1, sizeMismatch: 0, unrepaired: 1 });
   });
 });

@@ -1,6 +1,7 @@
 // Quota usage per tenant, array and pool: the ledger's used/reserved capacity joined with the quota
 // the tenant's roles grant in the live resources. Pure: the handler does the I/O.
 import type { UsageRow, VolumeRow, VolumeState } from '../ledger/types.js';
+import type { DriftFinding } from '../reconcile/types.js';
 import { effectiveQuota } from '../pipeline/policy/decisions.js';
 import type { ResourceSnapshot, Role, SystemType } from '../resources/types.js';
 
@@ -18,7 +19,20 @@ export interface UsageReportRow {
   /** quota − used − reserved, never below 0; null when unlimited. */
   freeKiB: number | null;
   volumes: number;
+  /** What the last reconciliation of the system found for this tenant and pool (all zero: ledger == array). */
+  drift: DriftCounts;
 }
+
+export interface DriftCounts {
+  missingOnArray: number;
+  unaccountedOnArray: number;
+  sizeMismatch: number;
+  /** Of those, not repaired (report mode, or the repair was refused). */
+  unrepaired: number;
+}
+
+const NO_DRIFT: DriftCounts = { missingOnArray: 0, unaccountedOnArray: 0, sizeMismatch: 0, unrepaired: 0 };
+const DRIFT_COUNTER = { 'missing-on-array': 'missingOnArray', 'unaccounted-on-array': 'unaccountedOnArray', 'size-mismatch': 'sizeMismatch' } as const;
 
 interface Scope {
   tenant: string;
@@ -34,13 +48,16 @@ const scopeKey = (s: Scope): string => JSON.stringify([s.tenant, s.systemType, s
  * Effective quota follows Dell (reference §11.8): unlimited if any granting role is unlimited,
  * otherwise the largest granted quota.
  */
-export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly UsageRow[], tenant?: string): UsageReportRow[] {
+export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly UsageRow[], tenant?: string, drift: readonly DriftFinding[] = []): UsageReportRow[] {
   const rows = new Map<string, UsageReportRow & { granting: Role[] }>();
   const rowFor = (scope: Scope) => {
     const key = scopeKey(scope);
     let row = rows.get(key);
     if (!row) {
-      row = { tenant: scope.tenant, systemType: scope.systemType, systemID: scope.systemID, pool: scope.pool, granting: [], roles: [], quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0 };
+      row = {
+        tenant: scope.tenant, systemType: scope.systemType, systemID: scope.systemID, pool: scope.pool,
+        granting: [], roles: [], quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0, drift: { ...NO_DRIFT },
+      };
       rows.set(key, row);
     }
     return row;
@@ -60,6 +77,12 @@ export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly Usa
     row.usedKiB += used.usedKiB;
     row.reservedKiB += used.reservedKiB;
     row.volumes += used.volumes;
+  }
+  for (const finding of drift) {
+    if (finding.tenant === undefined || (tenant !== undefined && finding.tenant !== tenant)) continue;
+    const row = rowFor({ tenant: finding.tenant, systemType: finding.systemType, systemID: finding.systemID, pool: finding.pool });
+    row.drift[DRIFT_COUNTER[finding.kind]] += 1;
+    if (!finding.repaired) row.drift.unrepaired += 1;
   }
 
   return [...rows.values()]

@@ -23,6 +23,8 @@ export interface ArrayDescription {
 export interface TenantDescription {
   name: string;
   approveSdc: boolean;
+  /** Names of this tenant's volumes start with it (reconciliation charges such volumes to it). */
+  volumePrefix?: string;
 }
 
 export interface WorkspaceOptions {
@@ -34,6 +36,8 @@ export interface WorkspaceOptions {
   /** The role's quota in GiB. */
   quotaGiB: number;
   tenants: readonly TenantDescription[];
+  /** The Storage's reconciliation interval (Go duration; "0" off); the service default when unset. */
+  pollInterval?: string;
 }
 
 export interface Workspace {
@@ -70,7 +74,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const objects: Record<string, unknown> = {
     'storage.yaml': {
       apiVersion: API_VERSION, kind: 'Storage', metadata: { name: storageName },
-      spec: { type: systemType, endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: credentialsSecret } },
+      spec: { type: systemType, endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: credentialsSecret }, ...(options.pollInterval !== undefined && { pollInterval: options.pollInterval }) },
     },
     'role.yaml': {
       apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: roleName },
@@ -80,7 +84,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   for (const tenant of options.tenants) {
     objects[`tenant-${tenant.name}.yaml`] = {
       apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name: tenant.name },
-      spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false },
+      spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false, ...(tenant.volumePrefix !== undefined && { volumePrefix: tenant.volumePrefix }) },
     };
   }
   // The key file holds text (hex of 48 random bytes): the loader trims a trailing newline, which

@@ -60,6 +60,11 @@ export interface ServeConfig {
    */
   pendingAfterMs: number;
   resolveIntervalMs: number;
+  /**
+   * Reconciliation with each array every Storage `pollInterval`: `repair` corrects the ledger to the
+   * array, `report` only records drift, `off` never lists the arrays.
+   */
+  reconcile: 'repair' | 'report' | 'off';
   /** How long SIGTERM waits for in-flight Checks before closing them. */
   drainMs: number;
   /** Lifetime of a tenant access token minted by POST /proxy/refresh-token/. */
@@ -101,6 +106,7 @@ export const OPTION_NAMES = {
   routeTimeoutMs: '--route-timeout-ms',
   pendingAfterMs: '--pending-after-ms',
   resolveIntervalMs: '--resolve-interval-ms',
+  reconcile: '--reconcile',
   drainMs: '--drain-ms',
   refreshedAccessTtlSeconds: '--refreshed-access-ttl',
   earlyRefreshWindowSeconds: '--early-refresh-window',
@@ -202,6 +208,15 @@ function ledgerConfig(raw: RawServeOptions): LedgerConfig {
   return { kind: 'memory' };
 }
 
+const RECONCILE_MODES = ['repair', 'report', 'off'] as const;
+
+function reconcileMode(raw: RawServeOptions): ServeConfig['reconcile'] {
+  const value = text(raw, 'reconcile') ?? 'repair';
+  const mode = RECONCILE_MODES.find((candidate) => candidate === value);
+  if (!mode) throw new ConfigError(`--reconcile must be one of ${RECONCILE_MODES.join(', ')}, got "${value}"`);
+  return mode;
+}
+
 /**
  * The resolver must not ask the array about a hold whose request may still be running there: a
  * "not found" would release a create the array finishes later. So `pendingAfterMs` defaults to the
@@ -240,6 +255,7 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     ...(arrayCaFile && { arrayCaFile }),
     ...settlementTimes(raw),
     resolveIntervalMs: whole(raw, 'resolveIntervalMs', 'milliseconds', 30_000),
+    reconcile: reconcileMode(raw),
     drainMs: whole(raw, 'drainMs', 'milliseconds', 10_000),
     refreshedAccessTtlSeconds: whole(raw, 'refreshedAccessTtlSeconds', 'seconds', DEFAULT_REFRESHED_ACCESS_TTL_SECONDS),
     earlyRefreshWindowSeconds: whole(raw, 'earlyRefreshWindowSeconds', 'seconds', DEFAULT_EARLY_REFRESH_WINDOW_SECONDS),

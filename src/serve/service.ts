@@ -11,6 +11,8 @@ import { createCheckServer, type AccessLogRecord } from '../check/server.js';
 import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
 import { RedisLedger } from '../ledger/redis/redisLedger.js';
 import type { Ledger } from '../ledger/types.js';
+import { createReconciler } from '../reconcile/reconcile.js';
+import type { ReconcileStore } from '../reconcile/types.js';
 import { confirmFromAccessLog, startPendingResolver } from '../pipeline/confirm/confirm.js';
 import { findOnArray } from '../pipeline/confirm/settle.js';
 import { createDecider, type Decide } from '../pipeline/pipeline.js';
@@ -36,7 +38,7 @@ export interface RunningService {
 
 const STARTING = jsonDeny(reject(503, 'starting', 'authorization service is starting'));
 
-async function openLedger(config: ServeConfig, logger: Logger): Promise<Ledger> {
+async function openLedger(config: ServeConfig, logger: Logger): Promise<Ledger & ReconcileStore> {
   const { ledger } = config;
   switch (ledger.kind) {
     case 'memory':
@@ -175,6 +177,17 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       logger,
     });
     closers.push(() => resolver.stop());
+    if (config.reconcile !== 'off') {
+      const reconciler = createReconciler({
+        ledger: openedLedger,
+        resources,
+        adapters: adapters.registry,
+        mode: config.reconcile,
+        settleAfterMs: config.pendingAfterMs,
+        logger,
+      });
+      closers.push(() => reconciler.stop());
+    }
 
     confirm = confirmFromAccessLog(openedLedger, { resources, adapters: adapters.registry, logger });
     decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });

@@ -1,5 +1,5 @@
 // Real Redis for tests, demos and benches: a throwaway redis-server on a free port (no persistence,
-// its own temp dir), and a Sentinel group (one master, replicas, sentinels) for failover tests.
+// its own temp dir; or with an append-only file that outlives it), and a Sentinel group (one master, replicas, sentinels) for failover tests.
 // Readiness is always a log line the server prints, never a pause.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,22 +29,28 @@ export interface RedisServerOptions {
   replicaOf?: number;
   /** Extra `redis-server` arguments. */
   args?: string[];
+  /**
+   * Append-only file in this directory (`appendfsync always`), kept when the server stops or is
+   * killed, so a server started again on it has every acknowledged write. Default: no persistence.
+   */
+  aofDir?: string;
 }
 
 const READY = /Ready to accept connections/;
 
 export async function startRedis(options: RedisServerOptions = {}): Promise<RunningRedis> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(path.join(tmpdir(), 'redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const dir = options.aofDir ?? mkdtempSync(path.join(tmpdir(), 'redis-'));
+  const persistence = options.aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir];
   if (options.password) args.push('--requirepass', options.password, '--masterauth', options.password);
   if (options.replicaOf !== undefined) args.push('--replicaof', '127.0.0.1', String(options.replicaOf));
   args.push(...(options.args ?? []));
-  return running(start(redisServerBin, args), port, dir, options.password);
+  return running(start(redisServerBin, args), port, options.aofDir ? undefined : dir, options.password);
 }
 
-async function running(process: Started, port: number, dir: string, password?: string): Promise<RunningRedis> {
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+async function running(process: Started, port: number, dir: string | undefined, password?: string): Promise<RunningRedis> {
+  const cleanup = () => dir && rmSync(dir, { recursive: true, force: true });
   try {
     await waitForOutput(process, READY);
   } catch (error) {

@@ -1,7 +1,8 @@
 // `authzctl usage` and `authzctl volumes`: what each tenant holds per array and pool, from the
 // service's ledger via the admin API.
 import type { Command } from 'commander';
-import type { UsageReportRow, VolumesReportRow } from '../../admin/usage.js';
+import type { DriftCounts, UsageReportRow, VolumesReportRow } from '../../admin/usage.js';
+import type { DriftFinding } from '../../reconcile/types.js';
 import { formatKiB, printData, type Column, type Io } from '../output.js';
 import { withClient, type GlobalOptions } from '../globals.js';
 
@@ -17,6 +18,32 @@ const USAGE_COLUMNS: Column<UsageReportRow>[] = [
   { header: 'FREE', value: (r) => (r.freeKiB === null ? 'unlimited' : formatKiB(r.freeKiB)) },
   { header: 'VOLUMES', value: (r) => r.volumes.toString() },
   { header: 'ROLES', value: (r) => r.roles.join(',') || '-' },
+  { header: 'DRIFT', value: (r) => driftSummary(r.drift) },
+];
+
+/** `-` when the last reconciliation found the ledger equal to the array, else what differed and whether it was repaired. */
+function driftSummary(drift: DriftCounts): string {
+  const parts = [
+    drift.missingOnArray > 0 && `${drift.missingOnArray} missing on array`,
+    drift.unaccountedOnArray > 0 && `${drift.unaccountedOnArray} unaccounted on array`,
+    drift.sizeMismatch > 0 && `${drift.sizeMismatch} size mismatch`,
+  ].filter((part): part is string => part !== false);
+  if (parts.length === 0) return '-';
+  return `${parts.join(', ')} (${drift.unrepaired === 0 ? 'repaired' : `${drift.unrepaired} not repaired`})`;
+}
+
+type DriftRow = DriftFinding & { at: string };
+
+const DRIFT_COLUMNS: Column<DriftRow>[] = [
+  { header: 'TENANT', value: (r) => r.tenant ?? '-' },
+  { header: 'SYSTEM', value: system },
+  { header: 'POOL', value: (r) => r.pool },
+  { header: 'VOLUME', value: (r) => r.volume },
+  { header: 'DRIFT', value: (r) => r.kind },
+  { header: 'LEDGER', value: (r) => (r.ledgerKiB === undefined ? '-' : formatKiB(r.ledgerKiB)) },
+  { header: 'ARRAY', value: (r) => (r.arrayKiB === undefined ? '-' : formatKiB(r.arrayKiB)) },
+  { header: 'REPAIRED', value: (r) => (r.repaired ? 'yes' : 'no') },
+  { header: 'FOUND', value: (r) => r.at },
 ];
 
 const VOLUMES_COLUMNS: Column<VolumesReportRow>[] = [
@@ -44,6 +71,14 @@ export function registerUsageCommands(program: Command, io: Io): void {
     key: 'volumes',
     columns: VOLUMES_COLUMNS,
     empty: (tenant) => `No volumes: ${tenant ? `tenant "${tenant}" has not` : 'no tenant has'} created any yet`,
+  });
+  addReportCommand<DriftRow>(program, io, {
+    name: 'drift',
+    description: 'what the last reconciliation with each array found: volumes missing on the array, unaccounted on it, or of another size; repaired or not',
+    path: '/proxy/drift/',
+    key: 'drift',
+    columns: DRIFT_COLUMNS,
+    empty: (tenant) => `No drift: the last reconciliation found the ledger equal to the arrays${tenant ? ` for tenant "${tenant}"` : ''}`,
   });
 }
 

@@ -16,6 +16,7 @@ import type {
   UsageRow,
   VolumeRow,
 } from '../types.js';
+import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 
 interface VolumeRecord {
@@ -47,8 +48,11 @@ export interface MemoryLedgerOptions {
 
 const scopeKey = (scope: QuotaScope): string => `${scope.systemType}:${scope.systemID}:${scope.pool}:${scope.tenant}`;
 
-export class MemoryLedger implements Ledger {
+export class MemoryLedger implements Ledger, ReconcileStore {
   private readonly scopes = new Map<string, ScopeRecord>();
+  /** Reconciliation in this process: one lease and one last report per system. */
+  private readonly leases = new Map<string, number>();
+  private readonly reports = new Map<string, DriftReport>();
   private readonly now: () => number;
 
   constructor(options: MemoryLedgerOptions = {}) {
@@ -244,6 +248,21 @@ export class MemoryLedger implements Ledger {
       }
     }
     return found.sort((a, b) => a.since - b.since);
+  }
+
+  async claimReconcile(systemType: SystemType, systemID: string, _holder: string, ttlMs: number): Promise<boolean> {
+    const key = `${systemType}:${systemID}`;
+    if ((this.leases.get(key) ?? 0) > this.now()) return false;
+    this.leases.set(key, this.now() + ttlMs);
+    return true;
+  }
+
+  async saveDrift(report: DriftReport): Promise<void> {
+    this.reports.set(`${report.systemType}:${report.systemID}`, structuredClone(report));
+  }
+
+  async driftReports(): Promise<DriftReport[]> {
+    return [...this.reports.values()].map((report) => structuredClone(report));
   }
 
   async close(): Promise<void> {}

@@ -22,7 +22,9 @@ import {
   type UsageRow,
   type VolumeRow,
 } from '../types.js';
+import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
+import { MasterWatch } from './masterWatch.js';
 import { ReplicaTracker } from './replicas.js';
 import {
   ABORT_DELETE,
@@ -95,6 +97,9 @@ type ScriptCall = (...keysThenArgs: string[]) => unknown;
 /** Keys outside Dell's layout; see the README "Ledger" section. */
 const PENDING_KEY = 'storage-authz:pending';
 const SCOPES_KEY = 'storage-authz:scopes';
+/** Reconciliation: `SET NX PX` lease per system, and one hash field per system holding its last report (JSON). */
+const RECONCILE_LEASE_KEY = 'storage-authz:reconcile-lease';
+const DRIFT_KEY = 'storage-authz:drift';
 /** The last element of a pending member (scripts.ts pendingMember): none for reservations. */
 const HOLD_MARKERS: Record<string, HoldKind> = { '': 'reservation', d: 'deletion', e: 'resize' };
 
@@ -107,7 +112,7 @@ const scopeMember = (s: QuotaScope): string => `${s.systemType}:${s.systemID}:${
 const dataKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:data`;
 const streamKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:stream`;
 
-export class RedisLedger implements Ledger {
+export class RedisLedger implements Ledger, ReconcileStore {
   private outageLogged = false;
 
   private constructor(
@@ -116,6 +121,7 @@ export class RedisLedger implements Ledger {
     private readonly replicaAckTimeoutMs: number,
     private readonly now: () => number,
     private readonly logger: Logger,
+    private readonly masterWatch: MasterWatch | undefined,
   ) {
     for (const [name, lua] of Object.entries(SCRIPTS)) {
       client.defineCommand(name, { lua, numberOfKeys: 4, readOnly: name === 'ledgerOwns' });
@@ -145,7 +151,9 @@ export class RedisLedger implements Ledger {
     }
     const client = createClient(options, commandTimeoutMs);
     const replicas = new ReplicaTracker(client, replicaAcks, waitForAllReplicas);
-    const ledger = new RedisLedger(client, replicas, replicaAckTimeoutMs, options.now ?? Date.now, options.logger ?? silentLogger);
+    const logger = options.logger ?? silentLogger;
+    const masterWatch = options.sentinels && new MasterWatch(client, options.sentinels, options.name ?? 'mymaster', commandTimeoutMs, logger);
+    const ledger = new RedisLedger(client, replicas, replicaAckTimeoutMs, options.now ?? Date.now, logger, masterWatch);
     try {
       await waitUntilReady(client, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     } catch (error) {
@@ -320,6 +328,18 @@ export class RedisLedger implements Ledger {
     });
   }
 
+  async claimReconcile(systemType: SystemType, systemID: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.available(async () => (await this.client.set(`${RECONCILE_LEASE_KEY}:${systemType}:${systemID}`, holder, 'PX', ttlMs, 'NX')) === 'OK');
+  }
+
+  async saveDrift(report: DriftReport): Promise<void> {
+    await this.available(() => this.client.hset(DRIFT_KEY, `${report.systemType}:${report.systemID}`, JSON.stringify(report)));
+  }
+
+  async driftReports(): Promise<DriftReport[]> {
+    return this.available(async () => (await this.client.hvals(DRIFT_KEY)).map((json) => JSON.parse(json) as DriftReport));
+  }
+
   async close(): Promise<void> {
     this.replicas.stop();
     this.client.disconnect();
@@ -361,8 +381,11 @@ export class RedisLedger implements Ledger {
   /** Any failure of the store itself (down, slow, not replicated, script error) is a fail-closed 503. */
   private async available<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      const result = await operation();
+      this.masterWatch?.succeeded();
+      return result;
     } catch (error) {
+      this.masterWatch?.failed(error);
       throw new LedgerUnavailableError(undefined, { cause: error });
     }
   }

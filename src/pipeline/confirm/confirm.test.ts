@@ -117,6 +117,18 @@ describe('settlement from the access log', () => {
     expect(await usage(ledger)).to.deep.equal({ used: 10, reserved: 0 });
   });
 
+  it("an owner's refusal settled after the duplicate's 2xx and a delete never charges the deleted volume again", async () => {
+    const owner = (await ledger.reserve(scope, 'v1', 10, quota)) as { reservation: string };
+    const duplicate = (await ledger.reserve(scope, 'v1', 10, quota)) as { reservation: string };
+    await confirm(entry({ hints: duplicate.reservation }, 200));
+    await ledger.commitDelete(await deletionOf(ledger, 'v1'));
+    // The array was asked before the delete reached it: it still answers "exists".
+    array.volumes.v1 = 10;
+    await confirm(entry({ holds: owner.reservation }, 500));
+    expect(await ledger.volumes('a')).to.deep.equal([]);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
+  });
+
   it('a 2xx arriving after its hold was released charges the volume the array has', async () => {
     const reservation = await reserve(ledger, 'v1');
     await ledger.release(reservation);

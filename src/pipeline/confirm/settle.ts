@@ -49,26 +49,26 @@ export interface Settler {
 type Rule = (settler: Settler, ref: ReservationRef, id: ReservationId, reason: string) => Promise<void>;
 
 /**
- * The array has the volume: charge it to this scope, unless another scope (another tenant, another
- * pool) holds that name — then it is not this request's volume ("name already in use" for a name
- * someone else owns) and this reservation is released.
+ * The array's volume of this name is this scope's: it is in the scope's pool and no other scope
+ * (another tenant, another pool) holds the name. Else "name already in use" was about someone
+ * else's volume and proves nothing about this request.
  */
-async function chargeFound(settler: Settler, ref: ReservationRef, id: ReservationId, found: VolumeInfo, reason: string): Promise<void> {
+async function isOurs(settler: Settler, ref: ReservationRef, found: VolumeInfo): Promise<boolean> {
+  if (found.poolName !== ref.scope.pool) return false;
   const holders = await settler.ledger.holders(ref.scope.systemType, ref.scope.systemID, ref.volume);
-  const others = holders.some((scope) => scope.tenant !== ref.scope.tenant || scope.pool !== ref.scope.pool);
-  if (others || found.poolName !== ref.scope.pool) {
-    await settler.ledger.release(id);
-    return;
-  }
-  await settler.ledger.recordPresent(ref.scope, ref.volume, found.sizeKiB, reason);
+  return holders.every((scope) => scope.tenant === ref.scope.tenant && scope.pool === ref.scope.pool);
 }
 
 /** "The array said 2xx" per hold kind. */
 const SUCCEEDED: Record<HoldKind, Rule> = {
-  // Committed at once. Nothing to commit means the hold was settled meanwhile (released by an
-  // earlier "not found", or committed by the request that owns it): the array decides again.
   reservation: async (settler, ref, id, reason) => {
-    if (!(await settler.ledger.commit(id))) await AGAINST_ARRAY.reservation(settler, ref, id, reason);
+    if (await settler.ledger.commit(id)) return;
+    // Nothing reserved under this id any more. Still in the ledger (the other answer of a duplicate
+    // pair committed it, or a newer hold): settled already. Gone: released by an earlier "not found"
+    // while the array was still creating it, so the array's volume is charged now.
+    if (await settler.ledger.owns(ref.scope, ref.volume)) return;
+    const found = await settler.find(ref.scope, ref.volume);
+    if (found && (await isOurs(settler, ref, found))) await settler.ledger.recordPresent(ref.scope, ref.volume, found.sizeKiB, reason);
   },
   deletion: async ({ ledger }, _ref, id) => {
     await ledger.commitDelete(id);
@@ -78,12 +78,14 @@ const SUCCEEDED: Record<HoldKind, Rule> = {
   },
 };
 
-/** "The array was asked" per hold kind: what it has now settles the hold. */
+/**
+ * "The array was asked" per hold kind: what it has now settles the hold, and only the hold — if it
+ * was settled meanwhile (a 2xx committed it, a delete freed it), the answer is about that, not it.
+ */
 const AGAINST_ARRAY: Record<HoldKind, Rule> = {
-  reservation: async (settler, ref, id, reason) => {
+  reservation: async (settler, ref, id) => {
     const found = await settler.find(ref.scope, ref.volume);
-    if (found) await chargeFound(settler, ref, id, found, reason);
-    else await settler.ledger.release(id);
+    await (found && (await isOurs(settler, ref, found)) ? settler.ledger.commit(id) : settler.ledger.release(id));
   },
   deletion: async (settler, ref, id) => {
     const found = await settler.find(ref.scope, ref.volume);

@@ -1,0 +1,199 @@
+// Reconciliation (issue 10, DESIGN.md §2): every Storage's `pollInterval` (default 5 min, 0 off),
+// one replica at a time (a lease in the ledger's store), list the array's volumes through the
+// adapter's `inventory` and compare them with every volume the ledger charges on that system.
+// Holds still in flight (younger than the resolver's age) are left to their own settlement. Each
+// repair is checked once more against the array (findVolume) right before it is made, so a volume
+// created or deleted through the service between the two reads is not "repaired" the wrong way, and
+// goes into the scope's audit stream with its reason. In `report` mode nothing changes.
+import { randomUUID } from 'node:crypto';
+import type { AdapterRegistry } from '../arrays/registry.js';
+import type { ArrayAdapter, VolumeInfo } from '../arrays/types.js';
+import type { Ledger, QuotaScope } from '../ledger/types.js';
+import type { ArrayCredentials, ResourceSource, StorageSystem, Tenant } from '../resources/types.js';
+import { silentLogger, type Logger } from '../telemetry/log.js';
+import { parseDuration } from './duration.js';
+import type { DriftFinding, DriftReport, ReconcileMode, ReconcileStore } from './types.js';
+
+/** Dell's docs default for a Storage's `pollInterval` is 30 s (a connectivity probe); a full listing every 5 min is what an array takes well. */
+export const DEFAULT_POLL_INTERVAL_MS = 5 * 60_000;
+
+export interface ReconcilerOptions {
+  ledger: Ledger & ReconcileStore;
+  resources: ResourceSource;
+  adapters: AdapterRegistry;
+  mode: ReconcileMode;
+  /** Holds younger than this are in flight and left to their settlement (serve's --pending-after-ms). */
+  settleAfterMs: number;
+  /** How often due systems are looked for (ms); a pass runs only when its system's interval is up. */
+  tickMs?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface Reconciler {
+  /** One pass over every configured system now, whatever its interval or lease (tests, an operator's request). */
+  runOnce(): Promise<DriftReport[]>;
+  stop(): Promise<void>;
+}
+
+const volumeKey = (scope: Pick<QuotaScope, 'tenant' | 'pool'>, volume: string): string => JSON.stringify([scope.tenant, scope.pool, volume]);
+
+/** The Storage's poll interval in ms (0: off); an unreadable value is off, and logged once per pass. */
+export function pollIntervalMs(system: StorageSystem): number {
+  return system.pollInterval === undefined ? DEFAULT_POLL_INTERVAL_MS : parseDuration(system.pollInterval);
+}
+
+/**
+ * The tenant whose volumePrefix the name carries: the CSI driver names volumes `<prefix>-<id>`. The
+ * longest prefix wins; a tie names nobody.
+ */
+export function ownerByPrefix(name: string, tenants: Iterable<Tenant>): string | undefined {
+  let best: Tenant[] = [];
+  for (const tenant of tenants) {
+    const prefix = tenant.volumePrefix;
+    if (!prefix || !name.startsWith(`${prefix}-`)) continue;
+    const bestLength = best[0]?.volumePrefix?.length ?? 0;
+    if (prefix.length > bestLength) best = [tenant];
+    else if (prefix.length === bestLength) best.push(tenant);
+  }
+  return best.length === 1 ? best[0]!.name : undefined;
+}
+
+interface SystemPass {
+  system: StorageSystem;
+  adapter: ArrayAdapter;
+  credentials: ArrayCredentials;
+}
+
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const holder = randomUUID();
+
+  async function findings({ system, adapter, credentials }: SystemPass): Promise<DriftFinding[]> {
+    const onSystem = <T extends { scope?: QuotaScope; systemType?: string; systemID?: string }>(item: T) => {
+      const scope = (item.scope ?? item) as QuotaScope;
+      return scope.systemType === system.type && scope.systemID === system.systemID;
+    };
+    // The ledger first, then the array: a volume committed before the listing is on it unless deleted.
+    const rows = (await options.ledger.volumes()).filter(onSystem);
+    const inFlight = new Set(
+      (await options.ledger.pending(0)).filter(onSystem).filter((hold) => now() - hold.since < options.settleAfterMs).map((hold) => volumeKey(hold.scope, hold.volume)),
+    );
+    const inventory = await adapter.inventory(system, credentials);
+    const onArray = new Map(inventory.map((volume) => [volume.name, volume]));
+    const charged = new Set(rows.map((row) => row.volume));
+    const base = { systemType: system.type, systemID: system.systemID, repaired: false };
+    const found: DriftFinding[] = [];
+    for (const row of rows) {
+      if (inFlight.has(volumeKey(row, row.volume))) continue;
+      const volume = onArray.get(row.volume);
+      if (!volume) found.push({ ...base, kind: 'missing-on-array', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB });
+      else if (row.state === 'committed' && volume.sizeKiB !== row.sizeKiB) {
+        found.push({ ...base, kind: 'size-mismatch', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB, arrayKiB: volume.sizeKiB });
+      }
+    }
+    const tenants = [...options.resources.current().tenants.values()];
+    for (const volume of inventory) {
+      if (charged.has(volume.name)) continue;
+      const tenant = ownerByPrefix(volume.name, tenants);
+      found.push({ ...base, kind: 'unaccounted-on-array', ...(tenant && { tenant }), pool: volume.poolName, volume: volume.name, arrayKiB: volume.sizeKiB });
+    }
+    return found;
+  }
+
+  /** Makes the ledger match the array for one finding, after asking the array once more. */
+  async function repair(pass: SystemPass, finding: DriftFinding): Promise<boolean> {
+    if (finding.tenant === undefined) return false;
+    const scope: QuotaScope = { systemType: finding.systemType, systemID: finding.systemID, pool: finding.pool, tenant: finding.tenant };
+    const current: VolumeInfo | undefined = await pass.adapter.findVolume(pass.system, pass.credentials, finding.volume);
+    switch (finding.kind) {
+      case 'missing-on-array':
+        if (current) return false;
+        await options.ledger.recordAbsent(scope, finding.volume, 'reconciliation: charged in the ledger, not on the array');
+        return true;
+      case 'size-mismatch':
+        if (!current || current.poolName !== scope.pool) return false;
+        await options.ledger.recordPresent(scope, finding.volume, current.sizeKiB, `reconciliation: the array reports ${current.sizeKiB} KiB, ${finding.ledgerKiB} KiB charged`);
+        return true;
+      case 'unaccounted-on-array': {
+        if (!current || current.poolName !== scope.pool) return false;
+        const holders = await options.ledger.holders(scope.systemType, scope.systemID, finding.volume);
+        if (holders.length > 0) return false; // charged meanwhile (a create through the service)
+        await options.ledger.recordPresent(scope, finding.volume, current.sizeKiB, `reconciliation: on the array with tenant "${scope.tenant}"'s volume prefix, not charged`);
+        return true;
+      }
+    }
+  }
+
+  async function reconcileSystem(system: StorageSystem): Promise<DriftReport> {
+    const report: DriftReport = { systemType: system.type, systemID: system.systemID, at: now(), mode: options.mode, findings: [] };
+    try {
+      const adapter = options.adapters.get(system.type);
+      if (!adapter) throw new Error(`array type ${system.type} is not supported`);
+      const pass: SystemPass = { system, adapter, credentials: await options.resources.credentials(system) };
+      report.findings = await findings(pass);
+      if (options.mode === 'repair') {
+        for (const finding of report.findings) {
+          try {
+            finding.repaired = await repair(pass, finding);
+            if (finding.repaired) logger.info({ storage: system.name, ...finding }, 'reconciliation repaired the ledger');
+          } catch (error) {
+            logger.warn({ err: error, storage: system.name, volume: finding.volume }, 'reconciliation repair failed; retried next pass');
+          }
+        }
+      }
+      if (report.findings.length > 0) logger.warn({ storage: system.name, drift: report.findings.length, mode: options.mode }, 'ledger and array differ');
+    } catch (error) {
+      report.error = error instanceof Error ? error.message : String(error);
+      logger.warn({ err: error, storage: system.name }, 'reconciliation pass failed; retried next interval');
+    }
+    report.at = now();
+    await options.ledger.saveDrift(report);
+    return report;
+  }
+
+  const lastRun = new Map<string, number>();
+  let running: Promise<unknown> | undefined;
+  const tick = async () => {
+    for (const system of options.resources.current().storage.values()) {
+      let interval: number;
+      try {
+        interval = pollIntervalMs(system);
+      } catch (error) {
+        logger.warn({ err: error, storage: system.name }, 'pollInterval unreadable; not reconciled');
+        continue;
+      }
+      const key = `${system.type}/${system.systemID}`;
+      if (interval === 0 || now() - (lastRun.get(key) ?? -Infinity) < interval) continue;
+      lastRun.set(key, now());
+      // The lease lives as long as the interval: whichever replica wins runs this interval's pass.
+      if (await options.ledger.claimReconcile(system.type, system.systemID, holder, interval)) await reconcileSystem(system);
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= tick()
+      .catch((error: unknown) => logger.warn({ err: error }, 'reconciliation not scheduled; will retry'))
+      .finally(() => (running = undefined));
+  }, options.tickMs ?? 1000);
+  timer.unref();
+
+  return {
+    async runOnce() {
+      const reports: DriftReport[] = [];
+      for (const system of options.resources.current().storage.values()) reports.push(await reconcileSystem(system));
+      return reports;
+    },
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** The drift rows an admin sees: every system's last findings, of one tenant or all, with when they were found. */
+export function driftRows(reports: readonly DriftReport[], tenant?: string): (DriftFinding & { at: number; mode: ReconcileMode })[] {
+  return reports
+    .flatMap((report) => report.findings.map((finding) => ({ ...finding, at: report.at, mode: report.mode })))
+    .filter((row) => tenant === undefined || row.tenant === tenant);
+}

@@ -1,0 +1,54 @@
+// What reconciliation finds when it compares the ledger with an array's own volume list, and where
+// the last finding of each system is kept so every replica's admin API shows the same drift.
+import type { SystemType } from '../resources/types.js';
+
+/**
+ * `missing-on-array`: the ledger charges a volume the array does not have (deleted out of band, a
+ * lost delete). `unaccounted-on-array`: the array has a volume of a tenant (by ledger record or by
+ * the tenant's volumePrefix) that is not charged. `size-mismatch`: charged at another size than the
+ * array reports (expanded out of band).
+ */
+export type DriftKind = 'missing-on-array' | 'unaccounted-on-array' | 'size-mismatch';
+
+export interface DriftFinding {
+  kind: DriftKind;
+  /** The tenant it is charged to, or would be; undefined for a volume no tenant's prefix matches. */
+  tenant?: string;
+  systemType: SystemType;
+  systemID: string;
+  pool: string;
+  volume: string;
+  /** Size charged in the ledger (absent when not charged). */
+  ledgerKiB?: number;
+  /** Size on the array (absent when not there). */
+  arrayKiB?: number;
+  /** The ledger now matches the array; false in report mode or when nobody owns it. */
+  repaired: boolean;
+}
+
+/** One system's last reconciliation pass. */
+export interface DriftReport {
+  systemType: SystemType;
+  systemID: string;
+  /** Unix ms when the pass finished. */
+  at: number;
+  mode: ReconcileMode;
+  findings: DriftFinding[];
+  /** The pass could not list the array (or the ledger): nothing was compared. */
+  error?: string;
+}
+
+/** `repair`: the ledger is corrected to the array; `report`: nothing changes, drift is only reported. */
+export type ReconcileMode = 'repair' | 'report';
+
+/**
+ * Where passes coordinate: a lease per system so one replica at a time reconciles it, and the last
+ * report per system. Both ledgers implement it (Redis: shared by every replica; memory: in-process).
+ */
+export interface ReconcileStore {
+  /** True when `holder` now holds the system's lease for `ttlMs` (nobody else held it). */
+  claimReconcile(systemType: SystemType, systemID: string, holder: string, ttlMs: number): Promise<boolean>;
+  saveDrift(report: DriftReport): Promise<void>;
+  /** The last report of each system that has one. */
+  driftReports(): Promise<DriftReport[]>;
+}
