@@ -60,11 +60,11 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-sentinel >/de
     fail "redis-server and redis-sentinel are required: run 'sudo apt-get install redis-server redis-sentinel' (Debian/Ubuntu) or put both on PATH."
   fi
 fi
-# With `test`: the PowerFlex CSI driver's client library, for the end-to-end test that drives the
-# chain with it, and the Kubernetes control plane for the tests against a real API server (skipped
+# With `test`: the PowerFlex and PowerStore CSI drivers' client libraries, for the end-to-end tests
+# that drive the chain with them, and the Kubernetes control plane for the tests against a real API server (skipped
 # when KUBEBUILDER_ASSETS or STORAGE_AUTHZ_K8S_BIN points at existing binaries).
 if [ "${1:-}" = test ]; then
-  bash scripts/build-goscaleio-driver.sh >/dev/null
+  for driver in goscaleio-driver gopowerstore-driver; do bash scripts/build-go-driver.sh "$driver" >/dev/null; done
   bash scripts/build-control-plane.sh \
     || fail "the Kubernetes control plane could not be built (see the lines above); or set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver."
   echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3), kubernetes $(sed -n 's/^K8S_VERSION=\(\S*\).*/\1/p' scripts/build-control-plane.sh))" >&2

@@ -14,7 +14,7 @@ import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { DEFAULT_NAS_SERVERS, DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB, MAX_VOLUME_SIZE_GB, type GatewayVersion } from '../src/fakes/powerflex/gateway.js';
 import { waitFor } from '../src/harness/wait.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
-import { GoscaleioDriver, type DriverResult } from './support/goscaleioDriver.js';
+import { GoDriver, goDriverBin, type DriverResult } from './support/goDriver.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 import { legacyEntry, startSidecar, type RunningSidecar } from './support/sidecar.js';
 
@@ -35,7 +35,7 @@ for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
     let workspace: Workspace;
     let stack: Stack;
     let sidecar: RunningSidecar;
-    let driver: GoscaleioDriver;
+    let driver: GoDriver;
 
     before(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), 'goscaleio-e2e-'));
@@ -56,7 +56,7 @@ for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
         dir, edgePort: Number(new URL(stack.edgeUrl).port), edgeCa: workspace.edgeCa, tokens,
         arrays: 1, driverConfig: ([port]) => [legacyEntry(gateway.url, gateway.systemId, port!)],
       });
-      driver = new GoscaleioDriver();
+      driver = new GoDriver(goDriverBin('goscaleio-driver'));
     });
 
     after(async () => {

@@ -11,6 +11,8 @@ export type Operation =
   | { kind: 'volume-delete'; volumeId: string }
   /** An expansion to `newSizeKiB` (the array's granularity applied by the classifier, like a create's size). */
   | { kind: 'volume-expand'; volumeId: string; newSizeKiB: number }
+  /** A new volume `name` made from `volumeId` (PowerStore clone): the size of its source. */
+  | { kind: 'volume-clone'; volumeId: string; name: string }
   /** Overwrite a volume's content with another's (snapshot restore): both must be the tenant's. */
   | { kind: 'volume-restore'; volumeId: string; sourceVolumeId: string }
   | { kind: 'volume-map'; volumeId: string }

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { API_VERSION } from '../resources/types.js';
+import { API_VERSION, type SystemType } from '../resources/types.js';
 import { generateServingCertificate } from '../sidecar/certificates.js';
 import type { SigningKeySet } from '../tokens/types.js';
 
@@ -29,6 +29,8 @@ export interface TenantDescription {
 
 export interface WorkspaceOptions {
   array: ArrayDescription;
+  /** The array's type (default powerflex). */
+  systemType?: SystemType;
   /** Pool name the role grants. */
   pool: string;
   /** The role's quota in GiB. */
@@ -56,25 +58,27 @@ export interface Workspace {
 }
 
 export const SIGNING_KEY_ID = 'demo';
-const STORAGE_NAME = 'powerflex-1';
-const CREDENTIALS_SECRET = 'powerflex-creds';
 
 export async function createWorkspace(options: WorkspaceOptions): Promise<Workspace> {
   const dir = await mkdtemp(path.join(tmpdir(), 'storage-authz-'));
+  const systemType = options.systemType ?? 'powerflex';
+  const storageName = `${systemType}-1`;
+  const credentialsSecret = `${systemType}-creds`;
   const resourcesDir = path.join(dir, 'resources');
   const secretsDir = path.join(dir, 'secrets');
   const keysDir = path.join(dir, 'signing-keys');
-  await Promise.all([resourcesDir, path.join(secretsDir, CREDENTIALS_SECRET), keysDir].map((d) => mkdir(d, { recursive: true })));
+  await Promise.all([resourcesDir, path.join(secretsDir, credentialsSecret), keysDir].map((d) => mkdir(d, { recursive: true })));
 
-  const roleName = `${options.pool}-${options.quotaGiB}g`;
+  // A DNS-1123 name; PowerStore pools are systemIDs such as `PS4ebb8d4e8488`.
+  const roleName = `${options.pool}-${options.quotaGiB}g`.toLowerCase();
   const objects: Record<string, unknown> = {
     'storage.yaml': {
-      apiVersion: API_VERSION, kind: 'Storage', metadata: { name: STORAGE_NAME },
-      spec: { type: 'powerflex', endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: CREDENTIALS_SECRET }, ...(options.pollInterval !== undefined && { pollInterval: options.pollInterval }) },
+      apiVersion: API_VERSION, kind: 'Storage', metadata: { name: storageName },
+      spec: { type: systemType, endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: credentialsSecret }, ...(options.pollInterval !== undefined && { pollInterval: options.pollInterval }) },
     },
     'role.yaml': {
       apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: roleName },
-      spec: { quota: `${options.quotaGiB}GiB`, systemType: 'powerflex', systemID: options.array.systemId, pool: options.pool },
+      spec: { quota: `${options.quotaGiB}GiB`, systemType, systemID: options.array.systemId, pool: options.pool },
     },
   };
   for (const tenant of options.tenants) {
@@ -89,8 +93,8 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const edge = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
   const files: [string, string][] = [
     ...Object.entries(objects).map(([name, object]): [string, string] => [path.join(resourcesDir, name), stringify(object)]),
-    [path.join(secretsDir, CREDENTIALS_SECRET, 'username'), options.array.username],
-    [path.join(secretsDir, CREDENTIALS_SECRET, 'password'), options.array.password],
+    [path.join(secretsDir, credentialsSecret, 'username'), options.array.username],
+    [path.join(secretsDir, credentialsSecret, 'password'), options.array.password],
     [path.join(keysDir, SIGNING_KEY_ID), secret],
     [path.join(dir, 'array-ca.pem'), options.array.ca],
     [path.join(dir, 'edge-cert.pem'), edge.certPem],
@@ -108,7 +112,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
     edgeCertFile: path.join(dir, 'edge-cert.pem'),
     edgeKeyFile: path.join(dir, 'edge-key.pem'),
     edgeCa: edge.certPem,
-    storageName: STORAGE_NAME,
+    storageName,
     roleName,
     remove: () => rm(dir, { recursive: true, force: true }),
   };

@@ -89,6 +89,22 @@ const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
 };
 
+/**
+ * A clone is a new volume the size of its source, on the source's pool: held to the create policy
+ * for that size and charged it, and only the source's owner may clone it.
+ */
+const volumeClone: OperationEntry<'volume-clone', VolumeInfo> = {
+  enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
+  policy: (context, operation, source) =>
+    authorizeCreate(
+      context.policy,
+      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: source.poolId, sizeKiB: source.sizeKiB, name: operation.name }, source.poolName),
+    ),
+  ledger: async (context, operation, source, quotas) =>
+    (await ownership(context, source, 'clone')) ??
+    reserveAll(context.ledger, [{ scope: scopeOf(context, source.poolName), volume: operation.name, sizeKiB: source.sizeKiB, quota: firstQuota(quotas) }]),
+};
+
 const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
   enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => currentVolumeOf(context, snapshot.volumeId))),
   policy: (context, operation, sources) =>
@@ -151,6 +167,7 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-create': volumeCreate as AnyEntry,
   'volume-expand': volumeExpand as AnyEntry,
   'volume-delete': volumeDelete as AnyEntry,
+  'volume-clone': volumeClone as AnyEntry,
   'volume-restore': volumeRestore as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,

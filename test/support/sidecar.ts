@@ -16,9 +16,11 @@ export interface SidecarOptions {
    * The driver secret's entries, given the local port chosen for each array (one per entry), e.g.
    * Dell's legacy form `{intendedEndpoint, endpoint: https://localhost:<port>, systemID, insecure}`.
    */
-  driverConfig: (ports: number[]) => Record<string, unknown>[];
+  driverConfig: (ports: number[]) => unknown;
   arrays: number;
   tokens: { access: string; refresh: string };
+  /** The driver's PLUGIN_IDENTIFIER (default powerflex). */
+  plugin?: string;
 }
 
 export interface RunningSidecar {
@@ -53,7 +55,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     '--work-dir', path.join(dir, 'sidecar'),
     '--envoy-admin-port', String(await freePort()),
     '--status-listen', `127.0.0.1:${statusPort}`,
-  ], { cwd: repoRoot, env: { ...process.env, PROXY_HOST: `localhost:${options.edgePort}`, PLUGIN_IDENTIFIER: 'powerflex' } });
+  ], { cwd: repoRoot, env: { ...process.env, PROXY_HOST: `localhost:${options.edgePort}`, PLUGIN_IDENTIFIER: options.plugin ?? 'powerflex' } });
   try {
     await waitForOutput(sidecar, /"msg":"sidecar ready"/, 60_000);
   } catch (error) {

@@ -7,12 +7,12 @@
 // `refresh_token`, lifetimes) and the access token sent as `Bearer`, renewed with the refresh token
 // before it expires. The generation is discovered at the first login (the 4.x login is tried first:
 // a 3.x gateway does not serve it) and remembered per endpoint.
-import { createHash } from 'node:crypto';
-import { Agent, request, type Dispatcher } from 'undici';
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
+import { ArrayHttp, responseJson } from '../http.js';
+import { SessionPool, type LoggedIn } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
 import { fileSystemVolumeId, objectOf, type PowerFlexObject } from './objectIds.js';
 
@@ -55,13 +55,8 @@ export interface GatewaySession {
 }
 
 interface Session extends GatewaySession {
-  obtainedAt: number;
-  /** Renew (refresh or log in again) once this time has come. */
-  renewAt: number;
   /** 4.x: the refresh token and when it dies. */
   refresh?: { token: string; expiresAt: number };
-  /** Hash of what it was obtained with (endpoint, TLS mode, credentials): any change forces a new login. */
-  identity: string;
 }
 
 /** The part of a 4.x access token's life spent before it is renewed (the rest is margin for requests in flight). */
@@ -92,30 +87,29 @@ interface RawFileSystem {
 }
 
 function isNotFound(response: GatewayResponse): boolean {
-  return response.status === 404 || parseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
+  return response.status === 404 || responseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
 }
 
 export class PowerFlexClient {
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions: SessionPool<Session>;
   /** Endpoint → gateway generation, learnt at the first login. */
   private readonly generations = new Map<string, '3.x' | '4.x'>();
-  private readonly logins = new Map<string, { identity: string; pending: Promise<Session> }>();
-  private readonly failedLogins = new Map<string, { identity: string; until: number; error: ArrayLookupError }>();
-  private readonly agents = new Map<string, Dispatcher>();
+  private readonly http: ArrayHttp;
   private readonly pools: ExpiringCache<string>;
   private readonly volumes: ExpiringCache<VolumeInfo>;
   private readonly tokenMaxAgeMs: number;
-  private readonly requestTimeoutMs: number;
-  private readonly loginRetryMs: number;
-  private readonly minRefusedSessionAgeMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly options: PowerFlexClientOptions = {}) {
+  constructor(options: PowerFlexClientOptions = {}) {
     this.now = options.now ?? Date.now;
     this.tokenMaxAgeMs = options.tokenMaxAgeMs ?? 5 * 60_000;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.loginRetryMs = options.loginRetryMs ?? 5_000;
-    this.minRefusedSessionAgeMs = options.minRefusedSessionAgeMs ?? 1_000;
+    this.http = new ArrayHttp('PowerFlex', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
+    this.sessions = new SessionPool({
+      maxAgeMs: this.tokenMaxAgeMs,
+      ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
+      ...(options.minRefusedSessionAgeMs === undefined ? {} : { minRefusedSessionAgeMs: options.minRefusedSessionAgeMs }),
+      now: this.now,
+    });
     const ttl = options.lookupTtlMs ?? 60_000;
     const size = options.lookupCacheSize ?? 1000;
     this.pools = new ExpiringCache(size, ttl, this.now);
@@ -123,30 +117,8 @@ export class PowerFlexClient {
   }
 
   /** A current gateway session for this system: cached, renewed before it ages out, one login at a time. */
-  async session(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<GatewaySession> {
-    const key = storageKey(system.type, system.systemID);
-    const identity = sessionIdentity(system, credentials);
-    const session = this.sessions.get(key);
-    const current = session && session.identity === identity && session.token !== rejected ? session : undefined;
-    if (current && this.now() < current.renewAt) return current;
-
-    const inFlight = this.logins.get(key);
-    if (inFlight && inFlight.identity === identity) return await inFlight.pending;
-    const failed = this.failedLogins.get(key);
-    if (failed && failed.identity === identity && this.now() < failed.until) throw failed.error;
-    const pending = this.renew(system, credentials, identity, current);
-    this.logins.set(key, { identity, pending });
-    try {
-      const next = await pending;
-      this.sessions.set(key, next);
-      this.failedLogins.delete(key);
-      return next;
-    } catch (error) {
-      if (error instanceof ArrayLookupError) this.failedLogins.set(key, { identity, until: this.now() + this.loginRetryMs, error });
-      throw error;
-    } finally {
-      if (this.logins.get(key)?.pending === pending) this.logins.delete(key);
-    }
+  session(system: StorageSystem, credentials: ArrayCredentials, rejected?: string): Promise<GatewaySession> {
+    return this.sessions.current(system, credentials, (current) => this.renew(system, credentials, current), rejected === undefined ? undefined : (session) => session.token === rejected);
   }
 
   /**
@@ -156,11 +128,7 @@ export class PowerFlexClient {
    * obtained since then is kept: a late report must not kill it. Returns whether one was dropped.
    */
   sessionRefused(system: StorageSystem, refused: (session: GatewaySession) => boolean): boolean {
-    const key = storageKey(system.type, system.systemID);
-    const session = this.sessions.get(key);
-    if (!session || this.now() - session.obtainedAt < this.minRefusedSessionAgeMs || !refused(session)) return false;
-    this.sessions.delete(key);
-    return true;
+    return this.sessions.refused(system, refused);
   }
 
   /** Pool id → name; the whole pool list is fetched on a miss (one call fills every pool of the system). */
@@ -168,7 +136,7 @@ export class PowerFlexClient {
     const key = `${storageKey(system.type, system.systemID)}|${poolId}`;
     const cached = this.pools.get(key);
     if (cached !== undefined) return cached;
-    const pools = parseJson<{ id?: unknown; name?: unknown }[]>(await this.expectOk(system, credentials, 'GET', '/api/types/StoragePool/instances'));
+    const pools = responseJson<{ id?: unknown; name?: unknown }[]>(await this.expectOk(system, credentials, 'GET', '/api/types/StoragePool/instances'));
     let found: string | undefined;
     for (const pool of Array.isArray(pools) ? pools : []) {
       if (typeof pool.id !== 'string' || typeof pool.name !== 'string') continue;
@@ -191,7 +159,7 @@ export class PowerFlexClient {
     const object = objectOf(volumeId);
     const info =
       object.type === 'volume'
-        ? await this.volumeInfo(system, credentials, volumeId, parseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
+        ? await this.volumeInfo(system, credentials, volumeId, responseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
         : await this.fileSystem(system, credentials, object);
     // An export can be re-pointed at another file system only by deleting it: its file system is stable.
     this.volumes.set(key, info);
@@ -208,18 +176,18 @@ export class PowerFlexClient {
     const response = await this.call(system, credentials, 'POST', '/api/types/Volume/instances/action/queryIdByKey', JSON.stringify({ name }));
     if (isNotFound(response)) return (await this.fileSystems(system, credentials)).find((fs) => fs.name === name);
     if (response.status !== 200) throw this.lookupError(system, response);
-    const id = parseJson<unknown>(response.text);
+    const id = responseJson<unknown>(response.text);
     if (typeof id !== 'string' || id === '') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned no id for volume ${JSON.stringify(name)}`, 502);
     const found = await this.call(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(id)}`);
     // Deleted between the two calls: gone is gone.
     if (isNotFound(found)) return undefined;
     if (found.status !== 200) throw this.lookupError(system, found);
-    return this.volumeInfo(system, credentials, id, parseJson<RawVolume>(found.text));
+    return this.volumeInfo(system, credentials, id, responseJson<RawVolume>(found.text));
   }
 
   /** Every volume and snapshot on the system (one call) and, on 4.x, every file system; pool names resolved (one more call at most). */
   async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
-    const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
+    const listed = responseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
     if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list`, 502);
     const volumes: VolumeInfo[] = [];
     for (const raw of listed as RawVolume[]) {
@@ -233,18 +201,18 @@ export class PowerFlexClient {
   private async fileSystem(system: StorageSystem, credentials: ArrayCredentials, object: Exclude<PowerFlexObject, { type: 'volume' }>): Promise<VolumeInfo> {
     let fileSystemId = object.id;
     if (object.type === 'nfs-export') {
-      const nfs = parseJson<{ file_system_id?: unknown }>(await this.expectOk(system, credentials, 'GET', `/rest/v1/nfs-exports/${encodeURIComponent(object.id)}?select=*`));
+      const nfs = responseJson<{ file_system_id?: unknown }>(await this.expectOk(system, credentials, 'GET', `/rest/v1/nfs-exports/${encodeURIComponent(object.id)}?select=*`));
       if (typeof nfs?.file_system_id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable NFS export ${object.id}`, 502);
       fileSystemId = nfs.file_system_id;
     }
-    const raw = parseJson<RawFileSystem>(await this.expectOk(system, credentials, 'GET', `/rest/v1/file-systems/${encodeURIComponent(fileSystemId)}?select=*`));
+    const raw = responseJson<RawFileSystem>(await this.expectOk(system, credentials, 'GET', `/rest/v1/file-systems/${encodeURIComponent(fileSystemId)}?select=*`));
     return this.fileSystemInfo(system, credentials, fileSystemId, raw);
   }
 
   /** Every file system of a 4.x gateway (none on 3.x, which has no file API). */
   private async fileSystems(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
     if ((await this.session(system, credentials)).scheme !== 'bearer') return [];
-    const listed = parseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/rest/v1/file-systems?select=*'));
+    const listed = responseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/rest/v1/file-systems?select=*'));
     if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable file system list`, 502);
     const fileSystems: VolumeInfo[] = [];
     for (const raw of listed as RawFileSystem[]) {
@@ -262,20 +230,18 @@ export class PowerFlexClient {
     return { id: fileSystemVolumeId(id), name: raw.name, sizeKiB: Math.ceil(raw.size_total / 1024), poolId, poolName: await this.poolName(system, credentials, poolId) };
   }
 
-  async close(): Promise<void> {
-    const agents = [...this.agents.values()];
-    this.agents.clear();
-    await Promise.all(agents.map((agent) => agent.close()));
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   /**
    * A 4.x session whose refresh token still lives is refreshed; otherwise this logs in, the 4.x way
    * first unless the endpoint is known to be 3.x. A refused refresh falls back to a login.
    */
-  private async renew(system: StorageSystem, credentials: ArrayCredentials, identity: string, current: Session | undefined): Promise<Session> {
+  private async renew(system: StorageSystem, credentials: ArrayCredentials, current: Session | undefined): Promise<LoggedIn<Session>> {
     if (current?.refresh && this.now() < current.refresh.expiresAt) {
       const refreshed = await this.send(system, 'POST', '/rest/auth/refresh', undefined, JSON.stringify({ refresh_token: current.refresh.token }));
-      if (refreshed.status === 200) return this.oauthSession(system, refreshed, identity);
+      if (refreshed.status === 200) return this.oauthSession(system, refreshed);
     }
     const generation = this.generations.get(system.endpoint);
     if (generation !== '3.x') {
@@ -283,31 +249,30 @@ export class PowerFlexClient {
       const response = await this.send(system, 'POST', '/rest/auth/login', undefined, body);
       if (response.status === 200) {
         this.generations.set(system.endpoint, '4.x');
-        return this.oauthSession(system, response, identity);
+        return this.oauthSession(system, response);
       }
       if (generation === '4.x') throw loginFailed(system, response);
     }
     const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
     const response = await this.send(system, 'GET', '/api/login', `Basic ${basic}`);
     if (response.status !== 200) throw loginFailed(system, response);
-    const token = parseJson<unknown>(response.text);
+    const token = responseJson<unknown>(response.text);
     if (typeof token !== 'string' || token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no token`, 502);
     this.generations.set(system.endpoint, '3.x');
-    const now = this.now();
-    return { scheme: 'basic-token', token, obtainedAt: now, renewAt: now + this.tokenMaxAgeMs, identity };
+    return { value: { scheme: 'basic-token', token } };
   }
 
   /** `{"access_token","expires_in","refresh_token","refresh_expires_in"}` → a Bearer session renewed before the access token dies. */
-  private oauthSession(system: StorageSystem, response: GatewayResponse, identity: string): Session {
-    const body = parseJson<{ access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; refresh_expires_in?: unknown }>(response.text);
+  private oauthSession(system: StorageSystem, response: GatewayResponse): LoggedIn<Session> {
+    const body = responseJson<{ access_token?: unknown; expires_in?: unknown; refresh_token?: unknown; refresh_expires_in?: unknown }>(response.text);
     if (typeof body?.access_token !== 'string' || body.access_token === '') throw new ArrayLookupError(`login to PowerFlex system ${system.systemID} returned no access token`, 502);
     const now = this.now();
     const accessMs = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : this.tokenMaxAgeMs;
-    const session: Session = { scheme: 'bearer', token: body.access_token, obtainedAt: now, renewAt: now + Math.min(this.tokenMaxAgeMs, accessMs * ACCESS_RENEW_FRACTION), identity };
+    const session: Session = { scheme: 'bearer', token: body.access_token };
     if (typeof body.refresh_token === 'string' && typeof body.refresh_expires_in === 'number') {
       session.refresh = { token: body.refresh_token, expiresAt: now + body.refresh_expires_in * 1000 * ACCESS_RENEW_FRACTION };
     }
-    return session;
+    return { value: session, renewAfterMs: accessMs * ACCESS_RENEW_FRACTION };
   }
 
   /** A call with the current session; a 401 (token expired early, gateway restarted) logs in again once. */
@@ -344,42 +309,8 @@ export class PowerFlexClient {
     return new ArrayLookupError(gatewayErrorMessage(response.status, response.text), response.status);
   }
 
-  private async send(system: StorageSystem, method: string, path: string, authorization: string | undefined, body?: string): Promise<GatewayResponse> {
-    const url = new URL(path, system.endpoint);
-    try {
-      const response = await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers: {
-          ...(authorization === undefined ? {} : { authorization }),
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body,
-        dispatcher: this.agentFor(system),
-      });
-      return { status: response.statusCode, text: await response.body.text() };
-    } catch (error) {
-      throw new ArrayLookupError(`PowerFlex system ${system.systemID} at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
-    }
-  }
-
-  /** One connection pool per endpoint and TLS mode: certificates are verified unless the Storage says skip. */
-  private agentFor(system: StorageSystem): Dispatcher {
-    const key = `${system.endpoint}|${system.skipCertificateValidation}`;
-    let agent = this.agents.get(key);
-    if (!agent) {
-      agent = new Agent({
-        connect: {
-          rejectUnauthorized: !system.skipCertificateValidation,
-          ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
-          timeout: this.requestTimeoutMs,
-        },
-        headersTimeout: this.requestTimeoutMs,
-        bodyTimeout: this.requestTimeoutMs,
-      });
-      this.agents.set(key, agent);
-    }
-    return agent;
+  private send(system: StorageSystem, method: string, path: string, authorization: string | undefined, body?: string): Promise<GatewayResponse> {
+    return this.http.send(system, method, path, authorization === undefined ? {} : { authorization }, body);
   }
 }
 
@@ -390,18 +321,4 @@ export function authorizationOf(session: GatewaySession): string {
 
 function loginFailed(system: StorageSystem, response: GatewayResponse): ArrayLookupError {
   return new ArrayLookupError(`login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`, 502);
-}
-
-/** A token belongs to one gateway, reached one way, with one credential; only a hash is kept. */
-function sessionIdentity(system: StorageSystem, credentials: ArrayCredentials): string {
-  const parts = [system.endpoint, String(system.skipCertificateValidation), credentials.username, credentials.password];
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex');
-}
-
-function parseJson<T>(text: string): T | undefined {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }

@@ -8,10 +8,10 @@
 // prove a denied request never reached it and which Authorization arrived) and can be told to
 // fail the next request (rollback tests).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { startFakeServer } from '../https.js';
 
 export const GIB_IN_KIB = 1024 * 1024;
 const GRANULARITY_KIB = 8 * GIB_IN_KIB;
@@ -172,23 +172,13 @@ export class FakePowerFlexGateway {
 
   /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */
   static async start(options: FakeGatewayOptions = {}): Promise<FakePowerFlexGateway> {
-    const pems = await generate([{ name: 'commonName', value: 'fake-powerflex-gateway' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
-    const gateway = new FakePowerFlexGateway(options, pems.cert);
-    gateway.server = createServer({ cert: pems.cert, key: pems.private }, (req, res) => gateway.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      gateway.server.once('error', reject);
-      gateway.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return gateway;
+    // The server exists before the fake that answers it (the fake needs the server's certificate).
+    const started: { fake?: FakePowerFlexGateway } = {};
+    const { server, ca } = await startFakeServer('fake-powerflex-gateway', (req, res) => started.fake!.handle(req, res));
+    const fake = new FakePowerFlexGateway(options, ca);
+    fake.server = server;
+    started.fake = fake;
+    return fake;
   }
 
   get port(): number {
