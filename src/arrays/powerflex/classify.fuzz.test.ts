@@ -49,7 +49,9 @@ describe('classifyPowerFlex (fuzz)', () => {
   it('refuses every create body that repeats a field or spells one with another case, naming the key', () => {
     const field = fc.constantFrom('name', 'storagePoolId', 'volumeSizeInKb');
     const recase = (key: string, flips: boolean[]) => [...key].map((char, i) => (flips[i % flips.length] ? char.toUpperCase() : char)).join('');
-    fc.assert(fc.property(field, fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), fc.boolean(), (key, flips, value, before) => {
+    // Scalar values only: a nested object may hold case-variant keys of its own (`g`, `G`), which the
+    // parser refuses first, naming those instead (seed 104545450 found it).
+    fc.assert(fc.property(field, fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 0 }), fc.boolean(), (key, flips, value, before) => {
       const variant = recase(key, flips);
       const fields = [`"name":"vol-1"`, `"storagePoolId":"a1b2c3d400000000"`, `"volumeSizeInKb":"8388608"`];
       const extra = `${JSON.stringify(variant)}:${JSON.stringify(value) ?? 'null'}`;
