@@ -1,7 +1,10 @@
 import { expect } from 'chai';
-import type { StorageSystem, Tenant } from '../resources/types.js';
+import type { AdapterRegistry } from '../arrays/registry.js';
+import type { ArrayAdapter, VolumeInfo } from '../arrays/types.js';
+import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
+import type { ResourceSource, StorageReport, StorageSystem, Tenant } from '../resources/types.js';
 import { parseDuration } from './duration.js';
-import { DEFAULT_POLL_INTERVAL_MS, ownerByPrefix, pollIntervalMs } from './reconcile.js';
+import { createReconciler, DEFAULT_POLL_INTERVAL_MS, ownerByPrefix, pollIntervalMs } from './reconcile.js';
 
 const tenant = (name: string, volumePrefix?: string): Tenant => ({ name, roles: [], approveSdc: false, revoke: false, ...(volumePrefix && { volumePrefix }) });
 const system = (pollInterval?: string) => ({ name: 's', type: 'powerflex', systemID: 'x', ...(pollInterval !== undefined && { pollInterval }) }) as StorageSystem;
@@ -22,5 +25,42 @@ describe('reconciliation schedule and ownership', () => {
     expect(ownerByPrefix('k8sx-0a1b', tenants)).to.equal(undefined);
     expect(ownerByPrefix('dup-1', tenants)).to.equal(undefined);
     expect(ownerByPrefix('other', tenants)).to.equal(undefined);
+  });
+});
+
+describe('reconciliation outcome in the Storage status', () => {
+  const storage = { name: 'pflex', type: 'powerflex', systemID: 'abc' } as StorageSystem;
+  const resources: ResourceSource = {
+    current: () => ({ generation: 1, tenants: new Map(), roles: new Map(), storage: new Map([['powerflex/abc', storage]]) }),
+    onChange: () => () => undefined,
+    credentials: async () => ({ username: 'u', password: 'p' }),
+  };
+  const passWith = async (inventory: () => Promise<VolumeInfo[]>) => {
+    const reports: [string, StorageReport][] = [];
+    const adapter = { type: 'powerflex', inventory, findVolume: async () => undefined } as unknown as ArrayAdapter;
+    const reconciler = createReconciler({
+      ledger: new MemoryLedger(),
+      resources,
+      adapters: { get: (type: string) => (type === 'powerflex' ? adapter : undefined) } as unknown as AdapterRegistry,
+      mode: 'report',
+      settleAfterMs: 60_000,
+      now: () => 1_700_000_000_000,
+      status: { reportStorage: (name, report) => reports.push([name, report]) },
+    });
+    await reconciler.runOnce();
+    await reconciler.stop();
+    return reports;
+  };
+
+  it('reports a listed array as reachable, with the time of the pass', async () => {
+    expect(await passWith(async () => [])).to.deep.equal([
+      ['pflex', { reachable: true, message: 'reconciled: 0 drift finding(s), mode report', lastReconciliation: new Date(1_700_000_000_000) }],
+    ]);
+  });
+
+  it("reports an array that cannot be listed as unreachable, with the array's error", async () => {
+    const [[name, report]] = (await passWith(async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:443')))) as [[string, StorageReport]];
+    expect(name).to.equal('pflex');
+    expect(report).to.include({ reachable: false, message: 'connect ECONNREFUSED 127.0.0.1:443' });
   });
 });

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { AdapterRegistry } from '../arrays/registry.js';
 import type { ArrayAdapter, VolumeInfo } from '../arrays/types.js';
 import type { Ledger, QuotaScope } from '../ledger/types.js';
-import type { ArrayCredentials, ResourceSource, StorageSystem, Tenant } from '../resources/types.js';
+import type { ArrayCredentials, ResourceSource, StatusReporter, StorageSystem, Tenant } from '../resources/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { parseDuration } from './duration.js';
 import type { DriftFinding, DriftReport, ReconcileMode, ReconcileStore } from './types.js';
@@ -28,6 +28,8 @@ export interface ReconcilerOptions {
   tickMs?: number;
   now?: () => number;
   logger?: Logger;
+  /** Where each pass's outcome is shown (Kubernetes: the Storage's status); absent for a directory. */
+  status?: Pick<StatusReporter, 'reportStorage'>;
 }
 
 export interface Reconciler {
@@ -150,6 +152,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
     report.at = now();
     await options.ledger.saveDrift(report);
+    options.status?.reportStorage(system.name, {
+      reachable: report.error === undefined,
+      message: report.error ?? `reconciled: ${report.findings.length} drift finding(s), mode ${options.mode}`,
+      lastReconciliation: new Date(report.at),
+    });
     return report;
   }
 

@@ -185,6 +185,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         mode: config.reconcile,
         settleAfterMs: config.pendingAfterMs,
         logger,
+        status: resources instanceof KubernetesResources ? resources : undefined,
       });
       closers.push(() => reconciler.stop());
     }
