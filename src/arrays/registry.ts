@@ -1,6 +1,7 @@
 // Array type → adapter. Adding an array type is adding its folder and one line here.
 import type { SystemType } from '../resources/types.js';
 import { createPowerFlexAdapter } from './powerflex/adapter.js';
+import { createPowerMaxAdapter } from './powermax/adapter.js';
 import { createPowerStoreAdapter } from './powerstore/adapter.js';
 import type { ArrayAdapter } from './types.js';
 
@@ -20,14 +21,16 @@ export interface Adapters {
 /** The adapters this build supports; a request for any other type is denied 502 "array type not supported". */
 export function createAdapters(options: AdapterOptions = {}): Adapters {
   const powerflex = createPowerFlexAdapter(options);
+  const powermax = createPowerMaxAdapter(options);
   const powerstore = createPowerStoreAdapter(options);
   return {
     registry: new Map<SystemType, ArrayAdapter>([
       ['powerflex', powerflex],
+      ['powermax', powermax],
       ['powerstore', powerstore],
     ]),
     close: async () => {
-      await Promise.all([powerflex.close(), powerstore.close()]);
+      await Promise.all([powerflex.close(), powermax.close(), powerstore.close()]);
     },
   };
 }

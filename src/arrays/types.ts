@@ -35,6 +35,11 @@ export interface VolumeInfo {
   sizeKiB: number;
   poolId: string;
   poolName: string;
+  /**
+   * Its owner has deleted it, and the array keeps it for the driver to finish (PowerMax's `_DEL`
+   * rename): taking it off hosts and off the array needs no owner; nothing else may touch it.
+   */
+  softDeleted?: boolean;
 }
 
 /** A local answer for requests the array must never see (PowerFlex /api/login). */
@@ -46,8 +51,11 @@ export interface LocalAnswer {
 
 export interface ArrayAdapter {
   readonly type: SystemType;
-  /** Pure: method + raw :path + body → normalised path and operation. */
-  classify(request: Pick<RequestView, 'method' | 'path' | 'body' | 'headers'>): Classified;
+  /**
+   * Pure: method + raw :path + body → normalised path and operation. `systemID` is the array the
+   * request is routed to (an API that names arrays in its paths must name this one).
+   */
+  classify(request: Pick<RequestView, 'method' | 'path' | 'body' | 'headers'>, systemID: string): Classified;
   /** Local answer for a 'login' operation at this (normalised) path. */
   localAnswer(operation: Operation, path: string): LocalAnswer | undefined;
   /** Pool id → pool name, through the array with its own credentials (cached). */

@@ -62,12 +62,16 @@ const firstQuota = (quotas: readonly Quota[]): Quota => {
   return quotas[0];
 };
 
-/** Map and unmap: the policy's word and the tenant's ownership, nothing held. */
+/**
+ * Map and unmap: the policy's word and the tenant's ownership, nothing held. Unmapping a volume its
+ * owner already deleted (`softDeleted`) is the driver finishing that delete: no owner is left to ask.
+ */
 function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap', action: string): OperationEntry<typeof kind, VolumeInfo> {
   return {
     enrich: (context, operation) => volumeOf(context, operation.volumeId),
     policy: claimsPolicy(kind),
-    ledger: async (context, _operation, volume) => (await ownership(context, volume, action)) ?? NOTHING_HELD,
+    ledger: async (context, _operation, volume) =>
+      kind === 'volume-unmap' && volume.softDeleted ? NOTHING_HELD : ((await ownership(context, volume, action)) ?? NOTHING_HELD),
   };
 }
 
@@ -142,7 +146,8 @@ const volumeRestore: OperationEntry<'volume-restore', VolumeInfo[]> = {
 const volumeDelete: OperationEntry<'volume-delete', VolumeInfo> = {
   enrich: (context, operation) => volumeOf(context, operation.volumeId),
   policy: claimsPolicy('volume-delete'),
-  ledger: (context, _operation, volume) => deletion(context, volume),
+  // A soft-deleted volume was freed when its owner's delete (the rename) was confirmed: removing it is not charged twice.
+  ledger: async (context, _operation, volume) => (volume.softDeleted ? NOTHING_HELD : deletion(context, volume)),
 };
 
 const sdcApprove: OperationEntry<'sdc-approve', undefined> = {

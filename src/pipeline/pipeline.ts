@@ -47,7 +47,7 @@ export function createDecider(deps: PipelineDeps): Decide {
 
     const system = findSystem(resources, target);
     if (isRejection(system)) return deny(system, who);
-    const classified = classifyRequest(adapter, request);
+    const classified = classifyRequest(adapter, request, system.systemID);
     if (isRejection(classified)) return deny(classified, who);
     const { operation } = classified;
     const metadata = { ...who, [METADATA.operation]: operation.kind, [METADATA.system]: storageKey(system.type, system.systemID) };

@@ -4,8 +4,8 @@ import type { ArrayAdapter, Classified } from '../../arrays/types.js';
 import type { RequestView } from '../types.js';
 import { reject, type Rejection } from '../response/deny.js';
 
-export function classifyRequest(adapter: ArrayAdapter, request: RequestView): Classified | Rejection {
-  const classified = adapter.classify(request);
+export function classifyRequest(adapter: ArrayAdapter, request: RequestView, systemID: string): Classified | Rejection {
+  const classified = adapter.classify(request, systemID);
   const { operation } = classified;
   if (operation.kind === 'invalid') return reject(operation.status, 'invalid-request', operation.message);
   if (operation.kind === 'unknown-mutation') {

@@ -1,0 +1,220 @@
+// The service's own Unisphere client: the few lookups the pipeline needs (a storage group's SRP,
+// volumes by device id and by identifier, every volume of the array). Unisphere takes Basic
+// credentials on every request (no session, no CSRF); they are the Storage's secret and never leave
+// this process except towards the array.
+import { Agent, request, type Dispatcher } from 'undici';
+import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
+import { storageKey } from '../../resources/types.js';
+import { ExpiringCache } from '../cache.js';
+import { ArrayLookupError, type VolumeInfo } from '../types.js';
+import { CYLINDER_KIB, SOFT_DELETE_PREFIX } from './classify.js';
+import { unisphereErrorMessage } from './errors.js';
+import { snapshotOf } from './objectIds.js';
+
+/** The Unisphere REST version the service asks in (9.2 / 10.x serve `100`; gopowermax v2.11.0 uses it). */
+export const LOOKUP_API_VERSION = '100';
+
+/** A storage group outside any SRP (e.g. a parent group) says so with this SRP name. */
+const NO_SRP = 'NONE';
+
+export interface PowerMaxClientOptions {
+  /** Extra trusted CA certificates (PEM) for Unisphere TLS. */
+  ca?: string;
+  /** How long a storage group's SRP is trusted (groups rarely change SRP; a move is refused anyway). */
+  lookupTtlMs?: number;
+  lookupCacheSize?: number;
+  requestTimeoutMs?: number;
+}
+
+interface UnisphereResponse {
+  status: number;
+  text: string;
+}
+
+/** The fields of a Unisphere volume the service reads (`GET …/volume/<dev>`). */
+interface RawVolume {
+  volumeId?: unknown;
+  volume_identifier?: unknown;
+  cap_cyl?: unknown;
+  storageGroupId?: unknown;
+}
+
+/** A volume iterator page (`GET …/volume?…`): `resultList.result[].volumeId`. */
+interface RawIterator {
+  id?: unknown;
+  count?: unknown;
+  maxPageSize?: unknown;
+  resultList?: { result?: { volumeId?: unknown }[] };
+}
+
+export class PowerMaxClient {
+  private readonly agents = new Map<string, Dispatcher>();
+  private readonly srps: ExpiringCache<string>;
+  private readonly requestTimeoutMs: number;
+
+  constructor(private readonly options: PowerMaxClientOptions = {}) {
+    this.srps = new ExpiringCache(options.lookupCacheSize ?? 1000, options.lookupTtlMs ?? 60_000);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  }
+
+  /** The storage group's SRP: the pool a volume created in it is charged to (cached). */
+  async storageGroupSrp(system: StorageSystem, credentials: ArrayCredentials, storageGroupId: string): Promise<string> {
+    const key = `${storageKey(system.type, system.systemID)}|${storageGroupId}`;
+    const cached = this.srps.get(key);
+    if (cached !== undefined) return cached;
+    const group = parseJson<{ srp?: unknown }>(await this.expectOk(system, credentials, `${this.base(system)}/storagegroup/${encodeURIComponent(storageGroupId)}`));
+    const srp = typeof group?.srp === 'string' && group.srp !== '' ? group.srp : NO_SRP;
+    this.srps.set(key, srp);
+    return srp;
+  }
+
+  /** The SRP a volume-create in this group is charged to; a group outside every SRP cannot take new volumes. */
+  async poolName(system: StorageSystem, credentials: ArrayCredentials, storageGroupId: string): Promise<string> {
+    const srp = await this.storageGroupSrp(system, credentials, storageGroupId);
+    if (srp === NO_SRP) throw new ArrayLookupError(`storage group ${JSON.stringify(storageGroupId)} on PowerMax ${system.systemID} has no SRP`, 400);
+    return srp;
+  }
+
+  /**
+   * Device id → identifier, size, SRP (the SRP of its first storage group in one, as Dell reads it);
+   * a SnapVX snapshot (`snapshot:<dev>:<name>`) is its source's size and SRP under its own name. Never
+   * cached: the `_DEL` rename changes a volume's name under the same id.
+   */
+  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string): Promise<VolumeInfo> {
+    const snapshot = snapshotOf(volumeId);
+    if (snapshot) {
+      const source = await this.volume(system, credentials, snapshot.sourceDevice);
+      return { ...source, id: volumeId, name: snapshot.snapshotName, softDeleted: false };
+    }
+    const raw = parseJson<RawVolume>(await this.expectOk(system, credentials, `${this.base(system)}/volume/${encodeURIComponent(volumeId)}`));
+    return this.volumeInfo(system, credentials, volumeId, raw);
+  }
+
+  /** The volume with this identifier as Unisphere has it now, or undefined when it has none. */
+  async findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
+    const ids = await this.volumeIds(system, credentials, `?volume_identifier=${encodeURIComponent(name)}`);
+    for (const id of ids) {
+      const found = await this.call(system, credentials, `${this.base(system)}/volume/${encodeURIComponent(id)}`);
+      if (found.status === 404) continue; // deleted between the two calls
+      if (found.status !== 200) throw this.lookupError(system, found);
+      const volume = await this.volumeInfo(system, credentials, id, parseJson<RawVolume>(found.text));
+      if (volume.name === name) return volume;
+    }
+    return undefined;
+  }
+
+  /** Every volume of the array, with identifiers, sizes and SRPs (soft-deleted ones marked). */
+  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
+    const volumes: VolumeInfo[] = [];
+    for (const id of await this.volumeIds(system, credentials, '')) volumes.push(await this.volume(system, credentials, id));
+    return volumes;
+  }
+
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((agent) => agent.close()));
+  }
+
+  /** The device ids of a volume query, every page of its iterator (`/common/Iterator/<id>/page`). */
+  private async volumeIds(system: StorageSystem, credentials: ArrayCredentials, query: string): Promise<string[]> {
+    const first = parseJson<RawIterator>(await this.expectOk(system, credentials, `${this.base(system)}/volume${query}`));
+    const count = typeof first?.count === 'number' ? first.count : 0;
+    const ids = idsOf(system, first);
+    const pageSize = typeof first?.maxPageSize === 'number' && first.maxPageSize > 0 ? first.maxPageSize : ids.length;
+    while (ids.length < count && typeof first?.id === 'string' && pageSize > 0) {
+      const from = ids.length + 1;
+      const to = Math.min(count, ids.length + pageSize);
+      const page = parseJson<{ result?: { volumeId?: unknown }[] }>(
+        await this.expectOk(system, credentials, `/univmax/restapi/common/Iterator/${encodeURIComponent(first.id)}/page?from=${from}&to=${to}`),
+      );
+      const more = idsOf(system, { resultList: { result: page?.result ?? [] } });
+      if (more.length === 0) throw new ArrayLookupError(`PowerMax ${system.systemID} returned an empty iterator page`, 502);
+      ids.push(...more);
+    }
+    return ids;
+  }
+
+  private async volumeInfo(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, raw: RawVolume | undefined): Promise<VolumeInfo> {
+    if (typeof raw?.cap_cyl !== 'number') throw new ArrayLookupError(`PowerMax ${system.systemID} returned an unreadable volume ${volumeId}`, 502);
+    const name = typeof raw.volume_identifier === 'string' ? raw.volume_identifier : '';
+    const softDeleted = name.startsWith(SOFT_DELETE_PREFIX);
+    const groups = Array.isArray(raw.storageGroupId) ? raw.storageGroupId.filter((g): g is string => typeof g === 'string') : [];
+    let srp: string | undefined;
+    for (const group of groups) {
+      const candidate = await this.storageGroupSrp(system, credentials, group);
+      if (candidate !== NO_SRP) {
+        srp = candidate;
+        break;
+      }
+    }
+    // The driver's deletion worker takes a soft-deleted volume out of its groups before deleting it.
+    if (srp === undefined && !softDeleted) throw new ArrayLookupError(`no storage pool found for volume ${volumeId} on PowerMax ${system.systemID}`, 400);
+    return { id: volumeId, name, sizeKiB: raw.cap_cyl * CYLINDER_KIB, poolId: srp ?? '', poolName: srp ?? '', softDeleted };
+  }
+
+  private base(system: StorageSystem): string {
+    return `/univmax/restapi/${LOOKUP_API_VERSION}/sloprovisioning/symmetrix/${encodeURIComponent(system.systemID)}`;
+  }
+
+  private async expectOk(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<string> {
+    const response = await this.call(system, credentials, path);
+    if (response.status !== 200) throw this.lookupError(system, response);
+    return response.text;
+  }
+
+  private lookupError(system: StorageSystem, response: UnisphereResponse): ArrayLookupError {
+    if (response.status === 401 || response.status === 403) return new ArrayLookupError(`PowerMax ${system.systemID}: Unisphere rejected the configured credentials`, 502);
+    return new ArrayLookupError(unisphereErrorMessage(response.status, response.text), response.status);
+  }
+
+  private async call(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<UnisphereResponse> {
+    const url = new URL(path, system.endpoint);
+    try {
+      const response = await request(url, {
+        method: 'GET',
+        headers: { authorization: basicAuthorization(credentials), accept: 'application/json' },
+        dispatcher: this.agentFor(system),
+      });
+      return { status: response.statusCode, text: await response.body.text() };
+    } catch (error) {
+      throw new ArrayLookupError(`PowerMax ${system.systemID}: Unisphere at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
+    }
+  }
+
+  private agentFor(system: StorageSystem): Dispatcher {
+    const key = `${system.endpoint}|${system.skipCertificateValidation}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new Agent({
+        connect: { rejectUnauthorized: !system.skipCertificateValidation, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }), timeout: this.requestTimeoutMs },
+        headersTimeout: this.requestTimeoutMs,
+        bodyTimeout: this.requestTimeoutMs,
+      });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+}
+
+/** Unisphere's credential on every request: `Basic base64(user:password)`. */
+export function basicAuthorization(credentials: ArrayCredentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+function idsOf(system: StorageSystem, iterator: RawIterator | undefined): string[] {
+  const ids: string[] = [];
+  for (const entry of iterator?.resultList?.result ?? []) {
+    if (typeof entry?.volumeId !== 'string') throw new ArrayLookupError(`PowerMax ${system.systemID} listed a volume without an id`, 502);
+    ids.push(entry.volumeId);
+  }
+  return ids;
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
