@@ -53,6 +53,8 @@ export interface FakeUnisphereOptions {
   password?: string;
   srps?: string[];
   storageGroups?: FakeStorageGroup[];
+  /** Volumes per iterator page (Unisphere: 1000). */
+  maxPageSize?: number;
 }
 
 interface UnisphereError {
@@ -73,6 +75,7 @@ export class FakeUnisphere {
   private readonly maskingViews = new Map<string, { maskingViewId: string; hostId: string; portGroupId: string; storageGroupId: string }>();
   private readonly iterators = new Map<string, string[]>();
   private readonly credentials: { username: string; password: string };
+  private readonly maxPageSize: number;
   private nextDevice = 0x100;
   private pendingFailure: UnisphereError | undefined;
   private server!: Server;
@@ -81,6 +84,7 @@ export class FakeUnisphere {
     this.symmetrixId = options.symmetrixId ?? '000197900123';
     this.credentials = { username: options.username ?? 'smc', password: options.password ?? 'smc-password' };
     this.srps = options.srps ?? ['SRP_1'];
+    this.maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
     for (const group of options.storageGroups ?? DEFAULT_STORAGE_GROUPS) this.groups.set(group.storageGroupId, structuredClone(group));
     this.ca = ca;
   }
@@ -403,8 +407,8 @@ export class FakeUnisphere {
     const ids = [...this.volumeById.values()].filter((v) => identifier === null || v.volume_identifier === identifier).map((v) => v.volumeId);
     const id = randomUUID();
     this.iterators.set(id, ids);
-    const first = ids.slice(0, MAX_PAGE_SIZE);
-    return { id, count: ids.length, expirationTime: Date.now() + 600_000, maxPageSize: MAX_PAGE_SIZE, resultList: { result: first.map((volumeId) => ({ volumeId })), from: first.length === 0 ? 0 : 1, to: first.length } };
+    const first = ids.slice(0, this.maxPageSize);
+    return { id, count: ids.length, expirationTime: Date.now() + 600_000, maxPageSize: this.maxPageSize, resultList: { result: first.map((volumeId) => ({ volumeId })), from: first.length === 0 ? 0 : 1, to: first.length } };
   }
 
   private iteratorPage(id: string, url: URL): unknown {
