@@ -284,6 +284,24 @@ describe('PowerMax end to end: gopowermax requests through sidecar → edge → 
     await settled('team-a', before + GIB_CYL * CYLINDER_KIB);
   });
 
+  it('array faults: a create Unisphere fails is not charged (a retry is charged once); a rename it refuses frees nothing (Dell freed it anyway)', async () => {
+    const before = (await usedKiB('team-b')).used;
+    const name = 'csi-CSM-pmax-fault00001';
+    unisphere.failNext(500, 'Internal error injected by the test');
+    const failed = await send('team-b', 'PUT', `${slo()}/storagegroup/${SG}`, createBody(name, String(GIB_CYL), 'CYL'));
+    expect(failed.status).to.equal(500);
+    expect(failed.body).to.deep.equal({ message: 'Internal error injected by the test' });
+    await settled('team-b', before);
+    const id = await create('team-b', name, String(GIB_CYL), 'CYL');
+    await settled('team-b', before + GIB_CYL * CYLINDER_KIB);
+
+    unisphere.failNext(500, 'Internal error injected by the test');
+    expect((await send('team-b', 'PUT', `${slo()}/volume/${id}`, renameBody(`_DEL${name}`))).status).to.equal(500);
+    await settled('team-b', before + GIB_CYL * CYLINDER_KIB);
+    expect(unisphere.volumeNamed(name)?.volumeId).to.equal(id);
+    expect(await ledger.owns({ systemType: 'powermax', systemID: sym(), pool: SRP, tenant: 'team-b' }, name)).to.equal(true);
+  });
+
   it('soft-deletes by the _DEL rename (freed once the array confirms), then lets the driver remove the volume', async () => {
     const before = (await usedKiB('team-a')).used;
     const name = 'csi-CSM-pmax-gb00000001';
