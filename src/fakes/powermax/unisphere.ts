@@ -7,10 +7,10 @@
 // SnapVX snapshots and links, and `{"message"}` errors. It records every request (so a test can
 // prove a denied request never reached it) and can be told to fail the next one.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { startFakeServer } from '../https.js';
 
 export const CYLINDER_KIB = 1920;
 const KIB_PER_UNIT: Record<string, number> = { CYL: CYLINDER_KIB, MB: 1024, GB: 1024 * 1024, TB: 1024 * 1024 * 1024 };
@@ -90,22 +90,12 @@ export class FakeUnisphere {
   }
 
   static async start(options: FakeUnisphereOptions = {}): Promise<FakeUnisphere> {
-    const pems = await generate([{ name: 'commonName', value: 'fake-unisphere' }], {
-      keyType: 'ec',
-      algorithm: 'sha256',
-      extensions: [
-        { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-        { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
-      ],
-    });
-    const fake = new FakeUnisphere(options, pems.cert);
-    fake.server = createServer({ cert: pems.cert, key: pems.private }, (req, res) => fake.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      fake.server.once('error', reject);
-      fake.server.listen(0, '127.0.0.1', () => resolve());
-    });
+    // The server exists before the fake that answers it (the fake needs the server's certificate).
+    const started: { fake?: FakeUnisphere } = {};
+    const { server, ca } = await startFakeServer('fake-unisphere', (req, res) => started.fake!.handle(req, res));
+    const fake = new FakeUnisphere(options, ca);
+    fake.server = server;
+    started.fake = fake;
     return fake;
   }
 
