@@ -61,3 +61,12 @@ function ambiguousKey(text: string, known: KnownFields): string | undefined {
   }, { disallowComments: true, allowTrailingComma: false });
   return problem;
 }
+
+/**
+ * A size or count as drivers send them: a string of digits (goscaleio, gopowermax) or a JSON number.
+ * No fractions, signs, exponents or zero; undefined for anything else.
+ */
+export function wholeNumber(value: unknown): number | undefined {
+  const number = typeof value === 'string' && /^[0-9]{1,16}$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isSafeInteger(number) && number > 0 ? number : undefined;
+}

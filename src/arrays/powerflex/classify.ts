@@ -10,7 +10,7 @@
 // a read into a denial, never a mutation into a read.
 import type { Classified, Operation } from '../types.js';
 import type { RequestView } from '../../pipeline/types.js';
-import { knownFields, strictJsonObject } from '../json.js';
+import { knownFields, strictJsonObject, wholeNumber } from '../json.js';
 import { normalisePath } from '../path.js';
 import { fileSystemVolumeId, nfsExportVolumeId } from './objectIds.js';
 
@@ -250,12 +250,6 @@ function nfsExportCreate(body: Buffer): Operation {
   const { file_system_id: fileSystemId } = parsed;
   if (typeof fileSystemId !== 'string' || !FILE_OBJECT_ID.test(fileSystemId)) return invalid('nfs export create: "file_system_id" is required');
   return { kind: 'volume-map', volumeId: fileSystemVolumeId(fileSystemId) };
-}
-
-/** The driver sends sizes as a string of digits; a JSON number is accepted too. No fractions, signs or zero. */
-function wholeNumber(value: unknown): number | undefined {
-  const number = typeof value === 'string' && /^[0-9]{1,16}$/.test(value) ? Number(value) : value;
-  return typeof number === 'number' && Number.isSafeInteger(number) && number > 0 ? number : undefined;
 }
 
 /** What the array allocates for a requested size: whole 8 GiB units. */

@@ -8,7 +8,7 @@
 // the one the request is routed to is refused: one Unisphere manages several arrays, and the
 // decision must be about the array that executes the request.
 import type { RequestView } from '../../pipeline/types.js';
-import { knownFields, strictJsonObject } from '../json.js';
+import { knownFields, strictJsonObject, wholeNumber } from '../json.js';
 import { normalisePath } from '../path.js';
 import type { Classified, Operation } from '../types.js';
 import { snapshotObjectId } from './objectIds.js';
@@ -226,11 +226,6 @@ function sizeInKiB(size: unknown, unit: unknown): number | string {
   if (amount === undefined) return `"volume_size" must be a positive whole number, got ${JSON.stringify(size) ?? 'nothing'}`;
   const kib = Math.ceil((amount * perUnit) / CYLINDER_KIB) * CYLINDER_KIB;
   return Number.isSafeInteger(kib) ? kib : '"volume_size" is too large';
-}
-
-function wholeNumber(value: unknown): number | undefined {
-  const number = typeof value === 'string' && /^[0-9]{1,16}$/.test(value) ? Number(value) : value;
-  return typeof number === 'number' && Number.isSafeInteger(number) && number > 0 ? number : undefined;
 }
 
 function objectOf(value: unknown): Body | undefined {

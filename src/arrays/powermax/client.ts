@@ -2,10 +2,10 @@
 // volumes by device id and by identifier, every volume of the array). Unisphere takes Basic
 // credentials on every request (no session, no CSRF); they are the Storage's secret and never leave
 // this process except towards the array.
-import { Agent, request, type Dispatcher } from 'undici';
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ExpiringCache } from '../cache.js';
+import { ArrayHttp, responseJson } from '../http.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { CYLINDER_KIB, SOFT_DELETE_PREFIX } from './classify.js';
 import { unisphereErrorMessage } from './errors.js';
@@ -48,13 +48,12 @@ interface RawIterator {
 }
 
 export class PowerMaxClient {
-  private readonly agents = new Map<string, Dispatcher>();
+  private readonly http: ArrayHttp;
   private readonly srps: ExpiringCache<string>;
-  private readonly requestTimeoutMs: number;
 
-  constructor(private readonly options: PowerMaxClientOptions = {}) {
+  constructor(options: PowerMaxClientOptions = {}) {
     this.srps = new ExpiringCache(options.lookupCacheSize ?? 1000, options.lookupTtlMs ?? 60_000);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.http = new ArrayHttp('PowerMax', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
   }
 
   /** The storage group's SRP: the pool a volume created in it is charged to (cached). */
@@ -62,7 +61,7 @@ export class PowerMaxClient {
     const key = `${storageKey(system.type, system.systemID)}|${storageGroupId}`;
     const cached = this.srps.get(key);
     if (cached !== undefined) return cached;
-    const group = parseJson<{ srp?: unknown }>(await this.expectOk(system, credentials, `${this.base(system)}/storagegroup/${encodeURIComponent(storageGroupId)}`));
+    const group = responseJson<{ srp?: unknown }>(await this.expectOk(system, credentials, `${this.base(system)}/storagegroup/${encodeURIComponent(storageGroupId)}`));
     const srp = typeof group?.srp === 'string' && group.srp !== '' ? group.srp : NO_SRP;
     this.srps.set(key, srp);
     return srp;
@@ -86,7 +85,7 @@ export class PowerMaxClient {
       const source = await this.volume(system, credentials, snapshot.sourceDevice);
       return { ...source, id: volumeId, name: snapshot.snapshotName, softDeleted: false };
     }
-    const raw = parseJson<RawVolume>(await this.expectOk(system, credentials, `${this.base(system)}/volume/${encodeURIComponent(volumeId)}`));
+    const raw = responseJson<RawVolume>(await this.expectOk(system, credentials, `${this.base(system)}/volume/${encodeURIComponent(volumeId)}`));
     return this.volumeInfo(system, credentials, volumeId, raw);
   }
 
@@ -97,7 +96,7 @@ export class PowerMaxClient {
       const found = await this.call(system, credentials, `${this.base(system)}/volume/${encodeURIComponent(id)}`);
       if (found.status === 404) continue; // deleted between the two calls
       if (found.status !== 200) throw this.lookupError(system, found);
-      const volume = await this.volumeInfo(system, credentials, id, parseJson<RawVolume>(found.text));
+      const volume = await this.volumeInfo(system, credentials, id, responseJson<RawVolume>(found.text));
       if (volume.name === name) return volume;
     }
     return undefined;
@@ -110,22 +109,20 @@ export class PowerMaxClient {
     return volumes;
   }
 
-  async close(): Promise<void> {
-    const agents = [...this.agents.values()];
-    this.agents.clear();
-    await Promise.all(agents.map((agent) => agent.close()));
+  close(): Promise<void> {
+    return this.http.close();
   }
 
   /** The device ids of a volume query, every page of its iterator (`/common/Iterator/<id>/page`). */
   private async volumeIds(system: StorageSystem, credentials: ArrayCredentials, query: string): Promise<string[]> {
-    const first = parseJson<RawIterator>(await this.expectOk(system, credentials, `${this.base(system)}/volume${query}`));
+    const first = responseJson<RawIterator>(await this.expectOk(system, credentials, `${this.base(system)}/volume${query}`));
     const count = typeof first?.count === 'number' ? first.count : 0;
     const ids = idsOf(system, first);
     const pageSize = typeof first?.maxPageSize === 'number' && first.maxPageSize > 0 ? first.maxPageSize : ids.length;
     while (ids.length < count && typeof first?.id === 'string' && pageSize > 0) {
       const from = ids.length + 1;
       const to = Math.min(count, ids.length + pageSize);
-      const page = parseJson<{ result?: { volumeId?: unknown }[] }>(
+      const page = responseJson<{ result?: { volumeId?: unknown }[] }>(
         await this.expectOk(system, credentials, `/univmax/restapi/common/Iterator/${encodeURIComponent(first.id)}/page?from=${from}&to=${to}`),
       );
       const more = idsOf(system, { resultList: { result: page?.result ?? [] } });
@@ -168,32 +165,8 @@ export class PowerMaxClient {
     return new ArrayLookupError(unisphereErrorMessage(response.status, response.text), response.status);
   }
 
-  private async call(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<UnisphereResponse> {
-    const url = new URL(path, system.endpoint);
-    try {
-      const response = await request(url, {
-        method: 'GET',
-        headers: { authorization: basicAuthorization(credentials), accept: 'application/json' },
-        dispatcher: this.agentFor(system),
-      });
-      return { status: response.statusCode, text: await response.body.text() };
-    } catch (error) {
-      throw new ArrayLookupError(`PowerMax ${system.systemID}: Unisphere at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
-    }
-  }
-
-  private agentFor(system: StorageSystem): Dispatcher {
-    const key = `${system.endpoint}|${system.skipCertificateValidation}`;
-    let agent = this.agents.get(key);
-    if (!agent) {
-      agent = new Agent({
-        connect: { rejectUnauthorized: !system.skipCertificateValidation, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }), timeout: this.requestTimeoutMs },
-        headersTimeout: this.requestTimeoutMs,
-        bodyTimeout: this.requestTimeoutMs,
-      });
-      this.agents.set(key, agent);
-    }
-    return agent;
+  private call(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<UnisphereResponse> {
+    return this.http.send(system, 'GET', path, { authorization: basicAuthorization(credentials) });
   }
 }
 
@@ -209,12 +182,4 @@ function idsOf(system: StorageSystem, iterator: RawIterator | undefined): string
     ids.push(entry.volumeId);
   }
   return ids;
-}
-
-function parseJson<T>(text: string): T | undefined {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }
