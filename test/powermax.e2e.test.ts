@@ -1,7 +1,8 @@
 // PowerMax end to end (issue 13): the requests gopowermax v2.11.0 sends for the csi-powermax
 // controller sequence (bodies byte for byte as recorded in reference array-clients/powermax.md) →
 // the real tenant sidecar and its Envoy → the real edge Envoy → the decision service (Redis ledger)
-// → the fake Unisphere. The bodies are the recorded ones; the Go client itself is not run here.
+// → the fake Unisphere. The bodies are the recorded ones, so each case can be shaped (another tenant,
+// over quota, a body over 1 KiB, array faults); test/powermax.gopowermax.e2e.test.ts runs the Go client.
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
