@@ -41,7 +41,7 @@ describe('PowerMax driven by gopowermax v2.11.0 through sidecar → edge → ser
     redis = await startRedis();
     ledger = await RedisLedger.connect({ url: redis.url });
     workspace = await createWorkspace({
-      type: 'powermax',
+      systemType: 'powermax',
       array: { endpoint: unisphere.url, systemId: unisphere.symmetrixId, ca: unisphere.ca, username: unisphere.username, password: unisphere.password },
       pool: SRP, quotaGiB: 8, tenants: [{ name: TENANT, approveSdc: false }],
     });
