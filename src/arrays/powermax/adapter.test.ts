@@ -73,11 +73,22 @@ describe('PowerMax adapter against the fake Unisphere', function () {
     expect(await adapter.findVolume(system, credentials, 'csi-find-1')).to.equal(undefined);
   });
 
-  it('lists every volume across iterator pages for reconciliation', async () => {
+  it('lists every volume across iterator pages for reconciliation, but the soft-deleted', async () => {
     for (const name of ['csi-inv-1', 'csi-inv-2', 'csi-inv-3']) await seed(name, 547);
     const names = (await adapter.inventory(system, credentials)).map((volume) => volume.name);
-    expect(names).to.include.members(['_DELcsi-find-1', 'csi-inv-1', 'csi-inv-2', 'csi-inv-3']);
+    expect(names.sort()).to.deep.equal(['csi-inv-1', 'csi-inv-2', 'csi-inv-3']);
+    expect(unisphere.volumes).to.have.length(4);
     expect(unisphere.requests.some((r) => r.path.includes('/common/Iterator/'))).to.equal(true);
+  });
+
+  it('finds and lists SnapVX snapshots by name, each its source\'s size and SRP (settlement, reconciliation)', async () => {
+    const source = await seed('csi-snap-src', 1094);
+    const body = JSON.stringify({ deviceNameListSource: [{ name: source }], executionOption: 'SYNCHRONOUS' });
+    expect((await fetchFake('POST', `/univmax/restapi/private/100/replication/symmetrix/${unisphere.symmetrixId}/snapshot/snap-found`, body)).status).to.equal(200);
+    const expected = { id: `snapshot:${source}:snap-found`, name: 'snap-found', sizeKiB: 1094 * CYLINDER_KIB, poolId: 'SRP_1', poolName: 'SRP_1', softDeleted: false };
+    expect(await adapter.findVolume(system, credentials, 'snap-found')).to.deep.equal(expected);
+    expect(await adapter.inventory(system, credentials)).to.deep.include(expected);
+    expect(await adapter.findVolume(system, credentials, 'snap-absent')).to.equal(undefined);
   });
 
   it('forwards with the Storage secret as Basic credentials and denies in Unisphere\'s shape', async () => {

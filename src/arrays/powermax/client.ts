@@ -9,7 +9,7 @@ import { ArrayHttp, responseJson } from '../http.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { CYLINDER_KIB, SOFT_DELETE_PREFIX } from './classify.js';
 import { unisphereErrorMessage } from './errors.js';
-import { snapshotOf } from './objectIds.js';
+import { snapshotObjectId, snapshotOf } from './objectIds.js';
 
 /** The Unisphere REST version the service asks in (9.2 / 10.x serve `100`; gopowermax v2.11.0 uses it). */
 export const LOOKUP_API_VERSION = '100';
@@ -99,14 +99,39 @@ export class PowerMaxClient {
       const volume = await this.volumeInfo(system, credentials, id, responseJson<RawVolume>(found.text));
       if (volume.name === name) return volume;
     }
-    return undefined;
+    // Not a volume: a SnapVX snapshot of that name (charged under it) on any source device.
+    return (await this.snapshots(system, credentials)).find((snapshot) => snapshot.name === name);
   }
 
-  /** Every volume of the array, with identifiers, sizes and SRPs (soft-deleted ones marked). */
+  /**
+   * Every volume of the array, with identifiers, sizes and SRPs, for reconciliation. Soft-deleted
+   * (`_DEL`) volumes are left out: their owners deleted them and were freed when the array confirmed
+   * the rename; the driver's deletion worker removes them, and no tenant's quota answers for them.
+   */
   async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
     const volumes: VolumeInfo[] = [];
-    for (const id of await this.volumeIds(system, credentials, '')) volumes.push(await this.volume(system, credentials, id));
-    return volumes;
+    for (const id of await this.volumeIds(system, credentials, '')) {
+      const volume = await this.volume(system, credentials, id);
+      if (!volume.softDeleted) volumes.push(volume);
+    }
+    return [...volumes, ...(await this.snapshots(system, credentials))];
+  }
+
+  /**
+   * Every SnapVX snapshot of the array as the ledger charges it: under its name, its source's size and
+   * SRP (`GET …/volume?snapvx_source=true`, then each source's private snapshot list).
+   */
+  private async snapshots(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
+    const snapshots: VolumeInfo[] = [];
+    for (const id of await this.volumeIds(system, credentials, '?snapvx_source=true')) {
+      const path = `/univmax/restapi/private/${LOOKUP_API_VERSION}/replication/symmetrix/${encodeURIComponent(system.systemID)}/volume/${encodeURIComponent(id)}/snapshot`;
+      const listed = responseJson<{ snapshotSrcs?: { snapshotName?: unknown }[] }>(await this.expectOk(system, credentials, path));
+      const names = new Set((listed?.snapshotSrcs ?? []).map((source) => source.snapshotName).filter((name): name is string => typeof name === 'string'));
+      if (names.size === 0) continue;
+      const source = await this.volume(system, credentials, id);
+      for (const name of names) snapshots.push({ ...source, id: snapshotObjectId(id, name), name, softDeleted: false });
+    }
+    return snapshots;
   }
 
   close(): Promise<void> {

@@ -391,10 +391,14 @@ export class FakeUnisphere {
     return view;
   }
 
-  /** "SLO Provisioning → Volume → List": an iterator (`id`, `count`, `maxPageSize`, `resultList`), filtered by `volume_identifier`. */
+  /** "SLO Provisioning → Volume → List": an iterator (`id`, `count`, `maxPageSize`, `resultList`), filtered by `volume_identifier`, `snapvx_source`. */
   private volumeIterator(url: URL): unknown {
     const identifier = url.searchParams.get('volume_identifier');
-    const ids = [...this.volumeById.values()].filter((v) => identifier === null || v.volume_identifier === identifier).map((v) => v.volumeId);
+    const snapSource = url.searchParams.get('snapvx_source');
+    const ids = [...this.volumeById.values()]
+      .filter((v) => identifier === null || v.volume_identifier === identifier)
+      .filter((v) => snapSource === null || this.snapshots.some((s) => s.source === v.volumeId) === (snapSource === 'true'))
+      .map((v) => v.volumeId);
     const id = randomUUID();
     this.iterators.set(id, ids);
     const first = ids.slice(0, this.maxPageSize);
