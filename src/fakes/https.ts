@@ -2,6 +2,7 @@
 // certificate for 127.0.0.1 and localhost that the tests and the demo trust as the array's CA.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 
 export interface FakeServer {
@@ -27,4 +28,40 @@ export async function startFakeServer(commonName: string, handler: (req: Incomin
     server.listen(0, '127.0.0.1', () => resolve());
   });
   return { server, ca: pems.cert };
+}
+
+/**
+ * What each fake array class shares: it owns one HTTPS server (started by `listen`, which creates
+ * the certificate before the first request can arrive), its CA, address and stop.
+ */
+export abstract class FakeArrayServer {
+  /** PEM of the fake's certificate (its own CA): what the tests and the demo trust as the array's CA. */
+  ca = '';
+  private server?: Server;
+
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): void;
+
+  /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */
+  protected async listen(commonName: string): Promise<this> {
+    const started = await startFakeServer(commonName, (req, res) => this.handle(req, res));
+    this.server = started.server;
+    this.ca = started.ca;
+    return this;
+  }
+
+  get port(): number {
+    if (!this.server) throw new Error('the fake array is not listening');
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

@@ -8,10 +8,8 @@
 // prove a denied request never reached it and which Authorization arrived) and can be told to
 // fail the next request (rollback tests).
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startFakeServer } from '../https.js';
+import { FakeArrayServer } from '../https.js';
 
 export const GIB_IN_KIB = 1024 * 1024;
 const GRANULARITY_KIB = 8 * GIB_IN_KIB;
@@ -137,10 +135,9 @@ const NOT_FOUND_BY_KEY: GatewayError = { status: 500, errorCode: 79, message: 'N
 const NAME_IN_USE: GatewayError = { status: 500, errorCode: 6, message: 'Volume name already in use. Please use a different name.' };
 const UNAUTHORIZED: GatewayError = { status: 401, errorCode: 0, message: 'Unauthorized' };
 
-export class FakePowerFlexGateway {
+export class FakePowerFlexGateway extends FakeArrayServer {
   readonly systemId: string;
   readonly version: GatewayVersion;
-  readonly ca: string;
   private readonly seen: SeenRequest[] = [];
   private readonly sessions = new Map<string, number>(); // 3.x token or 4.x access token → expiry (unix ms)
   private readonly refreshTokens = new Map<string, number>(); // refresh token → expiry (unix ms)
@@ -154,9 +151,9 @@ export class FakePowerFlexGateway {
   private readonly refreshTokenTtlMs: number;
   private credentials: { username: string; password: string };
   private pendingFailure: GatewayError | undefined;
-  private server!: Server;
 
-  private constructor(options: FakeGatewayOptions, ca: string) {
+  private constructor(options: FakeGatewayOptions) {
+    super();
     this.systemId = options.systemId ?? '542a2d5f5122210f';
     this.version = options.version ?? '3.6';
     this.credentials = { username: options.username ?? 'admin', password: options.password ?? 'Password123!' };
@@ -167,26 +164,11 @@ export class FakePowerFlexGateway {
     for (const sdc of options.sdcs ?? [{ id: '34e49c2000000004', sdcGuid: 'A1B2C3D4-0000-0000-0000-000000000004', name: 'worker-1', sdcIp: '10.0.0.4', sdcApproved: true }]) {
       this.sdcById.set(sdc.id, { ...sdc });
     }
-    this.ca = ca;
   }
 
   /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */
   static async start(options: FakeGatewayOptions = {}): Promise<FakePowerFlexGateway> {
-    // The server exists before the fake that answers it (the fake needs the server's certificate).
-    const started: { fake?: FakePowerFlexGateway } = {};
-    const { server, ca } = await startFakeServer('fake-powerflex-gateway', (req, res) => started.fake!.handle(req, res));
-    const fake = new FakePowerFlexGateway(options, ca);
-    fake.server = server;
-    started.fake = fake;
-    return fake;
-  }
-
-  get port(): number {
-    return (this.server.address() as AddressInfo).port;
-  }
-
-  get url(): string {
-    return `https://127.0.0.1:${this.port}`;
+    return new FakePowerFlexGateway(options).listen('fake-powerflex-gateway');
   }
 
   /** Every request received, oldest first (login included). */
@@ -241,16 +223,11 @@ export class FakePowerFlexGateway {
     this.refreshTokens.clear();
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
   private get is4x(): boolean {
     return this.version !== '3.6';
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

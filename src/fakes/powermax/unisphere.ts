@@ -7,10 +7,8 @@
 // SnapVX snapshots and links, and `{"message"}` errors. It records every request (so a test can
 // prove a denied request never reached it) and can be told to fail the next one.
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startFakeServer } from '../https.js';
+import { FakeArrayServer } from '../https.js';
 
 export const CYLINDER_KIB = 1920;
 const KIB_PER_UNIT: Record<string, number> = { CYL: CYLINDER_KIB, MB: 1024, GB: 1024 * 1024, TB: 1024 * 1024 * 1024 };
@@ -64,9 +62,8 @@ interface UnisphereError {
 
 const fail = (status: number, message: string): UnisphereError => ({ status, message });
 
-export class FakeUnisphere {
+export class FakeUnisphere extends FakeArrayServer {
   readonly symmetrixId: string;
-  readonly ca: string;
   readonly srps: string[];
   private readonly seen: SeenRequest[] = [];
   private readonly groups = new Map<string, FakeStorageGroup>();
@@ -78,29 +75,18 @@ export class FakeUnisphere {
   private readonly maxPageSize: number;
   private nextDevice = 0x100;
   private pendingFailure: UnisphereError | undefined;
-  private server!: Server;
 
-  private constructor(options: FakeUnisphereOptions, ca: string) {
+  private constructor(options: FakeUnisphereOptions) {
+    super();
     this.symmetrixId = options.symmetrixId ?? '000197900123';
     this.credentials = { username: options.username ?? 'smc', password: options.password ?? 'smc-password' };
     this.srps = options.srps ?? ['SRP_1'];
     this.maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
     for (const group of options.storageGroups ?? DEFAULT_STORAGE_GROUPS) this.groups.set(group.storageGroupId, structuredClone(group));
-    this.ca = ca;
   }
 
   static async start(options: FakeUnisphereOptions = {}): Promise<FakeUnisphere> {
-    // The server exists before the fake that answers it (the fake needs the server's certificate).
-    const started: { fake?: FakeUnisphere } = {};
-    const { server, ca } = await startFakeServer('fake-unisphere', (req, res) => started.fake!.handle(req, res));
-    const fake = new FakeUnisphere(options, ca);
-    fake.server = server;
-    started.fake = fake;
-    return fake;
-  }
-
-  get url(): string {
-    return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return new FakeUnisphere(options).listen('fake-unisphere');
   }
 
   get username(): string {
@@ -132,12 +118,7 @@ export class FakeUnisphere {
     this.pendingFailure = fail(status, message);
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

@@ -10,10 +10,8 @@
 // GET without the session's DELL-EMC-TOKEN: 403 (CSRF protection), as the array answers.
 // It records every request it saw, so a test can prove a denied request never reached it.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startFakeServer } from '../https.js';
+import { FakeArrayServer } from '../https.js';
 
 export const GIB = 1024 * 1024 * 1024;
 
@@ -112,9 +110,8 @@ const errors = {
   shrink: (): ApiError => ({ status: 422, code: '0xE0A070010020', message: 'The new size must be larger than the current size.' }),
 };
 
-export class FakePowerStore {
+export class FakePowerStore extends FakeArrayServer {
   readonly systemId: string;
-  readonly ca: string;
   readonly applianceId = 'A1';
   readonly nasServer = { id: '5f0c2c3a-9f4e-4a3a-8a6e-1d2b3c4d5e6f', name: 'nas-1', current_preferred_IPv4_interface_id: '5f0c2c3b-0000-4a3a-8a6e-1d2b3c4d5e6f', current_preferred_IPv6_interface_id: null, nfs_servers: [{ id: '5f0c2c3c-0000-4a3a-8a6e-1d2b3c4d5e6f' }] };
   readonly fileInterface = { id: '5f0c2c3b-0000-4a3a-8a6e-1d2b3c4d5e6f', ip_address: '10.0.0.50' };
@@ -127,29 +124,18 @@ export class FakePowerStore {
   private readonly mappings: HostVolumeMapping[] = [];
   private readonly idleTimeoutMs: number;
   private readonly credentials: { username: string; password: string };
-  private server!: Server;
   private loginCount = 0;
 
-  private constructor(options: FakePowerStoreOptions, ca: string) {
+  private constructor(options: FakePowerStoreOptions) {
+    super();
     this.systemId = options.systemId ?? 'PS4ebb8d4e8488';
     this.credentials = { username: options.username ?? 'admin', password: options.password ?? 'Password123!' };
     this.idleTimeoutMs = options.idleTimeoutMs ?? 3600_000;
-    this.ca = ca;
   }
 
   /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */
   static async start(options: FakePowerStoreOptions = {}): Promise<FakePowerStore> {
-    // The server exists before the fake that answers it (the fake needs the server's certificate).
-    const started: { fake?: FakePowerStore } = {};
-    const { server, ca } = await startFakeServer('fake-powerstore', (req, res) => started.fake!.handle(req, res));
-    const fake = new FakePowerStore(options, ca);
-    fake.server = server;
-    started.fake = fake;
-    return fake;
-  }
-
-  get url(): string {
-    return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return new FakePowerStore(options).listen('fake-powerstore');
   }
 
   /** Every request received, oldest first. */
@@ -187,12 +173,7 @@ export class FakePowerStore {
     return this.mappings;
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
