@@ -88,8 +88,9 @@ describe('helm chart charts/storage-authz against a real API server', function (
 
   it('never puts the ledger on emptyDir: the bundled Redis keeps its data on PVCs that outlive the StatefulSet', async () => {
     const rendered = await runTool('helm', ['template', 'authz', CHART, '--namespace', NAMESPACE]);
-    const statefulSet = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as Record<string, any>).find((o) => o?.kind === 'StatefulSet');
-    expect(statefulSet?.spec.volumeClaimTemplates.map((t: any) => t.metadata.name)).to.deep.equal(['data']);
+    interface StatefulSet { kind: string; spec: { volumeClaimTemplates: { metadata: { name: string } }[]; persistentVolumeClaimRetentionPolicy: unknown; template: { spec: { volumes: unknown[] } } } }
+    const statefulSet = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as StatefulSet | null).find((o) => o?.kind === 'StatefulSet');
+    expect(statefulSet?.spec.volumeClaimTemplates.map((t) => t.metadata.name)).to.deep.equal(['data']);
     expect(statefulSet?.spec.persistentVolumeClaimRetentionPolicy).to.deep.equal({ whenDeleted: 'Retain', whenScaled: 'Retain' });
     expect(JSON.stringify(statefulSet?.spec.template.spec.volumes)).not.to.contain('emptyDir');
   });

@@ -18,7 +18,7 @@ export function parseLogLevel(text: string, source: string): string | undefined 
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new Error(`${source}: not valid YAML: ${(error as Error).message}`);
+    throw new Error(`${source}: not valid YAML: ${(error as Error).message}`, { cause: error });
   }
   const value = typeof document === 'object' && document !== null ? (document as Record<string, unknown>).CSI_LOG_LEVEL : undefined;
   if (value === undefined || value === null) return undefined;
@@ -57,7 +57,7 @@ export async function followLogLevel(file: string, logger: Logger, fallbackLevel
   });
   const apply = (next: string) => {
     logger.level = next;
-    logger.info({ level: next, file }, 'log level from the driver config params');
+    logger.info({ logLevel: next, file }, 'log level from the driver config params');
   };
   apply(level.current());
   level.onChange(apply);
