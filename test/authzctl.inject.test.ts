@@ -124,8 +124,8 @@ describe('authzctl inject', function () {
 
   it("the added container, started with exactly its environment and mounts, is accepted by the sidecar's own parser", async () => {
     const edgePort = await freePort();
-    // No edge runs here, so the edge's certificate is not checked (--insecure: SKIP_CERTIFICATE_VALIDATION=true).
-    const result = await inject(CONTROLLER, `localhost:${edgePort}`, ['--insecure']);
+    // No edge runs here, so the edge's certificate is not checked (SKIP_CERTIFICATE_VALIDATION=true).
+    const result = await inject(CONTROLLER, `localhost:${edgePort}`, ['--skip-certificate-validation']);
     const sidecar = (parseYaml(result.stdout) as Workload).spec.template.spec.containers.find((c) => c.name === 'karavi-authorization-proxy')!;
     const pair = await mintTokenPair({ keys: { defaultKid: 'k', keys: new Map([['k', new Uint8Array(48).fill(7)]]) }, subject: 'csm-tenant', group: 'team-a', roles: ['bronze'], accessTtlSeconds: 3600, refreshTtlSeconds: 7200 });
     const secrets: Record<string, Record<string, string>> = { 'proxy-authz-tokens': { access: pair.access, refresh: pair.refresh } };

@@ -120,11 +120,11 @@ export function registerInjectCommand(program: Command, io: Io): void {
     .description("add the storage-authz sidecar to a CSI driver's Deployment/DaemonSet YAML (stdin → stdout; injecting twice changes nothing)")
     .requiredOption('--proxy-host <host[:port]>', 'the storage-authz edge the sidecar forwards to')
     .requiredOption('--image <image>', 'the storage-authz image')
-    .option('--insecure', "do not verify the edge's certificate (otherwise Secret proxy-server-root-certificate holds its CA)")
+    .option('--skip-certificate-validation', "the sidecar does not verify the edge's certificate (Dell's value of that name; otherwise Secret proxy-server-root-certificate holds its CA)")
     .option('--plugin <id>', 'powerflex, powermax, powerscale or powerstore (default: from the driver config volume)')
-    .action(async (flags: { proxyHost: string; image: string; insecure?: boolean; plugin?: string }) => {
+    .action(async (flags: { proxyHost: string; image: string; skipCertificateValidation?: boolean; plugin?: string }) => {
       const text = await readStdin();
-      io.stdout(injectYaml(text, { image: flags.image, proxyHost: flags.proxyHost, insecure: flags.insecure === true, ...(flags.plugin && { plugin: flags.plugin }) }));
+      io.stdout(injectYaml(text, { image: flags.image, proxyHost: flags.proxyHost, insecure: flags.skipCertificateValidation === true, ...(flags.plugin && { plugin: flags.plugin }) }));
       io.stderr(`injected: the driver now reads Secret ${CONFIG_SECRET} (key config: endpoint https://localhost:<port> per array, intendedEndpoint the array); the sidecar reads Secret ${TOKENS_SECRET}\n`);
     });
 }
