@@ -19,10 +19,9 @@ import { stringify } from 'yaml';
 import { createAdminHandler } from '../src/admin/handler.js';
 import { createAdapters, type Adapters } from '../src/arrays/registry.js';
 import { createCheckServer, type CheckServer } from '../src/check/server.js';
-import { renderEdgeConfig } from '../src/envoy/edge.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
-import { freePort, waitForPort } from '../src/harness/ports.js';
-import { start, waitForOutput, type Started } from '../src/harness/process.js';
+import { freePort } from '../src/harness/ports.js';
+import { waitForOutput, type Started } from '../src/harness/process.js';
 import { envoyBin, repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
@@ -31,12 +30,12 @@ import { createDecider } from '../src/pipeline/pipeline.js';
 import { WasmPolicyEngine } from '../src/pipeline/policy/wasmEngine.js';
 import { DirectoryResources } from '../src/resources/directory.js';
 import { API_VERSION } from '../src/resources/types.js';
-import { generateServingCertificate } from '../src/sidecar/certificates.js';
 import { silentLogger } from '../src/telemetry/log.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
 import { startInLayout } from './support/dellLayout.js';
+import { startTestEdge } from './support/edge.js';
 
 const ACCESS_TTL_SECONDS = 4;
 const TENANT = 'team-a';
@@ -78,11 +77,6 @@ describe("the sidecar in Dell's driver chart (csi-vxflexos authorization contain
     for (const [name, object] of Object.entries(objects)) await writeFile(path.join(resourcesDir, name), stringify(object));
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'username'), 'admin');
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'Password123!');
-    await writeFile(path.join(dir, 'array-ca.pem'), gateway.ca);
-    const edgeCertificate = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
-    edgeCa = edgeCertificate.certPem;
-    await writeFile(path.join(dir, 'edge-cert.pem'), edgeCertificate.certPem);
-    await writeFile(path.join(dir, 'edge-key.pem'), edgeCertificate.keyPem);
 
     resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger });
     const policy = await WasmPolicyEngine.load();
@@ -102,20 +96,7 @@ describe("the sidecar in Dell's driver chart (csi-vxflexos authorization contain
     check.setServing(true);
     admin = http.createServer(createAdminHandler({ resources, ledger, verifier, keys: () => keys, logger: silentLogger, tokenDefaults: { refreshedTenantAccessTtlSeconds: ACCESS_TTL_SECONDS } }));
     await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
-    edgePort = await freePort();
-    const edgeConfig = renderEdgeConfig({
-      listen: { address: '127.0.0.1', port: edgePort },
-      tls: { certFile: path.join(dir, 'edge-cert.pem'), keyFile: path.join(dir, 'edge-key.pem') },
-      authz: { address: `127.0.0.1:${authzPort}` },
-      adminApi: { address: `127.0.0.1:${(admin.address() as AddressInfo).port}` },
-      envoyAdmin: { address: '127.0.0.1', port: await freePort() },
-      storage: [...resources.current().storage.values()],
-      caFile: path.join(dir, 'array-ca.pem'),
-      authzTimeoutMs: 5000,
-    });
-    await writeFile(path.join(dir, 'edge-envoy.json'), JSON.stringify(edgeConfig));
-    edge = start(envoyBin, ['-c', path.join(dir, 'edge-envoy.json'), '--use-dynamic-base-id', '--log-level', 'warn']);
-    await waitForPort(edgePort);
+    ({ port: edgePort, envoy: edge, ca: edgeCa } = await startTestEdge({ dir, arrayCa: gateway.ca, authzPort, adminApiPort: (admin.address() as AddressInfo).port, storage: [...resources.current().storage.values()] }));
   });
 
   after(async () => {
