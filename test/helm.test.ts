@@ -1,14 +1,17 @@
 // The chart against a real API server: lint, server-side strict validation of every rendering, and a
 // real `helm install` whose objects exist afterwards, CRDs established and the controller's RBAC
 // bound with least privilege.
-import { readdir } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlPlane.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
-import { clusterAs } from './support/kubernetes.js';
+import { clusterAs, cr } from './support/kubernetes.js';
 import { crdManifests, runTool, type ToolResult } from './support/tools.js';
 
 const CHART = path.join(repoRoot, 'charts/storage-authz');
@@ -129,5 +132,26 @@ describe('helm chart charts/storage-authz against a real API server', function (
     const after = await runTool('kubectl', [...kubeconfig, 'get', 'secret', 'authz-storage-authz-signing-keys', '-n', NAMESPACE, '-o', 'jsonpath={.data.k1}']);
     expect(before.stdout).to.have.length.greaterThan(40);
     expect(after.stdout).to.equal(before.stdout);
+  });
+
+  it("the edge init container's command renders one cluster per accepted Storage CR of the namespace, leaving out an invalid one", async () => {
+    const cluster = clusterAs(plane.adminKubeconfig);
+    await cluster.installCrds();
+    await cluster.apply(cr('Storage', 'pflex-a', NAMESPACE, { type: 'powerflex', endpoint: 'https://10.0.0.1', systemID: '7045c4cc20dffc0f', skipCertificateValidation: false, storageSystemCredentials: { secret: 'pflex-a-creds' } }));
+    await cluster.apply(cr('Storage', 'pflex-b', NAMESPACE, { type: 'powerflex', endpoint: 'https://10.0.0.2', systemID: '7045c4cc20dffc0f', skipCertificateValidation: false, storageSystemCredentials: { secret: 'pflex-b-creds' } }));
+    const output = path.join(os.tmpdir(), `edge-${process.pid}.json`);
+    const { stderr } = await promisify(execFile)(process.execPath, [
+      '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'render-edge-config', '--resources', 'kubernetes', '--namespace', NAMESPACE, '--kubeconfig', plane.adminKubeconfig,
+      '--cert-file', '/etc/storage-authz/tls/tls.crt', '--key-file', '/etc/storage-authz/tls/tls.key', '--authz', 'unix:/run/storage-authz/authz.sock', '--format', 'json', '--output', output,
+    ], { cwd: repoRoot });
+    try {
+      const bootstrap = JSON.parse(await readFile(output, 'utf8')) as { static_resources: { clusters: { name: string }[] } };
+      const names = bootstrap.static_resources.clusters.map((c) => c.name);
+      // Two Storage objects with one systemID: the controller's rule keeps one and leaves the other out, naming it.
+      expect(names.filter((name) => name.startsWith('storage-pflex'))).to.deep.equal(['storage-pflex-a']);
+      expect(stderr).to.match(/render-edge-config: left out Storage\/pflex-b: .*7045c4cc20dffc0f/);
+    } finally {
+      await rm(output, { force: true });
+    }
   });
 });
