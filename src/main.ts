@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // storage-authz: the decision service (`serve`) and its edge Envoy config (`render-edge-config`).
+import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { DEFAULT_ROUTE_TIMEOUT_MS, renderEdgeConfig } from './envoy/edge.js';
 import { ResourceLoadError } from './resources/errors.js';
+import { listStorageSystems } from './resources/kubernetes/storageList.js';
 import { loadResourceDirectory } from './resources/load.js';
+import type { StorageSystem } from './resources/types.js';
 import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseMilliseconds, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
 import { startService } from './serve/service.js';
 import { sidecarCommand } from './sidecar/command.js';
@@ -18,6 +21,7 @@ function serveCommand(): Command {
     .option('-c, --config <file>', 'YAML/JSON file with the options below (camelCase keys); flags override it')
     .addOption(flag('listen', 'address', `Check/health/access-log gRPC address, host:port or unix:/path (default ${DEFAULT_LISTEN})`))
     .addOption(flag('adminListen', 'host:port', 'admin HTTP API address (off when unset)'))
+    .addOption(flag('healthListen', 'host:port', 'grpc.health.v1 only, for kubelet grpc probes while --listen is a unix socket (off when unset)'))
     .addOption(flag('resources', 'source', 'where tenants, roles and storage come from: directory (default) or kubernetes (CRs, status, Secrets)'))
     .addOption(flag('resourcesDir', 'dir', 'directory of CSMTenant/CSMRole/Storage YAML (hot-reloaded)'))
     .addOption(flag('secretsDir', 'dir', 'where Storage credential volumes are mounted: <dir>/<secret>/{username,password} (kubernetes: SecretProviderClass volumes only)'))
@@ -71,8 +75,11 @@ function stopOnSignal(logger: Logger, stop: () => Promise<void>): Promise<void> 
 
 function renderEdgeConfigCommand(): Command {
   return new Command('render-edge-config')
-    .description('print the edge Envoy bootstrap for the Storage objects of a resources directory')
-    .requiredOption('--resources-dir <dir>', 'directory of CSMTenant/CSMRole/Storage YAML')
+    .description('print the edge Envoy bootstrap for the Storage objects of a resources directory or a namespace')
+    .addOption(new Option('--resources <source>', 'where the Storage objects come from').choices(['directory', 'kubernetes']).default('directory'))
+    .option('--resources-dir <dir>', 'directory of CSMTenant/CSMRole/Storage YAML (--resources directory)')
+    .option('--namespace <namespace>', 'namespace of the Storage CRs (--resources kubernetes; default $POD_NAMESPACE)')
+    .option('--kubeconfig <file>', 'kubeconfig file (--resources kubernetes; default: in-cluster, else KUBECONFIG)')
     .requiredOption('--cert-file <file>', 'TLS certificate chain the edge serves')
     .requiredOption('--key-file <file>', 'TLS private key of that certificate')
     .option('--listen-address <ip>', 'edge listener address', '0.0.0.0')
@@ -84,22 +91,40 @@ function renderEdgeConfigCommand(): Command {
     .option('--authz-timeout-ms <ms>', 'Check deadline; raise it for slow array logins and lookups', '500')
     .option('--route-timeout-ms <ms>', 'how long a request may run on an array (give serve the same value)', String(DEFAULT_ROUTE_TIMEOUT_MS))
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .option('--output <file>', 'write the bootstrap here instead of stdout (an init container has no shell)')
     .action(async (options: Record<string, string | undefined>) => {
-      const build = await loadResourceDirectory(options.resourcesDir!, 1);
-      if (!build.ok) throw new ResourceLoadError(options.resourcesDir!, build.errors);
+      const storage = await edgeStorage(options);
       const config = renderEdgeConfig({
         listen: { address: options.listenAddress!, port: port(options.listenPort!, '--listen-port') },
         tls: { certFile: options.certFile!, keyFile: options.keyFile! },
         authz: { address: options.authz! },
         ...(options.adminApi && { adminApi: { address: options.adminApi } }),
         ...(options.envoyAdminPort && { envoyAdmin: { address: '127.0.0.1', port: port(options.envoyAdminPort, '--envoy-admin-port') } }),
-        storage: [...build.snapshot.storage.values()],
+        storage,
         ...(options.caFile && { caFile: options.caFile }),
         authzTimeoutMs: parseMilliseconds(options.authzTimeoutMs!, '--authz-timeout-ms'),
         routeTimeoutMs: parseMilliseconds(options.routeTimeoutMs!, '--route-timeout-ms'),
       });
-      process.stdout.write(options.format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : toYaml(config));
+      const text = options.format === 'json' ? `${JSON.stringify(config, null, 2)}\n` : toYaml(config);
+      if (options.output) await writeFile(options.output, text, { mode: 0o644 });
+      else process.stdout.write(text);
     });
+}
+
+/** The Storage objects the edge routes to: a directory's (all must be valid) or a namespace's accepted CRs. */
+async function edgeStorage(options: Record<string, string | undefined>): Promise<StorageSystem[]> {
+  if (options.resources === 'kubernetes') {
+    const namespace = options.namespace ?? process.env.POD_NAMESPACE;
+    if (!namespace) throw new ConfigError('--namespace (or POD_NAMESPACE) is required with --resources kubernetes');
+    const { storage, rejected } = await listStorageSystems({ namespace, ...(options.kubeconfig && { kubeconfig: options.kubeconfig }) });
+    // Left-out objects are the controller's to report (status); the edge routes to the rest.
+    for (const line of rejected) process.stderr.write(`render-edge-config: left out ${line}\n`);
+    return storage;
+  }
+  if (!options.resourcesDir) throw new ConfigError('--resources-dir is required with --resources directory');
+  const build = await loadResourceDirectory(options.resourcesDir, 1);
+  if (!build.ok) throw new ResourceLoadError(options.resourcesDir, build.errors);
+  return [...build.snapshot.storage.values()];
 }
 
 function port(value: string, name: string): number {

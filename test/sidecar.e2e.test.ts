@@ -15,23 +15,20 @@ import { stringify } from 'yaml';
 import { createAdminHandler } from '../src/admin/handler.js';
 import { createAdapters, type Adapters } from '../src/arrays/registry.js';
 import { createCheckServer, type CheckServer } from '../src/check/server.js';
-import { renderEdgeConfig } from '../src/envoy/edge.js';
 import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
 import { confirmFromAccessLog } from '../src/pipeline/confirm/confirm.js';
 import { createDecider } from '../src/pipeline/pipeline.js';
 import { WasmPolicyEngine } from '../src/pipeline/policy/wasmEngine.js';
 import { DirectoryResources } from '../src/resources/directory.js';
 import { API_VERSION } from '../src/resources/types.js';
-import { generateServingCertificate } from '../src/sidecar/certificates.js';
 import { silentLogger } from '../src/telemetry/log.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
-import { freePort, waitForPort } from '../src/harness/ports.js';
-import { start, type Started } from '../src/harness/process.js';
+import type { Started } from '../src/harness/process.js';
+import { startTestEdge } from './support/edge.js';
 import { legacyEntry, startSidecar } from './support/sidecar.js';
-import { envoyBin } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 
 const ACCESS_TTL_SECONDS = 5;
@@ -114,11 +111,6 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'username'), 'admin');
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'Password123!');
     const arrayCa = gatewayA.ca;
-    await writeFile(path.join(dir, 'array-ca.pem'), arrayCa);
-    const edgeCertificate = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
-    edgeCa = edgeCertificate.certPem;
-    await writeFile(path.join(dir, 'edge-cert.pem'), edgeCertificate.certPem);
-    await writeFile(path.join(dir, 'edge-key.pem'), edgeCertificate.keyPem);
 
     // The decision service and admin API, with refreshed tokens as short-lived as the issued ones.
     resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger });
@@ -144,20 +136,7 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
     }));
     await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
 
-    edgePort = await freePort();
-    const edgeConfig = renderEdgeConfig({
-      listen: { address: '127.0.0.1', port: edgePort },
-      tls: { certFile: path.join(dir, 'edge-cert.pem'), keyFile: path.join(dir, 'edge-key.pem') },
-      authz: { address: `127.0.0.1:${authzPort}` },
-      adminApi: { address: `127.0.0.1:${(admin.address() as AddressInfo).port}` },
-      envoyAdmin: { address: '127.0.0.1', port: await freePort() },
-      storage: [...resources.current().storage.values()],
-      caFile: path.join(dir, 'array-ca.pem'),
-      authzTimeoutMs: 5000,
-    });
-    await writeFile(path.join(dir, 'edge-envoy.json'), JSON.stringify(edgeConfig));
-    edge = start(envoyBin, ['-c', path.join(dir, 'edge-envoy.json'), '--use-dynamic-base-id', '--log-level', 'warn']);
-    await waitForPort(edgePort).catch((error: Error) => { throw new Error(`edge Envoy did not start: ${error.message}\n${edge.output()}`); });
+    ({ port: edgePort, envoy: edge, ca: edgeCa } = await startTestEdge({ dir, arrayCa: arrayCa, authzPort, adminApiPort: (admin.address() as AddressInfo).port, storage: [...resources.current().storage.values()] }));
 
     // The tenant's side: the driver secret (legacy form for A, driver form for B), the token secret, the sidecar.
     const running = await startSidecar({

@@ -88,7 +88,7 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
       certificateSdsPath: certificates.sdsPath,
       certificateDir: path.join(dir, 'certs'),
       proxyCaSdsPath,
-      adminPort,
+      admin: { kind: 'port', port: adminPort },
     });
     const file = path.join(dir, 'envoy.json');
     writeFileSync(file, JSON.stringify(withExtAuthzDisabled(bootstrap)));

@@ -63,6 +63,17 @@ describe('createCheckServer', () => {
     expect(named).to.deep.equal({ status: 'SERVING' });
   });
 
+  it('serves health, and only health, on the kubelet probe address', async () => {
+    const probe = `127.0.0.1:${await server.listenHealth('127.0.0.1:0')}`;
+    server.setServing(false);
+    expect(await healthStatus(probe)).to.equal('NOT_SERVING');
+    server.setServing(true);
+    expect(await healthStatus(probe)).to.equal('SERVING');
+    // Check stays on the private listener: the pod network cannot ask for decisions.
+    const error = await check(probe).then(() => undefined, (e: grpc.ServiceError) => e);
+    expect(error?.code).to.equal(grpc.status.UNIMPLEMENTED);
+  });
+
   it('hands each HTTP access-log entry with its ext_authz metadata and status to the callback', async () => {
     const LogClient = grpc.makeGenericClientConstructor(envoyServices().accessLog, 'AccessLog');
     const logClient = new LogClient(address, grpc.credentials.createInsecure()) as unknown as grpc.Client &

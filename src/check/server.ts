@@ -43,6 +43,8 @@ export interface CheckServerOptions {
 export interface CheckServer {
   /** Binds `host:port` or `unix:/path`; resolves to the bound TCP port (0 for unix sockets). */
   listen(address: string): Promise<number>;
+  /** A second, plaintext gRPC server answering grpc.health.v1 only (kubelet `grpc:` probes reach the pod IP; Check stays on `listen`). */
+  listenHealth(address: string): Promise<number>;
   /** SERVING once configuration and policy are loaded; NOT_SERVING while loading or draining. */
   setServing(serving: boolean): void;
   /** NOT_SERVING, then drain in-flight calls for up to `graceMs`, then force-close. */
@@ -100,6 +102,8 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
   const server = new grpc.Server();
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHORIZATION_SERVICE]: 'NOT_SERVING' });
   health.addToServer(server);
+  const healthServer = new grpc.Server();
+  health.addToServer(healthServer);
 
   server.addService(services.authorization, {
     Check(
@@ -162,15 +166,8 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
 
   let closing: Promise<void> | undefined;
   return {
-    listen(address) {
-      removeStaleSocket(address);
-      return new Promise((resolve, rejectListen) => {
-        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
-          // grpc-js reports a placeholder port for unix sockets.
-          error ? rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(address.startsWith('unix:') ? 0 : port),
-        );
-      });
-    },
+    listen: (address) => bind(server, address),
+    listenHealth: (address) => bind(healthServer, address),
     setServing(serving) {
       if (closing) return;
       const status = serving ? 'SERVING' : 'NOT_SERVING';
@@ -183,6 +180,7 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
         health.setStatus(AUTHORIZATION_SERVICE, 'NOT_SERVING');
         const force = setTimeout(() => server.forceShutdown(), graceMs);
         for (const finish of [...openLogStreams]) finish();
+        healthServer.forceShutdown();
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
@@ -191,4 +189,14 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
       return closing;
     },
   };
+}
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  removeStaleSocket(address);
+  return new Promise((resolve, rejectListen) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      // grpc-js reports a placeholder port for unix sockets.
+      error ? rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)) : resolve(address.startsWith('unix:') ? 0 : port),
+    );
+  });
 }

@@ -4,6 +4,7 @@
 // namespace (or printed for kubectl/GitOps); tokens, usage and
 // volumes go through the admin API. Data goes to stdout, status lines and errors to stderr.
 import { Command, CommanderError, Option } from 'commander';
+import { registerInjectCommand } from './commands/inject.js';
 import { registerRoleCommands } from './commands/role.js';
 import { registerStorageCommands } from './commands/storage.js';
 import { registerTenantCommands } from './commands/tenant.js';
@@ -34,6 +35,7 @@ function buildProgram(io: Io): Command {
   registerTokenCommands(program, io);
   registerUsageCommands(program, io);
   registerValidateCommand(program, io);
+  registerInjectCommand(program, io);
   return program;
 }
 

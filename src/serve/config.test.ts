@@ -47,6 +47,7 @@ describe('serve configuration', () => {
       name: 'mymaster',
     });
     expect(parseServeConfig({ ...required, issuer: 'a,b', listen: 'unix:/run/authz.sock' })).to.deep.include({ issuers: ['a', 'b'], listen: 'unix:/run/authz.sock' });
+    expect(parseServeConfig({ ...required, listen: 'unix:/run/authz.sock', healthListen: '0.0.0.0:9090' })).to.deep.include({ healthListen: '0.0.0.0:9090' });
   });
 
   it('reads the resources source: a directory by default, or the Kubernetes API', () => {
@@ -76,6 +77,7 @@ describe('serve configuration', () => {
     expect(error({ ...required, resources: 'kubernetes', namespace: 'authz' })).to.equal('--resources-dir and --resources kubernetes contradict each other; use one');
     expect(error({ ...required, resources: 'etcd' })).to.equal('--resources must be one of directory, kubernetes, got "etcd"');
     expect(error({ ...required, listen: 'nowhere' })).to.contain('--listen must be host:port or unix:/path');
+    expect(error({ ...required, healthListen: 'unix:/run/health.sock' })).to.contain('--health-listen must be host:port, got "unix:/run/health.sock"');
     expect(error({ ...required, redisUrl: 'redis://h', redisSentinels: 'a:1' })).to.contain('mutually exclusive');
     expect(error({ ...required, redisSentinels: 'a' })).to.contain('--redis-sentinels entries must be host:port');
     expect(error({ ...required, redisPasswordFile: '/pw' })).to.contain('needs --redis-url or --redis-sentinels');

@@ -37,6 +37,8 @@ export interface ServeConfig {
   listen: string;
   /** Admin HTTP API (`host:port`); off when unset. */
   adminListen?: string;
+  /** grpc.health.v1 only (`host:port`), for kubelet `grpc:` probes while Check stays on a unix socket; off when unset. */
+  healthListen?: string;
   resources: ResourcesConfig;
   signingKeysDir: string;
   defaultKid: string;
@@ -84,6 +86,7 @@ export type RawServeOptions = Partial<Record<keyof typeof OPTION_NAMES, unknown>
 export const OPTION_NAMES = {
   listen: '--listen',
   adminListen: '--admin-listen',
+  healthListen: '--health-listen',
   resources: '--resources',
   resourcesDir: '--resources-dir',
   secretsDir: '--secrets-dir',
@@ -238,11 +241,13 @@ function settlementTimes(raw: RawServeOptions): Pick<ServeConfig, 'routeTimeoutM
 /** Validates merged options into a ServeConfig; throws a ConfigError naming the first bad option. */
 export function parseServeConfig(raw: RawServeOptions): ServeConfig {
   const adminListen = address(raw, 'adminListen', false);
+  const healthListen = address(raw, 'healthListen', false);
   const policyWasm = text(raw, 'policyWasm');
   const arrayCaFile = text(raw, 'arrayCaFile');
   return {
     listen: address(raw, 'listen', true) ?? DEFAULT_LISTEN,
     ...(adminListen && { adminListen }),
+    ...(healthListen && { healthListen }),
     resources: resourcesConfig(raw),
     signingKeysDir: required(raw, 'signingKeysDir'),
     defaultKid: required(raw, 'defaultKid'),

@@ -123,6 +123,10 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     const checkPort = await server.listen(config.listen);
     closers.push(() => server.close(config.drainMs));
     logger.info({ listen: config.listen }, 'check server listening (NOT_SERVING until loaded)');
+    if (config.healthListen) {
+      await server.listenHealth(config.healthListen);
+      logger.info({ healthListen: config.healthListen }, 'health server listening');
+    }
 
     const keys = await watchSigningKeys(config.signingKeysDir, config.defaultKid, { logger });
     closers.push(() => keys.close());

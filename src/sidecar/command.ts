@@ -4,24 +4,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../telemetry/log.js';
+import { driverSecretMount } from './config.js';
 import { runSidecar } from './run.js';
 
 // Dell's mount points (reference §1.2), so an existing pod spec needs no new paths.
 const DELL_DRIVER_CONFIG = '/etc/karavi-authorization/config/config';
 const DELL_CA_FILE = '/etc/karavi-authorization/root-certificates/rootCertificate.pem';
+const DELL_TOKENS_DIR = '/etc/karavi-authorization/tokens';
+const DELL_CONFIG_PARAMS = '/etc/karavi-authorization/driver-config-params.yaml';
 
 interface SidecarFlags {
   proxyHost: string;
   plugin: string;
-  driverConfig: string;
-  tokensDir: string;
+  driverConfig?: string;
+  tokensDir?: string;
   caFile?: string;
   insecure?: boolean;
   envoyBin: string;
   workDir?: string;
-  envoyAdminPort: number;
+  envoyAdminPort?: number;
   statusListen?: { host: string; port: number };
   logLevel: string;
+  logLevelFile: string;
 }
 
 function port(value: string): number {
@@ -40,20 +44,40 @@ function hostPort(value: string): { host: string; port: number } {
 const insecureFromEnvironment = (): boolean =>
   process.env.SKIP_CERTIFICATE_VALIDATION === 'true' || process.env.INSECURE === 'true';
 
+/**
+ * Dell's driver charts give the tokens as ACCESS_TOKEN/REFRESH_TOKEN (from secret
+ * proxy-authz-tokens) and mount no tokens volume. An explicit --tokens-dir wins; half a pair is an error.
+ */
+function tokenInputs(tokensDir: string | undefined): { tokensDir: string } | { environmentTokens: { accessToken: string; refreshToken: string } } {
+  const { ACCESS_TOKEN: accessToken, REFRESH_TOKEN: refreshToken } = process.env;
+  if (tokensDir !== undefined || (accessToken === undefined && refreshToken === undefined)) return { tokensDir: tokensDir ?? DELL_TOKENS_DIR };
+  if (accessToken === undefined || refreshToken === undefined) {
+    throw new Error(`${accessToken === undefined ? 'ACCESS_TOKEN' : 'REFRESH_TOKEN'} is not set but ${accessToken === undefined ? 'REFRESH_TOKEN' : 'ACCESS_TOKEN'} is: both come from secret proxy-authz-tokens (keys access, refresh)`);
+  }
+  return { environmentTokens: { accessToken, refreshToken } };
+}
+
+/** Without --driver-config: Dell's layout, karavi-authorization-config first, else the plugin's driver secret. */
+function driverConfigInputs(driverConfig: string | undefined, plugin: string): { driverConfigFile: string; driverConfigFallback?: string } {
+  if (driverConfig !== undefined) return { driverConfigFile: driverConfig };
+  return { driverConfigFile: DELL_DRIVER_CONFIG, driverConfigFallback: driverSecretMount(plugin) };
+}
+
 export function sidecarCommand(): Command {
   return new Command('sidecar')
     .description('run the tenant sidecar next to a CSI driver: Envoy on localhost, tokens refreshed before they expire')
     .addOption(new Option('--proxy-host <host[:port]>', 'the authorization proxy (edge) host').env('PROXY_HOST').makeOptionMandatory())
     .addOption(new Option('--plugin <id>', 'driver plugin identifier (powerflex, powermax, powerscale, powerstore)').env('PLUGIN_IDENTIFIER').makeOptionMandatory())
-    .option('--driver-config <file>', "the driver's array list (driver secret or karavi-authorization-config)", DELL_DRIVER_CONFIG)
-    .option('--tokens-dir <dir>', 'the mounted proxy-authz-tokens secret (files access, refresh)', '/etc/karavi-authorization/tokens')
+    .option('--driver-config <file>', `the driver's array list (default ${DELL_DRIVER_CONFIG}, else the plugin's driver secret, e.g. /vxflexos-config/config)`)
+    .option('--tokens-dir <dir>', `the mounted proxy-authz-tokens secret, files access and refresh (default: ACCESS_TOKEN/REFRESH_TOKEN when set, else ${DELL_TOKENS_DIR})`)
     .option('--ca-file <file>', `CA bundle the proxy certificate must chain to (default ${DELL_CA_FILE})`)
     .option('--insecure', 'skip verification of the proxy certificate (also SKIP_CERTIFICATE_VALIDATION=true)')
     .option('--envoy-bin <path>', 'Envoy binary', 'envoy')
     .option('--work-dir <dir>', 'private directory for the socket, certificate and Envoy config (default: <tmpdir>/storage-authz-sidecar-<pid>)')
-    .option('--envoy-admin-port <port>', 'Envoy admin port on 127.0.0.1 (/ready)', port, 19000)
+    .option('--envoy-admin-port <port>', 'Envoy admin on 127.0.0.1:<port> (default: a unix socket in the work dir, no port to collide with)', port)
     .option('--status-listen <host:port>', 'serve GET /ready with the token state here', hostPort)
-    .option('--log-level <level>', 'log level', process.env.LOG_LEVEL ?? 'info')
+    .option('--log-level <level>', 'log level until the driver config params set one', process.env.LOG_LEVEL ?? 'info')
+    .option('--log-level-file <file>', "the driver's config params (CSI_LOG_LEVEL, followed while running)", DELL_CONFIG_PARAMS)
     .action(async (flags: SidecarFlags) => {
       const logger = createLogger({ name: 'storage-authz-sidecar', level: flags.logLevel });
       const insecure = flags.insecure === true || insecureFromEnvironment();
@@ -62,13 +86,14 @@ export function sidecarCommand(): Command {
         sidecar = await runSidecar({
           proxyHost: flags.proxyHost,
           plugin: flags.plugin,
-          driverConfigFile: flags.driverConfig,
-          tokensDir: flags.tokensDir,
+          ...driverConfigInputs(flags.driverConfig, flags.plugin),
+          ...tokenInputs(flags.tokensDir),
           insecure,
           ...(insecure ? {} : { caFile: flags.caFile ?? DELL_CA_FILE }),
           envoyBin: flags.envoyBin,
           workDir: flags.workDir ?? path.join(os.tmpdir(), `storage-authz-sidecar-${process.pid}`),
-          envoyAdminPort: flags.envoyAdminPort,
+          ...(flags.envoyAdminPort !== undefined && { envoyAdminPort: flags.envoyAdminPort }),
+          logLevelFile: flags.logLevelFile,
           ...(flags.statusListen ? { status: flags.statusListen } : {}),
           logger,
         });

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  driverSecretMount,
   loadSidecarConfig,
   parseDriverConfig,
   parsePlugin,
@@ -113,6 +114,33 @@ describe('sidecar config', () => {
       expect(config.trust).to.deep.equal({ kind: 'ca-bundle', caFile: path.join(dir, 'ca.pem') });
       expect(config.arrays).to.have.length(1);
       expect(config.proxy.port).to.equal(8443);
+    });
+
+    it("falls back to the driver's own secret when karavi-authorization-config is not mounted, and names both when neither is", async () => {
+      await writeFile(path.join(dir, 'driver-secret'), '- {systemID: b, endpoint: "https://localhost:9401", username: x, password: y}\n');
+      const base = { proxyHost: 'edge', plugin: 'powerflex', insecure: true, environmentTokens: { accessToken: 'a', refreshToken: 'r' } };
+      const config = await loadSidecarConfig({ ...base, driverConfigFile: path.join(dir, 'absent'), driverConfigFallback: path.join(dir, 'driver-secret') });
+      expect(config.driverConfigFile).to.equal(path.join(dir, 'driver-secret'));
+      expect(config.arrays.map((a) => a.systemID)).to.deep.equal(['b']);
+      expect(config.tokens).to.deep.equal({ kind: 'environment', accessToken: 'a', refreshToken: 'r' });
+      await expectRejects(
+        loadSidecarConfig({ ...base, driverConfigFile: path.join(dir, 'absent'), driverConfigFallback: path.join(dir, 'also-absent') }),
+        `driver config: neither ${path.join(dir, 'absent')} (secret karavi-authorization-config) nor ${path.join(dir, 'also-absent')} (the driver's own secret) exists`,
+      );
+    });
+
+    it('maps each plugin to the mount of its driver secret in Dell\'s charts', () => {
+      expect(driverSecretMount('powerflex')).to.equal('/vxflexos-config/config');
+      expect(driverSecretMount('isilon')).to.equal('/isilon-configs/config');
+      expect(driverSecretMount('csi-powerstore')).to.equal('/powerstore-config/config');
+      expect(driverSecretMount('powermax')).to.equal('/powermax-reverseproxy-secret/config');
+    });
+
+    it('needs tokens from exactly one place', async () => {
+      await writeFile(path.join(dir, 'config'), '- {systemID: a, endpoint: "https://localhost:9400"}\n');
+      const base = { proxyHost: 'edge', plugin: 'powerflex', insecure: true, driverConfigFile: path.join(dir, 'config') };
+      await expectRejects(loadSidecarConfig(base), 'no tokens: set ACCESS_TOKEN and REFRESH_TOKEN');
+      await expectRejects(loadSidecarConfig({ ...base, tokensDir: dir, environmentTokens: { accessToken: 'a', refreshToken: 'r' } }), 'not both');
     });
 
     it('requires exactly one of a CA bundle or insecure, and names a missing file', async () => {

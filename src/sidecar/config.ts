@@ -1,10 +1,11 @@
 // Sidecar inputs, in the formats a Dell CSI driver deployment already has: the driver's array list
 // (its own secret, or the legacy `karavi-authorization-config`), the proxy host, the plugin identifier
 // and the mounted `proxy-authz-tokens` secret. Parsing is pure; `loadSidecarConfig` does the file I/O.
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { UpstreamTrust } from '../envoy/parts.js';
+import type { TokenSource } from './tokenHolder.js';
 
 /** One array the driver talks to: the sidecar listens on `listenPort` and forwards for `systemID`. */
 export interface SidecarArray {
@@ -33,8 +34,9 @@ export interface SidecarConfig {
   proxy: ProxyHost;
   trust: ProxyTrust;
   arrays: SidecarArray[];
-  /** Directory of the mounted `proxy-authz-tokens` secret (files `access`, `refresh`). */
-  tokensDir: string;
+  /** The driver-config file the arrays were read from (the first path, or the fallback). */
+  driverConfigFile: string;
+  tokens: TokenSource;
 }
 
 /** The command-line / environment options the configuration is read from. */
@@ -42,7 +44,12 @@ export interface SidecarConfigOptions {
   proxyHost: string;
   plugin: string;
   driverConfigFile: string;
-  tokensDir: string;
+  /** Read instead when `driverConfigFile` does not exist (Dell: the driver's own secret when `karavi-authorization-config` is absent). */
+  driverConfigFallback?: string;
+  /** The mounted `proxy-authz-tokens` secret (files `access`, `refresh`); or `environmentTokens`. */
+  tokensDir?: string;
+  /** `ACCESS_TOKEN`/`REFRESH_TOKEN` as Dell's driver charts set them. */
+  environmentTokens?: { accessToken: string; refreshToken: string };
   caFile?: string;
   insecure?: boolean;
 }
@@ -52,19 +59,29 @@ export class SidecarConfigError extends Error {
   override name = 'SidecarConfigError';
 }
 
+
 // Every identifier Dell's server normalises to an array type (reference §1.4), plus v2's powerstore.
-const PLUGIN_IDENTIFIERS = new Set([
-  'powerflex', 'csi-vxflexos', 'vxflexos',
-  'powermax', 'csi-powermax',
-  'powerscale', 'csi-powerscale', 'isilon',
-  'powerstore', 'csi-powerstore',
-]);
+/**
+ * Where Dell's driver charts mount the driver's own array secret in the authorization container
+ * (`/<volume name>`), used when `karavi-authorization-config` is absent (operator config v2.4.0+).
+ */
+const DRIVER_SECRET_MOUNTS: Readonly<Record<string, string>> = {
+  powerflex: '/vxflexos-config/config', 'csi-vxflexos': '/vxflexos-config/config', vxflexos: '/vxflexos-config/config',
+  powermax: '/powermax-reverseproxy-secret/config', 'csi-powermax': '/powermax-reverseproxy-secret/config',
+  powerscale: '/isilon-configs/config', 'csi-powerscale': '/isilon-configs/config', isilon: '/isilon-configs/config',
+  powerstore: '/powerstore-config/config', 'csi-powerstore': '/powerstore-config/config',
+};
+
+/** The driver's own secret for a (valid) plugin identifier. */
+export function driverSecretMount(plugin: string): string {
+  return DRIVER_SECRET_MOUNTS[parsePlugin(plugin)]!;
+}
 
 export function parsePlugin(value: string): string {
   const plugin = value.trim();
-  if (!PLUGIN_IDENTIFIERS.has(plugin)) {
+  if (!Object.hasOwn(DRIVER_SECRET_MOUNTS, plugin)) {
     throw new SidecarConfigError(
-      `plugin identifier "${plugin}" is not one of ${[...PLUGIN_IDENTIFIERS].join(', ')}`,
+      `plugin identifier "${plugin}" is not one of ${Object.keys(DRIVER_SECRET_MOUNTS).join(', ')}`,
     );
   }
   return plugin;
@@ -190,9 +207,35 @@ export async function loadSidecarConfig(options: SidecarConfigOptions): Promise<
     }
     trust = { kind: 'ca-bundle', caFile };
   }
-  const driverConfigFile = path.resolve(options.driverConfigFile);
+  let tokens: TokenSource;
+  if (options.tokensDir !== undefined && options.environmentTokens) {
+    throw new SidecarConfigError('give the tokens either as a directory (--tokens-dir) or as ACCESS_TOKEN/REFRESH_TOKEN, not both');
+  } else if (options.environmentTokens) {
+    tokens = { kind: 'environment', ...options.environmentTokens };
+  } else if (options.tokensDir !== undefined) {
+    tokens = { kind: 'files', dir: path.resolve(options.tokensDir) };
+  } else {
+    throw new SidecarConfigError('no tokens: set ACCESS_TOKEN and REFRESH_TOKEN (secret proxy-authz-tokens, keys access and refresh) or mount that secret and give --tokens-dir');
+  }
+  const driverConfigFile = await firstExisting(path.resolve(options.driverConfigFile), options.driverConfigFallback && path.resolve(options.driverConfigFallback));
   const arrays = parseDriverConfig(await readText(driverConfigFile, 'driver config'), driverConfigFile);
-  return { plugin, proxy, trust, arrays, tokensDir: path.resolve(options.tokensDir) };
+  return { plugin, proxy, trust, arrays, driverConfigFile, tokens };
+}
+
+/** `primary` when it exists, else `fallback` (when given); a missing file then names both. */
+async function firstExisting(primary: string, fallback: string | undefined): Promise<string> {
+  if (!fallback) return primary;
+  try {
+    await access(primary);
+    return primary;
+  } catch {
+    try {
+      await access(fallback);
+      return fallback;
+    } catch {
+      throw new SidecarConfigError(`driver config: neither ${primary} (secret karavi-authorization-config) nor ${fallback} (the driver's own secret) exists`);
+    }
+  }
 }
 
 async function readText(file: string, what: string): Promise<string> {

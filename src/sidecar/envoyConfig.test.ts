@@ -36,7 +36,7 @@ describe('sidecar Envoy bootstrap', () => {
       certificateSdsPath: rotation.sdsPath,
       certificateDir: path.join(dir, 'certs'),
       proxyCaSdsPath: path.join(dir, 'proxy-ca.sds.json'),
-      adminPort: 9901,
+      admin: { kind: 'socket', path: '/run/sidecar/envoy-admin.sock' },
     };
   });
   after(async () => { await rm(dir, { recursive: true, force: true }); });
@@ -64,12 +64,13 @@ describe('sidecar Envoy bootstrap', () => {
     ]);
   });
 
-  it('listens on loopback only, one TLS listener per array port, admin on loopback', () => {
+  it('listens on loopback only, one TLS listener per array port, admin on a private unix socket unless a loopback port is asked for', () => {
     const bootstrap = renderSidecarEnvoyBootstrap(input) as {
-      admin: { address: { socket_address: { address: string } } };
+      admin: { address: { pipe: { path: string; mode: number } } };
       static_resources: { listeners: { address: { socket_address: { address: string; port_value: number } } }[] };
     };
-    expect(bootstrap.admin.address.socket_address.address).to.equal('127.0.0.1');
+    expect(bootstrap.admin.address).to.deep.equal({ pipe: { path: '/run/sidecar/envoy-admin.sock', mode: 0o600 } });
+    expect(renderSidecarEnvoyBootstrap({ ...input, admin: { kind: 'port', port: 19100 } }).admin).to.deep.equal({ address: { socket_address: { address: '127.0.0.1', port_value: 19100 } } });
     expect(bootstrap.static_resources.listeners.map((l) => l.address.socket_address)).to.deep.equal([
       { address: '127.0.0.1', port_value: 9400 },
       { address: '127.0.0.1', port_value: 9401 },

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from '../envoy/parts.js';
 import type { ProxyHost, ProxyTrust, SidecarArray } from './config.js';
 
+export type EnvoyAdmin = { kind: 'socket'; path: string } | { kind: 'port'; port: number };
+
 export interface SidecarEnvoyInput {
   plugin: string;
   proxy: ProxyHost;
@@ -19,8 +21,11 @@ export interface SidecarEnvoyInput {
   certificateDir: string;
   /** File SDS resource naming the proxy's CA bundle (see renderProxyCaSds); unused when insecure. */
   proxyCaSdsPath: string;
-  /** Envoy admin port on 127.0.0.1 (`/ready` for the pod's readiness probe). */
-  adminPort: number;
+  /**
+   * Envoy's admin interface (`/ready`): a unix socket by default, so nothing on a host-network node
+   * pod can collide with it or answer in its place; a port on 127.0.0.1 when asked.
+   */
+  admin: EnvoyAdmin;
 }
 
 /** Name of the SDS secret resource certificates.ts writes. */
@@ -44,7 +49,7 @@ export function renderSidecarEnvoyBootstrap(input: SidecarEnvoyInput): EnvoyObje
   return {
     // SDS (even from a file) requires a node identity.
     node: { id: 'storage-authz-sidecar', cluster: 'storage-authz-sidecar' },
-    admin: { address: socketAddress('127.0.0.1', input.adminPort) },
+    admin: { address: input.admin.kind === 'socket' ? { pipe: { path: input.admin.path, mode: 0o600 } } : socketAddress('127.0.0.1', input.admin.port) },
     static_resources: {
       listeners: input.arrays.map((array) => arrayListener(input, array)),
       clusters: [authzCluster(input.authzSocketPath), proxyCluster(input)],

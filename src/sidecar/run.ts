@@ -4,13 +4,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { request } from 'undici';
 import { createCheckServer } from '../check/server.js';
 import type { Logger } from '../telemetry/log.js';
 import { startCertificateRotation } from './certificates.js';
 import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
-import { renderProxyCaSds, renderSidecarEnvoyBootstrap } from './envoyConfig.js';
+import { renderProxyCaSds, renderSidecarEnvoyBootstrap, type EnvoyAdmin } from './envoyConfig.js';
+import { followLogLevel } from './logLevel.js';
 import { createProxyRefresher } from './refreshClient.js';
 import { TokenHolder, type TokenHolderStatus } from './tokenHolder.js';
 
@@ -18,8 +18,10 @@ export interface RunSidecarOptions extends SidecarConfigOptions {
   envoyBin: string;
   /** Private directory for the socket, certificate and Envoy bootstrap. */
   workDir: string;
-  /** Envoy admin port on 127.0.0.1 (`/ready`). */
-  envoyAdminPort: number;
+  /** Envoy admin on 127.0.0.1:<port>; by default a unix socket in the work directory (no port to collide with). */
+  envoyAdminPort?: number;
+  /** Dell's `driver-config-params.yaml`: `CSI_LOG_LEVEL` sets the log level, followed while running. */
+  logLevelFile?: string;
   /** Where to serve `GET /ready` with the token state (e.g. for a readiness probe); none when absent. */
   status?: { host: string; port: number };
   envoyLogLevel?: string;
@@ -45,8 +47,12 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   };
   try {
+    if (options.logLevelFile) {
+      const level = await followLogLevel(options.logLevelFile, logger, logger.level);
+      if (level) cleanups.push(() => level.close());
+    }
     const holder = await TokenHolder.start({
-      tokensDir: config.tokensDir,
+      tokens: config.tokens,
       refresher: createProxyRefresher(config.proxy, config.trust),
       logger,
     });
@@ -62,8 +68,13 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
     checkServer.setServing(true);
     cleanups.push(() => checkServer.close(1000));
 
+    const admin: EnvoyAdmin = options.envoyAdminPort === undefined ? { kind: 'socket', path: path.join(options.workDir, 'envoy-admin.sock') } : { kind: 'port', port: options.envoyAdminPort };
     if (options.status) {
-      const statusServer = await serveStatus(options.status, () => holder.status());
+      const statusServer = await serveStatus(options.status, async () => {
+        // Ready needs both: our own Envoy serving its listeners and a token to hand it.
+        if (!(await envoyReady(admin))) return { ready: false, problem: 'the sidecar\'s Envoy is not ready (starting, or its listeners failed: see its log)' };
+        return holder.status();
+      });
       cleanups.push(() => new Promise<void>((resolve) => statusServer.close(() => resolve())));
     }
 
@@ -79,7 +90,7 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       certificateSdsPath: certificates.sdsPath,
       certificateDir,
       proxyCaSdsPath,
-      adminPort: options.envoyAdminPort,
+      admin,
     });
     await writeFile(bootstrapPath, JSON.stringify(bootstrap, null, 2), { mode: 0o600 });
 
@@ -99,9 +110,9 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       await envoyExit;
     });
 
-    await waitForEnvoyReady(options.envoyAdminPort, envoyExit);
+    await waitForEnvoyReady(admin, envoyExit);
     logger.info(
-      { proxyHost: config.proxy.authority, plugin: config.plugin, arrays: config.arrays.map((a) => ({ systemID: a.systemID, port: a.listenPort })) },
+      { proxyHost: config.proxy.authority, plugin: config.plugin, driverConfig: config.driverConfigFile, tokens: config.tokens.kind, arrays: config.arrays.map((a) => ({ systemID: a.systemID, port: a.listenPort })) },
       'sidecar ready',
     );
     return { status: () => holder.status(), envoyExit, stop };
@@ -112,32 +123,39 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
 }
 
 /** Resolves once Envoy's admin `/ready` answers 200 (listeners initialised); fails if Envoy exits first. */
-async function waitForEnvoyReady(adminPort: number, exited: Promise<unknown>): Promise<void> {
+async function waitForEnvoyReady(admin: EnvoyAdmin, exited: Promise<unknown>): Promise<void> {
   let hasExited = false;
   void exited.then(() => { hasExited = true; });
   const deadline = Date.now() + ENVOY_READY_TIMEOUT_MS;
   for (;;) {
     if (hasExited) throw new Error('Envoy exited during start-up (see its log above)');
-    try {
-      const response = await request(`http://127.0.0.1:${adminPort}/ready`);
-      await response.body.dump();
-      if (response.statusCode === 200) return;
-    } catch {
-      // not listening yet
-    }
+    if (await envoyReady(admin)) return;
     if (Date.now() > deadline) throw new Error(`Envoy was not ready within ${ENVOY_READY_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
+/** Our Envoy's admin `/ready` answers 200 (over its unix socket: nothing else can answer there). */
+function envoyReady(admin: EnvoyAdmin): Promise<boolean> {
+  return new Promise((resolve) => {
+    const target = admin.kind === 'socket' ? { socketPath: admin.path } : { host: '127.0.0.1', port: admin.port };
+    const req = http.get({ ...target, path: '/ready', timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
 /** `GET /ready`: 200 `{ready: true}` while a valid token is held, else 503 with what the operator must do. */
-function serveStatus(address: { host: string; port: number }, status: () => TokenHolderStatus): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+function serveStatus(address: { host: string; port: number }, status: () => Promise<TokenHolderStatus>): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
     if (req.method !== 'GET' || req.url !== '/ready') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', code: 404 }));
       return;
     }
-    const current = status();
+    const current = await status();
     res.writeHead(current.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(current));
   });
   return new Promise((resolve, reject) => {

@@ -95,7 +95,7 @@ describe('sidecar TokenHolder', () => {
 
   async function startHolder(refresher: Refresher, extra: { logger?: pino.Logger; random?: () => number } = {}) {
     const holder = await TokenHolder.start({
-      tokensDir: dir, refresher, clock, logger: extra.logger ?? capturingLogger().logger,
+      tokens: { kind: 'files', dir }, refresher, clock, logger: extra.logger ?? capturingLogger().logger,
       random: extra.random ?? (() => 0.5),
     });
     holders.push(holder);
@@ -121,6 +121,30 @@ describe('sidecar TokenHolder', () => {
     expect(calls).to.deep.equal([{ accessToken: pair.access, refreshToken: pair.refresh }]);
     expect(tokenOf(holder)).to.not.equal(pair.access);
     expect(decodeJwt(tokenOf(holder)).exp).to.equal(NOW_S + 160);
+  });
+
+  it('refreshes tokens given in ACCESS_TOKEN/REFRESH_TOKEN (Dell driver charts) before they expire, without any token files', async () => {
+    const pair = await pairAt(clock, 100);
+    const calls: TokenPairFiles[] = [];
+    const holder = await TokenHolder.start({
+      tokens: { kind: 'environment', accessToken: `${pair.access}\n`, refreshToken: pair.refresh }, refresher: mintingRefresher(clock, 100, calls),
+      clock, logger: capturingLogger().logger, random: () => 0.5,
+    });
+    holders.push(holder);
+    expect(tokenOf(holder)).to.equal(pair.access);
+    await clock.advance(60_000);
+    expect(calls).to.deep.equal([{ accessToken: pair.access, refreshToken: pair.refresh }]);
+    await clock.advance(45_000);
+    expect(decodeJwt(tokenOf(holder)).exp! * 1000).to.be.greaterThan(clock.now());
+    expect(holder.status()).to.deep.equal({ ready: true });
+  });
+
+  it('names the variable when ACCESS_TOKEN holds the refresh token', async () => {
+    const pair = await pairAt(clock, 100);
+    await expectRejection(
+      TokenHolder.start({ tokens: { kind: 'environment', accessToken: pair.refresh, refreshToken: pair.access }, refresher: mintingRefresher(clock, 100, []), clock, logger: capturingLogger().logger }),
+      'ACCESS_TOKEN holds a refresh token: the access and refresh variables are swapped',
+    );
   });
 
   it('never hands out an expired token across many lifetimes', async () => {

@@ -36,9 +36,15 @@ const systemClock: Clock = {
   },
 };
 
+/**
+ * Where the pair comes from: the mounted `proxy-authz-tokens` secret (files `access`, `refresh`,
+ * watched), or environment variables as Dell's driver charts set them (`ACCESS_TOKEN`,
+ * `REFRESH_TOKEN` from that secret: fixed for the container's life, so refreshing is all there is).
+ */
+export type TokenSource = { kind: 'files'; dir: string } | { kind: 'environment'; accessToken: string; refreshToken: string };
+
 export interface TokenHolderOptions {
-  /** Directory with files `access` and `refresh` (the mounted `proxy-authz-tokens` secret). */
-  tokensDir: string;
+  tokens: TokenSource;
   refresher: Refresher;
   logger: Logger;
   clock?: Clock;
@@ -115,8 +121,14 @@ export class TokenHolder {
   /** Reads the token files (failing with a clear error if they are unusable) and starts refreshing. */
   static async start(options: TokenHolderOptions): Promise<TokenHolder> {
     const holder = new TokenHolder(options);
-    const files = await watchAndReload(options.tokensDir, {
-      load: () => readTokenFiles(options.tokensDir),
+    const source = options.tokens;
+    if (source.kind === 'environment') {
+      holder.adopt(checkTokenPair(source, { access: 'ACCESS_TOKEN', refresh: 'REFRESH_TOKEN', pair: 'variables' }));
+      holder.schedule();
+      return holder;
+    }
+    const files = await watchAndReload(source.dir, {
+      load: () => readTokenFiles(source.dir),
       equal: (a, b) => a.accessToken === b.accessToken && a.refreshToken === b.refreshToken,
       logger: options.logger,
       what: 'token files',
@@ -255,24 +267,28 @@ export class TokenHolder {
 export async function readTokenFiles(dir: string): Promise<TokenPairFiles> {
   const read = async (name: string): Promise<string> => {
     const file = path.join(dir, name);
-    let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      return await readFile(file, 'utf8');
     } catch (error) {
       throw new Error(`token file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
-    const token = text.trim();
-    if (!token) throw new Error(`token file ${file} is empty`);
-    return token;
   };
-  const accessToken = await read('access');
-  accessTokenExpiry(accessToken, path.join(dir, 'access'));
-  const refreshToken = await read('refresh');
-  // Swapped files would send the refresh token on every request, which the server refuses: say so here.
-  for (const [name, token, expected] of [['access', accessToken, 'access'], ['refresh', refreshToken, 'refresh']] as const) {
+  const pair = { accessToken: await read('access'), refreshToken: await read('refresh') };
+  return checkTokenPair(pair, { access: `token file ${path.join(dir, 'access')}`, refresh: `token file ${path.join(dir, 'refresh')}`, pair: 'files of the secret' });
+}
+
+/** Trims and checks a pair; `names` say where each token came from (a file, an environment variable). */
+export function checkTokenPair(pair: TokenPairFiles, names: { access: string; refresh: string; pair: string }): TokenPairFiles {
+  const accessToken = pair.accessToken.trim();
+  const refreshToken = pair.refreshToken.trim();
+  if (!accessToken) throw new Error(`${names.access} is empty`);
+  accessTokenExpiry(accessToken, names.access);
+  if (!refreshToken) throw new Error(`${names.refresh} is empty`);
+  // Swapped tokens would send the refresh token on every request, which the server refuses: say so here.
+  for (const [name, token, expected] of [[names.access, accessToken, 'access'], [names.refresh, refreshToken, 'refresh']] as const) {
     const marked = markedKind(token);
     if (marked !== undefined && marked !== expected) {
-      throw new Error(`token file ${path.join(dir, name)} holds ${marked === 'access' ? 'an access' : 'a refresh'} token: the access and refresh files of the secret are swapped`);
+      throw new Error(`${name} holds ${marked === 'access' ? 'an access' : 'a refresh'} token: the access and refresh ${names.pair} are swapped`);
     }
   }
   return { accessToken, refreshToken };

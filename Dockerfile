@@ -1,0 +1,33 @@
+# The storage-authz image the chart names: `serve`, `render-edge-config`, `sidecar` and Envoy in one
+# image. Its default command is the sidecar, so Dell's driver charts (authorization.enabled: no
+# command, no args) start it unchanged; the chart passes `serve` / `render-edge-config` as args.
+#
+# Not built in this repository's CI: the build machine cannot pull base images (no registry access).
+ARG ENVOY_VERSION=1.40.0
+FROM docker.io/envoyproxy/envoy:distroless-v${ENVOY_VERSION} AS envoy
+
+FROM docker.io/library/node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+COPY protos ./protos
+COPY policies ./policies
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM docker.io/library/node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 storage-authz && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin storage-authz
+COPY --from=envoy /usr/local/bin/envoy /usr/local/bin/envoy
+WORKDIR /app
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+# The code finds protos/ and policies/build/ beside src/ (repoRoot is dist/ once compiled).
+COPY --from=build /src/protos ./dist/protos
+COPY --from=build /src/policies/build ./dist/policies/build
+COPY package.json ./
+USER 10001:10001
+ENV NODE_ENV=production
+ENTRYPOINT ["node", "/app/dist/src/main.js"]
+CMD ["sidecar", "--envoy-bin", "/usr/local/bin/envoy"]

@@ -1,0 +1,189 @@
+// Our image in Dell's driver chart, unchanged: the authorization container csi-vxflexos 2.18.0 renders
+// with `authorization.enabled: true` has no command or args (the image's entrypoint starts the
+// sidecar), the environment below, tokens from env (Secret proxy-authz-tokens, no tokens volume),
+// and its files at Dell's absolute paths — the array list from Secret karavi-authorization-config
+// when it exists, else the driver's own secret at /vxflexos-config/config. The sidecar runs in a
+// chroot with exactly that layout and drives requests through the real edge Envoy, decision service
+// and admin API (refresh) to a fake PowerFlex gateway. Access tokens live 4 s: only a refresh before
+// expiry keeps requests passing.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { decodeJwt } from 'jose';
+import { Agent, request, type Dispatcher } from 'undici';
+import { stringify } from 'yaml';
+import { createAdminHandler } from '../src/admin/handler.js';
+import { createAdapters, type Adapters } from '../src/arrays/registry.js';
+import { createCheckServer, type CheckServer } from '../src/check/server.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { freePort } from '../src/harness/ports.js';
+import { waitForOutput, type Started } from '../src/harness/process.js';
+import { envoyBin, repoRoot } from '../src/harness/tools.js';
+import { waitFor } from '../src/harness/wait.js';
+import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
+import { confirmFromAccessLog } from '../src/pipeline/confirm/confirm.js';
+import { createDecider } from '../src/pipeline/pipeline.js';
+import { WasmPolicyEngine } from '../src/pipeline/policy/wasmEngine.js';
+import { DirectoryResources } from '../src/resources/directory.js';
+import { API_VERSION } from '../src/resources/types.js';
+import { silentLogger } from '../src/telemetry/log.js';
+import { mintTokenPair } from '../src/tokens/mint.js';
+import type { SigningKeySet } from '../src/tokens/types.js';
+import { TokenVerifier } from '../src/tokens/verify.js';
+import { startInLayout } from './support/dellLayout.js';
+import { startTestEdge } from './support/edge.js';
+
+const ACCESS_TTL_SECONDS = 4;
+const TENANT = 'team-a';
+const SYSTEM = '542a2d5f5122210f';
+const POOL = DEFAULT_POOLS[0]!;
+/** What the image's entrypoint runs (Dockerfile ENTRYPOINT + CMD), with this checkout's Node and Envoy. */
+const ENTRYPOINT = [process.execPath, '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar', '--envoy-bin', envoyBin];
+
+describe("the sidecar in Dell's driver chart (csi-vxflexos authorization container, unchanged)", function () {
+  this.timeout(180_000);
+
+  let dir: string;
+  let gateway: FakePowerFlexGateway;
+  let resources: DirectoryResources;
+  let adapters: Adapters;
+  let check: CheckServer;
+  let admin: http.Server;
+  let edge: Started;
+  let edgePort: number;
+  let edgeCa: string;
+  const seenTokens: { at: number; token: string }[] = [];
+  const keys: SigningKeySet = { defaultKid: 'dell', keys: new Map([['dell', new Uint8Array(randomBytes(48))]]) };
+  const driver: Dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+  const running: Started[] = [];
+  let nameCounter = 0;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sidecar-dell-chart-'));
+    gateway = await FakePowerFlexGateway.start({ systemId: SYSTEM });
+    const resourcesDir = path.join(dir, 'resources');
+    const secretsDir = path.join(dir, 'secrets');
+    await mkdir(resourcesDir, { recursive: true });
+    await mkdir(path.join(secretsDir, 'powerflex-creds'), { recursive: true });
+    const objects = {
+      'tenant.yaml': { apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name: TENANT }, spec: { roles: 'bronze', approveSdc: false, revoke: false } },
+      'storage.yaml': { apiVersion: API_VERSION, kind: 'Storage', metadata: { name: 'powerflex' }, spec: { type: 'powerflex', endpoint: gateway.url, systemID: SYSTEM, skipCertificateValidation: false, storageSystemCredentials: { secret: 'powerflex-creds' } } },
+      'role.yaml': { apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: 'bronze' }, spec: { quota: '1024GiB', systemType: 'powerflex', systemID: SYSTEM, pool: POOL.name } },
+    };
+    for (const [name, object] of Object.entries(objects)) await writeFile(path.join(resourcesDir, name), stringify(object));
+    await writeFile(path.join(secretsDir, 'powerflex-creds', 'username'), 'admin');
+    await writeFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'Password123!');
+
+    resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger });
+    const policy = await WasmPolicyEngine.load();
+    policy.setRoles(resources.current().roles.values());
+    adapters = createAdapters({ ca: gateway.ca });
+    const verifier = new TokenVerifier({ keys: () => keys, clockSkewSeconds: 0 });
+    const ledger = new MemoryLedger();
+    const decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger, logger: silentLogger });
+    check = createCheckServer({
+      decide: (req) => {
+        seenTokens.push({ at: Date.now() / 1000, token: (req.headers.authorization ?? '').replace(/^Bearer /, '') });
+        return decide(req);
+      },
+      onAccessLog: confirmFromAccessLog(ledger, { resources, adapters: adapters.registry }),
+    });
+    const authzPort = await check.listen('127.0.0.1:0');
+    check.setServing(true);
+    admin = http.createServer(createAdminHandler({ resources, ledger, verifier, keys: () => keys, logger: silentLogger, tokenDefaults: { refreshedTenantAccessTtlSeconds: ACCESS_TTL_SECONDS } }));
+    await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
+    ({ port: edgePort, envoy: edge, ca: edgeCa } = await startTestEdge({ dir, arrayCa: gateway.ca, authzPort, adminApiPort: (admin.address() as AddressInfo).port, storage: [...resources.current().storage.values()] }));
+  });
+
+  after(async () => {
+    for (const process of running.splice(0)) await process.stop();
+    await edge?.stop();
+    await driver.close();
+    if (admin) await new Promise((resolve) => admin.close(resolve));
+    await check?.close(1000);
+    await adapters?.close();
+    resources?.close();
+    await gateway?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * The container as the chart renders it: env PROXY_HOST, SKIP_CERTIFICATE_VALIDATION,
+   * PLUGIN_IDENTIFIER, ACCESS_TOKEN/REFRESH_TOKEN; mounts driver-config-params (ConfigMap) at
+   * /etc/karavi-authorization, proxy-server-root-certificate at …/root-certificates, and the array list.
+   */
+  async function startDellContainer(name: string, layout: { configSecret: boolean; skipCertificateValidation: boolean }): Promise<{ port: number; sidecar: Started }> {
+    const port = await freePort();
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: TENANT, roles: ['bronze'], accessTtlSeconds: ACCESS_TTL_SECONDS, refreshTtlSeconds: 3600 });
+    const arrays = JSON.stringify([{ username: 'placeholder', password: 'placeholder', systemID: SYSTEM, endpoint: `https://localhost:${port}`, skipCertificateValidation: true, isDefault: true, mdm: '10.0.0.3,10.0.0.4' }]);
+    const files: Record<string, string> = {
+      '/etc/karavi-authorization/driver-config-params.yaml': 'CSI_LOG_LEVEL: "debug"\nCSI_LOG_FORMAT: "JSON"\n',
+      // Empty when skipping validation, as the chart's default Secret is.
+      '/etc/karavi-authorization/root-certificates/rootCertificate.pem': layout.skipCertificateValidation ? '' : edgeCa,
+      [layout.configSecret ? '/etc/karavi-authorization/config/config' : '/vxflexos-config/config']: arrays,
+    };
+    const env = {
+      PATH: process.env.PATH,
+      PROXY_HOST: `localhost:${edgePort}`,
+      SKIP_CERTIFICATE_VALIDATION: String(layout.skipCertificateValidation),
+      PLUGIN_IDENTIFIER: 'powerflex',
+      ACCESS_TOKEN: pair.access,
+      REFRESH_TOKEN: pair.refresh,
+    };
+    const sidecar = await startInLayout(path.join(dir, name), files, ENTRYPOINT[0]!, ENTRYPOINT.slice(1), env, repoRoot);
+    running.push(sidecar);
+    await waitForOutput(sidecar, /"msg":"sidecar ready"/, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${sidecar.output().slice(-3000)}`);
+    });
+    return { port, sidecar };
+  }
+
+  async function send(port: number, method: Dispatcher.HttpMethod, target: string, body?: unknown): Promise<{ status: number; body: string }> {
+    const response = await request(`https://localhost:${port}${target}`, {
+      method, dispatcher: driver,
+      headers: { authorization: `Basic ${Buffer.from('placeholder:placeholder').toString('base64')}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: response.statusCode, body: await response.body.text() };
+  }
+
+  async function driveOverTokenLifetimes(port: number, lifetimes: number): Promise<void> {
+    await waitFor(async () => (await send(port, 'GET', '/api/login')).status === 200, 'a driver login through sidecar and edge', 30_000, 200);
+    const from = seenTokens.length;
+    const until = Date.now() + lifetimes * ACCESS_TTL_SECONDS * 1000;
+    const failures: string[] = [];
+    while (Date.now() < until) {
+      const created = await send(port, 'POST', '/api/types/Volume/instances/', { name: `dell-${++nameCounter}`, storagePoolId: POOL.id, volumeSizeInKb: String(8 * GIB_IN_KIB), volumeType: 'ThinProvisioned' });
+      if (created.status !== 200) failures.push(`create ${created.status} ${created.body}`);
+      else {
+        const { id } = JSON.parse(created.body) as { id: string };
+        const removed = await send(port, 'POST', `/api/instances/Volume::${id}/action/removeVolume/`, { removeMode: 'ONLY_ME' });
+        if (removed.status !== 200) failures.push(`delete ${removed.status} ${removed.body}`);
+      }
+    }
+    expect(failures.slice(0, 3), `${failures.length} failures`).to.deep.equal([]);
+    const checks = seenTokens.slice(from);
+    expect(new Set(checks.map((c) => c.token)).size, 'tokens from ACCESS_TOKEN were refreshed').to.be.at.least(lifetimes);
+    for (const c of checks) expect(decodeJwt(c.token).exp!, 'a token expired when it reached the edge').to.be.greaterThan(c.at);
+  }
+
+  it('Secret karavi-authorization-config present: reads /etc/karavi-authorization/config/config, verifies the edge with rootCertificate.pem, refreshes env tokens before expiry', async () => {
+    const { port, sidecar } = await startDellContainer('with-config-secret', { configSecret: true, skipCertificateValidation: false });
+    expect(sidecar.output()).to.contain('"driverConfig":"/etc/karavi-authorization/config/config"').and.contain('"tokens":"environment"');
+    // CSI_LOG_LEVEL: debug from driver-config-params.yaml is in force.
+    expect(sidecar.output()).to.contain('"logLevel":"debug"').and.contain('"level":20');
+    await driveOverTokenLifetimes(port, 3);
+    // Tokens from the environment are never logged (nor the refreshed ones).
+    expect(sidecar.output()).not.to.contain(seenTokens[0]!.token.split('.')[2]).and.not.contain(seenTokens.at(-1)!.token.split('.')[2]);
+  });
+
+  it("Secret karavi-authorization-config absent: falls back to the driver's own secret at /vxflexos-config/config (skipCertificateValidation)", async () => {
+    const { port, sidecar } = await startDellContainer('driver-secret-only', { configSecret: false, skipCertificateValidation: true });
+    expect(sidecar.output()).to.contain('"driverConfig":"/vxflexos-config/config"');
+    await driveOverTokenLifetimes(port, 2);
+  });
+});
