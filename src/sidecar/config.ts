@@ -35,6 +35,8 @@ export interface SidecarConfig {
   arrays: SidecarArray[];
   /** Directory of the mounted `proxy-authz-tokens` secret (files `access`, `refresh`). */
   tokensDir: string;
+  /** `--identity serviceaccount`: the projected service-account token sent instead of a token pair. */
+  serviceAccountTokenFile?: string;
 }
 
 /** The command-line / environment options the configuration is read from. */
@@ -43,6 +45,8 @@ export interface SidecarConfigOptions {
   plugin: string;
   driverConfigFile: string;
   tokensDir: string;
+  /** Set for `--identity serviceaccount` (its `--token-file`). */
+  serviceAccountTokenFile?: string;
   caFile?: string;
   insecure?: boolean;
 }
@@ -192,7 +196,8 @@ export async function loadSidecarConfig(options: SidecarConfigOptions): Promise<
   }
   const driverConfigFile = path.resolve(options.driverConfigFile);
   const arrays = parseDriverConfig(await readText(driverConfigFile, 'driver config'), driverConfigFile);
-  return { plugin, proxy, trust, arrays, tokensDir: path.resolve(options.tokensDir) };
+  const serviceAccountTokenFile = options.serviceAccountTokenFile && path.resolve(options.serviceAccountTokenFile);
+  return { plugin, proxy, trust, arrays, tokensDir: path.resolve(options.tokensDir), ...(serviceAccountTokenFile ? { serviceAccountTokenFile } : {}) };
 }
 
 async function readText(file: string, what: string): Promise<string> {

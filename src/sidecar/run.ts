@@ -12,6 +12,7 @@ import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
 import { renderProxyCaSds, renderSidecarEnvoyBootstrap } from './envoyConfig.js';
 import { createProxyRefresher } from './refreshClient.js';
+import { ServiceAccountToken } from './serviceAccountToken.js';
 import { TokenHolder, type TokenHolderStatus } from './tokenHolder.js';
 
 export interface RunSidecarOptions extends SidecarConfigOptions {
@@ -45,11 +46,13 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   };
   try {
-    const holder = await TokenHolder.start({
-      tokensDir: config.tokensDir,
-      refresher: createProxyRefresher(config.proxy, config.trust),
-      logger,
-    });
+    const holder = config.serviceAccountTokenFile
+      ? await ServiceAccountToken.start({ tokenFile: config.serviceAccountTokenFile, logger })
+      : await TokenHolder.start({
+          tokensDir: config.tokensDir,
+          refresher: createProxyRefresher(config.proxy, config.trust),
+          logger,
+        });
     cleanups.push(() => holder.stop());
 
     const certificateDir = path.join(options.workDir, 'certs');
