@@ -30,7 +30,9 @@ import { generateServingCertificate } from '../src/sidecar/certificates.js';
 import { silentLogger } from '../src/telemetry/log.js';
 import { ServiceAccountVerifier } from '../src/tokens/serviceAccount.js';
 import { TokenVerifier } from '../src/tokens/verify.js';
-import { clusterAs, type Cluster } from './support/kubernetes.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { clusterAs, cr, type Cluster } from './support/kubernetes.js';
+import { rejectionOf } from './support/rejection.js';
 import { legacyEntry, startSidecar, type RunningSidecar } from './support/sidecar.js';
 
 const AUDIENCE = 'storage-authz';
@@ -192,6 +194,21 @@ describe('service-account identity end to end (real kube-apiserver, sidecar, edg
     expect(jwks.keys).to.have.length(1);
     return jwks.keys[0]!.kid;
   }
+
+  it('the CSMTenant CRD takes identities (JWKs kept whole) and refuses both or neither of jwksUri and jwks', async () => {
+    await cluster.installCrds();
+    const tenant = (name: string, keys: Record<string, unknown>) => cr('CSMTenant', name, NAMESPACE, {
+      approveSdc: false, revoke: false, identities: [{ issuer: plane.issuer, audiences: [AUDIENCE], subjects: [`system:serviceaccount:${NAMESPACE}:${DRIVER_SA}`], ...keys }],
+    });
+    const jwk = { kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB', use: 'sig' };
+    await cluster.apply(tenant('inline', { jwks: { keys: [jwk] } }));
+    const stored = await cluster.read<KubernetesObject & { spec: { identities: { jwks: { keys: unknown[] } }[] } }>(API_VERSION, 'CSMTenant', 'inline', NAMESPACE);
+    expect(stored?.spec.identities[0]?.jwks.keys).to.deep.equal([jwk]);
+    for (const keys of [{}, { jwksUri: plane.jwksUri, jwks: { keys: [jwk] } }]) {
+      const error = await rejectionOf(cluster.apply(tenant('invalid', keys)));
+      expect(error.message).to.contain('exactly one of jwksUri, jwks must be set');
+    }
+  });
 
   it("allows the driver's TokenRequest token sent by the sidecar, with the tenant's roles (quota applies)", async () => {
     const from = seen.length;
