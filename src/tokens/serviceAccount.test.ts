@@ -92,6 +92,8 @@ describe('ServiceAccountVerifier (tenant cluster service-account tokens)', () =>
     const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const unsigned = `${b64({ alg: 'none' })}.${b64({ iss: ISSUER, aud: AUDIENCE, sub: SUBJECT, exp: NOW + 600 })}.`;
     expect(await refusal(verifier.verify(unsigned, resources))).to.include({ code: 'unsupported-algorithm' });
+    const unsignedDell = `${b64({ alg: 'none' })}.${b64({ iss: 'csm', aud: 'csm', sub: 'csm-tenant', exp: NOW + 600 })}.`;
+    expect(await verifier.verify(unsignedDell, resources), 'the Dell verifier refuses its algorithm').to.equal(undefined);
     const hs256 = await new SignJWT({ iss: ISSUER, sub: SUBJECT }).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32));
     expect(await verifier.verify(hs256, resources)).to.equal(undefined);
   });
