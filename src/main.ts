@@ -48,6 +48,8 @@ function serveCommand(): Command {
     .addOption(flag('drainMs', 'ms', 'on SIGTERM, how long in-flight Checks may finish (default 10000)'))
     .addOption(flag('refreshedAccessTtlSeconds', 'seconds', 'lifetime of a tenant access token minted by /proxy/refresh-token/ (default 300)'))
     .addOption(flag('earlyRefreshWindowSeconds', 'seconds', 'how close to expiry an access token may be refreshed (default 60)'))
+    .addOption(flag('jwksRefreshCooldownMs', 'ms', "tenant clusters' JWKS: least time between refetches caused by unknown key ids (default 30000)"))
+    .addOption(flag('jwksMaxAgeMs', 'ms', "tenant clusters' JWKS: refetched after this long, so a retired key stops verifying (default 300000)"))
     .action(async (options: RawServeOptions & { config?: string }) => {
       const { config: file, ...flags } = options;
       const config = parseServeConfig({ ...(file ? await readConfigFile(file) : {}), ...flags });

@@ -249,6 +249,34 @@ describe('authzctl (built binary)', function () {
       expectOk(await admin(['generate', 'token', '--tenant', 'team-a']));
     });
 
+    it("tenant trust: a tenant cluster's service accounts act as the tenant; one trusted by two tenants is refused", async function () {
+      const issuer = 'https://cluster-a.example:6443';
+      const subject = 'system:serviceaccount:vxflexos:vxflexos-controller';
+      await writeFile(path.join(dir, 'cluster-ca.pem'), api.caPem);
+      const trusted = await admin(['tenant', 'trust', '--name', 'team-a', '--issuer', issuer, '--subject', `${subject},system:serviceaccount:vxflexos:vxflexos-node`, '--ca-file', path.join(dir, 'cluster-ca.pem')]);
+      expectOk(trusted);
+      expect(trusted.stdout).to.match(new RegExp(`^CSMTenant "team-a" trusts ${subject}, system:serviceaccount:vxflexos:vxflexos-node of issuer "${issuer}"`));
+      await waitFor(() => resources.current().tenants.get('team-a')?.identities?.length === 1, 'the service to load the trust');
+      expect(resources.current().tenants.get('team-a')!.identities![0]).to.deep.include({ issuer, audiences: ['storage-authz'], keys: { kind: 'remote', jwksUri: `${issuer}/openid/v1/jwks`, caBundle: api.caPem } });
+
+      expectOk(await admin(['tenant', 'create', '--name', 'team-t']));
+      expectFailure(await admin(['tenant', 'trust', '--name', 'team-t', '--issuer', issuer, '--subject', subject]), new RegExp(`"${subject}" of issuer "${issuer}" is already trusted by CSMTenant "team-a"`));
+      expectFailure(await admin(['tenant', 'trust', '--name', 'team-t', '--issuer', issuer, '--subject', 'default']), /spec\.identities\.0\.subjects\.0/);
+      expectOk(await admin(['tenant', 'delete', '--name', 'team-t']));
+      expect((await admin(['tenant', 'trust', '--name', 'team-a', '--issuer', issuer, '--remove'])).stdout).to.match(/no longer trusts issuer/);
+      await waitFor(() => resources.current().tenants.get('team-a')?.identities === undefined, 'the service to drop the trust');
+    });
+
+    it('generate sidecar --identity serviceaccount: the projected-token volume, the sidecar flags and the trust command', async function () {
+      const result = await authzctl(['generate', 'sidecar', '--identity', 'serviceaccount', '--tenant', 'team-a', '--expiration-seconds', '7200']);
+      expectOk(result);
+      expect(parse(result.stdout)).to.deep.include({
+        volumes: [{ name: 'storage-authz-token', projected: { sources: [{ serviceAccountToken: { audience: 'storage-authz', expirationSeconds: 7200, path: 'token' } }] } }],
+      });
+      expect(result.stdout).to.contain('authzctl tenant trust --name team-a --issuer <issuer> --audience storage-authz --subject system:serviceaccount:vxflexos:vxflexos-controller');
+      expect((await authzctl(['generate', 'sidecar', '--identity', 'serviceaccount', '--tenant', 'team-a', '--expiration-seconds', '60'])).stderr).to.match(/at least 600/);
+    });
+
     it('role delete refuses a role still bound to a tenant, and says how to unbind it', async function () {
       expectFailure(await admin(['role', 'delete', '--name', 'gold']), /role "gold" is bound to tenant\(s\) team-a; unbind it first \(authzctl rolebinding delete --tenant team-a --role gold\)/);
     });

@@ -55,4 +55,17 @@ describe('storage-authz sidecar command', function () {
     expect(code).to.equal(2);
     expect(output).to.include('plugin identifier \\"unity\\" is not one of');
   });
+
+  it('--identity serviceaccount needs --token-file, and a missing projected token stops it', async () => {
+    const env = { PROXY_HOST: 'edge:8443', PLUGIN_IDENTIFIER: 'powerflex' };
+    const alone = await runSidecarCommand(['--insecure', '--identity', 'serviceaccount'], env);
+    expect(alone.code).to.equal(2);
+    expect(alone.output).to.include('--identity serviceaccount and --token-file <projected token> go together');
+    const missing = path.join(dir, 'projected', 'token');
+    const config = `- username: placeholder\n  endpoint: https://localhost:9400\n  systemID: 542a2d5f5122210f\n`;
+    await writeFile(path.join(dir, 'good-config'), config);
+    const absent = await runSidecarCommand(['--insecure', '--driver-config', path.join(dir, 'good-config'), '--work-dir', path.join(dir, 'work'), '--identity', 'serviceaccount', '--token-file', missing], env);
+    expect(absent.code).to.equal(2);
+    expect(absent.output).to.include(`service-account token ${missing}: ENOENT (is the projected volume mounted?)`);
+  });
 });

@@ -50,6 +50,15 @@ export interface ControlPlane {
   issuer: string;
   /** A kubeconfig file for `user` (and `groups`), authenticated by a client certificate; RBAC applies. */
   userKubeconfig(user: string, groups?: string[]): Promise<string>;
+  /** `<issuer>/openid/v1/jwks`: the service-account keys, readable without credentials. */
+  jwksUri: string;
+  /** PEM of the private key tokens are signed with now (to forge what only the cluster could sign, e.g. an expired token). */
+  signingKeyPem(): Promise<string>;
+  /**
+   * Restarts kube-apiserver signing with a new key; the previous keys still verify (and stay in
+   * the JWKS) when `keepPrevious`, as in a staged rotation, else only the new one does.
+   */
+  rotateServiceAccountKey(options: { keepPrevious: boolean }): Promise<void>;
   /** Stops kube-apiserver and starts it again on the same port and etcd (a watch sees the connection drop). */
   restartApiServer(): Promise<void>;
   /** Stops both processes (by PID) and removes their files. */
@@ -151,7 +160,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await writeFile(adminKubeconfig, kubeconfigYaml(server, caPem, 'test-admin', await readFile(admin.cert, 'utf8'), await readFile(admin.key, 'utf8')), { mode: 0o600 });
     const dispatcher = new Agent({ connect: { ca: caPem, cert: await readFile(admin.cert), key: await readFile(admin.key) } });
 
-    const apiServerArgs = [
+    let signingKey = path.join(dir, 'sa.key');
+    let verifyingKeys = [path.join(dir, 'sa.pub')];
+    let rotations = 0;
+    const apiServerArgs = () => [
       '--etcd-servers', `http://127.0.0.1:${etcdPort}`,
       '--bind-address', '127.0.0.1',
       '--advertise-address', '127.0.0.1',
@@ -161,8 +173,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--client-ca-file', pki.caCert,
       '--authorization-mode', 'RBAC',
       '--service-account-issuer', server,
-      '--service-account-key-file', path.join(dir, 'sa.pub'),
-      '--service-account-signing-key-file', path.join(dir, 'sa.key'),
+      ...verifyingKeys.flatMap((file) => ['--service-account-key-file', file]),
+      '--service-account-signing-key-file', signingKey,
       '--api-audiences', [server, ...(options.apiAudiences ?? [])].join(','),
       '--service-cluster-ip-range', '10.0.0.0/24',
       // A loopback advertise address is not allowed in the `kubernetes` Endpoints object.
@@ -171,7 +183,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--v', '0',
     ];
     const startApiServer = async () => {
-      apiServer = start(apiServerBin, apiServerArgs);
+      apiServer = start(apiServerBin, apiServerArgs());
       const started = apiServer;
       await waitFor(async () => {
         if (started.child.exitCode !== null) throw new Error(`kube-apiserver exited (${started.child.exitCode}):\n${started.output().slice(-4000)}`);
@@ -179,12 +191,41 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       }, `kube-apiserver /readyz on :${apiPort}`, timeoutMs, 200);
     };
     await startApiServer();
+    // Trap 5 of reference/kubernetes-control-plane.md: OIDC discovery (and the JWKS) need this
+    // binding to be readable anonymously, as a verifier outside the cluster reads them.
+    const binding = await request(`${server}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'service-account-issuer-discovery-anonymous' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:service-account-issuer-discovery' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:unauthenticated' }],
+      }),
+    });
+    const bindingBody = await binding.body.text();
+    if (binding.statusCode !== 201) throw new Error(`issuer-discovery ClusterRoleBinding: ${binding.statusCode} ${bindingBody}`);
 
     return {
       server,
       caPem,
       adminKubeconfig,
       issuer: server,
+      jwksUri: `${server}/openid/v1/jwks`,
+      signingKeyPem: () => readFile(signingKey, 'utf8'),
+      async rotateServiceAccountKey({ keepPrevious }) {
+        rotations += 1;
+        const key = path.join(dir, `sa-${rotations}.key`);
+        const pub = path.join(dir, `sa-${rotations}.pub`);
+        await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key], dir);
+        await openssl(['pkey', '-in', key, '-pubout', '-out', pub], dir);
+        signingKey = key;
+        verifyingKeys = keepPrevious ? [...verifyingKeys, pub] : [pub];
+        await apiServer?.stop(10_000);
+        await startApiServer();
+      },
       async userKubeconfig(user, groups = []) {
         const subject = `${groups.map((g) => `/O=${g}`).join('')}/CN=${user}`;
         const name = `user-${user.replace(/[^A-Za-z0-9-]/g, '_')}`;

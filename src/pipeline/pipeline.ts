@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../telemetry/log.js';
 import { liveClaims } from './authorize/inputs.js';
 import { enrich } from './enrich/enrich.js';
 import { METADATA } from './metadata.js';
-import { identify, type TokenVerifying } from './identity/identity.js';
+import { identify, type ServiceAccountVerifying, type TokenVerifying } from './identity/identity.js';
 import { applyLedger, type LedgerHold } from './ledger/ledger.js';
 import { classifyRequest } from './operation/operation.js';
 import { entryOf, type OperationContext } from './operations.js';
@@ -22,6 +22,8 @@ import { LOCAL_ANSWER, type Decision, type HeaderSet, type RequestView } from '.
 
 export interface PipelineDeps {
   verifier: TokenVerifying;
+  /** Service-account tokens of trusted tenant clusters; without it only Dell tokens are accepted. */
+  serviceAccounts?: ServiceAccountVerifying;
   resources: ResourceSource;
   adapters: AdapterRegistry;
   policy: PolicyEngine;
@@ -40,7 +42,7 @@ export function createDecider(deps: PipelineDeps): Decide {
     const deny = (rejection: Rejection, metadata: Record<string, string> = {}) => arrayDeny(adapter, rejection, metadata);
 
     const resources = deps.resources.current();
-    const identity = await identify(request.headers.authorization, deps.verifier, resources);
+    const identity = await identify(request.headers.authorization, deps.verifier, resources, deps.serviceAccounts);
     if (isRejection(identity)) return deny(identity);
     const { tenant } = identity;
     const who = { [METADATA.tenant]: tenant.name };

@@ -165,7 +165,7 @@ export function crdFiles(): Map<string, string> {
   return files;
 }
 
-const COPIED = new Set(['type', 'description', 'required', 'enum', 'pattern', 'minLength', 'maxLength', 'minProperties', 'maxProperties', 'minimum', 'maximum', 'format']);
+const COPIED = new Set(['type', 'description', 'required', 'enum', 'pattern', 'minLength', 'maxLength', 'minProperties', 'maxProperties', 'minItems', 'maxItems', 'minimum', 'maximum', 'format']);
 const DROPPED = new Set(['additionalProperties', '$schema', '$id', 'title']);
 
 function structural(schema: JsonSchema, at: string): JsonSchema {
@@ -180,6 +180,10 @@ function structural(schema: JsonSchema, at: string): JsonSchema {
       out.enum = [value];
     } else if (keyword === 'properties') {
       out.properties = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([name, sub]) => [name, structural(sub, `${at}.${name}`)]));
+    } else if (keyword === 'items') {
+      out.items = structural(value as JsonSchema, `${at}[]`);
+    } else if (keyword === 'oneOf') {
+      rules.push(celOfOneOfRequired(value as JsonSchema[], at));
     } else if (keyword === 'if') {
       rules.push(celOfIfThen(schema, at));
     } else if (keyword === 'then') {
@@ -192,8 +196,21 @@ function structural(schema: JsonSchema, at: string): JsonSchema {
   }
   if (out.enum && !out.type) out.type = typeof (out.enum as unknown[])[0] === 'boolean' ? 'boolean' : 'string';
   if (!out.type && !out['x-kubernetes-int-or-string']) throw new Error(`${at}: a structural schema needs a type`);
+  // An object with no declared fields (a JWK) keeps whatever fields it has; the service validates it.
+  if (out.type === 'object' && !out.properties) out['x-kubernetes-preserve-unknown-fields'] = true;
   if (rules.length) out['x-kubernetes-validations'] = rules;
   return out;
+}
+
+/** `oneOf: [{required: [A]}, {required: [B]}]` → exactly one of A, B is set. */
+function celOfOneOfRequired(choices: JsonSchema[], at: string): { rule: string; message: string } {
+  const fields = choices.map((choice) => {
+    const required = choice.required as string[] | undefined;
+    if (Object.keys(choice).length !== 1 || required?.length !== 1) throw new Error(`${at}: only oneOf of single required fields has a CRD form`);
+    return required[0]!;
+  });
+  const set = fields.map((field) => `(has(self.${field}) ? 1 : 0)`).join(' + ');
+  return { rule: `${set} == 1`, message: `exactly one of ${fields.join(', ')} must be set` };
 }
 
 /** `if: {not: {properties: {X: {const: V}}}}, then: {required: [R…]}` → `self.X == 'V' || has(self.R)…`. */

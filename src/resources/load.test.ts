@@ -66,6 +66,20 @@ describe('resources: loading a directory', () => {
     ]);
   });
 
+  it('accepts tenant clusters\' identities and refuses one service account trusted by two tenants', async () => {
+    const trust = (subjects: string) => `  identities:\n  - issuer: https://cluster-a.example\n    audiences: [storage-authz]\n    jwksUri: https://cluster-a.example/openid/v1/jwks\n    subjects: [${subjects}]\n`;
+    const trusting = (name: string, subjects: string) => `${tenant(name, 'gold').replace('spec: {roles: "gold", approveSdc: true, revoke: false}', 'spec:\n  roles: gold\n  approveSdc: true\n  revoke: false')}${trust(subjects)}`;
+    await writeFile(path.join(dir, 'ok.yaml'), `${STORAGE}---\n${role('gold', '1TiB')}---\n${trusting('t1', 'system:serviceaccount:vxflexos:vxflexos-controller')}`);
+    const loaded = await loadResourceDirectory(dir, 1);
+    expect(loaded.ok && loaded.snapshot.tenants.get('t1')?.identities).to.deep.equal([
+      { issuer: 'https://cluster-a.example', audiences: ['storage-authz'], keys: { kind: 'remote', jwksUri: 'https://cluster-a.example/openid/v1/jwks' }, subjects: ['system:serviceaccount:vxflexos:vxflexos-controller'] },
+    ]);
+    await writeFile(path.join(dir, 'second.yaml'), trusting('t2', 'system:serviceaccount:vxflexos:vxflexos-node, system:serviceaccount:vxflexos:vxflexos-controller'));
+    expect(await rejected({})).to.deep.equal([
+      'second.yaml: CSMTenant "t2": spec.identities.0.subjects: "system:serviceaccount:vxflexos:vxflexos-controller" of issuer "https://cluster-a.example" is already trusted by CSMTenant "t1"',
+    ]);
+  });
+
   it('reports a missing directory', async () => {
     const result = await loadResourceDirectory(path.join(dir, 'nope'), 1);
     expect(!result.ok && formatResourceError(result.errors[0]!)).to.match(/nope: cannot read the resources directory \(ENOENT\)$/);

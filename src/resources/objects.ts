@@ -7,7 +7,7 @@ import tenantSchema from './schemas/csmtenant.schema.json' with { type: 'json' }
 import roleSchema from './schemas/csmrole.schema.json' with { type: 'json' };
 import storageSchema from './schemas/storage.schema.json' with { type: 'json' };
 import { parseQuota } from './quota.js';
-import type { CredentialsRef, Role, StorageSystem, SystemType, Tenant } from './types.js';
+import type { CredentialsRef, Role, StorageSystem, SystemType, Tenant, TrustedIdentity } from './types.js';
 
 export const RESOURCE_KINDS = ['CSMTenant', 'CSMRole', 'Storage'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
@@ -65,7 +65,8 @@ interface ValidObject {
   metadata: { name: string };
   spec: Record<string, unknown>;
 }
-interface TenantSpec { roles?: string; approveSdc: boolean; revoke: boolean; volumePrefix?: string }
+interface TenantSpec { roles?: string; approveSdc: boolean; revoke: boolean; volumePrefix?: string; identities?: IdentitySpec[] }
+interface IdentitySpec { issuer: string; audiences: string[]; jwksUri?: string; jwks?: { keys: Record<string, unknown>[] }; caBundle?: string; subjects: string[] }
 interface RoleSpec { quota: string | number; systemID: string; systemType: SystemType; pool?: string }
 interface StorageSpec {
   type: SystemType;
@@ -85,6 +86,7 @@ function toResourceObject(kind: ResourceKind, obj: ValidObject, errors: FieldErr
       const roles = parseRoleList(spec.roles ?? '', errors);
       const tenant: Tenant = { name, roles, approveSdc: spec.approveSdc, revoke: spec.revoke };
       if (spec.volumePrefix !== undefined) tenant.volumePrefix = spec.volumePrefix;
+      if (spec.identities !== undefined) tenant.identities = trustedIdentities(spec.identities, errors);
       return { kind, name, tenant };
     }
     case 'CSMRole': {
@@ -135,6 +137,28 @@ function parseRoleList(text: string, errors: FieldError[]): string[] {
   return roles;
 }
 
+function trustedIdentities(specs: IdentitySpec[], errors: FieldError[]): TrustedIdentity[] {
+  const seen = new Set<string>();
+  return specs.map((spec, index) => {
+    const at = `spec.identities.${index}`;
+    if (!URL.canParse(spec.issuer)) errors.push({ path: `${at}.issuer`, message: `"${spec.issuer}" is not a URL (a service-account issuer is one, e.g. https://kubernetes.default.svc)` });
+    if (spec.jwksUri !== undefined && !URL.canParse(spec.jwksUri)) errors.push({ path: `${at}.jwksUri`, message: `"${spec.jwksUri}" is not a valid URL` });
+    if (spec.caBundle !== undefined && spec.jwksUri === undefined) errors.push({ path: `${at}.caBundle`, message: 'only applies with jwksUri (inline jwks are not fetched)' });
+    spec.jwks?.keys.forEach((key, k) => {
+      if (typeof key.kty !== 'string') errors.push({ path: `${at}.jwks.keys.${k}.kty`, message: 'is required (a JWK)' });
+      if ('d' in key) errors.push({ path: `${at}.jwks.keys.${k}`, message: 'is a private key: give only the public keys' });
+    });
+    for (const subject of spec.subjects) {
+      if (seen.has(`${spec.issuer} ${subject}`)) errors.push({ path: `${at}.subjects`, message: `"${subject}" of issuer "${spec.issuer}" is listed twice` });
+      seen.add(`${spec.issuer} ${subject}`);
+    }
+    const keys: TrustedIdentity['keys'] = spec.jwks
+      ? { kind: 'inline', jwks: spec.jwks }
+      : { kind: 'remote', jwksUri: spec.jwksUri as string, ...(spec.caBundle !== undefined ? { caBundle: spec.caBundle } : {}) };
+    return { issuer: spec.issuer, audiences: spec.audiences, keys, subjects: spec.subjects };
+  });
+}
+
 function credentialsRef(ref: StorageSpec['storageSystemCredentials']): CredentialsRef {
   if (ref.secretProviderClass) return { kind: 'secretProviderClass', ...ref.secretProviderClass };
   return { kind: 'secret', name: ref.secret as string };
@@ -168,6 +192,10 @@ function toFieldError(error: ErrorObject): FieldError {
       return { path, message: `must be ${String(params.type).replace(',', ' or ')}, not ${JSON.stringify(error.data)}` };
     case 'minLength':
       return { path, message: params.limit === 1 ? 'must not be empty' : `must have at least ${String(params.limit)} characters` };
+    case 'oneOf': {
+      const fields = (error.schema as { required?: string[] }[]).flatMap((choice) => choice.required ?? []);
+      return { path, message: fields.length ? `needs exactly one of ${fields.join(', ')}` : (error.message ?? 'fails oneOf') };
+    }
     case 'minProperties':
     case 'maxProperties':
       return { path, message: `must have ${description ?? error.message ?? 'a different number of fields'}` };

@@ -51,8 +51,20 @@ export function buildSnapshot(objects: readonly SourcedObject[], generation: num
     }
   }
 
+  // A service account acting as two tenants would get whichever one the lookup found first.
+  const trustedBy = new Map<string, string>(); // `${issuer} ${subject}` → tenant
   for (const { file, object } of objects) {
     if (object.kind === 'CSMTenant' && tenants.get(object.name) === object.tenant) {
+      (object.tenant.identities ?? []).forEach((identity, index) => {
+        for (const subject of identity.subjects) {
+          const key = `${identity.issuer} ${subject}`;
+          const other = trustedBy.get(key);
+          if (other !== undefined && other !== object.name) {
+            errors.push({ file, kind: object.kind, name: object.name, path: `spec.identities.${index}.subjects`, message: `"${subject}" of issuer "${identity.issuer}" is already trusted by CSMTenant "${other}"` });
+          }
+          trustedBy.set(key, object.name);
+        }
+      });
       for (const role of object.tenant.roles) {
         if (!roles.has(role)) errors.push({ file, kind: object.kind, name: object.name, path: 'spec.roles', message: `role "${role}" does not exist (no CSMRole named "${role}")` });
       }

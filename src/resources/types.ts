@@ -17,6 +17,19 @@ export interface Tenant {
   approveSdc: boolean;
   revoke: boolean;
   volumePrefix?: string;
+  /** Tenant clusters whose service-account tokens act as this tenant (CSMTenant.spec.identities). */
+  identities?: TrustedIdentity[];
+}
+
+/** One tenant cluster's service-account issuer, trusted for the listed service accounts. */
+export interface TrustedIdentity {
+  issuer: string;
+  /** The token's `aud` must contain one of these. */
+  audiences: string[];
+  /** Where the issuer's keys are: fetched (`jwksUri`, trusting `caBundle` when set) or inline. */
+  keys: { kind: 'remote'; jwksUri: string; caBundle?: string } | { kind: 'inline'; jwks: { keys: Record<string, unknown>[] } };
+  /** `system:serviceaccount:<namespace>:<name>` values the token's `sub` may have. */
+  subjects: string[];
 }
 
 export interface Role {

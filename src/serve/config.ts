@@ -73,6 +73,9 @@ export interface ServeConfig {
   refreshedAccessTtlSeconds: number;
   /** How close to its expiry an access token may be refreshed (the sidecar refreshes proactively). */
   earlyRefreshWindowSeconds: number;
+  /** Tenant clusters' JWKS (CSMTenant spec.identities): least time between refetches for unknown `kid`s, and longest a fetched set is kept. */
+  jwksRefreshCooldownMs: number;
+  jwksMaxAgeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +116,8 @@ export const OPTION_NAMES = {
   drainMs: '--drain-ms',
   refreshedAccessTtlSeconds: '--refreshed-access-ttl',
   earlyRefreshWindowSeconds: '--early-refresh-window',
+  jwksRefreshCooldownMs: '--jwks-refresh-cooldown-ms',
+  jwksMaxAgeMs: '--jwks-max-age-ms',
 } as const;
 
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -264,6 +269,8 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     drainMs: whole(raw, 'drainMs', 'milliseconds', 10_000),
     refreshedAccessTtlSeconds: whole(raw, 'refreshedAccessTtlSeconds', 'seconds', DEFAULT_REFRESHED_ACCESS_TTL_SECONDS),
     earlyRefreshWindowSeconds: whole(raw, 'earlyRefreshWindowSeconds', 'seconds', DEFAULT_EARLY_REFRESH_WINDOW_SECONDS),
+    jwksRefreshCooldownMs: whole(raw, 'jwksRefreshCooldownMs', 'milliseconds', 30_000),
+    jwksMaxAgeMs: whole(raw, 'jwksMaxAgeMs', 'milliseconds', 300_000),
   };
 }
 

@@ -16,6 +16,7 @@ import type { ReconcileStore } from '../reconcile/types.js';
 import { confirmFromAccessLog, startPendingResolver } from '../pipeline/confirm/confirm.js';
 import { findOnArray } from '../pipeline/confirm/settle.js';
 import { createDecider, type Decide } from '../pipeline/pipeline.js';
+import { ServiceAccountVerifier } from '../tokens/serviceAccount.js';
 import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
 import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import { DirectoryResources } from '../resources/directory.js';
@@ -137,6 +138,8 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       tenantSubjects: config.tenantSubjects,
       maxAccessTtlSeconds: config.maxAccessTtlSeconds,
     });
+    const serviceAccounts = new ServiceAccountVerifier({ cooldownMs: config.jwksRefreshCooldownMs, maxAgeMs: config.jwksMaxAgeMs });
+    closers.push(() => serviceAccounts.close());
     const resources = await openResources(config.resources, logger);
     closers.push(() => resources.close());
     const policy = await WasmPolicyEngine.load(config.policyWasm);
@@ -195,7 +198,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     }
 
     confirm = confirmFromAccessLog(openedLedger, { resources, adapters: adapters.registry, logger });
-    decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });
+    decide = createDecider({ verifier, serviceAccounts, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });
     server.setServing(true);
     logger.info({ listen: config.listen }, 'storage-authz serving');
     let closing: Promise<void> | undefined;

@@ -18,6 +18,8 @@ interface SidecarFlags {
   plugin: string;
   driverConfig?: string;
   tokensDir?: string;
+  identity: 'token-pair' | 'serviceaccount';
+  tokenFile?: string;
   caFile?: string;
   insecure?: boolean;
   envoyBin: string;
@@ -70,6 +72,8 @@ export function sidecarCommand(): Command {
     .addOption(new Option('--plugin <id>', 'driver plugin identifier (powerflex, powermax, powerscale, powerstore)').env('PLUGIN_IDENTIFIER').makeOptionMandatory())
     .option('--driver-config <file>', `the driver's array list (default ${DELL_DRIVER_CONFIG}, else the plugin's driver secret, e.g. /vxflexos-config/config)`)
     .option('--tokens-dir <dir>', `the mounted proxy-authz-tokens secret, files access and refresh (default: ACCESS_TOKEN/REFRESH_TOKEN when set, else ${DELL_TOKENS_DIR})`)
+    .addOption(new Option('--identity <kind>', 'what the sidecar sends: the proxy-authz-tokens pair, or the pod\'s projected service-account token').choices(['token-pair', 'serviceaccount']).default('token-pair'))
+    .option('--token-file <file>', 'with --identity serviceaccount: the projected service-account token (kubelet rotates it)')
     .option('--ca-file <file>', `CA bundle the proxy certificate must chain to (default ${DELL_CA_FILE})`)
     .option('--insecure', 'skip verification of the proxy certificate (also SKIP_CERTIFICATE_VALIDATION=true)')
     .option('--envoy-bin <path>', 'Envoy binary', 'envoy')
@@ -81,13 +85,18 @@ export function sidecarCommand(): Command {
     .action(async (flags: SidecarFlags) => {
       const logger = createLogger({ name: 'storage-authz-sidecar', level: flags.logLevel });
       const insecure = flags.insecure === true || insecureFromEnvironment();
+      if ((flags.identity === 'serviceaccount') !== (flags.tokenFile !== undefined)) {
+        logger.fatal('sidecar cannot start: --identity serviceaccount and --token-file <projected token> go together');
+        process.exitCode = 2;
+        return;
+      }
       let sidecar;
       try {
         sidecar = await runSidecar({
           proxyHost: flags.proxyHost,
           plugin: flags.plugin,
           ...driverConfigInputs(flags.driverConfig, flags.plugin),
-          ...tokenInputs(flags.tokensDir),
+          ...(flags.tokenFile !== undefined ? { serviceAccountTokenFile: flags.tokenFile } : tokenInputs(flags.tokensDir)),
           insecure,
           ...(insecure ? {} : { caFile: flags.caFile ?? DELL_CA_FILE }),
           envoyBin: flags.envoyBin,

@@ -7,6 +7,9 @@ import { parse as parseYaml } from 'yaml';
 import type { UpstreamTrust } from '../envoy/parts.js';
 import type { TokenSource } from './tokenHolder.js';
 
+/** What the sidecar sends: a refreshed token pair, or the pod's projected service-account token (kubelet rotates it). */
+export type SidecarTokens = TokenSource | { kind: 'service-account'; file: string };
+
 /** One array the driver talks to: the sidecar listens on `listenPort` and forwards for `systemID`. */
 export interface SidecarArray {
   systemID: string;
@@ -36,7 +39,8 @@ export interface SidecarConfig {
   arrays: SidecarArray[];
   /** The driver-config file the arrays were read from (the first path, or the fallback). */
   driverConfigFile: string;
-  tokens: TokenSource;
+  /** The token pair (files or environment), or the pod's projected service-account token. */
+  tokens: SidecarTokens;
 }
 
 /** The command-line / environment options the configuration is read from. */
@@ -50,6 +54,8 @@ export interface SidecarConfigOptions {
   tokensDir?: string;
   /** `ACCESS_TOKEN`/`REFRESH_TOKEN` as Dell's driver charts set them. */
   environmentTokens?: { accessToken: string; refreshToken: string };
+  /** `--identity serviceaccount` (its `--token-file`): the projected token is sent instead of a pair. */
+  serviceAccountTokenFile?: string;
   caFile?: string;
   insecure?: boolean;
 }
@@ -207,8 +213,13 @@ export async function loadSidecarConfig(options: SidecarConfigOptions): Promise<
     }
     trust = { kind: 'ca-bundle', caFile };
   }
-  let tokens: TokenSource;
-  if (options.tokensDir !== undefined && options.environmentTokens) {
+  let tokens: SidecarTokens;
+  if (options.serviceAccountTokenFile !== undefined) {
+    if (options.tokensDir !== undefined || options.environmentTokens) {
+      throw new SidecarConfigError('--identity serviceaccount sends the projected service-account token: give no token pair (--tokens-dir, ACCESS_TOKEN/REFRESH_TOKEN) with it');
+    }
+    tokens = { kind: 'service-account', file: path.resolve(options.serviceAccountTokenFile) };
+  } else if (options.tokensDir !== undefined && options.environmentTokens) {
     throw new SidecarConfigError('give the tokens either as a directory (--tokens-dir) or as ACCESS_TOKEN/REFRESH_TOKEN, not both');
   } else if (options.environmentTokens) {
     tokens = { kind: 'environment', ...options.environmentTokens };

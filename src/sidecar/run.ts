@@ -12,6 +12,7 @@ import { sidecarDecide } from './decide.js';
 import { renderProxyCaSds, renderSidecarEnvoyBootstrap, type EnvoyAdmin } from './envoyConfig.js';
 import { followLogLevel } from './logLevel.js';
 import { createProxyRefresher } from './refreshClient.js';
+import { ServiceAccountToken } from './serviceAccountToken.js';
 import { TokenHolder, type TokenHolderStatus } from './tokenHolder.js';
 
 export interface RunSidecarOptions extends SidecarConfigOptions {
@@ -51,11 +52,14 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       const level = await followLogLevel(options.logLevelFile, logger, logger.level);
       if (level) cleanups.push(() => level.close());
     }
-    const holder = await TokenHolder.start({
-      tokens: config.tokens,
-      refresher: createProxyRefresher(config.proxy, config.trust),
-      logger,
-    });
+    const { tokens } = config;
+    const holder = tokens.kind === 'service-account'
+      ? await ServiceAccountToken.start({ tokenFile: tokens.file, logger })
+      : await TokenHolder.start({
+          tokens,
+          refresher: createProxyRefresher(config.proxy, config.trust),
+          logger,
+        });
     cleanups.push(() => holder.stop());
 
     const certificateDir = path.join(options.workDir, 'certs');

@@ -28,7 +28,9 @@ export type TokenErrorCode =
   | 'unsupported-algorithm'
   | 'unknown-key'
   | 'not-yet-valid'
-  | 'wrong-kind';
+  | 'wrong-kind'
+  | 'wrong-subject'
+  | 'keys-unavailable';
 
 export class TokenError extends Error {
   override name = 'TokenError';

@@ -2,7 +2,7 @@
 // read objects, grant RBAC. Through @kubernetes/client-node, as the product itself talks to it.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { repoRoot } from '../../src/harness/tools.js';
 import { waitFor } from '../../src/harness/wait.js';
 import { API_VERSION } from '../../src/resources/types.js';
@@ -14,6 +14,8 @@ export interface Cluster {
   /** Applies charts/storage-authz/crds/ and waits until the API server serves them. */
   installCrds(): Promise<void>;
   createNamespace(name: string): Promise<void>;
+  /** A TokenRequest token of a service account (created when missing), as kubelet gets for a projected volume. */
+  serviceAccountToken(namespace: string, name: string, audiences: string[], expirationSeconds?: number): Promise<string>;
 }
 
 export function clusterAs(kubeconfig: string): Cluster {
@@ -22,6 +24,7 @@ export function clusterAs(kubeconfig: string): Cluster {
   const api = KubernetesObjectApi.makeApiClient(config);
   const extensions = config.makeApiClient(ApiextensionsV1Api);
   const custom = config.makeApiClient(CustomObjectsApi);
+  const core = config.makeApiClient(CoreV1Api);
   const cluster: Cluster = {
     apply: (object) => api.patch(object, undefined, undefined, 'test', true, PatchStrategy.ServerSideApply),
     async read(apiVersion, kind, name, namespace) {
@@ -54,6 +57,12 @@ export function clusterAs(kubeconfig: string): Cluster {
     },
     async createNamespace(name) {
       await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    },
+    async serviceAccountToken(namespace, name, audiences, expirationSeconds = 600) {
+      await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+      const answer = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences, expirationSeconds } } });
+      if (!answer.status?.token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+      return answer.status.token;
     },
   };
   return cluster;

@@ -18,7 +18,9 @@ export interface SidecarOptions {
    */
   driverConfig: (ports: number[]) => unknown;
   arrays: number;
-  tokens: { access: string; refresh: string };
+  /** The proxy-authz-tokens pair; or, with `serviceAccountTokenFile`, none (`--identity serviceaccount`). */
+  tokens?: { access: string; refresh: string };
+  serviceAccountTokenFile?: string;
   /** The driver's PLUGIN_IDENTIFIER (default powerflex). */
   plugin?: string;
 }
@@ -43,8 +45,10 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const ports = await Promise.all(Array.from({ length: options.arrays }, () => freePort()));
   const statusPort = await freePort();
   await writeFile(path.join(dir, 'config'), JSON.stringify(options.driverConfig(ports)));
-  await writeFile(path.join(dir, 'tokens', 'access'), options.tokens.access);
-  await writeFile(path.join(dir, 'tokens', 'refresh'), options.tokens.refresh);
+  if (options.tokens) {
+    await writeFile(path.join(dir, 'tokens', 'access'), options.tokens.access);
+    await writeFile(path.join(dir, 'tokens', 'refresh'), options.tokens.refresh);
+  }
   await writeFile(path.join(dir, 'proxy-ca.pem'), options.edgeCa);
   const sidecar = start(process.execPath, [
     '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar',
@@ -55,6 +59,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     '--work-dir', path.join(dir, 'sidecar'),
     '--envoy-admin-port', String(await freePort()),
     '--status-listen', `127.0.0.1:${statusPort}`,
+    ...(options.serviceAccountTokenFile ? ['--identity', 'serviceaccount', '--token-file', options.serviceAccountTokenFile] : []),
   ], { cwd: repoRoot, env: { ...process.env, PROXY_HOST: `localhost:${options.edgePort}`, PLUGIN_IDENTIFIER: options.plugin ?? 'powerflex' } });
   try {
     await waitForOutput(sidecar, /"msg":"sidecar ready"/, 60_000);

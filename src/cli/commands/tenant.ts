@@ -1,5 +1,6 @@
-// `authzctl tenant create|get|list|update|delete|revoke` and `authzctl rolebinding create|delete|list`
+// `authzctl tenant create|get|list|update|delete|revoke|trust` and `authzctl rolebinding create|delete|list`
 // (a binding is a role name in CSMTenant.spec.roles).
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { LoadedObject } from '../../resources/load.js';
 import type { Tenant } from '../../resources/types.js';
@@ -100,6 +101,29 @@ export function registerTenantCommands(program: Command, io: Io): void {
       }, revoke ? `CSMTenant "${options.name}" revoked: its requests and token refreshes are refused from now on` : `CSMTenant "${options.name}": revocation cancelled`);
     });
 
+  tenant
+    .command('trust')
+    .description("trust a tenant cluster's service-account tokens for this tenant (spec.identities; one entry per issuer, replaced when given again)")
+    .requiredOption('-n, --name <name>', 'tenant name')
+    .requiredOption('--issuer <url>', "the tenant cluster's service-account issuer (kubectl get --raw /.well-known/openid-configuration: issuer)")
+    .option('--subject <sa...>', 'service accounts acting as the tenant: system:serviceaccount:<namespace>:<name> (repeat or comma-separate)')
+    .option('--audience <aud...>', 'audiences the projected token is requested for (repeat or comma-separate)', ['storage-authz'])
+    .option('--jwks-uri <url>', "where the issuer's keys are served (default <issuer>/openid/v1/jwks)")
+    .option('--jwks-file <file>', 'the JWKS inline, for a cluster this service cannot reach (kubectl get --raw /openid/v1/jwks)')
+    .option('--ca-file <file>', "CA (PEM) of the JWKS server's certificate, e.g. the cluster CA")
+    .option('--remove', 'stop trusting this issuer for the tenant')
+    .action(async (options: TrustOptions, command: Command) => {
+      const identity = options.remove ? undefined : await identityOf(options);
+      await editTenant(io, command, options.name, (spec) => {
+        const current = Array.isArray(spec.identities) ? (spec.identities as { issuer: string }[]) : [];
+        const others = current.filter((entry) => entry.issuer !== options.issuer);
+        if (options.remove && others.length === current.length) throw new CliError(`tenant "${options.name}" does not trust issuer "${options.issuer}"`);
+        const next = identity ? [...others, identity] : others;
+        if (next.length) spec.identities = next;
+        else delete spec.identities;
+      }, options.remove ? `CSMTenant "${options.name}" no longer trusts issuer "${options.issuer}"` : `CSMTenant "${options.name}" trusts ${listOf(options.subject ?? []).join(', ')} of issuer "${options.issuer}"`);
+    });
+
   const rolebinding = program.command('rolebinding').description("bindings of roles to tenants (CSMTenant spec.roles)");
 
   rolebinding
@@ -159,6 +183,47 @@ async function editTenant(
   change(object.spec, store);
   const result = await store.save(object);
   io.stdout(`${message ?? `CSMTenant "${name}" updated`} (${result.where})\n`);
+}
+
+interface TrustOptions {
+  name: string;
+  issuer: string;
+  subject?: string[];
+  audience: string[];
+  jwksUri?: string;
+  jwksFile?: string;
+  caFile?: string;
+  remove?: boolean;
+}
+
+const listOf = (values: string[]): string[] => values.flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean);
+
+/** The spec.identities entry the flags describe; the schema checks the rest when the tenant is saved. */
+async function identityOf(options: TrustOptions): Promise<Record<string, unknown>> {
+  const subjects = listOf(options.subject ?? []);
+  if (subjects.length === 0) throw new CliError('give --subject system:serviceaccount:<namespace>:<name> (the CSI driver\'s service accounts)');
+  if (options.jwksUri && options.jwksFile) throw new CliError('give either --jwks-uri or --jwks-file, not both');
+  const read = async (file: string, what: string) => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      throw new CliError(`${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const identity: Record<string, unknown> = { issuer: options.issuer, audiences: listOf(options.audience) };
+  if (options.jwksFile) {
+    try {
+      identity.jwks = JSON.parse(await read(options.jwksFile, '--jwks-file')) as unknown;
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`--jwks-file ${options.jwksFile}: not JSON`);
+    }
+  } else {
+    identity.jwksUri = options.jwksUri ?? `${options.issuer.replace(/\/+$/, '')}/openid/v1/jwks`;
+    if (options.caFile) identity.caBundle = await read(options.caFile, '--ca-file');
+  }
+  identity.subjects = subjects;
+  return identity;
 }
 
 function rolesOf(spec: Record<string, unknown>): string[] {

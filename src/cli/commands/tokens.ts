@@ -8,6 +8,7 @@ import { TOKEN_SECRET_NAME } from '../../admin/tenantToken.js';
 import { assertStrongSecret, SigningKeyError } from '../../tokens/keys.js';
 import { mintTokenPair } from '../../tokens/mint.js';
 import { CliError } from '../errors.js';
+import { registerSidecarSnippet } from './sidecarSnippet.js';
 import type { Io } from '../output.js';
 import { readSecret } from '../secretInput.js';
 import { rejectSecretFlag, withClient, type GlobalOptions } from '../globals.js';
@@ -51,9 +52,9 @@ export function registerTokenCommands(program: Command, io: Io): void {
     io.stderr(`Admin token for "${options.name}" signed with key "${kid}" (access ${formatGoDuration(accessTtlSeconds * 1000)}, refresh ${formatGoDuration(refreshTtlSeconds * 1000)}); save it and pass it with --admin-token <file>\n`);
   });
 
-  program
-    .command('generate')
-    .description('generate credentials for a tenant')
+  const generate = program.command('generate').description('generate credentials for a tenant');
+  registerSidecarSnippet(generate, io);
+  generate
     .command('token')
     .description('print the proxy-authz-tokens Secret for a tenant (pipe it to: kubectl apply -n <driver namespace> -f -)')
     .requiredOption('-t, --tenant <name>', 'tenant name')

@@ -3,6 +3,7 @@
 // so revoking a tenant or unbinding a role takes effect on the next request (Dell: only at refresh).
 // Only access tokens with a tenant subject pass: a refresh token (which lives far longer) is refused.
 import { storageKey, type ResourceSnapshot, type StorageSystem, type Tenant } from '../../resources/types.js';
+import type { ServiceAccountIdentity } from '../../tokens/serviceAccount.js';
 import { TokenError } from '../../tokens/verify.js';
 import type { TokenClaims } from '../../tokens/types.js';
 import { reject, type Rejection } from '../response/deny.js';
@@ -12,6 +13,12 @@ export interface TokenVerifying {
   verify(token: string): Promise<TokenClaims>;
   /** The `sub` values that name a tenant. */
   readonly tenantSubjects: readonly string[];
+}
+
+/** Tenant clusters' service-account tokens (CSMTenant spec.identities); see tokens/serviceAccount.ts. */
+export interface ServiceAccountVerifying {
+  /** undefined when the token is not a service-account token (a Dell token). */
+  verify(token: string, resources: ResourceSnapshot): Promise<ServiceAccountIdentity | undefined>;
 }
 
 export interface Identity {
@@ -36,23 +43,29 @@ export async function identify(
   authorization: string | undefined,
   verifier: TokenVerifying,
   resources: ResourceSnapshot,
+  serviceAccounts?: ServiceAccountVerifying,
 ): Promise<Identity | Rejection> {
   const token = bearerToken(authorization);
   if (typeof token !== 'string') return token;
   let claims: TokenClaims;
+  let tenant: Tenant | undefined;
   try {
-    claims = await verifier.verify(token);
+    const workload = await serviceAccounts?.verify(token, resources);
+    if (workload) ({ claims, tenant } = workload);
+    else claims = await verifier.verify(token);
   } catch (error) {
     // TokenError messages name the problem, never the token; anything else is a service fault.
     if (error instanceof TokenError) return reject(401, `token-${error.code}`, error.message);
     throw error;
   }
-  if (claims.sub === ADMIN_SUBJECT) return reject(403, 'admin-token', 'admin tokens are not accepted on the storage data path');
-  if (!verifier.tenantSubjects.includes(claims.sub)) {
-    return reject(401, 'token-not-tenant', `token subject "${claims.sub}" is not a tenant subject (accepted: ${verifier.tenantSubjects.join(', ')})`);
+  if (!tenant) {
+    if (claims.sub === ADMIN_SUBJECT) return reject(403, 'admin-token', 'admin tokens are not accepted on the storage data path');
+    if (!verifier.tenantSubjects.includes(claims.sub)) {
+      return reject(401, 'token-not-tenant', `token subject "${claims.sub}" is not a tenant subject (accepted: ${verifier.tenantSubjects.join(', ')})`);
+    }
+    tenant = resources.tenants.get(claims.group);
+    if (!tenant) return reject(403, 'unknown-tenant', `tenant "${claims.group}" is not configured`);
   }
-  const tenant = resources.tenants.get(claims.group);
-  if (!tenant) return reject(403, 'unknown-tenant', `tenant "${claims.group}" is not configured`);
   if (tenant.revoke) return reject(401, 'tenant-revoked', 'tenant has been revoked');
   const systems = new Set<string>();
   for (const name of tenant.roles) {

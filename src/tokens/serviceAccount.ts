@@ -1,0 +1,201 @@
+// Verifies a tenant cluster's service-account tokens (CSMTenant.spec.identities): the driver pod's
+// own projected token, which kubelet rotates, replaces the pasted Dell token pair. Such a token is
+// an asymmetric JWT whose `iss` is a trusted issuer; it is verified against that issuer's JWKS
+// (jose's remote key set: cached, refetched when a token names an unknown `kid` at most once per
+// cooldown, with a fetch timeout), only with RS256/ES256 — never `none` or HS* — and its `aud`
+// must contain the identity's audience and its `sub` be one of the identity's service accounts.
+// Anything that cannot be checked (keys unreachable, garbage) is refused: fail closed.
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
+import type { ResourceSnapshot, Tenant, TrustedIdentity } from '../resources/types.js';
+import type { TokenClaims } from './types.js';
+import { isoTime, TokenError } from './verify.js';
+
+/** Asymmetric algorithms a Kubernetes issuer signs with; HS* would let a key holder forge tokens. */
+export const SERVICE_ACCOUNT_ALGORITHMS = ['RS256', 'ES256'] as const;
+
+export interface ServiceAccountVerifierOptions {
+  /** Fetch timeout of a JWKS (default 5 s). */
+  timeoutMs?: number;
+  /** Least time between two refetches caused by unknown `kid`s (default 30 s): a rate limit. */
+  cooldownMs?: number;
+  /** A fetched JWKS is refetched after this long, so a retired key stops verifying (default 5 min). */
+  maxAgeMs?: number;
+  clockSkewSeconds?: number;
+  /** Unix seconds; for tests. */
+  now?: () => number;
+}
+
+export interface ServiceAccountIdentity {
+  claims: TokenClaims;
+  tenant: Tenant;
+}
+
+interface Trust {
+  tenant: Tenant;
+  identity: TrustedIdentity;
+}
+
+const MAX_TOKEN_LENGTH = 8192;
+
+export class ServiceAccountVerifier {
+  private readonly options: Required<Omit<ServiceAccountVerifierOptions, 'now'>> & { now: () => number };
+  /** Key sets by their source (URL + CA, or inline JWKS): a reload keeps the cache of an unchanged source. */
+  private keySets = new Map<string, { getKey: JWTVerifyGetKey; close?: () => Promise<void> }>();
+  private indexed?: { snapshot: ResourceSnapshot; byIssuer: Map<string, Trust[]> };
+
+  constructor(options: ServiceAccountVerifierOptions = {}) {
+    this.options = {
+      timeoutMs: options.timeoutMs ?? 5_000,
+      cooldownMs: options.cooldownMs ?? 30_000,
+      maxAgeMs: options.maxAgeMs ?? 300_000,
+      clockSkewSeconds: options.clockSkewSeconds ?? 30,
+      now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+    };
+  }
+
+  /**
+   * The tenant a service-account token acts as; undefined when the token is not one (an HS256 Dell
+   * token, for the Dell verifier); a TokenError when it is one and is not acceptable.
+   */
+  async verify(token: string, resources: ResourceSnapshot): Promise<ServiceAccountIdentity | undefined> {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    let alg: unknown;
+    let unverified: JWTPayload;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+      unverified = decodeJwt(token);
+    } catch {
+      return undefined; // not a JWT: the Dell verifier names the problem
+    }
+    if (typeof alg === 'string' && alg.startsWith('HS')) return undefined;
+    const trusts = this.index(resources).get(String(unverified.iss));
+    if (!trusts) {
+      // Only a token shaped like a cluster's (RS256/ES256) is named as from an untrusted issuer; `none`
+      // and the rest go to the Dell verifier, which refuses their algorithm.
+      if (!(SERVICE_ACCOUNT_ALGORITHMS as readonly unknown[]).includes(alg)) return undefined;
+      throw new TokenError('wrong-issuer', `token issuer ${JSON.stringify(unverified.iss)} is not trusted by any tenant (CSMTenant spec.identities)`);
+    }
+    const sub = String(unverified.sub);
+    const trust = trusts.find((t) => t.identity.subjects.includes(sub));
+    if (!trust) {
+      throw new TokenError('wrong-subject', `service account "${sub}" is not trusted for issuer "${String(unverified.iss)}"`);
+    }
+    const payload = await this.verifySignature(token, trust.identity);
+    const now = this.options.now();
+    if (payload.iat !== undefined && payload.iat > now + this.options.clockSkewSeconds) {
+      throw new TokenError('not-yet-valid', `token is issued in the future, at ${isoTime(payload.iat)} (iat); check the clocks`);
+    }
+    const claims: TokenClaims = Object.freeze({
+      iss: trust.identity.issuer,
+      aud: trust.identity.audiences.find((a) => audiencesOf(payload).includes(a)) as string,
+      sub,
+      group: trust.tenant.name,
+      roles: trust.tenant.roles.join(','),
+      exp: payload.exp as number,
+      ...(payload.iat !== undefined ? { iat: payload.iat } : {}),
+      ...(payload.nbf !== undefined ? { nbf: payload.nbf } : {}),
+      token_use: 'access' as const,
+    });
+    return { claims, tenant: trust.tenant };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.keySets.values()].map((set) => set.close?.()));
+    this.keySets.clear();
+  }
+
+  private async verifySignature(token: string, identity: TrustedIdentity): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, this.keySet(identity), {
+        issuer: identity.issuer,
+        audience: identity.audiences,
+        algorithms: [...SERVICE_ACCOUNT_ALGORITHMS],
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: this.options.clockSkewSeconds,
+        currentDate: new Date(this.options.now() * 1000),
+      });
+      return payload;
+    } catch (error) {
+      throw asTokenError(error, identity);
+    }
+  }
+
+  private keySet(identity: TrustedIdentity): JWTVerifyGetKey {
+    const source = JSON.stringify(identity.keys);
+    let set = this.keySets.get(source);
+    if (!set) {
+      if (identity.keys.kind === 'inline') {
+        set = { getKey: createLocalJWKSet(identity.keys.jwks as unknown as JSONWebKeySet) };
+      } else {
+        const agent = identity.keys.caBundle ? new Agent({ connect: { ca: identity.keys.caBundle } }) : undefined;
+        const fetchJwks = (url: string, init: Record<string, unknown>) =>
+          undiciFetch(url, { ...init, ...(agent ? { dispatcher: agent } : {}) } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+        set = {
+          getKey: createRemoteJWKSet(new URL(identity.keys.jwksUri), {
+            timeoutDuration: this.options.timeoutMs,
+            cooldownDuration: this.options.cooldownMs,
+            cacheMaxAge: this.options.maxAgeMs,
+            [customFetch]: fetchJwks,
+          }),
+          ...(agent ? { close: () => agent.close() } : {}),
+        };
+      }
+      this.keySets.set(source, set);
+    }
+    return set.getKey;
+  }
+
+  /** Trusted identities by issuer, rebuilt when the snapshot changes (key sets of dropped sources closed). */
+  private index(snapshot: ResourceSnapshot): Map<string, Trust[]> {
+    if (this.indexed?.snapshot === snapshot) return this.indexed.byIssuer;
+    const byIssuer = new Map<string, Trust[]>();
+    const sources = new Set<string>();
+    for (const tenant of snapshot.tenants.values()) {
+      for (const identity of tenant.identities ?? []) {
+        byIssuer.set(identity.issuer, [...(byIssuer.get(identity.issuer) ?? []), { tenant, identity }]);
+        sources.add(JSON.stringify(identity.keys));
+      }
+    }
+    for (const [source, set] of this.keySets) {
+      if (sources.has(source)) continue;
+      this.keySets.delete(source);
+      void set.close?.();
+    }
+    this.indexed = { snapshot, byIssuer };
+    return byIssuer;
+  }
+}
+
+function audiencesOf(payload: JWTPayload): string[] {
+  if (Array.isArray(payload.aud)) return payload.aud;
+  return payload.aud === undefined ? [] : [payload.aud];
+}
+
+/** jose's errors as the reasons a caller sees; the token itself is never part of a message. */
+function asTokenError(error: unknown, identity: TrustedIdentity): TokenError {
+  if (error instanceof joseErrors.JWTExpired) return new TokenError('expired', `token expired at ${isoTime(Number(error.payload.exp))}`);
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return new TokenError('wrong-audience', `token audience is none of ${identity.audiences.join(', ')}`);
+    if (error.claim === 'nbf') return new TokenError('not-yet-valid', `token is not valid before ${isoTime(Number(error.payload.nbf))} (nbf)`);
+    if (error.claim === 'iss') return new TokenError('wrong-issuer', `token issuer is not "${identity.issuer}"`);
+    return new TokenError('malformed', `token claim "${error.claim}" is invalid: ${error.reason}`);
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenError('unsupported-algorithm', `token algorithm is not accepted; only ${SERVICE_ACCOUNT_ALGORITHMS.join(', ')}`);
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return new TokenError('unknown-key', `token was signed with a key that issuer "${identity.issuer}" does not (or no longer) publish`);
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenError('bad-signature', `token signature does not match issuer "${identity.issuer}"'s key`);
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return new TokenError('malformed', 'token is not a valid JWT');
+  // Timeout, refused connection, non-200 or a body that is no JWKS: nothing verifies until it is fixed.
+  return new TokenError('keys-unavailable', `the keys of issuer "${identity.issuer}" could not be fetched; its tokens are refused until they can be`);
+}
