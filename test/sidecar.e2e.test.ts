@@ -31,7 +31,9 @@ import { startTestEdge } from './support/edge.js';
 import { legacyEntry, startSidecar } from './support/sidecar.js';
 import { waitFor } from '../src/harness/wait.js';
 
-const ACCESS_TTL_SECONDS = 5;
+// Long enough that a refresh (due at 60 % of the remaining life) has over 3 s to cross sidecar →
+// edge → service even when the suite's process stalls; 5 s left under 2 s and failed in a full run.
+const ACCESS_TTL_SECONDS = 8;
 const TENANT = 'team-a';
 const SYSTEM_A = '542a2d5f5122210f';
 const SYSTEM_B = '7b0d7b6f6c6e5a01';
