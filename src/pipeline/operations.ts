@@ -130,6 +130,23 @@ const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
   },
 };
 
+/**
+ * A quota on a volume (PowerScale's SmartQuota on a directory) is a charge of its own, named apart
+ * from the volume, so it can be made while the volume's create is still unconfirmed: held to the
+ * create policy for its size on the volume's pool, made only by the volume's owner.
+ */
+const volumeQuota: OperationEntry<'volume-quota', VolumeInfo> = {
+  enrich: (context, operation) => volumeOf(context, operation.volumeId),
+  policy: (context, operation, volume) =>
+    authorizeCreate(
+      context.policy,
+      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: volume.poolId, sizeKiB: operation.sizeKiB, name: operation.name }, volume.poolName),
+    ),
+  ledger: async (context, operation, volume, quotas) =>
+    (await ownership(context, volume, 'quota')) ??
+    reserveAll(context.ledger, [{ scope: scopeOf(context, volume.poolName), volume: operation.name, sizeKiB: operation.sizeKiB, quota: firstQuota(quotas) }]),
+};
+
 /** A restore writes one volume's data into another: the tenant must own both; sizes do not change. */
 const volumeRestore: OperationEntry<'volume-restore', VolumeInfo[]> = {
   enrich: (context, operation) => Promise.all([volumeOf(context, operation.volumeId), volumeOf(context, operation.sourceVolumeId)]),
@@ -174,6 +191,7 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-delete': volumeDelete as AnyEntry,
   'volume-clone': volumeClone as AnyEntry,
   'volume-restore': volumeRestore as AnyEntry,
+  'volume-quota': volumeQuota as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
   'snapshot-create': snapshotCreate as AnyEntry,
