@@ -210,26 +210,30 @@ describe('PowerScale: the CSI PowerScale sequence through sidecar → edge → s
 
   it('refuses a quota or an expansion beyond the tenant\'s quota with 507 in OneFS\'s error shape; the array is not asked', async () => {
     const { quotaId } = await provision('team-a', 'k8s-a2', 4 * GIB);
-    await settled('team-a', 4 * GIB_KIB + DIRECTORY_KIB);
+    const second = await provision('team-a', 'k8s-a3', 5 * GIB);
+    await settled('team-a', 9 * GIB_KIB + 2 * DIRECTORY_KIB);
     const from = array.requests.length;
-    const expand = await updateQuota('team-a', quotaId, (QUOTA_GIB + 1) * GIB);
-    expect(expand.status).to.equal(507);
+    const expand = await updateQuota('team-a', quotaId, 6 * GIB);
+    expect(expand.status, JSON.stringify(expand.body)).to.equal(507);
     expect(errorMessage(expand)).to.match(/not enough quota/);
     expect(errorCode(expand)).to.equal('AEC_AUTHZ_507');
     expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
     expect(array.allQuotas.find((quota) => quota.id === quotaId)!.thresholds.hard).to.equal(4 * GIB);
 
-    expect((await createDirectory('team-a', 'k8s-a3')).status).to.equal(200);
-    const quota = await createQuota('team-a', 'k8s-a3', (QUOTA_GIB - 3) * GIB);
-    expect(quota.status).to.equal(507);
-    expect(array.allQuotas.filter((q) => q.path === `${ISI_PATH}/k8s-a3`)).to.deep.equal([]);
-    await settled('team-a', 4 * GIB_KIB + 2 * DIRECTORY_KIB);
+    expect((await createDirectory('team-a', 'k8s-a5')).status).to.equal(200);
+    const quota = await createQuota('team-a', 'k8s-a5', 2 * GIB);
+    expect(quota.status, JSON.stringify(quota.body)).to.equal(507);
+    expect(array.allQuotas.filter((q) => q.path === `${ISI_PATH}/k8s-a5`)).to.deep.equal([]);
+
+    // Removing a quota frees its charge once the array confirms it.
+    expect((await send('team-a', 'DELETE', `/platform/1/quota/quotas/${second.quotaId}`)).status).to.equal(204);
+    await settled('team-a', 4 * GIB_KIB + 3 * DIRECTORY_KIB);
   });
 
   it('refuses another tenant\'s directory, quota, export and snapshot with 403; the array is not asked', async () => {
     const volume = 'k8s-a4';
     const { quotaId, exportId } = await provision('team-a', volume, GIB);
-    await settled('team-a', 5 * GIB_KIB + 3 * DIRECTORY_KIB);
+    await settled('team-a', 5 * GIB_KIB + 4 * DIRECTORY_KIB);
     const before = await used('team-a');
     const from = array.requests.length;
     const attempts: [string, Reply][] = [
