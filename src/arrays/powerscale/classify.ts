@@ -158,7 +158,7 @@ function snapshotCreate(body: Buffer): Operation {
  * and another to the array.
  */
 function isDirectoryPath(path: unknown): path is string {
-  if (typeof path !== 'string' || !path.startsWith('/ifs/') || /[\u0000-\u001f\u007f\\]/.test(path)) return false;
+  if (typeof path !== 'string' || !path.startsWith('/ifs/') || path.includes('\\') || [...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) return false;
   return path.slice(1).split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }
 

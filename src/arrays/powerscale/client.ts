@@ -5,6 +5,7 @@
 // costs no extra round trip, and the lookups the pipeline needs: a directory with its hard quota, the
 // directory a quota, export or snapshot stands for, and the inventory.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
+import { setCookieValue } from '../cookies.js';
 import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
 import { SessionPool } from '../session.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
@@ -148,8 +149,8 @@ export class PowerScaleClient {
     if (response.status !== 201) {
       throw new ArrayLookupError(`login to PowerScale cluster ${system.systemID} failed: HTTP ${response.status} ${onefsErrorMessage(response.status, response.text)}`, 502);
     }
-    const sessionId = cookieValue(response.headers['set-cookie'], SESSION_COOKIE);
-    const csrfToken = cookieValue(response.headers['set-cookie'], CSRF_COOKIE);
+    const sessionId = setCookieValue(response.headers['set-cookie'], SESSION_COOKIE);
+    const csrfToken = setCookieValue(response.headers['set-cookie'], CSRF_COOKIE);
     if (!sessionId || !csrfToken) throw new ArrayLookupError(`login to PowerScale cluster ${system.systemID} returned no session (isisessid and isicsrf)`, 502);
     const inactive = responseJson<{ timeout_inactive?: unknown }>(response.text)?.timeout_inactive;
     return { value: { sessionId, csrfToken, referer: system.endpoint }, ...(typeof inactive === 'number' && inactive > 0 ? { idleTimeoutMs: inactive * 1000 } : {}) };
@@ -205,14 +206,4 @@ function splitRef(ref: string): [PowerScaleObject, string] {
   const kind = ref.slice(0, at);
   if (at === -1 || (kind !== 'directory' && kind !== 'quota' && kind !== 'export' && kind !== 'snapshot')) throw new Error(`not a PowerScale object reference: ${ref}`);
   return [kind, ref.slice(at + 1)];
-}
-
-/** `<name>=<value>; …` among the Set-Cookie headers (gopowerscale requires the ';' after each value too). */
-function cookieValue(setCookie: string | string[] | undefined, name: string): string | undefined {
-  for (const line of Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]) {
-    const [pair] = line.split(';');
-    const eq = pair!.indexOf('=');
-    if (eq !== -1 && pair!.slice(0, eq).trim() === name && pair!.slice(eq + 1).trim() !== '') return pair!.slice(eq + 1).trim();
-  }
-  return undefined;
 }

@@ -4,6 +4,7 @@
 // lookups the pipeline needs (volumes and file systems by id and by name, the inventory). It uses
 // the array's real credentials, which never leave this process except towards the array itself.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
+import { setCookieValue } from '../cookies.js';
 import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
 import { SessionPool } from '../session.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
@@ -132,7 +133,7 @@ export class PowerStoreClient {
       throw new ArrayLookupError(`login to PowerStore system ${system.systemID} failed: HTTP ${response.status} ${powerstoreErrorMessage(response.status, response.text)}`, 502);
     }
     const csrfToken = headerValue(response.headers[CSRF_HEADER]);
-    const cookie = sessionCookie(response.headers['set-cookie']);
+    const cookie = setCookieValue(response.headers['set-cookie'], SESSION_COOKIE);
     if (!csrfToken || !cookie) throw new ArrayLookupError(`login to PowerStore system ${system.systemID} returned no session (auth_cookie and DELL-EMC-TOKEN)`, 502);
     const idle = responseJson<{ idle_timeout?: unknown }[]>(response.text)?.[0]?.idle_timeout;
     return { value: { cookie, csrfToken }, ...(typeof idle === 'number' && idle > 0 ? { idleTimeoutMs: idle * 1000 } : {}) };
@@ -182,13 +183,3 @@ function splitRef(ref: string): [PowerStoreObject, string] {
 }
 
 const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value) || undefined;
-
-/** `auth_cookie=<value>; Path=/; …` among the Set-Cookie headers. */
-function sessionCookie(setCookie: string | string[] | undefined): string | undefined {
-  for (const line of Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]) {
-    const [pair] = line.split(';');
-    const eq = pair!.indexOf('=');
-    if (eq !== -1 && pair!.slice(0, eq).trim() === SESSION_COOKIE && pair!.slice(eq + 1).trim() !== '') return pair!.slice(eq + 1).trim();
-  }
-  return undefined;
-}
