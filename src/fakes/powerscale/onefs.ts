@@ -130,6 +130,11 @@ export class FakeOneFs {
     return this.loginCount;
   }
 
+  /** Ends every session, as a cluster restart does. */
+  dropSessions(): void {
+    this.sessions.clear();
+  }
+
   /** A directory made by an admin (e.g. a role's isiPath). */
   addDirectory(path: string): void {
     this.directories.set(path, {});
