@@ -7,21 +7,18 @@
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { setCookieValue } from '../cookies.js';
 import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
-import { SessionPool } from '../session.js';
+import { arraySessionPool, type ArraySessionOptions, type SessionPool } from '../session.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { kibOf, parentOf, quotaName, type PowerScaleObject } from './classify.js';
 import { onefsErrorMessage } from './errors.js';
 
-export interface PowerScaleClientOptions {
+/**
+ * Sessions: renewed after an hour (OneFS's absolute timeout is 4 hours) and a minute before the
+ * inactivity timeout the login reports (`timeout_inactive`, 15 minutes by default).
+ */
+export interface PowerScaleClientOptions extends ArraySessionOptions {
   ca?: string;
-  /** Log in again once a session is this old (OneFS's absolute timeout is 4 hours). */
-  sessionMaxAgeMs?: number;
-  /** Renew this long before the inactivity timeout the login reported (`timeout_inactive`, 15 minutes by default). */
-  idleMarginMs?: number;
   requestTimeoutMs?: number;
-  loginRetryMs?: number;
-  minRefusedSessionAgeMs?: number;
-  now?: () => number;
 }
 
 export interface PowerScaleSession {
@@ -54,13 +51,7 @@ export class PowerScaleClient {
 
   constructor(options: PowerScaleClientOptions = {}) {
     this.http = new ArrayHttp('PowerScale', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
-    this.sessions = new SessionPool({
-      maxAgeMs: options.sessionMaxAgeMs ?? 60 * 60_000,
-      idleMarginMs: options.idleMarginMs ?? 60_000,
-      ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
-      ...(options.minRefusedSessionAgeMs === undefined ? {} : { minRefusedSessionAgeMs: options.minRefusedSessionAgeMs }),
-      ...(options.now === undefined ? {} : { now: options.now }),
-    });
+    this.sessions = arraySessionPool(options, { maxAgeMs: 60 * 60_000, idleMarginMs: 60_000 });
   }
 
   session(system: StorageSystem, credentials: ArrayCredentials, rejected?: PowerScaleSession): Promise<PowerScaleSession> {
