@@ -10,10 +10,8 @@
 // `inactivityTimeoutMs` unused (OneFS default: 15 minutes). Errors are `{"errors":[{"code","message"}]}`.
 // It records every request it saw, so a test can prove a denied request never reached it.
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startFakeServer } from '../https.js';
+import { FakeArrayServer } from '../https.js';
 
 export const GIB = 1024 * 1024 * 1024;
 
@@ -86,9 +84,8 @@ const errors = {
 
 type Json = Record<string, unknown>;
 
-export class FakeOneFs {
+export class FakeOneFs extends FakeArrayServer {
   readonly clusterName: string;
-  readonly ca: string;
   private readonly seen: SeenRequest[] = [];
   private readonly sessions = new Map<string, Session>();
   /** Directory paths under /ifs (with their x-isi-ifs-… and x-csi-… metadata). */
@@ -98,28 +95,18 @@ export class FakeOneFs {
   private readonly snapshots = new Map<number, FakeSnapshot>();
   private readonly credentials: { username: string; password: string };
   private readonly inactivityTimeoutMs: number;
-  private server!: Server;
   private nextId = 1;
   private loginCount = 0;
 
-  private constructor(options: FakeOneFsOptions, ca: string) {
+  private constructor(options: FakeOneFsOptions) {
+    super();
     this.clusterName = options.clusterName ?? 'PIE-Isilon-X';
     this.credentials = { username: options.username ?? 'admin', password: options.password ?? 'Password123!' };
     this.inactivityTimeoutMs = options.inactivityTimeoutMs ?? 900_000;
-    this.ca = ca;
   }
 
   static async start(options: FakeOneFsOptions = {}): Promise<FakeOneFs> {
-    const started: { fake?: FakeOneFs } = {};
-    const { server, ca } = await startFakeServer('fake-onefs', (req, res) => started.fake!.handle(req, res));
-    const fake = new FakeOneFs(options, ca);
-    fake.server = server;
-    started.fake = fake;
-    return fake;
-  }
-
-  get url(): string {
-    return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return new FakeOneFs(options).listen('fake-onefs');
   }
 
   get requests(): readonly SeenRequest[] {
@@ -156,12 +143,7 @@ export class FakeOneFs {
     return [...this.snapshots.values()];
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
