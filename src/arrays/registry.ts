@@ -2,6 +2,7 @@
 import type { SystemType } from '../resources/types.js';
 import { createPowerFlexAdapter } from './powerflex/adapter.js';
 import { createPowerMaxAdapter } from './powermax/adapter.js';
+import { createPowerScaleAdapter } from './powerscale/adapter.js';
 import { createPowerStoreAdapter } from './powerstore/adapter.js';
 import type { ArrayAdapter } from './types.js';
 
@@ -23,14 +24,16 @@ export function createAdapters(options: AdapterOptions = {}): Adapters {
   const powerflex = createPowerFlexAdapter(options);
   const powermax = createPowerMaxAdapter(options);
   const powerstore = createPowerStoreAdapter(options);
+  const powerscale = createPowerScaleAdapter(options);
   return {
     registry: new Map<SystemType, ArrayAdapter>([
       ['powerflex', powerflex],
       ['powermax', powermax],
       ['powerstore', powerstore],
+      ['powerscale', powerscale],
     ]),
     close: async () => {
-      await Promise.all([powerflex.close(), powermax.close(), powerstore.close()]);
+      await Promise.all([powerflex.close(), powermax.close(), powerstore.close(), powerscale.close()]);
     },
   };
 }

@@ -141,6 +141,30 @@ export class SessionPool<S> {
   }
 }
 
+/** The session settings an array client takes from its caller (the defaults are the array's). */
+export interface ArraySessionOptions {
+  /** Log in again once a session is this old. */
+  sessionMaxAgeMs?: number;
+  /** Renew this long before the idle timeout the login reported, so a request in flight still finds the session alive. */
+  idleMarginMs?: number;
+  /** After a failed login, fail at once for this long (accounts lock after failed logins). */
+  loginRetryMs?: number;
+  /** A session the array refused on a forwarded request is dropped only once it is this old. */
+  minRefusedSessionAgeMs?: number;
+  now?: () => number;
+}
+
+/** A client's session pool from its options, with its array's defaults for age and idle margin. */
+export function arraySessionPool<S>(options: ArraySessionOptions, defaults: { maxAgeMs: number; idleMarginMs: number }): SessionPool<S> {
+  return new SessionPool<S>({
+    maxAgeMs: options.sessionMaxAgeMs ?? defaults.maxAgeMs,
+    idleMarginMs: options.idleMarginMs ?? defaults.idleMarginMs,
+    ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
+    ...(options.minRefusedSessionAgeMs === undefined ? {} : { minRefusedSessionAgeMs: options.minRefusedSessionAgeMs }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+}
+
 /** A session belongs to one array, reached one way, with one credential; only a hash is kept. */
 function sessionIdentity(system: StorageSystem, credentials: ArrayCredentials): string {
   const parts = [system.endpoint, String(system.skipCertificateValidation), credentials.username, credentials.password];

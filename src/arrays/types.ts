@@ -15,6 +15,12 @@ export type Operation =
   | { kind: 'volume-clone'; volumeId: string; name: string }
   /** Overwrite a volume's content with another's (snapshot restore): both must be the tenant's. */
   | { kind: 'volume-restore'; volumeId: string; sourceVolumeId: string }
+  /**
+   * A charge `name` of `sizeKiB` that belongs to the volume `volumeId` (a PowerScale SmartQuota on its
+   * directory: its hard threshold): held to the create policy on the volume's pool, made only by the
+   * volume's owner, settled and freed like a volume of that name.
+   */
+  | { kind: 'volume-quota'; volumeId: string; name: string; sizeKiB: number }
   | { kind: 'volume-map'; volumeId: string }
   | { kind: 'volume-unmap'; volumeId: string }
   | { kind: 'snapshot-create'; snapshots: { volumeId: string; snapshotName: string }[] }

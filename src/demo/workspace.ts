@@ -69,8 +69,8 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const keysDir = path.join(dir, 'signing-keys');
   await Promise.all([resourcesDir, path.join(secretsDir, credentialsSecret), keysDir].map((d) => mkdir(d, { recursive: true })));
 
-  // A DNS-1123 name; PowerStore pools are systemIDs such as `PS4ebb8d4e8488`, PowerMax SRPs `SRP_1`.
-  const roleName = `${options.pool}-${options.quotaGiB}g`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  // A DNS-1123 name; PowerStore pools are systemIDs such as `PS4ebb8d4e8488`, PowerMax SRPs `SRP_1`, PowerScale isiPaths `/ifs/data/csi`.
+  const roleName = `${options.pool}-${options.quotaGiB}g`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '');
   const objects: Record<string, unknown> = {
     'storage.yaml': {
       apiVersion: API_VERSION, kind: 'Storage', metadata: { name: storageName },

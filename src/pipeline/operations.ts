@@ -94,20 +94,32 @@ const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
 };
 
 /**
- * A clone is a new volume the size of its source, on the source's pool: held to the create policy
- * for that size and charged it, and only the source's owner may clone it.
+ * A new charge `name` on the pool of a volume the tenant owns, of the size `sizeOf` gives: held to
+ * the create policy for that size and charged it, and only the volume's owner may make it.
  */
-const volumeClone: OperationEntry<'volume-clone', VolumeInfo> = {
-  enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
-  policy: (context, operation, source) =>
-    authorizeCreate(
-      context.policy,
-      volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: source.poolId, sizeKiB: source.sizeKiB, name: operation.name }, source.poolName),
-    ),
-  ledger: async (context, operation, source, quotas) =>
-    (await ownership(context, source, 'clone')) ??
-    reserveAll(context.ledger, [{ scope: scopeOf(context, source.poolName), volume: operation.name, sizeKiB: source.sizeKiB, quota: firstQuota(quotas) }]),
-};
+function chargeOnOwnedEntry<K extends 'volume-clone' | 'volume-quota'>(action: string, sizeOf: (operation: OperationOf<K>, source: VolumeInfo) => number): OperationEntry<K, VolumeInfo> {
+  const named = (operation: OperationOf<K>) => operation as OperationOf<'volume-clone' | 'volume-quota'>;
+  return {
+    enrich: (context, operation) => currentVolumeOf(context, named(operation).volumeId),
+    policy: (context, operation, source) =>
+      authorizeCreate(
+        context.policy,
+        volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: source.poolId, sizeKiB: sizeOf(operation, source), name: named(operation).name }, source.poolName),
+      ),
+    ledger: async (context, operation, source, quotas) =>
+      (await ownership(context, source, action)) ??
+      reserveAll(context.ledger, [{ scope: scopeOf(context, source.poolName), volume: named(operation).name, sizeKiB: sizeOf(operation, source), quota: firstQuota(quotas) }]),
+  };
+}
+
+/** A clone is a new volume the size of its source, on the source's pool. */
+const volumeClone = chargeOnOwnedEntry<'volume-clone'>('clone', (_operation, source) => source.sizeKiB);
+
+/**
+ * A quota on a volume (PowerScale's SmartQuota on a directory) is a charge of its own, named apart
+ * from the volume, so it can be made while the volume's create is still unconfirmed.
+ */
+const volumeQuota = chargeOnOwnedEntry<'volume-quota'>('quota', (operation) => operation.sizeKiB);
 
 const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
   enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => currentVolumeOf(context, snapshot.volumeId))),
@@ -174,6 +186,7 @@ export const OPERATIONS: Record<TableKind, AnyEntry> = {
   'volume-delete': volumeDelete as AnyEntry,
   'volume-clone': volumeClone as AnyEntry,
   'volume-restore': volumeRestore as AnyEntry,
+  'volume-quota': volumeQuota as AnyEntry,
   'volume-map': ownedVolumeEntry('volume-map', 'map') as AnyEntry,
   'volume-unmap': ownedVolumeEntry('volume-unmap', 'unmap') as AnyEntry,
   'snapshot-create': snapshotCreate as AnyEntry,

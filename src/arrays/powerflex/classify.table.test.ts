@@ -10,8 +10,8 @@ import { classifyPowerFlex } from './classify.js';
 const tableRows = () => operationTable(path.join(path.dirname(fileURLToPath(import.meta.url)), 'README.md'));
 
 // Every kind a request can be classified as, but 'invalid' (a malformed body on a classified route)
-// and 'volume-clone' (PowerStore's: PowerFlex has no clone call).
-const KINDS: Record<Exclude<Operation['kind'], 'invalid' | 'volume-clone'>, true> = {
+// 'volume-clone' (PowerStore's: PowerFlex has no clone call) and 'volume-quota' (PowerScale's SmartQuota).
+const KINDS: Record<Exclude<Operation['kind'], 'invalid' | 'volume-clone' | 'volume-quota'>, true> = {
   login: true, read: true, 'volume-create': true, 'volume-expand': true, 'volume-delete': true, 'volume-map': true,
   'volume-unmap': true, 'volume-restore': true, 'snapshot-create': true, 'sdc-approve': true, 'unknown-mutation': true,
 };

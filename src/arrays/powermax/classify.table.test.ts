@@ -10,8 +10,9 @@ import { classifyPowerMax } from './classify.js';
 const tableRows = () => operationTable(path.join(path.dirname(fileURLToPath(import.meta.url)), 'README.md'));
 
 // Every kind a PowerMax request can be classified as: Unisphere has no login to answer, no SDCs, and
-// a SnapVX link is checked as a restore (PowerStore's 'volume-clone' creates; a link does not).
-const KINDS: Record<Exclude<Operation['kind'], 'login' | 'sdc-approve' | 'volume-clone'>, true> = {
+// a SnapVX link is checked as a restore (PowerStore's 'volume-clone' creates; a link does not), and
+// no quota objects of their own (PowerScale's 'volume-quota').
+const KINDS: Record<Exclude<Operation['kind'], 'login' | 'sdc-approve' | 'volume-clone' | 'volume-quota'>, true> = {
   invalid: true, read: true, 'volume-create': true, 'volume-expand': true, 'volume-delete': true, 'volume-map': true,
   'volume-unmap': true, 'volume-restore': true, 'snapshot-create': true, 'unknown-mutation': true,
 };

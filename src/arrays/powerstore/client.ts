@@ -4,30 +4,23 @@
 // lookups the pipeline needs (volumes and file systems by id and by name, the inventory). It uses
 // the array's real credentials, which never leave this process except towards the array itself.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
+import { setCookieValue } from '../cookies.js';
 import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
-import { SessionPool } from '../session.js';
+import { arraySessionPool, type ArraySessionOptions, type SessionPool } from '../session.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import type { PowerStoreObject } from './classify.js';
 import { powerstoreErrorMessage } from './errors.js';
 
-export interface PowerStoreClientOptions {
+/**
+ * Sessions: renewed after 30 minutes (PowerStore ends a session after its idle timeout, which the
+ * login reports: `idle_timeout`, an hour by default; a fresh login every 30 minutes also bounds how
+ * long a session the array dropped silently is carried) and a minute before that idle timeout.
+ */
+export interface PowerStoreClientOptions extends ArraySessionOptions {
   /** Extra trusted CA certificates (PEM) for array TLS; the system trust store (and NODE_EXTRA_CA_CERTS) otherwise. */
   ca?: string;
-  /**
-   * Log in again once a session is this old. PowerStore ends a session after its idle timeout (the
-   * login reports it: `idle_timeout`, seconds; an hour by default); a fresh login every 30 minutes
-   * also bounds how long a session the array dropped silently is carried.
-   */
-  sessionMaxAgeMs?: number;
-  /** Renew this long before the idle timeout the login reported, so a request in flight still finds the session alive. */
-  idleMarginMs?: number;
   /** Per array call: connect, headers and body. */
   requestTimeoutMs?: number;
-  /** After a failed login, fail at once for this long (accounts lock after failed logins). */
-  loginRetryMs?: number;
-  /** A session the array refused on a forwarded request is dropped only once it is this old. */
-  minRefusedSessionAgeMs?: number;
-  now?: () => number;
 }
 
 /** The credential a PowerStore session is: its cookie and its CSRF token. */
@@ -59,13 +52,7 @@ export class PowerStoreClient {
 
   constructor(options: PowerStoreClientOptions = {}) {
     this.http = new ArrayHttp('PowerStore', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
-    this.sessions = new SessionPool({
-      maxAgeMs: options.sessionMaxAgeMs ?? 30 * 60_000,
-      idleMarginMs: options.idleMarginMs ?? 60_000,
-      ...(options.loginRetryMs === undefined ? {} : { loginRetryMs: options.loginRetryMs }),
-      ...(options.minRefusedSessionAgeMs === undefined ? {} : { minRefusedSessionAgeMs: options.minRefusedSessionAgeMs }),
-      ...(options.now === undefined ? {} : { now: options.now }),
-    });
+    this.sessions = arraySessionPool(options, { maxAgeMs: 30 * 60_000, idleMarginMs: 60_000 });
   }
 
   /** A current session for this system: cached, renewed before it times out, one login at a time. */
@@ -132,7 +119,7 @@ export class PowerStoreClient {
       throw new ArrayLookupError(`login to PowerStore system ${system.systemID} failed: HTTP ${response.status} ${powerstoreErrorMessage(response.status, response.text)}`, 502);
     }
     const csrfToken = headerValue(response.headers[CSRF_HEADER]);
-    const cookie = sessionCookie(response.headers['set-cookie']);
+    const cookie = setCookieValue(response.headers['set-cookie'], SESSION_COOKIE);
     if (!csrfToken || !cookie) throw new ArrayLookupError(`login to PowerStore system ${system.systemID} returned no session (auth_cookie and DELL-EMC-TOKEN)`, 502);
     const idle = responseJson<{ idle_timeout?: unknown }[]>(response.text)?.[0]?.idle_timeout;
     return { value: { cookie, csrfToken }, ...(typeof idle === 'number' && idle > 0 ? { idleTimeoutMs: idle * 1000 } : {}) };
@@ -182,13 +169,3 @@ function splitRef(ref: string): [PowerStoreObject, string] {
 }
 
 const headerValue = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value) || undefined;
-
-/** `auth_cookie=<value>; Path=/; …` among the Set-Cookie headers. */
-function sessionCookie(setCookie: string | string[] | undefined): string | undefined {
-  for (const line of Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]) {
-    const [pair] = line.split(';');
-    const eq = pair!.indexOf('=');
-    if (eq !== -1 && pair!.slice(0, eq).trim() === SESSION_COOKIE && pair!.slice(eq + 1).trim() !== '') return pair!.slice(eq + 1).trim();
-  }
-  return undefined;
-}

@@ -1,0 +1,200 @@
+// The service's own OneFS client: one session per cluster (OneFS API Reference, "Session service":
+// `POST /session/1/session` with `services: ["platform","namespace"]` → 201 with the `isisessid` and
+// `isicsrf` cookies; later calls carry the cookie, `X-CSRF-Token` and `Referer`), kept by the shared
+// SessionPool (renewed before OneFS's inactivity timeout, dropped on a 401) so a forwarded request
+// costs no extra round trip, and the lookups the pipeline needs: a directory with its hard quota, the
+// directory a quota, export or snapshot stands for, and the inventory.
+import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
+import { setCookieValue } from '../cookies.js';
+import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
+import { arraySessionPool, type ArraySessionOptions, type SessionPool } from '../session.js';
+import { ArrayLookupError, type VolumeInfo } from '../types.js';
+import { kibOf, parentOf, quotaName, type PowerScaleObject } from './classify.js';
+import { onefsErrorMessage } from './errors.js';
+
+/**
+ * Sessions: renewed after an hour (OneFS's absolute timeout is 4 hours) and a minute before the
+ * inactivity timeout the login reports (`timeout_inactive`, 15 minutes by default).
+ */
+export interface PowerScaleClientOptions extends ArraySessionOptions {
+  ca?: string;
+  requestTimeoutMs?: number;
+}
+
+export interface PowerScaleSession {
+  sessionId: string;
+  csrfToken: string;
+  /** OneFS checks that a mutation's Referer is the API endpoint. */
+  referer: string;
+}
+
+export const SESSION_COOKIE = 'isisessid';
+export const CSRF_COOKIE = 'isicsrf';
+export const CSRF_HEADER = 'x-csrf-token';
+
+interface RawQuota {
+  id?: unknown;
+  path?: unknown;
+  type?: unknown;
+  thresholds?: { hard?: unknown } | null;
+}
+
+/** Where each object kind is read, and the list its answer holds (ps#10, ps#14). */
+const COLLECTIONS: Record<'export' | 'snapshot', readonly [string, string]> = {
+  export: ['/platform/2/protocols/nfs/exports', 'exports'],
+  snapshot: ['/platform/1/snapshot/snapshots', 'snapshots'],
+};
+
+export class PowerScaleClient {
+  private readonly sessions: SessionPool<PowerScaleSession>;
+  private readonly http: ArrayHttp;
+
+  constructor(options: PowerScaleClientOptions = {}) {
+    this.http = new ArrayHttp('PowerScale', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
+    this.sessions = arraySessionPool(options, { maxAgeMs: 60 * 60_000, idleMarginMs: 60_000 });
+  }
+
+  session(system: StorageSystem, credentials: ArrayCredentials, rejected?: PowerScaleSession): Promise<PowerScaleSession> {
+    return this.sessions.current(system, credentials, () => this.login(system, credentials), rejected && ((session) => session === rejected));
+  }
+
+  sessionRefused(system: StorageSystem, refused: (session: PowerScaleSession) => boolean): boolean {
+    return this.sessions.refused(system, refused);
+  }
+
+  /**
+   * `quota:<id>` → the quota's charge (its hard threshold); `directory:<path>`, `export:<id>`,
+   * `snapshot:<id>` → the directory it stands for.
+   */
+  async object(system: StorageSystem, credentials: ArrayCredentials, ref: string): Promise<VolumeInfo> {
+    const [kind, id] = splitRef(ref);
+    if (kind === 'quota') {
+      const quota = responseJson<{ quotas?: RawQuota[] }>(await this.expectOk(system, credentials, `/platform/1/quota/quotas/${encodeURIComponent(id)}`))?.quotas?.[0];
+      if (typeof quota?.path !== 'string') throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota ${id}`, 502);
+      return quotaCharge(quota.path, hardOf(quota));
+    }
+    if (kind === 'directory') {
+      const found = await this.directory(system, credentials, id);
+      if (!found) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} has no directory ${id}`, 404);
+      return found;
+    }
+    const path = await this.pathOf(system, credentials, kind, id);
+    const found = await this.directory(system, credentials, path);
+    if (!found) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} has no directory ${path} (of ${kind} ${id})`, 404);
+    return found;
+  }
+
+  /** A ledger name (a directory's path, or a quota's charge: `quota:<path>`) as the array has it now, or undefined when it has none. */
+  async find(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
+    if (!name.startsWith(quotaName(''))) return this.directory(system, credentials, name);
+    const path = name.slice(quotaName('').length);
+    const quotas = responseJson<{ quotas?: RawQuota[] }>(await this.expectOk(system, credentials, `/platform/1/quota/quotas/?path=${encodeURIComponent(path)}&type=directory`))?.quotas;
+    if (!Array.isArray(quotas)) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota list`, 502);
+    const quota = quotas.find((candidate) => candidate.path === path);
+    return quota && quotaCharge(path, hardOf(quota));
+  }
+
+  /** The directory at this path, or undefined when the array has none. */
+  private async directory(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<VolumeInfo | undefined> {
+    const response = await this.call(system, credentials, 'GET', `/namespace${encodePath(path)}?metadata`);
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw this.lookupError(system, response);
+    return directoryOf(path);
+  }
+
+  /** Every directory quota on the cluster, as its directory and its charge (reconciliation). */
+  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
+    const found: VolumeInfo[] = [];
+    let resume: string | undefined;
+    do {
+      const page = responseJson<{ quotas?: RawQuota[]; resume?: unknown }>(
+        await this.expectOk(system, credentials, `/platform/1/quota/quotas/?type=directory${resume === undefined ? '' : `&resume=${encodeURIComponent(resume)}`}`),
+      );
+      if (!Array.isArray(page?.quotas)) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota list`, 502);
+      for (const quota of page.quotas) {
+        if (typeof quota.path !== 'string') throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota`, 502);
+        found.push(directoryOf(quota.path), quotaCharge(quota.path, hardOf(quota)));
+      }
+      resume = typeof page.resume === 'string' && page.resume !== '' ? page.resume : undefined;
+    } while (resume !== undefined);
+    return found;
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+
+  private async pathOf(system: StorageSystem, credentials: ArrayCredentials, kind: 'export' | 'snapshot', id: string): Promise<string> {
+    const [collection, list] = COLLECTIONS[kind];
+    const body = responseJson<Record<string, { path?: unknown; paths?: unknown }[] | undefined>>(await this.expectOk(system, credentials, `${collection}/${encodeURIComponent(id)}`));
+    const item = body?.[list]?.[0];
+    const path = kind === 'export' ? (Array.isArray(item?.paths) && item.paths.length === 1 ? item.paths[0] : undefined) : item?.path;
+    // An export of several paths stands for no single directory: nobody owns it alone (fail closed).
+    if (typeof path !== 'string') throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned a ${kind} ${id} without a single path`, kind === 'export' ? 403 : 502);
+    return path;
+  }
+
+  private async login(system: StorageSystem, credentials: ArrayCredentials): Promise<{ value: PowerScaleSession; idleTimeoutMs?: number }> {
+    const body = JSON.stringify({ username: credentials.username, password: credentials.password, services: ['platform', 'namespace'] });
+    const response = await this.http.send(system, 'POST', '/session/1/session/', {}, body);
+    if (response.status !== 201) {
+      throw new ArrayLookupError(`login to PowerScale cluster ${system.systemID} failed: HTTP ${response.status} ${onefsErrorMessage(response.status, response.text)}`, 502);
+    }
+    const sessionId = setCookieValue(response.headers['set-cookie'], SESSION_COOKIE);
+    const csrfToken = setCookieValue(response.headers['set-cookie'], CSRF_COOKIE);
+    if (!sessionId || !csrfToken) throw new ArrayLookupError(`login to PowerScale cluster ${system.systemID} returned no session (isisessid and isicsrf)`, 502);
+    const inactive = responseJson<{ timeout_inactive?: unknown }>(response.text)?.timeout_inactive;
+    return { value: { sessionId, csrfToken, referer: system.endpoint }, ...(typeof inactive === 'number' && inactive > 0 ? { idleTimeoutMs: inactive * 1000 } : {}) };
+  }
+
+  /** A call with the current session; a 401 (session timed out early, cluster restarted) logs in again once. */
+  private async call(system: StorageSystem, credentials: ArrayCredentials, method: string, path: string): Promise<ArrayResponse> {
+    const session = await this.session(system, credentials);
+    const response = await this.http.send(system, method, path, sessionHeaders(session));
+    if (response.status !== 401) return response;
+    return this.http.send(system, method, path, sessionHeaders(await this.session(system, credentials, session)));
+  }
+
+  private async expectOk(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<string> {
+    const response = await this.call(system, credentials, 'GET', path);
+    if (response.status !== 200) throw this.lookupError(system, response);
+    return response.text;
+  }
+
+  private lookupError(system: StorageSystem, response: ArrayResponse): ArrayLookupError {
+    if (response.status === 401 || response.status === 403) return new ArrayLookupError(`PowerScale cluster ${system.systemID} rejected the configured credentials`, 502);
+    return new ArrayLookupError(onefsErrorMessage(response.status, response.text), response.status);
+  }
+}
+
+/** The session's credential headers, on the service's own calls and on forwarded requests alike. */
+export function sessionHeaders(session: PowerScaleSession): Record<string, string> {
+  return { cookie: `${SESSION_COOKIE}=${session.sessionId}`, [CSRF_HEADER]: session.csrfToken, referer: session.referer };
+}
+
+/** A directory as the ledger knows it: by its full path, in its parent's pool (the role's isiPath), charged the ledger's least. */
+function directoryOf(path: string): VolumeInfo {
+  const pool = parentOf(path);
+  return { id: path, name: path, sizeKiB: kibOf(0), poolId: pool, poolName: pool };
+}
+
+/** A directory's quota as the ledger knows it: its own name, charged the hard threshold, in the directory's pool. */
+function quotaCharge(path: string, hardBytes: number | undefined): VolumeInfo {
+  const pool = parentOf(path);
+  return { id: quotaName(path), name: quotaName(path), sizeKiB: kibOf(hardBytes ?? 0), poolId: pool, poolName: pool };
+}
+
+const hardOf = (quota: RawQuota | undefined): number | undefined => {
+  const hard = quota?.thresholds?.hard;
+  return typeof hard === 'number' && Number.isSafeInteger(hard) && hard >= 0 ? hard : undefined;
+};
+
+/** Each segment escaped, '/' kept: the namespace API's path is the file system's. */
+const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
+
+function splitRef(ref: string): [PowerScaleObject, string] {
+  const at = ref.indexOf(':');
+  const kind = ref.slice(0, at);
+  if (at === -1 || (kind !== 'directory' && kind !== 'quota' && kind !== 'export' && kind !== 'snapshot')) throw new Error(`not a PowerScale object reference: ${ref}`);
+  return [kind, ref.slice(at + 1)];
+}
