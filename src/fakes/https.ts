@@ -5,6 +5,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
 
+/** One request as a fake array received it. */
+export interface SeenRequest {
+  method: string;
+  /** The path as received, with query. */
+  path: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: string;
+}
+
 export interface FakeServer {
   server: Server;
   /** PEM of the certificate (its own CA). */
@@ -38,8 +47,25 @@ export abstract class FakeArrayServer {
   /** PEM of the fake's certificate (its own CA): what the tests and the demo trust as the array's CA. */
   ca = '';
   private server?: Server;
+  private readonly seen: SeenRequest[] = [];
 
-  protected abstract handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Answers one request, whose body has been read whole and recorded. */
+  protected abstract respond(request: SeenRequest, res: ServerResponse): void;
+
+  /** Every request received, oldest first (logins included): what the array saw, for the tests. */
+  get requests(): readonly SeenRequest[] {
+    return this.seen;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const request: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: Buffer.concat(chunks).toString('utf8') };
+      this.seen.push(request);
+      this.respond(request, res);
+    });
+  }
 
   /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */
   protected async listen(commonName: string): Promise<this> {

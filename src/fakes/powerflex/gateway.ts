@@ -8,8 +8,10 @@
 // prove a denied request never reached it and which Authorization arrived) and can be told to
 // fail the next request (rollback tests).
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeArrayServer } from '../https.js';
+import type { ServerResponse } from 'node:http';
+import { FakeArrayServer, type SeenRequest } from '../https.js';
+
+export type { SeenRequest };
 
 export const GIB_IN_KIB = 1024 * 1024;
 const GRANULARITY_KIB = 8 * GIB_IN_KIB;
@@ -85,14 +87,6 @@ export interface FakeNfsExport {
   readOnlyRootHosts: string[];
 }
 
-export interface SeenRequest {
-  method: string;
-  /** The path as received, with query. */
-  path: string;
-  headers: Readonly<Record<string, string | string[] | undefined>>;
-  body: string;
-}
-
 export interface FakeGatewayOptions {
   systemId?: string;
   version?: GatewayVersion;
@@ -138,7 +132,6 @@ const UNAUTHORIZED: GatewayError = { status: 401, errorCode: 0, message: 'Unauth
 export class FakePowerFlexGateway extends FakeArrayServer {
   readonly systemId: string;
   readonly version: GatewayVersion;
-  private readonly seen: SeenRequest[] = [];
   private readonly sessions = new Map<string, number>(); // 3.x token or 4.x access token → expiry (unix ms)
   private readonly refreshTokens = new Map<string, number>(); // refresh token → expiry (unix ms)
   private readonly volumeById = new Map<string, FakeVolume>();
@@ -171,14 +164,10 @@ export class FakePowerFlexGateway extends FakeArrayServer {
     return new FakePowerFlexGateway(options).listen('fake-powerflex-gateway');
   }
 
-  /** Every request received, oldest first (login included). */
-  get requests(): readonly SeenRequest[] {
-    return this.seen;
-  }
 
   /** Requests whose path (trailing '/' and query ignored) ends with `suffix`. */
   requestsTo(suffix: string): SeenRequest[] {
-    return this.seen.filter((request) => routePath(request.path).endsWith(suffix.replace(/\/$/, '')));
+    return this.requests.filter((request) => routePath(request.path).endsWith(suffix.replace(/\/$/, '')));
   }
 
   /** Tokens this gateway issued (3.x tokens, 4.x access tokens), so a test can check the forwarded Authorization carries one. */
@@ -227,19 +216,11 @@ export class FakePowerFlexGateway extends FakeArrayServer {
     return this.version !== '3.6';
   }
 
-  protected handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const method = req.method ?? 'GET';
-      const path = req.url ?? '/';
-      this.seen.push({ method, path, headers: { ...req.headers }, body });
-      const answer = this.answer(method, routePath(path), req.headers.authorization, body);
-      const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
-      res.writeHead(answer.status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(payload) });
-      res.end(payload);
-    });
+  protected respond({ method, path, headers, body }: SeenRequest, res: ServerResponse): void {
+    const answer = this.answer(method, routePath(path), headers.authorization as string | undefined, body);
+    const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
+    res.writeHead(answer.status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(payload) });
+    res.end(payload);
   }
 
   private answer(method: string, path: string, authorization: string | undefined, body: string): Answer {

@@ -7,8 +7,10 @@
 // SnapVX snapshots and links, and `{"message"}` errors. It records every request (so a test can
 // prove a denied request never reached it) and can be told to fail the next one.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeArrayServer } from '../https.js';
+import type { ServerResponse } from 'node:http';
+import { FakeArrayServer, type SeenRequest } from '../https.js';
+
+export type { SeenRequest };
 
 export const CYLINDER_KIB = 1920;
 const KIB_PER_UNIT: Record<string, number> = { CYL: CYLINDER_KIB, MB: 1024, GB: 1024 * 1024, TB: 1024 * 1024 * 1024 };
@@ -38,13 +40,6 @@ export interface FakeSnapshot {
   linkedDevices: string[];
 }
 
-export interface SeenRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
 export interface FakeUnisphereOptions {
   symmetrixId?: string;
   username?: string;
@@ -65,7 +60,6 @@ const fail = (status: number, message: string): UnisphereError => ({ status, mes
 export class FakeUnisphere extends FakeArrayServer {
   readonly symmetrixId: string;
   readonly srps: string[];
-  private readonly seen: SeenRequest[] = [];
   private readonly groups = new Map<string, FakeStorageGroup>();
   private readonly volumeById = new Map<string, FakeVolume>();
   private readonly snapshots: FakeSnapshot[] = [];
@@ -97,9 +91,6 @@ export class FakeUnisphere extends FakeArrayServer {
     return this.credentials.password;
   }
 
-  get requests(): readonly SeenRequest[] {
-    return this.seen;
-  }
 
   get volumes(): FakeVolume[] {
     return [...this.volumeById.values()].map((volume) => structuredClone(volume));
@@ -118,42 +109,35 @@ export class FakeUnisphere extends FakeArrayServer {
     this.pendingFailure = fail(status, message);
   }
 
-  protected handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const method = req.method ?? 'GET';
-      const rawPath = req.url ?? '/';
-      this.seen.push({ method, path: rawPath, headers: { ...req.headers }, body });
-      const send = (status: number, payload?: unknown) => {
-        if (payload === undefined) {
-          res.writeHead(status).end();
-          return;
-        }
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
-      };
-      const expected = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-      if (req.headers.authorization !== expected) {
-        send(401, { message: 'Unauthorized' });
+  protected respond(seen: SeenRequest, res: ServerResponse): void {
+    const { method, path: rawPath, body } = seen;
+    const send = (status: number, payload?: unknown) => {
+      if (payload === undefined) {
+        res.writeHead(status).end();
         return;
       }
-      if (this.pendingFailure) {
-        const failure = this.pendingFailure;
-        this.pendingFailure = undefined;
-        send(failure.status, { message: failure.message });
-        return;
-      }
-      try {
-        const url = new URL(rawPath, 'https://unisphere');
-        const parsed = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
-        const [status, payload] = this.route(method, url, parsed);
-        send(status, payload);
-      } catch (error) {
-        if (isUnisphereError(error)) send(error.status, { message: error.message });
-        else send(400, { message: `Could not parse request: ${(error as Error).message}` });
-      }
-    });
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+    };
+    const expected = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    if (seen.headers.authorization !== expected) {
+      send(401, { message: 'Unauthorized' });
+      return;
+    }
+    if (this.pendingFailure) {
+      const failure = this.pendingFailure;
+      this.pendingFailure = undefined;
+      send(failure.status, { message: failure.message });
+      return;
+    }
+    try {
+      const url = new URL(rawPath, 'https://unisphere');
+      const parsed = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+      const [status, payload] = this.route(method, url, parsed);
+      send(status, payload);
+    } catch (error) {
+      if (isUnisphereError(error)) send(error.status, { message: error.message });
+      else send(400, { message: `Could not parse request: ${(error as Error).message}` });
+    }
   }
 
   private route(method: string, url: URL, body: Record<string, unknown>): [number, unknown?] {

@@ -10,17 +10,12 @@
 // `inactivityTimeoutMs` unused (OneFS default: 15 minutes). Errors are `{"errors":[{"code","message"}]}`.
 // It records every request it saw, so a test can prove a denied request never reached it.
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeArrayServer } from '../https.js';
+import type { ServerResponse } from 'node:http';
+import { FakeArrayServer, type SeenRequest } from '../https.js';
+
+export type { SeenRequest };
 
 export const GIB = 1024 * 1024 * 1024;
-
-export interface SeenRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
 /** A SmartQuota (PAPI `/platform/1/quota/quotas`): thresholds in bytes. */
 export interface FakeQuota {
@@ -86,7 +81,6 @@ type Json = Record<string, unknown>;
 
 export class FakeOneFs extends FakeArrayServer {
   readonly clusterName: string;
-  private readonly seen: SeenRequest[] = [];
   private readonly sessions = new Map<string, Session>();
   /** Directory paths under /ifs (with their x-isi-ifs-… and x-csi-… metadata). */
   private readonly directories = new Map<string, Record<string, string>>([['/ifs', {}], ['/ifs/data', {}]]);
@@ -109,9 +103,6 @@ export class FakeOneFs extends FakeArrayServer {
     return new FakeOneFs(options).listen('fake-onefs');
   }
 
-  get requests(): readonly SeenRequest[] {
-    return this.seen;
-  }
 
   get logins(): number {
     return this.loginCount;
@@ -143,16 +134,10 @@ export class FakeOneFs extends FakeArrayServer {
     return [...this.snapshots.values()];
   }
 
-  protected handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: Buffer.concat(chunks).toString('utf8') };
-      this.seen.push(seen);
-      const answer = this.route(seen);
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
-    });
+  protected respond(seen: SeenRequest, res: ServerResponse): void {
+    const answer = this.route(seen);
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
   }
 
   private route(seen: SeenRequest): { status: number; headers?: Record<string, string | string[]>; body?: unknown } {

@@ -10,8 +10,10 @@
 // GET without the session's DELL-EMC-TOKEN: 403 (CSRF protection), as the array answers.
 // It records every request it saw, so a test can prove a denied request never reached it.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FakeArrayServer } from '../https.js';
+import type { ServerResponse } from 'node:http';
+import { FakeArrayServer, type SeenRequest } from '../https.js';
+
+export type { SeenRequest };
 
 export const GIB = 1024 * 1024 * 1024;
 
@@ -68,14 +70,6 @@ interface HostVolumeMapping {
   logical_unit_number: number;
 }
 
-export interface SeenRequest {
-  method: string;
-  /** The path as received, with query. */
-  path: string;
-  headers: Readonly<Record<string, string | string[] | undefined>>;
-  body: string;
-}
-
 export interface FakePowerStoreOptions {
   /** The cluster's global id (CSI's `globalID`; the Storage's systemID). */
   systemId?: string;
@@ -116,7 +110,6 @@ export class FakePowerStore extends FakeArrayServer {
   readonly nasServer = { id: '5f0c2c3a-9f4e-4a3a-8a6e-1d2b3c4d5e6f', name: 'nas-1', current_preferred_IPv4_interface_id: '5f0c2c3b-0000-4a3a-8a6e-1d2b3c4d5e6f', current_preferred_IPv6_interface_id: null, nfs_servers: [{ id: '5f0c2c3c-0000-4a3a-8a6e-1d2b3c4d5e6f' }] };
   readonly fileInterface = { id: '5f0c2c3b-0000-4a3a-8a6e-1d2b3c4d5e6f', ip_address: '10.0.0.50' };
   readonly host = { id: '0a9f1b26-f84f-4c43-9f2e-5f1b3c9e2a11', name: 'csi-node-worker-1', description: null, os_type: 'Linux', initiators: [{ port_name: 'iqn.1994-05.com.redhat:worker-1', port_type: 'iSCSI', active_sessions: [] }], host_group_id: null };
-  private readonly seen: SeenRequest[] = [];
   private readonly sessions = new Map<string, Session>(); // cookie → session
   private readonly volumes = new Map<string, FakeVolume>();
   private readonly fileSystems = new Map<string, FakeFileSystem>();
@@ -138,10 +131,6 @@ export class FakePowerStore extends FakeArrayServer {
     return new FakePowerStore(options).listen('fake-powerstore');
   }
 
-  /** Every request received, oldest first. */
-  get requests(): readonly SeenRequest[] {
-    return this.seen;
-  }
 
   /** How many sessions were opened with Basic credentials. */
   get logins(): number {
@@ -173,32 +162,26 @@ export class FakePowerStore extends FakeArrayServer {
     return this.mappings;
   }
 
-  protected handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const seen: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: Buffer.concat(chunks).toString('utf8') };
-      this.seen.push(seen);
-      const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers });
-        res.end(body === undefined ? undefined : JSON.stringify(body));
-      };
-      const fail = (error: ApiError) =>
-        reply(error.status, { messages: [{ code: error.code, severity: 'Error', message_l10n: error.message, arguments: error.arguments ?? [] }] });
+  protected respond(seen: SeenRequest, res: ServerResponse): void {
+    const reply = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    const fail = (error: ApiError) =>
+      reply(error.status, { messages: [{ code: error.code, severity: 'Error', message_l10n: error.message, arguments: error.arguments ?? [] }] });
 
-      const auth = this.authenticate(seen);
-      if ('error' in auth) {
-        this.refused.push(seen);
-        return fail(auth.error);
-      }
-      try {
-        const result = this.route(seen);
-        if ('error' in result) return fail(result.error);
-        reply(result.status, result.body, { ...auth.headers, ...result.headers });
-      } catch (error) {
-        fail(errors.badRequest(`Unable to process the request: ${(error as Error).message}`));
-      }
-    });
+    const auth = this.authenticate(seen);
+    if ('error' in auth) {
+      this.refused.push(seen);
+      return fail(auth.error);
+    }
+    try {
+      const result = this.route(seen);
+      if ('error' in result) return fail(result.error);
+      reply(result.status, result.body, { ...auth.headers, ...result.headers });
+    } catch (error) {
+      fail(errors.badRequest(`Unable to process the request: ${(error as Error).message}`));
+    }
   }
 
   /** Developers Guide, "Connecting and authenticating": cookie, else Basic; non-GET needs DELL-EMC-TOKEN. */
