@@ -6,8 +6,8 @@
 // directory a quota, export or snapshot stands for, and the inventory.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { setCookieValue } from '../cookies.js';
-import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
-import { arraySessionPool, type ArraySessionOptions, type SessionPool } from '../session.js';
+import { responseJson, type ArrayResponse } from '../http.js';
+import { SessionArrayClient, type SessionClientOptions } from '../sessionClient.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { kibOf, parentOf, quotaName, type PowerScaleObject } from './classify.js';
 import { onefsErrorMessage } from './errors.js';
@@ -16,10 +16,7 @@ import { onefsErrorMessage } from './errors.js';
  * Sessions: renewed after an hour (OneFS's absolute timeout is 4 hours) and a minute before the
  * inactivity timeout the login reports (`timeout_inactive`, 15 minutes by default).
  */
-export interface PowerScaleClientOptions extends ArraySessionOptions {
-  ca?: string;
-  requestTimeoutMs?: number;
-}
+export type PowerScaleClientOptions = SessionClientOptions;
 
 export interface PowerScaleSession {
   sessionId: string;
@@ -45,21 +42,9 @@ const COLLECTIONS: Record<'export' | 'snapshot', readonly [string, string]> = {
   snapshot: ['/platform/1/snapshot/snapshots', 'snapshots'],
 };
 
-export class PowerScaleClient {
-  private readonly sessions: SessionPool<PowerScaleSession>;
-  private readonly http: ArrayHttp;
-
+export class PowerScaleClient extends SessionArrayClient<PowerScaleSession> {
   constructor(options: PowerScaleClientOptions = {}) {
-    this.http = new ArrayHttp('PowerScale', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
-    this.sessions = arraySessionPool(options, { maxAgeMs: 60 * 60_000, idleMarginMs: 60_000 });
-  }
-
-  session(system: StorageSystem, credentials: ArrayCredentials, rejected?: PowerScaleSession): Promise<PowerScaleSession> {
-    return this.sessions.current(system, credentials, () => this.login(system, credentials), rejected && ((session) => session === rejected));
-  }
-
-  sessionRefused(system: StorageSystem, refused: (session: PowerScaleSession) => boolean): boolean {
-    return this.sessions.refused(system, refused);
+    super('PowerScale', options, { maxAgeMs: 60 * 60_000, idleMarginMs: 60_000 });
   }
 
   /**
@@ -120,10 +105,6 @@ export class PowerScaleClient {
     return found;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
   private async pathOf(system: StorageSystem, credentials: ArrayCredentials, kind: 'export' | 'snapshot', id: string): Promise<string> {
     const [collection, list] = COLLECTIONS[kind];
     const body = responseJson<Record<string, { path?: unknown; paths?: unknown }[] | undefined>>(await this.expectOk(system, credentials, `${collection}/${encodeURIComponent(id)}`));
@@ -134,7 +115,7 @@ export class PowerScaleClient {
     return path;
   }
 
-  private async login(system: StorageSystem, credentials: ArrayCredentials): Promise<{ value: PowerScaleSession; idleTimeoutMs?: number }> {
+  protected async login(system: StorageSystem, credentials: ArrayCredentials): Promise<{ value: PowerScaleSession; idleTimeoutMs?: number }> {
     const body = JSON.stringify({ username: credentials.username, password: credentials.password, services: ['platform', 'namespace'] });
     const response = await this.http.send(system, 'POST', '/session/1/session/', {}, body);
     if (response.status !== 201) {

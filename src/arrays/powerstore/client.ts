@@ -5,8 +5,8 @@
 // the array's real credentials, which never leave this process except towards the array itself.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { setCookieValue } from '../cookies.js';
-import { ArrayHttp, responseJson, type ArrayResponse } from '../http.js';
-import { arraySessionPool, type ArraySessionOptions, type SessionPool } from '../session.js';
+import { responseJson, type ArrayResponse } from '../http.js';
+import { SessionArrayClient, type SessionClientOptions } from '../sessionClient.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import type { PowerStoreObject } from './classify.js';
 import { powerstoreErrorMessage } from './errors.js';
@@ -16,12 +16,7 @@ import { powerstoreErrorMessage } from './errors.js';
  * login reports: `idle_timeout`, an hour by default; a fresh login every 30 minutes also bounds how
  * long a session the array dropped silently is carried) and a minute before that idle timeout.
  */
-export interface PowerStoreClientOptions extends ArraySessionOptions {
-  /** Extra trusted CA certificates (PEM) for array TLS; the system trust store (and NODE_EXTRA_CA_CERTS) otherwise. */
-  ca?: string;
-  /** Per array call: connect, headers and body. */
-  requestTimeoutMs?: number;
-}
+export type PowerStoreClientOptions = SessionClientOptions;
 
 /** The credential a PowerStore session is: its cookie and its CSRF token. */
 export interface PowerStoreSession {
@@ -46,23 +41,9 @@ interface RawObject {
 const SELECT: Record<'volume' | 'file_system', string> = { volume: 'id,name,size', file_system: 'id,name,size_total' };
 const SIZE_FIELD: Record<'volume' | 'file_system', 'size' | 'size_total'> = { volume: 'size', file_system: 'size_total' };
 
-export class PowerStoreClient {
-  private readonly sessions: SessionPool<PowerStoreSession>;
-  private readonly http: ArrayHttp;
-
+export class PowerStoreClient extends SessionArrayClient<PowerStoreSession> {
   constructor(options: PowerStoreClientOptions = {}) {
-    this.http = new ArrayHttp('PowerStore', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
-    this.sessions = arraySessionPool(options, { maxAgeMs: 30 * 60_000, idleMarginMs: 60_000 });
-  }
-
-  /** A current session for this system: cached, renewed before it times out, one login at a time. */
-  session(system: StorageSystem, credentials: ArrayCredentials, rejected?: PowerStoreSession): Promise<PowerStoreSession> {
-    return this.sessions.current(system, credentials, () => this.login(system, credentials), rejected && ((session) => session === rejected));
-  }
-
-  /** The array answered 401 to a forwarded request: drop the session `refused` recognises (see SessionPool.refused). */
-  sessionRefused(system: StorageSystem, refused: (session: PowerStoreSession) => boolean): boolean {
-    return this.sessions.refused(system, refused);
+    super('PowerStore', options, { maxAgeMs: 30 * 60_000, idleMarginMs: 60_000 });
   }
 
   /**
@@ -108,11 +89,7 @@ export class PowerStoreClient {
     return found;
   }
 
-  close(): Promise<void> {
-    return this.http.close();
-  }
-
-  private async login(system: StorageSystem, credentials: ArrayCredentials): Promise<{ value: PowerStoreSession; idleTimeoutMs?: number }> {
+  protected async login(system: StorageSystem, credentials: ArrayCredentials): Promise<{ value: PowerStoreSession; idleTimeoutMs?: number }> {
     const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
     const response = await this.http.send(system, 'GET', '/api/rest/login_session', { authorization: `Basic ${basic}` });
     if (response.status !== 200) {
