@@ -116,9 +116,11 @@ describe("the sidecar in Dell's driver chart (csi-vxflexos authorization contain
    * PLUGIN_IDENTIFIER, ACCESS_TOKEN/REFRESH_TOKEN; mounts driver-config-params (ConfigMap) at
    * /etc/karavi-authorization, proxy-server-root-certificate at …/root-certificates, and the array list.
    */
-  async function startDellContainer(name: string, layout: { configSecret: boolean; skipCertificateValidation: boolean }): Promise<{ port: number; sidecar: Started }> {
+  /** `issuedSecondsAgo`: how old the pair in the Secret is (a pod restarted long after it was applied). */
+  async function startDellContainer(name: string, layout: { configSecret: boolean; skipCertificateValidation: boolean; issuedSecondsAgo?: number }): Promise<{ port: number; sidecar: Started }> {
     const port = await freePort();
-    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: TENANT, roles: ['bronze'], accessTtlSeconds: ACCESS_TTL_SECONDS, refreshTtlSeconds: 3600 });
+    const now = Math.floor(Date.now() / 1000) - (layout.issuedSecondsAgo ?? 0);
+    const pair = await mintTokenPair({ keys, subject: 'csm-tenant', group: TENANT, roles: ['bronze'], accessTtlSeconds: ACCESS_TTL_SECONDS, refreshTtlSeconds: 7200, now });
     const arrays = JSON.stringify([{ username: 'placeholder', password: 'placeholder', systemID: SYSTEM, endpoint: `https://localhost:${port}`, skipCertificateValidation: true, isDefault: true, mdm: '10.0.0.3,10.0.0.4' }]);
     const files: Record<string, string> = {
       '/etc/karavi-authorization/driver-config-params.yaml': 'CSI_LOG_LEVEL: "debug"\nCSI_LOG_FORMAT: "JSON"\n',
@@ -174,15 +176,17 @@ describe("the sidecar in Dell's driver chart (csi-vxflexos authorization contain
   it('Secret karavi-authorization-config present: reads /etc/karavi-authorization/config/config, verifies the edge with rootCertificate.pem, refreshes env tokens before expiry', async () => {
     const { port, sidecar } = await startDellContainer('with-config-secret', { configSecret: true, skipCertificateValidation: false });
     expect(sidecar.output()).to.contain('"driverConfig":"/etc/karavi-authorization/config/config"').and.contain('"tokens":"environment"');
-    // CSI_LOG_LEVEL: debug from driver-config-params.yaml is in force.
-    expect(sidecar.output()).to.contain('"logLevel":"debug"').and.contain('"level":20');
+    expect(sidecar.output()).to.contain('"logLevel":"debug"');
     await driveOverTokenLifetimes(port, 3);
+    // CSI_LOG_LEVEL: debug from driver-config-params.yaml is in force: each refresh is logged at debug
+    // (asserted after the refreshes, not at start-up, when the first one may not have happened yet).
+    expect(sidecar.output()).to.match(/"level":20,[^\n]*"msg":"access token refreshed"/);
     // Tokens from the environment are never logged (nor the refreshed ones).
     expect(sidecar.output()).not.to.contain(seenTokens[0]!.token.split('.')[2]).and.not.contain(seenTokens.at(-1)!.token.split('.')[2]);
   });
 
-  it("Secret karavi-authorization-config absent: falls back to the driver's own secret at /vxflexos-config/config (skipCertificateValidation)", async () => {
-    const { port, sidecar } = await startDellContainer('driver-secret-only', { configSecret: false, skipCertificateValidation: true });
+  it("Secret karavi-authorization-config absent: falls back to the driver's own secret at /vxflexos-config/config (skipCertificateValidation); an ACCESS_TOKEN that expired an hour ago holds the first calls until the first refresh", async () => {
+    const { port, sidecar } = await startDellContainer('driver-secret-only', { configSecret: false, skipCertificateValidation: true, issuedSecondsAgo: 3600 });
     expect(sidecar.output()).to.contain('"driverConfig":"/vxflexos-config/config"');
     await driveOverTokenLifetimes(port, 2);
   });

@@ -13,7 +13,7 @@ const request: RequestView = {
 
 describe('sidecar Check decision', () => {
   it("replaces the driver's credentials with the current bearer token", async () => {
-    const decision = await sidecarDecide({ current: (): CurrentToken => ({ kind: 'token', accessToken: 'eyJ.a.b' }) })(request);
+    const decision = await sidecarDecide({ awaitToken: async (): Promise<CurrentToken> => ({ kind: 'token', accessToken: 'eyJ.a.b' }) })(request);
     expect(decision).to.deep.equal({
       kind: 'allow',
       setHeaders: [{ name: 'authorization', value: 'Bearer eyJ.a.b' }],
@@ -24,7 +24,7 @@ describe('sidecar Check decision', () => {
 
   it('fails closed with 503 and the reason when there is no valid token', async () => {
     const reason = 'token refresh refused (tenant-revoked): the tenant has been revoked: ask the storage admin to cancel the revocation';
-    const decision = await sidecarDecide({ current: (): CurrentToken => ({ kind: 'unavailable', reason }) })(request);
+    const decision = await sidecarDecide({ awaitToken: async (): Promise<CurrentToken> => ({ kind: 'unavailable', reason }) })(request);
     expect(decision.kind).to.equal('deny');
     if (decision.kind !== 'deny') return;
     expect(decision.status).to.equal(503);

@@ -3,15 +3,15 @@
 // edge with a token that would only be rejected there.
 import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import type { Decision, RequestView } from '../pipeline/types.js';
-import type { CurrentToken } from './tokenHolder.js';
+import type { AccessTokenSource } from './tokenHolder.js';
 
 // The driver's own credentials are placeholders (its secret's username/password, or the session it
 // got from the locally answered login); they must not travel further.
 const DRIVER_CREDENTIAL_HEADERS = ['cookie', 'x-csrf-token', 'proxy-authorization'];
 
-export function sidecarDecide(tokens: { current(): CurrentToken }): (request: RequestView) => Promise<Decision> {
+export function sidecarDecide(tokens: AccessTokenSource): (request: RequestView) => Promise<Decision> {
   return async () => {
-    const token = tokens.current();
+    const token = await tokens.awaitToken();
     if (token.kind === 'unavailable') {
       return jsonDeny(reject(503, 'no-access-token', `storage-authz sidecar has no valid access token: ${token.reason}`));
     }

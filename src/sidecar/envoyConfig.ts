@@ -128,7 +128,9 @@ function arrayListener(input: SidecarEnvoyInput, array: SidecarArray): EnvoyObje
                     transport_api_version: 'V3',
                     grpc_service: {
                       envoy_grpc: { cluster_name: AUTHZ_CLUSTER, authority: AUTHZ_AUTHORITY },
-                      timeout: '1s',
+                      // Longer than the token holder's wait for a refresh on its way (3 s), so a
+                      // request that waited gets our answer, not Envoy's bare 503.
+                      timeout: '5s',
                     },
                     // Fail closed: no token, no request.
                     failure_mode_allow: false,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { watchAndReload, type ReloadingValue } from '../resources/watch.js';
 import type { Logger } from '../telemetry/log.js';
-import type { CurrentToken, TokenHolderStatus } from './tokenHolder.js';
+import type { AccessTokenSource, CurrentToken, TokenHolderStatus } from './tokenHolder.js';
 
 export interface ServiceAccountTokenOptions {
   /** The projected token, e.g. /var/run/secrets/storage-authz/token. */
@@ -29,7 +29,7 @@ interface LoadedToken {
   expiresAt: number;
 }
 
-export class ServiceAccountToken {
+export class ServiceAccountToken implements AccessTokenSource {
   private constructor(
     private readonly file: string,
     private readonly value: ReloadingValue<LoadedToken>,
@@ -62,6 +62,11 @@ export class ServiceAccountToken {
       return { kind: 'unavailable', reason: `the service-account token in ${this.file} expired at ${new Date(expiresAt).toISOString()} and kubelet has not rotated it` };
     }
     return { kind: 'token', accessToken: token };
+  }
+
+  /** Nothing is on its way: kubelet rotates the file well before expiry, so the answer is now. */
+  async awaitToken(): Promise<CurrentToken> {
+    return this.current();
   }
 
   status(): TokenHolderStatus {

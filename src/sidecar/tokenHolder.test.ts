@@ -171,6 +171,43 @@ describe('sidecar TokenHolder', () => {
     expect(holder.status()).to.deep.equal({ ready: true });
   });
 
+  it('makes a request that finds the token expired wait for the refresh on its way, not fail (Dell\'s fixed ACCESS_TOKEN at a restart)', async () => {
+    await writePair(await pairAt(clock, 10));
+    clock.time += 20_000;
+    let release!: (outcome: RefreshOutcome) => void;
+    const holder = await startHolder(() => new Promise((resolve) => { release = resolve; }));
+    await clock.advance(0);
+    const waiting = holder.awaitToken();
+    await clock.advance(1_000);
+    const fresh = await pairAt(clock, 10);
+    release({ kind: 'refreshed', accessToken: fresh.access });
+    expect(await waiting).to.deep.equal({ kind: 'token', accessToken: fresh.access });
+  });
+
+  it('answers a waiting request with the reason once the wait is over and no refresh has succeeded', async () => {
+    await writePair(await pairAt(clock, 10));
+    clock.time += 20_000;
+    const holder = await startHolder(() => new Promise(() => {}));
+    let answer: Awaited<ReturnType<TokenHolder['awaitToken']>> | undefined;
+    void holder.awaitToken().then((token) => { answer = token; });
+    await clock.advance(2_999);
+    expect(answer, 'still waiting within 3 s').to.equal(undefined);
+    await clock.advance(1);
+    expect(answer).to.deep.include({ kind: 'unavailable' });
+  });
+
+  it('does not hold a request when only the operator can help (tenant revoked)', async () => {
+    await writePair(await pairAt(clock, 10));
+    clock.time += 20_000;
+    const holder = await startHolder(async () => ({ kind: 'refused', status: 401, reason: 'tenant-revoked', message: 'revoked' }));
+    await clock.advance(0);
+    let answer: Awaited<ReturnType<TokenHolder['awaitToken']>> | undefined;
+    void holder.awaitToken().then((token) => { answer = token; });
+    await settle();
+    expect(answer).to.deep.include({ kind: 'unavailable' });
+    expect(answer && answer.kind === 'unavailable' && answer.reason).to.include('cancel the revocation');
+  });
+
   it('runs one refresh at a time however many callers ask', async () => {
     await writePair(await pairAt(clock, 100));
     let release!: (outcome: RefreshOutcome) => void;

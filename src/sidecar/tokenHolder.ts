@@ -56,9 +56,20 @@ export interface TokenHolderOptions {
   /** A token this close to its expiry is no longer handed out (default 500 ms). */
   expiryMarginMs?: number;
   random?: () => number;
+  /**
+   * How long a request with no valid token waits for the refresh that is running or due (default
+   * 3000 ms; the sidecar Envoy's ext_authz timeout is longer).
+   */
+  awaitTokenMs?: number;
 }
 
 export type CurrentToken = { kind: 'token'; accessToken: string } | { kind: 'unavailable'; reason: string };
+
+/** Where the sidecar's Check gets the token for a request. */
+export interface AccessTokenSource {
+  /** The token to send, waiting briefly for one that is on its way; otherwise why there is none. */
+  awaitToken(): Promise<CurrentToken>;
+}
 
 export interface TokenHolderStatus {
   ready: boolean;
@@ -92,7 +103,7 @@ interface HeldPair {
   refreshAt: number;
 }
 
-export class TokenHolder {
+export class TokenHolder implements AccessTokenSource {
   private pair: HeldPair | undefined;
   private generation = 0;
   private problem: string | undefined;
@@ -102,12 +113,15 @@ export class TokenHolder {
   private cancelTimer: (() => void) | undefined;
   private files: ReloadingValue<TokenPairFiles> | undefined;
   private stopped = false;
+  /** Requests waiting for the next refresh (or re-read pair) to finish. */
+  private waiters = new Set<() => void>();
   private readonly clock: Clock;
   private readonly fraction: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly marginMs: number;
   private readonly random: () => number;
+  private readonly awaitTokenMs: number;
 
   private constructor(private readonly options: TokenHolderOptions) {
     this.clock = options.clock ?? systemClock;
@@ -116,6 +130,7 @@ export class TokenHolder {
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.marginMs = options.expiryMarginMs ?? 500;
     this.random = options.random ?? Math.random;
+    this.awaitTokenMs = options.awaitTokenMs ?? 3000;
   }
 
   /** Reads the token files (failing with a clear error if they are unusable) and starts refreshing. */
@@ -152,6 +167,28 @@ export class TokenHolder {
     };
   }
 
+  /**
+   * Like `current`, but a request that finds no valid token while the next refresh is running or due
+   * waits up to `awaitTokenMs` for it. Dell's charts pass ACCESS_TOKEN as a fixed variable, so a
+   * container that starts (or restarts days later) holds an expired token until its first refresh:
+   * the driver's first calls wait for that refresh instead of failing. A problem only the operator
+   * can fix (revoked tenant, expired refresh token) is answered at once.
+   */
+  async awaitToken(): Promise<CurrentToken> {
+    const now = this.current();
+    if (now.kind === 'token' || this.problem || this.stopped || !this.pair) return now;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        cancel();
+        this.waiters.delete(done);
+        resolve();
+      };
+      const cancel = this.clock.setTimer(done, this.awaitTokenMs);
+      this.waiters.add(done);
+    });
+    return this.current();
+  }
+
   status(): TokenHolderStatus {
     const token = this.current();
     if (token.kind === 'unavailable') return { ready: false, problem: token.reason };
@@ -163,6 +200,7 @@ export class TokenHolder {
     if (!this.inflight) {
       this.inflight = this.runRefresh().finally(() => {
         this.inflight = undefined;
+        this.wakeWaiters();
       });
     }
     return this.inflight;
@@ -185,12 +223,18 @@ export class TokenHolder {
     this.failures = 0;
     this.options.logger.info({ expiresAt: new Date(this.pair!.expiresAt).toISOString() }, 'new token pair loaded from the token files');
     this.schedule();
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    for (const waiter of [...this.waiters]) waiter();
   }
 
   stop(): void {
     this.stopped = true;
     this.cancelTimer?.();
     this.files?.close();
+    this.wakeWaiters();
   }
 
   private adopt(files: TokenPairFiles): void {
