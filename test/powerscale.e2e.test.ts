@@ -2,7 +2,8 @@
 // sends them (recorded request by request in /work/shared/reference/array-clients/powerscale.md,
 // "ps#<n>" = its sequence row: same methods, paths, headers and bodies) → the real tenant sidecar
 // and its Envoy → the real edge Envoy → the decision service (Redis ledger) → the fake OneFS.
-// The requests are replayed by hand, not by the Go client (no goisilon driver yet).
+// The requests are replayed by hand here (paths and bodies the Go client cannot be made to send
+// wrong); test/powerscale.gopowerscale.e2e.test.ts drives the same chain with gopowerscale itself.
 import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -255,19 +256,60 @@ describe('PowerScale: the CSI PowerScale sequence through sidecar → edge → s
     expect(array.hasDirectory(`${ISI_PATH}/${volume}`)).to.equal(true);
   });
 
-  it('denies what the driver never does (cluster config, other protocols, file writes, quotas without a hard threshold) in OneFS\'s shape', async () => {
+  it('lowers a quota down to what the directory holds, freed once the array confirms; below its usage 400, the array not asked', async () => {
+    const volume = 'k8s-a6';
+    const { quotaId } = await provision('team-a', volume, 3 * GIB);
+    await waitFor(async () => (await used('team-a')).reservedKiB === 0, 'the quota\'s charge to be confirmed', 15_000);
+    const before = (await used('team-a')).usedKiB;
+    array.setUsage(`${ISI_PATH}/${volume}`, GIB + 1);
+    expect((await updateQuota('team-a', quotaId, 2 * GIB)).status).to.equal(204);
+    await settled('team-a', before - GIB_KIB);
+    expect(array.allQuotas.find((quota) => quota.id === quotaId)!.thresholds.hard).to.equal(2 * GIB);
+    const from = array.requests.length;
+    const below = await updateQuota('team-a', quotaId, GIB);
+    expect(below.status, JSON.stringify(below.body)).to.equal(400);
+    expect(errorMessage(below)).to.match(/holds 1 GiB; its size cannot go below that/);
+    expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
+    expect(array.allQuotas.find((quota) => quota.id === quotaId)!.thresholds.hard).to.equal(2 * GIB);
+    // Another tenant cannot lower it either.
+    expect((await updateQuota('team-b', quotaId, 2 * GIB - 1024)).status).to.equal(403);
+    expect((await send('team-a', 'DELETE', `/platform/1/quota/quotas/${quotaId}`)).status).to.equal(204);
+    await settled('team-a', before - 3 * GIB_KIB);
+  });
+
+  it('requireHardQuota (the default): a directory without a hard quota is owned, but neither exported, snapshotted nor given a soft-only quota', async () => {
+    const path = `${ISI_PATH}/k8s-a9`;
+    expect((await createDirectory('team-a', 'k8s-a9')).status).to.equal(200);
+    const from = array.requests.length;
+    const refused: [string, Reply][] = [
+      ['quota without hard', await send('team-a', 'POST', '/platform/1/quota/quotas/', { path, type: 'directory', thresholds: { advisory: GIB } })],
+      ['export', await createExport('team-a', 'k8s-a9', 'none')],
+      ['snapshot', await send('team-a', 'POST', '/platform/1/snapshot/snapshots/', { name: 'snap-a9', path })],
+    ];
+    for (const [what, reply] of refused) {
+      expect(reply.status, `${what}: ${JSON.stringify(reply.body)}`).to.equal(400);
+      expect(errorMessage(reply), what).to.match(/has no hard quota, so its use is unbounded; create its quota with thresholds.hard first/);
+    }
+    expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
+    // Its owner may still delete it (another tenant may not).
+    expect((await send('team-b', 'DELETE', `/namespace${path}?recursive=true`)).status).to.equal(403);
+    expect((await send('team-a', 'DELETE', `/namespace${path}?recursive=true`)).status).to.equal(204);
+    expect(array.hasDirectory(path)).to.equal(false);
+  });
+
+  it('denies what the driver never does (cluster config, other protocols, file writes, malformed hard thresholds) in OneFS\'s shape', async () => {
     const from = array.requests.length;
     const denied: [string, Reply, number][] = [
       ['cluster config', await send('team-a', 'PUT', '/platform/3/cluster/config/', { name: 'mine' }), 403],
       ['SMB share', await send('team-a', 'POST', '/platform/1/protocols/smb/shares/', { name: 'all', path: '/ifs' }), 403],
       ['file write', await send('team-a', 'PUT', `/namespace${ISI_PATH}/k8s-a9`, undefined, { 'x-isi-ifs-target-type': 'object' }), 403],
-      ['quota without hard', await send('team-a', 'POST', '/platform/1/quota/quotas/', { path: `${ISI_PATH}/k8s-a9`, type: 'directory', thresholds: { advisory: GIB } }), 400],
+      ['hard threshold 0', await send('team-a', 'POST', '/platform/1/quota/quotas/', { path: `${ISI_PATH}/k8s-a9`, type: 'directory', thresholds: { hard: 0 } }), 400],
     ];
     for (const [what, reply, status] of denied) {
       expect(reply.status, what).to.equal(status);
       expect(errorCode(reply), what).to.equal(`AEC_AUTHZ_${status}`);
     }
-    expect(errorMessage(denied[3]![1])).to.match(/hard threshold/);
+    expect(errorMessage(denied[3]![1])).to.match(/thresholds.hard must be whole bytes/);
     expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
   });
 });

@@ -98,7 +98,7 @@ describe('PowerScale driven by gopowerscale v1.21.0 through sidecar → edge →
     return { quotaId, exportId };
   }
 
-  it('runs the controller sequence: directory, quota (charged its hard threshold), export, publish, expand, snapshot, delete of all three (freed)', async () => {
+  it('runs the controller sequence: directory, quota (charged its hard threshold), export, publish, expand and lower, snapshot, delete of all three (freed)', async () => {
     for (const tenant of TENANTS) {
       const endpoint = `https://localhost:${sidecars[tenant].ports[0]!}`;
       expect(await ok(tenant, { op: 'connect', endpoint, username: 'placeholder', password: 'placeholder' })).to.include({ name: array.clusterName });
@@ -111,6 +111,11 @@ describe('PowerScale driven by gopowerscale v1.21.0 through sidecar → edge →
     expect(array.allExports.find((found) => found.id === exportId)!.clients).to.deep.equal(['10.0.0.5']);
 
     expect(await ok('team-a', { op: 'get-quota', quotaId })).to.include({ path: `${ISI_PATH}/${name}`, hard: 2 * GIB });
+    await ok('team-a', { op: 'update-quota', quotaId, size: 3 * GIB });
+    await settled('team-a', 3 * GIB_KIB + DIRECTORY_KIB);
+    // Lowered back (the directory holds nothing): freed once the array confirms; then grown again.
+    await ok('team-a', { op: 'update-quota', quotaId, size: 2 * GIB });
+    await settled('team-a', 2 * GIB_KIB + DIRECTORY_KIB);
     await ok('team-a', { op: 'update-quota', quotaId, size: 3 * GIB });
     await settled('team-a', 3 * GIB_KIB + DIRECTORY_KIB);
 
