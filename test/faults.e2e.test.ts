@@ -4,7 +4,8 @@
 // with the same name on 5xx or timeout (and take "name already in use" on a retry as success).
 // Scenarios: concurrent duplicate creates with no fault; array faults (500, created-then-hung past
 // Envoy's route timeout, hung-then-created, slow); Redis SIGKILL and restart; one replica SIGKILL and
-// restart. After the clients finish, the resolver and one reconciliation pass are run explicitly
+// restart; and the array faults once more against PowerMax (issue 13: fake Unisphere, creates in
+// whole cylinders, soft delete by rename). After the clients finish, the resolver and one reconciliation pass are run explicitly
 // (no sleeps), and for every tenant: capacity on the array ≤ quota whenever the service allowed a
 // create, ledger == array volume by volume, every volume charged once, every volume deletable.
 import { expect } from 'chai';
