@@ -5,18 +5,11 @@
 // The requests are replayed by hand here (paths and bodies the Go client cannot be made to send
 // wrong); test/powerscale.gopowerscale.e2e.test.ts drives the same chain with gopowerscale itself.
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Agent, request } from 'undici';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
-import { startStack, type Stack } from '../src/demo/stack.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { FakeOneFs, GIB } from '../src/fakes/powerscale/onefs.js';
 import { waitFor } from '../src/harness/wait.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
-import { startRedis, type RunningRedis } from './support/redis.js';
-import { startSidecar, type RunningSidecar } from './support/sidecar.js';
+import { startPowerScaleChain, type PowerScaleChain } from './support/powerscaleChain.js';
 
 const QUOTA_GIB = 10;
 const GIB_KIB = 1024 * 1024;
@@ -36,55 +29,23 @@ interface Reply {
 describe('PowerScale: the CSI PowerScale sequence through sidecar → edge → service (real Envoy, Redis, fake OneFS)', function () {
   this.timeout(240_000);
 
-  let dir: string;
+  let chain: PowerScaleChain<TenantName>;
   let array: FakeOneFs;
-  let redis: RunningRedis;
   let ledger: RedisLedger;
-  let workspace: Workspace;
-  let stack: Stack;
   let tls: Agent;
-  const sidecars = {} as Record<TenantName, RunningSidecar>;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'powerscale-e2e-'));
-    array = await FakeOneFs.start();
-    array.addDirectory(ISI_PATH);
-    redis = await startRedis();
-    ledger = await RedisLedger.connect({ url: redis.url });
-    workspace = await createWorkspace({
-      systemType: 'powerscale',
-      array: { endpoint: array.url, systemId: array.clusterName, ca: array.ca, username: 'admin', password: 'Password123!' },
-      // PowerScale: the role's system is the cluster name, its pool the isiPath (as Dell's roles name them).
-      pool: ISI_PATH,
-      quotaGiB: QUOTA_GIB,
-      tenants: TENANTS.map((name) => ({ name, approveSdc: false })),
-    });
-    stack = await startStack({ workspace, redisUrl: redis.url });
+    chain = await startPowerScaleChain({ isiPath: ISI_PATH, quotaGiB: QUOTA_GIB, tenants: TENANTS });
+    ({ array, ledger } = chain);
     tls = new Agent({ connect: { rejectUnauthorized: false } });
-    for (const tenant of TENANTS) {
-      const tokens = await mintTokenPair({
-        keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,
-      });
-      sidecars[tenant] = await startSidecar({
-        dir: path.join(dir, tenant), edgePort: Number(new URL(stack.edgeUrl).port), edgeCa: workspace.edgeCa, tokens, plugin: 'powerscale', arrays: 1,
-        // The PowerScale driver secret (`isilonClusters: [{clusterName, endpoint, endpointPort, …}]`), pointed at the sidecar.
-        driverConfig: ([port]) => ({ isilonClusters: [{ clusterName: array.clusterName, username: 'placeholder', password: 'placeholder', endpoint: 'localhost', endpointPort: port, isDefault: true, skipCertificateValidation: true, isiPath: ISI_PATH }] }),
-      });
-    }
   });
 
   after(async () => {
-    await Promise.all(Object.values(sidecars).map((sidecar) => sidecar.stop()));
-    await stack?.stop();
     await tls?.close();
-    await ledger?.close();
-    await redis?.stop();
-    await array?.stop();
-    await workspace?.remove();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await chain?.stop();
   });
 
-  const endpoint = (tenant: TenantName) => `https://localhost:${sidecars[tenant].ports[0]!}`;
+  const endpoint = (tenant: TenantName) => chain.endpoint(tenant);
 
   /** A request through a tenant's sidecar with the headers gopowerscale sends (the spoofed session's cookie and CSRF token, its Referer). */
   async function send(tenant: TenantName, method: string, target: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {

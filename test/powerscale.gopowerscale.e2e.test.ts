@@ -4,18 +4,11 @@
 // the fake OneFS. gopowerscale logs in (session auth), builds every path, header and body; nothing
 // here shapes a request by hand.
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
-import { startStack, type Stack } from '../src/demo/stack.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { FakeOneFs, GIB } from '../src/fakes/powerscale/onefs.js';
 import { waitFor } from '../src/harness/wait.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
 import { GoDriver, goDriverBin, type DriverResult } from './support/goDriver.js';
-import { startRedis, type RunningRedis } from './support/redis.js';
-import { startSidecar, type RunningSidecar } from './support/sidecar.js';
+import { startPowerScaleChain, type PowerScaleChain } from './support/powerscaleChain.js';
 
 const ISI_PATH = '/ifs/data/csi';
 const ZONE = 'System';
@@ -28,47 +21,21 @@ type TenantName = (typeof TENANTS)[number];
 describe('PowerScale driven by gopowerscale v1.21.0 through sidecar → edge → service → fake OneFS (real Envoy, Redis)', function () {
   this.timeout(180_000);
 
-  let dir: string;
+  let chain: PowerScaleChain<TenantName>;
   let array: FakeOneFs;
-  let redis: RunningRedis;
   let ledger: RedisLedger;
-  let workspace: Workspace;
-  let stack: Stack;
-  const sidecars = {} as Record<TenantName, RunningSidecar>;
   const drivers = {} as Record<TenantName, GoDriver>;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'gopowerscale-e2e-'));
-    array = await FakeOneFs.start();
-    array.addDirectory(ISI_PATH);
-    redis = await startRedis();
-    ledger = await RedisLedger.connect({ url: redis.url });
-    workspace = await createWorkspace({
-      systemType: 'powerscale',
-      array: { endpoint: array.url, systemId: array.clusterName, ca: array.ca, username: 'admin', password: 'Password123!' },
-      pool: ISI_PATH, quotaGiB: 8, tenants: TENANTS.map((name) => ({ name, approveSdc: false })),
-    });
-    stack = await startStack({ workspace, redisUrl: redis.url });
+    chain = await startPowerScaleChain({ isiPath: ISI_PATH, quotaGiB: 8, tenants: TENANTS });
+    ({ array, ledger } = chain);
     const bin = goDriverBin('gopowerscale-driver');
-    for (const tenant of TENANTS) {
-      const tokens = await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200 });
-      sidecars[tenant] = await startSidecar({
-        dir: path.join(dir, tenant), edgePort: Number(new URL(stack.edgeUrl).port), edgeCa: workspace.edgeCa, tokens, plugin: 'powerscale', arrays: 1,
-        driverConfig: ([port]) => ({ isilonClusters: [{ clusterName: array.clusterName, username: 'placeholder', password: 'placeholder', endpoint: 'localhost', endpointPort: port, isDefault: true, skipCertificateValidation: true, isiPath: ISI_PATH }] }),
-      });
-      drivers[tenant] = new GoDriver(bin);
-    }
+    for (const tenant of TENANTS) drivers[tenant] = new GoDriver(bin);
   });
 
   after(async () => {
     await Promise.all(Object.values(drivers).map((driver) => driver.close()));
-    await Promise.all(Object.values(sidecars).map((sidecar) => sidecar.stop()));
-    await stack?.stop();
-    await ledger?.close();
-    await redis?.stop();
-    await array?.stop();
-    await workspace?.remove();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await chain?.stop();
   });
 
   const call = (tenant: TenantName, command: Record<string, unknown>): Promise<DriverResult> =>
@@ -100,8 +67,7 @@ describe('PowerScale driven by gopowerscale v1.21.0 through sidecar → edge →
 
   it('runs the controller sequence: directory, quota (charged its hard threshold), export, publish, expand and lower, snapshot, delete of all three (freed)', async () => {
     for (const tenant of TENANTS) {
-      const endpoint = `https://localhost:${sidecars[tenant].ports[0]!}`;
-      expect(await ok(tenant, { op: 'connect', endpoint, username: 'placeholder', password: 'placeholder' })).to.include({ name: array.clusterName });
+      expect(await ok(tenant, { op: 'connect', endpoint: chain.endpoint(tenant), username: 'placeholder', password: 'placeholder' })).to.include({ name: array.clusterName });
     }
     const name = 'k8s-go-a1';
     const { quotaId, exportId } = await provision('team-a', name, 2 * GIB);
