@@ -64,7 +64,7 @@ fi
 # that drive the chain with them, and the Kubernetes control plane for the tests against a real API server (skipped
 # when KUBEBUILDER_ASSETS or STORAGE_AUTHZ_K8S_BIN points at existing binaries).
 if [ "${1:-}" = test ]; then
-  for driver in goscaleio-driver gopowermax-driver gopowerstore-driver; do bash scripts/build-go-driver.sh "$driver" >/dev/null; done
+  for driver in goscaleio-driver gopowermax-driver gopowerstore-driver gopowerscale-driver; do bash scripts/build-go-driver.sh "$driver" >/dev/null; done
   bash scripts/build-control-plane.sh \
     || fail "the Kubernetes control plane could not be built (see the lines above); or set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver."
   echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3), kubernetes $(sed -n 's/^K8S_VERSION=\(\S*\).*/\1/p' scripts/build-control-plane.sh))" >&2

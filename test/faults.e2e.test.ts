@@ -4,7 +4,8 @@
 // with the same name on 5xx or timeout (and take "name already in use" on a retry as success).
 // Scenarios: concurrent duplicate creates with no fault; array faults (500, created-then-hung past
 // Envoy's route timeout, hung-then-created, slow); Redis SIGKILL and restart; one replica SIGKILL and
-// restart. After the clients finish, the resolver and one reconciliation pass are run explicitly
+// restart; and the array faults once more against PowerMax (issue 13: fake Unisphere, creates in
+// whole cylinders, soft delete by rename). After the clients finish, the resolver and one reconciliation pass are run explicitly
 // (no sleeps), and for every tenant: capacity on the array ≤ quota whenever the service allowed a
 // create, ledger == array volume by volume, every volume charged once, every volume deletable.
 import { expect } from 'chai';
@@ -12,12 +13,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { createAdapters, type Adapters } from '../src/arrays/registry.js';
 import { PowerFlexDriver, type Reply } from '../src/demo/driver.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../src/demo/workspace.js';
 import { AUTHZ_CLUSTER, renderEdgeConfig } from '../src/envoy/edge.js';
-import { FaultInjectingGateway, type CreateFault } from '../src/fakes/powerflex/faults.js';
+import { FaultInjectingFront, POWERFLEX_CREATES, UNISPHERE_CREATES, type CreateFault } from '../src/fakes/faults.js';
+import { CYLINDER_KIB, DEFAULT_STORAGE_GROUPS, FakeUnisphere } from '../src/fakes/powermax/unisphere.js';
+import { startStack, type Stack } from '../src/demo/stack.js';
 import { FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { freePort, waitForPort } from '../src/harness/ports.js';
 import { start, waitForOutput, type Started } from '../src/harness/process.js';
@@ -59,6 +62,20 @@ async function sigkill(process: Started): Promise<void> {
   await exited;
 }
 
+/** Settles everything left: clients done, late creates done, then the resolver and one reconciliation pass. */
+async function settleEverything(front: FaultInjectingFront, ledger: RedisLedger, resources: DirectoryResources, adapters: Adapters): Promise<number> {
+  const began = Date.now();
+  await front.idle();
+  // The test's own client of the store reconnects by itself after an outage.
+  await waitFor(() => ledger.pending(0).then(() => true, () => false), 'the quota store to answer the test', 30_000, 50);
+  // Let every access-log entry in flight arrive first (each replica applies its stream in order).
+  await waitFor(async () => (await ledger.pending(0)).every((hold) => Date.now() - hold.since >= PENDING_AFTER_MS) || (await ledger.pending(0)).length === 0,
+    'every unsettled hold to be older than --pending-after-ms', 30_000, 50);
+  await resolvePending({ ledger, find: findOnArray(resources, adapters.registry), olderThanMs: PENDING_AFTER_MS, intervalMs: 1 });
+  await createReconciler({ ledger, resources, adapters: adapters.registry, mode: 'repair', settleAfterMs: PENDING_AFTER_MS, tickMs: 3_600_000 }).runOnce();
+  return Date.now() - began;
+}
+
 /** The quota store under test: one Redis with an append-only file, or Sentinel (1 primary, 2 replicas, 3 sentinels). */
 type Store = 'aof' | 'sentinel';
 const DOWN_AFTER_MS = 1000;
@@ -67,7 +84,7 @@ function faultSuite(store: Store, title: string): void {
 describe(title, function () {
   this.timeout(180_000);
   let gateway: FakePowerFlexGateway;
-  let front: FaultInjectingGateway;
+  let front: FaultInjectingFront;
   let aofDir: string;
   let redis: RunningRedis;
   let redisPort: number;
@@ -167,19 +184,7 @@ describe(title, function () {
     }, `replica ${port} ${healthy ? 'healthy' : 'unhealthy'} in Envoy`, 30_000, 50);
   }
 
-  /** Settles everything left: clients done, late creates done, then the resolver and one reconciliation pass. */
-  async function settle(): Promise<number> {
-    const began = Date.now();
-    await front.idle();
-    // The test's own client of the store reconnects by itself after an outage.
-    await waitFor(() => ledger.pending(0).then(() => true, () => false), 'the quota store to answer the test', 30_000, 50);
-    // Let every access-log entry in flight arrive first (each replica applies its stream in order).
-    await waitFor(async () => (await ledger.pending(0)).every((hold) => Date.now() - hold.since >= PENDING_AFTER_MS) || (await ledger.pending(0)).length === 0,
-      'every unsettled hold to be older than --pending-after-ms', 30_000, 50);
-    await resolvePending({ ledger, find: findOnArray(resources, adapters.registry), olderThanMs: PENDING_AFTER_MS, intervalMs: 1 });
-    await createReconciler({ ledger, resources, adapters: adapters.registry, mode: 'repair', settleAfterMs: PENDING_AFTER_MS, tickMs: 3_600_000 }).runOnce();
-    return Date.now() - began;
-  }
+  const settle = () => settleEverything(front, ledger, resources, adapters);
 
   /** Ledger == array, volume by volume, every volume charged once; then every volume deleted by its tenant. */
   async function checkAndClean(tenants: readonly TenantName[]): Promise<void> {
@@ -210,7 +215,7 @@ describe(title, function () {
 
   before(async function () {
     gateway = await FakePowerFlexGateway.start();
-    front = await FaultInjectingGateway.start(gateway, { createFault: (name) => faults.get(name)?.shift() ?? 'none', slowMs: 300 });
+    front = await FaultInjectingFront.start(gateway, POWERFLEX_CREATES, { createFault: (name) => faults.get(name)?.shift() ?? 'none', slowMs: 300 });
     if (store === 'aof') {
       aofDir = mkdtempSync(path.join(tmpdir(), 'faults-redis-'));
       redis = await startRedis({ aofDir });
@@ -392,3 +397,157 @@ describe(title, function () {
 
 faultSuite('aof', 'quota under concurrency and faults: two serve replicas, one edge Envoy, Redis with AOF');
 faultSuite('sentinel', 'quota under faults with Sentinel: two serve replicas, one edge Envoy, 1 primary, 2 replicas, 3 sentinels');
+
+/**
+ * The same array faults against PowerMax (issue 13): one `serve` behind the edge Envoy, Redis, the fake
+ * Unisphere behind the fault front. Creates are the driver's storage-group edits with
+ * `addVolumeParam` in GB (charged in whole cylinders); a CSI retry first looks the volume up by its
+ * identifier, as csi-powermax does (Unisphere allows two volumes of one identifier, so the driver's
+ * idempotency is that lookup), and only after the array is done with the earlier attempt (the
+ * driver's back-off outlasts the array's late execution; else a real array gets a second volume too).
+ */
+describe('quota under array faults on PowerMax: one serve, one edge Envoy, Redis, fake Unisphere behind the fault front', function () {
+  this.timeout(180_000);
+  const SRP = 'SRP_1';
+  const SG = DEFAULT_STORAGE_GROUPS[0]!.storageGroupId;
+  const PMAX_TENANTS = ['pa', 'pb'] as const;
+  type PmaxTenant = (typeof PMAX_TENANTS)[number];
+  const PMAX_QUOTA_KIB = 10 * GIB_IN_KIB;
+  /** 2 GB in cylinders of 1,920 KiB, rounded up: what each create is charged. */
+  const VOLUME_CYL = Math.ceil((2 * GIB_IN_KIB) / CYLINDER_KIB);
+  let unisphere: FakeUnisphere;
+  let front: FaultInjectingFront;
+  let redis: RunningRedis;
+  let ledger: RedisLedger;
+  let workspace: Workspace;
+  let stack: Stack;
+  let resources: DirectoryResources;
+  let adapters: Adapters;
+  let tls: Agent;
+  const tokens = new Map<PmaxTenant, string>();
+  const faults = new Map<string, CreateFault[]>();
+  const violations: string[] = [];
+
+  before(async () => {
+    unisphere = await FakeUnisphere.start();
+    front = await FaultInjectingFront.start(unisphere, UNISPHERE_CREATES, { createFault: (name) => faults.get(name)?.shift() ?? 'none', slowMs: 300 });
+    redis = await startRedis();
+    ledger = await RedisLedger.connect({ url: redis.url });
+    workspace = await createWorkspace({
+      systemType: 'powermax',
+      array: { endpoint: front.url, systemId: unisphere.symmetrixId, ca: front.ca, username: unisphere.username, password: unisphere.password },
+      pool: SRP, quotaGiB: PMAX_QUOTA_KIB / GIB_IN_KIB, tenants: PMAX_TENANTS.map((name) => ({ name, approveSdc: false })), pollInterval: '0',
+    });
+    stack = await startStack({ workspace, redisUrl: redis.url, routeTimeoutMs: ROUTE_TIMEOUT_MS, pendingAfterMs: PENDING_AFTER_MS });
+    resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
+    adapters = createAdapters({ ca: front.ca });
+    tls = new Agent({ connect: { ca: workspace.edgeCa } });
+    for (const tenant of PMAX_TENANTS) {
+      const { access } = await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200 });
+      tokens.set(tenant, access);
+    }
+  });
+
+  after(async () => {
+    await tls?.close();
+    await stack?.stop();
+    await adapters?.close();
+    resources?.close();
+    await ledger?.close();
+    await redis?.stop();
+    await front?.stop();
+    await unisphere?.stop();
+    await workspace?.remove();
+  });
+
+  const slo = () => `/univmax/restapi/100/sloprovisioning/symmetrix/${unisphere.symmetrixId}`;
+
+  /** A request as the tenant's sidecar forwards gopowermax's: the tenant's token, the Forwarded pair. */
+  async function send(tenant: PmaxTenant, method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const response = await request(`${stack.edgeUrl}${apiPath}`, {
+      method: method as 'GET',
+      dispatcher: tls,
+      headers: {
+        authorization: `Bearer ${tokens.get(tenant)!}`,
+        forwarded: [`for=csm-authorization;${front.url};${unisphere.symmetrixId}`, 'by=csm-authorization;powermax'],
+        accept: 'application/json;version=100',
+        ...(body === undefined ? {} : { 'content-type': 'application/json;version=100' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }).catch((error: unknown) => ({ statusCode: 0, body: { text: async () => String(error) } }));
+    const text = await response.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON: kept as text
+    }
+    return { status: response.statusCode, body: parsed };
+  }
+
+  const onArray = (tenant: PmaxTenant) => unisphere.volumes.filter((volume) => volume.volume_identifier.startsWith(`${tenant}-`));
+  const onArrayKiB = (tenant: PmaxTenant) => onArray(tenant).reduce((sum, volume) => sum + volume.cap_cyl * CYLINDER_KIB, 0);
+
+  /** CreateVolume as csi-powermax makes it, retried on 5xx / reset: 'created' or 'denied' (507). */
+  async function csiCreate(tenant: PmaxTenant, name: string): Promise<'created' | 'denied'> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const existing = await send(tenant, 'GET', `${slo()}/volume?volume_identifier=${name}`);
+      if (existing.status === 200 && ((existing.body as { count?: number }).count ?? 0) > 0) return 'created';
+      const reply = await send(tenant, 'PUT', `${slo()}/storagegroup/${SG}`, {
+        editStorageGroupActionParam: { expandStorageGroupParam: { addVolumeParam: {
+          create_new_volumes: true, emulation: 'FBA', enable_mobility_id: false, remoteSymmSGInfoParam: { force: true },
+          volumeAttributes: [{ capacityUnit: 'GB', num_of_vols: 1, volume_size: '2', volumeIdentifier: { identifier_name: name, volumeIdentifierChoice: 'identifier_name' } }],
+        } } },
+        executionOption: 'SYNCHRONOUS',
+      });
+      if (reply.status === 200) {
+        if (onArrayKiB(tenant) > PMAX_QUOTA_KIB) violations.push(`${tenant}: ${onArrayKiB(tenant)} KiB on the array above the quota after an allowed create`);
+        return 'created';
+      }
+      if (reply.status === 507) return 'denied';
+      if (reply.status !== 0 && reply.status < 500) throw new Error(`create ${name}: ${reply.status} ${JSON.stringify(reply.body)}`);
+      await front.idle();
+    }
+    throw new Error(`create ${name} never succeeded`);
+  }
+
+  it('500, created then hung past the route timeout, hung then created, slow: ledger == array, never over quota, every volume freed by its soft delete', async () => {
+    const plans: Record<PmaxTenant, CreateFault[][]> = {
+      pa: [['fail'], ['create-then-hang'], ['hang-then-create'], ['slow'], ['fail', 'create-then-hang'], [], []],
+      pb: [['create-then-hang', 'create-then-hang'], ['hang-then-create'], ['fail', 'fail'], ['slow'], [], [], []],
+    };
+    const results = await Promise.all(PMAX_TENANTS.flatMap((tenant) => plans[tenant].map((plan, i) => {
+      const name = `${tenant}-fault-${i}`;
+      faults.set(name, [...plan]);
+      return csiCreate(tenant, name);
+    })));
+    // 7 × 2 GB (1,093 cylinders each) against a 10 GiB quota: 4 fit, the rest are denied 507.
+    expect(results.filter((result) => result === 'denied')).to.have.length(2 * (7 - 4));
+    await settleEverything(front, ledger, resources, adapters);
+    expect(front.injected['create-then-hang']).to.be.greaterThan(0);
+    expect(front.injected['hang-then-create']).to.be.greaterThan(0);
+
+    const rows = await ledger.volumes();
+    for (const tenant of PMAX_TENANTS) {
+      const arrayView = onArray(tenant).map((volume) => `${volume.volume_identifier}=${volume.cap_cyl * CYLINDER_KIB}`).sort();
+      const ledgerView = rows.filter((row) => row.tenant === tenant).map((row) => `${row.volume}=${row.sizeKiB}:${row.state}`).sort();
+      expect(ledgerView, tenant).to.deep.equal(arrayView.map((entry) => `${entry}:committed`));
+      expect(onArray(tenant).every((volume) => volume.cap_cyl === VOLUME_CYL)).to.equal(true);
+      // The driver's delete: the soft-delete rename to _DEL<name>, freed when the array confirms it.
+      for (const volume of onArray(tenant)) {
+        const renamed = await send(tenant, 'PUT', `${slo()}/volume/${volume.volumeId}`, {
+          editVolumeActionParam: { modifyVolumeIdentifierParam: { volumeIdentifier: { identifier_name: `_DEL${volume.volume_identifier}`, volumeIdentifierChoice: 'identifier_name' } } },
+          executionOption: 'SYNCHRONOUS',
+        });
+        expect(renamed.status, JSON.stringify(renamed.body)).to.equal(200);
+      }
+    }
+    await settleEverything(front, ledger, resources, adapters);
+    for (const tenant of PMAX_TENANTS) {
+      const usage = (await ledger.usage(tenant)).reduce((sum, row) => sum + row.usedKiB + row.reservedKiB, 0);
+      expect(usage, `${tenant} charged after deleting everything`).to.equal(0);
+    }
+    expect(violations).to.deep.equal([]);
+  });
+});

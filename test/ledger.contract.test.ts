@@ -373,6 +373,30 @@ function ledgerContract(backend: LedgerBackend): void {
         expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 16 * GiB, reservedKiB: 0, volumes: 1 });
       });
 
+      it('an allowed shrink keeps the old size charged until the array confirms it, then frees the difference; aborted, it changes nothing', async () => {
+        await createVolume(ledger, scope, 'vol-a', 16 * GiB);
+        await createVolume(ledger, scope, 'vol-b', 84 * GiB);
+        const shrink = await ledger.beginResize(scope, 'vol-a', 6 * GiB, limited(100 * GiB), { allowShrink: true });
+        if (shrink.status !== 'approved') throw new Error(`expected approved, got ${JSON.stringify(shrink)}`);
+        expect(shrink.increaseKiB).to.equal(0);
+        // Nothing is freed on the tenant's word: the quota is still full while the shrink is in flight.
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 100 * GiB, reservedKiB: 0, volumes: 2 });
+        expect((await ledger.reserve(scope, 'vol-c', 1, limited(100 * GiB))).status).to.equal('denied');
+        expect(await ledger.pending(0)).to.deep.equal([{ kind: 'resize', id: shrink.resize, scope, volume: 'vol-a', sizeKiB: 6 * GiB, since: clock }]);
+        expect([await ledger.commitResize(shrink.resize), await ledger.commitResize(shrink.resize)]).to.deep.equal([true, false]);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 90 * GiB, reservedKiB: 0, volumes: 2 });
+
+        const aborted = await ledger.beginResize(scope, 'vol-a', 2 * GiB, limited(100 * GiB), { allowShrink: true });
+        if (aborted.status !== 'approved') throw new Error(`expected approved, got ${JSON.stringify(aborted)}`);
+        expect(await ledger.abortResize(aborted.resize)).to.equal(true);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 90 * GiB, reservedKiB: 0, volumes: 2 });
+        // Deleted with a shrink in flight: the whole old size is freed once.
+        await ledger.beginResize(scope, 'vol-a', 2 * GiB, limited(100 * GiB), { allowShrink: true });
+        await ledger.commitDelete(await deletionId(ledger, scope, 'vol-a'));
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 84 * GiB, reservedKiB: 0, volumes: 1 });
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+
       it("refuses another tenant's volume, and a volume still being created or deleted", async () => {
         await createVolume(ledger, scope, 'vol-a', 8 * GiB);
         await approvedId(ledger, scope, 'vol-new', 8 * GiB);

@@ -259,6 +259,10 @@ describe('PowerMax end to end: gopowermax requests through sidecar → edge → 
       expect(reply.status, `${method} ${apiPath}`).to.equal(403);
       expect(Object.keys(reply.body as object)).to.deep.equal(['message']);
     }
+    // A storage-group snapshot would copy every tenant's volumes of the shared group: refused, saying what to do instead.
+    const group = await send('team-b', 'POST', `/univmax/restapi/100/replication/symmetrix/${sym()}/storagegroup/${SG}/snapshot`, { snapshotName: 'sg-snap', executionOption: 'SYNCHRONOUS' });
+    expect(group.status).to.equal(403);
+    expect((group.body as { message: string }).message).to.match(/storage-group snapshots are not allowed: .*snapshot each volume instead/);
     expect(seen).to.be.lessThan(afterCreate);
     expect(mutationsSince(afterCreate)).to.deep.equal([]);
     expect(unisphere.volumeNamed('csi-CSM-pmax-gb00000001')?.cap_cyl).to.equal(GIB_CYL);

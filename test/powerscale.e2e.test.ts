@@ -2,20 +2,14 @@
 // sends them (recorded request by request in /work/shared/reference/array-clients/powerscale.md,
 // "ps#<n>" = its sequence row: same methods, paths, headers and bodies) → the real tenant sidecar
 // and its Envoy → the real edge Envoy → the decision service (Redis ledger) → the fake OneFS.
-// The requests are replayed by hand, not by the Go client (no goisilon driver yet).
+// The requests are replayed by hand here (paths and bodies the Go client cannot be made to send
+// wrong); test/powerscale.gopowerscale.e2e.test.ts drives the same chain with gopowerscale itself.
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Agent, request } from 'undici';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
-import { startStack, type Stack } from '../src/demo/stack.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { FakeOneFs, GIB } from '../src/fakes/powerscale/onefs.js';
 import { waitFor } from '../src/harness/wait.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
-import { startRedis, type RunningRedis } from './support/redis.js';
-import { startSidecar, type RunningSidecar } from './support/sidecar.js';
+import { startPowerScaleChain, type PowerScaleChain } from './support/powerscaleChain.js';
 
 const QUOTA_GIB = 10;
 const GIB_KIB = 1024 * 1024;
@@ -35,55 +29,23 @@ interface Reply {
 describe('PowerScale: the CSI PowerScale sequence through sidecar → edge → service (real Envoy, Redis, fake OneFS)', function () {
   this.timeout(240_000);
 
-  let dir: string;
+  let chain: PowerScaleChain<TenantName>;
   let array: FakeOneFs;
-  let redis: RunningRedis;
   let ledger: RedisLedger;
-  let workspace: Workspace;
-  let stack: Stack;
   let tls: Agent;
-  const sidecars = {} as Record<TenantName, RunningSidecar>;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'powerscale-e2e-'));
-    array = await FakeOneFs.start();
-    array.addDirectory(ISI_PATH);
-    redis = await startRedis();
-    ledger = await RedisLedger.connect({ url: redis.url });
-    workspace = await createWorkspace({
-      systemType: 'powerscale',
-      array: { endpoint: array.url, systemId: array.clusterName, ca: array.ca, username: 'admin', password: 'Password123!' },
-      // PowerScale: the role's system is the cluster name, its pool the isiPath (as Dell's roles name them).
-      pool: ISI_PATH,
-      quotaGiB: QUOTA_GIB,
-      tenants: TENANTS.map((name) => ({ name, approveSdc: false })),
-    });
-    stack = await startStack({ workspace, redisUrl: redis.url });
+    chain = await startPowerScaleChain({ isiPath: ISI_PATH, quotaGiB: QUOTA_GIB, tenants: TENANTS });
+    ({ array, ledger } = chain);
     tls = new Agent({ connect: { rejectUnauthorized: false } });
-    for (const tenant of TENANTS) {
-      const tokens = await mintTokenPair({
-        keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,
-      });
-      sidecars[tenant] = await startSidecar({
-        dir: path.join(dir, tenant), edgePort: Number(new URL(stack.edgeUrl).port), edgeCa: workspace.edgeCa, tokens, plugin: 'powerscale', arrays: 1,
-        // The PowerScale driver secret (`isilonClusters: [{clusterName, endpoint, endpointPort, …}]`), pointed at the sidecar.
-        driverConfig: ([port]) => ({ isilonClusters: [{ clusterName: array.clusterName, username: 'placeholder', password: 'placeholder', endpoint: 'localhost', endpointPort: port, isDefault: true, skipCertificateValidation: true, isiPath: ISI_PATH }] }),
-      });
-    }
   });
 
   after(async () => {
-    await Promise.all(Object.values(sidecars).map((sidecar) => sidecar.stop()));
-    await stack?.stop();
     await tls?.close();
-    await ledger?.close();
-    await redis?.stop();
-    await array?.stop();
-    await workspace?.remove();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await chain?.stop();
   });
 
-  const endpoint = (tenant: TenantName) => `https://localhost:${sidecars[tenant].ports[0]!}`;
+  const endpoint = (tenant: TenantName) => chain.endpoint(tenant);
 
   /** A request through a tenant's sidecar with the headers gopowerscale sends (the spoofed session's cookie and CSRF token, its Referer). */
   async function send(tenant: TenantName, method: string, target: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
@@ -255,19 +217,60 @@ describe('PowerScale: the CSI PowerScale sequence through sidecar → edge → s
     expect(array.hasDirectory(`${ISI_PATH}/${volume}`)).to.equal(true);
   });
 
-  it('denies what the driver never does (cluster config, other protocols, file writes, quotas without a hard threshold) in OneFS\'s shape', async () => {
+  it('lowers a quota down to what the directory holds, freed once the array confirms; below its usage 400, the array not asked', async () => {
+    const volume = 'k8s-a6';
+    const { quotaId } = await provision('team-a', volume, 3 * GIB);
+    await waitFor(async () => (await used('team-a')).reservedKiB === 0, 'the quota\'s charge to be confirmed', 15_000);
+    const before = (await used('team-a')).usedKiB;
+    array.setUsage(`${ISI_PATH}/${volume}`, GIB + 1);
+    expect((await updateQuota('team-a', quotaId, 2 * GIB)).status).to.equal(204);
+    await settled('team-a', before - GIB_KIB);
+    expect(array.allQuotas.find((quota) => quota.id === quotaId)!.thresholds.hard).to.equal(2 * GIB);
+    const from = array.requests.length;
+    const below = await updateQuota('team-a', quotaId, GIB);
+    expect(below.status, JSON.stringify(below.body)).to.equal(400);
+    expect(errorMessage(below)).to.match(/holds 1 GiB; its size cannot go below that/);
+    expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
+    expect(array.allQuotas.find((quota) => quota.id === quotaId)!.thresholds.hard).to.equal(2 * GIB);
+    // Another tenant cannot lower it either.
+    expect((await updateQuota('team-b', quotaId, 2 * GIB - 1024)).status).to.equal(403);
+    expect((await send('team-a', 'DELETE', `/platform/1/quota/quotas/${quotaId}`)).status).to.equal(204);
+    await settled('team-a', before - 3 * GIB_KIB);
+  });
+
+  it('requireHardQuota (the default): a directory without a hard quota is owned, but neither exported, snapshotted nor given a soft-only quota', async () => {
+    const path = `${ISI_PATH}/k8s-a9`;
+    expect((await createDirectory('team-a', 'k8s-a9')).status).to.equal(200);
+    const from = array.requests.length;
+    const refused: [string, Reply][] = [
+      ['quota without hard', await send('team-a', 'POST', '/platform/1/quota/quotas/', { path, type: 'directory', thresholds: { advisory: GIB } })],
+      ['export', await createExport('team-a', 'k8s-a9', 'none')],
+      ['snapshot', await send('team-a', 'POST', '/platform/1/snapshot/snapshots/', { name: 'snap-a9', path })],
+    ];
+    for (const [what, reply] of refused) {
+      expect(reply.status, `${what}: ${JSON.stringify(reply.body)}`).to.equal(400);
+      expect(errorMessage(reply), what).to.match(/has no hard quota, so its use is unbounded; create its quota with thresholds.hard first/);
+    }
+    expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
+    // Its owner may still delete it (another tenant may not).
+    expect((await send('team-b', 'DELETE', `/namespace${path}?recursive=true`)).status).to.equal(403);
+    expect((await send('team-a', 'DELETE', `/namespace${path}?recursive=true`)).status).to.equal(204);
+    expect(array.hasDirectory(path)).to.equal(false);
+  });
+
+  it('denies what the driver never does (cluster config, other protocols, file writes, malformed hard thresholds) in OneFS\'s shape', async () => {
     const from = array.requests.length;
     const denied: [string, Reply, number][] = [
       ['cluster config', await send('team-a', 'PUT', '/platform/3/cluster/config/', { name: 'mine' }), 403],
       ['SMB share', await send('team-a', 'POST', '/platform/1/protocols/smb/shares/', { name: 'all', path: '/ifs' }), 403],
       ['file write', await send('team-a', 'PUT', `/namespace${ISI_PATH}/k8s-a9`, undefined, { 'x-isi-ifs-target-type': 'object' }), 403],
-      ['quota without hard', await send('team-a', 'POST', '/platform/1/quota/quotas/', { path: `${ISI_PATH}/k8s-a9`, type: 'directory', thresholds: { advisory: GIB } }), 400],
+      ['hard threshold 0', await send('team-a', 'POST', '/platform/1/quota/quotas/', { path: `${ISI_PATH}/k8s-a9`, type: 'directory', thresholds: { hard: 0 } }), 400],
     ];
     for (const [what, reply, status] of denied) {
       expect(reply.status, what).to.equal(status);
       expect(errorCode(reply), what).to.equal(`AEC_AUTHZ_${status}`);
     }
-    expect(errorMessage(denied[3]![1])).to.match(/hard threshold/);
+    expect(errorMessage(denied[3]![1])).to.match(/thresholds.hard must be whole bytes/);
     expect(seenSince(from).filter((s) => s.method !== 'GET')).to.deep.equal([]);
   });
 });

@@ -46,6 +46,16 @@ export interface VolumeInfo {
    * rename): taking it off hosts and off the array needs no owner; nothing else may touch it.
    */
   softDeleted?: boolean;
+  /**
+   * The array can lower its size down to this without the data it holds outgrowing the charge (a
+   * PowerScale SmartQuota: its usage). Absent: it cannot shrink (block volumes), a decrease is refused.
+   */
+  shrinkableToKiB?: number;
+  /**
+   * The array puts no limit on its capacity (a PowerScale directory without a hard quota): it is
+   * charged nothing, and a tenant may use it only where its role allows that (`requireHardQuota: false`).
+   */
+  unbounded?: boolean;
 }
 
 /** A local answer for requests the array must never see (PowerFlex /api/login). */
@@ -77,8 +87,11 @@ export interface ArrayAdapter {
    * (settles holds; never cached). Anything else (unreachable, refused) throws: nobody can tell.
    */
   findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined>;
-  /** Every volume (and snapshot) on the system, with pool names (reconciliation; never cached). */
-  inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]>;
+  /**
+   * Every volume (and snapshot) on the system, with pool names (reconciliation; never cached).
+   * `pools`: the pools the system's roles name (PowerScale lists the directories in each isiPath).
+   */
+  inventory(system: StorageSystem, credentials: ArrayCredentials, pools?: readonly string[]): Promise<VolumeInfo[]>;
   /** Headers that carry the array's own credentials on the forwarded request (e.g. PowerFlex Basic ':'+token). */
   authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[]>;
   /**

@@ -38,7 +38,9 @@ export type BeginDeleteResult =
  * `already-resizing` is another request's hold to the same size (a hint, as for creates);
  * `unchanged` the size is already charged (nothing held); `busy` the volume is being created,
  * deleted or resized to another size (retry later); `not-owner` as for deletes. A shrink throws
- * LedgerInputError: the ledger never lowers a charge on a tenant's word.
+ * LedgerInputError (the ledger never lowers a charge on a tenant's word) unless `allowShrink`: then
+ * it is `approved` with `increaseKiB` 0 and the volume stays charged its old size until the array
+ * confirms the new one (`commitResize` frees the difference; `abortResize` changes nothing).
  */
 export type ResizeResult =
   | { status: 'approved'; resize: ReservationId; increaseKiB: number }
@@ -47,6 +49,11 @@ export type ResizeResult =
   | { status: 'busy' }
   | { status: 'not-owner' }
   | { status: 'denied'; usedKiB: number; quotaKiB: number; requestedKiB: number };
+
+export interface ResizeOptions {
+  /** A decrease the array can make without the volume's data outgrowing the new charge (a PowerScale quota above its usage). */
+  allowShrink?: boolean;
+}
 
 /** What `recordPresent` did to make the ledger match a volume the array has. */
 export type PresentRepair = 'charged' | 'committed' | 'corrected' | 'unchanged';
@@ -107,7 +114,7 @@ export interface Ledger {
   /** The volume is still on the array: it stays charged and owned. */
   abortDelete(deletion: ReservationId): Promise<boolean>;
   /** Holds the increase from the charged size to `newSizeKiB` against `quota` (see ResizeResult). */
-  beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota): Promise<ResizeResult>;
+  beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota, options?: ResizeOptions): Promise<ResizeResult>;
   /** The array reports the new size: the volume is charged `newSizeKiB` from now on. Once. */
   commitResize(resize: ReservationId): Promise<boolean>;
   /** The array kept the old size: the increase is freed. Once. */

@@ -4,7 +4,7 @@
 // new operation kind is one entry here, not another branch in the pipeline.
 import type { ArrayAdapter, Operation, VolumeInfo } from '../arrays/types.js';
 import type { Ledger } from '../ledger/types.js';
-import type { ArrayCredentials, Quota, StorageSystem, Tenant } from '../resources/types.js';
+import type { ArrayCredentials, Quota, Role, StorageSystem, Tenant } from '../resources/types.js';
 import type { TokenClaims } from '../tokens/types.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
 import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery, volumeExpandQuery } from './authorize/inputs.js';
@@ -21,6 +21,8 @@ export interface OperationContext {
   tenant: Tenant;
   /** storageKey of every system the tenant's live roles name (identity phase). */
   systems: ReadonlySet<string>;
+  /** The tenant's live roles (identity phase). */
+  roles: readonly Role[];
   /** The token's claims with the tenant's live roles. */
   claims: TokenClaims;
   policy: PolicyEngine;
@@ -63,6 +65,20 @@ const firstQuota = (quotas: readonly Quota[]): Quota => {
 };
 
 /**
+ * A volume the array puts no capacity limit on (`unbounded`: a PowerScale directory without a hard
+ * quota) is charged nothing, so it may be mapped (exported, published, snapshotted, given a quota
+ * without a hard threshold) only where one of the tenant's roles on its pool says
+ * `requireHardQuota: false`. Unmapping and deleting it are always the owner's.
+ */
+function unboundedRefused({ roles, system }: OperationContext, volume: VolumeInfo): Rejection | undefined {
+  if (!volume.unbounded) return undefined;
+  const allowed = roles.some((role) => role.allowUnbounded && role.systemType === system.type && role.systemID === system.systemID && role.pool === volume.poolName);
+  return allowed
+    ? undefined
+    : reject(400, 'hard-quota-required', `request denied: "${volume.name}" has no hard quota, so its use is unbounded; create its quota with thresholds.hard first (a role with requireHardQuota: false on ${volume.poolName} allows it)`);
+}
+
+/**
  * Map and unmap: the policy's word and the tenant's ownership, nothing held. Unmapping a volume its
  * owner already deleted (`softDeleted`) is the driver finishing that delete: no owner is left to ask.
  */
@@ -70,8 +86,10 @@ function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap', action: string): 
   return {
     enrich: (context, operation) => volumeOf(context, operation.volumeId),
     policy: claimsPolicy(kind),
-    ledger: async (context, _operation, volume) =>
-      kind === 'volume-unmap' && volume.softDeleted ? NOTHING_HELD : ((await ownership(context, volume, action)) ?? NOTHING_HELD),
+    ledger: async (context, _operation, volume) => {
+      if (kind === 'volume-unmap' && volume.softDeleted) return NOTHING_HELD;
+      return (await ownership(context, volume, action)) ?? (kind === 'volume-map' ? unboundedRefused(context, volume) : undefined) ?? NOTHING_HELD;
+    },
   };
 }
 
@@ -84,11 +102,16 @@ const volumeCreate: OperationEntry<'volume-create', string> = {
 
 /**
  * An expansion is held to `karavi.volumes.expand` (the create family's decision for the volume's
- * new size on its pool, shrinks refused), and charged by the increase.
+ * new size on its pool, shrinks refused), and charged by the increase. A volume the array can
+ * shrink (`shrinkableToKiB`: a PowerScale quota) is asked about at its new size, as if it had it
+ * (the role must still allow that size on the pool); the ledger frees the difference when confirmed.
  */
 const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
   enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
-  policy: (context, operation, volume) => authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, volume, operation.newSizeKiB)),
+  policy: (context, operation, volume) => {
+    const asked = volume.shrinkableToKiB !== undefined && operation.newSizeKiB < volume.sizeKiB ? { ...volume, sizeKiB: operation.newSizeKiB } : volume;
+    return authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, asked, operation.newSizeKiB));
+  },
   ledger: async (context, operation, volume, quotas) =>
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
 };

@@ -24,6 +24,9 @@ const operations: Record<string, Operation> = {
   '/api/instances/System::sys1/action/approveSdc/': { kind: 'sdc-approve' },
   '/api/instances/Volume::v1/action/setVolumeSize/': { kind: 'volume-expand', volumeId: 'v1', newSizeKiB: 16 * 1024 * 1024 },
   '/api/instances/Volume::v1/action/overwriteVolumeContent/': { kind: 'volume-restore', volumeId: 'v1', sourceVolumeId: 'v2' },
+  '/api/instances/Volume::v1/action/addMappedSdc/': { kind: 'volume-map', volumeId: 'v1' },
+  '/api/instances/Volume::v1/action/lowerTo6/': { kind: 'volume-expand', volumeId: 'v1', newSizeKiB: 6 },
+  '/api/instances/Volume::v1/action/lowerTo2/': { kind: 'volume-expand', volumeId: 'v1', newSizeKiB: 2 },
   '/api/evil/': { kind: 'unknown-mutation' },
 };
 
@@ -129,6 +132,33 @@ describe('createDecider', () => {
     const decision = (await createDecider(deps({ reserve }))(await request('/api/types/Volume/instances/'))) as Allow;
     expect(decision.metadata).to.include({ operation: 'volume-create', hints: 'res-0' });
     expect(decision.metadata).to.not.have.property('holds');
+  });
+
+  it('lets an unbounded volume (a directory without a hard quota) be mapped only where a role on its pool allows it (requireHardQuota: false)', async () => {
+    const unboundedArray: ArrayAdapter = { ...adapter, volume: async (_s, _c, id) => ({ id, name: `name-of-${id}`, sizeKiB: 1, poolId: 'p1', poolName: 'bronze', unbounded: true }) };
+    const refused = (await createDecider(deps({ array: unboundedArray }))(await request('/api/instances/Volume::v1/action/addMappedSdc/'))) as Deny;
+    expect(refused).to.include({ kind: 'deny', status: 400, reason: 'hard-quota-required' });
+    expect(bodyOf(refused).message).to.match(/"name-of-v1" has no hard quota.*requireHardQuota: false on bronze/);
+    const otherPool = (await createDecider(deps({ array: unboundedArray, roles: [{ ...bronzeRole, pool: 'silver', allowUnbounded: true }, bronzeRole] }))(await request('/api/instances/Volume::v1/action/addMappedSdc/'))) as Deny;
+    expect(otherPool).to.include({ status: 400, reason: 'hard-quota-required' });
+    const allowed = await createDecider(deps({ array: unboundedArray, roles: [{ ...bronzeRole, allowUnbounded: true }] }))(await request('/api/instances/Volume::v1/action/addMappedSdc/'));
+    expect(allowed.kind).to.equal('allow');
+  });
+
+  it('lowers a shrinkable volume (a PowerScale quota) down to what it holds, asking the ledger to allow the shrink; below that 400', async () => {
+    const shrinkable: ArrayAdapter = { ...adapter, volume: async (_s, _c, id) => ({ id, name: `name-of-${id}`, sizeKiB: 8, poolId: 'p1', poolName: 'bronze', shrinkableToKiB: 4 }) };
+    const asked: unknown[] = [];
+    const beginResize = async (...args: unknown[]): Promise<ResizeResult> => {
+      asked.push(args[4]);
+      return { status: 'approved', resize: 'resize-2', increaseKiB: 0 };
+    };
+    const lowered = (await createDecider(deps({ array: shrinkable, beginResize }))(await request('/api/instances/Volume::v1/action/lowerTo6/'))) as Allow;
+    expect(lowered.metadata).to.include({ operation: 'volume-expand', holds: 'resize-2' });
+    expect(asked).to.deep.equal([{ allowShrink: true }]);
+    const below = (await createDecider(deps({ array: shrinkable, beginResize }))(await request('/api/instances/Volume::v1/action/lowerTo2/'))) as Deny;
+    expect(below).to.include({ kind: 'deny', status: 400, reason: 'shrink-below-data' });
+    expect(bodyOf(below).message).to.match(/"name-of-v1" holds 4 KiB; its size cannot go below that/);
+    expect(asked).to.have.length(1);
   });
 
   it('holds the increase of an expansion of an owned volume; refuses another tenant\'s volume 403 and a busy one 409', async () => {

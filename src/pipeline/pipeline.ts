@@ -71,7 +71,7 @@ export function createDecider(deps: PipelineDeps): Decide {
     if (!found) return deny(reject(403, 'unknown-mutation', `request denied: ${operation.kind} is not a recognised operation`), metadata);
     const { entry } = found;
     const context: OperationContext = {
-      adapter, system, credentials, tenant, systems: identity.systems, claims: liveClaims(identity.claims, tenant), policy: deps.policy, ledger: deps.ledger,
+      adapter, system, credentials, tenant, systems: identity.systems, roles: identity.roles, claims: liveClaims(identity.claims, tenant), policy: deps.policy, ledger: deps.ledger,
     };
     const facts = await enrich(() => entry.enrich(context, found.operation));
     if (isRejection(facts)) return deny(facts, metadata);

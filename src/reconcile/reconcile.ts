@@ -82,7 +82,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const inFlight = new Set(
       (await options.ledger.pending(0)).filter(onSystem).filter((hold) => now() - hold.since < options.settleAfterMs).map((hold) => volumeKey(hold.scope, hold.volume)),
     );
-    const inventory = await adapter.inventory(system, credentials);
+    const pools = [...options.resources.current().roles.values()].filter((role) => role.systemType === system.type && role.systemID === system.systemID).map((role) => role.pool);
+    const inventory = await adapter.inventory(system, credentials, pools);
     const onArray = new Map(inventory.map((volume) => [volume.name, volume]));
     const charged = new Set(rows.map((row) => row.volume));
     const base = { systemType: system.type, systemID: system.systemID, repaired: false };

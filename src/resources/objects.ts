@@ -67,7 +67,7 @@ interface ValidObject {
 }
 interface TenantSpec { roles?: string; approveSdc: boolean; revoke: boolean; volumePrefix?: string; identities?: IdentitySpec[] }
 interface IdentitySpec { issuer: string; audiences: string[]; jwksUri?: string; jwks?: { keys: Record<string, unknown>[] }; caBundle?: string; subjects: string[] }
-interface RoleSpec { quota: string | number; systemID: string; systemType: SystemType; pool?: string }
+interface RoleSpec { quota: string | number; systemID: string; systemType: SystemType; pool?: string; requireHardQuota?: boolean }
 interface StorageSpec {
   type: SystemType;
   endpoint: string;
@@ -98,7 +98,9 @@ function toResourceObject(kind: ResourceKind, obj: ValidObject, errors: FieldErr
       }
       // PowerStore has no pool: the whole system is the unit a quota applies to.
       const pool = spec.pool ?? spec.systemID;
-      return { kind, name, role: { name, systemType: spec.systemType, systemID: spec.systemID, pool, quota: quota.quota } };
+      const role: Role = { name, systemType: spec.systemType, systemID: spec.systemID, pool, quota: quota.quota };
+      if (spec.requireHardQuota === false) role.allowUnbounded = true;
+      return { kind, name, role };
     }
     case 'Storage': {
       const spec = obj.spec as unknown as StorageSpec;

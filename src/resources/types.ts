@@ -39,6 +39,11 @@ export interface Role {
   /** PowerFlex pool name, PowerMax SRP, PowerScale isiPath; PowerStore: the systemID. */
   pool: string;
   quota: Quota;
+  /**
+   * `spec.requireHardQuota: false` (PowerScale): the tenant may use volumes the array puts no
+   * capacity limit on (directories without a hard quota), charged nothing. Absent: refused.
+   */
+  allowUnbounded?: boolean;
 }
 
 /** Where an array's username/password come from: files in a mounted Secret or Secrets Store CSI volume. */

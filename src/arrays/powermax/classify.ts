@@ -71,8 +71,19 @@ function operationOf(method: string, pathname: string, body: Buffer, systemID: s
   const restLower = lower.slice(at + 4);
   if (area === 'sloprovisioning' && !isPrivate) return provisioning(method, rest, restLower, body);
   if (area === 'replication' && isPrivate && restLower[0] === 'snapshot' && rest.length === 2) return snapVx(method, rest[1]!, body);
+  if (area === 'replication' && restLower[0] === 'storagegroup' && restLower[2] === 'snapshot') return { kind: 'invalid', status: 403, message: STORAGE_GROUP_SNAPVX_DENIED };
   return { kind: 'unknown-mutation' };
 }
+
+/**
+ * Storage-group SnapVX (`…/replication/symmetrix/<sid>/storagegroup/<sg>/snapshot[/…]`, gopowermax's
+ * CreateStorageGroupSnapshot and its generations, used for volume group snapshots) snapshots every
+ * volume of the group. csi-powermax's groups are per SRP/service level and per node, shared by every
+ * tenant provisioning there: one tenant's group snapshot (then linked to its own volumes) would copy
+ * the others' data. Refused with what to do instead; the CSI controller's own snapshots are per volume.
+ */
+const STORAGE_GROUP_SNAPVX_DENIED =
+  'request denied: storage-group snapshots are not allowed: a csi-powermax storage group holds volumes of several tenants; snapshot each volume instead (POST …/replication/symmetrix/<sid>/snapshot/<name> with deviceNameListSource)';
 
 /** `…/sloprovisioning/symmetrix/<sid>/<collection>[/<id>]`. */
 function provisioning(method: string, rest: string[], lower: string[], body: Buffer): Operation {

@@ -29,14 +29,16 @@ describe('PowerScale adapter against the fake OneFS', () => {
     await array.stop();
   });
 
-  /** The driver's directory, quota, export and snapshot, made through the adapter's own session headers. */
-  async function provision(hardBytes: number): Promise<{ quotaId: string; exportId: number; snapshotId: number }> {
+  /** A call that must succeed, made with the adapter's own session headers. */
+  async function call(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
     const headers = Object.fromEntries((await adapter.authorize(system, CREDENTIALS)).map(({ name, value }) => [name, value]));
-    const call = async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
-      const response = await fetchArray(array, method, path, { ...headers, ...extra }, body);
-      expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).to.be.within(200, 299);
-      return response.body as Record<string, unknown>;
-    };
+    const response = await fetchArray(array, method, path, { ...headers, ...extra }, body);
+    expect(response.status, `${method} ${path}: ${JSON.stringify(response.body)}`).to.be.within(200, 299);
+    return response.body as Record<string, unknown>;
+  }
+
+  /** The driver's directory, quota, export and snapshot. */
+  async function provision(hardBytes: number): Promise<{ quotaId: string; exportId: number; snapshotId: number }> {
     await call('PUT', `/namespace${VOLUME}`, undefined, { 'x-isi-ifs-target-type': 'container' });
     const quota = await call('POST', '/platform/1/quota/quotas/', { path: VOLUME, type: 'directory', thresholds: { hard: hardBytes } });
     const nfs = await call('POST', '/platform/2/protocols/nfs/exports/?zone=System', { paths: [VOLUME] });
@@ -58,7 +60,11 @@ describe('PowerScale adapter against the fake OneFS', () => {
 
   it('looks up the directory a quota, export or snapshot stands for; a quota is charged its hard threshold', async () => {
     const { quotaId, exportId, snapshotId } = await provision(3 * GIB);
-    expect(await adapter.volume(system, CREDENTIALS, `quota:${quotaId}`)).to.deep.equal({ id: `quota:${VOLUME}`, name: `quota:${VOLUME}`, sizeKiB: 3 * 1024 * 1024, poolId: '/ifs/data/csi', poolName: '/ifs/data/csi' });
+    array.setUsage(VOLUME, GIB + 1);
+    // A hard threshold may be lowered to what the directory holds, in whole KiB rounded up.
+    expect(await adapter.volume(system, CREDENTIALS, `quota:${quotaId}`)).to.deep.equal({
+      id: `quota:${VOLUME}`, name: `quota:${VOLUME}`, sizeKiB: 3 * 1024 * 1024, poolId: '/ifs/data/csi', poolName: '/ifs/data/csi', shrinkableToKiB: 1024 * 1024 + 1,
+    });
     const directory = { id: VOLUME, name: VOLUME, sizeKiB: 1, poolId: '/ifs/data/csi', poolName: '/ifs/data/csi' };
     expect(await adapter.volume(system, CREDENTIALS, `export:${exportId}`)).to.deep.equal(directory);
     expect(await adapter.volume(system, CREDENTIALS, `snapshot:${snapshotId}`)).to.deep.equal(directory);
@@ -68,6 +74,20 @@ describe('PowerScale adapter against the fake OneFS', () => {
     const missing = await adapter.volume(system, CREDENTIALS, 'export:999').catch((error: unknown) => error);
     expect(missing).to.be.instanceOf(ArrayLookupError).and.to.include({ status: 404 });
     expect(await adapter.inventory(system, CREDENTIALS)).to.deep.equal([directory, { ...directory, id: `quota:${VOLUME}`, name: `quota:${VOLUME}`, sizeKiB: 3 * 1024 * 1024 }]);
+  });
+
+  it('says a directory without a hard quota is unbounded, and lists quota-less directories of the pools it is given', async () => {
+    await call('PUT', `/namespace${VOLUME}`, undefined, { 'x-isi-ifs-target-type': 'container' });
+    await call('PUT', '/namespace/ifs/data/csi/k8s-2', undefined, { 'x-isi-ifs-target-type': 'container' });
+    await call('POST', '/platform/1/quota/quotas/', { path: '/ifs/data/csi/k8s-2', type: 'directory', thresholds: { hard: GIB } });
+    const unbounded = { id: VOLUME, name: VOLUME, sizeKiB: 1, poolId: '/ifs/data/csi', poolName: '/ifs/data/csi', unbounded: true };
+    expect(await adapter.volume(system, CREDENTIALS, `directory:${VOLUME}`)).to.deep.equal(unbounded);
+    expect(await adapter.volume(system, CREDENTIALS, 'directory:/ifs/data/csi/k8s-2')).to.not.have.property('unbounded');
+    const bounded = { id: '/ifs/data/csi/k8s-2', name: '/ifs/data/csi/k8s-2', sizeKiB: 1, poolId: '/ifs/data/csi', poolName: '/ifs/data/csi' };
+    const quota = { ...bounded, id: 'quota:/ifs/data/csi/k8s-2', name: 'quota:/ifs/data/csi/k8s-2', sizeKiB: 1024 * 1024 };
+    // Without pools only what has a quota is seen; with the roles' isiPaths every directory in them.
+    expect(await adapter.inventory(system, CREDENTIALS)).to.deep.equal([bounded, quota]);
+    expect(await adapter.inventory(system, CREDENTIALS, ['/ifs/data/csi', '/ifs/data/absent'])).to.deep.equal([bounded, quota, unbounded]);
   });
 
   it('logs in again after the cluster ends the session (401), and drops a forwarded request\'s refused session', async () => {

@@ -55,7 +55,7 @@ export function createPowerScaleAdapter(options: PowerScaleClientOptions = {}): 
     poolName: async (_system, _credentials, poolId) => poolId,
     volume: (system, credentials, ref) => client.object(system, credentials, ref),
     findVolume: (system, credentials, name) => client.find(system, credentials, name),
-    inventory: (system, credentials) => client.inventory(system, credentials),
+    inventory: (system, credentials, pools) => client.inventory(system, credentials, pools),
     authorize: async (system, credentials) => credentialHeaders(await client.session(system, credentials)),
     credentialsRejected: (system, tag) => client.sessionRefused(system, (session) => sessionTag(credentialHeaders(session)) === tag),
     errorBody: onefsErrorBody,

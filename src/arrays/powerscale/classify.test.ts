@@ -27,10 +27,14 @@ describe('PowerScale classifier', () => {
     expect(classify('POST', '/platform/2/protocols/nfs/exports/', { paths: ['/ifs/data/csi/a', '/ifs/data/csi/b'] }).operation.kind).to.equal('invalid');
   });
 
-  it('refuses a quota without a hard threshold, and a body whose keys another parser reads differently', () => {
+  it('takes a quota without a hard threshold as a change to the directory (requireHardQuota decides); refuses a malformed hard threshold and a body whose keys another parser reads differently', () => {
     const noHard = classify('POST', '/platform/1/quota/quotas/', { path: '/ifs/data/csi/k8s-1', type: 'directory', thresholds: { advisory: 1024 } }).operation;
-    expect(noHard).to.include({ kind: 'invalid', status: 400 });
-    expect((noHard as { message: string }).message).to.match(/hard threshold/);
+    expect(noHard).to.deep.equal({ kind: 'volume-map', volumeId: 'directory:/ifs/data/csi/k8s-1' });
+    for (const hard of [0, -1, 1.5, '1024']) {
+      const bad = classify('POST', '/platform/1/quota/quotas/', { path: '/ifs/data/csi/k8s-1', type: 'directory', thresholds: { hard } }).operation;
+      expect(bad, String(hard)).to.include({ kind: 'invalid', status: 400 });
+      expect((bad as { message: string }).message).to.match(/thresholds.hard must be whole bytes/);
+    }
     expect(classify('POST', '/platform/1/quota/quotas/', '{"path":"/ifs/data/csi/a","Path":"/ifs/data/csi/b","type":"directory","thresholds":{"hard":1024}}').operation.kind).to.equal('invalid');
   });
 

@@ -104,7 +104,6 @@ function namespaceMutation(method: string, segments: string[], query: string, re
 /**
  * `POST /platform/1/quota/quotas {path, type:"directory", thresholds:{hard}, …}` (ps#8): the hard
  * threshold is what is charged, as a charge of its own on the directory, made by its owner only.
- * Without a hard threshold the directory's use would be unbounded: refused.
  */
 function quotaCreate(body: Buffer): Operation {
   const parsed = strictJsonObject(body, BODY_FIELDS);
@@ -112,9 +111,14 @@ function quotaCreate(body: Buffer): Operation {
   const { path, type } = parsed;
   if (!isDirectoryPath(path)) return invalid(`quota create: "path" must be a directory path under /ifs, got ${JSON.stringify(path) ?? 'nothing'}`);
   if (type !== 'directory') return invalid(`quota create: only directory quotas are accepted, got type ${JSON.stringify(type) ?? 'nothing'}`);
-  const hard = hardThreshold(parsed.thresholds);
-  if (hard === undefined) return invalid('quota create: a hard threshold (thresholds.hard, whole bytes) is required: it is what the directory is charged against the tenant\'s quota');
-  return { kind: 'volume-quota', volumeId: objectRef('directory', path), name: quotaName(path), sizeKiB: kibOf(hard) };
+  const { thresholds } = parsed;
+  const hard = hardThreshold(thresholds);
+  if (hard !== undefined) return { kind: 'volume-quota', volumeId: objectRef('directory', path), name: quotaName(path), sizeKiB: kibOf(hard) };
+  // No hard threshold (an advisory or soft one only): the directory stays unbounded and is charged
+  // nothing; the owner may make it only where a role allows unbounded directories (requireHardQuota: false).
+  const hardGiven = typeof thresholds === 'object' && thresholds !== null && (thresholds as { hard?: unknown }).hard !== undefined && (thresholds as { hard?: unknown }).hard !== null;
+  if (hardGiven) return invalid('quota create: thresholds.hard must be whole bytes above 0: it is what the directory is charged against the tenant\'s quota');
+  return { kind: 'volume-map', volumeId: objectRef('directory', path) };
 }
 
 /** `PUT /platform/1/quota/quotas/<id> {thresholds:{hard}, …}` (ps#12): a new hard threshold is an expansion; other changes are the owner's. */

@@ -34,6 +34,8 @@ interface RawQuota {
   path?: unknown;
   type?: unknown;
   thresholds?: { hard?: unknown } | null;
+  /** What the directory holds: `logical` bytes (OneFS API Reference, quota `usage`). */
+  usage?: { logical?: unknown } | null;
 }
 
 /** Where each object kind is read, and the list its answer holds (ps#10, ps#14). */
@@ -56,7 +58,8 @@ export class PowerScaleClient extends SessionArrayClient<PowerScaleSession> {
     if (kind === 'quota') {
       const quota = responseJson<{ quotas?: RawQuota[] }>(await this.expectOk(system, credentials, `/platform/1/quota/quotas/${encodeURIComponent(id)}`))?.quotas?.[0];
       if (typeof quota?.path !== 'string') throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota ${id}`, 502);
-      return quotaCharge(quota.path, hardOf(quota));
+      // A hard threshold may be lowered down to what the directory holds (no data outgrows its charge).
+      return { ...quotaCharge(quota.path, hardOf(quota)), shrinkableToKiB: kibOf(bytesOf(quota.usage?.logical) ?? 0) };
     }
     if (kind === 'directory') {
       const found = await this.directory(system, credentials, id);
@@ -73,22 +76,31 @@ export class PowerScaleClient extends SessionArrayClient<PowerScaleSession> {
   async find(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
     if (!name.startsWith(quotaName(''))) return this.directory(system, credentials, name);
     const path = name.slice(quotaName('').length);
-    const quotas = responseJson<{ quotas?: RawQuota[] }>(await this.expectOk(system, credentials, `/platform/1/quota/quotas/?path=${encodeURIComponent(path)}&type=directory`))?.quotas;
-    if (!Array.isArray(quotas)) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota list`, 502);
-    const quota = quotas.find((candidate) => candidate.path === path);
+    const quota = await this.quotaOn(system, credentials, path);
     return quota && quotaCharge(path, hardOf(quota));
   }
 
-  /** The directory at this path, or undefined when the array has none. */
+  /** The directory quota on this path, or undefined when it has none. */
+  private async quotaOn(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<RawQuota | undefined> {
+    const quotas = responseJson<{ quotas?: RawQuota[] }>(await this.expectOk(system, credentials, `/platform/1/quota/quotas/?path=${encodeURIComponent(path)}&type=directory`))?.quotas;
+    if (!Array.isArray(quotas)) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota list`, 502);
+    return quotas.find((candidate) => candidate.path === path);
+  }
+
+  /** The directory at this path (unbounded when no hard quota limits it), or undefined when the array has none. */
   private async directory(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<VolumeInfo | undefined> {
     const response = await this.call(system, credentials, 'GET', `/namespace${encodePath(path)}?metadata`);
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw this.lookupError(system, response);
-    return directoryOf(path);
+    const quota = await this.quotaOn(system, credentials, path);
+    return { ...directoryOf(path), ...(hardOf(quota) === undefined && { unbounded: true }) };
   }
 
-  /** Every directory quota on the cluster, as its directory and its charge (reconciliation). */
-  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
+  /**
+   * Every directory quota on the cluster, as its directory and its charge, and every directory
+   * directly under each pool (a role's isiPath), quota or not (reconciliation and adoption).
+   */
+  async inventory(system: StorageSystem, credentials: ArrayCredentials, pools: readonly string[] = []): Promise<VolumeInfo[]> {
     const found: VolumeInfo[] = [];
     let resume: string | undefined;
     do {
@@ -102,7 +114,31 @@ export class PowerScaleClient extends SessionArrayClient<PowerScaleSession> {
       }
       resume = typeof page.resume === 'string' && page.resume !== '' ? page.resume : undefined;
     } while (resume !== undefined);
+    const listed = new Set(found.map((volume) => volume.name));
+    for (const pool of new Set(pools)) {
+      for (const path of await this.directoriesIn(system, credentials, pool)) {
+        if (!listed.has(path)) found.push({ ...directoryOf(path), unbounded: true });
+      }
+    }
     return found;
+  }
+
+  /** The directories directly in `pool` (OneFS namespace listing, `detail=type`, paged by `resume`); none when it does not exist. */
+  private async directoriesIn(system: StorageSystem, credentials: ArrayCredentials, pool: string): Promise<string[]> {
+    const paths: string[] = [];
+    let resume: string | undefined;
+    do {
+      const response = await this.call(system, credentials, 'GET', `/namespace${encodePath(pool)}?detail=type${resume === undefined ? '' : `&resume=${encodeURIComponent(resume)}`}`);
+      if (response.status === 404) return [];
+      if (response.status !== 200) throw this.lookupError(system, response);
+      const page = responseJson<{ children?: { name?: unknown; type?: unknown }[]; resume?: unknown }>(response.text);
+      if (!Array.isArray(page?.children)) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable listing of ${pool}`, 502);
+      for (const child of page.children) {
+        if (child.type === 'container' && typeof child.name === 'string' && child.name !== '' && !child.name.includes('/')) paths.push(`${pool.replace(/\/$/, '')}/${child.name}`);
+      }
+      resume = typeof page.resume === 'string' && page.resume !== '' ? page.resume : undefined;
+    } while (resume !== undefined);
+    return paths;
   }
 
   private async pathOf(system: StorageSystem, credentials: ArrayCredentials, kind: 'export' | 'snapshot', id: string): Promise<string> {
@@ -165,10 +201,10 @@ function quotaCharge(path: string, hardBytes: number | undefined): VolumeInfo {
   return { id: quotaName(path), name: quotaName(path), sizeKiB: kibOf(hardBytes ?? 0), poolId: pool, poolName: pool };
 }
 
-const hardOf = (quota: RawQuota | undefined): number | undefined => {
-  const hard = quota?.thresholds?.hard;
-  return typeof hard === 'number' && Number.isSafeInteger(hard) && hard >= 0 ? hard : undefined;
-};
+/** Whole non-negative bytes, or undefined. */
+const bytesOf = (value: unknown): number | undefined => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined);
+
+const hardOf = (quota: RawQuota | undefined): number | undefined => bytesOf(quota?.thresholds?.hard);
 
 /** Each segment escaped, '/' kept: the namespace API's path is the file system's. */
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');

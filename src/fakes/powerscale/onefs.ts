@@ -122,6 +122,13 @@ export class FakeOneFs extends FakeArrayServer {
     return this.directories.has(path);
   }
 
+  /** What the directory's quota reports it holds (`usage.logical`, bytes), as writes by its pods would make it. */
+  setUsage(path: string, bytes: number): void {
+    const quota = this.allQuotas.find((candidate) => candidate.path === path);
+    if (!quota) throw new Error(`no quota on ${path}`);
+    quota.usage.logical = bytes;
+  }
+
   get allQuotas(): FakeQuota[] {
     return [...this.quotas.values()];
   }
@@ -256,7 +263,11 @@ export class FakeOneFs extends FakeArrayServer {
     }
   }
 
-  /** RAN: `GET <p>?metadata` (ps#4), `GET <dir>` (listing), `PUT <p>` container (ps#6), `DELETE <p>?recursive=true` (ps#18). */
+  /**
+   * RAN: `GET <p>?metadata` (ps#4), `GET <dir>[?detail=type]` (listing: `{children:[{name, type}]}`;
+   * OneFS adds `type` with `detail=type`, this fake always does), `PUT <p>` container (ps#6),
+   * `DELETE <p>?recursive=true` (ps#18).
+   */
   private namespace(method: string, path: string, query: URLSearchParams, headers: SeenRequest['headers']): { status: number; body?: unknown } {
     const parent = path.slice(0, path.lastIndexOf('/')) || '/';
     switch (method) {

@@ -12,6 +12,7 @@ import type {
   QuotaScope,
   ReservationId,
   ReserveResult,
+  ResizeOptions,
   ResizeResult,
   UsageRow,
   VolumeRow,
@@ -120,7 +121,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     return true;
   }
 
-  async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota): Promise<ResizeResult> {
+  async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota, options: ResizeOptions = {}): Promise<ResizeResult> {
     assertScope(scope);
     assertVolumeName(volume);
     assertSizeKiB(newSizeKiB);
@@ -133,9 +134,10 @@ export class MemoryLedger implements Ledger, ReconcileStore {
       return { status: 'already-resizing', resize: this.idOf('resize', record.scope, volume, existing.resize.generation) };
     }
     if (existing.state !== 'committed' || existing.deletingSince !== undefined) return { status: 'busy' };
-    if (newSizeKiB < existing.sizeKiB) throw shrinkRefused(volume, existing.sizeKiB, newSizeKiB);
+    if (newSizeKiB < existing.sizeKiB && !options.allowShrink) throw shrinkRefused(volume, existing.sizeKiB, newSizeKiB);
     if (newSizeKiB === existing.sizeKiB) return { status: 'unchanged' };
-    const increaseKiB = newSizeKiB - existing.sizeKiB;
+    // A shrink holds nothing more: the old size stays charged until the array confirms the new one.
+    const increaseKiB = Math.max(0, newSizeKiB - existing.sizeKiB);
     if (exceeds(quota, increaseKiB, record.approvedKiB)) {
       return { status: 'denied', usedKiB: record.approvedKiB, quotaKiB: (quota as { kib: number }).kib, requestedKiB: increaseKiB };
     }
@@ -149,8 +151,10 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     const found = this.findResize(decodeReservationId(resize, 'resize'));
     if (!found) return false;
     const { scope, volume } = found;
-    const increase = volume.resize!.toKiB - volume.sizeKiB;
-    scope.reservedKiB -= increase;
+    const change = volume.resize!.toKiB - volume.sizeKiB;
+    // Growth was reserved (now committed); a shrink frees the difference only now.
+    if (change > 0) scope.reservedKiB -= change;
+    else scope.approvedKiB += change;
     volume.sizeKiB = volume.resize!.toKiB;
     delete volume.resize;
     return true;
@@ -289,7 +293,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
 
   private dropResize(record: ScopeRecord, volume: VolumeRecord): void {
     if (!volume.resize) return;
-    const increase = volume.resize.toKiB - volume.sizeKiB;
+    const increase = Math.max(0, volume.resize.toKiB - volume.sizeKiB);
     record.approvedKiB -= increase;
     record.reservedKiB -= increase;
     delete volume.resize;

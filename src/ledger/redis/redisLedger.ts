@@ -18,6 +18,7 @@ import {
   type QuotaScope,
   type ReservationId,
   type ReserveResult,
+  type ResizeOptions,
   type ResizeResult,
   type UsageRow,
   type VolumeRow,
@@ -206,18 +207,18 @@ export class RedisLedger implements Ledger, ReconcileStore {
     return (await this.writeById('ledgerAbortDelete', decodeReservationId(deletion, 'deletion'))) === 1;
   }
 
-  async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota): Promise<ResizeResult> {
+  async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota, options: ResizeOptions = {}): Promise<ResizeResult> {
     assertScope(scope);
     assertVolumeName(volume);
     assertSizeKiB(newSizeKiB);
     assertQuota(quota);
     const quotaArg = quota.kind === 'limited' ? String(quota.kib) : '';
-    const reply = (await this.write('ledgerBeginResize', scope, volume, [String(newSizeKiB), quotaArg, String(this.now())])) as string[];
+    const reply = (await this.write('ledgerBeginResize', scope, volume, [String(newSizeKiB), quotaArg, String(this.now()), options.allowShrink ? '1' : ''])) as string[];
     const [status, first, second] = reply;
     const resizeId = (generation: string | undefined) => encodeReservationId({ kind: 'resize', scope, volume, generation: Number(generation) });
     switch (status) {
       case 'approved':
-        return { status, resize: resizeId(first), increaseKiB: newSizeKiB - Number(second) };
+        return { status, resize: resizeId(first), increaseKiB: Math.max(0, newSizeKiB - Number(second)) };
       case 'already-resizing':
         return { status, resize: resizeId(first) };
       case 'unchanged':

@@ -71,14 +71,16 @@ local function resizeInFlight()
 end
 
 -- Frees an expansion in flight: its increase (to - size, applied as two exact HINCRBYs) leaves
--- approved_capacity and reserved_capacity.
+-- approved_capacity and reserved_capacity. A shrink in flight held nothing more.
 local function dropResize(size)
   local to, rgen = resizeInFlight()
   if not to then return end
-  change('approved_capacity', size, '')
-  change('approved_capacity', to, '-')
-  change('reserved_capacity', size, '')
-  change('reserved_capacity', to, '-')
+  if tonumber(to) > tonumber(size) then
+    change('approved_capacity', size, '')
+    change('approved_capacity', to, '-')
+    change('reserved_capacity', size, '')
+    change('reserved_capacity', to, '-')
+  end
   redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
   redis.call('ZREM', pending, pendingMember(rgen, 'e'))
 end
@@ -182,8 +184,8 @@ return 1
 `;
 
 /**
- * ARGV[6] new size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms).
- * Returns {'approved', resizeGen, size} | {'already-resizing', resizeGen} | {'unchanged'} | {'busy'}
+ * ARGV[6] new size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms), ARGV[9] '1'
+ * when a shrink is allowed (it holds nothing more: the old size stays charged until commit). Returns {'approved', resizeGen, size} | {'already-resizing', resizeGen} | {'unchanged'} | {'busy'}
  * | {'not-owner'} | {'shrink', size} | {'denied', usedKiB, size}. The increase (new - size) is
  * compared as "new - size > quota - used": each difference of two values below 2^53 is exact.
  */
@@ -197,17 +199,20 @@ if to then
   return {'already-resizing', rgen}
 end
 if state ~= 'committed' or redis.call('HEXISTS', data, field .. 'deleting') == 1 then return {'busy'} end
-if tonumber(newSize) < tonumber(size) then return {'shrink', size} end
+local shrink = tonumber(newSize) < tonumber(size)
+if shrink and ARGV[9] ~= '1' then return {'shrink', size} end
 if tonumber(newSize) == tonumber(size) then return {'unchanged'} end
 local used = redis.call('HGET', data, 'approved_capacity') or '0'
-if quota ~= '' and tonumber(newSize) - tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used, size} end
+if not shrink and quota ~= '' and tonumber(newSize) - tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used, size} end
 redis.call('HINCRBY', data, 'generation', 1)
 rgen = redis.call('HGET', data, 'generation')
 redis.call('HSET', data, field .. 'resize_to', newSize, field .. 'resize_gen', rgen, field .. 'resize_at', now)
-change('approved_capacity', newSize, '')
-change('approved_capacity', size, '-')
-change('reserved_capacity', newSize, '')
-change('reserved_capacity', size, '-')
+if not shrink then
+  change('approved_capacity', newSize, '')
+  change('approved_capacity', size, '-')
+  change('reserved_capacity', newSize, '')
+  change('reserved_capacity', size, '-')
+end
 redis.call('ZADD', pending, now, pendingMember(rgen, 'e'))
 audit('resizing', newSize)
 return {'approved', rgen, size}
@@ -219,8 +224,14 @@ local state, gen, size = volumeState()
 local to, rgen = resizeInFlight()
 if state == 'absent' or rgen ~= ARGV[6] then return 0 end
 redis.call('HSET', data, field .. 'capacity', to)
-change('reserved_capacity', size, '')
-change('reserved_capacity', to, '-')
+if tonumber(to) > tonumber(size) then
+  change('reserved_capacity', size, '')
+  change('reserved_capacity', to, '-')
+else
+  -- A shrink frees the difference only now that the array confirmed it.
+  change('approved_capacity', to, '')
+  change('approved_capacity', size, '-')
+end
 redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
 redis.call('ZREM', pending, pendingMember(rgen, 'e'))
 audit('resized', to)

@@ -2,7 +2,7 @@
 // Revocation and role bindings come from the live CSMTenant on every request, not from the token,
 // so revoking a tenant or unbinding a role takes effect on the next request (Dell: only at refresh).
 // Only access tokens with a tenant subject pass: a refresh token (which lives far longer) is refused.
-import { storageKey, type ResourceSnapshot, type StorageSystem, type Tenant } from '../../resources/types.js';
+import { storageKey, type ResourceSnapshot, type Role, type StorageSystem, type Tenant } from '../../resources/types.js';
 import type { ServiceAccountIdentity } from '../../tokens/serviceAccount.js';
 import { TokenError } from '../../tokens/verify.js';
 import type { TokenClaims } from '../../tokens/types.js';
@@ -26,6 +26,8 @@ export interface Identity {
   tenant: Tenant;
   /** storageKey of every system one of the tenant's live roles names. */
   systems: ReadonlySet<string>;
+  /** The tenant's live roles (those its CSMTenant names that exist). */
+  roles: readonly Role[];
 }
 
 const ADMIN_SUBJECT = 'csm-admin';
@@ -68,11 +70,14 @@ export async function identify(
   }
   if (tenant.revoke) return reject(401, 'tenant-revoked', 'tenant has been revoked');
   const systems = new Set<string>();
+  const roles: Role[] = [];
   for (const name of tenant.roles) {
     const role = resources.roles.get(name);
-    if (role) systems.add(storageKey(role.systemType, role.systemID));
+    if (!role) continue;
+    systems.add(storageKey(role.systemType, role.systemID));
+    roles.push(role);
   }
-  return { claims, tenant, systems };
+  return { claims, tenant, systems, roles };
 }
 
 /**

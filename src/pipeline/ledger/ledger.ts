@@ -96,10 +96,17 @@ export async function deletion(context: LedgerContext, volume: VolumeInfo): Prom
   }
 }
 
-/** An expansion charged by its increase; a shrink is refused (400) by the ledger. */
+/**
+ * An expansion charged by its increase. A decrease is refused (400) by the ledger unless the array
+ * can make it without the volume's data outgrowing the new size (`shrinkableToKiB`): then the old
+ * size stays charged until the array confirms the new one.
+ */
 export async function resize(context: LedgerContext, volume: VolumeInfo, newSizeKiB: number, quota: Quota): Promise<LedgerHold | Rejection> {
+  if (volume.shrinkableToKiB !== undefined && newSizeKiB < volume.shrinkableToKiB) {
+    return reject(400, 'shrink-below-data', `expand denied: volume "${volume.name}" holds ${formatKiB(volume.shrinkableToKiB)}; its size cannot go below that (asked ${formatKiB(newSizeKiB)})`);
+  }
   const scope = scopeOf(context, volume.poolName);
-  const result = await context.ledger.beginResize(scope, volume.name, newSizeKiB, quota);
+  const result = await context.ledger.beginResize(scope, volume.name, newSizeKiB, quota, { allowShrink: volume.shrinkableToKiB !== undefined });
   switch (result.status) {
     case 'not-owner':
       return notOwner(volume, context.tenant, 'expand');

@@ -1,6 +1,7 @@
-// A fault-injecting HTTPS front for the fake PowerFlex gateway (issue 10's fault test and demos of
-// failure): every request is passed to the gateway untouched, except volume creates, which get the
-// fault the plan names for their volume name:
+// A fault-injecting HTTPS front for a fake array (issue 10's fault test and demos of failure): every
+// request is passed to the array untouched, except volume creates (as the array type's `creates`
+// recognises them: PowerFlex's `POST /api/types/Volume/instances`, Unisphere's storage-group edit
+// with `addVolumeParam`), which get the fault the plan names for their volume name:
 // - `fail`: answered 500 by the "array", nothing created;
 // - `create-then-hang`: created, then the answer is held until the client (Envoy) gives up;
 // - `hang-then-create`: held until the client gives up, then created (the array executed it late);
@@ -10,10 +11,38 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { generateServingCertificate } from '../../sidecar/certificates.js';
-import type { FakePowerFlexGateway } from './gateway.js';
+import { generateServingCertificate } from '../sidecar/certificates.js';
 
 export type CreateFault = 'none' | 'fail' | 'create-then-hang' | 'hang-then-create' | 'slow';
+
+/** How an array type's volume creates look, and how it answers a failure. */
+export interface CreateRecogniser {
+  /** The volume name a request creates, or undefined when it creates none. */
+  createOf(method: string, path: string, body: Buffer): string | undefined;
+  /** The array's own error body for an injected 500. */
+  failureBody: unknown;
+}
+
+/** PowerFlex: `POST /api/types/Volume/instances {name, …}`; errors `{message, httpStatusCode, errorCode}`. */
+export const POWERFLEX_CREATES: CreateRecogniser = {
+  createOf: (method, path, body) => (method === 'POST' && path === '/api/types/Volume/instances' ? String(jsonAt(body, ['name']) ?? '') : undefined),
+  failureBody: { message: 'Internal error injected by the fault plan', httpStatusCode: 500, errorCode: 0 },
+};
+
+/**
+ * Unisphere: `PUT …/sloprovisioning/symmetrix/<sid>/storagegroup/<sg>` with
+ * `editStorageGroupActionParam.expandStorageGroupParam.addVolumeParam` (the first element's
+ * identifier names it); errors `{message}`.
+ */
+export const UNISPHERE_CREATES: CreateRecogniser = {
+  createOf: (method, path, body) => {
+    if (method !== 'PUT' || !/\/sloprovisioning\/symmetrix\/[^/]+\/storagegroup\/[^/]+$/.test(path)) return undefined;
+    const attributes = jsonAt(body, ['editStorageGroupActionParam', 'expandStorageGroupParam', 'addVolumeParam', 'volumeAttributes']);
+    const first = Array.isArray(attributes) ? (attributes[0] as { volumeIdentifier?: { identifier_name?: unknown } } | undefined) : undefined;
+    return first === undefined ? undefined : String(first.volumeIdentifier?.identifier_name ?? '');
+  },
+  failureBody: { message: 'Internal error injected by the fault plan' },
+};
 
 export interface FaultPlan {
   /** The fault for one create request, by the volume name in its body (called once per request). */
@@ -22,9 +51,13 @@ export interface FaultPlan {
   slowMs?: number;
 }
 
-const CREATE_PATH = '/api/types/Volume/instances';
+/** The array behind the front. */
+export interface FrontedArray {
+  url: string;
+  ca: string;
+}
 
-export class FaultInjectingGateway {
+export class FaultInjectingFront {
   /** Creates per fault injected so far. */
   readonly injected: Record<CreateFault, number> = { none: 0, fail: 0, 'create-then-hang': 0, 'hang-then-create': 0, slow: 0 };
   private readonly inFlight = new Set<Promise<void>>();
@@ -32,16 +65,17 @@ export class FaultInjectingGateway {
   private readonly upstream: Dispatcher;
 
   private constructor(
-    private readonly gateway: FakePowerFlexGateway,
+    private readonly array: FrontedArray,
+    private readonly creates: CreateRecogniser,
     private readonly plan: FaultPlan,
     readonly ca: string,
   ) {
-    this.upstream = new Agent({ connect: { ca: gateway.ca } });
+    this.upstream = new Agent({ connect: { ca: array.ca } });
   }
 
-  static async start(gateway: FakePowerFlexGateway, plan: FaultPlan): Promise<FaultInjectingGateway> {
+  static async start(array: FrontedArray, creates: CreateRecogniser, plan: FaultPlan): Promise<FaultInjectingFront> {
     const certificate = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
-    const front = new FaultInjectingGateway(gateway, plan, certificate.certPem);
+    const front = new FaultInjectingFront(array, creates, plan, certificate.certPem);
     front.server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => front.track(front.handle(req, res)));
     await new Promise<void>((resolve, reject) => {
       front.server.once('error', reject);
@@ -77,11 +111,12 @@ export class FaultInjectingGateway {
     const body = Buffer.concat(chunks);
     const gaveUp = new Promise<void>((resolve) => res.once('close', () => resolve()));
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
-    const fault = req.method === 'POST' && path === CREATE_PATH ? this.plan.createFault(volumeName(body)) : 'none';
-    if (req.method === 'POST' && path === CREATE_PATH) this.injected[fault] += 1;
+    const created = this.creates.createOf(req.method ?? 'GET', path, body);
+    const fault = created === undefined ? 'none' : this.plan.createFault(created);
+    if (created !== undefined) this.injected[fault] += 1;
     switch (fault) {
       case 'fail':
-        return answer(res, 500, { message: 'Internal error injected by the fault plan', httpStatusCode: 500, errorCode: 0 });
+        return answer(res, 500, this.creates.failureBody);
       case 'create-then-hang':
         await this.forward(req, body);
         return gaveUp;
@@ -105,7 +140,7 @@ export class FaultInjectingGateway {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const response = await request(`${this.gateway.url}${req.url ?? '/'}`, {
+    const response = await request(`${this.array.url}${req.url ?? '/'}`, {
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers,
       dispatcher: this.upstream,
@@ -116,12 +151,14 @@ export class FaultInjectingGateway {
   }
 }
 
-function volumeName(body: Buffer): string {
+/** The JSON value at a path of object keys in a body, or undefined (not JSON, or absent). */
+function jsonAt(body: Buffer, keys: readonly string[]): unknown {
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { name?: unknown };
-    return typeof parsed.name === 'string' ? parsed.name : '';
+    let value: unknown = JSON.parse(body.toString('utf8'));
+    for (const key of keys) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    return value;
   } catch {
-    return '';
+    return undefined;
   }
 }
 
