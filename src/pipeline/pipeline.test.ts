@@ -4,7 +4,10 @@ import { expect } from 'chai';
 import type { ArrayAdapter, Operation } from '../arrays/types.js';
 import { LedgerUnavailableError, type Ledger, type ReserveResult, type ResizeResult } from '../ledger/types.js';
 import type { ResourceSource, Role, StorageSystem, Tenant } from '../resources/types.js';
+import { generateKeyPair, SignJWT } from 'jose';
+import { freePort } from '../harness/ports.js';
 import { mintTokenPair } from '../tokens/mint.js';
+import { ServiceAccountVerifier } from '../tokens/serviceAccount.js';
 import { TokenVerifier } from '../tokens/verify.js';
 import type { SigningKeySet } from '../tokens/types.js';
 import { createDecider, type PipelineDeps } from './pipeline.js';
@@ -47,11 +50,11 @@ const adapter: ArrayAdapter = {
 };
 
 function deps(
-  overrides: { reserve?: () => Promise<ReserveResult>; beginResize?: () => Promise<ResizeResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter; roles?: Role[] } = {},
+  overrides: { reserve?: () => Promise<ReserveResult>; beginResize?: () => Promise<ResizeResult>; owns?: boolean; policyAllows?: boolean; array?: ArrayAdapter; roles?: Role[]; tenant?: Tenant } = {},
 ): PipelineDeps {
   const roles = new Map((overrides.roles ?? [bronzeRole]).map((role) => [role.name, role]));
   const resources: ResourceSource = {
-    current: () => ({ generation: 1, tenants: new Map([['a', tenant]]), roles, storage: new Map([['powerflex/sys1', system]]) }),
+    current: () => ({ generation: 1, tenants: new Map([['a', overrides.tenant ?? tenant]]), roles, storage: new Map([['powerflex/sys1', system]]) }),
     onChange: () => () => undefined,
     credentials: async () => ({ username: 'array-admin', password: 'pw' }),
   };
@@ -243,5 +246,30 @@ describe('createDecider', () => {
     expect(bodyOf(missing)).to.have.property('code', 400);
     const unsupported = (await createDecider(deps())(await request('/x', { forwarded: 'by=csm-authorization;powermax' }, 'GET'))) as Deny;
     expect(bodyOf(unsupported)).to.deep.equal({ error: 'array type not supported: powermax', code: 502 });
+  });
+
+  it("denies 503 in the array shape, and holds nothing, when a trusted issuer's keys cannot be fetched (our outage, not the tenant's token)", async () => {
+    const issuer = 'https://cluster-a.example';
+    const subject = 'system:serviceaccount:vxflexos:vxflexos-controller';
+    // A port nothing listens on: the JWKS fetch is refused.
+    const jwksUri = `https://127.0.0.1:${await freePort()}/openid/v1/jwks`;
+    const trusting: Tenant = { ...tenant, identities: [{ issuer, audiences: ['storage-authz'], keys: { kind: 'remote', jwksUri }, subjects: [subject] }] };
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ iss: issuer, aud: ['storage-authz'], sub: subject, iat: now, exp: now + 600 }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).sign(privateKey);
+    let reserved = false;
+    const reserve = async (): Promise<ReserveResult> => ((reserved = true), { status: 'approved', reservation: 'r' });
+    const serviceAccounts = new ServiceAccountVerifier({ timeoutMs: 2000 });
+    try {
+      const view = await request('/api/types/Volume/instances/', { authorization: `Bearer ${token}` });
+      const decision = (await createDecider({ ...deps({ tenant: trusting, reserve }), serviceAccounts })(view)) as Deny;
+      expect(decision).to.include({ kind: 'deny', status: 503, reason: 'token-keys-unavailable' });
+      expect(bodyOf(decision)).to.deep.equal({
+        errorCode: 503, httpStatusCode: 503, message: `the keys of issuer "${issuer}" could not be fetched; its tokens are refused until they can be`,
+      });
+      expect(reserved).to.equal(false);
+    } finally {
+      await serviceAccounts.close();
+    }
   });
 });

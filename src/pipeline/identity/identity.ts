@@ -57,7 +57,9 @@ export async function identify(
     else claims = await verifier.verify(token);
   } catch (error) {
     // TokenError messages name the problem, never the token; anything else is a service fault.
-    if (error instanceof TokenError) return reject(401, `token-${error.code}`, error.message);
+    // Keys that cannot be fetched are our outage, not the caller's bad token: 503, so the driver
+    // retries, and nothing is allowed meanwhile (fail closed).
+    if (error instanceof TokenError) return reject(error.code === 'keys-unavailable' ? 503 : 401, `token-${error.code}`, error.message);
     throw error;
   }
   if (!tenant) {
