@@ -9,6 +9,7 @@ import { driftRows } from '../reconcile/reconcile.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
+import { publicJwks } from '../tokens/keys.js';
 import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS, refreshTenantToken } from '../tokens/refresh.js';
 import type { SigningKeySet, TokenClaims, TokenKind } from '../tokens/types.js';
@@ -69,13 +70,16 @@ interface Route {
   /**
    * `admin`: an admin access token as Bearer. `admin-refresh`: an admin refresh token as Bearer (Dell's
    * CLI on /proxy/refresh-admin/). Only the tenant refresh endpoint is open: the sidecar authenticates
-   * with the token pair in the body.
+   * with the token pair in the body, and the JWKS (public keys) is public.
    */
   auth: 'admin' | 'admin-refresh' | 'none';
   handle(ctx: RouteContext): Promise<Reply>;
 }
 
 const DELL_REFRESHED_ACCESS_TTL_SECONDS = 30;
+
+/** Where the public keys of this service's asymmetric signing keys are served (through the edge too). */
+export const JWKS_PATH = '/proxy/jwks/';
 
 export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const routes = adminRoutes(deps);
@@ -105,6 +109,16 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
 function adminRoutes(deps: AdminDeps): Route[] {
   const lifetimes = deps.tokenDefaults?.tenant ?? DEFAULT_TENANT_LIFETIMES;
   return [
+    {
+      method: 'GET',
+      path: JWKS_PATH,
+      auth: 'none',
+      // Public keys only (HMAC secrets are never listed), so other parties can verify our ES256/EdDSA
+      // tokens without a shared secret; re-read on every request, so a rotated key shows at once.
+      async handle() {
+        return { status: 200, body: publicJwks(deps.keys()) };
+      },
+    },
     {
       method: 'POST',
       path: '/proxy/refresh-token/',

@@ -138,7 +138,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       tenantSubjects: config.tenantSubjects,
       maxAccessTtlSeconds: config.maxAccessTtlSeconds,
     });
-    const serviceAccounts = new ServiceAccountVerifier({ cooldownMs: config.jwksRefreshCooldownMs, maxAgeMs: config.jwksMaxAgeMs });
+    const serviceAccounts = new ServiceAccountVerifier({ cooldownMs: config.jwksRefreshCooldownMs, maxAgeMs: config.jwksMaxAgeMs, ownIssuers: config.issuers });
     closers.push(() => serviceAccounts.close());
     const resources = await openResources(config.resources, logger);
     closers.push(() => resources.close());

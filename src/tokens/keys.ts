@@ -1,11 +1,15 @@
-// HMAC signing keys from a directory (typically a mounted Kubernetes Secret): each file name is a
-// `kid`, its content the secret. Several keys may coexist so a new key can be introduced while tokens
-// signed with the old one stay valid until its file is removed (rotation without a flag day).
+// Signing keys from a directory (typically a mounted Kubernetes Secret): each file name is a `kid`,
+// its content an HMAC secret (HS256, Dell-compatible) or a PEM private key — EC P-256 (ES256) or
+// Ed25519 (EdDSA) — whose public half is served as a JWKS so verifiers need no shared secret.
+// Several keys may coexist so a new key can be introduced while tokens signed with the old one stay
+// valid until its file is removed (rotation without a flag day).
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { exportJWK, type JWK } from 'jose';
 import type { Logger } from '../telemetry/log.js';
 import { watchAndReload, type ReloadingValue } from '../resources/watch.js';
-import type { SigningKeySet } from './types.js';
+import type { AsymmetricAlgorithm, AsymmetricSigningKey, SigningKeySet } from './types.js';
 
 /** HS256 keys shorter than the hash output make brute-forcing a captured token practical (RFC 7518 §3.2). */
 export const MIN_SECRET_BYTES = 32;
@@ -70,6 +74,7 @@ export async function loadSigningKeys(dir: string, defaultKid: string): Promise<
     throw new SigningKeyError(`signing keys: cannot read directory ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   const keys = new Map<string, Uint8Array>();
+  const asymmetric = new Map<string, AsymmetricSigningKey>();
   for (const name of names.sort()) {
     if (name.startsWith('.')) continue;
     const file = path.join(dir, name);
@@ -81,14 +86,54 @@ export async function loadSigningKeys(dir: string, defaultKid: string): Promise<
     } catch (error) {
       throw new SigningKeyError(`signing key "${name}": cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
+    if (secret.subarray(0, PEM_START.length).toString('latin1') === PEM_START) {
+      asymmetric.set(name, await asymmetricKey(secret, name, `signing key "${name}" (${file})`));
+      continue;
+    }
     assertStrongSecret(secret, `signing key "${name}" (${file})`);
     keys.set(name, new Uint8Array(secret));
   }
-  if (!keys.has(defaultKid)) {
-    const found = keys.size ? `found: ${[...keys.keys()].join(', ')}` : 'the directory has no key files';
+  if (!keys.has(defaultKid) && !asymmetric.has(defaultKid)) {
+    const kids = [...keys.keys(), ...asymmetric.keys()];
+    const found = kids.length ? `found: ${kids.join(', ')}` : 'the directory has no key files';
     throw new SigningKeyError(`signing keys: default key "${defaultKid}" is not a file in ${dir} (${found})`);
   }
-  return { defaultKid, keys };
+  return { defaultKid, keys, ...(asymmetric.size ? { asymmetric } : {}) };
+}
+
+const PEM_START = '-----BEGIN';
+
+/**
+ * A PEM private key (PKCS#8 `openssl genpkey`, or SEC1 `openssl ecparam -genkey`) as a signing key;
+ * its algorithm follows from the key type. Other key types are refused: RSA keys are large and
+ * slow to sign with, and a verifier's allow-list of two algorithms is easy to keep.
+ */
+async function asymmetricKey(pem: Buffer, kid: string, label: string): Promise<AsymmetricSigningKey> {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch {
+    throw new SigningKeyError(`${label}: not a readable PEM private key`);
+  }
+  const alg = algorithmOf(privateKey);
+  if (!alg) {
+    const type = `${privateKey.asymmetricKeyType ?? 'unknown'}${privateKey.asymmetricKeyDetails?.namedCurve ? ` ${privateKey.asymmetricKeyDetails.namedCurve}` : ''}`;
+    throw new SigningKeyError(`${label}: a ${type} key; only EC P-256 (ES256) and Ed25519 (EdDSA) keys are supported (openssl genpkey -algorithm ed25519)`);
+  }
+  const publicKey = createPublicKey(privateKey);
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { alg, privateKey, publicKey, publicJwk };
+}
+
+function algorithmOf(key: KeyObject): AsymmetricAlgorithm | undefined {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  return undefined;
+}
+
+/** The public keys of the asymmetric signing keys, as a JWKS (HMAC secrets are never in it). */
+export function publicJwks(keys: SigningKeySet): { keys: JWK[] } {
+  return { keys: [...(keys.asymmetric?.values() ?? [])].map((key) => key.publicJwk) };
 }
 
 /** The current signing keys of a watched directory. */
@@ -110,7 +155,7 @@ export function watchSigningKeys(dir: string, defaultKid: string, options: Watch
     what: 'signing keys',
     load: async (previous) => {
       const next = await loadSigningKeys(dir, defaultKid);
-      if (previous && !sameKeys(previous, next)) options.logger.info({ kids: [...next.keys.keys()], defaultKid }, 'signing keys reloaded');
+      if (previous && !sameKeys(previous, next)) options.logger.info({ kids: [...next.keys.keys(), ...(next.asymmetric?.keys() ?? [])], defaultKid }, 'signing keys reloaded');
       return next;
     },
     equal: sameKeys,
@@ -129,5 +174,6 @@ function sameKeys(a: SigningKeySet, b: SigningKeySet): boolean {
     const other = b.keys.get(kid);
     if (!other || !Buffer.from(other).equals(secret)) return false;
   }
-  return true;
+  // A private key is fixed by its public half, which the JWKS shows.
+  return JSON.stringify(publicJwks(a)) === JSON.stringify(publicJwks(b));
 }

@@ -1,4 +1,5 @@
-// Mints Dell-compatible token pairs (reference §2.1): HS256, claims iss/aud/sub/group/roles/exp (+iat),
+// Mints Dell-compatible token pairs (reference §2.1): HS256 (or ES256/EdDSA when the default key is
+// asymmetric, for verifiers that should need no shared secret), claims iss/aud/sub/group/roles/exp (+iat),
 // `aud` a plain string. The header carries the `kid` of the signing key so keys can rotate, and the
 // claim `token_use` says whether a token is an access or a refresh token, so neither is accepted
 // where the other is expected; Dell's sidecar treats tokens as opaque, so both are harmless to it.
@@ -72,12 +73,13 @@ export async function mintAccessFromRefresh(refreshClaims: TokenClaims, keys: Si
   return signClaims({ iss, aud, sub, group, roles, iat: now, token_use: 'access', exp: now + ttlSeconds }, keys);
 }
 
-/** Signs with the default key and names it in the header. */
+/** Signs with the default key (HS256, or the asymmetric key's algorithm) and names it in the header. */
 async function signClaims(claims: TokenClaims, keys: SigningKeySet): Promise<string> {
+  const asymmetric = keys.asymmetric?.get(keys.defaultKid);
   const secret = keys.keys.get(keys.defaultKid);
-  if (!secret) throw new MintError(`default signing key "${keys.defaultKid}" is not loaded`);
+  if (!asymmetric && !secret) throw new MintError(`default signing key "${keys.defaultKid}" is not loaded`);
   // SignJWT would turn `aud` into whatever was passed; a string keeps Dell's flattened form.
   return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: keys.defaultKid })
-    .sign(secret);
+    .setProtectedHeader({ alg: asymmetric?.alg ?? 'HS256', typ: 'JWT', kid: keys.defaultKid })
+    .sign(asymmetric?.privateKey ?? (secret as Uint8Array));
 }

@@ -20,7 +20,7 @@ import {
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { ResourceSnapshot, Tenant, TrustedIdentity } from '../resources/types.js';
 import type { TokenClaims } from './types.js';
-import { isoTime, TokenError } from './verify.js';
+import { DEFAULT_ACCEPTED_ISSUERS, isoTime, TokenError } from './verify.js';
 
 /** Asymmetric algorithms a Kubernetes issuer signs with; HS* would let a key holder forge tokens. */
 export const SERVICE_ACCOUNT_ALGORITHMS = ['RS256', 'ES256'] as const;
@@ -33,6 +33,8 @@ export interface ServiceAccountVerifierOptions {
   /** A fetched JWKS is refetched after this long, so a retired key stops verifying (default 5 min). */
   maxAgeMs?: number;
   clockSkewSeconds?: number;
+  /** Issuers of this service's own tokens (which may be ES256): left to the Dell verifier. */
+  ownIssuers?: readonly string[];
   /** Unix seconds; for tests. */
   now?: () => number;
 }
@@ -61,6 +63,7 @@ export class ServiceAccountVerifier {
       cooldownMs: options.cooldownMs ?? 30_000,
       maxAgeMs: options.maxAgeMs ?? 300_000,
       clockSkewSeconds: options.clockSkewSeconds ?? 30,
+      ownIssuers: options.ownIssuers ?? DEFAULT_ACCEPTED_ISSUERS,
       now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     };
   }
@@ -82,6 +85,7 @@ export class ServiceAccountVerifier {
     if (typeof alg === 'string' && alg.startsWith('HS')) return undefined;
     const trusts = this.index(resources).get(String(unverified.iss));
     if (!trusts) {
+      if (this.options.ownIssuers.includes(String(unverified.iss))) return undefined;
       // Only a token shaped like a cluster's (RS256/ES256) is named as from an untrusted issuer; `none`
       // and the rest go to the Dell verifier, which refuses their algorithm.
       if (!(SERVICE_ACCOUNT_ALGORITHMS as readonly unknown[]).includes(alg)) return undefined;

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 // Dell-compatible JWT claims (reference §2.1). HS256; `aud` is a plain string.
 export type TokenSubject = 'csm-tenant' | 'csm-admin';
 
@@ -22,8 +24,24 @@ export interface TokenClaims {
   token_use?: TokenKind;
 }
 
-/** HMAC signing keys selected by `kid`; tokens without a known kid use the default key. */
+/** Asymmetric algorithms this service signs its own tokens with (the public keys are served as a JWKS). */
+export type AsymmetricAlgorithm = 'ES256' | 'EdDSA';
+
+export interface AsymmetricSigningKey {
+  alg: AsymmetricAlgorithm;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** The public key as published in the JWKS, with its `kid`, `alg` and `use: sig`. */
+  publicJwk: JWK;
+}
+
+/**
+ * Signing keys selected by `kid`: HMAC secrets (HS256, Dell-compatible) and asymmetric keys (ES256,
+ * EdDSA), one kid space. The default key signs; an HS256 token without a known kid is verified with
+ * the default key when that is an HMAC secret.
+ */
 export interface SigningKeySet {
   defaultKid: string;
   keys: ReadonlyMap<string, Uint8Array>;
+  asymmetric?: ReadonlyMap<string, AsymmetricSigningKey>;
 }

@@ -1,4 +1,5 @@
-// Verifies Dell-compatible tokens: HS256 only, `kid` selects the key, iss/aud checked against
+// Verifies Dell-compatible tokens: HS256, or ES256/EdDSA for tokens signed with one of our asymmetric
+// keys (named by `kid`, which fixes the algorithm), `kid` selects the key, iss/aud checked against
 // configured lists, `exp`, `nbf` and `iat` with a small clock-skew allowance, and the token's kind
 // (access or refresh) against what the caller expects. Successful verifications are cached (this
 // runs on every proxied request) until the token expires or the key set changes.
@@ -15,9 +16,10 @@
 // the configured default key"). If an unknown-kid token does not verify with the default key, the
 // error is 'unknown-key' — its key was most likely removed on purpose (rotation) — rather than a
 // misleading 'bad-signature'.
+import type { KeyObject } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from './mint.js';
-import type { SigningKeySet, TokenClaims, TokenKind } from './types.js';
+import type { AsymmetricAlgorithm, SigningKeySet, TokenClaims, TokenKind } from './types.js';
 
 export type TokenErrorCode =
   | 'malformed'
@@ -60,7 +62,8 @@ export interface TokenVerifierOptions {
 
 // Far above any real token (Dell's are ~250 bytes); bounds the work a garbage header can cause.
 const MAX_TOKEN_LENGTH = 8192;
-const ALGORITHM = 'HS256';
+const HMAC_ALGORITHM = 'HS256';
+const ASYMMETRIC_ALGORITHMS: readonly AsymmetricAlgorithm[] = ['ES256', 'EdDSA'];
 
 // Every Dell release up to v1.6.0 minted `com.dell.karavi`/`karavi`/`karavi-tenant` (v1.7.0 switched to
 // the csm values), and Dell's refresh tokens last 720 h: both generations are in use on migration day.
@@ -166,18 +169,31 @@ export class TokenVerifier {
     } catch {
       throw new TokenError('malformed', 'token is not a JWS compact serialization');
     }
-    if (header.alg !== ALGORITHM) {
-      throw new TokenError('unsupported-algorithm', `token algorithm ${JSON.stringify(header.alg)} is not accepted; only ${ALGORITHM}`);
+    if (header.alg !== HMAC_ALGORITHM && !(ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(header.alg)) {
+      throw new TokenError('unsupported-algorithm', `token algorithm ${JSON.stringify(header.alg)} is not accepted; only ${[HMAC_ALGORITHM, ...ASYMMETRIC_ALGORITHMS].join(', ')}`);
     }
     if (header.kid !== undefined && typeof header.kid !== 'string') throw new TokenError('malformed', 'token kid is not a string');
+    let key: Uint8Array | KeyObject;
+    let known: boolean;
     const kid = header.kid ?? keys.defaultKid;
-    const known = keys.keys.has(kid);
-    const secret = keys.keys.get(known ? kid : keys.defaultKid);
-    if (!secret) throw new TokenError('unknown-key', `default signing key "${keys.defaultKid}" is not loaded`);
+    if (header.alg === HMAC_ALGORITHM) {
+      known = keys.keys.has(kid);
+      const secret = keys.keys.get(known ? kid : keys.defaultKid);
+      // Only an unknown kid gets here (a known one has its secret): the default key is asymmetric.
+      if (!secret) throw new TokenError('unknown-key', `HS256 token with key "${kid}", which is not (or no longer) loaded; the default key "${keys.defaultKid}" is no HMAC secret`);
+      key = secret;
+    } else {
+      // An asymmetric token must name its key, and the key fixes the algorithm (no algorithm confusion).
+      const asymmetric = header.kid === undefined ? undefined : keys.asymmetric?.get(header.kid);
+      if (!asymmetric) throw new TokenError('unknown-key', `token was signed with key ${JSON.stringify(header.kid ?? null)}, which is not (or no longer) loaded`);
+      if (asymmetric.alg !== header.alg) throw new TokenError('unsupported-algorithm', `token algorithm ${String(header.alg)} does not match key "${kid}" (${asymmetric.alg})`);
+      ({ publicKey: key } = asymmetric);
+      known = true;
+    }
 
     let payloadBytes: Uint8Array;
     try {
-      ({ payload: payloadBytes } = await compactVerify(token, secret, { algorithms: [ALGORITHM] }));
+      ({ payload: payloadBytes } = await compactVerify(token, key, { algorithms: [String(header.alg)] }));
     } catch (error) {
       if (!(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw new TokenError('malformed', 'token is not a valid JWS');
       if (!known) throw new TokenError('unknown-key', `token was signed with key "${kid}", which is not (or no longer) loaded`);
