@@ -98,6 +98,11 @@ describe('ServiceAccountVerifier (tenant cluster service-account tokens)', () =>
     expect(await verifier.verify(hs256, resources)).to.equal(undefined);
   });
 
+  it("leaves this service's own ES256 tokens (its own issuer) to the Dell verifier", async () => {
+    const ours = await sign(ec, { iss: 'com.dell.csm', aud: 'csm', sub: 'csm-tenant' });
+    expect(await verifier.verify(ours, snapshot([rsa.jwk]))).to.equal(undefined);
+  });
+
   it('a JWKS that cannot be fetched refuses the token (fail closed)', async () => {
     const resources = snapshot([]);
     const tenant = resources.tenants.get('tenant-a')!;
