@@ -257,7 +257,7 @@ describe('authzctl (built binary)', function () {
       expectOk(trusted);
       expect(trusted.stdout).to.match(new RegExp(`^CSMTenant "team-a" trusts ${subject}, system:serviceaccount:vxflexos:vxflexos-node of issuer "${issuer}"`));
       await waitFor(() => resources.current().tenants.get('team-a')?.identities?.length === 1, 'the service to load the trust');
-      expect(resources.current().tenants.get('team-a')!.identities![0]).to.deep.include({ issuer, audiences: ['storage-authz'], keys: { kind: 'remote', jwksUri: `${issuer}/openid/v1/jwks`, caBundle: api.caPem } });
+      expect(resources.current().tenants.get('team-a')!.identities![0]).to.deep.include({ issuer, audiences: ['storage-authz'], keys: { kind: 'discovery', caBundle: api.caPem } });
 
       expectOk(await admin(['tenant', 'create', '--name', 'team-t']));
       expectFailure(await admin(['tenant', 'trust', '--name', 'team-t', '--issuer', issuer, '--subject', subject]), new RegExp(`"${subject}" of issuer "${issuer}" is already trusted by CSMTenant "team-a"`));

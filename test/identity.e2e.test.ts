@@ -46,6 +46,7 @@ describe('service-account identity end to end (real kube-apiserver, sidecar, edg
   this.timeout(300_000);
 
   let dir: string;
+  let resourcesDir: string;
   let plane: ControlPlane;
   let cluster: Cluster;
   let gateway: FakePowerFlexGateway;
@@ -71,7 +72,7 @@ describe('service-account identity end to end (real kube-apiserver, sidecar, edg
     await cluster.createNamespace(NAMESPACE);
 
     // The storage admin's side: the tenant trusts the cluster's issuer for the driver's service account.
-    const resourcesDir = path.join(dir, 'resources');
+    resourcesDir = path.join(dir, 'resources');
     const secretsDir = path.join(dir, 'secrets');
     await Promise.all([resourcesDir, path.join(secretsDir, 'powerflex-creds')].map((d) => mkdir(d, { recursive: true })));
     const objects = {
@@ -195,7 +196,7 @@ describe('service-account identity end to end (real kube-apiserver, sidecar, edg
     return jwks.keys[0]!.kid;
   }
 
-  it('the CSMTenant CRD takes identities (JWKs kept whole) and refuses both or neither of jwksUri and jwks', async () => {
+  it('the CSMTenant CRD takes identities (JWKs kept whole, or neither jwksUri nor jwks: OIDC discovery) and refuses both', async () => {
     await cluster.installCrds();
     const tenant = (name: string, keys: Record<string, unknown>) => cr('CSMTenant', name, NAMESPACE, {
       approveSdc: false, revoke: false, identities: [{ issuer: plane.issuer, audiences: [AUDIENCE], subjects: [`system:serviceaccount:${NAMESPACE}:${DRIVER_SA}`], ...keys }],
@@ -204,10 +205,9 @@ describe('service-account identity end to end (real kube-apiserver, sidecar, edg
     await cluster.apply(tenant('inline', { jwks: { keys: [jwk] } }));
     const stored = await cluster.read<KubernetesObject & { spec: { identities: { jwks: { keys: unknown[] } }[] } }>(API_VERSION, 'CSMTenant', 'inline', NAMESPACE);
     expect(stored?.spec.identities[0]?.jwks.keys).to.deep.equal([jwk]);
-    for (const keys of [{}, { jwksUri: plane.jwksUri, jwks: { keys: [jwk] } }]) {
-      const error = await rejectionOf(cluster.apply(tenant('invalid', keys)));
-      expect(error.message).to.contain('exactly one of jwksUri, jwks must be set');
-    }
+    await cluster.apply(tenant('discovered', {}));
+    const error = await rejectionOf(cluster.apply(tenant('invalid', { jwksUri: plane.jwksUri, jwks: { keys: [jwk] } })));
+    expect(error.message).to.contain('at most one of jwksUri, jwks may be set');
   });
 
   it("allows the driver's TokenRequest token sent by the sidecar, with the tenant's roles (quota applies)", async () => {
@@ -289,5 +289,27 @@ describe('service-account identity end to end (real kube-apiserver, sidecar, edg
     }, 'the retired key to be refused', 15_000, 100);
     expect(refused).to.deep.equal({ status: 401, message: `token was signed with a key that issuer "${plane.issuer}" does not (or no longer) publish` });
     expect((await atEdge(latest)).status).to.equal(200);
+  });
+
+  it("finds the keys by OIDC discovery when no JWKS is configured; an issuer whose keys cannot be fetched is a 503 in the array's shape", async () => {
+    const nodeSa = 'vxflexos-node';
+    const deadIssuer = `https://127.0.0.1:${await freePort()}`;
+    const trust = (name: string, identity: Record<string, unknown>) => ({
+      apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name },
+      spec: { roles: 'bronze', approveSdc: false, revoke: false, identities: [{ audiences: [AUDIENCE], ...identity }] },
+    });
+    await writeFile(path.join(resourcesDir, 'discovered.yaml'), [
+      stringify(trust('team-discovered', { issuer: plane.issuer, caBundle: plane.caPem, subjects: [`system:serviceaccount:${NAMESPACE}:${nodeSa}`] })),
+      stringify(trust('team-unreachable', { issuer: deadIssuer, subjects: [`system:serviceaccount:${NAMESPACE}:${DRIVER_SA}`] })),
+    ].join('---\n'));
+    await waitFor(() => resources.current().tenants.has('team-unreachable'), 'the service to load the new tenants', 15_000, 50);
+
+    const discovered = await atEdge(await driverToken(nodeSa));
+    expect(discovered.status, `the API server's discovery document names its JWKS: ${discovered.message}`).to.equal(200);
+
+    const foreign = await generateKeyPair('ES256');
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ iss: deadIssuer, aud: [AUDIENCE], sub: `system:serviceaccount:${NAMESPACE}:${DRIVER_SA}`, iat: now, exp: now + 600 }).setProtectedHeader({ alg: 'ES256', kid: 'x' }).sign(foreign.privateKey);
+    expect(await atEdge(token)).to.deep.equal({ status: 503, message: `the keys of issuer "${deadIssuer}" could not be fetched; its tokens are refused until they can be` });
   });
 });

@@ -184,6 +184,8 @@ function structural(schema: JsonSchema, at: string): JsonSchema {
       out.items = structural(value as JsonSchema, `${at}[]`);
     } else if (keyword === 'oneOf') {
       rules.push(celOfOneOfRequired(value as JsonSchema[], at));
+    } else if (keyword === 'not') {
+      rules.push(celOfNotAllRequired(value as JsonSchema, at));
     } else if (keyword === 'if') {
       rules.push(celOfIfThen(schema, at));
     } else if (keyword === 'then') {
@@ -211,6 +213,13 @@ function celOfOneOfRequired(choices: JsonSchema[], at: string): { rule: string; 
   });
   const set = fields.map((field) => `(has(self.${field}) ? 1 : 0)`).join(' + ');
   return { rule: `${set} == 1`, message: `exactly one of ${fields.join(', ')} must be set` };
+}
+
+/** `not: {required: [A, B]}` → at most one of A, B is set. */
+function celOfNotAllRequired(schema: JsonSchema, at: string): { rule: string; message: string } {
+  const required = schema.required as string[] | undefined;
+  if (Object.keys(schema).length !== 1 || !required || required.length < 2) throw new Error(`${at}: only "not: {required: [A, B…]}" has a CRD form`);
+  return { rule: `!(${required.map((field) => `has(self.${field})`).join(' && ')})`, message: `at most one of ${required.join(', ')} may be set` };
 }
 
 /** `if: {not: {properties: {X: {const: V}}}}, then: {required: [R…]}` → `self.X == 'V' || has(self.R)…`. */

@@ -85,9 +85,12 @@ describe('resources: validateObject', () => {
     expect(errorsOf('CSMTenant')[0]!.message).to.match(/must be an object/);
   });
 
-  it('checks a tenant cluster identity: keys from exactly one source, subjects as service accounts, no private key', () => {
+  it('checks a tenant cluster identity: keys from at most one source (none: OIDC discovery), subjects as service accounts, no private key', () => {
     const identity = (fields: Record<string, unknown>) => tenant({ approveSdc: true, revoke: false, identities: [{ issuer: 'https://cluster-a.example', audiences: ['storage-authz'], subjects: ['system:serviceaccount:ns:sa'], ...fields }] });
-    expect(errorsOf(identity({}))).to.deep.include({ path: 'spec.identities.0', message: 'needs exactly one of jwksUri, jwks' });
+    expect(errorsOf(identity({ jwksUri: 'https://a/jwks', jwks: { keys: [] } }))).to.deep.include({ path: 'spec.identities.0', message: 'may set at most one of jwksUri, jwks' });
+    const discovered = validateObject(identity({}));
+    expect(discovered.ok && discovered.value.kind === 'CSMTenant' && discovered.value.tenant.identities?.[0]?.keys).to.deep.equal({ kind: 'discovery' });
+    expect(errorsOf(identity({ caBundle: 'PEM', jwks: { keys: [] } }))).to.deep.equal([{ path: 'spec.identities.0.caBundle', message: 'does not apply to inline jwks (they are not fetched)' }]);
     expect(errorsOf(identity({ jwksUri: 'https://a/jwks', subjects: ['default'] }))[0]).to.have.property('path', 'spec.identities.0.subjects.0');
     expect(errorsOf(identity({ jwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret' }] } }))).to.deep.equal([{ path: 'spec.identities.0.jwks.keys.0', message: 'is a private key: give only the public keys' }]);
     expect(errorsOf(identity({ issuer: 'cluster-a', jwks: { keys: [] } }))).to.deep.equal([{ path: 'spec.identities.0.issuer', message: '"cluster-a" is not a URL (a service-account issuer is one, e.g. https://kubernetes.default.svc)' }]);

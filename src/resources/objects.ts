@@ -145,7 +145,7 @@ function trustedIdentities(specs: IdentitySpec[], errors: FieldError[]): Trusted
     const at = `spec.identities.${index}`;
     if (!URL.canParse(spec.issuer)) errors.push({ path: `${at}.issuer`, message: `"${spec.issuer}" is not a URL (a service-account issuer is one, e.g. https://kubernetes.default.svc)` });
     if (spec.jwksUri !== undefined && !URL.canParse(spec.jwksUri)) errors.push({ path: `${at}.jwksUri`, message: `"${spec.jwksUri}" is not a valid URL` });
-    if (spec.caBundle !== undefined && spec.jwksUri === undefined) errors.push({ path: `${at}.caBundle`, message: 'only applies with jwksUri (inline jwks are not fetched)' });
+    if (spec.caBundle !== undefined && spec.jwks !== undefined) errors.push({ path: `${at}.caBundle`, message: 'does not apply to inline jwks (they are not fetched)' });
     spec.jwks?.keys.forEach((key, k) => {
       if (typeof key.kty !== 'string') errors.push({ path: `${at}.jwks.keys.${k}.kty`, message: 'is required (a JWK)' });
       if ('d' in key) errors.push({ path: `${at}.jwks.keys.${k}`, message: 'is a private key: give only the public keys' });
@@ -154,9 +154,12 @@ function trustedIdentities(specs: IdentitySpec[], errors: FieldError[]): Trusted
       if (seen.has(`${spec.issuer} ${subject}`)) errors.push({ path: `${at}.subjects`, message: `"${subject}" of issuer "${spec.issuer}" is listed twice` });
       seen.add(`${spec.issuer} ${subject}`);
     }
+    const ca = spec.caBundle !== undefined ? { caBundle: spec.caBundle } : {};
     const keys: TrustedIdentity['keys'] = spec.jwks
       ? { kind: 'inline', jwks: spec.jwks }
-      : { kind: 'remote', jwksUri: spec.jwksUri as string, ...(spec.caBundle !== undefined ? { caBundle: spec.caBundle } : {}) };
+      : spec.jwksUri !== undefined
+        ? { kind: 'remote', jwksUri: spec.jwksUri, ...ca }
+        : { kind: 'discovery', ...ca };
     return { issuer: spec.issuer, audiences: spec.audiences, keys, subjects: spec.subjects };
   });
 }
@@ -197,6 +200,10 @@ function toFieldError(error: ErrorObject): FieldError {
     case 'oneOf': {
       const fields = (error.schema as { required?: string[] }[]).flatMap((choice) => choice.required ?? []);
       return { path, message: fields.length ? `needs exactly one of ${fields.join(', ')}` : (error.message ?? 'fails oneOf') };
+    }
+    case 'not': {
+      const fields = (error.schema as { required?: string[] }).required ?? [];
+      return { path, message: fields.length > 1 ? `may set at most one of ${fields.join(', ')}` : (error.message ?? 'fails not') };
     }
     case 'minProperties':
     case 'maxProperties':

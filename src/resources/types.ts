@@ -26,8 +26,14 @@ export interface TrustedIdentity {
   issuer: string;
   /** The token's `aud` must contain one of these. */
   audiences: string[];
-  /** Where the issuer's keys are: fetched (`jwksUri`, trusting `caBundle` when set) or inline. */
-  keys: { kind: 'remote'; jwksUri: string; caBundle?: string } | { kind: 'inline'; jwks: { keys: Record<string, unknown>[] } };
+  /**
+   * Where the issuer's keys are: fetched (`jwksUri`, trusting `caBundle` when set), found by OIDC
+   * discovery (`<issuer>/.well-known/openid-configuration` → `jwks_uri`), or inline.
+   */
+  keys:
+    | { kind: 'remote'; jwksUri: string; caBundle?: string }
+    | { kind: 'discovery'; caBundle?: string }
+    | { kind: 'inline'; jwks: { keys: Record<string, unknown>[] } };
   /** `system:serviceaccount:<namespace>:<name>` values the token's `sub` may have. */
   subjects: string[];
 }

@@ -1,8 +1,8 @@
 // Verifies a tenant cluster's service-account tokens (CSMTenant.spec.identities): the driver pod's
 // own projected token, which kubelet rotates, replaces the pasted Dell token pair. Such a token is
 // an asymmetric JWT whose `iss` is a trusted issuer; it is verified against that issuer's JWKS
-// (jose's remote key set: cached, refetched when a token names an unknown `kid` at most once per
-// cooldown, with a fetch timeout), only with RS256/ES256 — never `none` or HS* — and its `aud`
+// (found by OIDC discovery when no JWKS is configured; jose's remote key set: cached, refetched when
+// a token names an unknown `kid` at most once per cooldown, with a fetch timeout), only with RS256/ES256 — never `none` or HS* — and its `aud`
 // must contain the identity's audience and its `sub` be one of the identity's service accounts.
 // Anything that cannot be checked (keys unreachable, garbage) is refused: fail closed.
 import {
@@ -137,28 +137,67 @@ export class ServiceAccountVerifier {
   }
 
   private keySet(identity: TrustedIdentity): JWTVerifyGetKey {
-    const source = JSON.stringify(identity.keys);
+    const source = sourceOf(identity);
     let set = this.keySets.get(source);
     if (!set) {
-      if (identity.keys.kind === 'inline') {
-        set = { getKey: createLocalJWKSet(identity.keys.jwks as unknown as JSONWebKeySet) };
+      const { keys } = identity;
+      if (keys.kind === 'inline') {
+        set = { getKey: createLocalJWKSet(keys.jwks as unknown as JSONWebKeySet) };
       } else {
-        const agent = identity.keys.caBundle ? new Agent({ connect: { ca: identity.keys.caBundle } }) : undefined;
-        const fetchJwks = (url: string, init: Record<string, unknown>) =>
+        const agent = keys.caBundle ? new Agent({ connect: { ca: keys.caBundle } }) : undefined;
+        const fetchWithCa = (url: string, init: Record<string, unknown>) =>
           undiciFetch(url, { ...init, ...(agent ? { dispatcher: agent } : {}) } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
-        set = {
-          getKey: createRemoteJWKSet(new URL(identity.keys.jwksUri), {
+        const remote = (jwksUri: URL) =>
+          createRemoteJWKSet(jwksUri, {
             timeoutDuration: this.options.timeoutMs,
             cooldownDuration: this.options.cooldownMs,
             cacheMaxAge: this.options.maxAgeMs,
-            [customFetch]: fetchJwks,
-          }),
+            [customFetch]: fetchWithCa,
+          });
+        set = {
+          getKey: keys.kind === 'remote' ? remote(new URL(keys.jwksUri)) : this.discovered(identity.issuer, fetchWithCa, remote),
           ...(agent ? { close: () => agent.close() } : {}),
         };
       }
       this.keySets.set(source, set);
     }
     return set.getKey;
+  }
+
+  /**
+   * The key set at the `jwks_uri` of the issuer's OIDC discovery document, looked up on first use.
+   * A failed lookup is retried at most once per cooldown; until one succeeds, tokens are refused
+   * (keys-unavailable).
+   */
+  private discovered(issuer: string, fetchWithCa: (url: string, init: Record<string, unknown>) => Promise<Response>, remote: (jwksUri: URL) => JWTVerifyGetKey): JWTVerifyGetKey {
+    let resolved: Promise<JWTVerifyGetKey> | undefined;
+    let failedAt = Number.NEGATIVE_INFINITY;
+    const lookUp = async (): Promise<JWTVerifyGetKey> => {
+      const response = await fetchWithCa(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        redirect: 'manual',
+        headers: { accept: 'application/json' },
+      });
+      if (response.status !== 200) throw new Error(`OIDC discovery of ${issuer} answered ${response.status}`);
+      const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+      // OIDC Discovery §4.3: the document must name the issuer it was fetched for.
+      if (document.issuer !== issuer) throw new Error(`OIDC discovery of ${issuer} names issuer ${JSON.stringify(document.issuer)}`);
+      if (typeof document.jwks_uri !== 'string' || !URL.canParse(document.jwks_uri) || new URL(document.jwks_uri).protocol !== 'https:') {
+        throw new Error(`OIDC discovery of ${issuer} has no https jwks_uri`);
+      }
+      return remote(new URL(document.jwks_uri));
+    };
+    return async (header, token) => {
+      if (!resolved) {
+        if (Date.now() - failedAt < this.options.cooldownMs) throw new Error(`OIDC discovery of ${issuer} failed recently`);
+        resolved = lookUp();
+        resolved.catch(() => {
+          resolved = undefined;
+          failedAt = Date.now();
+        });
+      }
+      return (await resolved)(header, token);
+    };
   }
 
   /** Trusted identities by issuer, rebuilt when the snapshot changes (key sets of dropped sources closed). */
@@ -169,7 +208,7 @@ export class ServiceAccountVerifier {
     for (const tenant of snapshot.tenants.values()) {
       for (const identity of tenant.identities ?? []) {
         byIssuer.set(identity.issuer, [...(byIssuer.get(identity.issuer) ?? []), { tenant, identity }]);
-        sources.add(JSON.stringify(identity.keys));
+        sources.add(sourceOf(identity));
       }
     }
     for (const [source, set] of this.keySets) {
@@ -180,6 +219,11 @@ export class ServiceAccountVerifier {
     this.indexed = { snapshot, byIssuer };
     return byIssuer;
   }
+}
+
+/** What identifies a key set: its source, and for discovery the issuer it is discovered from. */
+function sourceOf(identity: TrustedIdentity): string {
+  return JSON.stringify(identity.keys.kind === 'discovery' ? { ...identity.keys, issuer: identity.issuer } : identity.keys);
 }
 
 function audiencesOf(payload: JWTPayload): string[] {

@@ -108,9 +108,9 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .requiredOption('--issuer <url>', "the tenant cluster's service-account issuer (kubectl get --raw /.well-known/openid-configuration: issuer)")
     .option('--subject <sa...>', 'service accounts acting as the tenant: system:serviceaccount:<namespace>:<name> (repeat or comma-separate)')
     .option('--audience <aud...>', 'audiences the projected token is requested for (repeat or comma-separate)', ['storage-authz'])
-    .option('--jwks-uri <url>', "where the issuer's keys are served (default <issuer>/openid/v1/jwks)")
+    .option('--jwks-uri <url>', "where the issuer's keys are served (default: the jwks_uri of <issuer>/.well-known/openid-configuration)")
     .option('--jwks-file <file>', 'the JWKS inline, for a cluster this service cannot reach (kubectl get --raw /openid/v1/jwks)')
-    .option('--ca-file <file>', "CA (PEM) of the JWKS server's certificate, e.g. the cluster CA")
+    .option('--ca-file <file>', "CA (PEM) of the JWKS (or discovery) server's certificate, e.g. the cluster CA")
     .option('--remove', 'stop trusting this issuer for the tenant')
     .action(async (options: TrustOptions, command: Command) => {
       const identity = options.remove ? undefined : await identityOf(options);
@@ -219,7 +219,8 @@ async function identityOf(options: TrustOptions): Promise<Record<string, unknown
       throw new CliError(`--jwks-file ${options.jwksFile}: not JSON`);
     }
   } else {
-    identity.jwksUri = options.jwksUri ?? `${options.issuer.replace(/\/+$/, '')}/openid/v1/jwks`;
+    // Without --jwks-uri the service finds the keys by OIDC discovery of the issuer.
+    if (options.jwksUri) identity.jwksUri = options.jwksUri;
     if (options.caFile) identity.caBundle = await read(options.caFile, '--ca-file');
   }
   identity.subjects = subjects;
