@@ -21,6 +21,7 @@ ENTRYPOINTS=(
   karavi/volumes/unmap
   karavi/sdc/approve
   karavi/snapshot/create
+  storage_authz/mount
 )
 
 mapfile -t SOURCES < <(cd policies && LC_ALL=C ls -1 -- *.rego | grep -v '_test\.rego$')

@@ -9,6 +9,7 @@ import { driftRows } from '../reconcile/reconcile.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
+import { decideMount, MountCallerError, type MountDeps, type MountRequest } from '../csi/mountDecision.js';
 import { publicJwks } from '../tokens/keys.js';
 import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS, refreshTenantToken } from '../tokens/refresh.js';
@@ -47,6 +48,8 @@ export interface AdminDeps {
   keys: () => SigningKeySet;
   logger: Logger;
   tokenDefaults?: AdminTokenDefaults;
+  /** What the CSI node proxy's mount decisions need; without it /proxy/mount/ answers 404. */
+  mount?: MountDeps;
 }
 
 type Method = 'GET' | 'POST';
@@ -80,6 +83,9 @@ const DELL_REFRESHED_ACCESS_TTL_SECONDS = 30;
 
 /** Where the public keys of this service's asymmetric signing keys are served (through the edge too). */
 export const JWKS_PATH = '/proxy/jwks/';
+
+/** Where the CSI node proxy asks whether a pod may mount a volume. */
+export const MOUNT_PATH = '/proxy/mount/';
 
 export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const routes = adminRoutes(deps);
@@ -117,6 +123,28 @@ function adminRoutes(deps: AdminDeps): Route[] {
       // tokens without a shared secret; re-read on every request, so a rotated key shows at once.
       async handle() {
         return { status: 200, body: publicJwks(deps.keys()) };
+      },
+    },
+    {
+      method: 'POST',
+      path: MOUNT_PATH,
+      // The CSI node proxy authenticates as the tenant (its Bearer), checked by decideMount.
+      auth: 'none',
+      async handle({ req }) {
+        if (!deps.mount) throw new HttpError(404, 'mount decisions are not enabled on this service');
+        const body = asObject(await readJsonBody(req));
+        const pod = asObject(body.pod ?? {});
+        const request: MountRequest = {
+          token: requiredString(body, 'token'),
+          volumeId: requiredString(body, 'volumeId'),
+          pod: { namespace: requiredString(pod, 'namespace'), name: requiredString(pod, 'name'), uid: requiredString(pod, 'uid'), serviceAccount: requiredString(pod, 'serviceAccount') },
+        };
+        try {
+          return { status: 200, body: await decideMount(deps.mount, req.headers.authorization, request) };
+        } catch (error) {
+          if (error instanceof MountCallerError) throw new HttpError(error.status, error.message);
+          throw error;
+        }
       },
     },
     {

@@ -66,7 +66,7 @@ interface ValidObject {
   spec: Record<string, unknown>;
 }
 interface TenantSpec { roles?: string; approveSdc: boolean; revoke: boolean; volumePrefix?: string; identities?: IdentitySpec[] }
-interface IdentitySpec { issuer: string; audiences: string[]; jwksUri?: string; jwks?: { keys: Record<string, unknown>[] }; caBundle?: string; subjects: string[] }
+interface IdentitySpec { issuer: string; audiences: string[]; jwksUri?: string; jwks?: { keys: Record<string, unknown>[] }; caBundle?: string; subjects: string[]; mountNamespaces?: string[] }
 interface RoleSpec { quota: string | number; systemID: string; systemType: SystemType; pool?: string; requireHardQuota?: boolean }
 interface StorageSpec {
   type: SystemType;
@@ -160,7 +160,7 @@ function trustedIdentities(specs: IdentitySpec[], errors: FieldError[]): Trusted
       : spec.jwksUri !== undefined
         ? { kind: 'remote', jwksUri: spec.jwksUri, ...ca }
         : { kind: 'discovery', ...ca };
-    return { issuer: spec.issuer, audiences: spec.audiences, keys, subjects: spec.subjects };
+    return { issuer: spec.issuer, audiences: spec.audiences, keys, subjects: spec.subjects, ...(spec.mountNamespaces ? { mountNamespaces: spec.mountNamespaces } : {}) };
   });
 }
 

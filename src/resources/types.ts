@@ -36,6 +36,8 @@ export interface TrustedIdentity {
     | { kind: 'inline'; jwks: { keys: Record<string, unknown>[] } };
   /** `system:serviceaccount:<namespace>:<name>` values the token's `sub` may have. */
   subjects: string[];
+  /** Namespaces whose pods may mount the tenant's volumes (CSI node proxy); absent: every namespace. */
+  mountNamespaces?: string[];
 }
 
 export interface Role {

@@ -167,7 +167,8 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         refreshedTenantAccessTtlSeconds: config.refreshedAccessTtlSeconds,
         earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
       };
-      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults }));
+      const mount = { verifier, serviceAccounts, resources, adapters: adapters.registry, ledger: openedLedger, policy, logger };
+      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults, mount }));
       adminPort = await listenHttp(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');

@@ -115,6 +115,24 @@ export class ServiceAccountVerifier {
     return { claims, tenant: trust.tenant };
   }
 
+  /**
+   * A workload pod's token (CSI `serviceAccount.tokens`, kubelet-requested for our audience) from a
+   * cluster `tenant` trusts: verified like a driver's token, except that any service account of that
+   * cluster may hold one. Returns the verified payload and the trust it was verified under.
+   */
+  async verifyWorkload(token: string, tenant: Tenant): Promise<{ payload: JWTPayload; identity: TrustedIdentity }> {
+    if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('malformed', 'token is too long');
+    let iss: unknown;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      throw new TokenError('malformed', 'token is not a JWT');
+    }
+    const identity = tenant.identities?.find((candidate) => candidate.issuer === iss);
+    if (!identity) throw new TokenError('wrong-issuer', `token issuer ${JSON.stringify(iss)} is not a cluster tenant "${tenant.name}" trusts`);
+    return { payload: await this.verifySignature(token, identity), identity };
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.keySets.values()].map((set) => set.close?.()));
     this.keySets.clear();

@@ -11,6 +11,7 @@ export const POLICY_ENTRYPOINTS = [
   'karavi/volumes/unmap',
   'karavi/sdc/approve',
   'karavi/snapshot/create',
+  'storage_authz/mount',
 ] as const;
 export type PolicyEntrypoint = (typeof POLICY_ENTRYPOINTS)[number];
 
