@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Fetches the CSI spec (csi.proto) and builds csi-sanity from the Go module proxy into the per-user
-# cache outside the clone, never into the repo:
+# Fetches the CSI spec (csi.proto) from the Go module proxy into the per-user cache outside the
+# clone, never into the repo:
 #   ${STORAGE_AUTHZ_CACHE:-~/.cache/storage-authz}/csi-spec-<version>/csi.proto
-#   ${STORAGE_AUTHZ_CACHE:-~/.cache/storage-authz}/csi-test-<version>/bin/csi-sanity   (with `sanity`)
 # The CSI node proxy (src/csi/) loads the proto from there at start-up (or from STORAGE_AUTHZ_CSI_PROTO).
 set -euo pipefail
 
 CSI_SPEC_VERSION=v1.13.0   # github.com/container-storage-interface/spec
-CSI_TEST_VERSION=v5.4.0    # github.com/kubernetes-csi/csi-test/v5 (csi-sanity)
 
 CACHE_ROOT="${STORAGE_AUTHZ_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/storage-authz}"
 fail() { echo "fetch-csi-spec: $*" >&2; exit 1; }
@@ -19,13 +17,4 @@ if [ ! -s "$SPEC/csi.proto" ]; then
   [ -s "$DIR/csi.proto" ] || fail "go mod download github.com/container-storage-interface/spec@$CSI_SPEC_VERSION gave no csi.proto (Go module proxy unreachable?)."
   mkdir -p "$SPEC"
   cp "$DIR/csi.proto" "$SPEC/csi.proto.tmp" && mv "$SPEC/csi.proto.tmp" "$SPEC/csi.proto"
-fi
-
-if [ "${1:-}" = sanity ]; then
-  BIN="$CACHE_ROOT/csi-test-$CSI_TEST_VERSION/bin"
-  if [ ! -x "$BIN/csi-sanity" ]; then
-    mkdir -p "$BIN"
-    GOBIN="$BIN" go install "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_TEST_VERSION" \
-      || fail "'go install github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_TEST_VERSION' failed."
-  fi
 fi

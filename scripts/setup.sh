@@ -60,6 +60,8 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-sentinel >/de
     fail "redis-server and redis-sentinel are required: run 'sudo apt-get install redis-server redis-sentinel' (Debian/Ubuntu) or put both on PATH."
   fi
 fi
+# The CSI spec the CSI node proxy loads: csi.proto from the Go module, into the per-user cache.
+bash scripts/fetch-csi-spec.sh || fail "the CSI spec could not be fetched from the Go module proxy (see the lines above)."
 # With `test`: the PowerFlex, PowerMax and PowerStore CSI drivers' client libraries, for the end-to-end tests
 # that drive the chain with them, and the Kubernetes control plane for the tests against a real API server (skipped
 # when KUBEBUILDER_ASSETS or STORAGE_AUTHZ_K8S_BIN points at existing binaries).

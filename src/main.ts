@@ -10,6 +10,7 @@ import { loadResourceDirectory } from './resources/load.js';
 import type { StorageSystem } from './resources/types.js';
 import { ConfigError, DEFAULT_LISTEN, OPTION_NAMES, parseMilliseconds, parseServeConfig, readConfigFile, type RawServeOptions } from './serve/config.js';
 import { startService } from './serve/service.js';
+import { csiProxyCommand } from './csi/command.js';
 import { sidecarCommand } from './sidecar/command.js';
 import { createLogger, type Logger } from './telemetry/log.js';
 
@@ -140,6 +141,7 @@ const program = new Command('storage-authz')
   .addCommand(serveCommand())
   .addCommand(renderEdgeConfigCommand())
   .addCommand(sidecarCommand())
+  .addCommand(csiProxyCommand())
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -184,11 +184,13 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     expect(plugin.publishes()).to.have.length(before);
   });
 
-  it('fails a NodePublishVolume without the pod token Unavailable (kubelet retries), without calling the plugin', async () => {
+  it('fails a NodePublishVolume without the pod token Unavailable (kubelet retries), a malformed one InvalidArgument, without calling the plugin', async () => {
     const before = plugin.publishes().length;
     const answer = await publish(volumes.a, web);
     expect(answer.code).to.equal(grpc.status.UNAVAILABLE);
     expect(answer.details).to.contain(`tokenRequests: [{audience: ${AUDIENCE}}]`);
+    const noTarget = await call('NodePublishVolume', { volume_id: volumes.a, volume_capability: { mount: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } } });
+    expect(noTarget, "the spec's own error for a malformed call").to.deep.equal({ code: grpc.status.INVALID_ARGUMENT, details: 'target_path is required' });
     expect(plugin.publishes()).to.have.length(before);
   });
 

@@ -106,6 +106,10 @@ export async function startCsiProxy(options: CsiProxyOptions): Promise<RunningCs
 
   /** undefined: forward; a Refusal: answer it and never call the plugin. */
   async function checkPublish(publish: PublishRequest): Promise<Refusal | undefined> {
+    // The spec's InvalidArgument cases first, so a malformed call gets the error the plugin would give.
+    for (const field of ['volume_id', 'target_path', 'volume_capability'] as const) {
+      if (!publish[field]) return { code: grpc.status.INVALID_ARGUMENT, details: `${field} is required` };
+    }
     const context = publish.volume_context ?? {};
     const found = podTokenOf(context, options.audience);
     if (typeof found === 'object' && 'code' in found) return found;
@@ -157,6 +161,8 @@ export async function startCsiProxy(options: CsiProxyOptions): Promise<RunningCs
 
 interface PublishRequest {
   volume_id: string;
+  target_path: string;
+  volume_capability?: unknown;
   volume_context?: Record<string, string>;
 }
 

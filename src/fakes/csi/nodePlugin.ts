@@ -1,8 +1,8 @@
 // A fake CSI node plugin (Identity + Node services of the CSI spec) on a unix socket: it records
-// every call, so a test can tell whether a refused mount ever reached it, and behaves as the spec
-// asks closely enough for csi-sanity's node tests: NodePublishVolume creates the target directory
-// and is idempotent, NodeUnpublishVolume removes it, unknown volumes and missing fields are the
-// errors the spec names. Volumes are "attached" by the test (the controller side is out of scope).
+// every call, so a test can tell whether a refused mount ever reached it, and answers as the spec
+// asks: NodePublishVolume creates the target directory and is idempotent, NodeUnpublishVolume
+// removes it, unknown volumes and missing fields are the errors the spec names. Volumes are
+// "attached" by the test (there is no Controller service).
 import { mkdir, rm, stat } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { csiServices } from '../../csi/spec.js';
