@@ -200,6 +200,26 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     expect(await call('NodeUnpublishVolume', { volume_id: 'nope', target_path: '/tmp/x' })).to.deep.equal({ code: grpc.status.NOT_FOUND, details: 'volume nope does not exist' });
   });
 
+  it('pipes a server stream through, chunk by chunk, and its error status after the chunks', async () => {
+    const SnapshotMetadata = grpc.makeClientConstructor(csiServices().SnapshotMetadata!, 'SnapshotMetadata');
+    type Chunk = { block_metadata: { byte_offset: string }[] };
+    const client = new SnapshotMetadata(proxy.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & { GetMetadataAllocated(request: unknown): grpc.ClientReadableStream<Chunk> };
+    const read = (snapshotId: string) =>
+      new Promise<{ offsets: string[]; code: grpc.status; details: string }>((resolve) => {
+        const offsets: string[] = [];
+        const stream = client.GetMetadataAllocated({ snapshot_id: snapshotId });
+        stream.on('data', (chunk: Chunk) => offsets.push(...chunk.block_metadata.map((block) => block.byte_offset)));
+        stream.on('error', (error: grpc.ServiceError) => resolve({ offsets, code: error.code, details: error.details }));
+        stream.on('end', () => resolve({ offsets, code: grpc.status.OK, details: '' }));
+      });
+    try {
+      expect(await read('snap-1')).to.deep.equal({ offsets: ['0', '4096'], code: grpc.status.OK, details: '' });
+      expect(await read('broken')).to.deep.equal({ offsets: ['0'], code: grpc.status.ABORTED, details: 'snapshot broken while streaming' });
+    } finally {
+      client.close();
+    }
+  });
+
   it('refuses a republish (requiresRepublish) once the pod\'s namespace is no longer allowed', async () => {
     const token = await podToken('apps', 'web');
     expect((await publish(volumes.a, web, token)).code).to.equal(grpc.status.OK);

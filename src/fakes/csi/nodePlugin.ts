@@ -55,6 +55,23 @@ export class FakeCsiNodePlugin {
       NodeGetCapabilities: handler('NodeGetCapabilities', () => [null, { capabilities: [] }]),
       NodeGetInfo: handler('NodeGetInfo', () => [null, { node_id: nodeId, max_volumes_per_node: 0 }]),
     });
+    // A server stream: two chunks of allocated blocks, or one and then ABORTED for snapshot "broken".
+    server.addService(csiServices().SnapshotMetadata!, {
+      GetMetadataAllocated: (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => {
+        plugin.calls.push({ method: 'GetMetadataAllocated', request: call.request, metadata: call.metadata.getMap() });
+        const chunk = (offset: number) => ({ block_metadata_type: 'FIXED_LENGTH', volume_capacity_bytes: 1 << 30, block_metadata: [{ byte_offset: offset, size_bytes: 4096 }] });
+        call.write(chunk(0));
+        if (call.request.snapshot_id === 'broken') {
+          call.emit('error', { code: grpc.status.ABORTED, details: 'snapshot broken while streaming' });
+          return;
+        }
+        call.write(chunk(4096));
+        call.end();
+      },
+      GetMetadataDelta: (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not a capability' });
+      },
+    });
     await rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
     return plugin;
