@@ -1,10 +1,15 @@
-# The storage-authz image the chart names: `serve`, `render-edge-config`, `sidecar` and Envoy in one
+# The storage-authz image the chart names: `serve`, `render-edge-config`, `sidecar`, `csi-proxy` and Envoy in one
 # image. Its default command is the sidecar, so Dell's driver charts (authorization.enabled: no
 # command, no args) start it unchanged; the chart passes `serve` / `render-edge-config` as args.
 #
 # Not built in this repository's CI: the build machine cannot pull base images (no registry access).
 ARG ENVOY_VERSION=1.40.0
 FROM docker.io/envoyproxy/envoy:distroless-v${ENVOY_VERSION} AS envoy
+
+# csi-proxy loads the CSI spec from its Go module (never copied into the repository).
+FROM docker.io/library/golang:1.26-bookworm AS csi-spec
+COPY scripts/fetch-csi-spec.sh /fetch-csi-spec.sh
+RUN STORAGE_AUTHZ_CACHE=/cache bash /fetch-csi-spec.sh
 
 FROM docker.io/library/node:20-bookworm-slim AS build
 WORKDIR /src
@@ -26,8 +31,9 @@ COPY --from=build /src/dist ./dist
 # The code finds protos/ and policies/build/ beside src/ (repoRoot is dist/ once compiled).
 COPY --from=build /src/protos ./dist/protos
 COPY --from=build /src/policies/build ./dist/policies/build
+COPY --from=csi-spec /cache ./cache
 COPY package.json ./
 USER 10001:10001
-ENV NODE_ENV=production
+ENV NODE_ENV=production STORAGE_AUTHZ_CACHE=/app/cache
 ENTRYPOINT ["node", "/app/dist/src/main.js"]
 CMD ["sidecar", "--envoy-bin", "/usr/local/bin/envoy"]
