@@ -51,6 +51,7 @@ function serveCommand(): Command {
     .addOption(flag('earlyRefreshWindowSeconds', 'seconds', 'how close to expiry an access token may be refreshed (default 60)'))
     .addOption(flag('jwksRefreshCooldownMs', 'ms', "tenant clusters' JWKS: least time between refetches caused by unknown key ids (default 30000)"))
     .addOption(flag('jwksMaxAgeMs', 'ms', "tenant clusters' JWKS: refetched after this long, so a retired key stops verifying (default 300000)"))
+    .addOption(new Option(OPTION_NAMES.metricsTenantLabel, 'label the decision counter of /metrics by tenant (series multiply by tenants; off by default)'))
     .action(async (options: RawServeOptions & { config?: string }) => {
       const { config: file, ...flags } = options;
       const config = parseServeConfig({ ...(file ? await readConfigFile(file) : {}), ...flags });

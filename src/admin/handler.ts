@@ -8,6 +8,7 @@ import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
 import { driftRows } from '../reconcile/reconcile.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
+import type { DecisionQuery, RecentDecisions } from '../telemetry/audit.js';
 import type { Logger } from '../telemetry/log.js';
 import { decideMount, MountCallerError, type MountDeps, type MountRequest } from '../csi/mountDecision.js';
 import { publicJwks } from '../tokens/keys.js';
@@ -16,6 +17,8 @@ import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECO
 import type { SigningKeySet, TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
+import { parseGoDuration } from './duration.js';
+import { explain } from './explain.js';
 import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
 import {
   DEFAULT_TENANT_LIFETIMES,
@@ -44,6 +47,8 @@ export interface AdminDeps {
   resources: ResourceSource;
   /** The ledger, and where reconciliation keeps each system's last drift report. */
   ledger: Ledger & ReconcileStore;
+  /** The audit trail's recent decisions (`authzctl why-denied`). */
+  decisions?: RecentDecisions;
   verifier: TokenVerifier;
   keys: () => SigningKeySet;
   logger: Logger;
@@ -221,6 +226,18 @@ function adminRoutes(deps: AdminDeps): Route[] {
       },
     },
     {
+      method: 'GET',
+      path: '/proxy/decisions/',
+      auth: 'admin',
+      // `?id=<x-request-id>`, or `?tenant=&volume=&since=1h`: newest first, each with what would change it.
+      async handle({ query }) {
+        if (!deps.decisions) throw new HttpError(404, 'this service keeps no decision records');
+        const records = await deps.decisions.find(decisionQuery(query));
+        const decisions = await Promise.all(records.map(async (record) => ({ ...record, explanation: await explain(record, deps.ledger) })));
+        return { status: 200, body: { decisions } };
+      },
+    },
+    {
       method: 'POST',
       path: '/proxy/refresh-admin/',
       auth: 'admin-refresh',
@@ -243,6 +260,30 @@ function adminRoutes(deps: AdminDeps): Route[] {
 }
 
 /** `?tenant=` names a tenant that must exist in the live resources; absent means every tenant. */
+const DECISIONS_LIMIT = 100;
+
+function decisionQuery(query: URLSearchParams): DecisionQuery {
+  const value = (name: string) => {
+    const given = query.get(name) ?? undefined;
+    if (given === '') throw new HttpError(400, `query parameter "${name}" is empty`);
+    return given;
+  };
+  const id = value('id');
+  const tenant = value('tenant');
+  const volume = value('volume');
+  const since = value('since');
+  if (id === undefined && tenant === undefined) throw new HttpError(400, 'give "id" (a request id) or "tenant"');
+  let sinceMs: number | undefined;
+  if (since !== undefined) {
+    try {
+      sinceMs = Date.now() - parseGoDuration(since);
+    } catch (error) {
+      throw new HttpError(400, `query parameter "since": ${(error as Error).message}`);
+    }
+  }
+  return { ...(id !== undefined && { id }), ...(tenant !== undefined && { tenant }), ...(volume !== undefined && { volume }), ...(sinceMs !== undefined && { since: sinceMs }), limit: id === undefined ? DECISIONS_LIMIT : 1 };
+}
+
 function tenantFilter(deps: AdminDeps, query: URLSearchParams): string | undefined {
   const tenant = query.get('tenant') ?? undefined;
   if (tenant === undefined) return undefined;

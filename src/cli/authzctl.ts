@@ -11,6 +11,7 @@ import { registerTenantCommands } from './commands/tenant.js';
 import { registerTokenCommands } from './commands/tokens.js';
 import { registerUsageCommands } from './commands/usage.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerWhyDeniedCommand } from './commands/whyDenied.js';
 import { CliError } from './errors.js';
 import { OUTPUT_FORMATS, processIo, type Io } from './output.js';
 
@@ -34,6 +35,7 @@ function buildProgram(io: Io): Command {
   registerTenantCommands(program, io);
   registerTokenCommands(program, io);
   registerUsageCommands(program, io);
+  registerWhyDeniedCommand(program, io);
   registerValidateCommand(program, io);
   registerInjectCommand(program, io);
   return program;

@@ -98,6 +98,9 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
               // Dot segments and '//' resolved before routing, so /proxy/ cannot be reached around ext_authz.
               normalize_path: true,
               merge_slashes: true,
+              // Every answer, denials included, names its request id: the decision id a tenant hands to
+              // the admin for `authzctl why-denied` (the same id the access log and the audit record carry).
+              always_set_request_id_in_response: true,
               route_config: { name: 'edge', virtual_hosts: [{ name: 'edge', domains: ['*'], routes }] },
               http_filters: [extAuthzFilter(grpcService, input.authzTimeoutMs ?? 500), ROUTER_FILTER],
               ...(input.accessLog !== false && { access_log: [accessLog(grpcService)] }),

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../telemetry/log.js';
 import { liveClaims } from './authorize/inputs.js';
 import { enrich } from './enrich/enrich.js';
 import { METADATA } from './metadata.js';
+import { describeSubject, NO_OBSERVER, type DecisionFacts, type DecisionObserver, type Phase } from './observe/observe.js';
 import { identify, type ServiceAccountVerifying, type TokenVerifying } from './identity/identity.js';
 import { applyLedger, type LedgerHold } from './ledger/ledger.js';
 import { classifyRequest } from './operation/operation.js';
@@ -29,29 +30,63 @@ export interface PipelineDeps {
   policy: PolicyEngine;
   ledger: Ledger;
   logger?: Logger;
+  /** Metrics and the audit trail: time per phase, each decision with its facts. */
+  observer?: DecisionObserver;
 }
 
 export type Decide = (request: RequestView) => Promise<Decision>;
 
 export function createDecider(deps: PipelineDeps): Decide {
-  const logger = deps.logger ?? silentLogger;
+  const observer = deps.observer ?? NO_OBSERVER;
+  const decideOne = decider(deps, observer);
   return async (request) => {
+    const facts: DecisionFacts = { startedAt: performance.now(), phase: 'target' };
+    const decision = await decideOne(request, facts);
+    observer.decided(request, decision, facts);
+    return decision;
+  };
+}
+
+function decider(deps: PipelineDeps, observer: DecisionObserver): (request: RequestView, facts: DecisionFacts) => Promise<Decision> {
+  const logger = deps.logger ?? silentLogger;
+  return async (request, facts) => {
+    let phaseStarted = facts.startedAt;
+    /** The current phase is over: its time is recorded and `next` begins. */
+    const passed = (next: Phase) => {
+      const now = performance.now();
+      observer.phase(facts.phase, (now - phaseStarted) / 1000);
+      phaseStarted = now;
+      facts.phase = next;
+    };
     const target = resolveArray(request.headers.forwarded, deps.adapters);
-    if (isRejection(target)) return jsonDeny(target);
+    if (isRejection(target)) {
+      passed('target');
+      return jsonDeny(target);
+    }
     const { adapter } = target;
-    const deny = (rejection: Rejection, metadata: Record<string, string> = {}) => arrayDeny(adapter, rejection, metadata);
+    facts.arrayType = adapter.type;
+    const deny = (rejection: Rejection, metadata: Record<string, string> = {}) => {
+      if (rejection.quota) facts.quota = rejection.quota;
+      passed(facts.phase);
+      return arrayDeny(adapter, rejection, metadata);
+    };
+    passed('identity');
 
     const resources = deps.resources.current();
     const identity = await identify(request.headers.authorization, deps.verifier, resources, deps.serviceAccounts);
     if (isRejection(identity)) return deny(identity);
     const { tenant } = identity;
+    facts.tenant = tenant.name;
     const who = { [METADATA.tenant]: tenant.name };
+    passed('operation');
 
     const system = findSystem(resources, target);
     if (isRejection(system)) return deny(system, who);
+    facts.systemID = system.systemID;
     const classified = classifyRequest(adapter, request, system.systemID);
     if (isRejection(classified)) return deny(classified, who);
     const { operation } = classified;
+    facts.operation = operation.kind;
     const metadata = { ...who, [METADATA.operation]: operation.kind, [METADATA.system]: storageKey(system.type, system.systemID) };
 
     if (operation.kind === 'login') {
@@ -73,17 +108,23 @@ export function createDecider(deps: PipelineDeps): Decide {
     const context: OperationContext = {
       adapter, system, credentials, tenant, systems: identity.systems, roles: identity.roles, claims: liveClaims(identity.claims, tenant), policy: deps.policy, ledger: deps.ledger,
     };
-    const facts = await enrich(() => entry.enrich(context, found.operation));
-    if (isRejection(facts)) return deny(facts, metadata);
-    const authorized = entry.policy(context, found.operation, facts);
+    passed('enrich');
+    const arrayFacts = await enrich(() => entry.enrich(context, found.operation));
+    describeSubject(facts, found.operation, isRejection(arrayFacts) ? undefined : arrayFacts);
+    if (isRejection(arrayFacts)) return deny(arrayFacts, metadata);
+    passed('authorize');
+    const authorized = entry.policy(context, found.operation, arrayFacts);
     if (isRejection(authorized)) return deny(authorized, metadata);
+    passed('credentials');
     // The array's credentials come before anything is held, so nothing can fail once the ledger holds capacity.
     const credentialHeaders = await arrayAuthorization(adapter, system, credentials);
     if (isRejection(credentialHeaders)) return deny(credentialHeaders, metadata);
+    passed('ledger');
 
-    const held = await applyLedger(() => entry.ledger(context, found.operation, facts, authorized.quotas));
+    const held = await applyLedger(() => entry.ledger(context, found.operation, arrayFacts, authorized.quotas));
     if (isRejection(held)) return deny(held, metadata);
-    return allowDecision({
+    passed('response');
+    const allow = allowDecision({
       request,
       system,
       classified,
@@ -91,6 +132,8 @@ export function createDecider(deps: PipelineDeps): Decide {
       forwardedHeaders: adapter.forwardedHeaders,
       metadata: { ...metadata, ...holdMetadata(held) },
     });
+    passed('response');
+    return allow;
   };
 }
 

@@ -76,6 +76,8 @@ export interface ServeConfig {
   /** Tenant clusters' JWKS (CSMTenant spec.identities): least time between refetches for unknown `kid`s, and longest a fetched set is kept. */
   jwksRefreshCooldownMs: number;
   jwksMaxAgeMs: number;
+  /** Label the decision counter by tenant (one series per tenant × reason × operation: off by default). */
+  metricsTenantLabel: boolean;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +120,7 @@ export const OPTION_NAMES = {
   earlyRefreshWindowSeconds: '--early-refresh-window',
   jwksRefreshCooldownMs: '--jwks-refresh-cooldown-ms',
   jwksMaxAgeMs: '--jwks-max-age-ms',
+  metricsTenantLabel: '--metrics-tenant-label',
 } as const;
 
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -129,6 +132,14 @@ function text(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string | un
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigError(`${OPTION_NAMES[key]} must be a string`);
   return String(value);
+}
+
+/** A switch: given without a value on the command line, true/false in the file. */
+function flagValue(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): boolean {
+  const value = raw[key];
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new ConfigError(`${OPTION_NAMES[key]} is a switch: true or false, got "${String(value)}"`);
 }
 
 function required(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string {
@@ -271,6 +282,7 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     earlyRefreshWindowSeconds: whole(raw, 'earlyRefreshWindowSeconds', 'seconds', DEFAULT_EARLY_REFRESH_WINDOW_SECONDS),
     jwksRefreshCooldownMs: whole(raw, 'jwksRefreshCooldownMs', 'milliseconds', 30_000),
     jwksMaxAgeMs: whole(raw, 'jwksMaxAgeMs', 'milliseconds', 300_000),
+    metricsTenantLabel: flagValue(raw, 'metricsTenantLabel'),
   };
 }
 

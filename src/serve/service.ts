@@ -22,7 +22,9 @@ import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import { DirectoryResources } from '../resources/directory.js';
 import { KubernetesResources } from '../resources/kubernetes/source.js';
 import type { ResourceSnapshot } from '../resources/types.js';
+import { decisionAudit, MemoryRecentDecisions } from '../telemetry/audit.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
+import { MetricsRegistry, ServiceMetrics } from '../telemetry/metrics.js';
 import { watchSigningKeys } from '../tokens/keys.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
 import { TokenVerifier } from '../tokens/verify.js';
@@ -52,10 +54,10 @@ async function openLedger(config: ServeConfig, logger: Logger): Promise<Ledger &
   }
 }
 
-async function openResources(config: ResourcesConfig, logger: Logger): Promise<DirectoryResources | KubernetesResources> {
+async function openResources(config: ResourcesConfig, logger: Logger, metrics: ServiceMetrics): Promise<DirectoryResources | KubernetesResources> {
   switch (config.kind) {
     case 'directory':
-      return DirectoryResources.open(config.dir, { secretsDir: config.secretsDir, logger });
+      return DirectoryResources.open(config.dir, { secretsDir: config.secretsDir, logger, onRejected: () => metrics.reloadFailed('resources') });
     case 'kubernetes':
       return KubernetesResources.open({ ...config, logger });
   }
@@ -112,6 +114,9 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     }
   };
 
+  const registry = new MetricsRegistry('storage-authz');
+  closers.push(() => registry.close());
+  const metrics = new ServiceMetrics(registry, { tenantLabel: config.metricsTenantLabel });
   let decide: Decide | undefined;
   let confirm: ((record: AccessLogRecord) => Promise<void>) | undefined;
   const server = createCheckServer({
@@ -129,7 +134,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       logger.info({ healthListen: config.healthListen }, 'health server listening');
     }
 
-    const keys = await watchSigningKeys(config.signingKeysDir, config.defaultKid, { logger });
+    const keys = await watchSigningKeys(config.signingKeysDir, config.defaultKid, { logger, onRejected: () => metrics.reloadFailed('keys') });
     closers.push(() => keys.close());
     const verifier = new TokenVerifier({
       keys: () => keys.current(),
@@ -140,21 +145,26 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     });
     const serviceAccounts = new ServiceAccountVerifier({ cooldownMs: config.jwksRefreshCooldownMs, maxAgeMs: config.jwksMaxAgeMs, ownIssuers: config.issuers });
     closers.push(() => serviceAccounts.close());
-    const resources = await openResources(config.resources, logger);
+    const resources = await openResources(config.resources, logger, metrics);
     closers.push(() => resources.close());
     const policy = await WasmPolicyEngine.load(config.policyWasm);
     const applyRoles = (snapshot: ResourceSnapshot) => {
       try {
         policy.setRoles(snapshot.roles.values());
       } catch (error) {
+        metrics.reloadFailed('policy');
         logger.error({ err: error, generation: snapshot.generation }, 'roles not loaded into the policy; previous roles stay in force');
       }
     };
     applyRoles(resources.current());
     closers.push(resources.onChange(applyRoles));
 
-    const openedLedger = await openLedger(config, logger);
-    closers.push(() => openedLedger.close());
+    const unmeasuredLedger = await openLedger(config, logger);
+    closers.push(() => unmeasuredLedger.close());
+    // Scrapes read the ledger unmeasured, so /metrics does not count its own reads as ledger traffic.
+    metrics.observe({ ledger: unmeasuredLedger, resources, logger });
+    const openedLedger = metrics.instrumentLedger(unmeasuredLedger);
+    const recentDecisions = unmeasuredLedger instanceof RedisLedger ? unmeasuredLedger.recentDecisions() : new MemoryRecentDecisions();
     const adapters: Adapters = createAdapters(config.arrayCaFile ? { ca: await readFile(config.arrayCaFile, 'utf8') } : {});
     closers.push(() => adapters.close());
 
@@ -168,7 +178,9 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
       };
       const mount = { verifier, serviceAccounts, resources, adapters: adapters.registry, ledger: openedLedger, policy, logger };
-      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults, mount }));
+      const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, verifier, keys: () => keys.current(), logger, tokenDefaults, mount });
+      // /metrics is for the scraper on the admin listener itself: the edge routes only /proxy/ here.
+      const admin = http.createServer((req, res) => (req.method === 'GET' && req.url === '/metrics' ? registry.handle(req, res) : api(req, res)));
       adminPort = await listenHttp(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
@@ -199,7 +211,8 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     }
 
     confirm = confirmFromAccessLog(openedLedger, { resources, adapters: adapters.registry, logger });
-    decide = createDecider({ verifier, serviceAccounts, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger });
+    const observer = decisionAudit({ metrics, store: recentDecisions, logger });
+    decide = createDecider({ verifier, serviceAccounts, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger, observer });
     server.setServing(true);
     logger.info({ listen: config.listen }, 'storage-authz serving');
     let closing: Promise<void> | undefined;

@@ -7,6 +7,7 @@ import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Quota, SystemType } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
 import { decodeReservationId, encodeReservationId, type ReservationRef } from '../reservationId.js';
+import { RedisRecentDecisions } from './recentDecisions.js';
 import {
   LedgerInputError,
   LedgerUnavailableError,
@@ -138,6 +139,11 @@ export class RedisLedger implements Ledger, ReconcileStore {
       this.outageLogged = true;
       this.logger.warn({ err: error.message }, 'quota store unreachable; decisions needing it are denied with 503');
     });
+  }
+
+  /** The recent-decisions stream (audit trail), on this ledger's connection. */
+  recentDecisions(maxLength?: number): RedisRecentDecisions {
+    return new RedisRecentDecisions(this.client, maxLength);
   }
 
   /** Connects and waits (at most `connectTimeoutMs`) until Redis answers; else LedgerUnavailableError. */

@@ -53,13 +53,15 @@ export async function ownership(context: LedgerContext, volume: VolumeInfo, acti
 const notOwner = (volume: VolumeInfo, tenant: Pick<Tenant, 'name'>, action: string): Rejection =>
   reject(403, 'not-owner', `${action} denied: volume "${volume.name}" is not owned by tenant "${tenant.name}"`);
 
-const quotaExceeded = (scope: QuotaScope, result: { quotaKiB: number; usedKiB: number; requestedKiB: number }): Rejection =>
-  reject(
+const quotaExceeded = (scope: QuotaScope, result: { quotaKiB: number; usedKiB: number; requestedKiB: number }): Rejection => ({
+  ...reject(
     507,
     'quota-exceeded',
     `request denied: not enough quota: tenant "${scope.tenant}" on ${describe(scope)}: ` +
       `quota ${formatKiB(result.quotaKiB)}, used ${formatKiB(result.usedKiB)}, requested ${formatKiB(result.requestedKiB)}`,
-  );
+  ),
+  quota: { pool: scope.pool, quotaKiB: result.quotaKiB, usedKiB: result.usedKiB, requestedKiB: result.requestedKiB },
+});
 
 export interface Charge {
   scope: QuotaScope;

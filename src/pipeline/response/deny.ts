@@ -1,6 +1,7 @@
 // Denials with a JSON body: `{"error","code"}` (Dell's generic shape) when no array is known yet, or
 // the array's native error shape once the target is resolved, so a CSI driver parses it as usual.
 import type { ArrayAdapter } from '../../arrays/types.js';
+import type { QuotaFigures } from '../observe/observe.js';
 import type { Deny } from '../types.js';
 
 /** Why a phase stopped the request: becomes a Deny in the caller's format. */
@@ -9,6 +10,8 @@ export interface Rejection {
   message: string;
   /** Short machine-readable reason for logs and metrics, e.g. 'token-expired'. */
   reason: string;
+  /** A quota refusal's figures, for the audit trail and `authzctl why-denied`. */
+  quota?: QuotaFigures;
 }
 
 export const reject = (status: number, reason: string, message: string): Rejection => ({ status, reason, message });

@@ -1,0 +1,276 @@
+// Metrics (OpenTelemetry API + SDK, Prometheus text exposition on the admin or status listener).
+// Every instrument of the service and the sidecar is made here; the rest of the code records through
+// the narrow interfaces below (DecisionMetrics, the instrumented ledger, observed sources), so the
+// SDK is swapped or configured in one place. Attribute objects are built once per distinct label set
+// and reused, so the decision path allocates no label objects of its own.
+import type http from 'node:http';
+import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { usageReport } from '../admin/usage.js';
+import type { Ledger } from '../ledger/types.js';
+import type { Phase } from '../pipeline/observe/observe.js';
+import type { ReconcileStore } from '../reconcile/types.js';
+import type { ResourceSource } from '../resources/types.js';
+import type { Logger } from './log.js';
+
+// Names carry their unit (`_seconds`, `_bytes`) as Prometheus's conventions ask: this exporter writes
+// the OpenTelemetry unit only as a `# UNIT` comment, not as a name suffix.
+
+/** Seconds; decisions are sub-millisecond to a few seconds (array logins and lookups). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** One meter provider and its Prometheus reader; `handle` answers a scrape. */
+export class MetricsRegistry {
+  readonly meter: Meter;
+  private readonly exporter: PrometheusExporter;
+  private readonly provider: MeterProvider;
+
+  constructor(name: string) {
+    // The exporter is only a reader here: the process's own listener serves it (no second port).
+    this.exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+    this.provider = new MeterProvider({ readers: [this.exporter] });
+    this.meter = this.provider.getMeter(name);
+  }
+
+  /** Answers GET /metrics with the text exposition format. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.exporter.getMetricsRequestHandler(req, res);
+  }
+
+  close(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+/** Cache of attribute objects by a key the caller builds from a few short strings. */
+class AttributeCache {
+  private readonly byKey = new Map<string, Attributes>();
+  get(key: string, build: () => Attributes): Attributes {
+    let attributes = this.byKey.get(key);
+    if (!attributes) {
+      attributes = Object.freeze(build());
+      this.byKey.set(key, attributes);
+    }
+    return attributes;
+  }
+}
+
+/** What the decision pipeline records. */
+export interface DecisionMetrics {
+  phase(phase: Phase, seconds: number): void;
+  decision(outcome: 'allow' | 'deny', reason: string, operation: string, arrayType: string, tenant: string, seconds: number): void;
+}
+
+export interface ServiceMetricsOptions {
+  /** Label decisions with the tenant: one series per tenant × reason × operation, so off by default. */
+  tenantLabel?: boolean;
+}
+
+const LEDGER_SETTLEMENTS: Record<string, { kind: string; outcome: string }> = {
+  commit: { kind: 'reservation', outcome: 'committed' },
+  release: { kind: 'reservation', outcome: 'released' },
+  commitDelete: { kind: 'deletion', outcome: 'committed' },
+  abortDelete: { kind: 'deletion', outcome: 'aborted' },
+  commitResize: { kind: 'resize', outcome: 'committed' },
+  abortResize: { kind: 'resize', outcome: 'aborted' },
+};
+
+/** The serve process's instruments. */
+export class ServiceMetrics implements DecisionMetrics {
+  private readonly decisions: Counter;
+  private readonly decisionDuration: Histogram;
+  private readonly phaseDuration: Histogram;
+  private readonly ledgerOperations: Counter;
+  private readonly ledgerDuration: Histogram;
+  private readonly settlements: Counter;
+  private readonly reloadFailures: Counter;
+  private readonly auditFailures: Counter;
+  private readonly cache = new AttributeCache();
+  private readonly tenantLabel: boolean;
+
+  constructor(private readonly registry: MetricsRegistry, options: ServiceMetricsOptions = {}) {
+    const { meter } = registry;
+    this.tenantLabel = options.tenantLabel ?? false;
+    this.decisions = meter.createCounter('storage_authz.decisions', { description: 'Check decisions by outcome, reason, operation and array type' });
+    this.decisionDuration = meter.createHistogram('storage_authz.decision.duration_seconds', {
+      description: 'Time to decide one Check, by outcome',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.phaseDuration = meter.createHistogram('storage_authz.decision.phase.duration_seconds', {
+      description: 'Time spent in each decision phase',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.ledgerOperations = meter.createCounter('storage_authz.ledger.operations', { description: 'Quota ledger calls by operation and result (ok, error)' });
+    this.ledgerDuration = meter.createHistogram('storage_authz.ledger.operation.duration_seconds', {
+      description: 'Quota ledger call latency by operation',
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
+    });
+    this.settlements = meter.createCounter('storage_authz.settlements', {
+      description: 'Holds settled, by kind (reservation, deletion, resize) and outcome; applied=false when already settled',
+    });
+    this.reloadFailures = meter.createCounter('storage_authz.reload.failures', { description: 'Rejected reloads of resources, policy roles or signing keys; the previous value stays in force' });
+    this.auditFailures = meter.createCounter('storage_authz.audit.write_failures', { description: 'Decision audit records not written to the recent-decisions store' });
+  }
+
+  phase(phase: Phase, seconds: number): void {
+    this.phaseDuration.record(seconds, this.cache.get(`p\0${phase}`, () => ({ phase })));
+  }
+
+  decision(outcome: 'allow' | 'deny', reason: string, operation: string, arrayType: string, tenant: string, seconds: number): void {
+    const labelled = this.tenantLabel ? tenant : '';
+    const attributes = this.cache.get(`d\0${outcome}\0${reason}\0${operation}\0${arrayType}\0${labelled}`, () => ({
+      outcome,
+      reason,
+      operation,
+      array_type: arrayType,
+      ...(this.tenantLabel && { tenant }),
+    }));
+    this.decisions.add(1, attributes);
+    this.decisionDuration.record(seconds, this.cache.get(`o\0${outcome}`, () => ({ outcome })));
+  }
+
+  reloadFailed(source: 'resources' | 'policy' | 'keys'): void {
+    this.reloadFailures.add(1, this.cache.get(`r\0${source}`, () => ({ source })));
+  }
+
+  auditWriteFailed(): void {
+    this.auditFailures.add(1);
+  }
+
+  /** The same ledger, each call counted and timed; settlement calls also count as settlements. */
+  instrumentLedger<L extends Ledger>(ledger: L): L {
+    const metrics = this;
+    return new Proxy(ledger, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || typeof property !== 'string' || property === 'close') return value;
+        return (...args: unknown[]) => {
+          const started = performance.now();
+          const done = (result: string) => {
+            const attributes = metrics.cache.get(`l\0${property}\0${result}`, () => ({ operation: property, result }));
+            metrics.ledgerOperations.add(1, attributes);
+            metrics.ledgerDuration.record((performance.now() - started) / 1000, metrics.cache.get(`L\0${property}`, () => ({ operation: property })));
+          };
+          const returned: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (!(returned instanceof Promise)) return returned;
+          return returned.then(
+            (result: unknown) => {
+              done('ok');
+              const settlement = LEDGER_SETTLEMENTS[property];
+              if (settlement) {
+                const applied = result === true;
+                metrics.settlements.add(1, metrics.cache.get(`s\0${property}\0${applied}`, () => ({ ...settlement, applied: String(applied) })));
+              }
+              return result;
+            },
+            (error: unknown) => {
+              done('error');
+              throw error;
+            },
+          );
+        };
+      },
+    });
+  }
+
+  /**
+   * Gauges read at scrape time: quota limit/used/reserved per scope, holds pending and the oldest's
+   * age, the last reconciliation's drift per scope, the resource generation. A source that cannot be
+   * read (Redis down) leaves its gauges out of that scrape.
+   */
+  observe(sources: { ledger: Ledger & ReconcileStore; resources: ResourceSource; logger: Logger; now?: () => number }): void {
+    const { meter } = this.registry;
+    const now = sources.now ?? Date.now;
+    const quotaLimit = meter.createObservableGauge('storage_authz.quota.limit_bytes', { description: 'Quota per tenant and pool (absent when unlimited)', unit: 'By' });
+    const quotaUsed = meter.createObservableGauge('storage_authz.quota.used_bytes', { description: 'Capacity the array confirmed, per tenant and pool', unit: 'By' });
+    const quotaReserved = meter.createObservableGauge('storage_authz.quota.reserved_bytes', { description: 'Capacity reserved, not yet confirmed by the array', unit: 'By' });
+    const holdsPending = meter.createObservableGauge('storage_authz.holds.pending', { description: 'Unsettled holds by kind' });
+    const holdsAge = meter.createObservableGauge('storage_authz.holds.oldest_age_seconds', { description: 'Age of the oldest unsettled hold', unit: 's' });
+    const drift = meter.createObservableGauge('storage_authz.reconcile.drift', { description: 'Volumes the last reconciliation found differing, per scope and kind' });
+    const generation = meter.createObservableGauge('storage_authz.resources.generation', { description: 'Generation of the resources in force (increases on each accepted change)' });
+    generation.addCallback((result) => result.observe(sources.resources.current().generation));
+
+    const scopeAttributes = (row: { systemType: string; systemID: string; pool: string; tenant?: string }): Attributes => ({
+      array_type: row.systemType,
+      system: row.systemID,
+      pool: row.pool,
+      tenant: row.tenant ?? '',
+    });
+    const guarded = <A>(what: string, read: (arg: A) => Promise<void>) => async (arg: A) => {
+      try {
+        await read(arg);
+      } catch (error) {
+        sources.logger.debug({ err: (error as Error).message }, `${what} not read for /metrics`);
+      }
+    };
+    meter.addBatchObservableCallback(
+      guarded('quota usage', async (observer: BatchObservableResult) => {
+        const rows = usageReport(sources.resources.current(), await sources.ledger.usage());
+        for (const row of rows) {
+          const attributes = scopeAttributes(row);
+          if (row.quotaKiB !== null) observer.observe(quotaLimit, row.quotaKiB * 1024, attributes);
+          observer.observe(quotaUsed, row.usedKiB * 1024, attributes);
+          observer.observe(quotaReserved, row.reservedKiB * 1024, attributes);
+        }
+      }),
+      [quotaLimit, quotaUsed, quotaReserved],
+    );
+    meter.addBatchObservableCallback(
+      guarded('pending holds', async (observer: BatchObservableResult) => {
+        const holds = await sources.ledger.pending(0);
+        const counts: Record<string, number> = { reservation: 0, deletion: 0, resize: 0 };
+        let oldest = Infinity;
+        for (const hold of holds) {
+          counts[hold.kind] = (counts[hold.kind] ?? 0) + 1;
+          oldest = Math.min(oldest, hold.since);
+        }
+        for (const [kind, count] of Object.entries(counts)) observer.observe(holdsPending, count, { kind });
+        observer.observe(holdsAge, holds.length === 0 ? 0 : Math.max(0, (now() - oldest) / 1000));
+      }),
+      [holdsPending, holdsAge],
+    );
+    drift.addCallback(
+      guarded('drift', async (result: ObservableResult) => {
+        const counts = new Map<string, { attributes: Attributes; count: number }>();
+        for (const report of await sources.ledger.driftReports()) {
+          for (const finding of report.findings) {
+            const attributes = { ...scopeAttributes(finding), kind: finding.kind };
+            const key = JSON.stringify(attributes);
+            const entry = counts.get(key) ?? { attributes, count: 0 };
+            entry.count += 1;
+            counts.set(key, entry);
+          }
+        }
+        for (const { attributes, count } of counts.values()) result.observe(count, attributes);
+      }),
+    );
+  }
+}
+
+/** The sidecar's instruments: its token and its refreshes. */
+export class SidecarMetrics {
+  private readonly refreshes: Counter;
+  private readonly cache = new AttributeCache();
+
+  constructor(registry: MetricsRegistry, tokenExpiresAt: () => number | undefined, now: () => number = Date.now) {
+    const { meter } = registry;
+    this.refreshes = meter.createCounter('storage_authz.sidecar.token.refreshes', { description: 'Access-token refreshes by result (ok, failed)' });
+    // Both series exist from the start, so an alert on rate(failed) sees 0 rather than no data.
+    this.refreshed('ok', 0);
+    this.refreshed('failed', 0);
+    meter
+      .createObservableGauge('storage_authz.sidecar.token.expiry_seconds', { description: 'Seconds until the access token in use expires (negative: expired)', unit: 's' })
+      .addCallback((result) => {
+        const at = tokenExpiresAt();
+        if (at !== undefined) result.observe((at - now()) / 1000);
+      });
+  }
+
+  refreshed(result: 'ok' | 'failed', count = 1): void {
+    this.refreshes.add(count, this.cache.get(result, () => ({ result })));
+  }
+}
