@@ -11,7 +11,8 @@ export function toRequestView(check: CheckRequestMessage): RequestView {
   // (a test, the sidecar) builds a CheckRequest by hand.
   for (const [name, value] of Object.entries(http.headers ?? {})) headers[name.toLowerCase()] = value;
   return {
-    id: http.id ?? '',
+    // x-request-id is the id Envoy's access log and its answers carry (the audit trail's decision id).
+    id: headers['x-request-id'] || (http.id ?? ''),
     method: (http.method ?? headers[':method'] ?? '').toUpperCase(),
     path: http.path ?? headers[':path'] ?? '',
     headers,

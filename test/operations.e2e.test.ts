@@ -1,0 +1,249 @@
+// Operations through the real edge: the real `storage-authz serve` (ledger in a real Redis), the real
+// Envoy `render-edge-config` prints, the fake PowerFlex gateway. Decisions made by tenants are then
+// seen as a storage admin sees them: /metrics parsed by promtool, the audit records (the log line
+// and the Redis stream), and `authzctl why-denied` on the request id Envoy returned and logged.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { Agent, request } from 'undici';
+import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
+import { AUTHZ_CLUSTER } from '../src/envoy/edge.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { waitForClusterHealth } from '../src/harness/envoy.js';
+import { freePort, waitForPort } from '../src/harness/ports.js';
+import { start, waitForOutput, type Started } from '../src/harness/process.js';
+import { envoyBin, repoRoot } from '../src/harness/tools.js';
+import { waitFor } from '../src/harness/wait.js';
+import { DECISIONS_KEY } from '../src/ledger/redis/recentDecisions.js';
+import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
+import type { DecisionRecord } from '../src/telemetry/audit.js';
+import { mintTokenPair } from '../src/tokens/mint.js';
+import { runAuthzctl } from './support/authzctl.js';
+import { checkMetrics, sampleValue, samples, type Sample } from './support/prometheus.js';
+import { startRedis, type RunningRedis } from './support/redis.js';
+
+const CLI = [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), path.join(repoRoot, 'src/main.ts')];
+const POOL = DEFAULT_POOLS[0]!;
+
+interface Answer {
+  status: number;
+  requestId: string;
+  json: Record<string, unknown>;
+}
+
+describe('operations: metrics, audit trail and why-denied through the real edge', function () {
+  this.timeout(180_000);
+
+  let gateway: FakePowerFlexGateway;
+  let redis: RunningRedis;
+  let workspace: Workspace;
+  let service: Started;
+  let envoy: Started;
+  let agent: Agent;
+  let edgeUrl: string;
+  let edgePort: number;
+  let adminApiPort: number;
+  let forwarded: string;
+  const tokens: Record<string, string> = {};
+  let expiredToken: string;
+  let adminTokenFile: string;
+  let edgeCaFile: string;
+
+  const mint = async (tenant: string, now?: number) =>
+    (await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 600, refreshTtlSeconds: 1200, ...(now && { now }) })).access;
+
+  async function send(bearer: string, method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<Answer> {
+    const response = await request(`${edgeUrl}${pathAndQuery}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, forwarded, 'content-type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      dispatcher: agent,
+    });
+    const text = await response.body.text();
+    const requestId = response.headers['x-request-id'];
+    if (typeof requestId !== 'string') throw new Error(`no x-request-id on the answer (${response.statusCode} ${text})`);
+    return { status: response.statusCode, requestId, json: JSON.parse(text || '{}') as Record<string, unknown> };
+  }
+  const create = (bearer: string, name: string, gib: number) =>
+    send(bearer, 'POST', '/api/types/Volume/instances/', { name, storagePoolId: POOL.id, volumeSizeInKb: String(gib * GIB_IN_KIB), volumeType: 'ThinProvisioned' });
+  const remove = (bearer: string, id: string) => send(bearer, 'POST', `/api/instances/Volume::${id}/action/removeVolume/`, { removeMode: 'ONLY_ME' });
+
+  const whyDenied = (args: string[]) =>
+    runAuthzctl(['--addr', `127.0.0.1:${edgePort}`, '--ca', edgeCaFile, '--admin-token', adminTokenFile, 'why-denied', ...args]);
+
+  async function scrape(): Promise<Sample[]> {
+    const response = await request(`http://127.0.0.1:${adminApiPort}/metrics`);
+    const text = await response.body.text();
+    expect(response.statusCode, text).to.equal(200);
+    await checkMetrics(text);
+    return samples(text);
+  }
+
+  /** The audit lines the service logged (pino JSON, one `decision` object each). */
+  const loggedDecisions = (): DecisionRecord[] =>
+    service
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"decision"'))
+      .map((line) => (JSON.parse(line) as { decision: DecisionRecord }).decision);
+
+  before(async () => {
+    await promisify(execFile)('npx', ['tsc', '-p', 'src/cli/tsconfig.json'], { cwd: repoRoot });
+    gateway = await FakePowerFlexGateway.start();
+    workspace = await createWorkspace({
+      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
+      pool: POOL.name,
+      quotaGiB: 32,
+      tenants: [{ name: 'team-a', approveSdc: false }, { name: 'team-b', approveSdc: false }],
+    });
+    redis = await startRedis();
+    forwarded = `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos`;
+    tokens['team-a'] = await mint('team-a');
+    tokens['team-b'] = await mint('team-b');
+    expiredToken = await mint('team-a', Math.floor(Date.now() / 1000) - 7200);
+    agent = new Agent({ connect: { ca: workspace.edgeCa } });
+    edgeCaFile = path.join(workspace.dir, 'edge-ca.pem');
+    await writeFile(edgeCaFile, workspace.edgeCa);
+
+    const authzPort = await freePort();
+    adminApiPort = await freePort();
+    service = start(process.execPath, [
+      ...CLI, 'serve',
+      '--listen', `127.0.0.1:${authzPort}`,
+      '--admin-listen', `127.0.0.1:${adminApiPort}`,
+      '--resources-dir', workspace.resourcesDir,
+      '--secrets-dir', workspace.secretsDir,
+      '--signing-keys-dir', workspace.keysDir,
+      '--default-kid', workspace.signingKeys.defaultKid,
+      '--array-ca-file', workspace.arrayCaFile,
+      '--drain-ms', '2000',
+      '--redis-url', redis.url,
+      '--metrics-tenant-label',
+    ]);
+    await waitForOutput(service, /storage-authz serving/);
+
+    edgePort = await freePort();
+    const envoyAdminPort = await freePort();
+    const rendered = start(process.execPath, [
+      ...CLI, 'render-edge-config', '--format', 'json',
+      '--resources-dir', workspace.resourcesDir,
+      '--cert-file', workspace.edgeCertFile, '--key-file', workspace.edgeKeyFile,
+      '--listen-address', '127.0.0.1', '--listen-port', String(edgePort),
+      '--authz', `127.0.0.1:${authzPort}`,
+      '--admin-api', `127.0.0.1:${adminApiPort}`,
+      '--envoy-admin-port', String(envoyAdminPort),
+      '--ca-file', workspace.arrayCaFile,
+      '--authz-timeout-ms', '5000',
+    ]);
+    await new Promise((resolve) => rendered.child.once('exit', resolve));
+    expect(rendered.child.exitCode, rendered.output()).to.equal(0);
+    const configFile = path.join(workspace.dir, 'edge.json');
+    await writeFile(configFile, rendered.output());
+    envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
+    await waitForPort(edgePort);
+    await waitForClusterHealth(envoyAdminPort, AUTHZ_CLUSTER, true);
+    edgeUrl = `https://127.0.0.1:${edgePort}`;
+
+    adminTokenFile = path.join(workspace.dir, 'admin.yaml');
+    const minted = await runAuthzctl(['admin', 'token', '--name', 'alice', '--kid', workspace.signingKeys.defaultKid, '--secret-file', path.join(workspace.keysDir, workspace.signingKeys.defaultKid)]);
+    expect(minted.code, minted.stderr).to.equal(0);
+    await writeFile(adminTokenFile, minted.stdout, { mode: 0o600 });
+  });
+
+  after(async () => {
+    await envoy?.stop();
+    await service?.stop();
+    await redis?.stop();
+    await agent?.close();
+    await gateway?.stop();
+    await workspace?.remove();
+  });
+
+  let allowed: Answer;
+  let quotaDenied: Answer;
+  let ownershipDenied: Answer;
+  let tokenDenied: Answer;
+
+  it('makes allowed and denied decisions through the edge, each answer naming its request id', async () => {
+    allowed = await create(tokens['team-a']!, 'ops-vol-1', 16);
+    expect(allowed.status, JSON.stringify(allowed.json)).to.equal(200);
+    const volumeId = String(allowed.json.id);
+    const ledger = await RedisLedger.connect({ url: redis.url });
+    try {
+      await waitFor(async () => (await ledger.usage('team-a')).some((row) => row.usedKiB === 16 * GIB_IN_KIB), 'the create to be committed from the access log');
+    } finally {
+      await ledger.close();
+    }
+    quotaDenied = await create(tokens['team-a']!, 'ops-vol-2', 32);
+    expect(quotaDenied.status).to.equal(507);
+    ownershipDenied = await remove(tokens['team-b']!, volumeId);
+    expect(ownershipDenied.status).to.equal(403);
+    tokenDenied = await send(expiredToken, 'GET', '/api/version/');
+    expect(tokenDenied.status).to.equal(401);
+    expect(new Set([allowed, quotaDenied, ownershipDenied, tokenDenied].map((a) => a.requestId)).size).to.equal(4);
+  });
+
+  it('keeps one audit record per decision, allow and deny, in the log and in the Redis stream, without a token', async () => {
+    await waitFor(() => loggedDecisions().length >= 4, 'four decision lines in the service log');
+    const byId = new Map(loggedDecisions().map((record) => [record.id, record]));
+    expect(byId.get(allowed.requestId)).to.include({ outcome: 'allow', reason: 'allowed', tenant: 'team-a', pool: POOL.name, operation: 'volume-create', volume: 'ops-vol-1', sizeKiB: 16 * GIB_IN_KIB, systemID: gateway.systemId, arrayType: 'powerflex' });
+    expect(byId.get(quotaDenied.requestId)).to.include({
+      outcome: 'deny', status: 507, reason: 'quota-exceeded', phase: 'ledger', tenant: 'team-a', volume: 'ops-vol-2',
+      quotaKiB: 32 * GIB_IN_KIB, usedKiB: 16 * GIB_IN_KIB, requestedKiB: 32 * GIB_IN_KIB,
+    });
+    expect(byId.get(ownershipDenied.requestId)).to.include({ outcome: 'deny', status: 403, reason: 'not-owner', phase: 'ledger', tenant: 'team-b', volume: 'ops-vol-1', operation: 'volume-delete' });
+    expect(byId.get(tokenDenied.requestId)).to.include({ outcome: 'deny', status: 401, reason: 'token-expired', phase: 'identity' });
+    for (const token of [...Object.values(tokens), expiredToken]) expect(service.output(), 'the service log').to.not.contain(token);
+
+    const client = new Redis(redis.url);
+    const entries = await client.xrange(DECISIONS_KEY, '-', '+').finally(() => client.disconnect());
+    const stream = entries.map(([, fields]) => JSON.parse(fields[1]!) as DecisionRecord);
+    expect(stream.map((record) => record.id)).to.include.members([allowed.requestId, quotaDenied.requestId, ownershipDenied.requestId, tokenDenied.requestId]);
+  });
+
+  it('authzctl why-denied explains a quota, an ownership and a token denial from the request id', async () => {
+    const quota = await whyDenied([quotaDenied.requestId]);
+    expect(quota.code, quota.stderr).to.equal(0);
+    expect(quota.stdout).to.contain('DENIED 507 (quota-exceeded) in phase ledger');
+    expect(quota.stdout).to.contain(`needs 16 GiB more quota in pool ${POOL.name} on powerflex system "${gateway.systemId}"`);
+    expect(quota.stdout).to.contain('quota 32GiB  used 16GiB  requested 32GiB');
+
+    const ownership = await whyDenied([ownershipDenied.requestId]);
+    expect(ownership.code, ownership.stderr).to.equal(0);
+    expect(ownership.stdout).to.contain('volume "ops-vol-1" is owned by tenant "team-a"');
+
+    const token = await whyDenied([tokenDenied.requestId]);
+    expect(token.code, token.stderr).to.equal(0);
+    expect(token.stdout).to.contain('DENIED 401 (token-expired) in phase identity');
+    expect(token.stdout).to.contain('authzctl generate token');
+
+    const recent = await whyDenied(['--tenant', 'team-a', '--since', '1h']);
+    expect(recent.stdout).to.contain(quotaDenied.requestId).and.not.contain(allowed.requestId);
+    const unknown = await whyDenied(['no-such-request']);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.contain('no decision with request id "no-such-request"');
+  });
+
+  it('/metrics on the admin listener shows the decisions, their latency, the ledger and the quota, as promtool parses it', async () => {
+    const all = await scrape();
+    const decisions = (labels: Record<string, string>) => sampleValue(all, 'storage_authz_decisions_total', { array_type: 'powerflex', ...labels });
+    expect(decisions({ outcome: 'allow', reason: 'allowed', operation: 'volume-create', tenant: 'team-a' })).to.equal(1);
+    expect(decisions({ outcome: 'deny', reason: 'quota-exceeded', operation: 'volume-create', tenant: 'team-a' })).to.equal(1);
+    expect(decisions({ outcome: 'deny', reason: 'not-owner', operation: 'volume-delete', tenant: 'team-b' })).to.equal(1);
+    expect(decisions({ outcome: 'deny', reason: 'token-expired', operation: 'none' })).to.equal(1);
+    expect(sampleValue(all, 'storage_authz_decision_duration_seconds_count', { outcome: 'deny' })).to.equal(3);
+    expect(sampleValue(all, 'storage_authz_decision_duration_seconds_bucket', { outcome: 'allow', le: '+Inf' })).to.equal(1);
+    expect(sampleValue(all, 'storage_authz_decision_phase_duration_seconds_count', { phase: 'identity' })).to.equal(4);
+    expect(sampleValue(all, 'storage_authz_decision_phase_duration_seconds_count', { phase: 'ledger' })).to.equal(3);
+    expect(sampleValue(all, 'storage_authz_ledger_operations_total', { operation: 'reserve', result: 'ok' })).to.equal(2);
+    expect(sampleValue(all, 'storage_authz_settlements_total', { kind: 'reservation', outcome: 'committed', applied: 'true' })).to.equal(1);
+    const scope = { tenant: 'team-a', pool: POOL.name, system: gateway.systemId };
+    expect(sampleValue(all, 'storage_authz_quota_limit_bytes', scope)).to.equal(32 * 1024 ** 3);
+    expect(sampleValue(all, 'storage_authz_quota_used_bytes', scope)).to.equal(16 * 1024 ** 3);
+    expect(sampleValue(all, 'storage_authz_quota_reserved_bytes', scope)).to.equal(0);
+    expect(sampleValue(all, 'storage_authz_holds_pending', { kind: 'reservation' })).to.equal(0);
+  });
+});
