@@ -30,6 +30,7 @@ import type { Started } from '../src/harness/process.js';
 import { startTestEdge } from './support/edge.js';
 import { legacyEntry, startSidecar } from './support/sidecar.js';
 import { waitFor } from '../src/harness/wait.js';
+import { checkMetrics, sampleValue, samples } from './support/prometheus.js';
 
 // Long enough that a refresh (due at 60 % of the remaining life) has over 3 s to cross sidecar →
 // edge → service even when the suite's process stalls; 5 s left under 2 s and failed in a full run.
@@ -275,5 +276,14 @@ describe('tenant sidecar end to end (real sidecar + edge Envoy, service, fake ga
       return status.statusCode === 503 && body.problem?.includes('tenant-revoked') === true;
     }, 'the sidecar to report the revocation as not ready', 2 * ACCESS_TTL_SECONDS * 1000, 100);
     expect(sidecar.output().match(/cancel the revocation/g)).to.have.length(1);
+
+    // The status listener's /metrics says the same to a scraper: refreshes that worked, the refused ones, the token's time left.
+    const scraped = await request(`http://127.0.0.1:${statusPort}/metrics`);
+    const text = await scraped.body.text();
+    await checkMetrics(text);
+    const all = samples(text);
+    expect(sampleValue(all, 'storage_authz_sidecar_token_refreshes_total', { result: 'ok' })).to.be.greaterThan(0);
+    expect(sampleValue(all, 'storage_authz_sidecar_token_refreshes_total', { result: 'failed' })).to.be.greaterThan(0);
+    expect(sampleValue(all, 'storage_authz_sidecar_token_expiry_seconds')).to.be.below(ACCESS_TTL_SECONDS + 1);
   });
 });

@@ -6,6 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { createCheckServer } from '../check/server.js';
 import type { Logger } from '../telemetry/log.js';
+import { MetricsRegistry, SidecarMetrics } from '../telemetry/metrics.js';
 import { startCertificateRotation } from './certificates.js';
 import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
@@ -53,13 +54,25 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       if (level) cleanups.push(() => level.close());
     }
     const { tokens } = config;
+    const registry = new MetricsRegistry('storage-authz-sidecar');
+    cleanups.push(() => registry.close());
+    const metrics = new SidecarMetrics(registry);
+    const refresher = createProxyRefresher(config.proxy, config.trust);
     const holder = tokens.kind === 'service-account'
       ? await ServiceAccountToken.start({ tokenFile: tokens.file, logger })
       : await TokenHolder.start({
           tokens,
-          refresher: createProxyRefresher(config.proxy, config.trust),
+          refresher: async (pair) => {
+            const outcome = await refresher(pair).catch((error: unknown) => {
+              metrics.refreshed('failed');
+              throw error;
+            });
+            metrics.refreshed(outcome.kind === 'refreshed' ? 'ok' : 'failed');
+            return outcome;
+          },
           logger,
         });
+    metrics.tokenExpiry(() => holder.expiresAt());
     cleanups.push(() => holder.stop());
 
     const certificateDir = path.join(options.workDir, 'certs');
@@ -74,7 +87,7 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
 
     const admin: EnvoyAdmin = options.envoyAdminPort === undefined ? { kind: 'socket', path: path.join(options.workDir, 'envoy-admin.sock') } : { kind: 'port', port: options.envoyAdminPort };
     if (options.status) {
-      const statusServer = await serveStatus(options.status, async () => {
+      const statusServer = await serveStatus(options.status, registry, async () => {
         // Ready needs both: our own Envoy serving its listeners and a token to hand it.
         if (!(await envoyReady(admin))) return { ready: false, problem: 'the sidecar\'s Envoy is not ready (starting, or its listeners failed: see its log)' };
         return holder.status();
@@ -152,9 +165,13 @@ function envoyReady(admin: EnvoyAdmin): Promise<boolean> {
   });
 }
 
-/** `GET /ready`: 200 `{ready: true}` while a valid token is held, else 503 with what the operator must do. */
-function serveStatus(address: { host: string; port: number }, status: () => Promise<TokenHolderStatus>): Promise<http.Server> {
+/** `GET /ready`: 200 `{ready: true}` while a valid token is held, else 503 with what the operator must do; `GET /metrics`: token expiry and refreshes. */
+function serveStatus(address: { host: string; port: number }, registry: MetricsRegistry, status: () => Promise<TokenHolderStatus>): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      registry.handle(req, res);
+      return;
+    }
     if (req.method !== 'GET' || req.url !== '/ready') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', code: 404 }));
       return;

@@ -64,6 +64,11 @@ export class ServiceAccountToken implements AccessTokenSource {
     return { kind: 'token', accessToken: token };
   }
 
+  /** When the token in the file expires (ms), for the sidecar's /metrics. */
+  expiresAt(): number {
+    return this.value.current().expiresAt;
+  }
+
   /** Nothing is on its way: kubelet rotates the file well before expiry, so the answer is now. */
   async awaitToken(): Promise<CurrentToken> {
     return this.current();

@@ -189,6 +189,11 @@ export class TokenHolder implements AccessTokenSource {
     return this.current();
   }
 
+  /** When the access token held now expires (ms), for the sidecar's /metrics; undefined before the first one. */
+  expiresAt(): number | undefined {
+    return this.pair?.expiresAt;
+  }
+
   status(): TokenHolderStatus {
     const token = this.current();
     if (token.kind === 'unavailable') return { ready: false, problem: token.reason };

@@ -88,10 +88,11 @@ describe('metrics: the Prometheus exposition', function () {
   });
 
   it("shows the sidecar's token expiry and its refreshes", async () => {
-    let expiresAt: number | undefined;
-    const metrics = new SidecarMetrics(registry, () => expiresAt, () => 1_000_000);
+    const token: { expiresAt?: number } = {};
+    const metrics = new SidecarMetrics(registry, () => 1_000_000);
+    metrics.tokenExpiry(() => token.expiresAt);
     expect(sampleValue((await scrape(registry)).all, 'storage_authz_sidecar_token_expiry_seconds'), 'no token yet: no sample').to.equal(undefined);
-    expiresAt = 1_000_000 + 240_000;
+    token.expiresAt = 1_000_000 + 240_000;
     metrics.refreshed('ok');
     metrics.refreshed('failed');
     metrics.refreshed('failed');

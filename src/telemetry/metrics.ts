@@ -143,17 +143,16 @@ export class ServiceMetrics implements DecisionMetrics {
 
   /** The same ledger, each call counted and timed; settlement calls also count as settlements. */
   instrumentLedger<L extends Ledger>(ledger: L): L {
-    const metrics = this;
     return new Proxy(ledger, {
-      get(target, property, receiver) {
+      get: (target, property, receiver) => {
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== 'function' || typeof property !== 'string' || property === 'close') return value;
         return (...args: unknown[]) => {
           const started = performance.now();
           const done = (result: string) => {
-            const attributes = metrics.cache.get(`l\0${property}\0${result}`, () => ({ operation: property, result }));
-            metrics.ledgerOperations.add(1, attributes);
-            metrics.ledgerDuration.record((performance.now() - started) / 1000, metrics.cache.get(`L\0${property}`, () => ({ operation: property })));
+            const attributes = this.cache.get(`l\0${property}\0${result}`, () => ({ operation: property, result }));
+            this.ledgerOperations.add(1, attributes);
+            this.ledgerDuration.record((performance.now() - started) / 1000, this.cache.get(`L\0${property}`, () => ({ operation: property })));
           };
           const returned: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (!(returned instanceof Promise)) return returned;
@@ -163,7 +162,7 @@ export class ServiceMetrics implements DecisionMetrics {
               const settlement = LEDGER_SETTLEMENTS[property];
               if (settlement) {
                 const applied = result === true;
-                metrics.settlements.add(1, metrics.cache.get(`s\0${property}\0${applied}`, () => ({ ...settlement, applied: String(applied) })));
+                this.settlements.add(1, this.cache.get(`s\0${property}\0${applied}`, () => ({ ...settlement, applied: String(applied) })));
               }
               return result;
             },
@@ -256,17 +255,24 @@ export class SidecarMetrics {
   private readonly refreshes: Counter;
   private readonly cache = new AttributeCache();
 
-  constructor(registry: MetricsRegistry, tokenExpiresAt: () => number | undefined, now: () => number = Date.now) {
+  constructor(
+    private readonly registry: MetricsRegistry,
+    private readonly now: () => number = Date.now,
+  ) {
     const { meter } = registry;
     this.refreshes = meter.createCounter('storage_authz.sidecar.token.refreshes', { description: 'Access-token refreshes by result (ok, failed)' });
     // Both series exist from the start, so an alert on rate(failed) sees 0 rather than no data.
     this.refreshed('ok', 0);
     this.refreshed('failed', 0);
-    meter
+  }
+
+  /** The token's expiry, read at each scrape. */
+  tokenExpiry(expiresAt: () => number | undefined): void {
+    this.registry.meter
       .createObservableGauge('storage_authz.sidecar.token.expiry_seconds', { description: 'Seconds until the access token in use expires (negative: expired)', unit: 's' })
       .addCallback((result) => {
-        const at = tokenExpiresAt();
-        if (at !== undefined) result.observe((at - now()) / 1000);
+        const at = expiresAt();
+        if (at !== undefined) result.observe((at - this.now()) / 1000);
       });
   }
 
