@@ -29,7 +29,7 @@ export async function explain(record: DecisionRecord, ledger: Pick<Ledger, 'hold
       const holders = await ledger.holders(record.arrayType as SystemType, record.systemID, record.volume);
       const owners = [...new Set(holders.map((scope) => scope.tenant))].filter((owner) => owner !== tenant);
       return owners.length > 0
-        ? `volume "${record.volume}" is owned by ${owners.map((owner) => `tenant "${owner}"`).join(', ')}: only its owner may ${record.operation ?? 'change'} it`
+        ? `volume "${record.volume}" is owned by ${owners.map((owner) => `tenant "${owner}"`).join(', ')}: only its owner may ${record.operation?.replace(/^volume-/, '') ?? 'change'} it`
         : `volume "${record.volume}" is charged to no tenant in the ledger (made outside storage-authz, or already deleted): no tenant may change it until reconciliation adopts it`;
     }
     case 'missing-token':
