@@ -14,14 +14,12 @@ import type { SigningKeySet } from '../src/tokens/types.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
+import { startServeAndEdge } from './support/serveEdge.js';
 import { waitForClusterHealth } from '../src/harness/envoy.js';
 import { healthStatus } from './support/grpc.js';
-import { freePort, waitForPort } from '../src/harness/ports.js';
-import { start, waitForOutput, type Started } from '../src/harness/process.js';
-import { envoyBin, repoRoot } from '../src/harness/tools.js';
+import { waitForOutput, type Started } from '../src/harness/process.js';
 import { waitFor } from '../src/harness/wait.js';
 
-const CLI = [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), path.join(repoRoot, 'src/main.ts')];
 const TENANT = 'team-a';
 
 interface Answer {
@@ -43,7 +41,6 @@ describe('edge: real Envoy + storage-authz serve + real Redis + fake PowerFlex g
   let agent: Agent;
   let edgeUrl: string;
   let authzPort: number;
-  let adminApiPort: number;
   let envoyAdminPort: number;
   let forwarded: string;
   let token: string;
@@ -82,41 +79,11 @@ describe('edge: real Envoy + storage-authz serve + real Redis + fake PowerFlex g
     token = await mint(workspace.signingKeys);
     agent = new Agent({ connect: { ca: workspace.edgeCa } });
 
-    [authzPort, adminApiPort] = [await freePort(), await freePort()];
-    service = start(process.execPath, [
-      ...CLI, 'serve',
-      '--listen', `127.0.0.1:${authzPort}`,
-      '--admin-listen', `127.0.0.1:${adminApiPort}`,
-      '--resources-dir', workspace.resourcesDir,
-      '--secrets-dir', workspace.secretsDir,
-      '--signing-keys-dir', workspace.keysDir,
-      '--default-kid', 'demo',
-      '--array-ca-file', workspace.arrayCaFile,
-      '--drain-ms', '2000',
+    let edgePort: number;
+    ({ service, envoy, authzPort, edgePort, envoyAdminPort } = await startServeAndEdge(workspace, [
       '--redis-url', `redis://127.0.0.1:${redis.port}`,
       '--redis-password-file', redisPasswordFile,
-    ]);
-    await waitForOutput(service, /storage-authz serving/);
-
-    const [edgePort, adminPort] = [await freePort(), await freePort()];
-    envoyAdminPort = adminPort;
-    const rendered = start(process.execPath, [
-      ...CLI, 'render-edge-config', '--format', 'json',
-      '--resources-dir', workspace.resourcesDir,
-      '--cert-file', workspace.edgeCertFile, '--key-file', workspace.edgeKeyFile,
-      '--listen-address', '127.0.0.1', '--listen-port', String(edgePort),
-      '--authz', `127.0.0.1:${authzPort}`,
-      '--admin-api', `127.0.0.1:${adminApiPort}`,
-      '--envoy-admin-port', String(adminPort),
-      '--ca-file', workspace.arrayCaFile,
-    ]);
-    await new Promise((resolve) => rendered.child.once('exit', resolve));
-    expect(rendered.child.exitCode, rendered.output()).to.equal(0);
-    const configFile = path.join(workspace.dir, 'edge.json');
-    await writeFile(configFile, rendered.output());
-    envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
-    await waitForPort(edgePort);
-    await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
+    ]));
     edgeUrl = `https://127.0.0.1:${edgePort}`;
   });
 

@@ -10,12 +10,9 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
-import { AUTHZ_CLUSTER } from '../src/envoy/edge.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
-import { waitForClusterHealth } from '../src/harness/envoy.js';
-import { freePort, waitForPort } from '../src/harness/ports.js';
-import { start, waitForOutput, type Started } from '../src/harness/process.js';
-import { envoyBin, repoRoot } from '../src/harness/tools.js';
+import type { Started } from '../src/harness/process.js';
+import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 import { DECISIONS_KEY } from '../src/ledger/redis/recentDecisions.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
@@ -24,8 +21,8 @@ import { mintTokenPair } from '../src/tokens/mint.js';
 import { runAuthzctl } from './support/authzctl.js';
 import { checkMetrics, sampleValue, samples, type Sample } from './support/prometheus.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
+import { startServeAndEdge } from './support/serveEdge.js';
 
-const CLI = [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), path.join(repoRoot, 'src/main.ts')];
 const POOL = DEFAULT_POOLS[0]!;
 
 interface Answer {
@@ -108,43 +105,7 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     edgeCaFile = path.join(workspace.dir, 'edge-ca.pem');
     await writeFile(edgeCaFile, workspace.edgeCa);
 
-    const authzPort = await freePort();
-    adminApiPort = await freePort();
-    service = start(process.execPath, [
-      ...CLI, 'serve',
-      '--listen', `127.0.0.1:${authzPort}`,
-      '--admin-listen', `127.0.0.1:${adminApiPort}`,
-      '--resources-dir', workspace.resourcesDir,
-      '--secrets-dir', workspace.secretsDir,
-      '--signing-keys-dir', workspace.keysDir,
-      '--default-kid', workspace.signingKeys.defaultKid,
-      '--array-ca-file', workspace.arrayCaFile,
-      '--drain-ms', '2000',
-      '--redis-url', redis.url,
-      '--metrics-tenant-label',
-    ]);
-    await waitForOutput(service, /storage-authz serving/);
-
-    edgePort = await freePort();
-    const envoyAdminPort = await freePort();
-    const rendered = start(process.execPath, [
-      ...CLI, 'render-edge-config', '--format', 'json',
-      '--resources-dir', workspace.resourcesDir,
-      '--cert-file', workspace.edgeCertFile, '--key-file', workspace.edgeKeyFile,
-      '--listen-address', '127.0.0.1', '--listen-port', String(edgePort),
-      '--authz', `127.0.0.1:${authzPort}`,
-      '--admin-api', `127.0.0.1:${adminApiPort}`,
-      '--envoy-admin-port', String(envoyAdminPort),
-      '--ca-file', workspace.arrayCaFile,
-      '--authz-timeout-ms', '5000',
-    ]);
-    await new Promise((resolve) => rendered.child.once('exit', resolve));
-    expect(rendered.child.exitCode, rendered.output()).to.equal(0);
-    const configFile = path.join(workspace.dir, 'edge.json');
-    await writeFile(configFile, rendered.output());
-    envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
-    await waitForPort(edgePort);
-    await waitForClusterHealth(envoyAdminPort, AUTHZ_CLUSTER, true);
+    ({ service, envoy, adminApiPort, edgePort } = await startServeAndEdge(workspace, ['--redis-url', redis.url, '--metrics-tenant-label'], ['--authz-timeout-ms', '5000']));
     edgeUrl = `https://127.0.0.1:${edgePort}`;
 
     adminTokenFile = path.join(workspace.dir, 'admin.yaml');

@@ -43,6 +43,9 @@ export class MetricsRegistry {
   }
 }
 
+const latencyHistogram = (meter: Meter, name: string, description: string): Histogram =>
+  meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } });
+
 /** Cache of attribute objects by a key the caller builds from a few short strings. */
 class AttributeCache {
   private readonly byKey = new Map<string, Attributes>();
@@ -93,22 +96,10 @@ export class ServiceMetrics implements DecisionMetrics {
     const { meter } = registry;
     this.tenantLabel = options.tenantLabel ?? false;
     this.decisions = meter.createCounter('storage_authz.decisions', { description: 'Check decisions by outcome, reason, operation and array type' });
-    this.decisionDuration = meter.createHistogram('storage_authz.decision.duration_seconds', {
-      description: 'Time to decide one Check, by outcome',
-      unit: 's',
-      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
-    });
-    this.phaseDuration = meter.createHistogram('storage_authz.decision.phase.duration_seconds', {
-      description: 'Time spent in each decision phase',
-      unit: 's',
-      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
-    });
+    this.decisionDuration = latencyHistogram(meter, 'storage_authz.decision.duration_seconds', 'Time to decide one Check, by outcome');
+    this.phaseDuration = latencyHistogram(meter, 'storage_authz.decision.phase.duration_seconds', 'Time spent in each decision phase');
     this.ledgerOperations = meter.createCounter('storage_authz.ledger.operations', { description: 'Quota ledger calls by operation and result (ok, error)' });
-    this.ledgerDuration = meter.createHistogram('storage_authz.ledger.operation.duration_seconds', {
-      description: 'Quota ledger call latency by operation',
-      unit: 's',
-      advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
-    });
+    this.ledgerDuration = latencyHistogram(meter, 'storage_authz.ledger.operation.duration_seconds', 'Quota ledger call latency by operation');
     this.settlements = meter.createCounter('storage_authz.settlements', {
       description: 'Holds settled, by kind (reservation, deletion, resize) and outcome; applied=false when already settled',
     });
