@@ -13,6 +13,7 @@ import { startService } from './serve/service.js';
 import { csiProxyCommand } from './csi/command.js';
 import { sidecarCommand } from './sidecar/command.js';
 import { createLogger, type Logger } from './telemetry/log.js';
+import { VERSION } from './version.js';
 
 const flag = (key: keyof typeof OPTION_NAMES, value: string, description: string) => new Option(`${OPTION_NAMES[key]} <${value}>`, description);
 
@@ -143,6 +144,7 @@ const program = new Command('storage-authz')
   .addCommand(renderEdgeConfigCommand())
   .addCommand(sidecarCommand())
   .addCommand(csiProxyCommand())
+  .version(VERSION, '--version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -13,6 +13,7 @@ import { registerUsageCommands } from './commands/usage.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerWhyDeniedCommand } from './commands/whyDenied.js';
 import { CliError } from './errors.js';
+import { VERSION } from '../version.js';
 import { OUTPUT_FORMATS, processIo, type Io } from './output.js';
 
 function buildProgram(io: Io): Command {
@@ -26,6 +27,7 @@ function buildProgram(io: Io): Command {
     .addOption(new Option('--resources-dir <dir>', 'directory of CSMTenant/CSMRole/Storage YAML the service loads').env('AUTHZCTL_RESOURCES_DIR'))
     .addOption(new Option('--kubeconfig <file>', 'Kubernetes mode (without --resources-dir): the CRs of this cluster, written with server-side apply').env('KUBECONFIG'))
     .addOption(new Option('--kube-namespace <namespace>', "Kubernetes mode: namespace of the CRs (default: the kubeconfig context's)").env('AUTHZCTL_NAMESPACE'))
+    .version(VERSION, '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
