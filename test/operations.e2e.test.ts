@@ -4,7 +4,7 @@
 // and the Redis stream), and `authzctl why-denied` on the request id Envoy returned and logged.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
@@ -68,8 +68,8 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     send(bearer, 'POST', '/api/types/Volume/instances/', { name, storagePoolId: POOL.id, volumeSizeInKb: String(gib * GIB_IN_KIB), volumeType: 'ThinProvisioned' });
   const remove = (bearer: string, id: string) => send(bearer, 'POST', `/api/instances/Volume::${id}/action/removeVolume/`, { removeMode: 'ONLY_ME' });
 
-  const whyDenied = (args: string[]) =>
-    runAuthzctl(['--addr', `127.0.0.1:${edgePort}`, '--ca', edgeCaFile, '--admin-token', adminTokenFile, 'why-denied', ...args]);
+  const admin = (args: string[]) => runAuthzctl(['--addr', `127.0.0.1:${edgePort}`, '--ca', edgeCaFile, '--admin-token', adminTokenFile, ...args]);
+  const whyDenied = (args: string[]) => admin(['why-denied', ...args]);
 
   async function scrape(): Promise<Sample[]> {
     const response = await request(`http://127.0.0.1:${adminApiPort}/metrics`);
@@ -186,6 +186,17 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     const unknown = await whyDenied(['no-such-request']);
     expect(unknown.code).to.equal(1);
     expect(unknown.stderr).to.contain('no decision with request id "no-such-request"');
+  });
+
+  it('authzctl status shows the replica reached: version, resources, keys, ledger', async () => {
+    const result = await admin(['status']);
+    expect(result.code, result.stderr).to.equal(0);
+    const version = (JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(result.stdout).to.match(new RegExp(`^replica \\S+  version ${version.replace(/\./g, '\\.')}  started `));
+    expect(result.stdout).to.match(/resources generation \d+: 2 tenant\(s\), 1 role\(s\), 1 storage system\(s\)/);
+    expect(result.stdout).to.contain(`signing keys ${workspace.signingKeys.defaultKid} (default ${workspace.signingKeys.defaultKid})`);
+    expect(result.stdout).to.contain('ledger redis, reachable, 0 unsettled hold(s)');
+    for (const secret of [new TextDecoder().decode(workspace.signingKeys.keys.get(workspace.signingKeys.defaultKid)!)]) expect(result.stdout).to.not.contain(secret);
   });
 
   it('/metrics on the admin listener shows the decisions, their latency, the ledger and the quota, as promtool parses it', async () => {

@@ -19,6 +19,7 @@ import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
 import { parseGoDuration } from './duration.js';
 import { explain } from './explain.js';
+import { replicaStatus, type StatusSources } from './status.js';
 import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
 import {
   DEFAULT_TENANT_LIFETIMES,
@@ -49,6 +50,8 @@ export interface AdminDeps {
   ledger: Ledger & ReconcileStore;
   /** The audit trail's recent decisions (`authzctl why-denied`). */
   decisions?: RecentDecisions;
+  /** What `/proxy/status/` reports beyond resources, keys and ledger. */
+  status?: Pick<StatusSources, 'replica' | 'ledgerBackend' | 'startedAt'>;
   verifier: TokenVerifier;
   keys: () => SigningKeySet;
   logger: Logger;
@@ -223,6 +226,15 @@ function adminRoutes(deps: AdminDeps): Route[] {
         const tenant = tenantFilter(deps, query);
         const volumes = volumesReport(await deps.ledger.volumes(tenant));
         return { status: 200, body: { volumes } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/proxy/status/',
+      auth: 'admin',
+      async handle() {
+        if (!deps.status) throw new HttpError(404, 'this service reports no status');
+        return { status: 200, body: await replicaStatus({ ...deps.status, resources: deps.resources, keys: deps.keys, ledger: deps.ledger }) };
       },
     },
     {

@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerInjectCommand } from './commands/inject.js';
 import { registerRoleCommands } from './commands/role.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerStorageCommands } from './commands/storage.js';
 import { registerTenantCommands } from './commands/tenant.js';
 import { registerTokenCommands } from './commands/tokens.js';
@@ -38,6 +39,7 @@ function buildProgram(io: Io): Command {
   registerTokenCommands(program, io);
   registerUsageCommands(program, io);
   registerWhyDeniedCommand(program, io);
+  registerStatusCommand(program, io);
   registerValidateCommand(program, io);
   registerInjectCommand(program, io);
   return program;

@@ -2,6 +2,7 @@
 // The gRPC server listens first (health NOT_SERVING, every Check a 503) and turns SERVING only
 // once everything is loaded, so Envoy's health check keeps traffic away until the service can decide.
 import http from 'node:http';
+import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
@@ -178,7 +179,8 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
       };
       const mount = { verifier, serviceAccounts, resources, adapters: adapters.registry, ledger: openedLedger, policy, logger };
-      const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, verifier, keys: () => keys.current(), logger, tokenDefaults, mount });
+      const status = { replica: config.resources.kind === 'kubernetes' ? config.resources.identity : `${os.hostname()}-${process.pid}`, ledgerBackend: config.ledger.kind, startedAt: new Date() };
+      const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, status, verifier, keys: () => keys.current(), logger, tokenDefaults, mount });
       // /metrics is for the scraper on the admin listener itself: the edge routes only /proxy/ here.
       const admin = http.createServer((req, res) => (req.method === 'GET' && req.url === '/metrics' ? registry.handle(req, res) : api(req, res)));
       adminPort = await listenHttp(admin, config.adminListen);
