@@ -312,7 +312,7 @@ describe('authzctl (built binary)', function () {
       const tenant = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'team-a', roles: ['gold'], accessTtlSeconds: 600, refreshTtlSeconds: 3600 });
       const file = path.join(dir, 'tenant-token.yaml');
       await writeFile(file, `access: ${tenant.access}\nrefresh: ${tenant.refresh}\n`);
-      expectFailure(await authzctl(['--addr', api.addr, '--ca', caFile, '--admin-token', file, 'usage']), /admin API answered 403: admin token required/);
+      expectFailure(await authzctl(['--addr', api.addr, '--ca', caFile, '--admin-token', file, 'generate', 'token', '--tenant', 'team-a']), /admin API answered 403: admin token required/);
     });
 
     it('TLS: an unknown certificate is an error suggesting --ca; --insecure skips verification', async function () {

@@ -13,7 +13,7 @@ import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS, refreshTenantToken } from '../tokens/refresh.js';
 import type { SigningKeySet, TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
-import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
+import { ADMIN_SUBJECT, authenticateAdmin, authenticateCaller, type Caller } from './auth.js';
 import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
 import {
   DEFAULT_TENANT_LIFETIMES,
@@ -22,7 +22,7 @@ import {
   tokenSecretManifest,
   type TokenLifetimes,
 } from './tenantToken.js';
-import { usageReport, volumesReport } from './usage.js';
+import { dellVolumes, usageReport, volumesReport } from './usage.js';
 
 export interface AdminTokenDefaults {
   /** Tenant token lifetimes when a request names none. */
@@ -60,6 +60,8 @@ interface RouteContext {
   query: URLSearchParams;
   /** The caller's admin token claims (an unauthenticated route has none). */
   admin?: TokenClaims;
+  /** On `admin-or-tenant` routes: the admin or the tenant calling. */
+  caller?: Caller;
 }
 
 interface Route {
@@ -69,9 +71,10 @@ interface Route {
   /**
    * `admin`: an admin access token as Bearer. `admin-refresh`: an admin refresh token as Bearer (Dell's
    * CLI on /proxy/refresh-admin/). Only the tenant refresh endpoint is open: the sidecar authenticates
-   * with the token pair in the body.
+   * with the token pair in the body. `admin-or-tenant`: an admin access token, or a tenant's, which
+   * sees only its own tenant (Dell serves /proxy/volumes/ to tenants).
    */
-  auth: 'admin' | 'admin-refresh' | 'none';
+  auth: 'admin' | 'admin-refresh' | 'admin-or-tenant' | 'none';
   handle(ctx: RouteContext): Promise<Reply>;
 }
 
@@ -97,8 +100,10 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
       const allowed = candidates.map((candidate) => candidate.method).join(', ');
       throw new HttpError(405, `${req.method ?? ''} is not allowed on ${normalised.pathname}; use ${allowed}`, { allow: allowed });
     }
+    const query = new URLSearchParams(normalised.query);
+    if (route.auth === 'admin-or-tenant') return route.handle({ req, query, caller: await authenticateCaller(req, deps.verifier, deps.resources.current()) });
     const admin = route.auth === 'none' ? undefined : await authenticateAdmin(req, deps.verifier, route.auth === 'admin' ? 'access' : 'refresh');
-    return route.handle({ req, query: new URLSearchParams(normalised.query), admin });
+    return route.handle({ req, query, admin });
   }
 }
 
@@ -146,9 +151,9 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET',
       path: '/proxy/usage/',
-      auth: 'admin',
-      async handle({ query }) {
-        const tenant = tenantFilter(deps, query);
+      auth: 'admin-or-tenant',
+      async handle({ query, caller }) {
+        const tenant = tenantScope(deps, query, caller);
         const drift = driftRows(await deps.ledger.driftReports(), tenant);
         const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant, drift);
         return { status: 200, body: { usage: rows } };
@@ -171,10 +176,12 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET',
       path: '/proxy/volumes/',
-      auth: 'admin',
-      async handle({ query }) {
-        const tenant = tenantFilter(deps, query);
+      auth: 'admin-or-tenant',
+      async handle({ query, caller }) {
+        const tenant = tenantScope(deps, query, caller);
         const volumes = volumesReport(await deps.ledger.volumes(tenant));
+        // A tenant gets Dell's answer (a JSON array, what `dellctl volume list --proxy` reads).
+        if (caller?.kind === 'tenant') return { status: 200, body: dellVolumes(volumes) };
         return { status: 200, body: { volumes } };
       },
     },
@@ -198,6 +205,15 @@ function adminRoutes(deps: AdminDeps): Route[] {
       },
     },
   ];
+}
+
+/** A tenant caller sees only itself (`?tenant=` may name only itself); an admin any or every tenant. */
+function tenantScope(deps: AdminDeps, query: URLSearchParams, caller: Caller | undefined): string | undefined {
+  if (caller?.kind !== 'tenant') return tenantFilter(deps, query);
+  const own = caller.tenant.name;
+  const asked = query.get('tenant');
+  if (asked !== null && asked !== own) throw new HttpError(403, `a tenant token shows only its own tenant ("${own}"), not "${asked}"`);
+  return own;
 }
 
 /** `?tenant=` names a tenant that must exist in the live resources; absent means every tenant. */
