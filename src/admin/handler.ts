@@ -1,7 +1,7 @@
 // The admin HTTP API (DESIGN.md §4, reference §1.3), mounted by the service on its admin listener
 // behind the edge Envoy. A small explicit route table on node:http; every error is JSON
-// `{"error", "code"}`. Tenants, roles and storage are declarative files (authzctl writes them), so
-// the API only does what needs the service: tokens, usage, volumes and drift.
+// `{"error", "code"}`. Tenants, roles and storage are declarative objects that authzctl writes; the
+// API also writes them in Dell v1's REST shape for karavictl (management.ts, same store and checks).
 import type http from 'node:http';
 import { normalisePath } from '../arrays/path.js';
 import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
@@ -15,6 +15,7 @@ import type { SigningKeySet, TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { ADMIN_SUBJECT, authenticateAdmin, authenticateCaller, type Caller } from './auth.js';
 import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
+import { managementRoutes, type ManagedObjects } from './management.js';
 import {
   DEFAULT_TENANT_LIFETIMES,
   parseLifetimes,
@@ -46,16 +47,19 @@ export interface AdminDeps {
   keys: () => SigningKeySet;
   logger: Logger;
   tokenDefaults?: AdminTokenDefaults;
+  /** The objects karavictl's management requests change; without it those answer 501. */
+  objects?: ManagedObjects;
 }
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-interface Reply {
+/** `body` undefined: no body (Dell's 201/204 answers). */
+export interface Reply {
   status: number;
   body: unknown;
 }
 
-interface RouteContext {
+export interface RouteContext {
   req: http.IncomingMessage;
   query: URLSearchParams;
   /** The caller's admin token claims (an unauthenticated route has none). */
@@ -64,7 +68,7 @@ interface RouteContext {
   caller?: Caller;
 }
 
-interface Route {
+export interface Route {
   method: Method;
   /** Normalised path, with its trailing '/'. */
   path: string;
@@ -85,7 +89,7 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
 
   return (req, res) => {
     handle(req).then(
-      (reply) => sendJson(res, reply.status, reply.body),
+      (reply) => (reply.body === undefined ? res.writeHead(reply.status, { 'cache-control': 'no-store' }).end() : sendJson(res, reply.status, reply.body)),
       (error: unknown) => sendError(res, toHttpError(error, deps.logger, req)),
     );
   };
@@ -110,6 +114,7 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
 function adminRoutes(deps: AdminDeps): Route[] {
   const lifetimes = deps.tokenDefaults?.tenant ?? DEFAULT_TENANT_LIFETIMES;
   return [
+    ...managementRoutes(deps.objects, deps.logger),
     {
       method: 'POST',
       path: '/proxy/refresh-token/',

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
+import { ResourceStore } from '../cli/resourceStore.js';
 import { usageReport } from '../admin/usage.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
 import { createCheckServer, type AccessLogRecord } from '../check/server.js';
@@ -167,7 +168,10 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         refreshedTenantAccessTtlSeconds: config.refreshedAccessTtlSeconds,
         earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
       };
-      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults }));
+      // karavictl's management requests write the resources directory as authzctl does (Kubernetes mode: not yet).
+      const source = config.resources;
+      const objects = source.kind === 'directory' ? { open: () => ResourceStore.open(source.dir), secretsDir: source.secretsDir } : undefined;
+      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults, objects }));
       adminPort = await listenHttp(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
