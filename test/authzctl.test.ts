@@ -111,7 +111,7 @@ describe('authzctl (built binary)', function () {
 
     it('storage create: writes the Storage object and its credentials files, the password read from stdin', async function () {
       const result = await admin(
-        ['storage', 'create', '--type', 'powerflex', '--endpoint', 'https://10.0.0.1', '--system-id', SYSTEM_ID, '--username', ADMIN_FIXTURE.arrayUsername, '--password-stdin', '--secrets-dir', secretsDir],
+        ['storage', 'create', '--type', 'powerflex', '--endpoint', 'https://10.0.0.1', '--system-id', SYSTEM_ID, '--username', ADMIN_FIXTURE.arrayUsername, '--password-stdin', '--secrets-dir', secretsDir, '--skip-array-check'],
         { stdin: `${ADMIN_FIXTURE.arrayPassword}\n` },
       );
       expectOk(result);
