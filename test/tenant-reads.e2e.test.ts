@@ -6,33 +6,23 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
-import { createAdminHandler } from '../src/admin/handler.js';
 import { tokenSecretManifest } from '../src/admin/tenantToken.js';
-import { createAdapters, type Adapters } from '../src/arrays/registry.js';
-import { createCheckServer, type CheckServer } from '../src/check/server.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
-import type { Started } from '../src/harness/process.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
-import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
-import { confirmFromAccessLog } from '../src/pipeline/confirm/confirm.js';
-import { createDecider } from '../src/pipeline/pipeline.js';
-import { WasmPolicyEngine } from '../src/pipeline/policy/wasmEngine.js';
+import type { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
 import { DirectoryResources } from '../src/resources/directory.js';
 import { API_VERSION } from '../src/resources/types.js';
 import { silentLogger } from '../src/telemetry/log.js';
 import { mintTokenPair, type TokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
-import { TokenVerifier } from '../src/tokens/verify.js';
 import { runAuthzctl } from './support/authzctl.js';
-import { startTestEdge } from './support/edge.js';
+import { startServiceStack, type ServiceStack } from './support/serviceStack.js';
 
 const SYSTEM = '542a2d5f5122210f';
 const POOL = DEFAULT_POOLS[0]!;
@@ -44,13 +34,9 @@ describe('tenant reads through the edge: own volumes and quota, never another te
   let dir: string;
   let gateway: FakePowerFlexGateway;
   let resources: DirectoryResources;
-  let adapters: Adapters;
+  let stack: ServiceStack;
   let ledger: MemoryLedger;
-  let check: CheckServer;
-  let admin: http.Server;
-  let edge: Started;
   let edgePort: number;
-  let edgeCa: string;
   let forwarded: string;
   const tokens: Record<string, TokenPair> = {};
   const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new Uint8Array(randomBytes(48))]]) };
@@ -77,19 +63,9 @@ describe('tenant reads through the edge: own volumes and quota, never another te
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'Password123!');
 
     resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger });
-    const policy = await WasmPolicyEngine.load();
-    policy.setRoles(resources.current().roles.values());
-    adapters = createAdapters({ ca: gateway.ca });
-    const verifier = new TokenVerifier({ keys: () => keys, clockSkewSeconds: 0 });
-    ledger = new MemoryLedger();
-    const decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger, logger: silentLogger });
-    check = createCheckServer({ decide, onAccessLog: confirmFromAccessLog(ledger, { resources, adapters: adapters.registry }) });
-    const authzPort = await check.listen('127.0.0.1:0');
-    check.setServing(true);
-    admin = http.createServer(createAdminHandler({ resources, ledger, verifier, keys: () => keys, logger: silentLogger }));
-    await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
-    ({ port: edgePort, envoy: edge, ca: edgeCa } = await startTestEdge({ dir, arrayCa: gateway.ca, authzPort, adminApiPort: (admin.address() as AddressInfo).port, storage: [...resources.current().storage.values()] }));
-    await writeFile(path.join(dir, 'edge-ca.pem'), edgeCa);
+    stack = await startServiceStack({ dir, resources, keys, arrayCa: gateway.ca });
+    ({ edgePort, ledger } = stack);
+    await writeFile(path.join(dir, 'edge-ca.pem'), stack.edgeCa);
 
     for (const [tenant, role] of [['team-a', 'role-a'], ['team-b', 'role-b']] as const) {
       tokens[tenant] = await mintTokenPair({ keys, subject: 'csm-tenant', group: tenant, roles: [role], accessTtlSeconds: 600, refreshTtlSeconds: 3600 });
@@ -103,11 +79,8 @@ describe('tenant reads through the edge: own volumes and quota, never another te
   });
 
   after(async () => {
-    await edge?.stop();
+    await stack?.stop();
     await client.close();
-    if (admin) await new Promise((resolve) => admin.close(resolve));
-    await check?.close(1000);
-    await adapters?.close();
     resources?.close();
     await gateway?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -9,9 +9,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { LoadedObject } from '../resources/load.js';
 import type { ResourceKind } from '../resources/objects.js';
-import { API_VERSION, type Role, type StorageSystem } from '../resources/types.js';
+import type { Role, StorageSystem } from '../resources/types.js';
 import { writeFileAtomic } from '../cli/atomicWrite.js';
 import { CliError } from '../cli/errors.js';
+import { editable, manifest } from '../cli/commands/common.js';
+import { defaultName } from '../cli/commands/storage.js';
+import { rolesOf } from '../cli/commands/tenant.js';
 import type { Manifest, ObjectStore } from '../cli/resourceStore.js';
 import type { Logger } from '../telemetry/log.js';
 import { asObject, HttpError, readJsonBody } from './http.js';
@@ -71,7 +74,7 @@ export function managementRoutes(objects: ManagedObjects | undefined, logger: Lo
       const name = field(body, 'tenant');
       return change(async (store) => {
         if (store.find('CSMTenant', name)) throw new HttpError(409, `tenant "${name}" already exists`);
-        await save(store, manifestOf('CSMTenant', name, { roles: '', approveSdc: flag(body, 'approve_sdc'), revoke: false }), admin?.group);
+        await save(store, manifest('CSMTenant', name, { roles: '', approveSdc: flag(body, 'approve_sdc'), revoke: false }), admin?.group);
         return CREATED;
       });
     }),
@@ -150,7 +153,7 @@ export function managementRoutes(objects: ManagedObjects | undefined, logger: Lo
             ? `role "${role.name}" already exists on ${key(role)}`
             : `role "${role.name}" already exists on ${key(found.object.role)}; a role here is one pool of one system: give the role on ${key(role)} another name`);
         }
-        await save(store, manifestOf('CSMRole', role.name, roleSpec(role)), admin?.group);
+        await save(store, manifest('CSMRole', role.name, roleSpec(role)), admin?.group);
         return CREATED;
       });
     }),
@@ -188,12 +191,12 @@ export function managementRoutes(objects: ManagedObjects | undefined, logger: Lo
       const credentials = { username: field(body, 'Username'), password: field(body, 'Password') };
       return change(async (store) => {
         if (findStorage(store, system.type, system.systemID)) throw new HttpError(409, `storage ${system.type}/${system.systemID} already exists`);
-        const name = storageName(system.type, system.systemID);
-        const manifest = manifestOf('Storage', name, {
+        const name = defaultName(system.type, system.systemID);
+        const object = manifest('Storage', name, {
           type: system.type, endpoint: system.endpoint, systemID: system.systemID,
           skipCertificateValidation: flag(body, 'Insecure'), storageSystemCredentials: { secret: `${name}-credentials` },
         });
-        await saveWithCredentials(store, manifest, credentials, admin?.group);
+        await saveWithCredentials(store, object, credentials, admin?.group);
         return CREATED;
       });
     }),
@@ -236,19 +239,20 @@ export function managementRoutes(objects: ManagedObjects | undefined, logger: Lo
   ];
 
   /** Checks the object first (so a refused object leaves no credentials behind), then writes credentials, then the object. */
-  async function saveWithCredentials(store: ObjectStore, manifest: Manifest & { spec: Record<string, unknown> }, credentials: { username: string; password: string }, admin: string | undefined): Promise<void> {
+  async function saveWithCredentials(store: ObjectStore, object: Manifest, credentials: { username: string; password: string }, admin: string | undefined): Promise<void> {
     try {
-      await store.save(manifest, { dryRun: true });
+      await store.save(object, { dryRun: true });
     } catch (error) {
       throw asHttpError(error, 400);
     }
-    const secret = (manifest.spec.storageSystemCredentials as { secret?: string } | undefined)?.secret;
-    if (!secret) throw new HttpError(409, `storage "${manifest.metadata.name}" reads its credentials through a SecretProviderClass; rotate them in the secret store`);
+    const spec = object.spec as { storageSystemCredentials?: { secret?: string } } | undefined;
+    const secret = spec?.storageSystemCredentials?.secret;
+    if (!secret) throw new HttpError(409, `storage "${object.metadata.name}" reads its credentials through a SecretProviderClass; rotate them in the secret store`);
     const dir = path.join(objects!.secretsDir, secret);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(path.join(dir, 'username'), credentials.username, 0o600);
     await writeFileAtomic(path.join(dir, 'password'), credentials.password, 0o600);
-    await save(store, manifest, admin);
+    await save(store, object, admin);
   }
 
   /** Dell's storage entry, the password never included. */
@@ -325,23 +329,6 @@ function storageOrNotFound(store: ObjectStore, type: string, systemID: string): 
   const found = findStorage(store, type, systemID);
   if (!found) throw new HttpError(404, `storage ${type}/${systemID} not found`);
   return found;
-}
-
-/** `powerflex-7045c4cc20dffc0f`: the name authzctl gives a Storage by default. */
-function storageName(type: string, systemID: string): string {
-  return `${type}-${systemID}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-}
-
-function manifestOf(kind: ResourceKind, name: string, spec: Record<string, unknown>): Manifest & { spec: Record<string, unknown> } {
-  return { apiVersion: API_VERSION, kind, metadata: { name }, spec };
-}
-
-function editable(loaded: LoadedObject): Manifest & { spec: Record<string, unknown> } {
-  return structuredClone(loaded.document) as Manifest & { spec: Record<string, unknown> };
-}
-
-function rolesOf(spec: Record<string, unknown>): string[] {
-  return (typeof spec.roles === 'string' ? spec.roles : '').split(',').map((r) => r.trim()).filter(Boolean);
 }
 
 function field(body: Record<string, unknown>, name: string): string {

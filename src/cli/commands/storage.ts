@@ -189,7 +189,7 @@ async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manif
 }
 
 /** `powerflex-7045c4cc20dffc0f`: a DNS-1123 name from the type and system ID. */
-function defaultName(type: string, systemID: string): string {
+export function defaultName(type: string, systemID: string): string {
   return `${type}-${systemID}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
