@@ -167,7 +167,7 @@ describe('authzctl (built binary)', function () {
       expectFailure(system, /CSMRole "silver": spec\.systemID: no Storage of type powerflex has systemID "no-such-id"/);
       const missing = await admin(['role', 'create', '--name', 'silver', '--system-type', 'powerflex']);
       expect(missing.code).to.equal(1);
-      expect(missing.stderr).to.match(/required option '--system-id <id>' not specified/);
+      expect(missing.stderr).to.match(/required option\(s\) --system-id, --quota not specified \(or use --role name=type=id=pool=quota\)/);
       expect(existsSync(path.join(resourcesDir, 'csmrole-silver.yaml'))).to.equal(false);
     });
 

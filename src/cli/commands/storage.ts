@@ -50,6 +50,7 @@ interface StorageOptions extends CredentialOptions {
   isiPath?: string;
   dryRun?: boolean;
   skipArrayCheck?: boolean;
+  arrayInsecure?: boolean;
 }
 
 /** Options for where credentials come from, shared by create and update. */
@@ -77,6 +78,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
       .requiredOption('-e, --endpoint <url>', 'array REST endpoint, e.g. https://10.0.0.1')
       .requiredOption('-s, --system-id <id>', "the array's system ID")
       .option('--skip-certificate-validation', "do not verify the array's TLS certificate", false)
+      .option('-a, --array-insecure', "karavictl's name for --skip-certificate-validation")
       .option('--poll-interval <duration>', 'how often to check the array, e.g. 30s')
       .option('--isi-path <path>', 'PowerScale base path, e.g. /ifs/data/csi')
       .option('--dry-run', 'check and print the object without writing anything'),
@@ -91,7 +93,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
       type: options.type,
       endpoint: options.endpoint,
       systemID: options.systemId,
-      skipCertificateValidation: options.skipCertificateValidation ?? false,
+      skipCertificateValidation: (options.skipCertificateValidation ?? false) || options.arrayInsecure === true,
       storageSystemCredentials: { secret },
     };
     if (options.pollInterval !== undefined) spec.pollInterval = options.pollInterval;
