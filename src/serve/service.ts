@@ -5,6 +5,7 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
+import { ResourceStore } from '../cli/resourceStore.js';
 import { usageReport } from '../admin/usage.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
 import { createCheckServer, type AccessLogRecord } from '../check/server.js';
@@ -168,7 +169,10 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
       };
       const mount = { verifier, serviceAccounts, resources, adapters: adapters.registry, ledger: openedLedger, policy, logger };
-      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults, mount }));
+      // karavictl's management requests write the resources directory as authzctl does (Kubernetes mode: not yet).
+      const source = config.resources;
+      const objects = source.kind === 'directory' ? { open: () => ResourceStore.open(source.dir), secretsDir: source.secretsDir } : undefined;
+      const admin = http.createServer(createAdminHandler({ resources, ledger: openedLedger, verifier, keys: () => keys.current(), logger, tokenDefaults, mount, objects }));
       adminPort = await listenHttp(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
