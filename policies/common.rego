@@ -6,7 +6,7 @@
 # `data.karavi.common.roles` with `with`, exactly as Dell's policy tests do.
 #
 # Shape: {"<role>":{"system_types":{"<type>":{"system_ids":{"<sid>":{"pool_quotas":{"<pool>":<KiB>}}}}}}}
-# where a quota is a number of KiB and 0 means unlimited.
+# where a quota is a number of KiB (or a string of digits, as Dell's to_number reads it) and 0 means unlimited.
 package karavi.common
 
 default roles := {}
@@ -33,27 +33,29 @@ requested_kib(size) := to_number(size) if {
 	regex.match(`^[0-9]+$`, size)
 }
 
-# Dell compares quotas across types, so a quota stored as a string ("44000000") outranks every
-# number and silently allows any size. Here only a non-negative number is a quota.
-valid_quota(quota) if {
+# A configured quota in KiB. Dell's policies convert quotas with to_number, so Dell's own tests and
+# role data written by its tools carry digit strings ("44000000"): such a string is that number.
+# Any other string ("44GB", "-1", "1e9") or type is undefined, which the packages turn into a deny
+# (Dell's to_number would read "-1" and "1e9" too; a quota here is a whole, non-negative KiB count).
+quota_kib(quota) := quota if {
 	is_number(quota)
 	quota >= 0
+	floor(quota) == quota
 }
 
-grants(quota, _) if {
-	valid_quota(quota)
-	quota == 0
+quota_kib(quota) := to_number(quota) if {
+	is_string(quota)
+	regex.match(`^[0-9]{1,16}$`, quota)
 }
 
-grants(quota, size) if {
-	valid_quota(quota)
-	quota >= size
-}
+grants(kib, _) if kib == 0
+
+grants(kib, size) if kib >= size
 
 # {role: quota} for each claimed role whose quota on type/sid/pool grants `size` KiB.
 permitted_quotas(type, sid, pool, size) := {role: quota |
 	some role in claimed_roles
-	quota := pool_quota(role, type, sid, pool)
+	quota := quota_kib(pool_quota(role, type, sid, pool))
 	grants(quota, size)
 }
 
@@ -61,9 +63,9 @@ permitted_quotas(type, sid, pool, size) := {role: quota |
 invalid_quota_messages(type, sid, pool) := {msg |
 	some role in claimed_roles
 	quota := pool_quota(role, type, sid, pool)
-	not valid_quota(quota)
+	not quota_kib(quota)
 	msg := sprintf(
-		"invalid quota %v for role %v on %v/%v/%v: a quota must be a non-negative number of KiB (0 = unlimited)",
+		"invalid quota %v for role %v on %v/%v/%v: a quota must be a non-negative whole number of KiB, or a string of digits (0 = unlimited)",
 		[json.marshal(quota), role, type, sid, pool],
 	)
 }

@@ -104,12 +104,24 @@ test_snapshot_each_unpermitted_snapshot_gets_its_own_message if {
 	}
 }
 
-test_snapshot_string_quota_denied if {
+test_snapshot_numeric_string_quota_is_the_number if {
 	string_quota := {"us-east-1": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "44000000"}}}}}}}
 	result := create with input as request("us-east-1", [snapshot("s", "bronze")])
 		with data.karavi.common.roles as string_quota
+	result.allow
+	result.permitted_roles == {"s": [{"role": "us-east-1", "size": 44000000, "storagepool": "bronze"}]}
+	small := {"us-east-1": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "8388607"}}}}}}}
+	refused := create with input as request("us-east-1", [snapshot("s", "bronze")]) with data.karavi.common.roles as small
+	not refused.allow
+	refused.deny == {"no roles in [us-east-1] allow the 8388608 Kb request on powerflex/2222/bronze for s"}
+}
+
+test_snapshot_non_digit_string_quota_denied if {
+	unit_quota := {"us-east-1": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "44 GB"}}}}}}}
+	result := create with input as request("us-east-1", [snapshot("s", "bronze")])
+		with data.karavi.common.roles as unit_quota
 	not result.allow
-	result.deny["invalid quota \"44000000\" for role us-east-1 on powerflex/2222/bronze: a quota must be a non-negative number of KiB (0 = unlimited)"]
+	result.deny["invalid quota \"44 GB\" for role us-east-1 on powerflex/2222/bronze: a quota must be a non-negative whole number of KiB, or a string of digits (0 = unlimited)"]
 }
 
 test_snapshot_duplicate_names_denied if {

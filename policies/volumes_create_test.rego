@@ -5,7 +5,7 @@ import data.karavi.volumes.powermax.create as powermax_create
 import data.karavi.volumes.powerstore.create as powerstore_create
 
 # Dell's fixture roles (volumes_create_test.rego), with us-east-1's quota stored as the number it
-# means rather than Dell's string "44000000" (a string quota is rejected here: see below).
+# means rather than Dell's string "44000000" (a digit string is read as that number too: see below).
 roles := {
 	"us-east-1": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": 44000000}}}}}},
 	"us-west-1": {"system_types": {"powerflex": {"system_ids": {"1111": {"pool_quotas": {"bronze": 83886080}}}}}},
@@ -139,16 +139,56 @@ test_other_system_not_permitted if {
 	not create.allow with input as request("us-west-1", "8", "bronze") with data.karavi.common.roles as roles
 }
 
-test_string_quota_denied_even_for_a_huge_request if {
+test_numeric_string_quota_is_the_number_single_role if {
+	# Dell's fixture form: to_number("44000000") is 44000000 KiB.
 	string_quota := {"us-east-1": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "44000000"}}}}}}}
-	result := create with input as request("us-east-1", "9999999999", "bronze")
-		with data.karavi.common.roles as string_quota
-	not result.allow
-	result.deny["invalid quota \"44000000\" for role us-east-1 on powerflex/2222/bronze: a quota must be a non-negative number of KiB (0 = unlimited)"]
+	allowed := create with input as request("us-east-1", "44000000", "bronze") with data.karavi.common.roles as string_quota
+	allowed.allow
+	allowed.permitted_roles == {"us-east-1": 44000000}
+	refused := create with input as request("us-east-1", "44000001", "bronze") with data.karavi.common.roles as string_quota
+	not refused.allow
+	refused.deny == {"no roles in [us-east-1] allow the 44000001 Kb request on powerflex/2222/bronze"}
 }
 
-test_string_quota_in_one_role_denies_even_if_another_permits if {
-	mixed := object.union(roles, {"bad": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "0"}}}}}}})
+test_numeric_string_quotas_multi_role_pick_the_permitting_ones if {
+	# Dell's multi-role fixture with string quotas: the larger role permits, the smaller does not.
+	string_roles := {
+		"us-west-2-small": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "83886080"}}}}}},
+		"us-west-2-large": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "167772160"}}}}}},
+		"unlimited": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "0"}}}}}},
+	}
+	result := create with input as request("us-west-2-small,us-west-2-large", "100000000", "bronze")
+		with data.karavi.common.roles as string_roles
+	result.allow
+	result.permitted_roles == {"us-west-2-large": 167772160}
+	over := create with input as request("us-west-2-small,us-west-2-large", "167772161", "bronze")
+		with data.karavi.common.roles as string_roles
+	not over.allow
+	unlimited := create with input as request("us-west-2-small,unlimited", "99999999999999", "bronze")
+		with data.karavi.common.roles as string_roles
+	unlimited.allow
+	unlimited.permitted_roles == {"unlimited": 0}
+}
+
+test_non_digit_string_quota_denied_even_for_a_small_request if {
+	unit_quota := {"us-east-1": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "44GB"}}}}}}}
+	result := create with input as request("us-east-1", "8", "bronze") with data.karavi.common.roles as unit_quota
+	not result.allow
+	result.deny["invalid quota \"44GB\" for role us-east-1 on powerflex/2222/bronze: a quota must be a non-negative whole number of KiB, or a string of digits (0 = unlimited)"]
+}
+
+test_signed_or_exponent_string_quotas_denied if {
+	every text in ["-1", "1e9", "1.5", " 8", "", "0x10"] {
+		bad := {"r": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": text}}}}}}}
+		result := create with input as request("r", "8", "bronze") with data.karavi.common.roles as bad
+		not result.allow
+		some msg in result.deny
+		startswith(msg, sprintf("invalid quota %v for role r", [json.marshal(text)]))
+	}
+}
+
+test_invalid_string_quota_in_one_role_denies_even_if_another_permits if {
+	mixed := object.union(roles, {"bad": {"system_types": {"powerflex": {"system_ids": {"2222": {"pool_quotas": {"bronze": "unlimited"}}}}}}})
 	result := create with input as request("us-east-1,bad", "8", "bronze") with data.karavi.common.roles as mixed
 	not result.allow
 	count(result.deny) == 1

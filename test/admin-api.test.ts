@@ -79,7 +79,8 @@ describe('admin API', function () {
 
   describe('authentication', function () {
     for (const [method, endpoint, body] of ADMIN_ENDPOINTS) {
-      it(`refuses a tenant token on ${method} ${endpoint} with 403`, async function () {
+      // Usage and volumes also serve tenant tokens, each its own tenant only (see "tenant tokens").
+      if (endpoint !== '/proxy/usage/' && endpoint !== '/proxy/volumes/') it(`refuses a tenant token on ${method} ${endpoint} with 403`, async function () {
         // The admin refresh takes the refresh token as Bearer (Dell's CLI); every other endpoint the access token.
         const token = endpoint === '/proxy/refresh-admin/' ? tenantToken.refresh : tenantToken.access;
         const reply = await call(method, endpoint, { token, body });
@@ -231,6 +232,33 @@ describe('admin API', function () {
       ]);
       const revoked = await call('GET', '/proxy/volumes/?tenant=revoked', { token: admin.access });
       expect(revoked).to.deep.include({ status: 200, json: { volumes: [] } });
+    });
+
+    it("serves a tenant token its own volumes in Dell's shape and its own usage, never another tenant's", async function () {
+      const volumes = await call('GET', '/proxy/volumes/', { token: tenantToken.access });
+      expect(volumes.status).to.equal(200);
+      expect(volumes.json).to.deep.equal([
+        { name: 'k8s-vol-1', size: 8, systemId: ADMIN_FIXTURE.systemID, id: '', pool: 'bronze', tenant: 'team-a', systemType: 'powerflex', sizeKiB: 8 * GiB, state: 'committed' },
+        { name: 'k8s-vol-2', size: 16, systemId: ADMIN_FIXTURE.systemID, id: '', pool: 'bronze', tenant: 'team-a', systemType: 'powerflex', sizeKiB: 16 * GiB, state: 'reserved' },
+      ]);
+      const usage = await call('GET', '/proxy/usage/', { token: tenantToken.access });
+      expect((usage.json.usage as { tenant: string }[]).map((row) => row.tenant)).to.deep.equal(['team-a']);
+      for (const endpoint of ['/proxy/usage/', '/proxy/volumes/']) {
+        const other = await call('GET', `${endpoint}?tenant=no-roles`, { token: tenantToken.access });
+        expect(other).to.deep.include({ status: 403, json: { error: 'a tenant token shows only its own tenant ("team-a"), not "no-roles"', code: 403 } });
+        const own = await call('GET', `${endpoint}?tenant=team-a`, { token: tenantToken.access });
+        expect(own.status).to.equal(200);
+      }
+    });
+
+    it('refuses the tenant reads to a revoked tenant (401, as Dell), an unknown tenant (403) and a tenant refresh token (401)', async function () {
+      const revoked = await mint('csm-tenant', 'revoked', ['gold']);
+      const unknown = await mint('csm-tenant', 'nobody', ['gold']);
+      for (const endpoint of ['/proxy/usage/', '/proxy/volumes/']) {
+        expect(await call('GET', endpoint, { token: revoked.access })).to.deep.include({ status: 401, json: { error: 'tenant has been revoked', code: 401 } });
+        expect(await call('GET', endpoint, { token: unknown.access })).to.deep.include({ status: 403, json: { error: 'tenant "nobody" is not configured', code: 403 } });
+        expect((await call('GET', endpoint, { token: tenantToken.refresh })).status).to.equal(401);
+      }
     });
 
     it('answers 404 for usage or volumes of an unknown tenant, and 400 for an empty tenant', async function () {

@@ -67,7 +67,7 @@ describe('authzctl in Kubernetes mode (built binary, real kube-apiserver)', func
 
   it('creates, lists, updates and deletes each kind as CRs (server-side apply, field manager authzctl)', async () => {
     const storageName = `powerflex-${SYSTEM_ID}`;
-    const created = ok(await admin(['storage', 'create', '--type', 'powerflex', '--endpoint', 'https://10.0.0.1', '--system-id', SYSTEM_ID, '--username', 'admin', '--password-stdin'], `${PASSWORD}\n`));
+    const created = ok(await admin(['storage', 'create', '--type', 'powerflex', '--endpoint', 'https://10.0.0.1', '--system-id', SYSTEM_ID, '--username', 'admin', '--password-stdin', '--skip-array-check'], `${PASSWORD}\n`));
     expect(created.stdout).to.equal(
       `credentials for Storage "${storageName}" written to Secret "${storageName}-credentials" in namespace ${NS} (username, password)\n` +
         `Storage "${storageName}" created in namespace ${NS}\n`,

@@ -9,33 +9,23 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
-import { createAdminHandler } from '../src/admin/handler.js';
-import { createAdapters, type Adapters } from '../src/arrays/registry.js';
-import { createCheckServer, type CheckServer } from '../src/check/server.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { freePort } from '../src/harness/ports.js';
 import { waitForOutput, type Started } from '../src/harness/process.js';
 import { envoyBin, repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
-import { MemoryLedger } from '../src/ledger/memory/memoryLedger.js';
-import { confirmFromAccessLog } from '../src/pipeline/confirm/confirm.js';
-import { createDecider } from '../src/pipeline/pipeline.js';
-import { WasmPolicyEngine } from '../src/pipeline/policy/wasmEngine.js';
 import { DirectoryResources } from '../src/resources/directory.js';
 import { API_VERSION } from '../src/resources/types.js';
 import { silentLogger } from '../src/telemetry/log.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
-import { TokenVerifier } from '../src/tokens/verify.js';
 import { startInLayout } from './support/dellLayout.js';
-import { startTestEdge } from './support/edge.js';
+import { startServiceStack, type ServiceStack } from './support/serviceStack.js';
 
 const ACCESS_TTL_SECONDS = 4;
 const TENANT = 'team-a';
@@ -50,10 +40,7 @@ describe("the sidecar in Dell's driver chart (csi-vxflexos authorization contain
   let dir: string;
   let gateway: FakePowerFlexGateway;
   let resources: DirectoryResources;
-  let adapters: Adapters;
-  let check: CheckServer;
-  let admin: http.Server;
-  let edge: Started;
+  let stack: ServiceStack;
   let edgePort: number;
   let edgeCa: string;
   const seenTokens: { at: number; token: string }[] = [];
@@ -79,33 +66,18 @@ describe("the sidecar in Dell's driver chart (csi-vxflexos authorization contain
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'Password123!');
 
     resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger });
-    const policy = await WasmPolicyEngine.load();
-    policy.setRoles(resources.current().roles.values());
-    adapters = createAdapters({ ca: gateway.ca });
-    const verifier = new TokenVerifier({ keys: () => keys, clockSkewSeconds: 0 });
-    const ledger = new MemoryLedger();
-    const decide = createDecider({ verifier, resources, adapters: adapters.registry, policy, ledger, logger: silentLogger });
-    check = createCheckServer({
-      decide: (req) => {
-        seenTokens.push({ at: Date.now() / 1000, token: (req.headers.authorization ?? '').replace(/^Bearer /, '') });
-        return decide(req);
-      },
-      onAccessLog: confirmFromAccessLog(ledger, { resources, adapters: adapters.registry }),
+    stack = await startServiceStack({
+      dir, resources, keys, arrayCa: gateway.ca,
+      tokenDefaults: { refreshedTenantAccessTtlSeconds: ACCESS_TTL_SECONDS },
+      observe: (req) => seenTokens.push({ at: Date.now() / 1000, token: (req.headers.authorization ?? '').replace(/^Bearer /, '') }),
     });
-    const authzPort = await check.listen('127.0.0.1:0');
-    check.setServing(true);
-    admin = http.createServer(createAdminHandler({ resources, ledger, verifier, keys: () => keys, logger: silentLogger, tokenDefaults: { refreshedTenantAccessTtlSeconds: ACCESS_TTL_SECONDS } }));
-    await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
-    ({ port: edgePort, envoy: edge, ca: edgeCa } = await startTestEdge({ dir, arrayCa: gateway.ca, authzPort, adminApiPort: (admin.address() as AddressInfo).port, storage: [...resources.current().storage.values()] }));
+    ({ edgePort, edgeCa } = stack);
   });
 
   after(async () => {
     for (const process of running.splice(0)) await process.stop();
-    await edge?.stop();
+    await stack?.stop();
     await driver.close();
-    if (admin) await new Promise((resolve) => admin.close(resolve));
-    await check?.close(1000);
-    await adapters?.close();
     resources?.close();
     await gateway?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 // Admin authentication: a valid token whose subject is `csm-admin`. Dell v1 accepted any valid token
 // on its admin endpoints (reference §1.3, §11.12); here a tenant token is refused with 403.
 import type http from 'node:http';
+import { identify, type TokenVerifying } from '../pipeline/identity/identity.js';
+import { isRejection } from '../pipeline/response/deny.js';
+import type { ResourceSnapshot, Tenant } from '../resources/types.js';
 import type { TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
 import { HttpError } from './http.js';
@@ -37,4 +40,20 @@ async function verifyOr401(verifier: TokenVerifier, token: string, kind: TokenKi
     if (error instanceof TokenError) throw new HttpError(401, `invalid token: ${error.message}`);
     throw error;
   }
+}
+
+/** Who called an endpoint that both admins and tenants may use. */
+export type Caller = { kind: 'admin'; claims: TokenClaims } | { kind: 'tenant'; claims: TokenClaims; tenant: Tenant };
+
+/**
+ * An admin access token, or a tenant access token judged exactly as on the data path (tenant subject,
+ * a configured tenant, not revoked: Dell checks revocation on /proxy/volumes/ too, reference §2.5).
+ */
+export async function authenticateCaller(req: http.IncomingMessage, verifier: TokenVerifier, resources: ResourceSnapshot): Promise<Caller> {
+  const claims = await verifyOr401(verifier, bearerToken(req), 'access');
+  if (claims.sub === ADMIN_SUBJECT) return { kind: 'admin', claims };
+  const verified: TokenVerifying = { verify: () => Promise.resolve(claims), tenantSubjects: verifier.tenantSubjects };
+  const who = await identify(req.headers.authorization, verified, resources);
+  if (isRejection(who)) throw new HttpError(who.status, who.message);
+  return { kind: 'tenant', claims, tenant: who.tenant };
 }

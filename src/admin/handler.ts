@@ -1,7 +1,7 @@
 // The admin HTTP API (DESIGN.md §4, reference §1.3), mounted by the service on its admin listener
 // behind the edge Envoy. A small explicit route table on node:http; every error is JSON
-// `{"error", "code"}`. Tenants, roles and storage are declarative files (authzctl writes them), so
-// the API only does what needs the service: tokens, usage, volumes and drift.
+// `{"error", "code"}`. Tenants, roles and storage are declarative objects that authzctl writes; the
+// API also writes them in Dell v1's REST shape for karavictl (management.ts, same store and checks).
 import type http from 'node:http';
 import { normalisePath } from '../arrays/path.js';
 import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
@@ -16,11 +16,12 @@ import { mintAccessFromRefresh, mintTokenPair } from '../tokens/mint.js';
 import { DEFAULT_EARLY_REFRESH_WINDOW_SECONDS, DEFAULT_REFRESHED_ACCESS_TTL_SECONDS, refreshTenantToken } from '../tokens/refresh.js';
 import type { SigningKeySet, TokenClaims, TokenKind } from '../tokens/types.js';
 import { TokenError, type TokenVerifier } from '../tokens/verify.js';
-import { ADMIN_SUBJECT, authenticateAdmin } from './auth.js';
+import { ADMIN_SUBJECT, authenticateAdmin, authenticateCaller, type Caller } from './auth.js';
 import { parseGoDuration } from './duration.js';
 import { explain } from './explain.js';
 import { replicaStatus, type StatusSources } from './status.js';
 import { asObject, HttpError, optionalString, readJsonBody, requiredString, sendError, sendJson } from './http.js';
+import { managementRoutes, type ManagedObjects } from './management.js';
 import {
   DEFAULT_TENANT_LIFETIMES,
   parseLifetimes,
@@ -28,7 +29,7 @@ import {
   tokenSecretManifest,
   type TokenLifetimes,
 } from './tenantToken.js';
-import { usageReport, volumesReport } from './usage.js';
+import { dellVolumes, usageReport, volumesReport } from './usage.js';
 
 export interface AdminTokenDefaults {
   /** Tenant token lifetimes when a request names none. */
@@ -58,32 +59,39 @@ export interface AdminDeps {
   tokenDefaults?: AdminTokenDefaults;
   /** What the CSI node proxy's mount decisions need; without it /proxy/mount/ answers 404. */
   mount?: MountDeps;
+  /** The objects karavictl's management requests change; without it those answer 501. */
+  objects?: ManagedObjects;
 }
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
-interface Reply {
+/** `body` undefined: no body (Dell's 201/204 answers). */
+export interface Reply {
   status: number;
   body: unknown;
 }
 
-interface RouteContext {
+export interface RouteContext {
   req: http.IncomingMessage;
   query: URLSearchParams;
   /** The caller's admin token claims (an unauthenticated route has none). */
   admin?: TokenClaims;
+  /** On `admin-or-tenant` routes: the admin or the tenant calling. */
+  caller?: Caller;
 }
 
-interface Route {
+export interface Route {
   method: Method;
   /** Normalised path, with its trailing '/'. */
   path: string;
   /**
    * `admin`: an admin access token as Bearer. `admin-refresh`: an admin refresh token as Bearer (Dell's
    * CLI on /proxy/refresh-admin/). Only the tenant refresh endpoint is open: the sidecar authenticates
-   * with the token pair in the body, and the JWKS (public keys) is public.
+   * with the token pair in the body, and the JWKS (public keys) is public. `admin-or-tenant`: an
+   * admin access token, or a tenant's, which sees only its own tenant (Dell serves /proxy/volumes/
+   * to tenants).
    */
-  auth: 'admin' | 'admin-refresh' | 'none';
+  auth: 'admin' | 'admin-refresh' | 'admin-or-tenant' | 'none';
   handle(ctx: RouteContext): Promise<Reply>;
 }
 
@@ -100,7 +108,7 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
 
   return (req, res) => {
     handle(req).then(
-      (reply) => sendJson(res, reply.status, reply.body),
+      (reply) => (reply.body === undefined ? res.writeHead(reply.status, { 'cache-control': 'no-store' }).end() : sendJson(res, reply.status, reply.body)),
       (error: unknown) => sendError(res, toHttpError(error, deps.logger, req)),
     );
   };
@@ -115,14 +123,17 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
       const allowed = candidates.map((candidate) => candidate.method).join(', ');
       throw new HttpError(405, `${req.method ?? ''} is not allowed on ${normalised.pathname}; use ${allowed}`, { allow: allowed });
     }
+    const query = new URLSearchParams(normalised.query);
+    if (route.auth === 'admin-or-tenant') return route.handle({ req, query, caller: await authenticateCaller(req, deps.verifier, deps.resources.current()) });
     const admin = route.auth === 'none' ? undefined : await authenticateAdmin(req, deps.verifier, route.auth === 'admin' ? 'access' : 'refresh');
-    return route.handle({ req, query: new URLSearchParams(normalised.query), admin });
+    return route.handle({ req, query, admin });
   }
 }
 
 function adminRoutes(deps: AdminDeps): Route[] {
   const lifetimes = deps.tokenDefaults?.tenant ?? DEFAULT_TENANT_LIFETIMES;
   return [
+    ...managementRoutes(deps.objects, deps.logger),
     {
       method: 'GET',
       path: JWKS_PATH,
@@ -196,9 +207,9 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET',
       path: '/proxy/usage/',
-      auth: 'admin',
-      async handle({ query }) {
-        const tenant = tenantFilter(deps, query);
+      auth: 'admin-or-tenant',
+      async handle({ query, caller }) {
+        const tenant = tenantScope(deps, query, caller);
         const drift = driftRows(await deps.ledger.driftReports(), tenant);
         const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant, drift);
         return { status: 200, body: { usage: rows } };
@@ -221,10 +232,12 @@ function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET',
       path: '/proxy/volumes/',
-      auth: 'admin',
-      async handle({ query }) {
-        const tenant = tenantFilter(deps, query);
+      auth: 'admin-or-tenant',
+      async handle({ query, caller }) {
+        const tenant = tenantScope(deps, query, caller);
         const volumes = volumesReport(await deps.ledger.volumes(tenant));
+        // A tenant gets Dell's answer (a JSON array, what `dellctl volume list --proxy` reads).
+        if (caller?.kind === 'tenant') return { status: 200, body: dellVolumes(volumes) };
         return { status: 200, body: { volumes } };
       },
     },
@@ -269,6 +282,15 @@ function adminRoutes(deps: AdminDeps): Route[] {
       },
     },
   ];
+}
+
+/** A tenant caller sees only itself (`?tenant=` may name only itself); an admin any or every tenant. */
+function tenantScope(deps: AdminDeps, query: URLSearchParams, caller: Caller | undefined): string | undefined {
+  if (caller?.kind !== 'tenant') return tenantFilter(deps, query);
+  const own = caller.tenant.name;
+  const asked = query.get('tenant');
+  if (asked !== null && asked !== own) throw new HttpError(403, `a tenant token shows only its own tenant ("${own}"), not "${asked}"`);
+  return own;
 }
 
 /** `?tenant=` names a tenant that must exist in the live resources; absent means every tenant. */

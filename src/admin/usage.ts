@@ -124,3 +124,22 @@ export function volumesReport(ledgerRows: readonly VolumeRow[]): VolumesReportRo
     .map(({ tenant, systemType, systemID, pool, volume, sizeKiB, state }) => ({ tenant, systemType, systemID, pool, name: volume, sizeKiB, state }))
     .sort((a, b) => compareScopes(a, b) || a.name.localeCompare(b.name));
 }
+
+/** One element of Dell's `GET /proxy/volumes/` answer (reference §1.3), with our fields beside. */
+export interface DellVolume {
+  name: string;
+  /** GiB, as Dell's storage-service reports it (sizeInKb / 1048576). */
+  size: number;
+  systemId: string;
+  /** The array's volume id: not in the ledger, which keys volumes by name; "" here. */
+  id: string;
+  pool: string;
+  tenant: string;
+  systemType: SystemType;
+  sizeKiB: number;
+  state: VolumeState;
+}
+
+export function dellVolumes(rows: readonly VolumesReportRow[]): DellVolume[] {
+  return rows.map(({ tenant, name, sizeKiB, systemID, pool, systemType, state }) => ({ name, size: sizeKiB / 1048576, systemId: systemID, id: '', pool, tenant, systemType, sizeKiB, state }));
+}

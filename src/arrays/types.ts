@@ -109,6 +109,24 @@ export interface ArrayAdapter {
   readonly forwardedHeaders: readonly string[];
   /** An error body in the array's native shape. */
   errorBody(status: number, message: string): { contentType: string; body: string };
+  /**
+   * Logs in with these credentials and checks that the array at the endpoint is this system (what
+   * Dell's storage-service does before it stores a system); throws an ArrayCheckError naming what
+   * failed. Absent for array types that cannot be checked yet.
+   */
+  checkSystem?(system: StorageSystem, credentials: ArrayCredentials): Promise<void>;
+}
+
+/** Why a storage system did not pass its check: the credentials, the system ID, or the array could not be asked. */
+export class ArrayCheckError extends Error {
+  constructor(
+    readonly failed: 'credentials' | 'system-id' | 'unreachable',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ArrayCheckError';
+  }
 }
 
 /**
@@ -125,4 +143,9 @@ export class ArrayLookupError extends Error {
     super(message, options);
     this.name = 'ArrayLookupError';
   }
+}
+
+/** The array refused the service's own login (its answer was 401/403): the stored credentials are wrong. */
+export class ArrayLoginRefusedError extends ArrayLookupError {
+  override name = 'ArrayLoginRefusedError';
 }

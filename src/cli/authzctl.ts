@@ -22,6 +22,7 @@ function buildProgram(io: Io): Command {
     .description('Administer storage-authz: signing admin tokens, tenants, roles, storage systems, tenant tokens and usage.')
     .addOption(new Option('--addr <host[:port]>', 'admin API address (https unless the URL says http://)').env('AUTHZCTL_ADDR'))
     .addOption(new Option('-f, --admin-token <file>', 'admin token file written by "authzctl admin token"').env('AUTHZCTL_ADMIN_TOKEN'))
+    .addOption(new Option('--tenant-token <file>', "a tenant's proxy-authz-tokens Secret (from \"authzctl generate token\"): volumes and usage of that tenant only").env('AUTHZCTL_TENANT_TOKEN'))
     .option('--ca <file>', 'CA certificate (PEM) that signed the admin API certificate')
     .option('--insecure', 'do not verify the admin API certificate (testing only)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))

@@ -1,6 +1,8 @@
 // authzctl's client for the admin API: HTTPS by default (verifying the server with the system CAs or
 // --ca; --insecure only when asked), the admin token read from a file, and Dell's refresh dance — on
 // a 401 the access token is refreshed once through /proxy/refresh-admin/ and the call retried.
+// With a tenant's token pair instead (--tenant-token, the proxy-authz-tokens Secret), the same
+// client reads that tenant's own volumes and usage, refreshing through /proxy/refresh-token/.
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { parse } from 'yaml';
@@ -10,6 +12,8 @@ export interface ConnectionOptions {
   /** host[:port], or a URL with an explicit scheme (http:// only for a local, unprotected listener). */
   addr?: string;
   adminToken?: string;
+  /** A tenant's token pair (the proxy-authz-tokens Secret): only the tenant-facing reads accept it. */
+  tenantToken?: string;
   ca?: string;
   insecure?: boolean;
 }
@@ -41,6 +45,30 @@ export async function readAdminTokenFile(file: string): Promise<AdminTokenPair> 
   return { access, refresh };
 }
 
+/**
+ * A tenant's pair: the proxy-authz-tokens Secret as `authzctl generate token` prints it (`data`
+ * base64, or `stringData`), or a YAML/JSON map with `access` and `refresh`.
+ */
+export async function readTenantTokenFile(file: string): Promise<AdminTokenPair> {
+  let doc: unknown;
+  try {
+    doc = parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(code ? `cannot read tenant token file ${file}: ${code}` : `tenant token file ${file} is not YAML or JSON`);
+  }
+  const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+  const secret = record(doc);
+  const data = record(secret.data);
+  const decoded = (value: unknown) => (typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8').trim() : undefined);
+  const fields = typeof data.access === 'string' ? { access: decoded(data.access), refresh: decoded(data.refresh) } : { ...secret, ...record(secret.stringData) };
+  const { access, refresh } = fields as Record<string, unknown>;
+  if (typeof access !== 'string' || typeof refresh !== 'string' || !access || !refresh) {
+    throw new CliError(`tenant token file ${file} has no "access" and "refresh" tokens (use the proxy-authz-tokens Secret from "authzctl generate token")`);
+  }
+  return { access, refresh };
+}
+
 export function baseUrl(addr: string): URL {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(addr) ? addr : `https://${addr}`;
   let url: URL;
@@ -60,16 +88,18 @@ export class AdminClient {
     private readonly base: URL,
     private readonly tokens: AdminTokenPair,
     private readonly agent: Agent,
+    private readonly holder: 'admin' | 'tenant',
   ) {
     this.access = tokens.access;
   }
 
   static async connect(options: ConnectionOptions): Promise<AdminClient> {
     if (!options.addr) throw new CliError('--addr is required: the address of the storage-authz admin API (host:port)');
-    if (!options.adminToken) throw new CliError('--admin-token is required: the file written by "authzctl admin token"');
+    if (options.adminToken && options.tenantToken) throw new CliError('--admin-token and --tenant-token contradict each other; use one');
+    if (!options.adminToken && !options.tenantToken) throw new CliError('--admin-token is required: the file written by "authzctl admin token"');
     if (options.ca && options.insecure) throw new CliError('--ca and --insecure contradict each other; use one');
     const base = baseUrl(options.addr);
-    const tokens = await readAdminTokenFile(options.adminToken);
+    const tokens = options.adminToken ? await readAdminTokenFile(options.adminToken) : await readTenantTokenFile(options.tenantToken!);
     let ca: Buffer | undefined;
     if (options.ca) {
       try {
@@ -79,7 +109,7 @@ export class AdminClient {
       }
     }
     const agent = new Agent({ connect: { ca, rejectUnauthorized: !options.insecure, minVersion: 'TLSv1.2' } });
-    return new AdminClient(base, tokens, agent);
+    return new AdminClient(base, tokens, agent, options.adminToken ? 'admin' : 'tenant');
   }
 
   /** Calls the admin API and returns the parsed JSON body; a non-2xx answer becomes a CliError with the server's reason. */
@@ -98,6 +128,7 @@ export class AdminClient {
   }
 
   private async refreshAccess(): Promise<void> {
+    if (this.holder === 'tenant') return this.refreshTenantAccess();
     const reply = await this.send('POST', '/proxy/refresh-admin/', this.tokens.refresh, { Access: this.access, Refresh: this.tokens.refresh });
     if (reply.status !== 200) {
       throw new CliError(`${describeFailure(reply)}; the admin token could not be refreshed — create a new one with "authzctl admin token"`);
@@ -107,14 +138,24 @@ export class AdminClient {
     this.access = token;
   }
 
-  private async send(method: string, path: string, bearer: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  /** Dell's tenant refresh (reference §2.4): the pair in the body, no Authorization header. */
+  private async refreshTenantAccess(): Promise<void> {
+    const reply = await this.send('POST', '/proxy/refresh-token/', undefined, { refreshToken: this.tokens.refresh, accessToken: this.access });
+    const token = (reply.body as { accessToken?: unknown } | undefined)?.accessToken;
+    if (reply.status !== 200 || typeof token !== 'string') {
+      throw new CliError(`${describeFailure(reply)}; the tenant token could not be refreshed — ask the storage admin for a new token pair`);
+    }
+    this.access = token;
+  }
+
+  private async send(method: string, path: string, bearer: string | undefined, body: unknown): Promise<{ status: number; body: unknown }> {
     const url = new URL(path, this.base);
     let response;
     try {
       response = await request(url, {
         method,
         dispatcher: this.agent,
-        headers: { authorization: `Bearer ${bearer}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...(bearer !== undefined && { authorization: `Bearer ${bearer}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {

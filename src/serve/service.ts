@@ -6,6 +6,7 @@ import os from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
+import { ResourceStore } from '../cli/resourceStore.js';
 import { usageReport } from '../admin/usage.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
 import { createCheckServer, type AccessLogRecord } from '../check/server.js';
@@ -179,8 +180,11 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         earlyRefreshWindowSeconds: config.earlyRefreshWindowSeconds,
       };
       const mount = { verifier, serviceAccounts, resources, adapters: adapters.registry, ledger: openedLedger, policy, logger };
-      const status = { replica: config.resources.kind === 'kubernetes' ? config.resources.identity : `${os.hostname()}-${process.pid}`, ledgerBackend: config.ledger.kind, startedAt: new Date() };
-      const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, status, verifier, keys: () => keys.current(), logger, tokenDefaults, mount });
+      // karavictl's management requests write the resources directory as authzctl does (Kubernetes mode: not yet).
+      const source = config.resources;
+      const objects = source.kind === 'directory' ? { open: () => ResourceStore.open(source.dir), secretsDir: source.secretsDir } : undefined;
+      const status = { replica: source.kind === 'kubernetes' ? source.identity : `${os.hostname()}-${process.pid}`, ledgerBackend: config.ledger.kind, startedAt: new Date() };
+      const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, status, verifier, keys: () => keys.current(), logger, tokenDefaults, mount, objects });
       // /metrics is for the scraper on the admin listener itself: the edge routes only /proxy/ here.
       const admin = http.createServer((req, res) => (req.method === 'GET' && req.url === '/metrics' ? registry.handle(req, res) : api(req, res)));
       adminPort = await listenHttp(admin, config.adminListen);

@@ -85,7 +85,12 @@ describe('sidecar refresh client', () => {
   });
 
   it("understands Dell's plain-text refusals and a 200 without a token", () => {
-    expect(interpret(500, 'access token was valid\n')).to.deep.equal({ kind: 'refused', status: 500, message: 'access token was valid' });
+    expect(interpret(500, 'rpc error: code = Unknown desc = access token was valid\n')).to.deep.equal({
+      kind: 'refused', status: 500, reason: 'access-token-still-valid', message: 'rpc error: code = Unknown desc = access token was valid',
+    });
+    expect(interpret(500, 'rpc error: code = Unknown desc = tenant has been revoked')).to.deep.equal({
+      kind: 'refused', status: 500, message: 'rpc error: code = Unknown desc = tenant has been revoked',
+    });
     expect(interpret(200, '{}')).to.deep.equal({ kind: 'refused', status: 200, message: 'the refresh answer carries no accessToken' });
     expect(interpret(502, '')).to.deep.equal({ kind: 'refused', status: 502, message: 'HTTP 502' });
   });

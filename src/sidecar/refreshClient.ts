@@ -56,10 +56,14 @@ export function interpret(status: number, text: string): RefreshOutcome {
     return { kind: 'refused', status, message: 'the refresh answer carries no accessToken' };
   }
   const message = typeof fields.error === 'string' ? fields.error : text.trim().slice(0, 200) || `HTTP ${status}`;
-  return typeof fields.reason === 'string'
-    ? { kind: 'refused', status, reason: fields.reason, message }
-    : { kind: 'refused', status, message };
+  if (typeof fields.reason === 'string') return { kind: 'refused', status, reason: fields.reason, message };
+  // Dell's server (§2.4) refuses any refresh before the access token's `exp` with a plain-text 500
+  // (`rpc error: code = Unknown desc = access token was valid`): the same refusal as ours, by name.
+  if (status === 500 && DELL_STILL_VALID.test(text)) return { kind: 'refused', status, reason: 'access-token-still-valid', message };
+  return { kind: 'refused', status, message };
 }
+
+const DELL_STILL_VALID = /\baccess token was valid\b/;
 
 async function readBounded(body: AsyncIterable<Buffer>): Promise<string> {
   const chunks: Buffer[] = [];

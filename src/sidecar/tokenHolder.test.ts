@@ -160,6 +160,64 @@ describe('sidecar TokenHolder', () => {
     expect(calls.length).to.be.within(7, 17);
   });
 
+  /**
+   * Dell's proxy-server (§2.4): a refresh before the access token's `exp` is a 500 `access token was
+   * valid`; after it, a new 30 s token. `skewMs`: how far the server's clock runs behind ours.
+   */
+  function dellRefresher(calls: { at: number; refused: boolean }[], skewMs = 0): Refresher {
+    return (pair) => {
+      const refused = clock.now() - skewMs < decodeJwt(pair.accessToken).exp! * 1000;
+      calls.push({ at: clock.now(), refused });
+      if (refused) return Promise.resolve({ kind: 'refused', status: 500, reason: 'access-token-still-valid', message: 'rpc error: code = Unknown desc = access token was valid' });
+      return mintingRefresher(clock, 30, [])(pair);
+    };
+  }
+
+  for (const skewMs of [0, 700]) {
+    it(`against a server that refuses early refreshes (Dell's, clock ${skewMs} ms behind): refreshes at each expiry and no request goes without a token`, async () => {
+      await writePair(await pairAt(clock, 30));
+      const calls: { at: number; refused: boolean }[] = [];
+      const { logger, lines } = capturingLogger();
+      const holder = await startHolder(dellRefresher(calls, skewMs), { logger });
+      const answers: { at: number; token: Awaited<ReturnType<TokenHolder['awaitToken']>> }[] = [];
+      // A request every 100 ms for five lifetimes; each is answered by the time the next leaves.
+      for (let step = 0; step < 1500; step++) {
+        void holder.awaitToken().then((token) => answers.push({ at: clock.now(), token }));
+        await clock.advance(100);
+      }
+      await clock.advance(3_000);
+      expect(answers).to.have.length(1500);
+      const failed = answers.filter((a) => a.token.kind !== 'token');
+      expect(failed, 'requests without a token').to.deep.equal([]);
+      for (const { at, token } of answers) {
+        if (token.kind === 'token') expect(decodeJwt(token.accessToken).exp! * 1000, 'a token handed out after its expiry').to.be.greaterThan(at);
+      }
+      // The 60% refresh is refused once; from then on one refresh per expiry (plus retries while the
+      // server's clock is behind), and nothing logged as a failure.
+      const granted = calls.filter((c) => !c.refused);
+      expect(granted.length).to.be.within(4, 6);
+      expect(calls.filter((c) => c.refused).length).to.be.at.most(1 + granted.length * Math.ceil(skewMs / 250));
+      expect(lines.filter((l) => l.includes('refuses refreshes before expiry'))).to.have.length(1);
+      expect(lines.filter((l) => l.includes('token refresh failed'))).to.deep.equal([]);
+    });
+  }
+
+  it('against a server that refuses early refreshes, a request in the token\'s last moments waits for its successor', async () => {
+    await writePair(await pairAt(clock, 30));
+    const holder = await startHolder(dellRefresher([]));
+    await clock.advance(18_000); // the 60% refresh: refused, rescheduled for expiry
+    const first = tokenOf(holder);
+    const expiry = decodeJwt(first).exp! * 1000;
+    await clock.advance(expiry - 300 - clock.now());
+    let answer: Awaited<ReturnType<TokenHolder['awaitToken']>> | undefined;
+    void holder.awaitToken().then((token) => { answer = token; });
+    await clock.advance(200);
+    expect(answer, 'waits: the token is too close to expiry to send').to.equal(undefined);
+    await clock.advance(300);
+    expect(answer).to.have.property('kind', 'token');
+    expect(answer && answer.kind === 'token' && answer.accessToken).to.not.equal(first);
+  });
+
   it('refreshes at once when the token from the files has already expired', async () => {
     await writePair(await pairAt(clock, 10));
     clock.time += 20_000;

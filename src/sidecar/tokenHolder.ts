@@ -3,6 +3,11 @@
 // restart). This holder refreshes at a fixed fraction of the access token's lifetime, so no request
 // leaves with an expired token, and watches the mounted `proxy-authz-tokens` secret so a new pair
 // takes effect at once. Token values are never logged.
+//
+// Dell's proxy-server refuses every refresh while the access token is still valid (§2.4, 500
+// `access token was valid`). The first such refusal switches the holder to refreshing at expiry:
+// the current token is used until its last `expiryMarginMs`, the refresh runs as it expires, and the
+// requests in between wait for the successor (`awaitToken`) instead of failing.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
@@ -77,8 +82,8 @@ export interface TokenHolderStatus {
   problem?: string;
 }
 
-// Refusals no retry will fix: the operator must act. Anything else (network, a Dell server refusing a
-// still-valid access token, a 5xx) is retried with backoff.
+// Refusals no retry will fix: the operator must act. `access-token-still-valid` moves the refresh to
+// the token's expiry; anything else (network, a 5xx) is retried with backoff.
 const OPERATOR_ACTIONS: Record<string, string> = {
   'refresh-token-expired':
     'the refresh token has expired: ask the storage admin for a new token pair and apply it as the proxy-authz-tokens secret',
@@ -94,6 +99,15 @@ const OPERATOR_ACTIONS: Record<string, string> = {
   'tenant-unknown': 'the tenant no longer exists: ask the storage admin to recreate it and issue a new token pair',
   'tenant-revoked': 'the tenant has been revoked: ask the storage admin to cancel the revocation (CSMTenant spec.revoke)',
 };
+
+/** The server refused an early refresh: how long after expiry to refresh (timer rounding). */
+const AFTER_EXPIRY_MS = 100;
+/**
+ * A refresh at expiry answered "still valid" (the server's clock runs behind ours): retried this often,
+ * for at most `STILL_VALID_PAST_EXPIRY_MS` past expiry, after which it is an ordinary failure.
+ */
+const STILL_VALID_RETRY_MS = 250;
+const STILL_VALID_PAST_EXPIRY_MS = 30_000;
 
 interface HeldPair {
   accessToken: string;
@@ -113,6 +127,8 @@ export class TokenHolder implements AccessTokenSource {
   private cancelTimer: (() => void) | undefined;
   private files: ReloadingValue<TokenPairFiles> | undefined;
   private stopped = false;
+  /** The server refuses refreshes before expiry (Dell's): refresh at expiry, not at `fraction`. */
+  private refreshAtExpiry = false;
   /** Requests waiting for the next refresh (or re-read pair) to finish. */
   private waiters = new Set<() => void>();
   private readonly clock: Clock;
@@ -175,18 +191,28 @@ export class TokenHolder implements AccessTokenSource {
    * can fix (revoked tenant, expired refresh token) is answered at once.
    */
   async awaitToken(): Promise<CurrentToken> {
-    const now = this.current();
-    if (now.kind === 'token' || this.problem || this.stopped || !this.pair) return now;
-    await new Promise<void>((resolve) => {
-      const done = () => {
+    const deadline = this.clock.now() + this.awaitTokenMs;
+    for (;;) {
+      const now = this.current();
+      if (now.kind === 'token' || this.problem || this.stopped || !this.pair) return now;
+      // A refresh that ended without a token (a Dell server whose clock runs behind) is retried
+      // shortly: keep waiting for the next one until the deadline.
+      const remaining = deadline - this.clock.now();
+      if (remaining <= 0 || (await this.nextRefreshOrTimeout(remaining)) === 'timeout') return this.current();
+    }
+  }
+
+  private nextRefreshOrTimeout(delayMs: number): Promise<'refresh' | 'timeout'> {
+    return new Promise((resolve) => {
+      const finish = (how: 'refresh' | 'timeout') => {
         cancel();
-        this.waiters.delete(done);
-        resolve();
+        this.waiters.delete(woken);
+        resolve(how);
       };
-      const cancel = this.clock.setTimer(done, this.awaitTokenMs);
-      this.waiters.add(done);
+      const woken = () => finish('refresh');
+      const cancel = this.clock.setTimer(() => finish('timeout'), delayMs);
+      this.waiters.add(woken);
     });
-    return this.current();
   }
 
   /** When the access token held now expires (ms), for the sidecar's /metrics; undefined before the first one. */
@@ -253,7 +279,8 @@ export class TokenHolder implements AccessTokenSource {
     // The lifetime is measured from when we got the token, not its `iat` (Dell-minted tokens have
     // none, and whole-second `iat`s skew short tokens). Refreshing at 60% of what is left keeps the
     // request inside the server's early-refresh window (the last half of the token's lifetime).
-    return { accessToken, refreshToken, expiresAt, refreshAt: now + (expiresAt - now) * this.fraction };
+    const refreshAt = this.refreshAtExpiry ? expiresAt + AFTER_EXPIRY_MS : now + (expiresAt - now) * this.fraction;
+    return { accessToken, refreshToken, expiresAt, refreshAt };
   }
 
   private schedule(delayMs?: number): void {
@@ -293,7 +320,25 @@ export class TokenHolder implements AccessTokenSource {
     this.retry(outcome);
   }
 
+  /**
+   * The server refused a refresh because the access token is still valid: keep it and refresh when
+   * it expires (and, if the server's clock is behind, shortly after). False once that has gone on
+   * too long past expiry, so the refusal is then retried and reported like any other.
+   */
+  private refreshLater(pair: HeldPair): boolean {
+    const now = this.clock.now();
+    if (now >= pair.expiresAt + STILL_VALID_PAST_EXPIRY_MS) return false;
+    if (!this.refreshAtExpiry) {
+      this.refreshAtExpiry = true;
+      this.options.logger.info({ expiresAt: new Date(pair.expiresAt).toISOString() }, 'the authorization proxy refuses refreshes before expiry; refreshing each access token as it expires');
+    }
+    pair.refreshAt = pair.expiresAt + AFTER_EXPIRY_MS;
+    this.schedule(now < pair.refreshAt ? undefined : STILL_VALID_RETRY_MS);
+    return true;
+  }
+
   private retry(outcome: Extract<RefreshOutcome, { kind: 'refused' }>): void {
+    if (outcome.reason === 'access-token-still-valid' && this.pair && this.refreshLater(this.pair)) return;
     const action = outcome.reason ? OPERATOR_ACTIONS[outcome.reason] : undefined;
     if (action) {
       this.problem = `token refresh refused (${outcome.reason}): ${action}`;

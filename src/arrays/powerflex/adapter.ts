@@ -50,6 +50,7 @@ export function createPowerFlexAdapter(options: PowerFlexClientOptions = {}): Po
     volume: (system, credentials, volumeId, lookup) => client.volume(system, credentials, volumeId, lookup),
     findVolume: (system, credentials, name) => client.findVolume(system, credentials, name),
     inventory: (system, credentials) => client.inventory(system, credentials),
+    checkSystem: (system, credentials) => client.checkSystem(system, credentials),
     authorize: async (system, credentials) => credentialHeaders(await client.session(system, credentials)),
     // The tag is of the headers this session would be forwarded with, as the allow computed it.
     credentialsRejected: (system, tag) => client.sessionRefused(system, (session) => sessionTag(credentialHeaders(session)) === tag),

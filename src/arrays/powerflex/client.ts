@@ -9,7 +9,7 @@
 // a 3.x gateway does not serve it) and remembered per endpoint.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
-import { ArrayLookupError, type VolumeInfo } from '../types.js';
+import { ArrayCheckError, ArrayLoginRefusedError, ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
 import { ArrayHttp, responseJson } from '../http.js';
 import { SessionPool, type LoggedIn } from '../session.js';
@@ -129,6 +129,24 @@ export class PowerFlexClient {
    */
   sessionRefused(system: StorageSystem, refused: (session: GatewaySession) => boolean): boolean {
     return this.sessions.refused(system, refused);
+  }
+
+  /** Logs in and checks that the gateway serves this system ID (`GET /api/types/System/instances`, as Dell's storage-service). */
+  async checkSystem(system: StorageSystem, credentials: ArrayCredentials): Promise<void> {
+    let text: string;
+    try {
+      text = await this.expectOk(system, credentials, 'GET', '/api/types/System/instances');
+    } catch (error) {
+      if (error instanceof ArrayLoginRefusedError) {
+        throw new ArrayCheckError('credentials', `wrong username or password: the PowerFlex gateway at ${system.endpoint} refused the login of user "${credentials.username}" (${error.message})`, { cause: error });
+      }
+      throw new ArrayCheckError('unreachable', `cannot check the PowerFlex gateway at ${system.endpoint}: ${(error as Error).message}`, { cause: error });
+    }
+    const systems = responseJson<{ id?: unknown }[]>(text);
+    const ids = Array.isArray(systems) ? systems.map((s) => s.id).filter((id): id is string => typeof id === 'string') : [];
+    if (!ids.includes(system.systemID)) {
+      throw new ArrayCheckError('system-id', `wrong system ID: the PowerFlex gateway at ${system.endpoint} serves ${ids.length ? ids.map((id) => `"${id}"`).join(', ') : 'no system'}, not "${system.systemID}"`);
+    }
   }
 
   /** Pool id → name; the whole pool list is fetched on a miss (one call fills every pool of the system). */
@@ -320,5 +338,6 @@ export function authorizationOf(session: GatewaySession): string {
 }
 
 function loginFailed(system: StorageSystem, response: GatewayResponse): ArrayLookupError {
-  return new ArrayLookupError(`login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`, 502);
+  const message = `login to PowerFlex system ${system.systemID} failed: HTTP ${response.status} ${gatewayErrorMessage(response.status, response.text)}`;
+  return response.status === 401 || response.status === 403 ? new ArrayLoginRefusedError(message, 502) : new ArrayLookupError(message, 502);
 }

@@ -37,6 +37,31 @@ interface RoleOptions {
   pool?: string;
   quota?: string;
   dryRun?: boolean;
+  /** karavictl's form, repeatable: name=type=systemID=pool=quota. */
+  role?: string[];
+}
+
+/**
+ * karavictl's `--role name=type=id=pool=quota` (reference §6.4). Its bare-number quota is KB of 1000
+ * bytes (§6.1), written as `<n>KB` so it means what it meant in Dell; a quota with a unit is kept.
+ */
+export function karavictlRole(value: string): Required<Pick<RoleOptions, 'name' | 'systemType' | 'systemId' | 'pool' | 'quota'>> {
+  const parts = value.split('=');
+  if (parts.length !== 5 || parts.some((part, i) => part === '' && i !== 3)) {
+    throw new CliError(`--role "${value}": expected name=type=system-id=pool=quota, e.g. gold=powerflex=7045c4cc20dffc0f=bronze=100GiB`);
+  }
+  const [name, systemType, systemId, pool, quota] = parts as [string, string, string, string, string];
+  return { name, systemType, systemId, pool, quota: /^[0-9]+$/.test(quota) && !/^0+$/.test(quota) ? `${quota}KB` : quota };
+}
+
+/** The role the separate flags describe; each is required without --role. */
+function flagRole(options: RoleOptions): Required<Pick<RoleOptions, 'name' | 'systemType' | 'systemId' | 'quota'>> & { pool?: string } {
+  const missing = (['name', 'systemType', 'systemId', 'quota'] as const).filter((field) => options[field] === undefined);
+  if (missing.length) {
+    const flags = missing.map((field) => ({ name: '--name', systemType: '--system-type', systemId: '--system-id', quota: '--quota' })[field]);
+    throw new CliError(`required option(s) ${flags.join(', ')} not specified (or use --role name=type=id=pool=quota)`);
+  }
+  return { name: options.name!, systemType: options.systemType!, systemId: options.systemId!, quota: options.quota!, ...(options.pool !== undefined && { pool: options.pool }) };
 }
 
 export function registerRoleCommands(program: Command, io: Io): void {
@@ -45,19 +70,24 @@ export function registerRoleCommands(program: Command, io: Io): void {
   role
     .command('create')
     .description('create a role')
-    .requiredOption('-n, --name <name>', 'role name (DNS-1123)')
-    .requiredOption('--system-type <type>', 'powerflex, powermax, powerscale or powerstore')
-    .requiredOption('--system-id <id>', 'system ID of a storage system created with "storage create"')
+    .option('-n, --name <name>', 'role name (DNS-1123)')
+    .option('--system-type <type>', 'powerflex, powermax, powerscale or powerstore')
+    .option('--system-id <id>', 'system ID of a storage system created with "storage create"')
     .option('--pool <pool>', 'PowerFlex pool name, PowerMax SRP, PowerScale isiPath (PowerStore has none)')
-    .requiredOption('--quota <size>', 'provisioned capacity allowed, e.g. 100GiB or 10TiB; 0 means unlimited')
+    .option('--quota <size>', 'provisioned capacity allowed, e.g. 100GiB or 10TiB; 0 means unlimited')
+    .option('--role <name=type=id=pool=quota>', "karavictl's form instead of the flags above, repeatable (a bare-number quota is KB of 1000 bytes, as in Dell)", (value: string, previous: string[] = []) => [...previous, value])
     .option('--dry-run', 'check and print the object without writing it')
     .action(async (options: RoleOptions, command: Command) => {
+      const roles = options.role ? options.role.map(karavictlRole) : [flagRole(options)];
+      if (options.role && options.name !== undefined) throw new CliError('give either --role name=type=id=pool=quota (repeatable) or --name with --system-type, --system-id, --quota');
       const globals = globalsOf(command);
       const store = await openStore(globals, options.dryRun);
-      assertAbsent(store, 'CSMRole', options.name);
-      const spec: Record<string, unknown> = { quota: options.quota, systemType: options.systemType, systemID: options.systemId };
-      if (options.pool !== undefined) spec.pool = options.pool;
-      await saveObject(io, globals, manifest('CSMRole', options.name, spec), { dryRun: options.dryRun, store });
+      for (const role of roles) {
+        assertAbsent(store, 'CSMRole', role.name);
+        const spec: Record<string, unknown> = { quota: role.quota, systemType: role.systemType, systemID: role.systemId };
+        if (role.pool) spec.pool = role.pool;
+        await saveObject(io, globals, manifest('CSMRole', role.name, spec), { dryRun: options.dryRun, store });
+      }
     });
 
   addGetAndList(role, io, {

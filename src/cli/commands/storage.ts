@@ -2,16 +2,18 @@
 // into the object, argv, or any output: it is read from a file, stdin or a silent prompt and written
 // as the `username`/`password` files of a credentials directory the service reads
 // (`<secrets-dir>/<secret>/`, the layout of a mounted Kubernetes Secret).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import { createAdapters } from '../../arrays/registry.js';
+import { ArrayCheckError } from '../../arrays/types.js';
 import type { LoadedObject } from '../../resources/load.js';
-import { SYSTEM_TYPES, type StorageSystem } from '../../resources/types.js';
+import { SYSTEM_TYPES, type ArrayCredentials, type StorageSystem } from '../../resources/types.js';
 import { writeFileAtomic } from '../atomicWrite.js';
 import { CliError } from '../errors.js';
 import { rejectSecretFlag, type GlobalOptions } from '../globals.js';
 import type { Column, Io } from '../output.js';
-import type { Manifest, ObjectStore } from '../resourceStore.js';
+import { checkedObject, type Manifest, type ObjectStore } from '../resourceStore.js';
 import { KubernetesStore } from '../kubernetesStore.js';
 import { readSecret } from '../secretInput.js';
 import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
@@ -47,6 +49,8 @@ interface StorageOptions extends CredentialOptions {
   pollInterval?: string;
   isiPath?: string;
   dryRun?: boolean;
+  skipArrayCheck?: boolean;
+  arrayInsecure?: boolean;
 }
 
 /** Options for where credentials come from, shared by create and update. */
@@ -56,7 +60,8 @@ function credentialOptions(command: Command): Command {
     .option('-u, --username <user>', 'array user; writes the credentials files (password from --password-file, --password-stdin or a prompt)')
     .option('--password-file <file>', 'file holding the array password')
     .option('--password-stdin', 'read the array password from stdin')
-    .addOption(new Option('--secrets-dir <dir>', 'where the service reads credentials: <secrets-dir>/<secret>/{username,password}').env('AUTHZCTL_SECRETS_DIR'));
+    .addOption(new Option('--secrets-dir <dir>', 'where the service reads credentials: <secrets-dir>/<secret>/{username,password}').env('AUTHZCTL_SECRETS_DIR'))
+    .option('--skip-array-check', 'store without logging in to the array to check the credentials and system ID (offline, GitOps)');
   rejectSecretFlag(command, '-p, --password <password>', '--password-file <file>, --password-stdin, or the prompt');
   return command;
 }
@@ -73,6 +78,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
       .requiredOption('-e, --endpoint <url>', 'array REST endpoint, e.g. https://10.0.0.1')
       .requiredOption('-s, --system-id <id>', "the array's system ID")
       .option('--skip-certificate-validation', "do not verify the array's TLS certificate", false)
+      .option('-a, --array-insecure', "karavictl's name for --skip-certificate-validation")
       .option('--poll-interval <duration>', 'how often to check the array, e.g. 30s')
       .option('--isi-path <path>', 'PowerScale base path, e.g. /ifs/data/csi')
       .option('--dry-run', 'check and print the object without writing anything'),
@@ -87,7 +93,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
       type: options.type,
       endpoint: options.endpoint,
       systemID: options.systemId,
-      skipCertificateValidation: options.skipCertificateValidation ?? false,
+      skipCertificateValidation: (options.skipCertificateValidation ?? false) || options.arrayInsecure === true,
       storageSystemCredentials: { secret },
     };
     if (options.pollInterval !== undefined) spec.pollInterval = options.pollInterval;
@@ -154,6 +160,10 @@ export function registerStorageCommands(program: Command, io: Io): void {
  */
 async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manifest, secret: string, options: StorageOptions, store: ObjectStore | undefined): Promise<void> {
   if (!options.username) {
+    if (!options.dryRun) {
+      await store?.save(object, { dryRun: true });
+      await checkArray(io, object, options, () => storedCredentials(secret, options));
+    }
     await saveObject(io, globals, object, { dryRun: options.dryRun, store });
     return;
   }
@@ -166,6 +176,7 @@ async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manif
   }
   await store?.save(object, { dryRun: true });
   const password = await readSecret({ file: options.passwordStdin ? '-' : options.passwordFile, prompt: 'Array password' });
+  await checkArray(io, object, options, () => Promise.resolve({ username: options.username!, password }));
   if (kubernetes) {
     await kubernetes.saveCredentialsSecret(secret, { username: options.username, password });
     io.stdout(`credentials for Storage "${object.metadata.name}" written to Secret "${secret}" in namespace ${kubernetes.namespace} (username, password)\n`);
@@ -180,6 +191,49 @@ async function saveWithCredentials(io: Io, globals: GlobalOptions, object: Manif
 }
 
 /** `powerflex-7045c4cc20dffc0f`: a DNS-1123 name from the type and system ID. */
-function defaultName(type: string, systemID: string): string {
+export function defaultName(type: string, systemID: string): string {
   return `${type}-${systemID}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+}
+
+/**
+ * Logs in to the array with the credentials and checks its system ID, as Dell's storage-service does,
+ * before anything is written: a wrong endpoint, password or system ID is found now, not at a tenant's
+ * first request. `--skip-array-check` stores unchecked (an array not reachable from here).
+ */
+async function checkArray(io: Io, object: Manifest, options: StorageOptions, credentials: () => Promise<ArrayCredentials>): Promise<void> {
+  if (options.skipArrayCheck) return;
+  const loaded = checkedObject(object).object;
+  if (loaded.kind !== 'Storage') return;
+  const system = loaded.storage;
+  const adapters = createAdapters();
+  try {
+    const adapter = adapters.registry.get(system.type);
+    if (!adapter?.checkSystem) {
+      io.stderr(`note: ${system.type} arrays cannot be checked yet; Storage "${system.name}" is stored without logging in to ${system.endpoint}\n`);
+      return;
+    }
+    await adapter.checkSystem(system, await credentials());
+    io.stderr(`array check: logged in to ${system.endpoint} as "${(await credentials()).username}", system ID ${system.systemID} confirmed\n`);
+  } catch (error) {
+    if (error instanceof ArrayCheckError) throw new CliError(`Storage "${system.name}" not saved, the array check failed: ${error.message} (--skip-array-check stores it unchecked)`);
+    throw error;
+  } finally {
+    await adapters.close();
+  }
+}
+
+/** The credentials an existing secret holds: `<secrets-dir>/<secret>/{username,password}`. */
+async function storedCredentials(secret: string, options: StorageOptions): Promise<ArrayCredentials> {
+  if (!options.secretsDir) {
+    throw new CliError(`cannot check the array without its credentials: give --secrets-dir (where secret "${secret}" is), --username, or --skip-array-check`);
+  }
+  const read = async (name: string) => {
+    const file = path.join(options.secretsDir!, secret, name);
+    try {
+      return (await readFile(file, 'utf8')).trim();
+    } catch (error) {
+      throw new CliError(`cannot check the array: credentials file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (or --skip-array-check)`);
+    }
+  };
+  return { username: await read('username'), password: await read('password') };
 }

@@ -227,7 +227,8 @@ async function identityOf(options: TrustOptions): Promise<Record<string, unknown
   return identity;
 }
 
-function rolesOf(spec: Record<string, unknown>): string[] {
+/** The role names of a CSMTenant spec (a comma list). */
+export function rolesOf(spec: Record<string, unknown>): string[] {
   const roles = typeof spec.roles === 'string' ? spec.roles : '';
   return roles.split(',').map((role) => role.trim()).filter(Boolean);
 }

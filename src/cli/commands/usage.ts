@@ -1,7 +1,7 @@
 // `authzctl usage` and `authzctl volumes`: what each tenant holds per array and pool, from the
 // service's ledger via the admin API.
 import type { Command } from 'commander';
-import type { DriftCounts, UsageReportRow, VolumesReportRow } from '../../admin/usage.js';
+import type { DellVolume, DriftCounts, UsageReportRow, VolumesReportRow } from '../../admin/usage.js';
 import type { DriftFinding } from '../../reconcile/types.js';
 import { formatKiB, printData, type Column, type Io } from '../output.js';
 import { withClient, type GlobalOptions } from '../globals.js';
@@ -70,6 +70,10 @@ export function registerUsageCommands(program: Command, io: Io): void {
     path: '/proxy/volumes/',
     key: 'volumes',
     columns: VOLUMES_COLUMNS,
+    fromArray: (element) => {
+      const { tenant, name, systemId, pool, systemType, sizeKiB, state } = element as DellVolume;
+      return { tenant, name, systemID: systemId, pool, systemType, sizeKiB, state };
+    },
     empty: (tenant) => `No volumes: ${tenant ? `tenant "${tenant}" has not` : 'no tenant has'} created any yet`,
   });
   addReportCommand<DriftRow>(program, io, {
@@ -90,6 +94,8 @@ interface Report<T> {
   key: string;
   columns: readonly Column<T>[];
   empty(tenant: string | undefined): string;
+  /** A row of the bare array the path answers a tenant token with (Dell's /proxy/volumes/ shape). */
+  fromArray?: (element: unknown) => T;
 }
 
 /** A read-only admin API report as a command: table rows, or the whole reply with -o json|yaml. */
@@ -100,7 +106,8 @@ function addReportCommand<T>(program: Command, io: Io, report: Report<T>): void 
     .option('-t, --tenant <name>', 'only this tenant')
     .action(async (options: { tenant?: string }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
-      const reply = (await withClient(globals, (client) => client.call('GET', withTenant(report.path, options.tenant)))) as Record<string, T[]>;
+      const answer = await withClient(globals, (client) => client.call('GET', withTenant(report.path, options.tenant)));
+      const reply = (report.fromArray && Array.isArray(answer) ? { [report.key]: answer.map(report.fromArray) } : answer) as Record<string, T[]>;
       const rows = reply[report.key] ?? [];
       printData(io, globals.output, reply, rows, report.columns);
       if (rows.length === 0) io.stderr(`${report.empty(options.tenant)}\n`);
