@@ -24,6 +24,7 @@ function serveCommand(): Command {
     .addOption(flag('listen', 'address', `Check/health/access-log gRPC address, host:port or unix:/path (default ${DEFAULT_LISTEN})`))
     .addOption(flag('adminListen', 'host:port', 'admin HTTP API address (off when unset)'))
     .addOption(flag('healthListen', 'host:port', 'grpc.health.v1 only, for kubelet grpc probes while --listen is a unix socket (off when unset)'))
+    .addOption(flag('metricsListen', 'host:port', 'GET /metrics only, for Prometheus (off when unset; the admin listener serves it too)'))
     .addOption(flag('resources', 'source', 'where tenants, roles and storage come from: directory (default) or kubernetes (CRs, status, Secrets)'))
     .addOption(flag('resourcesDir', 'dir', 'directory of CSMTenant/CSMRole/Storage YAML (hot-reloaded)'))
     .addOption(flag('secretsDir', 'dir', 'where Storage credential volumes are mounted: <dir>/<secret>/{username,password} (kubernetes: SecretProviderClass volumes only)'))

@@ -23,6 +23,7 @@ const RENDERINGS: Record<string, string[]> = {
   'external Redis URL, own TLS Secret': ['redis.mode=external', 'redis.url=redis://redis.storage.svc:6379', 'tls.secretName=edge-tls'],
   'external Sentinel with a password Secret': ['redis.mode=external', 'redis.sentinels={s1.redis:26379,s2.redis:26379,s3.redis:26379}', 'redis.passwordSecret.name=ledger-redis'],
   'cert-manager Certificate': ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca'],
+  'prometheus-operator ServiceMonitor': ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=prometheus'],
   'Istio CUSTOM provider': ['edge.mode=istio', 'istio.arrays[0].name=powerflex-a', 'istio.arrays[0].storage=powerflex-a', 'istio.arrays[0].host=pflex-a.storage.example', 'istio.arrays[0].caSecretName=pflex-a-ca'],
 };
 
@@ -42,11 +43,11 @@ describe('helm chart charts/storage-authz against a real API server', function (
     kubeconfig = ['--kubeconfig', plane.adminKubeconfig];
     const cluster = clusterAs(plane.adminKubeconfig);
     await cluster.createNamespace(NAMESPACE);
-    // The optional objects' kinds (cert-manager Certificate, Istio's), so strict validation knows them.
-    for (const file of [...(await crdManifests('certManager')), ...(await crdManifests('istio'))]) {
+    // The optional objects' kinds (cert-manager Certificate, Istio's, ServiceMonitor), so strict validation knows them.
+    for (const file of [...(await crdManifests('certManager')), ...(await crdManifests('istio')), ...(await crdManifests('prometheusOperator'))]) {
       expectOk(await runTool('kubectl', [...kubeconfig, 'apply', '--server-side', '-f', file]), `installing CRDs from ${file}`);
     }
-    expectOk(await runTool('kubectl', [...kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/authorizationpolicies.security.istio.io', 'crd/serviceentries.networking.istio.io', 'crd/destinationrules.networking.istio.io', 'crd/virtualservices.networking.istio.io']), 'CRDs established');
+    expectOk(await runTool('kubectl', [...kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/authorizationpolicies.security.istio.io', 'crd/serviceentries.networking.istio.io', 'crd/destinationrules.networking.istio.io', 'crd/virtualservices.networking.istio.io', 'crd/servicemonitors.monitoring.coreos.com']), 'CRDs established');
   });
 
   after(async () => {
@@ -69,6 +70,7 @@ describe('helm chart charts/storage-authz against a real API server', function (
       expect(kinds).to.include.members(['Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'ServiceAccount', 'Service', 'NetworkPolicy']);
       if (name.startsWith('default')) expect(kinds).to.include.members(['StatefulSet', 'Secret']);
       if (name.startsWith('cert-manager')) expect(kinds).to.include('Certificate');
+      if (name.startsWith('prometheus-operator')) expect(kinds).to.include('ServiceMonitor');
       if (name.startsWith('Istio')) expect(kinds).to.include.members(['AuthorizationPolicy', 'VirtualService', 'ServiceEntry', 'DestinationRule']);
       const applied = await runTool('kubectl', [...kubeconfig, 'apply', '--dry-run=server', '--validate=strict', '-n', NAMESPACE, '-f', '-'], rendered.stdout);
       expectOk(applied, 'server-side dry run');

@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { freePort } from '../src/harness/ports.js';
 import type { Started } from '../src/harness/process.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -43,6 +44,7 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
   let edgeUrl: string;
   let edgePort: number;
   let adminApiPort: number;
+  let metricsPort: number;
   let forwarded: string;
   const tokens: Record<string, string> = {};
   let expiredToken: string;
@@ -105,7 +107,8 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     edgeCaFile = path.join(workspace.dir, 'edge-ca.pem');
     await writeFile(edgeCaFile, workspace.edgeCa);
 
-    ({ service, envoy, adminApiPort, edgePort } = await startServeAndEdge(workspace, ['--redis-url', redis.url, '--metrics-tenant-label'], ['--authz-timeout-ms', '5000']));
+    metricsPort = await freePort();
+    ({ service, envoy, adminApiPort, edgePort } = await startServeAndEdge(workspace, ['--redis-url', redis.url, '--metrics-tenant-label', '--metrics-listen', `127.0.0.1:${metricsPort}`], ['--authz-timeout-ms', '5000']));
     edgeUrl = `https://127.0.0.1:${edgePort}`;
 
     adminTokenFile = path.join(workspace.dir, 'admin.yaml');
@@ -217,5 +220,18 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     expect(sampleValue(all, 'storage_authz_quota_used_bytes', scope)).to.equal(16 * 1024 ** 3);
     expect(sampleValue(all, 'storage_authz_quota_reserved_bytes', scope)).to.equal(0);
     expect(sampleValue(all, 'storage_authz_holds_pending', { kind: 'reservation' })).to.equal(0);
+  });
+
+  it('--metrics-listen serves the same /metrics for a scraper outside the pod, and nothing of the admin API', async () => {
+    const response = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+    const text = await response.body.text();
+    expect(response.statusCode, text).to.equal(200);
+    await checkMetrics(text);
+    expect(sampleValue(samples(text), 'storage_authz_decisions_total', { array_type: 'powerflex', outcome: 'allow', reason: 'allowed', operation: 'volume-create', tenant: 'team-a' })).to.equal(1);
+    for (const target of ['/proxy/usage/', '/proxy/decisions/', '/metrics/../proxy/usage/']) {
+      const other = await request(`http://127.0.0.1:${metricsPort}${target}`);
+      await other.body.text();
+      expect(other.statusCode, target).to.equal(404);
+    }
   });
 });

@@ -39,6 +39,8 @@ export interface ServeConfig {
   adminListen?: string;
   /** grpc.health.v1 only (`host:port`), for kubelet `grpc:` probes while Check stays on a unix socket; off when unset. */
   healthListen?: string;
+  /** GET /metrics only, for a scraper outside the pod (the admin listener also has it). */
+  metricsListen?: string;
   resources: ResourcesConfig;
   signingKeysDir: string;
   defaultKid: string;
@@ -92,6 +94,7 @@ export const OPTION_NAMES = {
   listen: '--listen',
   adminListen: '--admin-listen',
   healthListen: '--health-listen',
+  metricsListen: '--metrics-listen',
   resources: '--resources',
   resourcesDir: '--resources-dir',
   secretsDir: '--secrets-dir',
@@ -258,12 +261,14 @@ function settlementTimes(raw: RawServeOptions): Pick<ServeConfig, 'routeTimeoutM
 export function parseServeConfig(raw: RawServeOptions): ServeConfig {
   const adminListen = address(raw, 'adminListen', false);
   const healthListen = address(raw, 'healthListen', false);
+  const metricsListen = address(raw, 'metricsListen', false);
   const policyWasm = text(raw, 'policyWasm');
   const arrayCaFile = text(raw, 'arrayCaFile');
   return {
     listen: address(raw, 'listen', true) ?? DEFAULT_LISTEN,
     ...(adminListen && { adminListen }),
     ...(healthListen && { healthListen }),
+    ...(metricsListen && { metricsListen }),
     resources: resourcesConfig(raw),
     signingKeysDir: required(raw, 'signingKeysDir'),
     defaultKid: required(raw, 'defaultKid'),

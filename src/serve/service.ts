@@ -191,6 +191,16 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
     }
+    if (config.metricsListen) {
+      // Nothing but /metrics: a scraper outside the pod never reaches the admin API.
+      const scrape = http.createServer((req, res) => {
+        if (req.method === 'GET' && req.url === '/metrics') return registry.handle(req, res);
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
+      });
+      await listenHttp(scrape, config.metricsListen);
+      closers.push(() => new Promise<void>((resolve) => scrape.close(() => resolve())));
+      logger.info({ metricsListen: config.metricsListen }, 'metrics listening');
+    }
     if (resources instanceof KubernetesResources) {
       const publisher = publishTenantUsage(resources, openedLedger, logger);
       closers.push(() => publisher.stop());

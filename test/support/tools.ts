@@ -28,6 +28,7 @@ export function runTool(tool: 'helm' | 'kubectl', args: string[], stdin?: string
 export const CRD_MODULES = {
   istio: { module: 'istio.io/api', version: 'v1.28.0', files: ['kubernetes/customresourcedefinitions.gen.yaml'] },
   certManager: { module: 'github.com/cert-manager/cert-manager', version: 'v1.19.1', files: ['deploy/crds/cert-manager.io_certificates.yaml', 'deploy/crds/cert-manager.io_clusterissuers.yaml', 'deploy/crds/cert-manager.io_issuers.yaml'] },
+  prometheusOperator: { module: 'github.com/prometheus-operator/prometheus-operator', version: 'v0.90.1', files: ['example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml'] },
 } as const;
 
 /** Paths of a module's CRD manifests in the Go module cache (downloaded through the proxy on first use). */
