@@ -196,6 +196,27 @@ function ledgerContract(backend: LedgerBackend): void {
         expect((await ledger.reserve(scope, 'vol-b', 100 * GiB, limited(100 * GiB))).status).to.equal('approved');
       });
 
+      it("keeps a reservation another request found (a retry forwarded with it) from a refusal; the resolver releases it unless it was found after the resolver listed it", async () => {
+        const reservation = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
+        clock += 1_000;
+        expect((await ledger.reserve(scope, 'vol-a', 10 * GiB, limited(100 * GiB))).status).to.equal('already-approved');
+        expect(await ledger.release(reservation)).to.equal(false);
+        const [listed] = await ledger.pending(0);
+        expect(listed!.since).to.equal(clock);
+        clock += 1_000;
+        await ledger.reserve(scope, 'vol-a', 10 * GiB, limited(100 * GiB));
+        expect(await ledger.release(reservation, { since: listed!.since })).to.equal(false);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 10 * GiB, volumes: 0 });
+        const [again] = await ledger.pending(0);
+        expect(await ledger.release(reservation, { since: again!.since })).to.equal(true);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 0, reservedKiB: 0, volumes: 0 });
+        // The name's next life starts unclaimed; a committed volume found again stays as it is.
+        expect(await ledger.release(await approvedId(ledger, scope, 'vol-a', 10 * GiB))).to.equal(true);
+        await createVolume(ledger, scope, 'vol-b', GiB);
+        await ledger.reserve(scope, 'vol-b', GiB, limited(100 * GiB));
+        expect(await ledger.pending(0)).to.deep.equal([]);
+      });
+
       it('commit twice counts the volume once', async () => {
         const reservation = await approvedId(ledger, scope, 'vol-a', 10 * GiB);
         await ledger.commit(reservation);

@@ -50,6 +50,16 @@ export type ResizeResult =
   | { status: 'not-owner' }
   | { status: 'denied'; usedKiB: number; quotaKiB: number; requestedKiB: number };
 
+export interface ReleaseOptions {
+  /**
+   * The hold's `since` as `pending()` listed it (the resolver): release it even though other
+   * requests found it, unless one found it after that moment. Without it, a hold that any other
+   * request found (`already-approved`: the driver's retry, forwarded to the array with it) is kept:
+   * that request may still be creating the volume, and the resolver settles the hold once it cannot.
+   */
+  since?: number;
+}
+
 export interface ResizeOptions {
   /** A decrease the array can make without the volume's data outgrowing the new charge (a PowerScale quota above its usage). */
   allowShrink?: boolean;
@@ -90,7 +100,10 @@ export interface PendingHold {
   volume: string;
   /** Reservation: the size reserved; deletion: the size charged; resize: the size asked for. */
   sizeKiB: number;
-  /** Unix ms when the hold was made. */
+  /**
+   * Unix ms when the hold was made or, for a reservation, last found by another request
+   * (`already-approved`): the last moment a request relying on it could have been forwarded.
+   */
   since: number;
 }
 
@@ -106,8 +119,12 @@ export interface Ledger {
   reserve(scope: QuotaScope, volume: string, sizeKiB: number, quota: Quota): Promise<ReserveResult>;
   /** The volume exists on the array. Exactly once; returns false when there was nothing reserved to commit. */
   commit(reservation: ReservationId): Promise<boolean>;
-  /** The array has no such volume. Exactly once; a committed volume is never released. */
-  release(reservation: ReservationId): Promise<boolean>;
+  /**
+   * The array has no such volume. Exactly once; a committed volume is never released. A reservation
+   * another request found since it was made is kept (false) unless `options.since` says when it
+   * was last found and it has not been found since (see ReleaseOptions).
+   */
+  release(reservation: ReservationId, options?: ReleaseOptions): Promise<boolean>;
   beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult>;
   /** The volume is gone from the array: frees the capacity once, however often repeated. */
   commitDelete(deletion: ReservationId): Promise<boolean>;

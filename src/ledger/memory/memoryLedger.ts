@@ -10,6 +10,7 @@ import type {
   PendingHold,
   PresentRepair,
   QuotaScope,
+  ReleaseOptions,
   ReservationId,
   ReserveResult,
   ResizeOptions,
@@ -29,7 +30,10 @@ interface VolumeRecord {
   deletingSince?: number;
   /** An expansion in flight: the size asked for, its own generation, when it began. */
   resize?: { toKiB: number; generation: number; since: number };
+  /** When reserved or, while reserved, last found by another request (a retry relying on the hold). */
   since: number;
+  /** While reserved: another request found it (`already-approved`), so only the resolver may release it. */
+  claimed?: boolean;
 }
 
 interface ScopeRecord {
@@ -67,6 +71,8 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     assertQuota(quota);
     const existing = this.scopes.get(scopeKey(scope))?.volumes.get(volume);
     if (existing) {
+      // A request relying on an unconfirmed hold may create the volume: the hold lasts until it cannot.
+      if (existing.state === 'reserved') Object.assign(existing, { since: this.now(), claimed: true });
       return { status: 'already-approved', reservation: this.idOf('reservation', scope, volume, existing.generation) };
     }
     const usedKiB = this.scopes.get(scopeKey(scope))?.approvedKiB ?? 0;
@@ -84,11 +90,12 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     return true;
   }
 
-  async release(reservation: ReservationId): Promise<boolean> {
+  async release(reservation: ReservationId, options: ReleaseOptions = {}): Promise<boolean> {
     const ref = decodeReservationId(reservation, 'reservation');
     const found = this.find(ref);
     // A committed volume is never released: a retried create answered "already exists" must not free it.
     if (!found || found.volume.state !== 'reserved') return false;
+    if (options.since === undefined ? found.volume.claimed : found.volume.since > options.since) return false;
     this.forget(found.scope, ref.volume, found.volume);
     return true;
   }

@@ -17,6 +17,7 @@ import {
   type PendingHold,
   type PresentRepair,
   type QuotaScope,
+  type ReleaseOptions,
   type ReservationId,
   type ReserveResult,
   type ResizeOptions,
@@ -193,8 +194,9 @@ export class RedisLedger implements Ledger, ReconcileStore {
     return (await this.writeById('ledgerCommit', decodeReservationId(reservation, 'reservation'))) === 1;
   }
 
-  async release(reservation: ReservationId): Promise<boolean> {
-    return (await this.writeById('ledgerRelease', decodeReservationId(reservation, 'reservation'))) === 1;
+  async release(reservation: ReservationId, options: ReleaseOptions = {}): Promise<boolean> {
+    const ref = decodeReservationId(reservation, 'reservation');
+    return (await this.write('ledgerRelease', ref.scope, ref.volume, [String(ref.generation), options.since === undefined ? '' : String(options.since)])) === 1;
   }
 
   async beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult> {

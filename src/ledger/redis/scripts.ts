@@ -35,8 +35,8 @@ end
 
 local function forgetVolume()
   redis.call('HDEL', data, field .. 'approved', field .. 'capacity', field .. 'created', field .. 'deleting',
-    field .. 'deleted', field .. 'gen', field .. 'reserved_at', field .. 'deleting_at', field .. 'resize_to',
-    field .. 'resize_gen', field .. 'resize_at')
+    field .. 'deleted', field .. 'gen', field .. 'reserved_at', field .. 'claimed', field .. 'deleting_at',
+    field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
 end
 
 local function change(counter, kib, sign)
@@ -54,7 +54,7 @@ end
 local function unreserve(gen, size, counted)
   if not counted then return end
   change('reserved_capacity', size, '-')
-  redis.call('HDEL', data, field .. 'reserved_at')
+  redis.call('HDEL', data, field .. 'reserved_at', field .. 'claimed')
   redis.call('ZREM', pending, pendingMember(gen))
 end
 
@@ -111,12 +111,20 @@ end
 
 /**
  * ARGV[6] size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms), ARGV[9] scope member.
- * Returns {'approved', gen} | {'already-approved', gen} | {'denied', usedKiB}.
+ * Returns {'approved', gen} | {'already-approved', gen} | {'denied', usedKiB}. A reservation found
+ * unconfirmed is claimed: the request relying on it may create the volume, so its pending time
+ * becomes now and only the resolver may release it (RELEASE).
  */
 export const RESERVE = `${PRELUDE}
 local size, quota, now = ARGV[6], ARGV[7], ARGV[8]
-local state, gen = volumeState()
-if state ~= 'absent' then return {'already-approved', gen} end
+local state, gen, _, counted = volumeState()
+if state ~= 'absent' then
+  if state == 'reserved' and counted then
+    redis.call('HSET', data, field .. 'reserved_at', now, field .. 'claimed', '1')
+    redis.call('ZADD', pending, now, pendingMember(gen))
+  end
+  return {'already-approved', gen}
+end
 local used = redis.call('HGET', data, 'approved_capacity') or '0'
 if quota ~= '' and tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used} end
 forgetVolume()
@@ -142,10 +150,17 @@ audit('created', size)
 return 1
 `;
 
-/** ARGV[6] generation. Frees a reserved (never a committed) volume. */
+/**
+ * ARGV[6] generation, ARGV[7] the pending time the resolver listed, or ''. Frees a reserved (never a
+ * committed) volume; a claimed one only with ARGV[7] and only if it was not claimed after it.
+ */
 export const RELEASE = `${PRELUDE}
 local state, gen, size, counted = volumeState()
 if state ~= 'reserved' or gen ~= ARGV[6] then return 0 end
+local claimed, reservedAt = unpack(redis.call('HMGET', data, field .. 'claimed', field .. 'reserved_at'))
+if ARGV[7] == '' then
+  if claimed then return 0 end
+elseif reservedAt and tonumber(reservedAt) > tonumber(ARGV[7]) then return 0 end
 removeVolume(state, gen, size, counted)
 audit('released', size)
 return 1

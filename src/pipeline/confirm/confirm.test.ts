@@ -129,6 +129,25 @@ describe('settlement from the access log', () => {
     expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
   });
 
+  it("a create refused while the driver's retry (a hint) is on its way to the array keeps its hold: the retry's volume stays within the quota", async () => {
+    const tight = { kind: 'limited', kib: 20 } as const;
+    // Attempt 1 is answered 500 by the array (nothing created); the driver retries with the same name
+    // before that answer is settled, so the retry only finds the hold and is forwarded with it.
+    const owner = (await ledger.reserve(scope, 'v1', 10, tight)) as { status: string; reservation: string };
+    const retry = (await ledger.reserve(scope, 'v1', 10, tight)) as { status: string; reservation: string };
+    expect([owner.status, retry.status]).to.deep.equal(['approved', 'already-approved']);
+    await confirm(entry({ holds: owner.reservation }, 500));
+    // Other creates of the tenant meanwhile: the quota has room for one more 10 KiB volume, not two.
+    const decisions = [(await ledger.reserve(scope, 'v2', 10, tight)).status, (await ledger.reserve(scope, 'v3', 10, tight)).status];
+    array.volumes.v1 = 10;
+    await confirm(entry({ hints: retry.reservation }, 200));
+    expect(decisions).to.deep.equal(['approved', 'denied']);
+    expect(await ledger.volumes('a')).to.have.deep.members([
+      { ...scope, volume: 'v1', sizeKiB: 10, state: 'committed' },
+      { ...scope, volume: 'v2', sizeKiB: 10, state: 'reserved' },
+    ]);
+  });
+
   it('a 2xx arriving after its hold was released charges the volume the array has', async () => {
     const reservation = await reserve(ledger, 'v1');
     await ledger.release(reservation);
@@ -245,6 +264,25 @@ describe('resolvePending', () => {
     await resolve(arrayWith({ kept: 10 }).find);
     expect(await ledger.volumes('a')).to.deep.equal([{ ...scope, volume: 'kept', sizeKiB: 10, state: 'committed' }]);
     expect(await usage(ledger)).to.deep.equal({ used: 10, reserved: 0 });
+  });
+
+  it("keeps a hold the driver's retry found while the resolver was asking the array, until that retry is over too", async () => {
+    await reserve(ledger, 'v1');
+    now += 120_000;
+    const retries: string[] = [];
+    // The array has no v1 yet; the retry, forwarded meanwhile, may still create it.
+    await resolve(async (_at, name) => {
+      retries.push((await ledger.reserve(scope, name, 10, quota)).status);
+      return undefined;
+    });
+    expect(retries).to.deep.equal(['already-approved']);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 10 });
+    now += 59_000;
+    await resolve(arrayWith().find);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 10 });
+    now += 2_000;
+    await resolve(arrayWith().find);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
   });
 
   it('keeps a hold when the array cannot be asked', async () => {

@@ -81,7 +81,7 @@ export async function resolvePending(options: PendingResolverOptions): Promise<v
   const settler: Settler = { ledger: options.ledger, find: options.find };
   for (const hold of await options.ledger.pending(options.olderThanMs)) {
     try {
-      await settleAgainstArray(settler, hold.id, `unsettled after ${options.olderThanMs} ms; asked the array`);
+      await settleAgainstArray(settler, hold, `unsettled after ${options.olderThanMs} ms; asked the array`);
       logger.info({ kind: hold.kind, volume: hold.volume, tenant: hold.scope.tenant }, 'resolved pending hold');
     } catch (error) {
       // Nobody can tell (unknown system, array unreachable): keep it rather than guess.

@@ -5,7 +5,7 @@
 import type { AdapterRegistry } from '../../arrays/registry.js';
 import type { VolumeInfo } from '../../arrays/types.js';
 import { decodeReservationId, type ReservationRef } from '../../ledger/reservationId.js';
-import type { HoldKind, Ledger, QuotaScope, ReservationId } from '../../ledger/types.js';
+import type { HoldKind, Ledger, PendingHold, QuotaScope, ReservationId } from '../../ledger/types.js';
 import { storageKey, type ResourceSource } from '../../resources/types.js';
 
 /**
@@ -46,7 +46,11 @@ export interface Settler {
   find: FindVolume;
 }
 
-type Rule = (settler: Settler, ref: ReservationRef, id: ReservationId, reason: string) => Promise<void>;
+/**
+ * `since` (the resolver): when the hold was last relied on, as `pending()` listed it. Without it (an
+ * access-log refusal) a reservation another request relies on is kept for the resolver.
+ */
+type Rule = (settler: Settler, ref: ReservationRef, id: ReservationId, reason: string, since?: number) => Promise<void>;
 
 /**
  * The array's volume of this name is this scope's: it is in the scope's pool and no other scope
@@ -83,9 +87,9 @@ const SUCCEEDED: Record<HoldKind, Rule> = {
  * was settled meanwhile (a 2xx committed it, a delete freed it), the answer is about that, not it.
  */
 const AGAINST_ARRAY: Record<HoldKind, Rule> = {
-  reservation: async (settler, ref, id) => {
+  reservation: async (settler, ref, id, _reason, since) => {
     const found = await settler.find(ref.scope, ref.volume);
-    await (found && (await isOurs(settler, ref, found)) ? settler.ledger.commit(id) : settler.ledger.release(id));
+    await (found && (await isOurs(settler, ref, found)) ? settler.ledger.commit(id) : settler.ledger.release(id, { since }));
   },
   deletion: async (settler, ref, id) => {
     const found = await settler.find(ref.scope, ref.volume);
@@ -109,8 +113,12 @@ export async function settleLogged(settler: Settler, id: ReservationId, owner: b
   else await AGAINST_ARRAY[ref.kind](settler, ref, id, 'the array refused the request; asked whether the volume exists');
 }
 
-/** A hold nobody settled in time (resolver): the array is asked. */
-export async function settleAgainstArray(settler: Settler, id: ReservationId, reason: string): Promise<void> {
+/**
+ * A hold nobody settled in time (resolver): the array is asked. A reservation is released only if
+ * no request found it after `since` (the time `pending()` listed): such a request may still be
+ * forwarded to the array, and the hold is settled once it is older than the threshold again.
+ */
+export async function settleAgainstArray(settler: Settler, { id, since }: Pick<PendingHold, 'id' | 'since'>, reason: string): Promise<void> {
   const ref = decodeReservationId(id);
-  await AGAINST_ARRAY[ref.kind](settler, ref, id, reason);
+  await AGAINST_ARRAY[ref.kind](settler, ref, id, reason, since);
 }
