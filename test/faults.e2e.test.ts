@@ -76,6 +76,24 @@ async function settleEverything(front: FaultInjectingFront, ledger: RedisLedger,
   return Date.now() - began;
 }
 
+const HANGS: readonly CreateFault[] = ['create-then-hang', 'hang-then-create'];
+
+/**
+ * One create per planned name (`faults` gets its plan). Those whose first attempt hangs start first,
+ * the others once the array holds one create of each hang: started all at once, the quota can go to
+ * the others on a loaded machine, every create that carries a hang is then denied 507 before it
+ * reaches the array, and no hang is exercised at all.
+ */
+async function createPlanned<T>(front: FaultInjectingFront, faults: Map<string, CreateFault[]>, planned: [string, CreateFault[]][], create: (name: string) => Promise<T>): Promise<T[]> {
+  const before = HANGS.map((fault) => front.injected[fault]);
+  for (const [name, plan] of planned) faults.set(name, [...plan]);
+  const hangsFirst = ([, plan]: [string, CreateFault[]]) => HANGS.includes(plan[0] ?? 'none');
+  const first = Promise.all(planned.filter(hangsFirst).map(([name]) => create(name)));
+  await waitFor(() => HANGS.every((fault, i) => front.injected[fault] > before[i]!), 'a create of each hang at the array', 30_000, 5);
+  const rest = Promise.all(planned.filter((entry) => !hangsFirst(entry)).map(([name]) => create(name)));
+  return [...(await first), ...(await rest)];
+}
+
 /** The quota store under test: one Redis with an append-only file, or Sentinel (1 primary, 2 replicas, 3 sentinels). */
 type Store = 'aof' | 'sentinel';
 const DOWN_AFTER_MS = 1000;
@@ -312,15 +330,9 @@ describe(title, function () {
       tc: [['hang-then-create'], ['hang-then-create'], ['create-then-hang'], ['fail'], [], ['slow'], [], [], [], []],
       td: [],
     };
-    const results = await Promise.all(
-      (['ta', 'tb', 'tc'] as const).flatMap((tenant) =>
-        plans[tenant].map((plan, i) => {
-          const name = `${tenant}-fault-${i}`;
-          faults.set(name, [...plan]);
-          return csiCreate(tenant, name);
-        }),
-      ),
-    );
+    const tenants = ['ta', 'tb', 'tc'] as const;
+    const results = await createPlanned(front, faults, tenants.flatMap((tenant) => plans[tenant].map((plan, i): [string, CreateFault[]] => [`${tenant}-fault-${i}`, plan])),
+      (name) => csiCreate(name.slice(0, 2) as TenantName, name));
     // Each tenant asked for 10 × 8 GiB against a 64 GiB quota: some denied 507, never more than the quota.
     expect(results.filter((r) => r === 'denied').length).to.be.greaterThan(0);
     current.recoverMs = await settle();
@@ -517,11 +529,8 @@ describe('quota under array faults on PowerMax: one serve, one edge Envoy, Redis
       pa: [['fail'], ['create-then-hang'], ['hang-then-create'], ['slow'], ['fail', 'create-then-hang'], [], []],
       pb: [['create-then-hang', 'create-then-hang'], ['hang-then-create'], ['fail', 'fail'], ['slow'], [], [], []],
     };
-    const results = await Promise.all(PMAX_TENANTS.flatMap((tenant) => plans[tenant].map((plan, i) => {
-      const name = `${tenant}-fault-${i}`;
-      faults.set(name, [...plan]);
-      return csiCreate(tenant, name);
-    })));
+    const results = await createPlanned(front, faults, PMAX_TENANTS.flatMap((tenant) => plans[tenant].map((plan, i): [string, CreateFault[]] => [`${tenant}-fault-${i}`, plan])),
+      (name) => csiCreate(name.slice(0, 2) as PmaxTenant, name));
     // 7 × 2 GB (1,093 cylinders each) against a 10 GiB quota: 4 fit, the rest are denied 507.
     expect(results.filter((result) => result === 'denied')).to.have.length(2 * (7 - 4));
     await settleEverything(front, ledger, resources, adapters);
