@@ -23,7 +23,7 @@ const RENDERINGS: Record<string, string[]> = {
   'external Redis URL, own TLS Secret': ['redis.mode=external', 'redis.url=redis://redis.storage.svc:6379', 'tls.secretName=edge-tls'],
   'external Sentinel with a password Secret': ['redis.mode=external', 'redis.sentinels={s1.redis:26379,s2.redis:26379,s3.redis:26379}', 'redis.passwordSecret.name=ledger-redis'],
   'cert-manager Certificate': ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca'],
-  'prometheus-operator ServiceMonitor': ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=prometheus'],
+  'prometheus-operator ServiceMonitor and Grafana dashboard': ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=prometheus', 'metrics.grafanaDashboard.enabled=true'],
   'Istio CUSTOM provider': ['edge.mode=istio', 'istio.arrays[0].name=powerflex-a', 'istio.arrays[0].storage=powerflex-a', 'istio.arrays[0].host=pflex-a.storage.example', 'istio.arrays[0].caSecretName=pflex-a-ca'],
 };
 
@@ -70,7 +70,11 @@ describe('helm chart charts/storage-authz against a real API server', function (
       expect(kinds).to.include.members(['Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'ServiceAccount', 'Service', 'NetworkPolicy']);
       if (name.startsWith('default')) expect(kinds).to.include.members(['StatefulSet', 'Secret']);
       if (name.startsWith('cert-manager')) expect(kinds).to.include('Certificate');
-      if (name.startsWith('prometheus-operator')) expect(kinds).to.include('ServiceMonitor');
+      if (name.startsWith('prometheus-operator')) {
+        expect(kinds).to.include.members(['ServiceMonitor', 'ConfigMap']);
+        const dashboard = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as { kind?: string; data?: Record<string, string> } | null).find((doc) => doc?.kind === 'ConfigMap' && doc.data?.['storage-authz.json']);
+        expect(JSON.parse(dashboard!.data!['storage-authz.json']!)).to.include({ uid: 'storage-authz' });
+      }
       if (name.startsWith('Istio')) expect(kinds).to.include.members(['AuthorizationPolicy', 'VirtualService', 'ServiceEntry', 'DestinationRule']);
       const applied = await runTool('kubectl', [...kubeconfig, 'apply', '--dry-run=server', '--validate=strict', '-n', NAMESPACE, '-f', '-'], rendered.stdout);
       expectOk(applied, 'server-side dry run');

@@ -234,4 +234,16 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
       expect(other.statusCode, target).to.equal(404);
     }
   });
+
+  it("the chart's Grafana dashboard queries only series this /metrics exposes", async () => {
+    const dashboard = JSON.parse(await readFile(path.join(repoRoot, 'charts/storage-authz/dashboards/storage-authz.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const exposed = new Set((await scrape()).map((sample) => sample.name));
+    // Drift is exposed once a reconciliation has run (none does in this suite): a gauge of metrics.ts.
+    const source = await readFile(path.join(repoRoot, 'src/telemetry/metrics.ts'), 'utf8');
+    const gauges = new Set([...source.matchAll(/createObservableGauge\('(storage_authz\.[a-z_.]+)'/g)].map(([, name]) => name!.replaceAll('.', '_')));
+    const queried = dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/storage_authz_[a-z_]+/g) ?? []));
+    expect(queried.length).to.be.greaterThan(8);
+    expect([...new Set(queried)].filter((name) => !exposed.has(name) && !gauges.has(name)), 'queried but neither exposed nor a declared gauge').to.deep.equal([]);
+    expect(gauges.has('storage_authz_reconcile_drift')).to.equal(true);
+  });
 });
