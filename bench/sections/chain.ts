@@ -1,13 +1,15 @@
 // The full chain a CSI driver's request takes: sidecar Envoy (TLS on localhost, Dell's Forwarded
-// values) → edge Envoy → array. "On" is the real `storage-authz sidecar` (its ext_authz injects the
-// tenant token) in front of the edge with ext_authz on; "off" is an Envoy from the same sidecar
-// bootstrap renderer with ext_authz disabled, in front of the edge with ext_authz off.
+// values) → edge Envoy → array. "On" is the real `storage-authz sidecar` (its Envoy injects the
+// tenant token from a file; the sidecar's Check runs only around a token's expiry, never in a run)
+// in front of the edge with ext_authz on; "off" is an Envoy from the same sidecar bootstrap renderer
+// with ext_authz disabled, in front of the edge with ext_authz off.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startCertificateRotation, type CertificateRotation } from '../../src/sidecar/certificates.js';
 import { parseProxyHost } from '../../src/sidecar/config.js';
 import { renderProxyCaSds, renderSidecarEnvoyBootstrap } from '../../src/sidecar/envoyConfig.js';
+import { renderAccessTokenSds, renderTokenPathRuntime } from '../../src/sidecar/tokenFeed.js';
 import { silentLogger } from '../../src/telemetry/log.js';
 import { mintTokenPair } from '../../src/tokens/mint.js';
 import { freePort, waitForPort } from '../../src/harness/ports.js';
@@ -59,7 +61,7 @@ export async function startRealSidecar(array: ArraySide, edgePort: number, cpus:
     await stop();
     throw new Error(`the sidecar did not start: ${(error as Error).message}\n${sidecar.output().slice(-3000)}`, { cause: error });
   }
-  const processes = [{ name: 'sidecar process (Check: token)', pid: sidecar.pid }, ...childPids(sidecar.pid).map((pid) => ({ name: 'sidecar Envoy', pid }))];
+  const processes = [{ name: 'sidecar process (token holder)', pid: sidecar.pid }, ...childPids(sidecar.pid).map((pid) => ({ name: 'sidecar Envoy', pid }))];
   return { origin: `https://127.0.0.1:${listenPort}`, processes, stop };
 }
 
@@ -79,6 +81,10 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
     certificates = await startCertificateRotation({ dir: path.join(dir, 'certs'), logger: silentLogger });
     const proxyCaSdsPath = path.join(dir, 'proxy-ca.sds.json');
     writeFileSync(proxyCaSdsPath, renderProxyCaSds(workspace.edgeCertFile), { mode: 0o600 });
+    // A token to inject (the edge has ext_authz off, so any value) and the sidecar Check switched off.
+    const [tokenSdsPath, runtimePath] = [path.join(dir, 'token.sds.json'), path.join(dir, 'token-path.rtds.json')];
+    writeFileSync(tokenSdsPath, renderAccessTokenSds('unused', 1), { mode: 0o600 });
+    writeFileSync(runtimePath, renderTokenPathRuntime(false), { mode: 0o600 });
     const bootstrap = renderSidecarEnvoyBootstrap({
       plugin: PLUGIN,
       proxy: parseProxyHost(`127.0.0.1:${edgePort}`),
@@ -88,6 +94,10 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
       certificateSdsPath: certificates.sdsPath,
       certificateDir: path.join(dir, 'certs'),
       proxyCaSdsPath,
+      tokenSdsPath,
+      tokenDir: dir,
+      runtimePath,
+      runtimeDir: dir,
       admin: { kind: 'port', port: adminPort },
     });
     const file = path.join(dir, 'envoy.json');

@@ -2,9 +2,10 @@
 // skips verification, as it does with Dell's sidecar), handed to Envoy through a file SDS resource,
 // and replaced before it expires. Envoy reloads file SDS on a *move* into the watched directory, so
 // each certificate is written to a temporary file and renamed into place.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from 'selfsigned';
+import { writeFileAtomic } from '../cli/atomicWrite.js';
 import type { Logger } from '../telemetry/log.js';
 import { SERVING_CERT_SECRET } from './envoyConfig.js';
 
@@ -88,9 +89,7 @@ export async function startCertificateRotation(options: CertificateRotationOptio
 
   const install = async (): Promise<ServingCertificate> => {
     const certificate = await generateServingCertificate(now(), validityMs);
-    const temporary = path.join(options.dir, `.${sdsFileName}.${process.pid}.tmp`);
-    await writeFile(temporary, renderCertificateSds(certificate), { mode: 0o600 });
-    await rename(temporary, sdsPath);
+    await writeFileAtomic(sdsPath, renderCertificateSds(certificate), 0o600);
     return certificate;
   };
 

@@ -9,12 +9,17 @@ import { silentLogger } from '../telemetry/log.js';
 import { startCertificateRotation } from './certificates.js';
 import { parseProxyHost } from './config.js';
 import { forwardedValues, renderProxyCaSds, renderSidecarEnvoyBootstrap, type SidecarEnvoyInput } from './envoyConfig.js';
+import { startTokenFeed, type TokenFeed } from './tokenFeed.js';
+import type { HeldTokenSource } from './tokenHolder.js';
+
+const fixedToken = (accessToken: string, usableUntil: number): HeldTokenSource => ({ held: () => ({ accessToken, usableUntil }), onChange: () => {} });
 
 const run = promisify(execFile);
 
 describe('sidecar Envoy bootstrap', () => {
   let dir: string;
   let input: SidecarEnvoyInput;
+  let feed: TokenFeed;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'sidecar-envoy-'));
@@ -24,6 +29,9 @@ describe('sidecar Envoy bootstrap', () => {
     await mkdir(path.dirname(caFile));
     await writeFile(caFile, rotation.current().certPem);
     await writeFile(path.join(dir, 'proxy-ca.sds.json'), renderProxyCaSds(caFile));
+    feed = await startTokenFeed({ source: fixedToken('eyJ.placeholder.token', Date.now() + 3600_000), dir: path.join(dir, 'feed'), logger: silentLogger, appliedVersion: async () => 1 });
+    feed.stop();
+    const feedFiles = { tokenSdsPath: feed.tokenSdsPath, tokenDir: feed.tokenDir, runtimePath: feed.runtimePath, runtimeDir: feed.runtimeDir };
     input = {
       plugin: 'powerflex',
       proxy: parseProxyHost('csm-authorization.example.com:8443'),
@@ -36,6 +44,7 @@ describe('sidecar Envoy bootstrap', () => {
       certificateSdsPath: rotation.sdsPath,
       certificateDir: path.join(dir, 'certs'),
       proxyCaSdsPath: path.join(dir, 'proxy-ca.sds.json'),
+      ...feedFiles,
       admin: { kind: 'socket', path: '/run/sidecar/envoy-admin.sock' },
     };
   });

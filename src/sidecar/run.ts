@@ -1,5 +1,6 @@
-// Sidecar mode: reads the inputs, writes the serving certificate and the Envoy bootstrap, answers
-// Envoy's Check on a unix socket with the tenant's current token, and runs Envoy as a child process.
+// Sidecar mode: reads the inputs, writes the serving certificate, the access token (for Envoy to
+// inject) and the Envoy bootstrap, answers Envoy's Check on a unix socket while a token is expiring,
+// and runs Envoy as a child process.
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -10,10 +11,12 @@ import { MetricsRegistry, SidecarMetrics } from '../telemetry/metrics.js';
 import { startCertificateRotation } from './certificates.js';
 import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
-import { renderProxyCaSds, renderSidecarEnvoyBootstrap, type EnvoyAdmin } from './envoyConfig.js';
+import { envoyReady, textStat, type EnvoyAdmin } from './envoyAdmin.js';
+import { ACCESS_TOKEN_SECRET, renderProxyCaSds, renderSidecarEnvoyBootstrap } from './envoyConfig.js';
 import { followLogLevel } from './logLevel.js';
 import { createProxyRefresher } from './refreshClient.js';
 import { ServiceAccountToken } from './serviceAccountToken.js';
+import { startTokenFeed } from './tokenFeed.js';
 import { TokenHolder, type TokenHolderStatus } from './tokenHolder.js';
 
 export interface RunSidecarOptions extends SidecarConfigOptions {
@@ -86,6 +89,16 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
     cleanups.push(() => checkServer.close(1000));
 
     const admin: EnvoyAdmin = options.envoyAdminPort === undefined ? { kind: 'socket', path: path.join(options.workDir, 'envoy-admin.sock') } : { kind: 'port', port: options.envoyAdminPort };
+    const feed = await startTokenFeed({
+      source: holder,
+      dir: options.workDir,
+      logger,
+      appliedVersion: async () => {
+        const version = await textStat(admin, `sds.${ACCESS_TOKEN_SECRET}.version_text`);
+        return version === undefined ? undefined : Number(version) || 0;
+      },
+    });
+    cleanups.push(() => feed.stop());
     if (options.status) {
       const statusServer = await serveStatus(options.status, registry, async () => {
         // Ready needs both: our own Envoy serving its listeners and a token to hand it.
@@ -107,6 +120,10 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       certificateSdsPath: certificates.sdsPath,
       certificateDir,
       proxyCaSdsPath,
+      tokenSdsPath: feed.tokenSdsPath,
+      tokenDir: feed.tokenDir,
+      runtimePath: feed.runtimePath,
+      runtimeDir: feed.runtimeDir,
       admin,
     });
     await writeFile(bootstrapPath, JSON.stringify(bootstrap, null, 2), { mode: 0o600 });
@@ -150,19 +167,6 @@ async function waitForEnvoyReady(admin: EnvoyAdmin, exited: Promise<unknown>): P
     if (Date.now() > deadline) throw new Error(`Envoy was not ready within ${ENVOY_READY_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** Our Envoy's admin `/ready` answers 200 (over its unix socket: nothing else can answer there). */
-function envoyReady(admin: EnvoyAdmin): Promise<boolean> {
-  return new Promise((resolve) => {
-    const target = admin.kind === 'socket' ? { socketPath: admin.path } : { host: '127.0.0.1', port: admin.port };
-    const req = http.get({ ...target, path: '/ready', timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
 }
 
 /** `GET /ready`: 200 `{ready: true}` while a valid token is held, else 503 with what the operator must do; `GET /metrics`: token expiry and refreshes. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { watchAndReload, type ReloadingValue } from '../resources/watch.js';
 import type { Logger } from '../telemetry/log.js';
-import type { AccessTokenSource, CurrentToken, TokenHolderStatus } from './tokenHolder.js';
+import type { AccessTokenSource, CurrentToken, HeldToken, HeldTokenSource, TokenHolderStatus } from './tokenHolder.js';
 
 export interface ServiceAccountTokenOptions {
   /** The projected token, e.g. /var/run/secrets/storage-authz/token. */
@@ -29,7 +29,7 @@ interface LoadedToken {
   expiresAt: number;
 }
 
-export class ServiceAccountToken implements AccessTokenSource {
+export class ServiceAccountToken implements AccessTokenSource, HeldTokenSource {
   private constructor(
     private readonly file: string,
     private readonly value: ReloadingValue<LoadedToken>,
@@ -62,6 +62,17 @@ export class ServiceAccountToken implements AccessTokenSource {
       return { kind: 'unavailable', reason: `the service-account token in ${this.file} expired at ${new Date(expiresAt).toISOString()} and kubelet has not rotated it` };
     }
     return { kind: 'token', accessToken: token };
+  }
+
+  /** The token in the file, even if expired. */
+  held(): HeldToken {
+    const { token, expiresAt } = this.value.current();
+    return { accessToken: token, usableUntil: expiresAt - this.marginMs };
+  }
+
+  /** Called after each rotation kubelet made (a changed token read from the file). */
+  onChange(listener: () => void): void {
+    this.value.onChange(() => listener());
   }
 
   /** When the token in the file expires (ms), for the sidecar's /metrics. */

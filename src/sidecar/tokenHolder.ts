@@ -32,7 +32,7 @@ export interface Clock {
   setTimer(callback: () => void, delayMs: number): () => void;
 }
 
-const systemClock: Clock = {
+export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, delayMs) {
     const timer = setTimeout(callback, delayMs);
@@ -76,6 +76,19 @@ export interface AccessTokenSource {
   awaitToken(): Promise<CurrentToken>;
 }
 
+/** The token held now, valid or not, and until when it may be sent (its expiry less the margin). */
+export interface HeldToken {
+  accessToken: string;
+  /** Milliseconds since the epoch. */
+  usableUntil: number;
+}
+
+/** What the sidecar's Envoy is fed from (tokenFeed.ts): the held token and word when it changes. */
+export interface HeldTokenSource {
+  held(): HeldToken;
+  onChange(listener: () => void): void;
+}
+
 export interface TokenHolderStatus {
   ready: boolean;
   /** Why the sidecar cannot (or soon will not) authorize requests, and what the operator must do. */
@@ -117,7 +130,7 @@ interface HeldPair {
   refreshAt: number;
 }
 
-export class TokenHolder implements AccessTokenSource {
+export class TokenHolder implements AccessTokenSource, HeldTokenSource {
   private pair: HeldPair | undefined;
   private generation = 0;
   private problem: string | undefined;
@@ -131,6 +144,7 @@ export class TokenHolder implements AccessTokenSource {
   private refreshAtExpiry = false;
   /** Requests waiting for the next refresh (or re-read pair) to finish. */
   private waiters = new Set<() => void>();
+  private changeListeners: (() => void)[] = [];
   private readonly clock: Clock;
   private readonly fraction: number;
   private readonly initialBackoffMs: number;
@@ -215,6 +229,21 @@ export class TokenHolder implements AccessTokenSource {
     });
   }
 
+  /** The access token held now, even if expired (there is always one once started). */
+  held(): HeldToken {
+    const pair = this.pair!;
+    return { accessToken: pair.accessToken, usableUntil: pair.expiresAt - this.marginMs };
+  }
+
+  /** Called after each refreshed token and each new pair from the files. */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
   /** When the access token held now expires (ms), for the sidecar's /metrics; undefined before the first one. */
   expiresAt(): number | undefined {
     return this.pair?.expiresAt;
@@ -255,6 +284,7 @@ export class TokenHolder implements AccessTokenSource {
     this.options.logger.info({ expiresAt: new Date(this.pair!.expiresAt).toISOString() }, 'new token pair loaded from the token files');
     this.schedule();
     this.wakeWaiters();
+    this.changed();
   }
 
   private wakeWaiters(): void {
@@ -270,10 +300,10 @@ export class TokenHolder implements AccessTokenSource {
 
   private adopt(files: TokenPairFiles): void {
     this.generation++;
-    this.pair = this.held(files.accessToken, files.refreshToken);
+    this.pair = this.heldPair(files.accessToken, files.refreshToken);
   }
 
-  private held(accessToken: string, refreshToken: string): HeldPair {
+  private heldPair(accessToken: string, refreshToken: string): HeldPair {
     const now = this.clock.now();
     const expiresAt = accessTokenExpiry(accessToken) * 1000;
     // The lifetime is measured from when we got the token, not its `iat` (Dell-minted tokens have
@@ -305,7 +335,7 @@ export class TokenHolder implements AccessTokenSource {
 
     if (outcome.kind === 'refreshed') {
       try {
-        this.pair = this.held(outcome.accessToken, pair.refreshToken);
+        this.pair = this.heldPair(outcome.accessToken, pair.refreshToken);
       } catch (error) {
         return this.retry({ kind: 'refused', status: 200, message: `the refreshed access token is unusable: ${(error as Error).message}` });
       }
@@ -315,6 +345,7 @@ export class TokenHolder implements AccessTokenSource {
       this.loggedProblem = undefined;
       this.options.logger.debug({ expiresAt: new Date(this.pair.expiresAt).toISOString() }, 'access token refreshed');
       this.schedule();
+      this.changed();
       return;
     }
     this.retry(outcome);

@@ -1,0 +1,34 @@
+// The sidecar's own Envoy's admin interface: a unix socket in the work directory by default (nothing
+// else on a host-network node pod can answer there), a port on 127.0.0.1 when asked.
+import http from 'node:http';
+
+export type EnvoyAdmin = { kind: 'socket'; path: string } | { kind: 'port'; port: number };
+
+/** GET on the admin interface; undefined when it does not answer (not started yet, or exited). */
+export function adminGet(admin: EnvoyAdmin, target: string): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const where = admin.kind === 'socket' ? { socketPath: admin.path } : { host: '127.0.0.1', port: admin.port };
+    const req = http.get({ ...where, path: target, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(undefined));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** Our Envoy's `/ready` answers 200 (listeners initialised). */
+export async function envoyReady(admin: EnvoyAdmin): Promise<boolean> {
+  return (await adminGet(admin, '/ready'))?.status === 200;
+}
+
+/** The value of one text stat (e.g. an SDS secret's `version_text`); undefined when Envoy does not answer. */
+export async function textStat(admin: EnvoyAdmin, name: string): Promise<string | undefined> {
+  const answer = await adminGet(admin, `/stats?format=json&filter=${encodeURIComponent(`^${name.replace(/[.]/g, '\\.')}$`)}`);
+  if (answer?.status !== 200) return undefined;
+  const stat = (JSON.parse(answer.body) as { stats?: { name: string; value?: unknown }[] }).stats?.find((s) => s.name === name);
+  return typeof stat?.value === 'string' ? stat.value : undefined;
+}
