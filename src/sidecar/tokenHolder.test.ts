@@ -5,41 +5,14 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { decodeJwt } from 'jose';
 import { pino } from 'pino';
+import { ManualClock } from '../harness/manualClock.js';
 import { waitFor } from '../harness/wait.js';
 import { mintTokenPair } from '../tokens/mint.js';
 import type { SigningKeySet } from '../tokens/types.js';
-import { readTokenFiles, TokenHolder, type Clock, type RefreshOutcome, type Refresher, type TokenPairFiles } from './tokenHolder.js';
+import { readTokenFiles, TokenHolder, type RefreshOutcome, type Refresher, type TokenPairFiles } from './tokenHolder.js';
 
 const NOW_S = 1_700_000_000;
 const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new TextEncoder().encode('holder-test-key-0123456789abcdefghijkl')]]) };
-
-/** Time that moves only when the test says so; timers fire in order as it passes. */
-class ManualClock implements Clock {
-  time = NOW_S * 1000;
-  private timers: { at: number; callback: () => void }[] = [];
-  now(): number {
-    return this.time;
-  }
-  setTimer(callback: () => void, delayMs: number): () => void {
-    const timer = { at: this.time + delayMs, callback };
-    this.timers.push(timer);
-    return () => { this.timers = this.timers.filter((t) => t !== timer); };
-  }
-  /** Advances time, firing due timers and letting the work they start finish. */
-  async advance(ms: number): Promise<void> {
-    const target = this.time + ms;
-    for (;;) {
-      await settle();
-      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.time = Math.max(this.time, due.at);
-      due.callback();
-    }
-    this.time = target;
-    await settle();
-  }
-}
 
 // Refresher calls still running (token signing is asynchronous crypto): time stands still until they finish.
 const pending = new Set<Promise<unknown>>();
@@ -81,7 +54,7 @@ describe('sidecar TokenHolder', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'token-holder-'));
-    clock = new ManualClock();
+    clock = new ManualClock(NOW_S * 1000, settle);
   });
   afterEach(async () => {
     for (const holder of holders.splice(0)) holder.stop();
