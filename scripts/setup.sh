@@ -4,6 +4,7 @@
 #   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root);
 #   with `test` (npm test): the goscaleio driver of the PowerFlex end-to-end test (go build, cached per user),
 #   promtool for the metrics tests (scripts/build-promtool.sh, cached per user),
+#   csi-sanity for the CSI node proxy's e2e (scripts/build-csi-sanity.sh, cached per user),
 #   and the Kubernetes control plane (etcd, kube-apiserver, kubectl, helm built from the Go module proxy
 #   into a per-user cache outside the clone: scripts/build-control-plane.sh; 8–11 minutes the first
 #   time on a machine, nothing afterwards).
@@ -71,6 +72,9 @@ if [ "${1:-}" = test ]; then
   # promtool, the Prometheus parser the metrics tests check /metrics with (≈ 25 minutes the first time on 2 loaded cores, then cached).
   bash scripts/build-promtool.sh >/dev/null \
     || fail "promtool could not be built (see the lines above); the metrics tests parse /metrics with it."
+  # csi-sanity, the Kubernetes CSI project's test client the CSI node proxy's e2e runs (≈ 2 minutes the first time, then cached).
+  bash scripts/build-csi-sanity.sh >/dev/null \
+    || fail "csi-sanity could not be built (see the lines above); the CSI node proxy's end-to-end test runs it."
   bash scripts/build-control-plane.sh \
     || fail "the Kubernetes control plane could not be built (see the lines above); or set KUBEBUILDER_ASSETS to a directory holding etcd and kube-apiserver."
   echo "setup: ready (envoy $ENVOY_VERSION, opa $OPA_VERSION, $(redis-server --version | cut -d' ' -f3), kubernetes $(sed -n 's/^K8S_VERSION=\(\S*\).*/\1/p' scripts/build-control-plane.sh))" >&2

@@ -16,7 +16,7 @@ import { createAdminHandler } from '../src/admin/handler.js';
 import { createAdapters, type Adapters } from '../src/arrays/registry.js';
 import { startCsiProxy, type RunningCsiProxy } from '../src/csi/proxy.js';
 import { csiServices } from '../src/csi/spec.js';
-import { FakeCsiNodePlugin } from '../src/fakes/csi/nodePlugin.js';
+import { FakeCsiPlugin } from '../src/fakes/csi/plugin.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlPlane.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -51,7 +51,7 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
   let adapters: Adapters;
   let serviceAccounts: ServiceAccountVerifier;
   let admin: http.Server;
-  let plugin: FakeCsiNodePlugin;
+  let plugin: FakeCsiPlugin;
   let proxy: RunningCsiProxy;
   let node: grpc.Client & Record<string, (request: unknown, callback: (error: grpc.ServiceError | null, response?: unknown) => void) => void>;
   const volumes: Record<'a' | 'b', string> = { a: '', b: '' };
@@ -108,8 +108,8 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     // The node plugin pod's own projected token, as kubelet writes it.
     const tokenFile = path.join(dir, 'node-token');
     await writeFile(tokenFile, await cluster.serviceAccountToken(NODE_SA.namespace, NODE_SA.name, [AUDIENCE]));
-    plugin = await FakeCsiNodePlugin.start(path.join(dir, 'plugin.sock'));
-    for (const id of Object.values(volumes)) plugin.volumes.add(id);
+    plugin = await FakeCsiPlugin.start(path.join(dir, 'plugin.sock'));
+    for (const id of Object.values(volumes)) plugin.attach(id, 8 * GIB_IN_KIB * 1024);
     proxy = await startCsiProxy({
       listen: `unix:${path.join(dir, 'csi.sock')}`,
       plugin: plugin.address,
@@ -120,7 +120,15 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     });
     const NodeClient = grpc.makeClientConstructor(csiServices().Node!, 'Node');
     node = new NodeClient(proxy.address, grpc.credentials.createInsecure()) as unknown as typeof node;
+    // kubelet stages each volume once per node before publishing it to pods; NodeStageVolume carries no pod and passes through.
+    for (const id of Object.values(volumes)) {
+      await mkdir(stagingPath(id), { recursive: true });
+      const staged = await call('NodeStageVolume', { volume_id: id, staging_target_path: stagingPath(id), volume_capability: { mount: { fs_type: 'ext4' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } } });
+      if (staged.code !== grpc.status.OK) throw new Error(`NodeStageVolume ${id}: ${staged.details}`);
+    }
   });
+
+  const stagingPath = (volumeId: string) => path.join(dir, 'staging', volumeId);
 
   after(async () => {
     node?.close();
@@ -156,6 +164,7 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     return call('NodePublishVolume', {
       volume_id: volumeId,
       target_path: path.join(dir, 'pods', pod.name, volumeId),
+      staging_target_path: stagingPath(volumeId),
       volume_capability: { mount: { fs_type: 'ext4' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } },
       readonly: false,
       volume_context: context,
@@ -196,7 +205,8 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
 
   it('passes every other call through untouched, answers and errors alike', async () => {
     expect(await call('NodeGetInfo', {})).to.deep.include({ code: grpc.status.OK, response: { node_id: 'fake-node-1', max_volumes_per_node: '0', accessible_topology: null } });
-    expect(await call('NodeStageVolume', { volume_id: volumes.a })).to.deep.equal({ code: grpc.status.UNIMPLEMENTED, details: 'STAGE_UNSTAGE_VOLUME is not a capability' });
+    expect(await call('NodeStageVolume', { volume_id: volumes.a })).to.deep.equal({ code: grpc.status.INVALID_ARGUMENT, details: 'staging_target_path is required' });
+    expect(await call('NodeGetVolumeHealth', { volume_id: volumes.a })).to.deep.equal({ code: grpc.status.UNIMPLEMENTED, details: 'GET_VOLUME_HEALTH is not a capability' });
     expect(await call('NodeUnpublishVolume', { volume_id: 'nope', target_path: '/tmp/x' })).to.deep.equal({ code: grpc.status.NOT_FOUND, details: 'volume nope does not exist' });
   });
 

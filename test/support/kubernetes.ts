@@ -16,6 +16,11 @@ export interface Cluster {
   createNamespace(name: string): Promise<void>;
   /** A TokenRequest token of a service account (created when missing), as kubelet gets for a projected volume. */
   serviceAccountToken(namespace: string, name: string, audiences: string[], expirationSeconds?: number): Promise<string>;
+  /**
+   * A Pod running as `serviceAccount` (created when missing; with no kubelet it is never scheduled) and a
+   * TokenRequest token bound to it, as kubelet gets one for CSIServiceAccountToken: the token names the pod's uid.
+   */
+  podToken(namespace: string, pod: string, serviceAccount: string, audiences: string[], expirationSeconds?: number): Promise<{ token: string; uid: string }>;
 }
 
 export function clusterAs(kubeconfig: string): Cluster {
@@ -63,6 +68,18 @@ export function clusterAs(kubeconfig: string): Cluster {
       const answer = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences, expirationSeconds } } });
       if (!answer.status?.token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
       return answer.status.token;
+    },
+    async podToken(namespace, pod, serviceAccount, audiences, expirationSeconds = 600) {
+      await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serviceAccount, namespace } });
+      const created = await cluster.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace }, spec: { serviceAccountName: serviceAccount, containers: [{ name: 'app', image: 'registry.invalid/app:1' }] } } as KubernetesObject);
+      const uid = created.metadata!.uid!;
+      const answer = await core.createNamespacedServiceAccountToken({
+        name: serviceAccount,
+        namespace,
+        body: { spec: { audiences, expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod, uid } } },
+      });
+      if (!answer.status?.token) throw new Error(`TokenRequest for pod ${namespace}/${pod} returned no token`);
+      return { token: answer.status.token, uid };
     },
   };
   return cluster;
