@@ -10,10 +10,11 @@ import { identify, type ServiceAccountVerifying, type TokenVerifying } from '../
 import type { PolicyEngine } from '../pipeline/policy/types.js';
 import type { AdapterRegistry } from '../arrays/registry.js';
 import type { Ledger } from '../ledger/types.js';
-import type { ResourceSource, StorageSystem, SystemType } from '../resources/types.js';
+import type { ResourceSource, StorageSystem } from '../resources/types.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ServiceAccountVerifier } from '../tokens/serviceAccount.js';
 import { TokenError } from '../tokens/verify.js';
+import { readVolumeHandle, type VolumeHandle } from './volumeHandles.js';
 
 export interface MountPod {
   namespace: string;
@@ -58,18 +59,6 @@ export class MountCallerError extends Error {
   }
 }
 
-/**
- * How each driver writes its CSI volume handle: the array system and the array's volume id. One
- * entry per array type; a type without one cannot be mounted through the proxy (fail closed).
- */
-const VOLUME_HANDLES: Partial<Record<SystemType, (handle: string) => { systemID: string; volumeId: string } | undefined>> = {
-  // csi-vxflexos: "<systemID>-<volumeID>", both hex.
-  powerflex: (handle) => {
-    const match = /^([0-9a-f]{16})-([0-9a-f]+)$/i.exec(handle);
-    return match ? { systemID: match[1]!, volumeId: match[2]! } : undefined;
-  },
-};
-
 const denied = (reason: string, message: string): MountDecision => ({ allowed: false, reason, message });
 
 export async function decideMount(deps: MountDeps, authorization: string | undefined, request: MountRequest): Promise<MountDecision> {
@@ -105,7 +94,8 @@ export async function decideMount(deps: MountDeps, authorization: string | undef
 
   const located = locate(request.volumeId, [...resources.storage.values()]);
   if (!located) return audit(denied('unknown-volume', `volume handle "${request.volumeId}" names no configured storage system`));
-  const { system, volumeId } = located;
+  const { system, handle } = located;
+  const { volumeId } = handle;
   const adapter = deps.adapters.get(system.type);
   if (!adapter) return audit(denied('unknown-volume', `array type ${system.type} is not supported`));
   let name: string;
@@ -114,6 +104,9 @@ export async function decideMount(deps: MountDeps, authorization: string | undef
   } catch (error) {
     deps.logger.warn({ err: (error as Error).message, storage: system.name, volumeId }, 'mount decision: volume lookup failed');
     throw new MountCallerError(503, `volume ${request.volumeId} could not be looked up on storage "${system.name}"`);
+  }
+  if (handle.names && !handle.names(name)) {
+    return audit(denied('unknown-volume', `volume handle "${request.volumeId}" names another volume than "${name}", which the array now has under that id`));
   }
   const owner = (await deps.ledger.volumes()).find((row) => row.systemType === system.type && row.systemID === system.systemID && row.volume === name)?.tenant ?? '';
 
@@ -129,10 +122,10 @@ export async function decideMount(deps: MountDeps, authorization: string | undef
   return audit(denied('mount-denied', reasons.length ? reasons.join('; ') : `pod ${request.pod.namespace}/${request.pod.name} may not mount volume ${request.volumeId}`));
 }
 
-function locate(handle: string, systems: StorageSystem[]): { system: StorageSystem; volumeId: string } | undefined {
+function locate(volumeHandle: string, systems: StorageSystem[]): { system: StorageSystem; handle: VolumeHandle } | undefined {
   for (const system of systems) {
-    const parsed = VOLUME_HANDLES[system.type]?.(handle);
-    if (parsed && parsed.systemID === system.systemID) return { system, volumeId: parsed.volumeId };
+    const handle = readVolumeHandle(system.type, volumeHandle);
+    if (handle && handle.systemID === system.systemID) return { system, handle };
   }
   return undefined;
 }
