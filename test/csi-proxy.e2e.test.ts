@@ -11,12 +11,14 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { createAdminHandler } from '../src/admin/handler.js';
 import { createAdapters, type Adapters } from '../src/arrays/registry.js';
 import { startCsiProxy, type RunningCsiProxy } from '../src/csi/proxy.js';
 import { csiServices } from '../src/csi/spec.js';
 import { FakeCsiPlugin } from '../src/fakes/csi/plugin.js';
+import { FakePowerStore } from '../src/fakes/powerstore/array.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlPlane.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -47,6 +49,7 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
   let plane: ControlPlane;
   let cluster: Cluster;
   let gateway: FakePowerFlexGateway;
+  let powerstore: FakePowerStore;
   let resources: DirectoryResources;
   let adapters: Adapters;
   let serviceAccounts: ServiceAccountVerifier;
@@ -54,7 +57,8 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
   let plugin: FakeCsiPlugin;
   let proxy: RunningCsiProxy;
   let node: grpc.Client & Record<string, (request: unknown, callback: (error: grpc.ServiceError | null, response?: unknown) => void) => void>;
-  const volumes: Record<'a' | 'b', string> = { a: '', b: '' };
+  /** a, b: PowerFlex volumes of team-a and team-b; psA, psB: PowerStore ones. */
+  const volumes: Record<'a' | 'b' | 'psA' | 'psB', string> = { a: '', b: '', psA: '', psB: '' };
 
   const tenantObject = (name: string, subject: string, mountNamespaces: string[]) => ({
     apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name },
@@ -71,19 +75,23 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'csi-proxy-e2e-'));
-    [plane, gateway] = await Promise.all([startControlPlane({ apiAudiences: [AUDIENCE] }), FakePowerFlexGateway.start({ systemId: SYSTEM })]);
+    [plane, gateway, powerstore] = await Promise.all([startControlPlane({ apiAudiences: [AUDIENCE] }), FakePowerFlexGateway.start({ systemId: SYSTEM }), FakePowerStore.start()]);
     cluster = clusterAs(plane.adminKubeconfig);
     for (const namespace of [NODE_SA.namespace, 'apps', 'other']) await cluster.createNamespace(namespace);
 
     await mkdir(path.join(dir, 'resources'), { recursive: true });
     await mkdir(path.join(dir, 'secrets', 'powerflex-creds'), { recursive: true });
+    await mkdir(path.join(dir, 'secrets', 'powerstore-creds'), { recursive: true });
     await writeFile(path.join(dir, 'resources', 'storage.yaml'), [
       stringify({ apiVersion: API_VERSION, kind: 'Storage', metadata: { name: 'powerflex-a' }, spec: { type: 'powerflex', endpoint: gateway.url, systemID: SYSTEM, skipCertificateValidation: false, storageSystemCredentials: { secret: 'powerflex-creds' } } }),
+      stringify({ apiVersion: API_VERSION, kind: 'Storage', metadata: { name: 'powerstore-a' }, spec: { type: 'powerstore', endpoint: powerstore.url, systemID: powerstore.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: 'powerstore-creds' } } }),
       stringify({ apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: 'bronze' }, spec: { quota: '100GiB', systemType: 'powerflex', systemID: SYSTEM, pool: POOL.name } }),
     ].join('---\n'));
     await writeTenants(['apps']);
     await writeFile(path.join(dir, 'secrets', 'powerflex-creds', 'username'), 'admin');
     await writeFile(path.join(dir, 'secrets', 'powerflex-creds', 'password'), 'Password123!');
+    await writeFile(path.join(dir, 'secrets', 'powerstore-creds', 'username'), 'admin');
+    await writeFile(path.join(dir, 'secrets', 'powerstore-creds', 'password'), 'Password123!');
     resources = await DirectoryResources.open(path.join(dir, 'resources'), { secretsDir: path.join(dir, 'secrets'), logger: silentLogger });
 
     // Each tenant's volume exists on the array and is charged to it in the ledger.
@@ -95,10 +103,18 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
       if (held.status !== 'approved') throw new Error(`ledger: ${held.status}`);
       await ledger.commit(held.reservation);
     }
+    // And a PowerStore volume each, with csi-powerstore's handle "<uuid>/<globalID>/scsi".
+    for (const [who, tenant] of [['psA', 'team-a'], ['psB', 'team-b']] as const) {
+      const name = `${tenant}-ps-vol`;
+      volumes[who] = `${await createPowerStoreVolume(name)}/${powerstore.systemId}/scsi`;
+      const held = await ledger.reserve({ systemType: 'powerstore', systemID: powerstore.systemId, pool: powerstore.systemId, tenant }, name, 8 * GIB_IN_KIB, { kind: 'unlimited' });
+      if (held.status !== 'approved') throw new Error(`ledger: ${held.status}`);
+      await ledger.commit(held.reservation);
+    }
 
     const policy = await WasmPolicyEngine.load();
     policy.setRoles(resources.current().roles.values());
-    adapters = createAdapters({ ca: gateway.ca });
+    adapters = createAdapters({ ca: `${gateway.ca}\n${powerstore.ca}` });
     serviceAccounts = new ServiceAccountVerifier();
     const verifier = new TokenVerifier({ keys: () => ({ defaultKid: 'unused', keys: new Map([['unused', new Uint8Array(randomBytes(32))]]) }) });
     const mount = { verifier, serviceAccounts, resources, adapters: adapters.registry, ledger, policy, logger: silentLogger };
@@ -139,9 +155,31 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     await adapters?.close();
     resources?.close();
     await gateway?.stop();
+    await powerstore?.stop();
     await plane?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** A volume made on the PowerStore as its admin would (REST: login_session, then POST volume with the CSRF token). */
+  async function createPowerStoreVolume(name: string): Promise<string> {
+    const dispatcher = new Agent({ connect: { ca: powerstore.ca } });
+    try {
+      const login = await request(`${powerstore.url}/api/rest/login_session`, { dispatcher, headers: { authorization: `Basic ${Buffer.from('admin:Password123!').toString('base64')}` } });
+      await login.body.text();
+      const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+      const created = await request(`${powerstore.url}/api/rest/volume`, {
+        method: 'POST',
+        dispatcher,
+        headers: { cookie, 'dell-emc-token': String(login.headers['dell-emc-token']), 'content-type': 'application/json' },
+        body: JSON.stringify({ name, size: 8 * GIB_IN_KIB * 1024 }),
+      });
+      const body = (await created.body.json()) as { id?: string };
+      if (created.statusCode !== 201 || !body.id) throw new Error(`PowerStore volume ${name}: ${created.statusCode} ${JSON.stringify(body)}`);
+      return body.id;
+    } finally {
+      await dispatcher.close();
+    }
+  }
 
   function call(method: string, request: unknown): Promise<CsiResult> {
     return new Promise((resolve) =>
@@ -228,6 +266,18 @@ describe('CSI node proxy: pod-level mount authorization (real kube-apiserver, fa
     } finally {
       client.close();
     }
+  });
+
+  it("locates a PowerStore volume from csi-powerstore's handle: the owner's pod mounts it, another tenant's volume and an unknown array are refused", async () => {
+    const before = plugin.publishes().length;
+    const token = await podToken('apps', 'web');
+    const own = await publish(volumes.psA, web, token);
+    expect(own, own.details).to.deep.include({ code: grpc.status.OK });
+    expect(plugin.publishes()).to.have.length(before + 1);
+    expect(await publish(volumes.psB, web, token)).to.deep.equal({ code: grpc.status.PERMISSION_DENIED, details: `storage-authz: volume "${volumes.psB}" belongs to tenant "team-b", not to tenant "team-a"` });
+    const elsewhere = volumes.psA.replace(powerstore.systemId, 'PS000000000000');
+    expect(await publish(elsewhere, web, token)).to.deep.equal({ code: grpc.status.PERMISSION_DENIED, details: `storage-authz: volume handle "${elsewhere}" names no configured storage system` });
+    expect(plugin.publishes()).to.have.length(before + 1);
   });
 
   it('refuses a republish (requiresRepublish) once the pod\'s namespace is no longer allowed', async () => {
