@@ -152,14 +152,23 @@ export class FakeCsiPlugin {
     };
   }
 
-  private attached(volumeId: string): NodeVolume | Reply {
-    return this.volumes.get(volumeId) ?? fail(grpc.status.NOT_FOUND, `volume ${volumeId} does not exist`);
+  /** The attached volume a request names, after the spec's InvalidArgument for a missing `required` field; NotFound when this node has no such volume. */
+  private volumeOf(request: CsiRequest, required: readonly string[]): NodeVolume | Reply {
+    const volumeId = String(request.volume_id);
+    return missingField(request, required) ?? this.volumes.get(volumeId) ?? fail(grpc.status.NOT_FOUND, `volume ${volumeId} does not exist`);
+  }
+
+  /** The attached volume published or staged at the request's volume_path (NodeGetVolumeStats, NodeExpandVolume). */
+  private volumeAtPath(request: CsiRequest): NodeVolume | Reply {
+    const volume = this.volumeOf(request, ['volume_id', 'volume_path']);
+    if (Array.isArray(volume)) return volume;
+    const normal = path.resolve(String(request.volume_path));
+    const found = volume.stagedAt === normal || [...volume.published.keys()].some((target) => path.resolve(target) === normal);
+    return found ? volume : fail(grpc.status.NOT_FOUND, `volume ${String(request.volume_id)} is not published or staged at ${String(request.volume_path)}`);
   }
 
   private async stage(request: CsiRequest): Promise<Reply> {
-    const missing = missingField(request, ['volume_id', 'staging_target_path', 'volume_capability']);
-    if (missing) return missing;
-    const volume = this.attached(String(request.volume_id));
+    const volume = this.volumeOf(request, ['volume_id', 'staging_target_path', 'volume_capability']);
     if (Array.isArray(volume)) return volume;
     const stagingPath = String(request.staging_target_path);
     if (volume.stagedAt !== undefined && volume.stagedAt !== stagingPath) {
@@ -172,9 +181,7 @@ export class FakeCsiPlugin {
   }
 
   private async unstage(request: CsiRequest): Promise<Reply> {
-    const missing = missingField(request, ['volume_id', 'staging_target_path']);
-    if (missing) return missing;
-    const volume = this.attached(String(request.volume_id));
+    const volume = this.volumeOf(request, ['volume_id', 'staging_target_path']);
     if (Array.isArray(volume)) return volume;
     if (volume.published.size > 0) return fail(grpc.status.FAILED_PRECONDITION, `volume ${String(request.volume_id)} is still published at ${[...volume.published.keys()].join(', ')}`);
     if (volume.stagedAt === request.staging_target_path) delete volume.stagedAt;
@@ -182,10 +189,8 @@ export class FakeCsiPlugin {
   }
 
   private async publish(request: CsiRequest): Promise<Reply> {
-    const missing = missingField(request, ['volume_id', 'target_path', 'volume_capability']);
-    if (missing) return missing;
     const volumeId = String(request.volume_id);
-    const volume = this.attached(volumeId);
+    const volume = this.volumeOf(request, ['volume_id', 'target_path', 'volume_capability']);
     if (Array.isArray(volume)) return volume;
     if (!request.staging_target_path) return fail(grpc.status.FAILED_PRECONDITION, 'staging_target_path is required: the plugin has STAGE_UNSTAGE_VOLUME');
     if (volume.stagedAt !== request.staging_target_path) return fail(grpc.status.FAILED_PRECONDITION, `volume ${volumeId} is not staged at ${String(request.staging_target_path)}`);
@@ -213,9 +218,7 @@ export class FakeCsiPlugin {
   }
 
   private async unpublish(request: CsiRequest): Promise<Reply> {
-    const missing = missingField(request, ['volume_id', 'target_path']);
-    if (missing) return missing;
-    const volume = this.attached(String(request.volume_id));
+    const volume = this.volumeOf(request, ['volume_id', 'target_path']);
     if (Array.isArray(volume)) return volume;
     const target = String(request.target_path);
     if (volume.published.delete(target)) await rm(target, { recursive: true, force: true });
@@ -223,30 +226,17 @@ export class FakeCsiPlugin {
   }
 
   private async stats(request: CsiRequest): Promise<Reply> {
-    const missing = missingField(request, ['volume_id', 'volume_path']);
-    if (missing) return missing;
-    const volume = this.attached(String(request.volume_id));
+    const volume = this.volumeAtPath(request);
     if (Array.isArray(volume)) return volume;
-    const volumePath = String(request.volume_path);
-    if (!this.isPathOf(volume, volumePath)) return fail(grpc.status.NOT_FOUND, `volume ${String(request.volume_id)} is not published or staged at ${volumePath}`);
     return ok({ usage: [{ unit: 'BYTES', total: String(volume.capacityBytes), used: '0', available: String(volume.capacityBytes) }] });
   }
 
   private async expand(request: CsiRequest): Promise<Reply> {
-    const missing = missingField(request, ['volume_id', 'volume_path']);
-    if (missing) return missing;
-    const volume = this.attached(String(request.volume_id));
+    const volume = this.volumeAtPath(request);
     if (Array.isArray(volume)) return volume;
-    const volumePath = String(request.volume_path);
-    if (!this.isPathOf(volume, volumePath)) return fail(grpc.status.NOT_FOUND, `volume ${String(request.volume_id)} is not published or staged at ${volumePath}`);
     // The file system grows to the device's size, which ControllerExpandVolume set.
     const required = Number((request.capacity_range as { required_bytes?: string } | null)?.required_bytes ?? 0);
     return ok({ capacity_bytes: String(Math.max(required, volume.capacityBytes)) });
-  }
-
-  private isPathOf(volume: NodeVolume, volumePath: string): boolean {
-    const normal = path.resolve(volumePath);
-    return volume.stagedAt === normal || [...volume.published.keys()].some((target) => path.resolve(target) === normal);
   }
 }
 

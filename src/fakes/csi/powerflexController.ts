@@ -71,11 +71,11 @@ export class FakePowerFlexController {
       }
       return ok({ volume: this.volumeOf(existing) });
     }
-    const pools = await this.array.send('GET', '/api/types/StoragePool/instances/');
+    const pools = await this.retried(() => this.array.send('GET', '/api/types/StoragePool/instances/'));
     if (pools.status !== 200) return arrayError(pools, 'listing storage pools');
     const pool = (pools.body as { id: string; name: string }[]).find((candidate) => candidate.name === poolName);
     if (!pool) return fail(grpc.status.INVALID_ARGUMENT, `storage pool ${poolName} does not exist on system ${this.systemId}`);
-    const reply = await this.array.createVolume(name, pool.id, capacityBytes / 1024);
+    const reply = await this.retried(() => this.array.createVolume(name, pool.id, capacityBytes / 1024));
     if (reply.status !== 200) return arrayError(reply, `creating volume ${name}`);
     const created = { volumeId: `${this.systemId}-${(reply.body as { id: string }).id}`, capacityBytes, context: { ...parameters } };
     this.byName.set(name, created);
@@ -90,7 +90,7 @@ export class FakePowerFlexController {
     // The spec: deleting a volume that does not exist succeeds.
     if (found === 'not-found') return ok();
     if (!('id' in found)) return found;
-    const reply = await this.array.deleteVolume(found.id);
+    const reply = await this.retried(() => this.array.deleteVolume(found.id));
     if (reply.status !== 200) return arrayError(reply, `deleting volume ${volumeId}`);
     for (const [name, created] of this.byName) if (created.volumeId === volumeId) this.byName.delete(name);
     return ok();
@@ -107,7 +107,7 @@ export class FakePowerFlexController {
     if (sdc === 'not-found') return fail(grpc.status.NOT_FOUND, `node ${String(request.node_id)} is no SDC of system ${this.systemId}`);
     if (!('id' in sdc)) return sdc;
     if (!found.mappedSdcInfo?.some((mapping) => mapping.sdcId === sdc.id)) {
-      const reply = await this.array.mapVolume(found.id, sdc.id);
+      const reply = await this.retried(() => this.array.mapVolume(found.id, sdc.id));
       if (reply.status !== 200) return arrayError(reply, `mapping volume ${volumeId} to SDC ${sdc.id}`);
     }
     if (request.node_id === this.node.nodeId) this.node.attach(volumeId, found.sizeInKb * 1024);
@@ -126,7 +126,7 @@ export class FakePowerFlexController {
     if (sdc === 'not-found') return ok();
     if (!('id' in sdc)) return sdc;
     if (found.mappedSdcInfo?.some((mapping) => mapping.sdcId === sdc.id)) {
-      const reply = await this.array.unmapVolume(found.id, sdc.id);
+      const reply = await this.retried(() => this.array.unmapVolume(found.id, sdc.id));
       if (reply.status !== 200) return arrayError(reply, `unmapping volume ${volumeId} from SDC ${sdc.id}`);
     }
     if (request.node_id === this.node.nodeId) this.node.detach(volumeId);
@@ -144,10 +144,9 @@ export class FakePowerFlexController {
     const capacityBytes = Math.ceil(required / UNIT_BYTES) * UNIT_BYTES;
     if (capacityBytes <= found.sizeInKb * 1024) return ok({ capacity_bytes: found.sizeInKb * 1024, node_expansion_required: true });
     // storage-authz answers 409 while the volume's create is still settling in its ledger (the
-    // array's answer reaches it through Envoy's access log): the driver's retry, as the resizer's.
-    let reply: ArrayReply | undefined;
-    await waitFor(async () => (reply = await this.array.expandVolume(found.id, capacityBytes / GIB)).status !== 409, `storage-authz to settle volume ${volumeId} before its expansion`, 15_000, 100);
-    if (reply!.status !== 200) return arrayError(reply!, `expanding volume ${volumeId}`);
+    // array's answer reaches it through Envoy's access log): retried, as external-resizer would.
+    const reply = await this.retried(() => this.array.expandVolume(found.id, capacityBytes / GIB), [409, 503]);
+    if (reply.status !== 200) return arrayError(reply, `expanding volume ${volumeId}`);
     for (const created of this.byName.values()) if (created.volumeId === volumeId) created.capacityBytes = capacityBytes;
     this.node.resize(volumeId, capacityBytes);
     return ok({ capacity_bytes: capacityBytes, node_expansion_required: true });
@@ -162,6 +161,18 @@ export class FakePowerFlexController {
     return ok({ confirmed: { volume_context: request.volume_context, volume_capabilities: request.volume_capabilities, parameters: request.parameters } });
   }
 
+  /**
+   * An array call, again while storage-authz answers `statuses`: 503 when the edge has no serving
+   * decision service for a moment (never forwarded to the array). In a cluster the CSI sidecars
+   * (external-provisioner, -attacher, -resizer) retry the driver's Unavailable; csi-sanity does not,
+   * so the fake retries for it, bounded.
+   */
+  private async retried(call: () => Promise<ArrayReply>, statuses: readonly number[] = [503]): Promise<ArrayReply> {
+    let reply!: ArrayReply;
+    await waitFor(async () => !statuses.includes((reply = await call()).status), 'storage-authz to answer other than ' + statuses.join('/'), 15_000, 100);
+    return reply;
+  }
+
   private volumeOf(created: Created): Record<string, unknown> {
     return { volume_id: created.volumeId, capacity_bytes: String(created.capacityBytes), volume_context: created.context };
   }
@@ -170,7 +181,7 @@ export class FakePowerFlexController {
   private async lookup(volumeId: string): Promise<ArrayVolume | 'not-found' | Reply> {
     const prefix = `${this.systemId}-`;
     if (!volumeId.startsWith(prefix)) return 'not-found';
-    const reply = await this.array.getVolume(volumeId.slice(prefix.length));
+    const reply = await this.retried(() => this.array.getVolume(volumeId.slice(prefix.length)));
     if (reply.status === 200) return reply.body as ArrayVolume;
     if (isArrayNotFound(reply)) return 'not-found';
     return arrayError(reply, `reading volume ${volumeId}`);
@@ -178,7 +189,7 @@ export class FakePowerFlexController {
 
   /** csi-powerflex's node id is the SDC's GUID; the mapping names the SDC's id. */
   private async sdcOf(nodeId: string): Promise<{ id: string } | 'not-found' | Reply> {
-    const reply = await this.array.send('GET', '/api/types/Sdc/instances/');
+    const reply = await this.retried(() => this.array.send('GET', '/api/types/Sdc/instances/'));
     if (reply.status !== 200) return arrayError(reply, 'listing SDCs');
     const sdc = (reply.body as { id: string; sdcGuid: string }[]).find((candidate) => candidate.sdcGuid === nodeId);
     return sdc ?? 'not-found';
