@@ -184,12 +184,15 @@ function authzCluster(address: string): EnvoyObject {
     typed_extension_protocol_options: HTTP2_PROTOCOL_OPTIONS,
     health_checks: [
       {
-        timeout: '0.5s',
+        timeout: '1s',
         interval: '1s',
         // Envoy checks a cluster it considers idle only every 60 s by default; Check traffic does not
-        // always count, and a draining service must be noticed within a second either way.
+        // always count, and a draining service must be noticed well within serve's --drain-ms (10 s).
         no_traffic_interval: '1s',
-        unhealthy_threshold: 1,
+        // Three misses, not one: with no panic routing a single health answer slower than the timeout
+        // (a loaded node, a GC pause) turned every Check into a 503 for a second. A draining service
+        // is still taken out within about 3 s.
+        unhealthy_threshold: 3,
         healthy_threshold: 1,
         grpc_health_check: { service_name: '', authority: AUTHZ_AUTHORITY },
       },
