@@ -93,12 +93,14 @@ function renderEdgeConfigCommand(): Command {
     .option('--authz <address>', 'decision service, host:port or unix:/path', DEFAULT_LISTEN)
     .option('--admin-api <host:port>', 'admin API served under /proxy/')
     .option('--envoy-admin-port <port>', "Envoy's own admin interface on 127.0.0.1")
+    .option('--envoy-stats-port <port>', "serve only GET /stats/prometheus (Envoy's counters: each array's circuit breaker, requests, answers) on this port of --listen-address; needs --envoy-admin-port")
     .option('--ca-file <file>', 'CA bundle for array certificates (default: the system bundle)')
     .option('--authz-timeout-ms <ms>', 'Check deadline; raise it for slow array logins and lookups', '500')
     .option('--route-timeout-ms <ms>', 'how long a request may run on an array (give serve the same value)', String(DEFAULT_ROUTE_TIMEOUT_MS))
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--output <file>', 'write the bootstrap here instead of stdout (an init container has no shell)')
     .action(async (options: Record<string, string | undefined>) => {
+      if (options.envoyStatsPort && !options.envoyAdminPort) throw new ConfigError('--envoy-stats-port serves the admin interface: give --envoy-admin-port too');
       const storage = await edgeStorage(options);
       const config = renderEdgeConfig({
         listen: { address: options.listenAddress!, port: port(options.listenPort!, '--listen-port') },
@@ -106,6 +108,7 @@ function renderEdgeConfigCommand(): Command {
         authz: { address: options.authz! },
         ...(options.adminApi && { adminApi: { address: options.adminApi } }),
         ...(options.envoyAdminPort && { envoyAdmin: { address: '127.0.0.1', port: port(options.envoyAdminPort, '--envoy-admin-port') } }),
+        ...(options.envoyStatsPort && { envoyStats: { address: options.listenAddress!, port: port(options.envoyStatsPort, '--envoy-stats-port') } }),
         storage,
         ...(options.caFile && { caFile: options.caFile }),
         authzTimeoutMs: parseMilliseconds(options.authzTimeoutMs!, '--authz-timeout-ms'),

@@ -152,6 +152,14 @@ describe('authzctl (built binary)', function () {
       expect((await admin(['storage', 'list', '--type', 'powerflex'])).stdout).to.include(`powerflex-${SYSTEM_ID}`);
     });
 
+    it("storage update --max-concurrent-requests: the array's backpressure limit reaches the service; 0 is refused and changes nothing", async function () {
+      const name = `powerflex-${SYSTEM_ID}`;
+      expectFailure(await admin(['storage', 'update', '--name', name, '--max-concurrent-requests', '0']), /--max-concurrent-requests <n>' argument '0' is invalid\. a whole number, at least 1/);
+      expect([...resources.current().storage.values()][0]?.maxConcurrentRequests).to.equal(undefined);
+      expectOk(await admin(['storage', 'update', '--name', name, '--max-concurrent-requests', '8', '--skip-array-check']));
+      await waitFor(() => [...resources.current().storage.values()][0]?.maxConcurrentRequests === 8, 'the service to load the limit');
+    });
+
     it('role create: a 100GiB quota on a pool of that system', async function () {
       const result = await admin(['role', 'create', '--name', 'gold', '--system-type', 'powerflex', '--system-id', SYSTEM_ID, '--pool', 'bronze', '--quota', '100GiB']);
       expectOk(result);

@@ -18,6 +18,8 @@ export interface ArrayDescription {
   ca: string;
   username: string;
   password: string;
+  /** The Storage's `maxConcurrentRequests` (the edge's limit of requests in flight to it); unset when absent. */
+  maxConcurrentRequests?: number;
 }
 
 export interface TenantDescription {
@@ -38,6 +40,11 @@ export interface WorkspaceOptions {
   tenants: readonly TenantDescription[];
   /** The Storage's reconciliation interval (Go duration; "0" off); the service default when unset. */
   pollInterval?: string;
+  /**
+   * Further arrays of the same type: Storage `<type>-2`, `<type>-3`, … each with its own credentials
+   * Secret and a role like the first one's (`<roleName>-2`, …) that every tenant is bound to.
+   */
+  moreArrays?: readonly ArrayDescription[];
 }
 
 export interface Workspace {
@@ -54,6 +61,8 @@ export interface Workspace {
   edgeCa: string;
   storageName: string;
   roleName: string;
+  /** Every role the tenants are bound to: `roleName` first, then one per further array. */
+  roleNames: string[];
   remove(): Promise<void>;
 }
 
@@ -63,28 +72,40 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const dir = await mkdtemp(path.join(tmpdir(), 'storage-authz-'));
   const systemType = options.systemType ?? 'powerflex';
   const storageName = `${systemType}-1`;
-  const credentialsSecret = `${systemType}-creds`;
   const resourcesDir = path.join(dir, 'resources');
   const secretsDir = path.join(dir, 'secrets');
   const keysDir = path.join(dir, 'signing-keys');
-  await Promise.all([resourcesDir, path.join(secretsDir, credentialsSecret), keysDir].map((d) => mkdir(d, { recursive: true })));
-
   // A DNS-1123 name; PowerStore pools are systemIDs such as `PS4ebb8d4e8488`, PowerMax SRPs `SRP_1`, PowerScale isiPaths `/ifs/data/csi`.
   const roleName = `${options.pool}-${options.quotaGiB}g`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '');
-  const objects: Record<string, unknown> = {
-    'storage.yaml': {
-      apiVersion: API_VERSION, kind: 'Storage', metadata: { name: storageName },
-      spec: { type: systemType, endpoint: options.array.endpoint, systemID: options.array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret: credentialsSecret }, ...(options.pollInterval !== undefined && { pollInterval: options.pollInterval }) },
-    },
-    'role.yaml': {
-      apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: roleName },
-      spec: { quota: `${options.quotaGiB}GiB`, systemType, systemID: options.array.systemId, pool: options.pool },
-    },
-  };
+  const arrays = [options.array, ...(options.moreArrays ?? [])].map((array, i) => ({
+    array,
+    storage: i === 0 ? storageName : `${systemType}-${i + 1}`,
+    secret: i === 0 ? `${systemType}-creds` : `${systemType}-${i + 1}-creds`,
+    role: i === 0 ? roleName : `${roleName}-${i + 1}`,
+  }));
+  await Promise.all([resourcesDir, ...arrays.map((a) => path.join(secretsDir, a.secret)), keysDir].map((d) => mkdir(d, { recursive: true })));
+
+  const objects: Record<string, unknown> = {};
+  for (const [i, { array, storage, secret, role }] of arrays.entries()) {
+    const suffix = i === 0 ? '' : `-${i + 1}`;
+    objects[`storage${suffix}.yaml`] = {
+      apiVersion: API_VERSION, kind: 'Storage', metadata: { name: storage },
+      spec: {
+        type: systemType, endpoint: array.endpoint, systemID: array.systemId, skipCertificateValidation: false, storageSystemCredentials: { secret },
+        ...(options.pollInterval !== undefined && { pollInterval: options.pollInterval }),
+        ...(array.maxConcurrentRequests !== undefined && { maxConcurrentRequests: array.maxConcurrentRequests }),
+      },
+    };
+    objects[`role${suffix}.yaml`] = {
+      apiVersion: API_VERSION, kind: 'CSMRole', metadata: { name: role },
+      spec: { quota: `${options.quotaGiB}GiB`, systemType, systemID: array.systemId, pool: options.pool },
+    };
+  }
+  const roleNames = arrays.map((a) => a.role);
   for (const tenant of options.tenants) {
     objects[`tenant-${tenant.name}.yaml`] = {
       apiVersion: API_VERSION, kind: 'CSMTenant', metadata: { name: tenant.name },
-      spec: { roles: roleName, approveSdc: tenant.approveSdc, revoke: false, ...(tenant.volumePrefix !== undefined && { volumePrefix: tenant.volumePrefix }) },
+      spec: { roles: roleNames.join(','), approveSdc: tenant.approveSdc, revoke: false, ...(tenant.volumePrefix !== undefined && { volumePrefix: tenant.volumePrefix }) },
     };
   }
   // The key file holds text (hex of 48 random bytes): the loader trims a trailing newline, which
@@ -93,10 +114,13 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
   const edge = await generateServingCertificate(new Date(Date.now() - 60_000), 24 * 3600_000);
   const files: [string, string][] = [
     ...Object.entries(objects).map(([name, object]): [string, string] => [path.join(resourcesDir, name), stringify(object)]),
-    [path.join(secretsDir, credentialsSecret, 'username'), options.array.username],
-    [path.join(secretsDir, credentialsSecret, 'password'), options.array.password],
+    ...arrays.flatMap(({ array, secret: credentials }): [string, string][] => [
+      [path.join(secretsDir, credentials, 'username'), array.username],
+      [path.join(secretsDir, credentials, 'password'), array.password],
+    ]),
     [path.join(keysDir, SIGNING_KEY_ID), secret],
-    [path.join(dir, 'array-ca.pem'), options.array.ca],
+    // One bundle the service and the edge trust every array's certificate with.
+    [path.join(dir, 'array-ca.pem'), arrays.map(({ array }) => array.ca.trim()).join('\n') + '\n'],
     [path.join(dir, 'edge-cert.pem'), edge.certPem],
     [path.join(dir, 'edge-key.pem'), edge.keyPem],
   ];
@@ -114,6 +138,7 @@ export async function createWorkspace(options: WorkspaceOptions): Promise<Worksp
     edgeCa: edge.certPem,
     storageName,
     roleName,
+    roleNames,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -13,9 +13,9 @@ import { renderEdgeConfig, type EdgeConfigInput } from './edge.js';
 
 const run = promisify(execFile);
 
-const storage = (name: string, endpoint: string, skipCertificateValidation = false): StorageSystem => ({
+const storage = (name: string, endpoint: string, skipCertificateValidation = false, type: StorageSystem['type'] = 'powerflex'): StorageSystem => ({
   name,
-  type: 'powerflex',
+  type,
   systemID: `${name}-id`,
   endpoint,
   skipCertificateValidation,
@@ -39,7 +39,12 @@ describe('edge Envoy config', () => {
       authz: { address: 'unix:/run/storage-authz.sock' },
       adminApi: { address: '127.0.0.1:8080' },
       envoyAdmin: { address: '127.0.0.1', port: 9901 },
-      storage: [storage('pf-lab', 'https://powerflex.lab.example:8443'), storage('pf-ip', 'https://10.0.0.1', true)],
+      envoyStats: { address: '0.0.0.0', port: 9102 },
+      storage: [
+        { ...storage('pf-lab', 'https://powerflex.lab.example:8443'), maxConcurrentRequests: 10 },
+        storage('pf-ip', 'https://10.0.0.1', true),
+        { ...storage('ps-lab', 'https://powerstore.lab.example', false, 'powerstore'), maxConcurrentRequests: 4 },
+      ],
       caFile: certFile,
     };
   });
@@ -59,9 +64,33 @@ describe('edge Envoy config', () => {
 
   it('renders one cluster per Storage, verifying the array certificate unless told not to', () => {
     const byName = new Map(clusters(renderEdgeConfig(input)).map((cluster) => [cluster.name, JSON.stringify(cluster)]));
-    expect([...byName.keys()]).to.deep.equal(['storage-authz', 'storage-pf-lab', 'storage-pf-ip', 'storage-authz-admin']);
+    expect([...byName.keys()]).to.deep.equal(['storage-authz', 'storage-pf-lab', 'storage-pf-ip', 'storage-ps-lab', 'storage-authz-admin', 'envoy-admin']);
     expect(byName.get('storage-pf-lab')).to.include('"sni":"powerflex.lab.example"').and.include('"trusted_ca"').and.include('"exact":"powerflex.lab.example"');
     expect(byName.get('storage-pf-ip')).to.not.include('validation_context').and.not.include('"sni"');
+  });
+
+  it("bounds an array's requests in flight by its maxConcurrentRequests, and leaves Envoy's defaults when unset", () => {
+    const byName = new Map(clusters(renderEdgeConfig(input)).map((cluster) => [cluster.name, cluster]));
+    expect(byName.get('storage-pf-lab')!.circuit_breakers).to.deep.equal({ thresholds: [{ priority: 'DEFAULT', max_requests: 10, max_pending_requests: 10, track_remaining: true }] });
+    expect(byName.get('storage-pf-ip')).to.not.have.property('circuit_breakers');
+  });
+
+  it("answers an array's overflow in that array's error shape with Retry-After, one mapper per Storage", () => {
+    const listeners = (renderEdgeConfig(input).static_resources as { listeners: { filter_chains: { filters: { typed_config: { local_reply_config: { mappers: Record<string, unknown>[] } } }[] }[] }[] }).listeners;
+    const mappers = listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.local_reply_config.mappers;
+    expect(mappers.map((mapper) => JSON.stringify(mapper.filter))).to.satisfy((filters: string[]) =>
+      filters.every((filter, i) => filter.includes('"flags":["UO"]') && filter.includes(`"exact":"${input.storage[i]!.type}/${input.storage[i]!.systemID}"`)),
+    );
+    const bodies = mappers.map((mapper) => JSON.parse((mapper.body as { inline_string: string }).inline_string) as Record<string, unknown>);
+    expect(bodies[0]).to.deep.equal({ errorCode: 503, httpStatusCode: 503, message: 'storage "pf-lab" is at its limit of 10 concurrent requests; retry after 1 s' });
+    expect(bodies[2]).to.have.nested.property('messages[0].message_l10n', 'storage "ps-lab" is at its limit of 4 concurrent requests; retry after 1 s');
+    expect(mappers[0]).to.deep.include({ status_code: 503, headers_to_add: [{ header: { key: 'retry-after', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] });
+  });
+
+  it('serves only GET /stats/prometheus on the stats listener, and needs the admin interface for it', () => {
+    const listeners = (renderEdgeConfig(input).static_resources as { listeners: Record<string, unknown>[] }).listeners;
+    expect(JSON.stringify(listeners[1])).to.include('"path":"/stats/prometheus"').and.include('"exact":"GET"').and.include('"direct_response":{"status":404}');
+    expect(() => renderEdgeConfig({ ...input, envoyAdmin: undefined })).to.throw('give envoyAdmin too');
   });
 
   it('defaults to the system CA bundle for array certificates', () => {

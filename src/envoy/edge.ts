@@ -2,8 +2,9 @@
 // sidecars, ext_authz (with the request body) to the decision service, one cluster per Storage
 // chosen by the routing header of the allow response, the admin API for /proxy/, and the access-log
 // stream that confirms reservations and reports array sessions the array refused.
+import { ERROR_BODIES } from '../arrays/errorBodies.js';
 import { METADATA } from '../pipeline/metadata.js';
-import type { StorageSystem } from '../resources/types.js';
+import { storageKey, type StorageSystem } from '../resources/types.js';
 import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
@@ -14,6 +15,11 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = 120_000;
 const AUTHZ_AUTHORITY = 'storage-authz';
 const ADMIN_API_CLUSTER = 'storage-authz-admin';
 const ACCESS_LOG_NAME = 'storage-authz-edge';
+const ENVOY_ADMIN_CLUSTER = 'envoy-admin';
+/** Envoy's Prometheus exposition on its admin interface, the only path the stats listener serves. */
+export const ENVOY_STATS_PATH = '/stats/prometheus';
+/** What an array at its concurrency limit tells the driver: try again in a second (a slot frees as soon as one request ends). */
+export const OVERFLOW_RETRY_AFTER_SECONDS = 1;
 
 /** Debian's system CA bundle: array certificates are verified against it unless a caFile is given. */
 const SYSTEM_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -35,6 +41,12 @@ export interface EdgeConfigInput {
   adminApi?: { address: string };
   /** Envoy's own admin interface (keep it on loopback). */
   envoyAdmin?: { address: string; port: number };
+  /**
+   * A listener serving only `GET /stats/prometheus` from the admin interface (needs `envoyAdmin`):
+   * Envoy's own counters for Prometheus — the circuit breakers of each array's cluster among them —
+   * without exposing the rest of the admin API.
+   */
+  envoyStats?: { address: string; port: number };
   storage: readonly StorageSystem[];
   /** CA bundle for array certificates (default: the system bundle). */
   caFile?: string;
@@ -48,9 +60,51 @@ export interface EdgeConfigInput {
 export function renderEdgeConfig(input: EdgeConfigInput): EnvoyObject {
   const clusters = [authzCluster(input.authz.address), ...input.storage.map((system) => storageCluster(system, input.caFile ?? SYSTEM_CA_BUNDLE))];
   if (input.adminApi) clusters.push(singleHostCluster(ADMIN_API_CLUSTER, envoyAddress(input.adminApi.address)));
+  const listeners = [edgeListener(input)];
+  if (input.envoyStats) {
+    if (!input.envoyAdmin) throw new Error('the Envoy stats listener serves the admin interface: give envoyAdmin too');
+    listeners.push(statsListener(input.envoyStats));
+    clusters.push(singleHostCluster(ENVOY_ADMIN_CLUSTER, socketAddress(input.envoyAdmin.address, input.envoyAdmin.port)));
+  }
   return {
     ...(input.envoyAdmin && { admin: { address: socketAddress(input.envoyAdmin.address, input.envoyAdmin.port) } }),
-    static_resources: { listeners: [edgeListener(input)], clusters },
+    static_resources: { listeners, clusters },
+  };
+}
+
+/** Plain HTTP, `GET /stats/prometheus` only (Istio's prometheus_stats pattern); anything else is a 404 from Envoy. */
+function statsListener(listen: { address: string; port: number }): EnvoyObject {
+  return {
+    name: 'envoy-stats',
+    address: socketAddress(listen.address, listen.port),
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'envoy_stats',
+              codec_type: 'AUTO',
+              route_config: {
+                name: 'envoy-stats',
+                virtual_hosts: [
+                  {
+                    name: 'envoy-stats',
+                    domains: ['*'],
+                    routes: [
+                      { match: { path: ENVOY_STATS_PATH, headers: [{ name: ':method', string_match: { exact: 'GET' } }] }, route: { cluster: ENVOY_ADMIN_CLUSTER } },
+                      { match: { prefix: '/' }, direct_response: { status: 404 } },
+                    ],
+                  },
+                ],
+              },
+              http_filters: [ROUTER_FILTER],
+            },
+          },
+        ],
+      },
+    ],
   };
 }
 
@@ -102,6 +156,7 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
               // the admin for `authzctl why-denied` (the same id the access log and the audit record carry).
               always_set_request_id_in_response: true,
               route_config: { name: 'edge', virtual_hosts: [{ name: 'edge', domains: ['*'], routes }] },
+              local_reply_config: { mappers: input.storage.map(overflowReply) },
               http_filters: [extAuthzFilter(grpcService, input.authzTimeoutMs ?? 500), ROUTER_FILTER],
               ...(input.accessLog !== false && { access_log: [accessLog(grpcService)] }),
             },
@@ -202,6 +257,42 @@ function authzCluster(address: string): EnvoyObject {
   };
 }
 
+/**
+ * An array's cluster at its circuit-breaker limit makes the router answer 503 itself, flagged UO
+ * (upstream overflow): this mapper, matched on that flag and on the system the allow named in its
+ * metadata, gives the answer the array's own error shape and a Retry-After, as the array would.
+ */
+function overflowReply(system: StorageSystem): EnvoyObject {
+  const limit = system.maxConcurrentRequests === undefined ? '' : ` of ${system.maxConcurrentRequests}`;
+  const message = `storage "${system.name}" is at its limit${limit} concurrent requests; retry after ${OVERFLOW_RETRY_AFTER_SECONDS} s`;
+  const { contentType, body } = ERROR_BODIES[system.type](503, message);
+  return {
+    filter: {
+      and_filter: {
+        filters: [
+          { response_flag_filter: { flags: ['UO'] } },
+          { metadata_filter: { matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key: METADATA.system }], value: { string_match: { exact: storageKey(system.type, system.systemID) } } } } },
+        ],
+      },
+    },
+    status_code: 503,
+    body: { inline_string: body },
+    // The default format would wrap the body in text/plain; the driver parses the array's JSON.
+    body_format_override: { text_format_source: { inline_string: '%LOCAL_REPLY_BODY%' }, content_type: contentType },
+    headers_to_add: [{ header: { key: 'retry-after', value: String(OVERFLOW_RETRY_AFTER_SECONDS) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+  };
+}
+
+/**
+ * `maxConcurrentRequests` bounds the requests in flight to the array (max_requests); as many again
+ * may wait for a connection to open (HTTP/1.1 needs one per request, and none may wait at a cold
+ * start with 0), never for a busy one to free: those overflow at once. No retries are configured, so
+ * max_retries does not apply. Unset: Envoy's defaults (1024 each).
+ */
+function circuitBreakers(limit: number): EnvoyObject {
+  return { thresholds: [{ priority: 'DEFAULT', max_requests: limit, max_pending_requests: limit, track_remaining: true }] };
+}
+
 function storageCluster(system: StorageSystem, caFile: string): EnvoyObject {
   const url = new URL(system.endpoint);
   if (url.protocol !== 'https:') throw new Error(`Storage "${system.name}": endpoint ${system.endpoint} must be https://`);
@@ -210,6 +301,7 @@ function storageCluster(system: StorageSystem, caFile: string): EnvoyObject {
   return {
     ...singleHostCluster(storageClusterName(system), socketAddress(hostname, port), hostname),
     transport_socket: upstreamTls(hostname, system.skipCertificateValidation ? { kind: 'insecure' } : { kind: 'ca-bundle', caFile }),
+    ...(system.maxConcurrentRequests !== undefined && { circuit_breakers: circuitBreakers(system.maxConcurrentRequests) }),
   };
 }
 

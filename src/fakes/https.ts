@@ -1,5 +1,6 @@
 // What every fake array serves on: HTTPS on a free loopback port, with a fresh self-signed
 // certificate for 127.0.0.1 and localhost that the tests and the demo trust as the array's CA.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +22,9 @@ export interface FakeServer {
 }
 
 export async function startFakeServer(commonName: string, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<FakeServer> {
-  const pems = await generate([{ name: 'commonName', value: commonName }], {
+  // Each fake its own subject: two CAs of one name in a trust bundle (a test with two arrays) make
+  // the verifier pick either one by name and fail the other array's certificate.
+  const pems = await generate([{ name: 'commonName', value: `${commonName} ${randomUUID()}` }], {
     keyType: 'ec',
     algorithm: 'sha256',
     extensions: [
@@ -40,6 +43,40 @@ export async function startFakeServer(commonName: string, handler: (req: Incomin
 }
 
 /**
+ * Requests a test holds at the array (`FakeArrayServer.hold`): each matching request waits, received
+ * but unanswered, until `release`; counted in flight from arrival until its answer is sent, so a test
+ * sees how many the array had at once without timing anything.
+ */
+export class RequestHold {
+  /** Matching requests received so far. */
+  received = 0;
+  /** Matching requests received and not yet answered. */
+  inFlight = 0;
+  /** The most matching requests in flight at once. */
+  maxInFlight = 0;
+  private released = false;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly matches: (request: SeenRequest) => boolean) {}
+
+  /** Answers every held request, and every matching one that arrives from now on at once. */
+  release(): void {
+    this.released = true;
+    for (const answer of this.waiting.splice(0)) answer();
+  }
+
+  /** Runs `answer` when released; in flight until the response is over (sent, or the client gone). */
+  admit(res: ServerResponse, answer: () => void): void {
+    this.received += 1;
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => (this.inFlight -= 1));
+    if (this.released) answer();
+    else this.waiting.push(answer);
+  }
+}
+
+/**
  * What each fake array class shares: it owns one HTTPS server (started by `listen`, which creates
  * the certificate before the first request can arrive), its CA, address and stop.
  */
@@ -48,6 +85,7 @@ export abstract class FakeArrayServer {
   ca = '';
   private server?: Server;
   private readonly seen: SeenRequest[] = [];
+  private readonly holds: RequestHold[] = [];
 
   /** Answers one request, whose body has been read whole and recorded. */
   protected abstract respond(request: SeenRequest, res: ServerResponse): void;
@@ -63,8 +101,17 @@ export abstract class FakeArrayServer {
     req.on('end', () => {
       const request: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: Buffer.concat(chunks).toString('utf8') };
       this.seen.push(request);
-      this.respond(request, res);
+      const hold = this.holds.find((candidate) => candidate.matches(request));
+      if (hold) hold.admit(res, () => this.respond(request, res));
+      else this.respond(request, res);
     });
+  }
+
+  /** From now on, requests `matches` accepts are held until the hold is released (see RequestHold). */
+  hold(matches: (request: SeenRequest) => boolean): RequestHold {
+    const hold = new RequestHold(matches);
+    this.holds.push(hold);
+    return hold;
   }
 
   /** Starts on a free loopback port with a fresh self-signed certificate for 127.0.0.1 and localhost. */

@@ -75,6 +75,7 @@ interface StorageSpec {
   skipCertificateValidation: boolean;
   pollInterval?: string;
   isiPath?: string;
+  maxConcurrentRequests?: number;
   storageSystemCredentials: { secret?: string; secretProviderClass?: { name: string; usernameObjectName: string; passwordObjectName: string } };
 }
 
@@ -118,6 +119,7 @@ function toResourceObject(kind: ResourceKind, obj: ValidObject, errors: FieldErr
       };
       if (spec.pollInterval !== undefined) storage.pollInterval = spec.pollInterval;
       if (spec.isiPath !== undefined) storage.isiPath = spec.isiPath;
+      if (spec.maxConcurrentRequests !== undefined) storage.maxConcurrentRequests = spec.maxConcurrentRequests;
       return { kind, name, storage };
     }
   }

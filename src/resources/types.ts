@@ -70,6 +70,8 @@ export interface StorageSystem {
   credentials: CredentialsRef;
   pollInterval?: string;
   isiPath?: string;
+  /** `spec.maxConcurrentRequests`: the edge's circuit breaker on this array's cluster; unset, Envoy's default (1024). */
+  maxConcurrentRequests?: number;
 }
 
 export interface ArrayCredentials {

@@ -4,7 +4,7 @@
 // (`<secrets-dir>/<secret>/`, the layout of a mounted Kubernetes Secret).
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createAdapters } from '../../arrays/registry.js';
 import { ArrayCheckError } from '../../arrays/types.js';
 import type { LoadedObject } from '../../resources/load.js';
@@ -48,9 +48,19 @@ interface StorageOptions extends CredentialOptions {
   skipCertificateValidation?: boolean;
   pollInterval?: string;
   isiPath?: string;
+  maxConcurrentRequests?: number;
   dryRun?: boolean;
   skipArrayCheck?: boolean;
   arrayInsecure?: boolean;
+}
+
+const MAX_REQUESTS_FLAG = '--max-concurrent-requests <n>';
+const MAX_REQUESTS_HELP = "the most requests the edge forwards to the array at once; more get a fast 503 with Retry-After (default: Envoy's 1024)";
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(number) || number < 1) throw new InvalidArgumentError('a whole number, at least 1');
+  return number;
 }
 
 /** Options for where credentials come from, shared by create and update. */
@@ -81,6 +91,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
       .option('-a, --array-insecure', "karavictl's name for --skip-certificate-validation")
       .option('--poll-interval <duration>', 'how often to check the array, e.g. 30s')
       .option('--isi-path <path>', 'PowerScale base path, e.g. /ifs/data/csi')
+      .option(MAX_REQUESTS_FLAG, MAX_REQUESTS_HELP, positiveInteger)
       .option('--dry-run', 'check and print the object without writing anything'),
   ).action(async (options: StorageOptions, command: Command) => {
     const globals = globalsOf(command);
@@ -98,6 +109,7 @@ export function registerStorageCommands(program: Command, io: Io): void {
     };
     if (options.pollInterval !== undefined) spec.pollInterval = options.pollInterval;
     if (options.isiPath !== undefined) spec.isiPath = options.isiPath;
+    if (options.maxConcurrentRequests !== undefined) spec.maxConcurrentRequests = options.maxConcurrentRequests;
     const store = await openStore(globals, options.dryRun);
     assertAbsent(store, 'Storage', name);
     await saveWithCredentials(io, globals, manifest('Storage', name, spec), secret, options, store);
@@ -121,11 +133,12 @@ export function registerStorageCommands(program: Command, io: Io): void {
       .option('-e, --endpoint <url>', 'array REST endpoint')
       .option('--skip-certificate-validation', "do not verify the array's TLS certificate")
       .option('--no-skip-certificate-validation', "verify the array's TLS certificate")
-      .option('--poll-interval <duration>', 'how often to check the array, e.g. 30s'),
+      .option('--poll-interval <duration>', 'how often to check the array, e.g. 30s')
+      .option(MAX_REQUESTS_FLAG, MAX_REQUESTS_HELP, positiveInteger),
   ).action(async (options: StorageOptions, command: Command) => {
-    const changes = { endpoint: options.endpoint, skipCertificateValidation: options.skipCertificateValidation, pollInterval: options.pollInterval };
+    const changes = { endpoint: options.endpoint, skipCertificateValidation: options.skipCertificateValidation, pollInterval: options.pollInterval, maxConcurrentRequests: options.maxConcurrentRequests };
     if (Object.values(changes).every((v) => v === undefined) && !options.secret && !options.username) {
-      throw new CliError('nothing to update: give --endpoint, --skip-certificate-validation, --poll-interval, --secret or --username');
+      throw new CliError('nothing to update: give --endpoint, --skip-certificate-validation, --poll-interval, --max-concurrent-requests, --secret or --username');
     }
     const globals = globalsOf(command);
     const store = await requireStore(globals);

@@ -56,6 +56,10 @@ describe('access-log outcomes', () => {
       'unknown', 'unknown', 'unknown', 'unknown', 'unknown',
     ]);
   });
+
+  it("reads Envoy's circuit-breaker overflow as refused: the request was never sent to the array", () => {
+    expect([outcomeOf(503, ['upstream_overflow']), outcomeOf(503, ['upstream_overflow', 'upstream_remote_reset'])]).to.deep.equal(['refused', 'unknown']);
+  });
 });
 
 describe('settlement from the access log', () => {

@@ -18,8 +18,14 @@ export type Outcome = 'succeeded' | 'refused' | 'unknown';
 
 /** Envoy's route timeout answer; the array's own 504 cannot be told apart from it, so it is unknown too. */
 const GATEWAY_TIMEOUT = 504;
+/**
+ * Envoy's flag for a request its circuit breaker refused (UO): the array's cluster was at its
+ * maxConcurrentRequests, so the request was never sent. Like the array's own refusal, it settles.
+ */
+const UPSTREAM_OVERFLOW = 'upstream_overflow';
 
 export function outcomeOf(responseCode: number | undefined, envoyFlags: readonly string[]): Outcome {
+  if (envoyFlags.length === 1 && envoyFlags[0] === UPSTREAM_OVERFLOW) return 'refused';
   if (responseCode === undefined || responseCode === 0 || responseCode === GATEWAY_TIMEOUT || envoyFlags.length > 0) return 'unknown';
   return responseCode >= 200 && responseCode < 300 ? 'succeeded' : 'refused';
 }
