@@ -74,6 +74,12 @@ describe('helm chart charts/storage-authz against a real API server', function (
         expect(kinds).to.include.members(['ServiceMonitor', 'ConfigMap']);
         const dashboard = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as { kind?: string; data?: Record<string, string> } | null).find((doc) => doc?.kind === 'ConfigMap' && doc.data?.['storage-authz.json']);
         expect(JSON.parse(dashboard!.data!['storage-authz.json']!)).to.include({ uid: 'storage-authz' });
+        // The edge Envoy's circuit-breaker counters: rendered on their own port, exposed and scraped.
+        const docs = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as Record<string, unknown> | null);
+        const find = (kind: string, suffix = '') => docs.find((doc) => doc?.kind === kind && String((doc.metadata as { name: string }).name).endsWith(suffix));
+        expect(JSON.stringify(find('Deployment'))).to.include('"--envoy-stats-port=9465"').and.include('"name":"envoy-metrics","containerPort":9465');
+        expect((find('Service', '-metrics')!.spec as { ports: { name: string; port: number }[] }).ports.map((p) => [p.name, p.port])).to.deep.equal([['metrics', 9464], ['envoy-metrics', 9465]]);
+        expect((find('ServiceMonitor')!.spec as { endpoints: { port: string; path: string }[] }).endpoints.map((e) => [e.port, e.path])).to.deep.equal([['metrics', '/metrics'], ['envoy-metrics', '/stats/prometheus']]);
       }
       if (name.startsWith('Istio')) expect(kinds).to.include.members(['AuthorizationPolicy', 'VirtualService', 'ServiceEntry', 'DestinationRule']);
       const applied = await runTool('kubectl', [...kubeconfig, 'apply', '--dry-run=server', '--validate=strict', '-n', NAMESPACE, '-f', '-'], rendered.stdout);
