@@ -19,7 +19,7 @@ if [ ! -x "$BIN" ]; then
   command -v go >/dev/null 2>&1 \
     || fail "Go 1.25+ is required to build test/$NAME ('go build' with the modules pinned in its go.mod from the Go module proxy); 'go' is not on PATH."
   mkdir -p "$CACHE"
-  echo "build-go-driver: go build test/$NAME ($(grep -m1 'github.com/dell/' go.mod | xargs)) -> $BIN" >&2
+  echo "build-go-driver: go build test/$NAME -> $BIN" >&2
   # -mod=readonly: only the versions and hashes committed in go.mod/go.sum are used.
   GOFLAGS=-mod=readonly go build -trimpath -o "$BIN.tmp" . \
     || fail "'go build' in test/$NAME failed (Go older than 1.25, or the Go module proxy unreachable?)."

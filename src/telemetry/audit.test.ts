@@ -25,6 +25,7 @@ const quotaDeny: Decision = {
 const facts: DecisionFacts = {
   startedAt: 0,
   phase: 'ledger',
+  phases: [],
   arrayType: 'powerflex',
   tenant: 'team-a',
   systemID: '7045c4cc20dffc0f',

@@ -15,11 +15,22 @@ export interface QuotaFigures {
   requestedKiB: number;
 }
 
+/** One phase run, in performance.now() milliseconds (a trace's child span). */
+export interface PhaseTiming {
+  phase: Phase;
+  startedAt: number;
+  endedAt: number;
+}
+
 export interface DecisionFacts {
   /** performance.now() when the decision started. */
   startedAt: number;
   /** The phase being run: on a denial, the phase that refused. */
   phase: Phase;
+  /** The phases run so far, in order. */
+  phases: PhaseTiming[];
+  /** Envoy stopped waiting for the decision (its Check deadline) while this phase ran. */
+  timedOut?: boolean;
   arrayType?: string;
   tenant?: string;
   systemID?: string;
@@ -36,6 +47,15 @@ export interface DecisionObserver {
 }
 
 export const NO_OBSERVER: DecisionObserver = { phase() {}, decided() {} };
+
+/** Several observers as one (metrics and audit, traces), each told everything in order. */
+export function allObservers(observers: readonly DecisionObserver[]): DecisionObserver {
+  if (observers.length === 1) return observers[0]!;
+  return {
+    phase: (phase, seconds) => observers.forEach((observer) => observer.phase(phase, seconds)),
+    decided: (request, decision, facts) => observers.forEach((observer) => observer.decided(request, decision, facts)),
+  };
+}
 
 interface Subject {
   name?: string;
