@@ -22,7 +22,7 @@ import { mintTokenPair } from '../src/tokens/mint.js';
 import { runAuthzctl } from './support/authzctl.js';
 import { checkMetrics, sampleValue, samples, type Sample } from './support/prometheus.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
-import { startServeAndEdge } from './support/serveEdge.js';
+import { loggedDecisions, startServeAndEdge } from './support/serveEdge.js';
 
 const POOL = DEFAULT_POOLS[0]!;
 
@@ -81,13 +81,7 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     return samples(text);
   }
 
-  /** The audit lines the service logged (pino JSON, one `decision` object each). */
-  const loggedDecisions = (): DecisionRecord[] =>
-    service
-      .output()
-      .split('\n')
-      .filter((line) => line.includes('"msg":"decision"'))
-      .map((line) => (JSON.parse(line) as { decision: DecisionRecord }).decision);
+  const decisionsLogged = (): DecisionRecord[] => loggedDecisions(service);
 
   before(async () => {
     await promisify(execFile)('npx', ['tsc', '-p', 'src/cli/tsconfig.json'], { cwd: repoRoot });
@@ -151,8 +145,8 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
   });
 
   it('keeps one audit record per decision, allow and deny, in the log and in the Redis stream, without a token', async () => {
-    await waitFor(() => loggedDecisions().length >= 4, 'four decision lines in the service log');
-    const byId = new Map(loggedDecisions().map((record) => [record.id, record]));
+    await waitFor(() => decisionsLogged().length >= 4, 'four decision lines in the service log');
+    const byId = new Map(decisionsLogged().map((record) => [record.id, record]));
     expect(byId.get(allowed.requestId)).to.include({ outcome: 'allow', reason: 'allowed', tenant: 'team-a', pool: POOL.name, operation: 'volume-create', volume: 'ops-vol-1', sizeKiB: 16 * GIB_IN_KIB, systemID: gateway.systemId, arrayType: 'powerflex' });
     expect(byId.get(quotaDenied.requestId)).to.include({
       outcome: 'deny', status: 507, reason: 'quota-exceeded', phase: 'ledger', tenant: 'team-a', volume: 'ops-vol-2',

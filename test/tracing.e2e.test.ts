@@ -15,7 +15,7 @@ import type { DecisionRecord } from '../src/telemetry/audit.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import { goDriverBin } from './support/goDriver.js';
 import { sampleValue, samples } from './support/prometheus.js';
-import { startServeAndEdge } from './support/serveEdge.js';
+import { loggedDecisions, startServeAndEdge } from './support/serveEdge.js';
 
 const POOL = DEFAULT_POOLS[0]!;
 const AUTHZ_TIMEOUT_MS = 3000;
@@ -88,8 +88,7 @@ describe('traces: a span per decision, a child per phase, continuing the tracepa
   }
 
   /** The audit line serve logged for a request id. */
-  const auditRecord = (id: string): DecisionRecord | undefined =>
-    service.output().split('\n').filter((line) => line.includes('"msg":"decision"')).map((line) => (JSON.parse(line) as { decision: DecisionRecord }).decision).find((d) => d.id === id);
+  const auditRecord = (id: string): DecisionRecord | undefined => loggedDecisions(service).find((d) => d.id === id);
 
   before(async () => {
     receiver = start(goDriverBin('otlp-receiver'), []);

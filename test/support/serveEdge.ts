@@ -9,6 +9,7 @@ import { waitForClusterHealth } from '../../src/harness/envoy.js';
 import { freePort, waitForPort } from '../../src/harness/ports.js';
 import { start, waitForOutput, type Started } from '../../src/harness/process.js';
 import { envoyBin, repoRoot } from '../../src/harness/tools.js';
+import type { DecisionRecord } from '../../src/telemetry/audit.js';
 
 export const CLI = [path.join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), path.join(repoRoot, 'src/main.ts')];
 
@@ -58,4 +59,13 @@ export async function startServeAndEdge(workspace: Workspace, serveArgs: string[
   await waitForPort(edgePort);
   await waitForClusterHealth(envoyAdminPort, AUTHZ_CLUSTER, true);
   return { service, envoy, authzPort, adminApiPort, edgePort, envoyAdminPort };
+}
+
+/** The audit records serve logged so far (pino JSON lines `"msg":"decision"`, one `decision` object each). */
+export function loggedDecisions(service: Started): DecisionRecord[] {
+  return service
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"msg":"decision"'))
+    .map((line) => (JSON.parse(line) as { decision: DecisionRecord }).decision);
 }
