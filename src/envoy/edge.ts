@@ -284,10 +284,11 @@ function overflowReply(system: StorageSystem): EnvoyObject {
 }
 
 /**
- * `maxConcurrentRequests` bounds the requests in flight to the array (max_requests); as many again
- * may wait for a connection to open (HTTP/1.1 needs one per request, and none may wait at a cold
- * start with 0), never for a busy one to free: those overflow at once. No retries are configured, so
- * max_retries does not apply. Unset: Envoy's defaults (1024 each).
+ * `maxConcurrentRequests` bounds the requests in flight to the array (max_requests). As many again
+ * may wait for a connection (HTTP/1.1 needs one per request; with 0 allowed to wait, the first
+ * requests after a start would overflow), only as long as a new one takes to open: then each is sent
+ * if a slot is free and overflows if not (Envoy's upstream_rq_active_overflow). No retries are
+ * configured, so max_retries does not apply. Unset: Envoy's defaults (1024 each).
  */
 function circuitBreakers(limit: number): EnvoyObject {
   return { thresholds: [{ priority: 'DEFAULT', max_requests: limit, max_pending_requests: limit, track_remaining: true }] };
