@@ -50,12 +50,16 @@ interface Trust {
 }
 
 const MAX_TOKEN_LENGTH = 8192;
+/** Distinct protected headers remembered (a garbage-header flood just restarts the memo). */
+const HEADER_MEMO_SIZE = 256;
+const NOT_A_JWT = Symbol('not a JWT');
 
 export class ServiceAccountVerifier {
   private readonly options: Required<Omit<ServiceAccountVerifierOptions, 'now'>> & { now: () => number };
   /** Key sets by their source (URL + CA, or inline JWKS): a reload keeps the cache of an unchanged source. */
   private keySets = new Map<string, { getKey: JWTVerifyGetKey; close?: () => Promise<void> }>();
   private indexed?: { snapshot: ResourceSnapshot; byIssuer: Map<string, Trust[]> };
+  private readonly headerAlgorithms = new Map<string, unknown>();
 
   constructor(options: ServiceAccountVerifierOptions = {}) {
     this.options = {
@@ -74,15 +78,15 @@ export class ServiceAccountVerifier {
    */
   async verify(token: string, resources: ResourceSnapshot): Promise<ServiceAccountIdentity | undefined> {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
-    let alg: unknown;
+    const alg = this.algorithmOf(token);
+    // Not a JWT, or an HS256 Dell token (every data-path request of a Dell tenant): the Dell verifier's.
+    if (alg === NOT_A_JWT || (typeof alg === 'string' && alg.startsWith('HS'))) return undefined;
     let unverified: JWTPayload;
     try {
-      alg = decodeProtectedHeader(token).alg;
       unverified = decodeJwt(token);
     } catch {
       return undefined; // not a JWT: the Dell verifier names the problem
     }
-    if (typeof alg === 'string' && alg.startsWith('HS')) return undefined;
     const trusts = this.index(resources).get(String(unverified.iss));
     if (!trusts) {
       if (this.options.ownIssuers.includes(String(unverified.iss))) return undefined;
@@ -120,6 +124,26 @@ export class ServiceAccountVerifier {
    * cluster `tenant` trusts: verified like a driver's token, except that any service account of that
    * cluster may hold one. Returns the verified payload and the trust it was verified under.
    */
+  /**
+   * The `alg` of a token's protected header. Decoded headers are remembered by their encoded text:
+   * a fleet sends a handful of distinct headers, and this runs before the Dell verifier's cache on
+   * every request, so decoding each token's header and payload again cost more than the decision.
+   */
+  private algorithmOf(token: string): unknown {
+    const dot = token.indexOf('.');
+    const segment = dot < 0 ? token : token.slice(0, dot);
+    if (this.headerAlgorithms.has(segment)) return this.headerAlgorithms.get(segment);
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      alg = NOT_A_JWT;
+    }
+    if (this.headerAlgorithms.size >= HEADER_MEMO_SIZE) this.headerAlgorithms.clear();
+    this.headerAlgorithms.set(segment, alg);
+    return alg;
+  }
+
   async verifyWorkload(token: string, tenant: Tenant): Promise<{ payload: JWTPayload; identity: TrustedIdentity }> {
     if (token.length > MAX_TOKEN_LENGTH) throw new TokenError('malformed', 'token is too long');
     let iss: unknown;
