@@ -107,6 +107,13 @@ describe('recent decisions: bounds', function () {
     expect((await store.find({ tenant: 'team-a', limit: 10 })).map((r) => r.id)).to.deep.equal(['r5', 'r4', 'r3']);
   });
 
+  it('the Redis stream keeps every decision of a burst, in order, though a turn of the loop writes them together', async () => {
+    const store = ledger.recentDecisions();
+    await Promise.all(Array.from({ length: 600 }, (_, i) => store.add(at(`burst-${i}`, 'team-burst', new Date().toISOString()))));
+    const kept = await store.find({ tenant: 'team-burst', limit: 1000 });
+    expect(kept.map((r) => r.id)).to.deep.equal(Array.from({ length: 600 }, (_, i) => `burst-${599 - i}`));
+  });
+
   it('the Redis stream is capped near its MAXLEN, newest kept', async () => {
     const store = ledger.recentDecisions(100);
     for (let i = 0; i < 1000; i += 1) await store.add(at(`cap-${i}`, 'team-cap', new Date().toISOString()));
