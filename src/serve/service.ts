@@ -20,6 +20,7 @@ import { findOnArray } from '../pipeline/confirm/settle.js';
 import { allObservers } from '../pipeline/observe/observe.js';
 import { createDecider, type Decide } from '../pipeline/pipeline.js';
 import { ServiceAccountVerifier } from '../tokens/serviceAccount.js';
+import { MemoisedPolicy } from '../pipeline/policy/memo.js';
 import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
 import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import { DirectoryResources } from '../resources/directory.js';
@@ -151,7 +152,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     closers.push(() => serviceAccounts.close());
     const resources = await openResources(config.resources, logger, metrics);
     closers.push(() => resources.close());
-    const policy = await WasmPolicyEngine.load(config.policyWasm);
+    const policy = new MemoisedPolicy(await WasmPolicyEngine.load(config.policyWasm));
     const applyRoles = (snapshot: ResourceSnapshot) => {
       try {
         policy.setRoles(snapshot.roles.values());
