@@ -35,6 +35,16 @@ describe('identity phase', () => {
     expect(identity).to.deep.equal({ status: 401, reason: 'tenant-revoked', message: 'tenant has been revoked' });
   });
 
+  it('refuses a tenant revoked after its token was verified and cached, on the very next request', async () => {
+    const cached = new TokenVerifier({ keys: () => keys });
+    const bearer = `Bearer ${await token('csm-tenant')}`;
+    expect(await identify(bearer, cached, snapshot(tenantA))).to.have.property('tenant');
+    // The verification is now cached; the tenant is read from the live snapshot of every request.
+    expect(await identify(bearer, cached, snapshot({ ...tenantA, revoke: true }))).to.include({ status: 401, reason: 'tenant-revoked' });
+    expect(await identify(bearer, cached, snapshot())).to.include({ status: 403, reason: 'unknown-tenant' });
+    expect(await identify(bearer, cached, snapshot({ ...tenantA, roles: [] }))).to.have.property('roles').that.is.empty;
+  });
+
   it('refuses a tenant that is not configured with 403', async () => {
     const identity = await identify(`Bearer ${await token('csm-tenant', 'ghost')}`, verifier, snapshot(tenantA));
     expect(identity).to.include({ status: 403, reason: 'unknown-tenant' });
