@@ -7,6 +7,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { envoyServices } from '../src/check/protos.js';
 import type { CheckResponseMessage } from '../src/check/wire.js';
 import { memoryReport, serveIpc } from './support/ipc.js';
+import { TailRecorder, tailOps } from './support/tail.js';
 
 const headers = JSON.parse(process.argv[2] ?? '{"authorization":"Basic Zmxvb3I6Zmxvb3I="}') as Record<string, string>;
 
@@ -28,5 +29,5 @@ server.addService(envoyServices().authorization, {
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
   if (error) throw error;
-  serveIpc({ port }, async (body) => memoryReport((body as { gc?: boolean }).gc === true));
+  serveIpc({ port }, tailOps(new TailRecorder(), async (body) => memoryReport((body as { gc?: boolean }).gc === true)));
 });

@@ -8,6 +8,7 @@ import type { LatencySummary } from '../loadgen/stats.js';
 import { median } from '../loadgen/stats.js';
 import { procUsage } from '../support/procfs.js';
 import type { NodeProcess } from '../support/spawn.js';
+import type { TailReport } from '../support/tail.js';
 import { requestSpec, type BenchWorld } from '../world.js';
 
 /** A running Check server. */
@@ -17,6 +18,8 @@ export interface Contender {
   target: string;
   /** A tenant token it accepts. */
   token: string;
+  /** IPC to a bench server that records its own event-loop delay and GC pauses (bench/support/tail.ts). */
+  probe?: NodeProcess['request'];
 }
 
 export interface Scenario {
@@ -60,6 +63,8 @@ export interface RateRun extends OutcomeCounts {
   latency: LatencySummary;
   serviceTime: LatencySummary;
   cpuUsPerDecision: number;
+  /** Inside the server during the run, when it can say (ours, the floor). */
+  tail?: TailReport;
 }
 
 export interface RatePoint {
@@ -67,6 +72,10 @@ export interface RatePoint {
   /** Medians over the rounds at this rate. */
   p50: number;
   p99: number;
+  p999: number;
+  /** Median event-loop delay p99 / p99.9 inside the server (ms), when it reports one. */
+  loopDelayP99?: number;
+  loopDelayP999?: number;
   runs: RateRun[];
 }
 
@@ -93,14 +102,18 @@ export class CheckRunner {
   ) {}
 
   /** One load job against a scenario, with the server's CPU measured around it. */
-  async run(scenario: Scenario, shape: LoadShape): Promise<{ report: LoadReport; cpuUsPerDecision: number; serverBusy: number }> {
+  async run(scenario: Scenario, shape: LoadShape): Promise<{ report: LoadReport; cpuUsPerDecision: number; serverBusy: number; tail?: TailReport }> {
     // Each job gets its own volume-name prefix so no create repeats an earlier job's name.
     const request = requestSpec(this.world, scenario.kind, this.jobs++, scenario.contender.token);
     const job: LoadJob = { target: scenario.contender.target, channels: this.plan.channels, request, shape, deadlineMs: this.plan.deadlineMs };
+    // Loop delay and GC only where latency is the figure (open loop); at saturation the loop is never idle.
+    const probe = shape.kind === 'open' ? scenario.contender.probe : undefined;
+    await probe?.({ op: 'tail-start' });
     const before = procUsage(scenario.contender.pid).cpuMs;
     const report = await this.loadgen.request<LoadReport>(job);
     const cpuMs = procUsage(scenario.contender.pid).cpuMs - before;
-    return { report, cpuUsPerDecision: report.completed ? (cpuMs * 1000) / report.completed : NaN, serverBusy: cpuMs / report.elapsedMs };
+    const tail = (await probe?.<TailReport | null>({ op: 'tail-stop' })) ?? undefined;
+    return { report, cpuUsPerDecision: report.completed ? (cpuMs * 1000) / report.completed : NaN, serverBusy: cpuMs / report.elapsedMs, ...(tail && { tail }) };
   }
 
   async runAll(scenarios: readonly Scenario[], log: (line: string) => void): Promise<ScenarioResult[]> {
@@ -132,20 +145,29 @@ export class CheckRunner {
     for (const rate of plan.rates) {
       for (let round = 0; round < plan.rateRounds; round++) {
         for (const scenario of round % 2 === 0 ? scenarios : [...scenarios].reverse()) {
-          const { report, cpuUsPerDecision } = await this.run(scenario, { kind: 'open', rate, durationMs: plan.rateMs });
+          const { report, cpuUsPerDecision, tail } = await this.run(scenario, { kind: 'open', rate, durationMs: plan.rateMs });
           const key = `${scenario.id}@${rate}`;
           rateRuns.set(key, [
             ...(rateRuns.get(key) ?? []),
-            { ...outcomeCounts(report), achieved: report.throughput, latency: report.latency, serviceTime: report.serviceTime ?? report.latency, cpuUsPerDecision },
+            { ...outcomeCounts(report), achieved: report.throughput, latency: report.latency, serviceTime: report.serviceTime ?? report.latency, cpuUsPerDecision, ...(tail && { tail }) },
           ]);
-          log(`  ${rate}/s ${scenario.id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms`);
+          const inside = tail ? `; loop delay p99 ${tail.loopDelay.p99.toFixed(2)} ms p99.9 ${tail.loopDelay.p999.toFixed(2)} ms, ${tail.gc.count} GC pauses (max ${tail.gc.maxMs.toFixed(2)} ms)` : '';
+          log(`  ${rate}/s ${scenario.id}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms, p99.9 ${report.latency.p999.toFixed(2)} ms${inside}`);
         }
       }
     }
     const ratePoints = (id: string): RatePoint[] =>
       plan.rates.map((rate) => {
         const runs = rateRuns.get(`${id}@${rate}`) ?? [];
-        return { rate, p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)), runs };
+        const tails = runs.flatMap((r) => (r.tail ? [r.tail] : []));
+        return {
+          rate,
+          p50: median(runs.map((r) => r.latency.p50)),
+          p99: median(runs.map((r) => r.latency.p99)),
+          p999: median(runs.map((r) => r.latency.p999)),
+          ...(tails.length > 0 && { loopDelayP99: median(tails.map((t) => t.loopDelay.p99)), loopDelayP999: median(tails.map((t) => t.loopDelay.p999)) }),
+          runs,
+        };
       });
     return scenarios.map((scenario) => {
       const saturation = rounds.get(scenario.id)!;

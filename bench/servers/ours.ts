@@ -4,6 +4,7 @@
 import type { ServeConfig } from '../../src/serve/config.js';
 import { startService } from '../../src/serve/service.js';
 import { memoryReport, serveIpc } from '../support/ipc.js';
+import { TailRecorder, tailOps } from '../support/tail.js';
 
 const config = JSON.parse(process.argv[2] ?? '') as ServeConfig;
 const service = await startService(config);
@@ -13,4 +14,4 @@ const shutdown = (): void => {
   void service.close().finally(() => process.exit(0));
 };
 process.once('SIGTERM', shutdown);
-serveIpc({ port: service.checkPort }, async (body) => memoryReport((body as { gc?: boolean }).gc === true));
+serveIpc({ port: service.checkPort }, tailOps(new TailRecorder(), async (body) => memoryReport((body as { gc?: boolean }).gc === true)));
