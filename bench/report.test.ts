@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { evaluateTargets, markdownTable } from './report.js';
+import { DELL_NOT_MEASURED, evaluateTargets, markdownTable, tailTable } from './report.js';
 import type { ScenarioResult } from './sections/check.js';
+import type { EnvoySectionResult, PathId, PathResult } from './sections/envoy.js';
 
 const scenario = (id: string, cpuUsPerDecision: number, throughput = 1000): ScenarioResult => ({
   id,
@@ -14,27 +15,84 @@ const scenario = (id: string, cpuUsPerDecision: number, throughput = 1000): Scen
   rssAfterBytes: 0,
 });
 
+const path = (id: PathId, requestsPerSecond: number): PathResult => ({
+  id,
+  label: id,
+  ceiling: { requestsPerSecond, requests: requestsPerSecond * 10, non2xx: 0, socketErrors: 0 },
+  cpuUsPerRequest: {},
+  rates: [],
+});
+
+const envoy = (readAddedP99: number, createAddedP99: number): EnvoySectionResult => ({
+  request: 'GET /api/types/StoragePool/instances/',
+  paths: [path('edge-floor', 1000), path('edge-on', 950), path('chain-off', 3000), path('chain-on', 1200), path('chain-off-create', 2000), path('chain-on-create', 800)],
+  extAuthzAdds: [
+    { chain: 'full chain, ours', rate: 200, p50Ms: 0.3, p99Ms: readAddedP99 },
+    { chain: 'full chain, ours, create', rate: 200, p50Ms: 0.5, p99Ms: createAddedP99 },
+  ],
+});
+
+const GOALS = [
+  'Create decision CPU ≤ 1.5× the trivial-Check floor',
+  'Read decision CPU ≤ 1.2× the trivial-Check floor',
+  'Edge throughput with ours ≥ 0.9× with the trivial Check (same Envoy)',
+  'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (read)',
+  'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (create)',
+  "Create throughput ≥ 3× Dell's v1 proxy-server (same core)",
+  "Read throughput ≥ 3× Dell's v1 proxy-server (same core)",
+  "p99 better than Dell's v1 proxy-server (read / create)",
+  'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (read)',
+  'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (create)',
+  'Create throughput ≥ OPA-Envoy on its equivalent (same core)',
+  'Soak RSS growth < 10%',
+];
+
 describe('bench targets', () => {
-  it('judges each target against its own baseline and says by how much', () => {
+  it("prints every goal of issue 22's table, judged against its own baseline, saying by how much", () => {
     const rows = evaluateTargets({
       check: [scenario('floor-read', 100), scenario('ours-read', 110), scenario('floor-create', 100), scenario('ours-create', 160, 900), scenario('opa-envoy-create', 600, 1000)],
-      extAuthzAddedP99At200: { ms: 0.8, chain: 'full chain' },
+      envoy: envoy(0.8, 1.6),
       soakRssGrowth: 0.12,
     });
-    expect(rows.map((r) => r.status)).to.deep.equal(['missed', 'met', 'missed', 'met', 'missed']);
+    expect(rows.map((r) => r.target)).to.deep.equal(GOALS);
+    expect(rows.map((r) => r.status)).to.deep.equal(['missed', 'met', 'met', 'met', 'missed', 'not measured', 'not measured', 'not measured', 'missed', 'missed', 'missed', 'missed']);
     expect(rows[0]!.measured).to.equal('1.60× (160 µs vs 100 µs per decision)');
-    expect(rows[2]!.measured).to.equal('0.90× (900/s vs 1000/s)');
-    expect(rows[4]!.measured).to.equal('12.0%');
+    expect(rows[2]!.measured).to.equal('0.95 (950/s vs 1000/s, wrk)');
+    expect(rows[4]!.measured).to.equal('+1.60 ms p99, +0.50 ms p50 (full chain, ours, create, on − off)');
+    expect(rows[8]!.measured).to.equal('0.40 (1200/s vs 3000/s, wrk)');
+    expect(rows[10]!.measured).to.equal('0.90× (900/s vs 1000/s)');
+    expect(rows[11]!.measured).to.equal('12.0%');
+  });
+
+  it("says why Dell's proxy-server is not measured, never drops its rows", () => {
+    const dell = evaluateTargets({}).filter((r) => r.target.includes('Dell'));
+    expect(dell).to.have.length(3);
+    for (const row of dell) expect(row.measured).to.equal(`not measured: ${DELL_NOT_MEASURED}`);
   });
 
   it('calls an ext_authz hop that made requests faster by more than 1 ms a disturbed run, not a success', () => {
-    const [added] = evaluateTargets({ extAuthzAddedP99At200: { ms: -4.2, chain: 'full chain' } }).slice(3);
-    expect(added!.status).to.equal('inconclusive');
-    expect(evaluateTargets({ extAuthzAddedP99At200: { ms: -0.3, chain: 'full chain' } })[3]!.status).to.equal('met');
+    expect(evaluateTargets({ envoy: envoy(-4.2, -0.3) }).slice(3, 5).map((r) => r.status)).to.deep.equal(['inconclusive', 'met']);
   });
 
-  it('says "not measured" for sections that did not run, never "met"', () => {
-    expect(evaluateTargets({}).map((r) => r.status)).to.deep.equal(Array(5).fill('not measured'));
+  it('says "not measured" and which section did not run, never "met"', () => {
+    const rows = evaluateTargets({});
+    expect(rows.map((r) => r.status)).to.deep.equal(Array(GOALS.length).fill('not measured'));
+    expect(rows[0]!.measured).to.equal('not measured: the check section did not run');
+    expect(rows[3]!.measured).to.equal('not measured: the envoy section did not run');
+  });
+});
+
+describe('tail table', () => {
+  it('shows latency and event-loop delay percentiles and GC per server and rate', () => {
+    const tail = { loopDelay: { p50: 1.0, p99: 3.5, p999: 12.25, max: 20, mean: 1.1 }, gc: { count: 20, totalMs: 40, p99Ms: 5, maxMs: 6.5, major: 1 }, elapsedMs: 2000 };
+    const result: ScenarioResult = {
+      ...scenario('ours-read', 100),
+      rates: [{ rate: 200, p50: 1, p99: 4, p999: 15, loopDelayP99: 3.5, loopDelayP999: 12.25, runs: [{ completed: 400, allowed: 400, denied: 0, errors: 0, achieved: 200, latency: { count: 400, p50: 1, p90: 2, p99: 4, p999: 15, max: 16, mean: 1.2 }, serviceTime: { count: 400, p50: 1, p90: 2, p99: 4, p999: 15, max: 16, mean: 1.2 }, cpuUsPerDecision: 100, tail }] }],
+    };
+    const table = tailTable([result]);
+    expect(table).to.include('| ours-read | 200/s   | 4.00 / 15.0');
+    expect(table).to.include('3.50 / 12.3 / 20.0');
+    expect(table).to.include('10.0/s, 2.00% of time, max 6.50 ms, 1 major');
   });
 });
 

@@ -1,7 +1,8 @@
-// Turning measurements into what a reader checks: the targets of issue 7 with where each stands,
+// Turning measurements into what a reader checks: the goals of issues 22 and 7 with where each stands,
 // and plain-text tables. Pure functions over the results.
 import type { ScenarioResult } from './sections/check.js';
-import type { EnvoySectionResult } from './sections/envoy.js';
+import type { AddedBy, EnvoySectionResult, PathId } from './sections/envoy.js';
+import type { ScaleResult } from './sections/scale.js';
 import type { SoakResult } from './sections/soak.js';
 
 /** `inconclusive`: the run was disturbed so much that the figure cannot decide (e.g. off slower than on). */
@@ -17,18 +18,28 @@ export interface TargetRow {
 /** Figures the targets are judged on; a section that did not run leaves its figure undefined. */
 export interface TargetInputs {
   check?: readonly ScenarioResult[];
-  /** Full chain (or edge only, when that is all that ran): p99 added by ext_authz at 200 rps, ms. */
-  extAuthzAddedP99At200?: { ms: number; chain: string };
+  envoy?: EnvoySectionResult;
   soakRssGrowth?: number;
+  /** Why Dell's v1 proxy-server is not among the contenders (every Dell goal is printed with it). */
+  dellNotMeasured?: string;
 }
 
+/**
+ * Dell's v1 proxy-server is no contender: bench/peers holds only OPA-Envoy, and its source cannot be
+ * fetched here to build one (`go list -m -versions github.com/dell/karavi-authorization` → 403).
+ */
+export const DELL_NOT_MEASURED =
+  "Dell's v1 proxy-server is not a contender here: the Go module proxy answers 403 Forbidden for github.com/dell/karavi-authorization, and bench/peers has only OPA-Envoy";
+
 const byId = (check: readonly ScenarioResult[] | undefined, id: string): ScenarioResult | undefined => check?.find((s) => s.id === id);
+
+const notMeasured = (target: string, why: string): TargetRow => ({ target, measured: `not measured: ${why}`, status: 'not measured' });
 
 function cpuRatio(check: readonly ScenarioResult[] | undefined, ours: string, floor: string, limit: number, label: string): TargetRow {
   const target = `${label} decision CPU ≤ ${limit}× the trivial-Check floor`;
   const a = byId(check, ours);
   const b = byId(check, floor);
-  if (!a || !b || !Number.isFinite(a.cpuUsPerDecision) || !Number.isFinite(b.cpuUsPerDecision)) return { target, measured: '—', status: 'not measured' };
+  if (!a || !b || !Number.isFinite(a.cpuUsPerDecision) || !Number.isFinite(b.cpuUsPerDecision)) return notMeasured(target, 'the check section did not run');
   const ratio = a.cpuUsPerDecision / b.cpuUsPerDecision;
   return {
     target,
@@ -41,28 +52,47 @@ function cpuRatio(check: readonly ScenarioResult[] | undefined, ours: string, fl
 // "off" means the off runs were disturbed, and proves nothing either way.
 const addedStatus = (ms: number): TargetStatus => (ms < -1 ? 'inconclusive' : ms <= 1 ? 'met' : 'missed');
 
+function ceilingRatio(envoy: EnvoySectionResult | undefined, target: string, on: PathId, off: PathId, limit: number): TargetRow {
+  const a = envoy?.paths.find((p) => p.id === on);
+  const b = envoy?.paths.find((p) => p.id === off);
+  if (!a || !b) return notMeasured(target, 'the envoy section did not run');
+  const ratio = a.ceiling.requestsPerSecond / b.ceiling.requestsPerSecond;
+  return { target, measured: `${ratio.toFixed(2)} (${a.ceiling.requestsPerSecond.toFixed(0)}/s vs ${b.ceiling.requestsPerSecond.toFixed(0)}/s, wrk)`, status: ratio >= limit ? 'met' : 'missed' };
+}
+
+function addedAt200(envoy: EnvoySectionResult | undefined, target: string, chain: AddedBy): TargetRow {
+  const added = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === chain);
+  if (!added) return notMeasured(target, 'the envoy section did not run');
+  return { target, measured: `+${added.p99Ms.toFixed(2)} ms p99, +${added.p50Ms.toFixed(2)} ms p50 (${chain}, on − off)`, status: addedStatus(added.p99Ms) };
+}
+
+/** Issue 22's goals (and issue 7's that still stand), each with its figure from this run or why there is none. */
 export function evaluateTargets(inputs: TargetInputs): TargetRow[] {
+  const { check, envoy } = inputs;
+  const dell = inputs.dellNotMeasured ?? DELL_NOT_MEASURED;
   const rows = [
-    cpuRatio(inputs.check, 'ours-create', 'floor-create', 1.5, 'Create'),
-    cpuRatio(inputs.check, 'ours-read', 'floor-read', 1.15, 'Read'),
+    cpuRatio(check, 'ours-create', 'floor-create', 1.5, 'Create'),
+    cpuRatio(check, 'ours-read', 'floor-read', 1.2, 'Read'),
+    ceilingRatio(envoy, 'Edge throughput with ours ≥ 0.9× with the trivial Check (same Envoy)', 'edge-on', 'edge-floor', 0.9),
+    addedAt200(envoy, 'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (read)', 'full chain, ours'),
+    addedAt200(envoy, 'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (create)', 'full chain, ours, create'),
+    notMeasured("Create throughput ≥ 3× Dell's v1 proxy-server (same core)", dell),
+    notMeasured("Read throughput ≥ 3× Dell's v1 proxy-server (same core)", dell),
+    notMeasured("p99 better than Dell's v1 proxy-server (read / create)", dell),
+    ceilingRatio(envoy, 'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (read)', 'chain-on', 'chain-off', 0.5),
+    ceilingRatio(envoy, 'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (create)', 'chain-on-create', 'chain-off-create', 0.5),
   ];
-  const ours = byId(inputs.check, 'ours-create');
-  const peer = byId(inputs.check, 'opa-envoy-create');
+  const ours = byId(check, 'ours-create');
+  const peer = byId(check, 'opa-envoy-create');
   const throughputTarget = 'Create throughput ≥ OPA-Envoy on its equivalent (same core)';
   if (ours && peer) {
     const ratio = ours.throughput / peer.throughput;
     rows.push({ target: throughputTarget, measured: `${ratio.toFixed(2)}× (${ours.throughput.toFixed(0)}/s vs ${peer.throughput.toFixed(0)}/s)`, status: ratio >= 1 ? 'met' : 'missed' });
-  } else rows.push({ target: throughputTarget, measured: '—', status: 'not measured' });
-  const added = inputs.extAuthzAddedP99At200;
-  rows.push(
-    added
-      ? { target: 'ext_authz adds ≤ 1 ms at p99, 200 rps', measured: `${added.ms.toFixed(2)} ms (${added.chain})`, status: addedStatus(added.ms) }
-      : { target: 'ext_authz adds ≤ 1 ms at p99, 200 rps', measured: '—', status: 'not measured' },
-  );
+  } else rows.push(notMeasured(throughputTarget, ours ? 'the peer section did not run' : 'the check and peer sections did not both run'));
   const growth = inputs.soakRssGrowth;
   rows.push(
     growth === undefined
-      ? { target: 'Soak RSS growth < 10%', measured: '—', status: 'not measured' }
+      ? notMeasured('Soak RSS growth < 10%', 'the soak section did not run')
       : { target: 'Soak RSS growth < 10%', measured: `${(growth * 100).toFixed(1)}%`, status: growth < 0.1 ? 'met' : 'missed' },
   );
   return rows;
@@ -92,7 +122,7 @@ export function checkTable(check: readonly ScenarioResult[]): string {
         s.throughput.toFixed(0),
         s.cpuUsPerDecision.toFixed(0),
         floor ? (s.cpuUsPerDecision / floor.cpuUsPerDecision).toFixed(2) : '—',
-        ...s.rates.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`),
+        ...s.rates.map((r) => `${ms(r.p50)} / ${ms(r.p99)} / ${ms(r.p999)}`),
         `${mib(s.rssBeforeBytes)}→${mib(s.rssAfterBytes)}`,
         `${denied}/${errors}`,
       ];
@@ -101,7 +131,28 @@ export function checkTable(check: readonly ScenarioResult[]): string {
 }
 
 function rateHeaders(check: readonly ScenarioResult[]): string[] {
-  return (check[0]?.rates ?? []).map((r) => `p50/p99 ms @${r.rate}/s`);
+  return (check[0]?.rates ?? []).map((r) => `p50/p99/p99.9 ms @${r.rate}/s`);
+}
+
+/** Inside each server during the open-loop runs: event-loop delay and GC pauses (bench/support/tail.ts). */
+export function tailTable(check: readonly ScenarioResult[]): string {
+  const rows = check.flatMap((s) =>
+    s.rates.flatMap((point) => {
+      const tails = point.runs.flatMap((r) => (r.tail ? [r.tail] : []));
+      if (tails.length === 0) return [];
+      const gcCount = tails.reduce((n, t) => n + t.gc.count, 0);
+      const gcMs = tails.reduce((n, t) => n + t.gc.totalMs, 0);
+      const seconds = tails.reduce((n, t) => n + t.elapsedMs, 0) / 1000;
+      return [[
+        s.label,
+        `${point.rate}/s`,
+        `${ms(point.p99)} / ${ms(point.p999)}`,
+        `${ms(point.loopDelayP99)} / ${ms(point.loopDelayP999)} / ${ms(Math.max(...tails.map((t) => t.loopDelay.max)))}`,
+        `${(gcCount / seconds).toFixed(1)}/s, ${((gcMs / (seconds * 1000)) * 100).toFixed(2)}% of time, max ${ms(Math.max(...tails.map((t) => t.gc.maxMs)))} ms, ${tails.reduce((n, t) => n + t.gc.major, 0)} major`,
+      ]];
+    }),
+  );
+  return markdownTable(['server', 'offered', 'latency p99 / p99.9 ms', 'event-loop delay p99 / p99.9 / max ms', 'GC pauses'], rows);
 }
 
 export function targetsTable(rows: readonly TargetRow[]): string {
@@ -122,11 +173,11 @@ export function soakTable(soak: SoakResult): string {
 export function envoyTable(envoy: EnvoySectionResult): string {
   const rates = envoy.paths[0]?.rates.map((r) => r.rate) ?? [];
   const paths = markdownTable(
-    ['path', 'wrk ceiling/s', ...rates.map((r) => `p50/p99 ms @${r}/s`), 'non-2xx/errors'],
+    ['path', 'wrk ceiling/s', ...rates.map((r) => `p50/p99/p99.9 ms @${r}/s`), 'non-2xx/errors'],
     envoy.paths.map((p) => [
       p.label,
       p.ceiling.requestsPerSecond.toFixed(0),
-      ...p.rates.map((r) => `${ms(r.p50)} / ${ms(r.p99)}`),
+      ...p.rates.map((r) => `${ms(r.p50)} / ${ms(r.p99)} / ${ms(r.p999)}`),
       `${p.ceiling.non2xx + p.rates.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.denied, 0), 0)}/${p.ceiling.socketErrors + p.rates.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.errors, 0), 0)}`,
     ]),
   );
@@ -144,4 +195,19 @@ export function envoyTable(envoy: EnvoySectionResult): string {
     ]),
   );
   return `${paths}\n\n${added}\n\n${cpu}`;
+}
+
+export function scaleTable(scale: ScaleResult): string {
+  const components = [...new Set(scale.rows.flatMap((r) => Object.keys(r.cpuUsPerRequest)))];
+  const table = markdownTable(
+    ['replicas', 'request', 'wrk ceiling/s (median)', ...components.map((c) => `${c} CPU µs/req`), 'non-2xx/errors'],
+    scale.rows.map((r) => [
+      String(r.replicas),
+      r.kind,
+      r.requestsPerSecond.toFixed(0),
+      ...components.map((c) => (r.cpuUsPerRequest[c] === undefined ? '—' : r.cpuUsPerRequest[c]!.toFixed(0))),
+      `${r.rounds.reduce((n, w) => n + w.non2xx, 0)}/${r.rounds.reduce((n, w) => n + w.socketErrors, 0)}`,
+    ]),
+  );
+  return `${table}\n\nTwo replicas / one: read ${scale.speedup.read.toFixed(2)}×, create ${scale.speedup.create.toFixed(2)}× (load average at the end ${scale.loadAverage.map((l) => l.toFixed(2)).join(' ')}).`;
 }

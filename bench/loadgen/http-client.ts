@@ -14,7 +14,15 @@ export interface HttpRequestSpec {
   ca?: string;
   connections: number;
   deadlineMs: number;
+  /** A body sent with every request, `{n}` replaced by the request's number (so each create names a new volume). */
+  body?: string;
 }
+
+/** The placeholder a body template numbers requests with. */
+export const REQUEST_NUMBER = '{n}';
+
+/** The n-th body of a template: `{n}` becomes n, zero-padded to 7 digits (volume names stay short and sortable). */
+export const numberedBody = (template: string, n: number): string => template.replaceAll(REQUEST_NUMBER, String(n).padStart(7, '0'));
 
 const pools = new Map<string, Pool>();
 
@@ -31,8 +39,10 @@ function pool(spec: HttpRequestSpec): Pool {
 /** 2xx is an allow; any other status is a deny (with its status and the start of its body). */
 export function httpCaller(spec: HttpRequestSpec): () => Promise<Outcome> {
   const target = pool(spec);
+  let sent = 0;
   return async () => {
-    const response = await target.request({ method: spec.method, path: spec.path, headers: spec.headers });
+    const body = spec.body === undefined ? undefined : numberedBody(spec.body, sent++);
+    const response = await target.request({ method: spec.method, path: spec.path, headers: spec.headers, ...(body !== undefined && { body }) });
     if (response.statusCode >= 200 && response.statusCode < 300) {
       await response.body.dump();
       return { kind: 'allow' };

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseWrk } from './wrk.js';
+import { createServer } from 'node:http';
+import { parseWrk, runWrk } from './wrk.js';
 
 describe('wrk output', () => {
   it('reads throughput, request count and the error lines', () => {
@@ -23,5 +24,31 @@ describe('wrk output', () => {
 
   it('refuses output without a summary rather than reporting zero', () => {
     expect(() => parseWrk('unable to connect to 127.0.0.1:1 Connection refused')).to.throw(/unreadable wrk output/);
+  });
+});
+
+describe('wrk with a numbered body', function () {
+  this.timeout(20_000);
+
+  it('POSTs the template with a new number in every request (creates never repeat a volume name)', async () => {
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        bodies.push(`${req.method} ${body}`);
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const result = await runWrk({ url: `http://127.0.0.1:${port}/api/types/Volume/instances/`, headers: { 'content-type': 'application/json' }, connections: 2, durationS: 1, body: '{"name":"vol-{n}","size":"8"}' });
+      expect(result.requests).to.be.greaterThan(10);
+      expect(bodies[0]).to.match(/^POST \{"name":"vol-\d{7}","size":"8"\}$/);
+      expect(new Set(bodies).size).to.equal(bodies.length);
+    } finally {
+      server.close();
+    }
   });
 });

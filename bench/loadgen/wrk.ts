@@ -2,7 +2,11 @@
 // answers. Its own latency figures are not coordinated-omission safe; the fixed-rate percentiles
 // come from our open-loop client instead.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { REQUEST_NUMBER } from './http-client.js';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -18,13 +22,41 @@ export interface WrkOptions {
   durationS: number;
   /** CPU list for `taskset`; unpinned when undefined. */
   cpus?: string;
+  /** POST this body, `{n}` numbered per request (http-client.ts's template), through a wrk Lua script. */
+  body?: string;
+}
+
+/**
+ * The wrk script that numbers each request's body as the open-loop client does (7 digits, counting
+ * from 1e6 so a ceiling run never repeats a name the fixed-rate runs of the same template used).
+ */
+export function numberingScript(body: string): string {
+  const [head, ...rest] = body.split(REQUEST_NUMBER);
+  const parts = [head!, ...rest].map((part) => JSON.stringify(part));
+  return [
+    'local n = 1000000',
+    `local parts = {${parts.join(', ')}}`,
+    'request = function()',
+    '  n = n + 1',
+    '  local number = string.format("%07d", n)',
+    '  return wrk.format("POST", nil, nil, table.concat(parts, number))',
+    'end',
+    '',
+  ].join('\n');
 }
 
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
-  const args = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, ...Object.entries(options.headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), options.url];
-  const [file, argv] = options.cpus === undefined ? ['wrk', args] : ['taskset', ['-c', options.cpus, 'wrk', ...args]];
-  const { stdout } = await promisify(execFile)(file, argv, { timeout: (options.durationS + 30) * 1000 });
-  return parseWrk(stdout);
+  const dir = options.body === undefined ? undefined : mkdtempSync(path.join(os.tmpdir(), 'bench-wrk-'));
+  try {
+    const script = dir === undefined ? [] : ['-s', path.join(dir, 'numbered.lua')];
+    if (dir !== undefined) writeFileSync(script[1]!, numberingScript(options.body!));
+    const args = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, ...script, ...Object.entries(options.headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), options.url];
+    const [file, argv] = options.cpus === undefined ? ['wrk', args] : ['taskset', ['-c', options.cpus, 'wrk', ...args]];
+    const { stdout } = await promisify(execFile)(file, argv, { timeout: (options.durationS + 30) * 1000 });
+    return parseWrk(stdout);
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Reads wrk's summary: `N requests in …`, `Requests/sec: X`, and the error lines when present. */

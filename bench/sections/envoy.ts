@@ -1,6 +1,7 @@
 // Through Envoy: the same HTTPS read a CSI driver makes, sent to the fake array directly, through
 // the edge Envoy with ext_authz off and on (our service deciding), and through the full chain
-// sidecar → edge with ext_authz off and on (see chain.ts). Fixed-rate runs
+// sidecar → edge with ext_authz off and on (see chain.ts); and a volume create through the full
+// chain, off and on (on: the Rego quota check and the ledger's reserve, confirmed from the access log). Fixed-rate runs
 // (our open-loop client, coordinated-omission safe) give the latency ext_authz adds at p50/p99;
 // wrk gives each configuration's throughput ceiling. Off and on alternate (off, on, on, off, …) so
 // drift in the machine's load falls on both alike, and each percentile is the best of the rounds.
@@ -15,7 +16,7 @@ import { silentLogger } from '../../src/telemetry/log.js';
 import { waitForClusterHealth } from '../../src/harness/envoy.js';
 import { freePort, waitForPort } from '../../src/harness/ports.js';
 import { envoyBin } from '../../src/harness/tools.js';
-import type { HttpRequestSpec } from '../loadgen/http-client.js';
+import { REQUEST_NUMBER, type HttpRequestSpec } from '../loadgen/http-client.js';
 import { outcomeCounts, type OutcomeCounts } from '../loadgen/run.js';
 import type { LatencySummary } from '../loadgen/stats.js';
 import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
@@ -38,7 +39,7 @@ export interface EnvoyPlan {
   deadlineMs: number;
 }
 
-export type PathId = 'direct' | 'edge-off' | 'edge-floor' | 'edge-on' | 'chain-off' | 'chain-on';
+export type PathId = 'direct' | 'edge-off' | 'edge-floor' | 'edge-on' | 'chain-off' | 'chain-on' | 'chain-off-create' | 'chain-on-create';
 
 export interface HttpRatePoint {
   rate: number;
@@ -48,6 +49,7 @@ export interface HttpRatePoint {
    */
   p50: number;
   p99: number;
+  p999: number;
   runs: Array<{ latency: LatencySummary } & OutcomeCounts>;
 }
 
@@ -61,7 +63,7 @@ export interface PathResult {
 }
 
 export interface EnvoySectionResult {
-  /** The read every request makes. */
+  /** The read every request makes (and the create of the create rows). */
   request: string;
   paths: PathResult[];
   /** on − off at each rate: the edge with the trivial floor Check, the edge with ours, the full chain. */
@@ -69,19 +71,34 @@ export interface EnvoySectionResult {
 }
 
 /** A driver read of the pool list: classified as a pass-through read, answered by the array. */
-const READ_PATH = '/api/types/StoragePool/instances/';
+export const READ_PATH = '/api/types/StoragePool/instances/';
 
-export type AddedBy = 'edge, floor Check' | 'edge, ours' | 'full chain, ours';
+export type AddedBy = 'edge, floor Check' | 'edge, ours' | 'full chain, ours' | 'full chain, ours, create';
 
-interface RunningEnvoy extends PinnedProcess {
+/** A driver create: a new 8 GiB thin volume in the bench pool. */
+export const CREATE_PATH = '/api/types/Volume/instances/';
+
+/** The driver's create body; `{n}` is numbered per request (http-client.ts), `prefix` makes names unique per job. */
+export function createBody(world: ArraySide['world'], prefix: string): string {
+  return JSON.stringify({
+    name: `${prefix}${REQUEST_NUMBER}`,
+    protectionDomainId: '6b2ffe6c00000000',
+    storagePoolId: world.poolId,
+    volumeSizeInKb: String(world.sizeKiB),
+    volumeType: 'ThinProvisioned',
+  });
+}
+
+export interface RunningEnvoy extends PinnedProcess {
   port: number;
 }
 
-async function startEdge(bootstrap: (listenPort: number, adminPort: number) => object, dir: string, name: string, cpus: string | undefined): Promise<RunningEnvoy> {
+/** An edge Envoy from `bootstrap`, once it listens and sees its authz cluster healthy. */
+export async function startEdge(bootstrap: (listenPort: number, adminPort: number) => object, dir: string, name: string, cpus: string | undefined, concurrency = 1): Promise<RunningEnvoy> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(bootstrap(port, adminPort)));
-  const envoy = startPinned(cpus, envoyBin, ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn']);
+  const envoy = startPinned(cpus, envoyBin, ['-c', file, '--disable-hot-restart', '--concurrency', String(concurrency), '--log-level', 'warn']);
   try {
     await waitForPort(port);
     // Both edges stream access logs to the service; the on-edge also needs it healthy to send Checks.
@@ -111,6 +128,26 @@ async function arrayToken(array: ArraySide): Promise<string> {
   }
 }
 
+/** The storage systems of the bench workspace, and the edge bootstrap for them (authz at `authz`). */
+export async function edgeRenderer(array: ArraySide, authzTimeoutMs: number) {
+  const { workspace } = array;
+  const resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
+  const storage = [...resources.current().storage.values()];
+  await resources.close();
+  const edgeConfig = (listenPort: number, adminPort: number, authz: string, accessLog: boolean) =>
+    renderEdgeConfig({
+      listen: { address: '127.0.0.1', port: listenPort },
+      tls: { certFile: workspace.edgeCertFile, keyFile: workspace.edgeKeyFile },
+      authz: { address: authz },
+      envoyAdmin: { address: '127.0.0.1', port: adminPort },
+      storage,
+      caFile: workspace.arrayCaFile,
+      authzTimeoutMs,
+      accessLog,
+    });
+  return { storage, edgeConfig };
+}
+
 export async function runEnvoySection(
   loadgen: NodeProcess,
   array: ArraySide,
@@ -123,20 +160,7 @@ export async function runEnvoySection(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-envoy-'));
   const envoys: Array<{ stop(): Promise<void> }> = [];
   try {
-    const resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
-    const storage = [...resources.current().storage.values()];
-    await resources.close();
-    const edgeConfig = (listenPort: number, adminPort: number, authz: string, accessLog: boolean) =>
-      renderEdgeConfig({
-        listen: { address: '127.0.0.1', port: listenPort },
-        tls: { certFile: workspace.edgeCertFile, keyFile: workspace.edgeKeyFile },
-        authz: { address: authz },
-        envoyAdmin: { address: '127.0.0.1', port: adminPort },
-        storage,
-        caFile: workspace.arrayCaFile,
-        authzTimeoutMs: plan.deadlineMs,
-        accessLog,
-      });
+    const { storage, edgeConfig } = await edgeRenderer(array, plan.deadlineMs);
     const render = (listenPort: number, adminPort: number) => edgeConfig(listenPort, adminPort, service.target, true);
     // The floor has no access-log service, so its edge logs nothing (ours gets the log stream).
     const renderFloorEdge = (listenPort: number, adminPort: number, floorTarget: string) => edgeConfig(listenPort, adminPort, floorTarget, false);
@@ -160,6 +184,12 @@ export async function runEnvoySection(
     const viaFloor = await startEdge((port, admin) => renderFloorEdge(port, admin, `127.0.0.1:${floor.port}`), dir, 'edge-floor', cpus.servers);
     envoys.push(viaFloor);
     const base = { method: 'GET', path: READ_PATH, connections: plan.connections, deadlineMs: plan.deadlineMs };
+    const create = { ...base, method: 'POST', path: CREATE_PATH };
+    const json = { 'content-type': 'application/json' };
+    const driverLogin = { authorization: `Basic ${Buffer.from('admin:hellofromkaravi').toString('base64')}` };
+    // Every job (wrk ceiling or fixed-rate run) creates volumes of its own: no name is ever sent twice.
+    let jobs = 0;
+    const numbered = (spec: HttpRequestSpec): HttpRequestSpec => (spec.method === 'POST' ? { ...spec, body: createBody(world, `c${world.runId}${jobs++}-`) } : spec);
     // The fake array lives in the runner's process; every edge streams its access log to our service.
     const arrayProcess = { name: 'array (fake gateway, runner process)', pid: process.pid };
     const ourProcess = { name: 'our service', pid: service.pid };
@@ -191,16 +221,27 @@ export async function runEnvoySection(
         processes: [...sidecarOn.processes, edgeOn, ourProcess, arrayProcess],
         label: 'driver → sidecar (token) → edge Envoy → ours → array',
         // The driver's own login placeholder; the sidecar replaces it with the tenant's token.
-        spec: { ...base, origin: sidecarOn.origin, headers: { authorization: `Basic ${Buffer.from('admin:hellofromkaravi').toString('base64')}` } },
+        spec: { ...base, origin: sidecarOn.origin, headers: driverLogin },
+      },
+      'chain-off-create': {
+        processes: [...sidecarOff.processes, edgeOff, ourProcess, arrayProcess],
+        label: 'create: driver → sidecar Envoy → edge Envoy → array (ext_authz off)',
+        spec: { ...create, origin: sidecarOff.origin, headers: { ...asArray, ...routing, ...json } },
+      },
+      'chain-on-create': {
+        processes: [...sidecarOn.processes, edgeOn, ourProcess, arrayProcess],
+        label: 'create: driver → sidecar (token) → edge Envoy → ours (Rego + ledger) → array',
+        spec: { ...create, origin: sidecarOn.origin, headers: { ...driverLogin, ...json } },
       },
     };
     const ids = Object.keys(specs) as PathId[];
 
     const ceilings = new Map<PathId, { result: WrkResult; cpuUsPerRequest: Record<string, number> }>();
     for (const id of ids) {
-      const { spec, processes } = specs[id];
+      const { processes } = specs[id];
+      const spec = numbered(specs[id].spec);
       const before = processes.map((p) => procUsage(p.pid).cpuMs);
-      const result = await runWrk({ url: `${spec.origin}${spec.path}`, headers: spec.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client });
+      const result = await runWrk({ url: `${spec.origin}${spec.path}`, headers: spec.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client, ...(spec.body !== undefined && { body: spec.body }) });
       const cpuUsPerRequest: Record<string, number> = {};
       processes.forEach((p, i) => {
         cpuUsPerRequest[p.name] = (cpuUsPerRequest[p.name] ?? 0) + ((procUsage(p.pid).cpuMs - before[i]!) * 1000) / result.requests;
@@ -214,7 +255,7 @@ export async function runEnvoySection(
       for (let round = 0; round < plan.rounds; round++) {
         const order = round % 2 === 0 ? ids : [...ids].reverse();
         for (const id of order) {
-          const job: HttpLoadJob = { http: specs[id].spec, shape: { kind: 'open', rate, durationMs: plan.rateMs } };
+          const job: HttpLoadJob = { http: numbered(specs[id].spec), shape: { kind: 'open', rate, durationMs: plan.rateMs } };
           const report = await loadgen.request<LoadReport>(job);
           const key = `${id}@${rate}`;
           runs.set(key, [
@@ -227,7 +268,7 @@ export async function runEnvoySection(
     }
     const point = (id: PathId, rate: number): HttpRatePoint => {
       const list = runs.get(`${id}@${rate}`) ?? [];
-      return { rate, p50: Math.min(...list.map((r) => r.latency.p50)), p99: Math.min(...list.map((r) => r.latency.p99)), runs: list };
+      return { rate, p50: Math.min(...list.map((r) => r.latency.p50)), p99: Math.min(...list.map((r) => r.latency.p99)), p999: Math.min(...list.map((r) => r.latency.p999)), runs: list };
     };
     const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!.result, cpuUsPerRequest: ceilings.get(id)!.cpuUsPerRequest, rates: plan.rates.map((rate) => point(id, rate)) }));
     const added = (chain: AddedBy, onId: PathId, offId: PathId) =>
@@ -235,8 +276,13 @@ export async function runEnvoySection(
         const [a, b] = [point(onId, rate), point(offId, rate)];
         return { chain, rate, p50Ms: a.p50 - b.p50, p99Ms: a.p99 - b.p99 };
       });
-    const extAuthzAdds = [...added('edge, floor Check', 'edge-floor', 'edge-off'), ...added('edge, ours', 'edge-on', 'edge-off'), ...added('full chain, ours', 'chain-on', 'chain-off')];
-    return { request: `GET ${READ_PATH}`, paths, extAuthzAdds };
+    const extAuthzAdds = [
+      ...added('edge, floor Check', 'edge-floor', 'edge-off'),
+      ...added('edge, ours', 'edge-on', 'edge-off'),
+      ...added('full chain, ours', 'chain-on', 'chain-off'),
+      ...added('full chain, ours, create', 'chain-on-create', 'chain-off-create'),
+    ];
+    return { request: `GET ${READ_PATH}; create rows: POST ${CREATE_PATH} (8 GiB, a new name each)`, paths, extAuthzAdds };
   } finally {
     await Promise.all(envoys.map((envoy) => envoy.stop()));
     rmSync(dir, { recursive: true, force: true });
