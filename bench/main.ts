@@ -14,15 +14,16 @@ import { formatLedgerBench, runLedgerBench, type LedgerBenchResult } from './led
 import { machineInfo } from './machine.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';
 import { summariseProfileFile, type ProfileSummary } from './profile.js';
-import { checkTable, envoyTable, evaluateTargets, markdownTable, soakTable, targetsTable } from './report.js';
+import { checkTable, envoyTable, evaluateTargets, markdownTable, scaleTable, soakTable, tailTable, targetsTable } from './report.js';
 import { CheckRunner, type CheckPlan, type Scenario, type ScenarioResult } from './sections/check.js';
 import { runEnvoySection, type EnvoyPlan, type EnvoySectionResult } from './sections/envoy.js';
+import { runScaleSection, type ScalePlan, type ScaleResult } from './sections/scale.js';
 import { runSoak, type SoakPlan, type SoakResult } from './sections/soak.js';
 import { startArraySide, startOurService } from './servers/our-service.js';
 import { startRedis } from '../test/support/redis.js';
 import { pin, startNodeProcess } from './support/spawn.js';
 
-const SECTIONS = ['check', 'peer', 'envoy', 'soak', 'ledger'] as const;
+const SECTIONS = ['check', 'peer', 'envoy', 'scale', 'soak', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const program = new Command()
@@ -53,6 +54,10 @@ const envoyPlan: EnvoyPlan = options.quick
   ? { rates: [200, 1000], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
   : { rates: [200, 1000], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
+const scalePlan: ScalePlan = options.quick
+  ? { rounds: 1, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }
+  : { rounds: 3, wrkConnections: 32, wrkDurationS: 10, deadlineMs: 5000, edgeConcurrency: 2 };
+
 const soakPlan: SoakPlan = options.quick
   ? { decisions: 20_000, segments: 4, concurrency: 16, channels: 4, volumeCycle: 1000 }
   : { decisions: 1_000_000, segments: 10, concurrency: 16, channels: 4, volumeCycle: 1000 };
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
   const array = await startArraySide();
   stops.push(() => array.stop());
   const { world } = array;
-  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan, envoy: envoyPlan, soak: soakPlan } };
+  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan, envoy: envoyPlan, scale: scalePlan, soak: soakPlan } };
   let check: ScenarioResult[] | undefined;
   const profiles: Record<string, ProfileSummary & { file: string }> = {};
   results['profiles'] = profiles;
@@ -99,8 +104,8 @@ async function main(): Promise<void> {
       stops.push(() => service.stop());
       const floor = await startNodeProcess('bench/floor.ts', [], { cpus: SERVER_CPUS });
       stops.push(() => floor.stop());
-      const floorContender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}`, token: service.token };
-      const oursContender = { id: 'ours', pid: service.pid, target: service.target, token: service.token };
+      const floorContender = { id: 'floor', pid: floor.pid, target: `127.0.0.1:${floor.port}`, token: service.token, probe: floor.request };
+      const oursContender = { id: 'ours', pid: service.pid, target: service.target, token: service.token, probe: service.request };
       scenarios.push(
         { id: 'floor-read', label: 'floor (trivial allow), read request', contender: floorContender, kind: 'read' },
         { id: 'ours-read', label: 'ours: read (JWT + target + classify)', contender: oursContender, kind: 'read' },
@@ -131,6 +136,21 @@ async function main(): Promise<void> {
     await collectProfile('envoy', service);
   }
 
+  let scale: ScaleResult | undefined;
+  if (runs('scale')) {
+    log('scale-out: one edge Envoy, one Redis, one serve replica versus two');
+    // Unpinned, like the Envoy section: the replicas, Envoy, Redis and the array share the machine.
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    const first = await startOurService(array, { ledger: { kind: 'redis', url: redis.url } });
+    stops.push(() => first.stop());
+    const second = await startOurService(array, { ledger: { kind: 'redis', url: redis.url } });
+    stops.push(() => second.stop());
+    scale = await runScaleSection(array, [first, second], redis.process.child.pid!, scalePlan, { client: LOADGEN_CPUS }, log);
+    results['scale'] = scale;
+    await Promise.all([first.stop(), second.stop(), redis.stop()]);
+  }
+
   let soak: SoakResult | undefined;
   if (loadgen && runs('soak')) {
     log(`soak: ${soakPlan.decisions} create decisions, memory ledger`);
@@ -148,12 +168,7 @@ async function main(): Promise<void> {
     results['ledger'] = ledger;
   }
 
-  const added200 = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === 'full chain, ours');
-  const targets = evaluateTargets({
-    check,
-    ...(added200 && { extAuthzAddedP99At200: { ms: added200.p99Ms, chain: 'sidecar → edge → array, on − off' } }),
-    ...(soak && { soakRssGrowth: soak.rssGrowth }),
-  });
+  const targets = evaluateTargets({ check, envoy, ...(soak && { soakRssGrowth: soak.rssGrowth }) });
   results['targets'] = targets;
   mkdirSync(path.dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -166,12 +181,16 @@ async function main(): Promise<void> {
     `Command: \`${machine.command}\`. CPU layout: ${pinned ? `load generator, Redis and the fake array on CPU ${LOADGEN_CPUS}; each Check server (floor, ours, OPA-Envoy, soak) on CPU ${SERVER_CPUS}; Envoy section: servers unpinned` : 'unpinned (one core)'}.`,
     '',
   ];
-  if (check) out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');
+  if (check) {
+    out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');
+    out.push('### The tail, inside each server during the open-loop runs (event-loop delay, GC pauses)', '', tailTable(check), '');
+  }
   for (const [section, profile] of Object.entries(profiles)) {
     const rows = (spots: ProfileSummary['top']) => spots.map((h) => [h.frame, `${(h.selfShare * 100).toFixed(1)}%`]);
     out.push(`### Where our service spends CPU (self time, ${section} section; ${profile.file})`, '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
   }
   if (envoy) out.push(`### Through Envoy (${envoy.request}, HTTPS)`, '', envoyTable(envoy), '');
+  if (scale) out.push(`### Scale-out: serve replicas behind one edge Envoy (--concurrency ${scale.edgeConcurrency}) on one Redis, wrk through the edge, ext_authz on`, '', scaleTable(scale), '');
   if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');
   if (ledger) out.push('### Ledger alone (real redis-server, bench/ledger.ts)', '', formatLedgerBench(ledger), '');
   const markdownFile = options.out.replace(/\.json$/, '') + '.md';
