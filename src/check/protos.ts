@@ -8,7 +8,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 
 const PROTO_ROOTS = ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'] as const;
 
-const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
+export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
 const ACCESS_LOG_PROTO = 'envoy/service/accesslog/v3/als.proto';
 
 /**
@@ -31,7 +31,8 @@ const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-function protoRoots(): string[] {
+/** The directories the official Envoy protos (and what they import) are loaded from. */
+export function protoRoots(): string[] {
   const require = createRequire(import.meta.url);
   const packageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
   return PROTO_ROOTS.map((root) => path.join(packageDir, 'deps', root));

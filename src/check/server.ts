@@ -9,6 +9,7 @@ import { jsonDeny, reject } from '../pipeline/response/deny.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { envoyServices } from './protos.js';
 import { toRequestView } from './request.js';
+import { checkRequestViewDecoder } from './requestView.js';
 import { toCheckResponse } from './response.js';
 import type { CheckRequestMessage, CheckResponseMessage, StreamAccessLogsMessage, StructMessage } from './wire.js';
 
@@ -99,6 +100,10 @@ async function decideWithinBudget(request: RequestView, budget: number, options:
   }
 }
 
+let viewDecoder: ReturnType<typeof checkRequestViewDecoder> | undefined;
+/** Built once per process (it loads the Envoy protos). */
+const checkRequestView = () => (viewDecoder ??= checkRequestViewDecoder());
+
 function removeStaleSocket(address: string): void {
   if (!address.startsWith('unix:')) return;
   const file = address.slice('unix:'.length);
@@ -114,7 +119,9 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
   const healthServer = new grpc.Server();
   health.addToServer(healthServer);
 
-  server.addService(services.authorization, {
+  // Check requests decoded to what the pipeline reads only (requestView.ts); everything else is proto-loader's.
+  const authorization: grpc.ServiceDefinition = { ...services.authorization, Check: { ...services.authorization.Check!, requestDeserialize: checkRequestView() } };
+  server.addService(authorization, {
     Check(
       call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
       callback: grpc.sendUnaryData<CheckResponseMessage>,
