@@ -74,6 +74,14 @@ describe('bench targets', () => {
     expect(evaluateTargets({ envoy: envoy(-4.2, -0.3) }).slice(3, 5).map((r) => r.status)).to.deep.equal(['inconclusive', 'met']);
   });
 
+  it('calls a ceiling measured on refusals inconclusive, not a ratio', () => {
+    const run = envoy(0.5, 0.5);
+    run.paths.find((p) => p.id === 'chain-off')!.ceiling.non2xx = 1854;
+    const [row] = evaluateTargets({ envoy: run }).filter((r) => r.target.startsWith('Full chain ceiling') && r.target.endsWith('(read)'));
+    expect(row).to.include({ status: 'inconclusive' });
+    expect(row!.measured).to.contain('chain-off: 1854 non-2xx');
+  });
+
   it('says "not measured" and which section did not run, never "met"', () => {
     const rows = evaluateTargets({});
     expect(rows.map((r) => r.status)).to.deep.equal(Array(GOALS.length).fill('not measured'));

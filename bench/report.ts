@@ -57,13 +57,33 @@ function ceilingRatio(envoy: EnvoySectionResult | undefined, target: string, on:
   const b = envoy?.paths.find((p) => p.id === off);
   if (!a || !b) return notMeasured(target, 'the envoy section did not run');
   const ratio = a.ceiling.requestsPerSecond / b.ceiling.requestsPerSecond;
-  return { target, measured: `${ratio.toFixed(2)} (${a.ceiling.requestsPerSecond.toFixed(0)}/s vs ${b.ceiling.requestsPerSecond.toFixed(0)}/s, wrk)`, status: ratio >= limit ? 'met' : 'missed' };
+  const measured = `${ratio.toFixed(2)} (${a.ceiling.requestsPerSecond.toFixed(0)}/s vs ${b.ceiling.requestsPerSecond.toFixed(0)}/s, wrk)`;
+  // A ceiling of refusals or errors is not the path's ceiling: it decides nothing.
+  const failed = [a, b].filter((p) => p.ceiling.non2xx + p.ceiling.socketErrors > p.ceiling.requests * 0.01);
+  if (failed.length > 0) return { target, measured: `${measured}; ${failed.map((p) => `${p.id}: ${p.ceiling.non2xx} non-2xx, ${p.ceiling.socketErrors} socket errors`).join('; ')}`, status: 'inconclusive' };
+  return { target, measured, status: ratio >= limit ? 'met' : 'missed' };
 }
+
+/** The on and off paths each "ext_authz adds" figure is the difference of. */
+const ADDED_BY: Record<AddedBy, [PathId, PathId]> = {
+  'edge, floor Check': ['edge-floor', 'edge-off'],
+  'edge, ours': ['edge-on', 'edge-off'],
+  'full chain, ours': ['chain-on', 'chain-off'],
+  'full chain, ours, create': ['chain-on-create', 'chain-off-create'],
+};
 
 function addedAt200(envoy: EnvoySectionResult | undefined, target: string, chain: AddedBy): TargetRow {
   const added = envoy?.extAuthzAdds.find((a) => a.rate === 200 && a.chain === chain);
-  if (!added) return notMeasured(target, 'the envoy section did not run');
-  return { target, measured: `+${added.p99Ms.toFixed(2)} ms p99, +${added.p50Ms.toFixed(2)} ms p50 (${chain}, on − off)`, status: addedStatus(added.p99Ms) };
+  if (!envoy || !added) return notMeasured(target, 'the envoy section did not run');
+  const measured = `+${added.p99Ms.toFixed(2)} ms p99, +${added.p50Ms.toFixed(2)} ms p50 (${chain}, on − off)`;
+  // Latencies of refused or failed requests are not the path's latencies.
+  const failed = ADDED_BY[chain].flatMap((id) => {
+    const runs = envoy.paths.find((p) => p.id === id)?.rates.find((r) => r.rate === 200)?.runs ?? [];
+    const bad = runs.reduce((n, r) => n + r.denied + r.errors, 0);
+    return bad > 0 ? [`${id}: ${bad} non-2xx or failed`] : [];
+  });
+  if (failed.length > 0) return { target, measured: `${measured}; ${failed.join('; ')}`, status: 'inconclusive' };
+  return { target, measured, status: addedStatus(added.p99Ms) };
 }
 
 /** Issue 22's goals (and issue 7's that still stand), each with its figure from this run or why there is none. */

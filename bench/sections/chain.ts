@@ -66,7 +66,30 @@ export async function startRealSidecar(array: ArraySide, edgePort: number, cpus:
 }
 
 /** The sidecar's Envoy alone, ext_authz disabled: the same hop without the token injection. */
-export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number, cpus: string | undefined): Promise<Sidecar> {
+/**
+ * The sidecar bootstrap with its injector writing `authorization` verbatim (no `Bearer ` prefix):
+ * with ext_authz off at the edge nothing turns a tenant token into the array's credential, so the
+ * off twin injects the array's own, through the same filter.
+ */
+export function injectingVerbatim(bootstrap: object): object {
+  let found = 0;
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (typeof value !== 'object' || value === null) return;
+    const node = value as Record<string, unknown>;
+    if (typeof node['@type'] === 'string' && node['@type'].endsWith('injected_credentials.generic.v3.Generic')) {
+      node['header_value_prefix'] = '';
+      found++;
+    }
+    Object.values(node).forEach(visit);
+  };
+  const copy = structuredClone(bootstrap);
+  visit(copy);
+  if (found !== 1) throw new Error(`expected one generic credential injector in the sidecar bootstrap, found ${found}`);
+  return copy;
+}
+
+export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number, cpus: string | undefined, authorization: string): Promise<Sidecar> {
   const { workspace, world } = array;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sidecar-off-'));
   const [listenPort, adminPort] = [await freePort(), await freePort()];
@@ -81,9 +104,9 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
     certificates = await startCertificateRotation({ dir: path.join(dir, 'certs'), logger: silentLogger });
     const proxyCaSdsPath = path.join(dir, 'proxy-ca.sds.json');
     writeFileSync(proxyCaSdsPath, renderProxyCaSds(workspace.edgeCertFile), { mode: 0o600 });
-    // A token to inject (the edge has ext_authz off, so any value) and the sidecar Check switched off.
+    // The array's credential to inject (the edge has ext_authz off) and the sidecar Check switched off.
     const [tokenSdsPath, runtimePath] = [path.join(dir, 'token.sds.json'), path.join(dir, 'token-path.rtds.json')];
-    writeFileSync(tokenSdsPath, renderAccessTokenSds('unused', 1), { mode: 0o600 });
+    writeFileSync(tokenSdsPath, renderAccessTokenSds(authorization, 1), { mode: 0o600 });
     writeFileSync(runtimePath, renderTokenPathRuntime(false), { mode: 0o600 });
     const bootstrap = renderSidecarEnvoyBootstrap({
       plugin: PLUGIN,
@@ -101,7 +124,7 @@ export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number,
       admin: { kind: 'port', port: adminPort },
     });
     const file = path.join(dir, 'envoy.json');
-    writeFileSync(file, JSON.stringify(withExtAuthzDisabled(bootstrap)));
+    writeFileSync(file, JSON.stringify(withExtAuthzDisabled(injectingVerbatim(bootstrap) as typeof bootstrap)));
     envoy = startPinned(cpus, envoyBin, ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn']);
     await waitForPort(listenPort);
   } catch (error) {

@@ -170,13 +170,13 @@ export async function runEnvoySection(
     envoys.push(off);
     const sidecarOn = await startRealSidecar(array, on.port, cpus.servers);
     envoys.push(sidecarOn);
-    const sidecarOff = await startPlainSidecarEnvoy(array, off.port, cpus.servers);
-    envoys.push(sidecarOff);
-
     const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
     const token = await arrayToken(array);
     // Without ext_authz the client itself must carry what the allow would have set.
     const asArray = { authorization: `Basic ${Buffer.from(`${array.credentials.username}:${token}`).toString('base64')}` };
+    // The off sidecar injects the array's own credential where the real one injects the tenant token.
+    const sidecarOff = await startPlainSidecarEnvoy(array, off.port, cpus.servers, asArray.authorization);
+    envoys.push(sidecarOff);
     const routing = { [ROUTING_HEADER]: storageClusterName(storage[0]!) };
     // The floor behind the edge: the least any grpc-js ext_authz can add (it sets what ours would).
     const floor = await startNodeProcess('bench/floor.ts', [JSON.stringify({ ...asArray, ...routing })], { cpus: cpus.servers });
