@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { stringify } from 'yaml';
 import { tokenSecretManifest } from '../src/admin/tenantToken.js';
+import type { AccessLogRecord } from '../src/check/server.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -39,6 +40,7 @@ describe('tenant reads through the edge: own volumes and quota, never another te
   let edgePort: number;
   let forwarded: string;
   const tokens: Record<string, TokenPair> = {};
+  const logged: AccessLogRecord[] = [];
   const keys: SigningKeySet = { defaultKid: 'k', keys: new Map([['k', new Uint8Array(randomBytes(48))]]) };
   const client: Dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
 
@@ -63,7 +65,7 @@ describe('tenant reads through the edge: own volumes and quota, never another te
     await writeFile(path.join(secretsDir, 'powerflex-creds', 'password'), 'Password123!');
 
     resources = await DirectoryResources.open(resourcesDir, { secretsDir, logger: silentLogger });
-    stack = await startServiceStack({ dir, resources, keys, arrayCa: gateway.ca });
+    stack = await startServiceStack({ dir, resources, keys, arrayCa: gateway.ca, observeAccessLog: (record) => logged.push(record) });
     ({ edgePort, ledger } = stack);
     await writeFile(path.join(dir, 'edge-ca.pem'), stack.edgeCa);
 
@@ -138,5 +140,16 @@ describe('tenant reads through the edge: own volumes and quota, never another te
   it('a tenant token still cannot manage: generate token is refused with 403', async () => {
     const reply = await edgeCall('POST', '/proxy/tenant/token/', tokens['team-a']!.access, { tenant: 'team-a' });
     expect(reply.status).to.equal(403);
+  });
+
+  it('streams to the service only what it acts on: a create (its hold), never a read the array answered', async () => {
+    const read = await edgeCall('GET', '/api/types/StoragePool/instances/', tokens['team-a']!.access);
+    expect(read.status, read.body).to.equal(200);
+    const created = await edgeCall('POST', '/api/types/Volume/instances/', tokens['team-a']!.access, { name: 'k8s-a-log', storagePoolId: POOL.id, volumeSizeInKb: String(GiB), volumeType: 'ThinProvisioned' });
+    expect(created.status, created.body).to.equal(200);
+    // One stream, in order: a logged read would arrive before the create's entry.
+    await waitFor(() => logged.filter((r) => r.metadata.operation === 'volume-create').length === 4, 'the fourth create logged');
+    expect(logged.map((r) => r.metadata.operation)).to.deep.equal(['volume-create', 'volume-create', 'volume-create', 'volume-create']);
+    expect(logged.every((r) => r.metadata.holds !== undefined && r.responseCode === 200)).to.equal(true);
   });
 });

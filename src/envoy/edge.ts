@@ -186,8 +186,10 @@ function extAuthzFilter(grpcService: EnvoyObject, timeoutMs: number): EnvoyObjec
   };
 }
 
+// match_if_key_not_found must be false: unset, Envoy logs every request that lacks the key
+// (accesslog.proto: "if unset or true, then log"), and every read crossed the stream.
 const hasMetadata = (key: string): EnvoyObject => ({
-  metadata_filter: { matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key }], value: { present_match: true } } },
+  metadata_filter: { matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key }], value: { present_match: true } }, match_if_key_not_found: false },
 });
 
 /**

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminHandler, type AdminTokenDefaults } from '../../src/admin/handler.js';
 import { createAdapters } from '../../src/arrays/registry.js';
 import type { RequestView } from '../../src/pipeline/types.js';
-import { createCheckServer } from '../../src/check/server.js';
+import { createCheckServer, type AccessLogRecord } from '../../src/check/server.js';
 import type { Started } from '../../src/harness/process.js';
 import { MemoryLedger } from '../../src/ledger/memory/memoryLedger.js';
 import { confirmFromAccessLog } from '../../src/pipeline/confirm/confirm.js';
@@ -28,6 +28,8 @@ export interface ServiceStackOptions {
   tokenDefaults?: AdminTokenDefaults;
   /** Sees every Check request before it is decided. */
   observe?: (request: RequestView) => void;
+  /** Sees every access-log entry the edge streams, before it is applied. */
+  observeAccessLog?: (record: AccessLogRecord) => void;
 }
 
 export interface ServiceStack {
@@ -52,7 +54,13 @@ export async function startServiceStack(options: ServiceStackOptions): Promise<S
       options.observe?.(request);
       return decide(request);
     },
-    onAccessLog: confirmFromAccessLog(ledger, { resources, adapters: adapters.registry }),
+    onAccessLog: (() => {
+      const confirm = confirmFromAccessLog(ledger, { resources, adapters: adapters.registry });
+      return (record: AccessLogRecord) => {
+        options.observeAccessLog?.(record);
+        return confirm(record);
+      };
+    })(),
   });
   const authzPort = await check.listen('127.0.0.1:0');
   check.setServing(true);
