@@ -42,7 +42,7 @@ describe('identity phase', () => {
     // The verification is now cached; the tenant is read from the live snapshot of every request.
     expect(await identify(bearer, cached, snapshot({ ...tenantA, revoke: true }))).to.include({ status: 401, reason: 'tenant-revoked' });
     expect(await identify(bearer, cached, snapshot())).to.include({ status: 403, reason: 'unknown-tenant' });
-    expect(await identify(bearer, cached, snapshot({ ...tenantA, roles: [] }))).to.have.property('roles').that.is.empty;
+    expect(await identify(bearer, cached, snapshot({ ...tenantA, roles: [] }))).to.have.property('roles').that.deep.equals([]);
   });
 
   it('refuses a tenant that is not configured with 403', async () => {
