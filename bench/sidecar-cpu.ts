@@ -2,9 +2,9 @@
 // package.json tsconfig.json | tar -x -C <dir>` and node_modules linked in) against this tree's, both
 // started the same way in front of one trivial HTTPS upstream, the same GETs through each,
 // alternately, twice. CPU is utime+stime from /proc for the sidecar process and for its Envoy.
-//   BEFORE=/tmp/main-src N=5000 npx tsx scripts/sidecar-cpu.ts
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   BEFORE=/tmp/main-src N=5000 npx tsx bench/sidecar-cpu.ts
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { freePort } from '../src/harness/ports.js';
 import { envoyBin, repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 import { generateServingCertificate } from '../src/sidecar/certificates.js';
+import { childPids, procUsage } from './support/procfs.js';
 
 const N = Number(process.env.N ?? 5000);
 const CONCURRENCY = 8;
@@ -20,14 +21,7 @@ const WARMUP = 500;
 const before = process.env.BEFORE;
 if (!before) throw new Error('BEFORE=<directory of the sidecar to compare with> is required');
 const trees = { before, after: repoRoot };
-const tick = Number(execFileSync('getconf', ['CLK_TCK']).toString());
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / tick;
-}
-const children = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const cpuMs = (pid: number) => procUsage(pid).cpuMs;
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 // The upstream checks nothing: any JWT with `exp` will do for the sidecar.
 const jwt = (claims: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}.c2ln`;
@@ -69,7 +63,7 @@ async function startSidecar(tree: string): Promise<Running> {
     }
   }, `the sidecar of ${tree}`, 60_000, 100);
   return {
-    child, port, agent, envoy: children(child.pid!)[0]!,
+    child, port, agent, envoy: childPids(child.pid!)[0]!,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
