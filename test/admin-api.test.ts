@@ -178,7 +178,7 @@ describe('admin API', function () {
       const reply = await call('GET', '/proxy/usage/?tenant=team-a', { token: admin.access });
       expect(reply.status).to.equal(200);
       expect(reply.json.usage).to.deep.equal([
-        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0, drift: NO_DRIFT },
+        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0, drift: NO_DRIFT, enforcement: 'enforce', overQuotaKiB: 0 },
       ]);
     });
 
@@ -192,7 +192,7 @@ describe('admin API', function () {
 
       const usage = await call('GET', '/proxy/usage/?tenant=team-a', { token: admin.access });
       expect(usage.json.usage).to.deep.equal([
-        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 8 * GiB, reservedKiB: 16 * GiB, freeKiB: 76 * GiB, volumes: 1, drift: NO_DRIFT },
+        { tenant: 'team-a', systemType: 'powerflex', systemID: ADMIN_FIXTURE.systemID, pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 8 * GiB, reservedKiB: 16 * GiB, freeKiB: 76 * GiB, volumes: 1, drift: NO_DRIFT, enforcement: 'enforce', overQuotaKiB: 0 },
       ]);
       const volumes = await call('GET', '/proxy/volumes/?tenant=team-a', { token: admin.access });
       expect(volumes.json.volumes).to.deep.equal([

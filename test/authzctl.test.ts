@@ -216,7 +216,7 @@ describe('authzctl (built binary)', function () {
     it('usage: shows the 100GiB quota of the tenant on the pool', async function () {
       const table = await admin(['usage']);
       expectOk(table);
-      expect(table.stdout).to.match(/^TENANT\s+SYSTEM\s+POOL\s+QUOTA\s+USED\s+RESERVED\s+FREE\s+VOLUMES\s+ROLES\s+DRIFT\n/);
+      expect(table.stdout).to.match(/^TENANT\s+SYSTEM\s+POOL\s+QUOTA\s+USED\s+RESERVED\s+FREE\s+VOLUMES\s+ROLES\s+DRIFT\s+ENFORCEMENT\n/);
       expect(table.stdout).to.match(new RegExp(`team-a\\s+powerflex/${SYSTEM_ID}\\s+bronze\\s+100GiB\\s+0KiB\\s+0KiB\\s+100GiB\\s+0\\s+gold`));
       const json = await admin(['-o', 'json', 'usage', '--tenant', 'team-a']);
       expect((JSON.parse(json.stdout) as { usage: { quotaKiB: number }[] }).usage[0]?.quotaKiB).to.equal(100 * 1024 * 1024);

@@ -139,6 +139,36 @@ function ledgerContract(backend: LedgerBackend): void {
         expect((await ledger.reserve(scope, 'vol-a', 1, limited(0))).status).to.equal('denied');
       });
 
+      it('a report quota charges past it, saying what the denial would have been, and settles as usual', async () => {
+        const report: Quota = { kind: 'limited', kib: 10 * GiB, enforcement: 'report' };
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        const over = await ledger.reserve(scope, 'vol-b', 8 * GiB, report);
+        if (over.status !== 'approved') expect.fail(`expected approved, got ${JSON.stringify(over)}`);
+        expect(over.overQuota).to.deep.equal({ usedKiB: 8 * GiB, quotaKiB: 10 * GiB, requestedKiB: 8 * GiB });
+        expect(await ledger.commit(over.reservation)).to.equal(true);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 16 * GiB, reservedKiB: 0, volumes: 2 });
+        // Within the quota nothing is reported; enforced again, the charges made count against it.
+        expect(await ledger.reserve(otherPool, 'vol-c', GiB, report)).to.not.have.property('overQuota');
+        expect(await ledger.reserve(scope, 'vol-d', 1, limited(10 * GiB))).to.deep.equal({ status: 'denied', usedKiB: 16 * GiB, quotaKiB: 10 * GiB, requestedKiB: 1 });
+        const freed = await ledger.beginDelete(scope, 'vol-b');
+        if (freed.status !== 'ok') expect.fail(freed.status);
+        await ledger.commitDelete(freed.deletion);
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 0, volumes: 1 });
+      });
+
+      it('a report quota lets an expansion past it, reserved until the array confirms it', async () => {
+        await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+        const grown = await ledger.beginResize(scope, 'vol-a', 24 * GiB, { kind: 'limited', kib: 10 * GiB, enforcement: 'report' });
+        expect(grown).to.deep.include({ status: 'approved', increaseKiB: 16 * GiB, overQuota: { usedKiB: 8 * GiB, quotaKiB: 10 * GiB, requestedKiB: 16 * GiB } });
+        expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 16 * GiB, volumes: 1 });
+      });
+
+      it('rejects an enforcement that is neither enforce nor report', async () => {
+        const error = await rejectionOf(ledger.reserve(scope, 'vol-a', 1, { kind: 'limited', kib: 10, enforcement: 'warn' as 'report' }));
+        expect(error).to.be.instanceOf(LedgerInputError);
+        expect(await ledger.usage()).to.deep.equal([]);
+      });
+
       it('is exact at 2^53 - 1 KiB', async () => {
         const quota = limited(MAX_KIB);
         await ledger.commit(await approvedId(ledger, scope, 'big', MAX_KIB - 2, quota));

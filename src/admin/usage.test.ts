@@ -29,7 +29,7 @@ describe('admin usage report', () => {
   it("shows a new tenant's quota with nothing used yet", () => {
     const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), []);
     expect(rows).to.deep.equal([
-      { tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0, drift: NO_DRIFT },
+      { tenant: 't1', systemType: 'powerflex', systemID: 'sys1', pool: 'bronze', roles: ['gold'], quotaKiB: 100 * GiB, usedKiB: 0, reservedKiB: 0, freeKiB: 100 * GiB, volumes: 0, drift: NO_DRIFT, enforcement: 'enforce', overQuotaKiB: 0 },
     ]);
   });
 
@@ -50,6 +50,15 @@ describe('admin usage report', () => {
   it('never reports negative free capacity when usage exceeds a lowered quota', () => {
     const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 10 * GiB })]), [used('t1', 'bronze', 20 * GiB)]);
     expect(rows[0]?.freeKiB).to.equal(0);
+  });
+
+  it('marks a scope report mode let past its quota, by how much, with its enforcement', () => {
+    const reporting: Role = { ...role('gold', 'bronze', { kind: 'limited', kib: 10 * GiB }), enforcement: 'report' };
+    const rows = usageReport(snapshot([tenant('t1', ['gold']), tenant('t2', ['gold'])], [reporting]), [used('t1', 'bronze', 16 * GiB, 2 * GiB), used('t2', 'bronze', 4 * GiB)]);
+    expect(rows.map((r) => [r.tenant, r.enforcement, r.overQuotaKiB])).to.deep.equal([
+      ['t1', 'report', 8 * GiB],
+      ['t2', 'report', 0],
+    ]);
   });
 
   it('keeps capacity held in a pool that no role grants any more, with no quota', () => {

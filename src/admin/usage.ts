@@ -3,7 +3,8 @@
 import type { UsageRow, VolumeRow, VolumeState } from '../ledger/types.js';
 import type { DriftFinding } from '../reconcile/types.js';
 import { effectiveQuota } from '../pipeline/policy/decisions.js';
-import type { ResourceSnapshot, Role, SystemType } from '../resources/types.js';
+import { enforcementOf } from '../pipeline/authorize/enforcement.js';
+import type { Enforcement, ResourceSnapshot, Role, SystemType } from '../resources/types.js';
 
 export interface UsageReportRow {
   tenant: string;
@@ -21,6 +22,10 @@ export interface UsageReportRow {
   volumes: number;
   /** What the last reconciliation of the system found for this tenant and pool (all zero: ledger == array). */
   drift: DriftCounts;
+  /** How quota denials apply here (pipeline/authorize/enforcement.ts): `report` lets them through. */
+  enforcement: Enforcement;
+  /** used + reserved − quota when above it (report mode lets a tenant get there), else 0. */
+  overQuotaKiB: number;
 }
 
 export interface DriftCounts {
@@ -56,7 +61,7 @@ export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly Usa
     if (!row) {
       row = {
         tenant: scope.tenant, systemType: scope.systemType, systemID: scope.systemID, pool: scope.pool,
-        granting: [], roles: [], quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0, drift: { ...NO_DRIFT },
+        granting: [], roles: [], quotaKiB: 0, usedKiB: 0, reservedKiB: 0, freeKiB: 0, volumes: 0, drift: { ...NO_DRIFT }, enforcement: 'enforce', overQuotaKiB: 0,
       };
       rows.set(key, row);
     }
@@ -89,7 +94,10 @@ export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly Usa
     .map(({ granting, ...row }) => {
       const quotaKiB = quotaOf(granting);
       const freeKiB = quotaKiB === null ? null : Math.max(0, quotaKiB - row.usedKiB - row.reservedKiB);
-      return { ...row, roles: granting.map((role) => role.name).sort(), quotaKiB, freeKiB };
+      const overQuotaKiB = quotaKiB === null ? 0 : Math.max(0, row.usedKiB + row.reservedKiB - quotaKiB);
+      const owner = snapshot.tenants.get(row.tenant);
+      const enforcement = owner ? enforcementOf(owner, granting, { type: row.systemType, systemID: row.systemID }, row.pool) : 'enforce';
+      return { ...row, roles: granting.map((role) => role.name).sort(), quotaKiB, freeKiB, enforcement, overQuotaKiB };
     })
     .sort(compareScopes);
 }

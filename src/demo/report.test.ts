@@ -21,7 +21,7 @@ describe('demo report', () => {
 
   it('shows usage (committed plus reserved) against the quota', () => {
     const drift = { missingOnArray: 0, unaccountedOnArray: 0, sizeMismatch: 0, unrepaired: 0 };
-    const row = { tenant: 'team-a', systemType: 'powerflex' as const, systemID: 'sys', pool: 'bronze', roles: ['r'], volumes: 2, freeKiB: 0, drift };
+    const row = { tenant: 'team-a', systemType: 'powerflex' as const, systemID: 'sys', pool: 'bronze', roles: ['r'], volumes: 2, freeKiB: 0, drift, enforcement: 'enforce' as const, overQuotaKiB: 0 };
     const lines = usageTable([
       { ...row, usedKiB: 16 * 1024 * 1024, reservedKiB: 8 * 1024 * 1024, quotaKiB: 32 * 1024 * 1024 },
       { ...row, tenant: 'team-b', usedKiB: 0, reservedKiB: 0, quotaKiB: null, freeKiB: null, volumes: 0 },

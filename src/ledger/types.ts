@@ -19,8 +19,19 @@ export type ReservationId = string;
  */
 export type HoldKind = 'reservation' | 'deletion' | 'resize';
 
+/**
+ * A charge made over its quota because the quota says `enforcement: 'report'`: the figures the
+ * denial would have had (used = committed + reserved before this charge).
+ */
+export interface OverQuota {
+  usedKiB: number;
+  quotaKiB: number;
+  requestedKiB: number;
+}
+
+/** `approved` with `overQuota`: a `report` quota let a charge through that `enforce` would deny. */
 export type ReserveResult =
-  | { status: 'approved'; reservation: ReservationId }
+  | { status: 'approved'; reservation: ReservationId; overQuota?: OverQuota }
   | { status: 'already-approved'; reservation: ReservationId }
   | { status: 'denied'; usedKiB: number; quotaKiB: number; requestedKiB: number };
 
@@ -43,7 +54,7 @@ export type BeginDeleteResult =
  * confirms the new one (`commitResize` frees the difference; `abortResize` changes nothing).
  */
 export type ResizeResult =
-  | { status: 'approved'; resize: ReservationId; increaseKiB: number }
+  | { status: 'approved'; resize: ReservationId; increaseKiB: number; overQuota?: OverQuota }
   | { status: 'already-resizing'; resize: ReservationId }
   | { status: 'unchanged' }
   | { status: 'busy' }

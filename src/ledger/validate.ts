@@ -34,6 +34,10 @@ export function assertQuota(quota: Quota): void {
   if (kind === 'unlimited') return;
   if (kind !== 'limited') throw new LedgerInputError(`quota must be limited or unlimited, got ${describe(kind)}`);
   assertKiB('quota', (quota as { kib: unknown }).kib, 0);
+  const enforcement: unknown = (quota as { enforcement?: unknown }).enforcement;
+  if (enforcement !== undefined && enforcement !== 'enforce' && enforcement !== 'report') {
+    throw new LedgerInputError(`quota enforcement must be enforce or report, got ${describe(enforcement)}`);
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/types.js';
 import type { ArrayCredentials, Quota, Role, StorageSystem, Tenant } from '../resources/types.js';
 import type { TokenClaims } from '../tokens/types.js';
 import { authorizeClaims, authorizeCreate, authorizeSnapshots, type Authorized } from './authorize/authorize.js';
+import { enforcementOf } from './authorize/enforcement.js';
 import { claimsOnlyQuery, snapshotCreateQuery, volumeCreateQuery, volumeExpandQuery } from './authorize/inputs.js';
 import { readAccess } from './identity/identity.js';
 import { deletion, NOTHING_HELD, ownership, reserveAll, resize, scopeOf, type LedgerHold } from './ledger/ledger.js';
@@ -59,6 +60,9 @@ const claimsPolicy = (kind: TableKind) => (context: OperationContext): Authorize
   return query ? authorizeClaims(context.policy, query) : { quotas: [] };
 };
 
+/** How quota denials apply to this tenant on `pool` (report mode: let through, recorded). */
+const modeOn = ({ tenant, roles, system }: OperationContext, pool: string) => enforcementOf(tenant, roles, system, pool);
+
 const firstQuota = (quotas: readonly Quota[]): Quota => {
   if (!quotas[0]) throw new Error('a charge reached the ledger without its quota');
   return quotas[0];
@@ -95,7 +99,7 @@ function ownedVolumeEntry(kind: 'volume-map' | 'volume-unmap', action: string): 
 
 const volumeCreate: OperationEntry<'volume-create', string> = {
   enrich: ({ adapter, system, credentials }, operation) => adapter.poolName(system, credentials, operation.poolId),
-  policy: (context, operation, poolName) => authorizeCreate(context.policy, volumeCreateQuery(context.claims, context.system, operation, poolName)),
+  policy: (context, operation, poolName) => authorizeCreate(context.policy, volumeCreateQuery(context.claims, context.system, operation, poolName), modeOn(context, poolName)),
   ledger: (context, operation, poolName, quotas) =>
     reserveAll(context.ledger, [{ scope: scopeOf(context, poolName), volume: operation.name, sizeKiB: operation.sizeKiB, quota: firstQuota(quotas) }]),
 };
@@ -110,7 +114,7 @@ const volumeExpand: OperationEntry<'volume-expand', VolumeInfo> = {
   enrich: (context, operation) => currentVolumeOf(context, operation.volumeId),
   policy: (context, operation, volume) => {
     const asked = volume.shrinkableToKiB !== undefined && operation.newSizeKiB < volume.sizeKiB ? { ...volume, sizeKiB: operation.newSizeKiB } : volume;
-    return authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, asked, operation.newSizeKiB));
+    return authorizeCreate(context.policy, volumeExpandQuery(context.claims, context.system, asked, operation.newSizeKiB), modeOn(context, volume.poolName));
   },
   ledger: async (context, operation, volume, quotas) =>
     (await ownership(context, volume, 'expand')) ?? resize(context, volume, operation.newSizeKiB, firstQuota(quotas)),
@@ -128,6 +132,7 @@ function chargeOnOwnedEntry<K extends 'volume-clone' | 'volume-quota'>(action: s
       authorizeCreate(
         context.policy,
         volumeCreateQuery(context.claims, context.system, { kind: 'volume-create', poolId: source.poolId, sizeKiB: sizeOf(operation, source), name: named(operation).name }, source.poolName),
+        modeOn(context, source.poolName),
       ),
     ledger: async (context, operation, source, quotas) =>
       (await ownership(context, source, action)) ??
@@ -147,7 +152,13 @@ const volumeQuota = chargeOnOwnedEntry<'volume-quota'>('quota', (operation) => o
 const snapshotCreate: OperationEntry<'snapshot-create', VolumeInfo[]> = {
   enrich: (context, operation) => Promise.all(operation.snapshots.map((snapshot) => currentVolumeOf(context, snapshot.volumeId))),
   policy: (context, operation, sources) =>
-    authorizeSnapshots(context.policy, snapshotCreateQuery(context.claims, context.system, operation, sources), operation.snapshots.map((s) => s.snapshotName)),
+    authorizeSnapshots(
+      context.policy,
+      snapshotCreateQuery(context.claims, context.system, operation, sources),
+      operation.snapshots.map((s) => s.snapshotName),
+      // One answer for the request: report only when every source's pool is in report mode.
+      sources.length > 0 && sources.every((source) => modeOn(context, source.poolName) === 'report') ? 'report' : 'enforce',
+    ),
   ledger: async (context, operation, sources, quotas) => {
     for (const source of sources) {
       const refused = await ownership(context, source, 'snapshot');

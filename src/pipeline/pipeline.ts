@@ -138,6 +138,10 @@ function decider(deps: PipelineDeps, observer: DecisionObserver): (request: Requ
 
     const held = await applyLedger(() => entry.ledger(context, found.operation, arrayFacts, authorized.quotas));
     if (isRejection(held)) return deny(held, metadata);
+    // Report mode: what `enforce` would have answered (the policy refuses first), recorded, not answered.
+    // The ledger's figures (quota, used, requested) go with it either way.
+    const wouldDeny = authorized.wouldDeny ?? held.wouldDeny;
+    if (wouldDeny) facts.wouldDeny = { ...wouldDeny, ...((wouldDeny.quota ?? held.wouldDeny?.quota) && { quota: wouldDeny.quota ?? held.wouldDeny?.quota }) };
     passed('response');
     const allow = allowDecision({
       request,

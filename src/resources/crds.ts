@@ -45,12 +45,14 @@ const PRINTER_COLUMNS: Readonly<Record<ResourceKind, object[]>> = {
     { name: 'Roles', type: 'string', jsonPath: '.spec.roles' },
     { name: 'Approve-SDC', type: 'boolean', jsonPath: '.spec.approveSdc' },
     { name: 'Revoked', type: 'boolean', jsonPath: '.spec.revoke' },
+    { name: 'Enforcement', type: 'string', jsonPath: '.spec.enforcement', priority: 1 },
   ],
   CSMRole: [
     { name: 'System-Type', type: 'string', jsonPath: '.spec.systemType' },
     { name: 'System-ID', type: 'string', jsonPath: '.spec.systemID' },
     { name: 'Pool', type: 'string', jsonPath: '.spec.pool' },
     { name: 'Quota', type: 'string', jsonPath: '.spec.quota' },
+    { name: 'Enforcement', type: 'string', jsonPath: '.spec.enforcement', priority: 1 },
   ],
   Storage: [
     { name: 'Type', type: 'string', jsonPath: '.spec.type' },

@@ -7,7 +7,7 @@ import tenantSchema from './schemas/csmtenant.schema.json' with { type: 'json' }
 import roleSchema from './schemas/csmrole.schema.json' with { type: 'json' };
 import storageSchema from './schemas/storage.schema.json' with { type: 'json' };
 import { parseQuota } from './quota.js';
-import type { CredentialsRef, Role, StorageSystem, SystemType, Tenant, TrustedIdentity } from './types.js';
+import type { CredentialsRef, Enforcement, Role, StorageSystem, SystemType, Tenant, TrustedIdentity } from './types.js';
 
 export const RESOURCE_KINDS = ['CSMTenant', 'CSMRole', 'Storage'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
@@ -65,9 +65,9 @@ interface ValidObject {
   metadata: { name: string };
   spec: Record<string, unknown>;
 }
-interface TenantSpec { roles?: string; approveSdc: boolean; revoke: boolean; volumePrefix?: string; identities?: IdentitySpec[] }
+interface TenantSpec { roles?: string; approveSdc: boolean; revoke: boolean; volumePrefix?: string; identities?: IdentitySpec[]; enforcement?: Enforcement }
 interface IdentitySpec { issuer: string; audiences: string[]; jwksUri?: string; jwks?: { keys: Record<string, unknown>[] }; caBundle?: string; subjects: string[]; mountNamespaces?: string[] }
-interface RoleSpec { quota: string | number; systemID: string; systemType: SystemType; pool?: string; requireHardQuota?: boolean }
+interface RoleSpec { quota: string | number; systemID: string; systemType: SystemType; pool?: string; requireHardQuota?: boolean; enforcement?: Enforcement }
 interface StorageSpec {
   type: SystemType;
   endpoint: string;
@@ -88,6 +88,7 @@ function toResourceObject(kind: ResourceKind, obj: ValidObject, errors: FieldErr
       const tenant: Tenant = { name, roles, approveSdc: spec.approveSdc, revoke: spec.revoke };
       if (spec.volumePrefix !== undefined) tenant.volumePrefix = spec.volumePrefix;
       if (spec.identities !== undefined) tenant.identities = trustedIdentities(spec.identities, errors);
+      if (spec.enforcement !== undefined) tenant.enforcement = spec.enforcement;
       return { kind, name, tenant };
     }
     case 'CSMRole': {
@@ -101,6 +102,7 @@ function toResourceObject(kind: ResourceKind, obj: ValidObject, errors: FieldErr
       const pool = spec.pool ?? spec.systemID;
       const role: Role = { name, systemType: spec.systemType, systemID: spec.systemID, pool, quota: quota.quota };
       if (spec.requireHardQuota === false) role.allowUnbounded = true;
+      if (spec.enforcement !== undefined) role.enforcement = spec.enforcement;
       return { kind, name, role };
     }
     case 'Storage': {

@@ -7,8 +7,19 @@ export const API_VERSION = 'csm-authorization.storage.dell.com/v1';
 export const SYSTEM_TYPES = ['powerflex', 'powermax', 'powerscale', 'powerstore'] as const;
 export type SystemType = (typeof SYSTEM_TYPES)[number];
 
-/** A quota in integer KiB; `unlimited` is explicit (Dell writes it as `0`). */
-export type Quota = { kind: 'limited'; kib: number } | { kind: 'unlimited' };
+/**
+ * How quota denials are applied: `enforce` refuses them (the default); `report` lets them through
+ * and records each as "would deny" (a dry run for rolling quotas onto tenants that already have
+ * volumes). Ownership, token and unknown-operation denials are never report-only.
+ */
+export const ENFORCEMENT_MODES = ['enforce', 'report'] as const;
+export type Enforcement = (typeof ENFORCEMENT_MODES)[number];
+
+/**
+ * A quota in integer KiB; `unlimited` is explicit (Dell writes it as `0`). The quota a charge is
+ * held to carries how it is enforced (pipeline/authorize/enforcement.ts); absent: `enforce`.
+ */
+export type Quota = { kind: 'limited'; kib: number; enforcement?: Enforcement } | { kind: 'unlimited' };
 
 export interface Tenant {
   name: string;
@@ -19,6 +30,8 @@ export interface Tenant {
   volumePrefix?: string;
   /** Tenant clusters whose service-account tokens act as this tenant (CSMTenant.spec.identities). */
   identities?: TrustedIdentity[];
+  /** `spec.enforcement`: when set, decides for every role of the tenant (see Enforcement). */
+  enforcement?: Enforcement;
 }
 
 /** One tenant cluster's service-account issuer, trusted for the listed service accounts. */
@@ -52,6 +65,8 @@ export interface Role {
    * capacity limit on (directories without a hard quota), charged nothing. Absent: refused.
    */
   allowUnbounded?: boolean;
+  /** `spec.enforcement`: how this role's quota is applied unless its tenant says (see Enforcement). */
+  enforcement?: Enforcement;
 }
 
 /** Where an array's username/password come from: files in a mounted Secret or Secrets Store CSI volume. */

@@ -57,7 +57,7 @@ describe('audit: decision records', () => {
     const observer = decisionAudit({
       store,
       logger: silentLogger,
-      metrics: { phase() {}, decision: (outcome, reason) => counted.push(`${outcome}/${reason}`), auditWriteFailed() {} },
+      metrics: { phase() {}, decision: (outcome, reason) => counted.push(`${outcome}/${reason}`), wouldDeny() {}, auditWriteFailed() {} },
     });
     observer.decided(request('a'), { kind: 'allow', setHeaders: [], removeHeaders: [], metadata: {} }, { ...facts, quota: undefined });
     observer.decided(request('b'), quotaDeny, facts);

@@ -2,7 +2,7 @@
 // a bounded store of recent decisions (a Redis stream when Redis is the ledger, a ring in memory
 // otherwise) that `authzctl why-denied` reads through the admin API. A record names who asked for
 // what and why it was answered so; it never holds a header, a token or a credential.
-import type { DecisionFacts, DecisionObserver, Phase } from '../pipeline/observe/observe.js';
+import type { DecisionFacts, DecisionObserver, Phase, QuotaFigures } from '../pipeline/observe/observe.js';
 import { LOCAL_ANSWER, type Decision, type RequestView } from '../pipeline/types.js';
 import type { Logger } from './log.js';
 import type { DecisionMetrics } from './metrics.js';
@@ -32,6 +32,11 @@ export interface DecisionRecord {
   quotaKiB?: number;
   usedKiB?: number;
   requestedKiB?: number;
+  /**
+   * Report mode: an allow that `enforce` would have denied — the denial's status, reason and
+   * message, and its quota figures (used before this charge) when the ledger made them.
+   */
+  wouldDeny?: { status: number; reason: string; message: string; quotaKiB?: number; usedKiB?: number; requestedKiB?: number };
   /** Decision time in milliseconds. */
   durationMs: number;
 }
@@ -102,6 +107,8 @@ function denialMessage(body: string): string | undefined {
   return undefined;
 }
 
+const quotaFields = ({ quotaKiB, usedKiB, requestedKiB }: QuotaFigures) => ({ quotaKiB, usedKiB, requestedKiB });
+
 export function decisionRecord(request: RequestView, decision: Decision, facts: DecisionFacts, durationMs: number, now: Date): DecisionRecord {
   const denied = decision.kind === 'deny';
   const message = denied ? denialMessage(decision.body) : undefined;
@@ -121,7 +128,15 @@ export function decisionRecord(request: RequestView, decision: Decision, facts: 
     ...(facts.operation !== undefined && { operation: facts.operation }),
     ...(facts.volume !== undefined && { volume: facts.volume }),
     ...(facts.sizeKiB !== undefined && { sizeKiB: facts.sizeKiB }),
-    ...(facts.quota && { quotaKiB: facts.quota.quotaKiB, usedKiB: facts.quota.usedKiB, requestedKiB: facts.quota.requestedKiB }),
+    ...(facts.quota && quotaFields(facts.quota)),
+    ...(facts.wouldDeny && {
+      wouldDeny: {
+        status: facts.wouldDeny.status,
+        reason: facts.wouldDeny.reason,
+        message: facts.wouldDeny.message,
+        ...(facts.wouldDeny.quota && quotaFields(facts.wouldDeny.quota)),
+      },
+    }),
     durationMs: Math.round(durationMs * 1000) / 1000,
   };
 }
@@ -146,6 +161,7 @@ export function decisionAudit(options: DecisionAuditOptions): DecisionObserver {
       const durationMs = performance.now() - facts.startedAt;
       const reason = decision.kind === 'deny' ? decision.reason : 'allowed';
       options.metrics.decision(decision.kind, reason, facts.operation ?? 'none', facts.arrayType ?? 'none', facts.tenant ?? '', durationMs / 1000);
+      if (facts.wouldDeny) options.metrics.wouldDeny(facts.wouldDeny.reason, facts.operation ?? 'none', facts.arrayType ?? 'none', facts.tenant ?? '');
       if (reason === LOCAL_ANSWER) return;
       const record = decisionRecord(request, decision, facts, durationMs, now());
       options.logger.info({ decision: record }, 'decision');

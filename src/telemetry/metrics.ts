@@ -63,6 +63,8 @@ class AttributeCache {
 export interface DecisionMetrics {
   phase(phase: Phase, seconds: number): void;
   decision(outcome: 'allow' | 'deny', reason: string, operation: string, arrayType: string, tenant: string, seconds: number): void;
+  /** An allow that `enforce` would have denied (report mode), by the denial's reason. */
+  wouldDeny(reason: string, operation: string, arrayType: string, tenant: string): void;
 }
 
 export interface ServiceMetricsOptions {
@@ -82,6 +84,7 @@ const LEDGER_SETTLEMENTS: Record<string, { kind: string; outcome: string }> = {
 /** The serve process's instruments. */
 export class ServiceMetrics implements DecisionMetrics {
   private readonly decisions: Counter;
+  private readonly wouldDenials: Counter;
   private readonly decisionDuration: Histogram;
   private readonly phaseDuration: Histogram;
   private readonly ledgerOperations: Counter;
@@ -96,6 +99,9 @@ export class ServiceMetrics implements DecisionMetrics {
     const { meter } = registry;
     this.tenantLabel = options.tenantLabel ?? false;
     this.decisions = meter.createCounter('storage_authz.decisions', { description: 'Check decisions by outcome, reason, operation and array type' });
+    this.wouldDenials = meter.createCounter('storage_authz.decisions.would_deny', {
+      description: 'Allows that enforcement would have denied (report mode), by the denial reason, operation and array type',
+    });
     this.decisionDuration = latencyHistogram(meter, 'storage_authz.decision.duration_seconds', 'Time to decide one Check, by outcome');
     this.phaseDuration = latencyHistogram(meter, 'storage_authz.decision.phase.duration_seconds', 'Time spent in each decision phase');
     this.ledgerOperations = meter.createCounter('storage_authz.ledger.operations', { description: 'Quota ledger calls by operation and result (ok, error)' });
@@ -122,6 +128,17 @@ export class ServiceMetrics implements DecisionMetrics {
     }));
     this.decisions.add(1, attributes);
     this.decisionDuration.record(seconds, this.cache.get(`o\0${outcome}`, () => ({ outcome })));
+  }
+
+  wouldDeny(reason: string, operation: string, arrayType: string, tenant: string): void {
+    const labelled = this.tenantLabel ? tenant : '';
+    const attributes = this.cache.get(`w\0${reason}\0${operation}\0${arrayType}\0${labelled}`, () => ({
+      reason,
+      operation,
+      array_type: arrayType,
+      ...(this.tenantLabel && { tenant }),
+    }));
+    this.wouldDenials.add(1, attributes);
   }
 
   reloadFailed(source: 'resources' | 'policy' | 'keys'): void {

@@ -19,7 +19,13 @@ const USAGE_COLUMNS: Column<UsageReportRow>[] = [
   { header: 'VOLUMES', value: (r) => r.volumes.toString() },
   { header: 'ROLES', value: (r) => r.roles.join(',') || '-' },
   { header: 'DRIFT', value: (r) => driftSummary(r.drift) },
+  { header: 'ENFORCEMENT', value: enforcementSummary },
 ];
+
+/** `enforce`, or `report`, marked when report mode has let the tenant past its quota. */
+function enforcementSummary(row: UsageReportRow): string {
+  return row.overQuotaKiB > 0 ? `${row.enforcement} (over quota by ${formatKiB(row.overQuotaKiB)})` : row.enforcement;
+}
 
 /** `-` when the last reconciliation found the ledger equal to the array, else what differed and whether it was repaired. */
 function driftSummary(drift: DriftCounts): string {

@@ -19,6 +19,7 @@ import type {
   VolumeRow,
 } from '../types.js';
 import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
+import { overQuota, refusesOver } from '../quotaCheck.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 
 interface VolumeRecord {
@@ -76,11 +77,12 @@ export class MemoryLedger implements Ledger, ReconcileStore {
       return { status: 'already-approved', reservation: this.idOf('reservation', scope, volume, existing.generation) };
     }
     const usedKiB = this.scopes.get(scopeKey(scope))?.approvedKiB ?? 0;
-    if (exceeds(quota, sizeKiB, usedKiB)) return { status: 'denied', usedKiB, quotaKiB: (quota as { kib: number }).kib, requestedKiB: sizeKiB };
+    const over = overQuota(quota, sizeKiB, usedKiB);
+    if (over && refusesOver(quota)) return { status: 'denied', ...over };
     // A scope appears in usage() from its first approved reservation on, as in the Redis ledger.
     const record = this.scopeRecord(scope);
     const added = this.addVolume(record, volume, sizeKiB, 'reserved');
-    return { status: 'approved', reservation: this.idOf('reservation', record.scope, volume, added.generation) };
+    return { status: 'approved', reservation: this.idOf('reservation', record.scope, volume, added.generation), ...(over && { overQuota: over }) };
   }
 
   async commit(reservation: ReservationId): Promise<boolean> {
@@ -145,13 +147,12 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     if (newSizeKiB === existing.sizeKiB) return { status: 'unchanged' };
     // A shrink holds nothing more: the old size stays charged until the array confirms the new one.
     const increaseKiB = Math.max(0, newSizeKiB - existing.sizeKiB);
-    if (exceeds(quota, increaseKiB, record.approvedKiB)) {
-      return { status: 'denied', usedKiB: record.approvedKiB, quotaKiB: (quota as { kib: number }).kib, requestedKiB: increaseKiB };
-    }
+    const over = overQuota(quota, increaseKiB, record.approvedKiB);
+    if (over && refusesOver(quota)) return { status: 'denied', ...over };
     existing.resize = { toKiB: newSizeKiB, generation: ++record.lastGeneration, since: this.now() };
     record.approvedKiB += increaseKiB;
     record.reservedKiB += increaseKiB;
-    return { status: 'approved', resize: this.idOf('resize', record.scope, volume, existing.resize.generation), increaseKiB };
+    return { status: 'approved', resize: this.idOf('resize', record.scope, volume, existing.resize.generation), increaseKiB, ...(over && { overQuota: over }) };
   }
 
   async commitResize(resize: ReservationId): Promise<boolean> {
@@ -350,9 +351,4 @@ export class MemoryLedger implements Ledger, ReconcileStore {
   private idOf(kind: HoldKind, scope: QuotaScope, volume: string, generation: number): ReservationId {
     return encodeReservationId({ kind, scope, volume, generation });
   }
-}
-
-/** Compared as "requested > quota - used" so no sum ever exceeds the quota's own magnitude. */
-function exceeds(quota: Quota, requestedKiB: number, usedKiB: number): boolean {
-  return quota.kind === 'limited' && requestedKiB > quota.kib - usedKiB;
 }

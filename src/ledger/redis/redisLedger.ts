@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Quota, SystemType } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
+import { overQuota, refusesOver } from '../quotaCheck.js';
 import { decodeReservationId, encodeReservationId, type ReservationRef } from '../reservationId.js';
 import { RedisRecentDecisions } from './recentDecisions.js';
 import {
@@ -112,6 +113,10 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const reconnectDelay = (attempt: number): number => Math.min(attempt * 100, 1000);
 
 const scopeMember = (s: QuotaScope): string => `${s.systemType}:${s.systemID}:${s.pool}:${s.tenant}`;
+/** The scripts' quota arguments: KiB or '' for unlimited; '1' when a charge over it is made and reported. */
+const quotaArgument = (quota: Quota): string => (quota.kind === 'limited' ? String(quota.kib) : '');
+const reportArgument = (quota: Quota): string => (quota.kind === 'limited' && !refusesOver(quota) ? '1' : '');
+
 const dataKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:data`;
 const streamKey = (s: QuotaScope): string => `quota:${scopeMember(s)}:stream`;
 
@@ -176,15 +181,18 @@ export class RedisLedger implements Ledger, ReconcileStore {
     assertVolumeName(volume);
     assertSizeKiB(sizeKiB);
     assertQuota(quota);
-    const quotaArg = quota.kind === 'limited' ? String(quota.kib) : '';
     const reply = (await this.write('ledgerReserve', scope, volume, [
-      String(sizeKiB), quotaArg, String(this.now()), scopeMember(scope),
-    ])) as [string, string];
-    const [status, value] = reply;
+      String(sizeKiB), quotaArgument(quota), String(this.now()), scopeMember(scope), reportArgument(quota),
+    ])) as [string, string, string?];
+    const [status, value, used] = reply;
     if (status === 'denied' && quota.kind === 'limited') {
       return { status, usedKiB: Number(value), quotaKiB: quota.kib, requestedKiB: sizeKiB };
     }
-    if (status === 'approved' || status === 'already-approved') {
+    if (status === 'approved') {
+      const over = overQuota(quota, sizeKiB, Number(used));
+      return { status, reservation: encodeReservationId({ kind: 'reservation', scope, volume, generation: Number(value) }), ...(over && { overQuota: over }) };
+    }
+    if (status === 'already-approved') {
       return { status, reservation: encodeReservationId({ kind: 'reservation', scope, volume, generation: Number(value) }) };
     }
     throw new LedgerUnavailableError(undefined, { cause: new Error(`unexpected reserve reply ${JSON.stringify(reply)}`) });
@@ -220,13 +228,17 @@ export class RedisLedger implements Ledger, ReconcileStore {
     assertVolumeName(volume);
     assertSizeKiB(newSizeKiB);
     assertQuota(quota);
-    const quotaArg = quota.kind === 'limited' ? String(quota.kib) : '';
-    const reply = (await this.write('ledgerBeginResize', scope, volume, [String(newSizeKiB), quotaArg, String(this.now()), options.allowShrink ? '1' : ''])) as string[];
-    const [status, first, second] = reply;
+    const reply = (await this.write('ledgerBeginResize', scope, volume, [
+      String(newSizeKiB), quotaArgument(quota), String(this.now()), options.allowShrink ? '1' : '', reportArgument(quota),
+    ])) as string[];
+    const [status, first, second, used] = reply;
     const resizeId = (generation: string | undefined) => encodeReservationId({ kind: 'resize', scope, volume, generation: Number(generation) });
     switch (status) {
-      case 'approved':
-        return { status, resize: resizeId(first), increaseKiB: Math.max(0, newSizeKiB - Number(second)) };
+      case 'approved': {
+        const increaseKiB = Math.max(0, newSizeKiB - Number(second));
+        const over = overQuota(quota, increaseKiB, Number(used));
+        return { status, resize: resizeId(first), increaseKiB, ...(over && { overQuota: over }) };
+      }
       case 'already-resizing':
         return { status, resize: resizeId(first) };
       case 'unchanged':

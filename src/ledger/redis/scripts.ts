@@ -110,8 +110,9 @@ end
 `;
 
 /**
- * ARGV[6] size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms), ARGV[9] scope member.
- * Returns {'approved', gen} | {'already-approved', gen} | {'denied', usedKiB}. A reservation found
+ * ARGV[6] size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms), ARGV[9] scope member,
+ * ARGV[10] '1' when the quota is report-only (charged over it; the client tells from usedKiB).
+ * Returns {'approved', gen, usedKiB} | {'already-approved', gen} | {'denied', usedKiB}. A reservation found
  * unconfirmed is claimed: the request relying on it may create the volume, so its pending time
  * becomes now and only the resolver may release it (RELEASE).
  */
@@ -126,7 +127,7 @@ if state ~= 'absent' then
   return {'already-approved', gen}
 end
 local used = redis.call('HGET', data, 'approved_capacity') or '0'
-if quota ~= '' and tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used} end
+if quota ~= '' and ARGV[10] ~= '1' and tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used} end
 forgetVolume()
 redis.call('HINCRBY', data, 'generation', 1)
 gen = redis.call('HGET', data, 'generation')
@@ -136,7 +137,7 @@ change('reserved_capacity', size, '')
 redis.call('ZADD', pending, now, pendingMember(gen))
 redis.call('SADD', scopes, ARGV[9])
 audit('approved', size)
-return {'approved', gen}
+return {'approved', gen, used}
 `;
 
 /** ARGV[6] generation. Marks a reserved volume created; anything else is a no-op. */
@@ -200,7 +201,8 @@ return 1
 
 /**
  * ARGV[6] new size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms), ARGV[9] '1'
- * when a shrink is allowed (it holds nothing more: the old size stays charged until commit). Returns {'approved', resizeGen, size} | {'already-resizing', resizeGen} | {'unchanged'} | {'busy'}
+ * when a shrink is allowed (it holds nothing more: the old size stays charged until commit), ARGV[10]
+ * '1' when the quota is report-only. Returns {'approved', resizeGen, size, usedKiB} | {'already-resizing', resizeGen} | {'unchanged'} | {'busy'}
  * | {'not-owner'} | {'shrink', size} | {'denied', usedKiB, size}. The increase (new - size) is
  * compared as "new - size > quota - used": each difference of two values below 2^53 is exact.
  */
@@ -218,7 +220,7 @@ local shrink = tonumber(newSize) < tonumber(size)
 if shrink and ARGV[9] ~= '1' then return {'shrink', size} end
 if tonumber(newSize) == tonumber(size) then return {'unchanged'} end
 local used = redis.call('HGET', data, 'approved_capacity') or '0'
-if not shrink and quota ~= '' and tonumber(newSize) - tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used, size} end
+if not shrink and quota ~= '' and ARGV[10] ~= '1' and tonumber(newSize) - tonumber(size) > tonumber(quota) - tonumber(used) then return {'denied', used, size} end
 redis.call('HINCRBY', data, 'generation', 1)
 rgen = redis.call('HGET', data, 'generation')
 redis.call('HSET', data, field .. 'resize_to', newSize, field .. 'resize_gen', rgen, field .. 'resize_at', now)
@@ -230,7 +232,7 @@ if not shrink then
 end
 redis.call('ZADD', pending, now, pendingMember(rgen, 'e'))
 audit('resizing', newSize)
-return {'approved', rgen, size}
+return {'approved', rgen, size, used}
 `;
 
 /** ARGV[6] resize generation. The volume is charged its new size from now on; once. */

@@ -61,6 +61,33 @@ export function snapshotCreateQuery(
   return { entrypoint: 'karavi/snapshot/create', input: { claims, request, storagesystemid: system.systemID, systemtype: system.type } };
 }
 
+/**
+ * The same question at size 0 (every size field of the input, an expansion's current size too):
+ * allowed exactly when a role with a valid quota grants the pool, whatever its quota. Report mode
+ * asks it to tell a refusal for size from any other (authorize.ts). Undefined when the sizes are
+ * refused for themselves (not a whole number of KiB, a shrink): that refusal stands in any mode.
+ */
+export function atNoSize(query: PolicyQuery): PolicyQuery | undefined {
+  const kib = (size: unknown): number | undefined =>
+    (typeof size === 'number' && Number.isSafeInteger(size) && size >= 0) || (typeof size === 'string' && /^[0-9]+$/.test(size)) ? Number(size) : undefined;
+  const sized = (request: Record<string, unknown>): Record<string, unknown> | undefined => {
+    const zeroed = { ...request };
+    for (const field of ['volumeSizeInKb', 'currentSizeInKb', 'size']) {
+      if (!(field in zeroed)) continue;
+      if (kib(zeroed[field]) === undefined) return undefined;
+      zeroed[field] = 0;
+    }
+    const shrink = 'currentSizeInKb' in request && kib(request.volumeSizeInKb)! < kib(request.currentSizeInKb)!;
+    return shrink ? undefined : zeroed;
+  };
+  const asked = (query.input as { request?: unknown }).request;
+  if (asked === undefined) return undefined;
+  const requests = (Array.isArray(asked) ? asked : [asked]).map((request) => sized(request as Record<string, unknown>));
+  if (requests.some((request) => request === undefined)) return undefined;
+  const request = Array.isArray(asked) ? requests : requests[0];
+  return { entrypoint: query.entrypoint, input: { ...query.input, request } as PolicyQuery['input'] };
+}
+
 const CLAIMS_ONLY: Partial<Record<Operation['kind'], PolicyEntrypoint>> = {
   'volume-delete': 'karavi/volumes/delete',
   'volume-map': 'karavi/volumes/map',

@@ -3,7 +3,7 @@
 // holds the access log must settle (dynamic metadata). A hold belongs to the request that made it;
 // a request that only found another request's hold carries it as a hint (src/ledger/README.md).
 import type { VolumeInfo } from '../../arrays/types.js';
-import { LedgerInputError, LedgerUnavailableError, type Ledger, type QuotaScope, type ReservationId } from '../../ledger/types.js';
+import { LedgerInputError, LedgerUnavailableError, type Ledger, type OverQuota, type QuotaScope, type ReservationId } from '../../ledger/types.js';
 import type { Quota, StorageSystem, Tenant } from '../../resources/types.js';
 import { reject, type Rejection } from '../response/deny.js';
 import { formatKiB } from './capacity.js';
@@ -14,6 +14,8 @@ export interface LedgerHold {
   holds: ReservationId[];
   /** Holds of another request in flight that this one found: its 2xx is evidence for them, nothing more. */
   hints: ReservationId[];
+  /** A charge made over a `report` quota: the 507 `enforce` would have answered. */
+  wouldDeny?: Rejection;
 }
 
 export const NOTHING_HELD: LedgerHold = { holds: [], hints: [] };
@@ -53,7 +55,7 @@ export async function ownership(context: LedgerContext, volume: VolumeInfo, acti
 const notOwner = (volume: VolumeInfo, tenant: Pick<Tenant, 'name'>, action: string): Rejection =>
   reject(403, 'not-owner', `${action} denied: volume "${volume.name}" is not owned by tenant "${tenant.name}"`);
 
-const quotaExceeded = (scope: QuotaScope, result: { quotaKiB: number; usedKiB: number; requestedKiB: number }): Rejection => ({
+const quotaExceeded = (scope: QuotaScope, result: OverQuota): Rejection => ({
   ...reject(
     507,
     'quota-exceeded',
@@ -81,6 +83,7 @@ export async function reserveAll(ledger: Ledger, charges: readonly Charge[]): Pr
       return quotaExceeded(charge.scope, result);
     }
     (result.status === 'approved' ? held.holds : held.hints).push(result.reservation);
+    if (result.status === 'approved' && result.overQuota) held.wouldDeny ??= quotaExceeded(charge.scope, result.overQuota);
   }
   return held;
 }
@@ -119,7 +122,7 @@ export async function resize(context: LedgerContext, volume: VolumeInfo, newSize
     case 'unchanged':
       return NOTHING_HELD;
     case 'approved':
-      return { holds: [result.resize], hints: [] };
+      return { holds: [result.resize], hints: [], ...(result.overQuota && { wouldDeny: quotaExceeded(scope, result.overQuota) }) };
     case 'already-resizing':
       return { holds: [], hints: [result.resize] };
   }

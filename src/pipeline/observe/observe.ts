@@ -39,6 +39,16 @@ export interface DecisionFacts {
   volume?: string;
   sizeKiB?: number;
   quota?: QuotaFigures;
+  /** Report mode: the quota denial `enforce` would have answered, let through (policy's or ledger's, the first). */
+  wouldDeny?: WouldDeny;
+}
+
+/** A quota denial let through in report mode: what the driver would have been told. */
+export interface WouldDeny {
+  status: number;
+  reason: string;
+  message: string;
+  quota?: QuotaFigures;
 }
 
 export interface DecisionObserver {
