@@ -84,7 +84,7 @@ describe('authzctl in Kubernetes mode (built binary, real kube-apiserver)', func
     ok(await admin(['role', 'update', '--name', 'gold', '--quota', '200GiB']));
     expect((await read('CSMRole', 'gold'))!.spec!.quota).to.equal('200GiB');
 
-    expect(ok(await admin(['tenant', 'list'])).stdout).to.equal('NAME     ROLES   APPROVE-SDC   REVOKED   VOLUME-PREFIX\nteam-a   gold    false         false     -\n');
+    expect(ok(await admin(['tenant', 'list'])).stdout).to.equal('NAME     ROLES   APPROVE-SDC   REVOKED   VOLUME-PREFIX   ENFORCEMENT\nteam-a   gold    false         false     -               per role\n');
     expect(ok(await admin(['role', 'list'])).stdout).to.equal(`NAME   SYSTEM                       POOL     QUOTA    TENANTS\ngold   powerflex/${SYSTEM_ID}   bronze   200GiB   team-a\n`);
     const listed = JSON.parse(ok(await admin(['-o', 'json', 'storage', 'list'])).stdout) as { kind: string; items: { metadata: { name: string } }[] };
     expect(listed.kind).to.equal('List');

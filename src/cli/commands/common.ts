@@ -1,10 +1,10 @@
 // What the tenant, role, rolebinding and storage commands share: building manifests, saving them
 // (or printing them with --dry-run) with one success line, and printing objects in each format.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { stringify } from 'yaml';
 import type { LoadedObject } from '../../resources/load.js';
 import type { ResourceKind } from '../../resources/objects.js';
-import { API_VERSION } from '../../resources/types.js';
+import { API_VERSION, ENFORCEMENT_MODES } from '../../resources/types.js';
 import type { GlobalOptions } from '../globals.js';
 import { printData, type Column, type Io } from '../output.js';
 import { KubernetesStore } from '../kubernetesStore.js';
@@ -19,6 +19,9 @@ export function manifest(kind: ResourceKind, name: string, spec: Record<string, 
 export function editable(loaded: LoadedObject): Manifest & { spec: Record<string, unknown> } {
   return structuredClone(loaded.document) as Manifest & { spec: Record<string, unknown> };
 }
+
+/** `--enforcement enforce|report` of role and tenant create/update (spec.enforcement). */
+export const enforcementOption = (description: string): Option => new Option('--enforcement <mode>', description).choices(ENFORCEMENT_MODES);
 
 export const globalsOf = (command: Command): GlobalOptions => command.optsWithGlobals<GlobalOptions>();
 

@@ -5,7 +5,7 @@ import type { Role } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { formatKiB, type Column, type Io } from '../output.js';
 import type { ObjectStore } from '../resourceStore.js';
-import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
+import { addGetAndList, assertAbsent, editable, enforcementOption, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
 
 interface RoleRow {
   role: Role;
@@ -19,6 +19,7 @@ const ROLE_COLUMNS: Column<RoleRow>[] = [
   { header: 'POOL', value: (r) => r.role.pool },
   { header: 'QUOTA', value: (r) => (r.role.quota.kind === 'unlimited' ? 'unlimited' : formatKiB(r.role.quota.kib)) },
   { header: 'TENANTS', value: (r) => r.tenants.join(',') || '-' },
+  { header: 'ENFORCEMENT', value: (r) => r.role.enforcement ?? 'enforce' },
 ];
 
 function rowOf(store: ObjectStore, loaded: LoadedObject): RoleRow {
@@ -36,6 +37,7 @@ interface RoleOptions {
   systemId?: string;
   pool?: string;
   quota?: string;
+  enforcement?: string;
   dryRun?: boolean;
   /** karavictl's form, repeatable: name=type=systemID=pool=quota. */
   role?: string[];
@@ -75,6 +77,7 @@ export function registerRoleCommands(program: Command, io: Io): void {
     .option('--system-id <id>', 'system ID of a storage system created with "storage create"')
     .option('--pool <pool>', 'PowerFlex pool name, PowerMax SRP, PowerScale isiPath (PowerStore has none)')
     .option('--quota <size>', 'provisioned capacity allowed, e.g. 100GiB or 10TiB; 0 means unlimited')
+    .addOption(enforcementOption("enforce (default) refuses a request over quota; report lets it through, charged, and records it as \"would deny\" (a tenant's own --enforcement overrides it)"))
     .option('--role <name=type=id=pool=quota>', "karavictl's form instead of the flags above, repeatable (a bare-number quota is KB of 1000 bytes, as in Dell)", (value: string, previous: string[] = []) => [...previous, value])
     .option('--dry-run', 'check and print the object without writing it')
     .action(async (options: RoleOptions, command: Command) => {
@@ -86,6 +89,7 @@ export function registerRoleCommands(program: Command, io: Io): void {
         assertAbsent(store, 'CSMRole', role.name);
         const spec: Record<string, unknown> = { quota: role.quota, systemType: role.systemType, systemID: role.systemId };
         if (role.pool) spec.pool = role.pool;
+        if (options.enforcement) spec.enforcement = options.enforcement;
         await saveObject(io, globals, manifest('CSMRole', role.name, spec), { dryRun: options.dryRun, store });
       }
     });
@@ -101,17 +105,18 @@ export function registerRoleCommands(program: Command, io: Io): void {
 
   role
     .command('update')
-    .description("change a role's quota, pool or system")
+    .description("change a role's quota, pool, system or enforcement")
     .requiredOption('-n, --name <name>', 'role name')
     .option('--system-type <type>', 'powerflex, powermax, powerscale or powerstore')
     .option('--system-id <id>', 'system ID')
     .option('--pool <pool>', 'pool')
     .option('--quota <size>', 'e.g. 100GiB; 0 means unlimited')
+    .addOption(enforcementOption('enforce or report (see role create)'))
     .option('--dry-run', 'check and print the object without writing it')
     .action(async (options: RoleOptions, command: Command) => {
-      const changes = { quota: options.quota, systemType: options.systemType, systemID: options.systemId, pool: options.pool };
+      const changes = { quota: options.quota, systemType: options.systemType, systemID: options.systemId, pool: options.pool, enforcement: options.enforcement };
       if (Object.values(changes).every((value) => value === undefined)) {
-        throw new CliError('nothing to update: give --quota, --pool, --system-id or --system-type');
+        throw new CliError('nothing to update: give --quota, --pool, --system-id, --system-type or --enforcement');
       }
       const globals = globalsOf(command);
       const store = await requireStore(globals);

@@ -7,7 +7,7 @@ import type { Tenant } from '../../resources/types.js';
 import { CliError } from '../errors.js';
 import { printData, type Column, type Io } from '../output.js';
 import type { ObjectStore } from '../resourceStore.js';
-import { addGetAndList, assertAbsent, editable, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
+import { addGetAndList, assertAbsent, editable, enforcementOption, globalsOf, manifest, openStore, requireStore, saveObject } from './common.js';
 
 const tenantOf = (loaded: LoadedObject): Tenant => {
   if (loaded.object.kind !== 'CSMTenant') throw new Error(`not a CSMTenant: ${loaded.object.kind}`);
@@ -20,6 +20,7 @@ const TENANT_COLUMNS: Column<Tenant>[] = [
   { header: 'APPROVE-SDC', value: (t) => String(t.approveSdc) },
   { header: 'REVOKED', value: (t) => String(t.revoke) },
   { header: 'VOLUME-PREFIX', value: (t) => t.volumePrefix ?? '-' },
+  { header: 'ENFORCEMENT', value: (t) => t.enforcement ?? 'per role' },
 ];
 
 interface Binding {
@@ -42,14 +43,16 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('-r, --roles <roles>', 'comma-separated roles to bind now (or later with rolebinding create)')
     .option('--approve-sdc', "PowerFlex: approve the tenant's SDCs when the MDM restricts SDC access", false)
     .option('--volume-prefix <prefix>', "1-3 letters or digits put before the tenant's volume names")
+    .addOption(enforcementOption("enforce or report for every role of the tenant, overriding each role's: report lets a request over quota through, charged, and records it as \"would deny\" (ownership and token denials always apply); unset, each role's enforcement decides"))
     .option('--dry-run', 'check and print the object without writing it')
-    .action(async (options: { name: string; roles?: string; approveSdc: boolean; volumePrefix?: string; dryRun?: boolean }, command: Command) => {
+    .action(async (options: { name: string; roles?: string; approveSdc: boolean; volumePrefix?: string; enforcement?: string; dryRun?: boolean }, command: Command) => {
       const globals = globalsOf(command);
       const store = await openStore(globals, options.dryRun);
       assertAbsent(store, 'CSMTenant', options.name);
       const spec: Record<string, unknown> = { approveSdc: options.approveSdc, revoke: false };
       if (options.roles) spec.roles = options.roles;
       if (options.volumePrefix !== undefined) spec.volumePrefix = options.volumePrefix;
+      if (options.enforcement) spec.enforcement = options.enforcement;
       await saveObject(io, globals, manifest('CSMTenant', options.name, spec), { dryRun: options.dryRun, store });
     });
 
@@ -69,13 +72,18 @@ export function registerTenantCommands(program: Command, io: Io): void {
     .option('--approve-sdc', 'approve the tenant\'s SDCs')
     .option('--no-approve-sdc', 'stop approving the tenant\'s SDCs')
     .option('--volume-prefix <prefix>', "1-3 letters or digits put before the tenant's volume names")
-    .action(async (options: { name: string; approveSdc?: boolean; volumePrefix?: string }, command: Command) => {
-      if (options.approveSdc === undefined && options.volumePrefix === undefined) {
-        throw new CliError('nothing to update: give --approve-sdc, --no-approve-sdc or --volume-prefix');
+    .addOption(enforcementOption('enforce or report for every role of the tenant (see tenant create)'))
+    .option('--role-enforcement', "let each role's enforcement decide again (removes the tenant's)")
+    .action(async (options: { name: string; approveSdc?: boolean; volumePrefix?: string; enforcement?: string; roleEnforcement?: boolean }, command: Command) => {
+      if (options.approveSdc === undefined && options.volumePrefix === undefined && options.enforcement === undefined && !options.roleEnforcement) {
+        throw new CliError('nothing to update: give --approve-sdc, --no-approve-sdc, --volume-prefix, --enforcement or --role-enforcement');
       }
+      if (options.enforcement !== undefined && options.roleEnforcement) throw new CliError('give either --enforcement or --role-enforcement');
       await editTenant(io, command, options.name, (spec) => {
         if (options.approveSdc !== undefined) spec.approveSdc = options.approveSdc;
         if (options.volumePrefix !== undefined) spec.volumePrefix = options.volumePrefix;
+        if (options.enforcement !== undefined) spec.enforcement = options.enforcement;
+        if (options.roleEnforcement) delete spec.enforcement;
       });
     });
 
