@@ -151,6 +151,11 @@ describe('report-only enforcement through the real edge', function () {
     expect(policy).to.include({ outcome: 'allow', volume: 'rep-vol-3' });
     expect(policy?.wouldDeny).to.include({ status: 400, reason: 'policy-denied', quotaKiB: QUOTA_GIB * GIB_IN_KIB, usedKiB: 24 * GIB_IN_KIB, requestedKiB: 24 * GIB_IN_KIB });
     expect(policy?.wouldDeny?.message).to.contain(`no roles in [${workspace.roleName}] allow the ${24 * GIB_IN_KIB} Kb request`);
+
+    const why = await admin(['why-denied', pastLedger.requestId]);
+    expect(why.code, why.stderr).to.equal(0);
+    expect(why.stdout).to.contain('ALLOWED (allowed)').and.contain('report-only: would have been denied 507 (quota-exceeded)');
+    expect(why.stdout).to.contain(`enforced, it would be denied 507 (quota-exceeded): needs 8 GiB more quota in pool ${POOL.name}`);
   });
 
   it('counts the would-deny decisions by reason (and tenant, labels enabled) in /metrics, as promtool parses it', async () => {

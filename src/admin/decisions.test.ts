@@ -35,6 +35,17 @@ describe('why-denied explanations', () => {
     expect(await explain(ownershipDenial, new MemoryLedger())).to.contain('is charged to no tenant in the ledger');
   });
 
+  it('explains a report-mode allow as the quota denial it would have been', async () => {
+    const { status, reason, quotaKiB, usedKiB, requestedKiB } = quotaDenial;
+    const reported: DecisionRecord = {
+      ...quotaDenial, outcome: 'allow', reason: 'allowed', status: undefined, quotaKiB: undefined, usedKiB: undefined, requestedKiB: undefined,
+      wouldDeny: { status: status!, reason, message: 'request denied: not enough quota', quotaKiB, usedKiB, requestedKiB },
+    };
+    expect(await explain(reported, new MemoryLedger())).to.match(
+      /^allowed only because the quota is report-only here; enforced, it would be denied 507 \(quota-exceeded\): needs 16 GiB more quota in pool bronze/,
+    );
+  });
+
   it('tells what to do about a refused token', async () => {
     const text = await explain({ ...base, id: 't1', status: 401, reason: 'token-expired', phase: 'identity', message: 'token has expired' }, new MemoryLedger());
     expect(text).to.contain('the token was refused (token has expired)').and.contain('authzctl generate token');

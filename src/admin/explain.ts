@@ -12,6 +12,12 @@ const TOKEN_ADVICE =
 
 /** One sentence: what would turn this decision into an allow (or why nothing needs to). */
 export async function explain(record: DecisionRecord, ledger: Pick<Ledger, 'holders'>): Promise<string> {
+  if (record.outcome === 'allow' && record.wouldDeny) {
+    // Report mode: explained as the denial it would have been, which is what enforcing it brings.
+    const { wouldDeny, ...allowed } = record;
+    const denial: DecisionRecord = { ...allowed, ...wouldDeny, outcome: 'deny' };
+    return `allowed only because the quota is report-only here; enforced, it would be denied ${wouldDeny.status} (${wouldDeny.reason}): ${await explain(denial, ledger)}`;
+  }
   if (record.outcome === 'allow') return 'allowed: nothing to change';
   const tenant = record.tenant ?? 'unknown';
   switch (record.reason) {

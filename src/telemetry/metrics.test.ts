@@ -56,8 +56,21 @@ describe('metrics: the Prometheus exposition', function () {
   it('labels decisions by tenant when asked to', async () => {
     const metrics = new ServiceMetrics(registry, { tenantLabel: true });
     metrics.decision('deny', 'not-owner', 'volume-delete', 'powerstore', 'team-b', 0.001);
+    metrics.wouldDeny('quota-exceeded', 'volume-create', 'powerstore', 'team-b');
     const { all } = await scrape(registry);
     expect(sampleValue(all, 'storage_authz_decisions_total', { tenant: 'team-b', reason: 'not-owner' })).to.equal(1);
+    expect(sampleValue(all, 'storage_authz_decisions_would_deny_total', { tenant: 'team-b', reason: 'quota-exceeded' })).to.equal(1);
+  });
+
+  it('counts report-mode allows that would have been denied by reason, without a tenant label unless enabled', async () => {
+    const metrics = new ServiceMetrics(registry);
+    metrics.wouldDeny('quota-exceeded', 'volume-create', 'powerflex', 'team-a');
+    metrics.wouldDeny('quota-exceeded', 'volume-create', 'powerflex', 'team-b');
+    metrics.wouldDeny('policy-denied', 'volume-create', 'powerflex', 'team-a');
+    const { all } = await scrape(registry);
+    expect(sampleValue(all, 'storage_authz_decisions_would_deny_total', { reason: 'quota-exceeded', operation: 'volume-create', array_type: 'powerflex' })).to.equal(2);
+    expect(sampleValue(all, 'storage_authz_decisions_would_deny_total', { reason: 'policy-denied' })).to.equal(1);
+    expect(all.filter((s) => s.name.startsWith('storage_authz_decisions_would_deny') && s.labels.tenant !== undefined)).to.deep.equal([]);
   });
 
   it('times ledger calls, counts their errors and settlements, and shows pending holds and the resource generation', async () => {

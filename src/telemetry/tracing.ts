@@ -68,6 +68,7 @@ export function createDecisionTracing(options: DecisionTracingOptions): Decision
       ...(facts.operation !== undefined && { 'storage_authz.operation': facts.operation }),
       ...(facts.pool !== undefined && { 'storage_authz.pool': facts.pool }),
       ...(facts.volume !== undefined && { 'storage_authz.volume': facts.volume }),
+      ...(facts.wouldDeny && { 'storage_authz.would_deny': facts.wouldDeny.reason }),
     };
     const root = tracer.startSpan('storage-authz decision', { kind: SpanKind.SERVER, startTime: epochMs(facts.startedAt), attributes }, parent);
     const inRoot = trace.setSpan(parent, root);

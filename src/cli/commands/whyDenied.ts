@@ -17,6 +17,7 @@ function describe(d: ExplainedDecision): string {
   ];
   if (d.quotaKiB !== undefined) lines.push(`  quota ${formatKiB(d.quotaKiB)}  used ${formatKiB(d.usedKiB ?? 0)}  requested ${formatKiB(d.requestedKiB ?? 0)}`);
   if (d.message) lines.push(`  told the driver: ${d.message}`);
+  if (d.wouldDeny) lines.push(`  report-only: would have been denied ${d.wouldDeny.status} (${d.wouldDeny.reason}): ${d.wouldDeny.message}`);
   lines.push(`  what would change it: ${d.explanation}`);
   return lines.join('\n');
 }
@@ -29,7 +30,7 @@ export function registerWhyDeniedCommand(program: Command, io: Io): void {
     .option('-t, --tenant <name>', 'recent decisions of this tenant (instead of a request id)')
     .option('--volume <name>', 'with --tenant: only decisions about this volume')
     .option('--since <duration>', 'with --tenant: only this recent, e.g. 1h, 30m (default 1h)')
-    .option('--all', 'with --tenant: allowed decisions too')
+    .option('--all', 'with --tenant: allowed decisions too (report mode\'s would-deny allows are always listed)')
     .action(async (requestId: string | undefined, options: { tenant?: string; volume?: string; since?: string; all?: boolean }, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       if ((requestId === undefined) === (options.tenant === undefined)) throw new CliError('give a request id or --tenant, not both');
@@ -37,7 +38,7 @@ export function registerWhyDeniedCommand(program: Command, io: Io): void {
         requestId !== undefined ? { id: requestId } : { tenant: options.tenant!, since: options.since ?? '1h', ...(options.volume && { volume: options.volume }) },
       );
       const reply = (await withClient(globals, (client) => client.call('GET', `/proxy/decisions/?${query.toString()}`))) as { decisions?: ExplainedDecision[] };
-      const decisions = (reply.decisions ?? []).filter((d) => requestId !== undefined || options.all || d.outcome === 'deny');
+      const decisions = (reply.decisions ?? []).filter((d) => requestId !== undefined || options.all || d.outcome === 'deny' || d.wouldDeny !== undefined);
       if (globals.output === 'json') io.stdout(`${JSON.stringify({ decisions }, null, 2)}\n`);
       else if (globals.output === 'yaml') io.stdout(toYaml({ decisions }));
       else if (decisions.length > 0) io.stdout(`${decisions.map(describe).join('\n\n')}\n`);
