@@ -285,6 +285,21 @@ describe('authzctl (built binary)', function () {
       expect((await authzctl(['generate', 'sidecar', '--identity', 'serviceaccount', '--tenant', 'team-a', '--expiration-seconds', '60'])).stderr).to.match(/at least 600/);
     });
 
+    it('role and tenant update --enforcement: report mode reaches the service, shown in the lists and usage; a mistyped mode is refused', async function () {
+      expectOk(await admin(['role', 'update', '--name', 'gold', '--enforcement', 'report']));
+      await waitFor(() => resources.current().roles.get('gold')?.enforcement === 'report', 'the service to load the role in report mode');
+      expect((await admin(['role', 'list'])).stdout).to.match(/^gold\s.*\sreport$/m);
+      expect((await admin(['usage'])).stdout).to.match(/^team-a\s.*\sreport$/m);
+      expectOk(await admin(['tenant', 'update', '--name', 'team-a', '--enforcement', 'enforce']));
+      await waitFor(() => resources.current().tenants.get('team-a')?.enforcement === 'enforce', 'the service to load the tenant enforcing');
+      expect((await admin(['usage'])).stdout).to.match(/^team-a\s.*\senforce$/m);
+      expectFailure(await admin(['tenant', 'update', '--name', 'team-a', '--enforcement', 'warn']), /argument 'warn' is invalid\. Allowed choices are enforce, report/);
+      expectOk(await admin(['tenant', 'update', '--name', 'team-a', '--role-enforcement']));
+      expectOk(await admin(['role', 'update', '--name', 'gold', '--enforcement', 'enforce']));
+      await waitFor(() => resources.current().tenants.get('team-a')?.enforcement === undefined && resources.current().roles.get('gold')?.enforcement === 'enforce', 'the service to load both back');
+      expect((await admin(['tenant', 'list'])).stdout).to.match(/^team-a\s.*\sper role$/m);
+    });
+
     it('role delete refuses a role still bound to a tenant, and says how to unbind it', async function () {
       expectFailure(await admin(['role', 'delete', '--name', 'gold']), /role "gold" is bound to tenant\(s\) team-a; unbind it first \(authzctl rolebinding delete --tenant team-a --role gold\)/);
     });

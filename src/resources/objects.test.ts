@@ -29,6 +29,17 @@ describe('resources: validateObject', () => {
     expect(noRoles.ok && noRoles.value.kind === 'CSMTenant' && noRoles.value.tenant.roles).to.deep.equal([]);
   });
 
+  it('reads spec.enforcement of a role and a tenant (absent: enforce, left unset), and refuses any other mode', () => {
+    const reporting = validateObject(role({ quota: '8GiB', systemID: '7045c4cc20dffc0f', systemType: 'powerflex', pool: 'bronze', enforcement: 'report' }));
+    expect(reporting.ok && reporting.value.kind === 'CSMRole' && reporting.value.role.enforcement).to.equal('report');
+    const enforcing = validateObject(tenant({ approveSdc: false, revoke: false, enforcement: 'enforce' }));
+    expect(enforcing.ok && enforcing.value.kind === 'CSMTenant' && enforcing.value.tenant.enforcement).to.equal('enforce');
+    const unset = validateObject(tenant({ approveSdc: false, revoke: false }));
+    expect(unset.ok && unset.value.kind === 'CSMTenant' && unset.value.tenant).to.not.have.property('enforcement');
+    expect(errorsOf(tenant({ approveSdc: false, revoke: false, enforcement: 'warn' })).map((e) => e.path)).to.deep.equal(['spec.enforcement']);
+    expect(errorsOf(role({ quota: 1, systemID: 'x', systemType: 'powerflex', pool: 'p', enforcement: 'dry-run' })).map((e) => e.path)).to.deep.equal(['spec.enforcement']);
+  });
+
   it('converts a CSMRole with its quota in KiB; PowerStore roles need no pool', () => {
     const bronze = validateObject(role({ quota: '100GiB', systemID: '7045c4cc20dffc0f', systemType: 'powerflex', pool: 'bronze' }));
     expect(bronze.ok && bronze.value).to.deep.equal({
