@@ -3,122 +3,45 @@
 // seen as a storage admin sees them: /metrics parsed by promtool, the audit records (the log line
 // and the Redis stream), and `authzctl why-denied` on the request id Envoy returned and logged.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { Agent, request } from 'undici';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
-import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { request } from 'undici';
+import { GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { freePort } from '../src/harness/ports.js';
-import type { Started } from '../src/harness/process.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 import { DECISIONS_KEY } from '../src/ledger/redis/recentDecisions.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import type { DecisionRecord } from '../src/telemetry/audit.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
-import { runAuthzctl } from './support/authzctl.js';
-import { checkMetrics, sampleValue, samples, type Sample } from './support/prometheus.js';
-import { startRedis, type RunningRedis } from './support/redis.js';
-import { loggedDecisions, startServeAndEdge } from './support/serveEdge.js';
-
-const POOL = DEFAULT_POOLS[0]!;
-
-interface Answer {
-  status: number;
-  requestId: string;
-  json: Record<string, unknown>;
-}
+import { SESSION_POOL as POOL, startEdgeSession, type EdgeAnswer as Answer, type EdgeSession } from './support/edgeSession.js';
+import { checkMetrics, sampleValue, samples } from './support/prometheus.js';
+import { loggedDecisions } from './support/serveEdge.js';
 
 describe('operations: metrics, audit trail and why-denied through the real edge', function () {
   this.timeout(180_000);
 
-  let gateway: FakePowerFlexGateway;
-  let redis: RunningRedis;
-  let workspace: Workspace;
-  let service: Started;
-  let envoy: Started;
-  let agent: Agent;
-  let edgeUrl: string;
-  let edgePort: number;
-  let adminApiPort: number;
+  let session: EdgeSession;
   let metricsPort: number;
-  let forwarded: string;
   const tokens: Record<string, string> = {};
   let expiredToken: string;
-  let adminTokenFile: string;
-  let edgeCaFile: string;
 
-  const mint = async (tenant: string, now?: number) =>
-    (await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 600, refreshTtlSeconds: 1200, ...(now && { now }) })).access;
-
-  async function send(bearer: string, method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<Answer> {
-    const response = await request(`${edgeUrl}${pathAndQuery}`, {
-      method,
-      headers: { authorization: `Bearer ${bearer}`, forwarded, 'content-type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      dispatcher: agent,
-    });
-    const text = await response.body.text();
-    const requestId = response.headers['x-request-id'];
-    if (typeof requestId !== 'string') throw new Error(`no x-request-id on the answer (${response.statusCode} ${text})`);
-    return { status: response.statusCode, requestId, json: JSON.parse(text || '{}') as Record<string, unknown> };
-  }
-  const create = (bearer: string, name: string, gib: number) =>
-    send(bearer, 'POST', '/api/types/Volume/instances/', { name, storagePoolId: POOL.id, volumeSizeInKb: String(gib * GIB_IN_KIB), volumeType: 'ThinProvisioned' });
-  const remove = (bearer: string, id: string) => send(bearer, 'POST', `/api/instances/Volume::${id}/action/removeVolume/`, { removeMode: 'ONLY_ME' });
-
-  const admin = (args: string[]) => runAuthzctl(['--addr', `127.0.0.1:${edgePort}`, '--ca', edgeCaFile, '--admin-token', adminTokenFile, ...args]);
-  const whyDenied = (args: string[]) => admin(['why-denied', ...args]);
-
-  async function scrape(): Promise<Sample[]> {
-    const response = await request(`http://127.0.0.1:${adminApiPort}/metrics`);
-    const text = await response.body.text();
-    expect(response.statusCode, text).to.equal(200);
-    await checkMetrics(text);
-    return samples(text);
-  }
-
-  const decisionsLogged = (): DecisionRecord[] => loggedDecisions(service);
+  const whyDenied = (args: string[]) => session.admin(['why-denied', ...args]);
+  const decisionsLogged = (): DecisionRecord[] => loggedDecisions(session.service);
 
   before(async () => {
-    await promisify(execFile)('npx', ['tsc', '-p', 'src/cli/tsconfig.json'], { cwd: repoRoot });
-    gateway = await FakePowerFlexGateway.start();
-    workspace = await createWorkspace({
-      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
-      pool: POOL.name,
-      quotaGiB: 32,
-      tenants: [{ name: 'team-a', approveSdc: false }, { name: 'team-b', approveSdc: false }],
-    });
-    redis = await startRedis();
-    forwarded = `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos`;
-    tokens['team-a'] = await mint('team-a');
-    tokens['team-b'] = await mint('team-b');
-    expiredToken = await mint('team-a', Math.floor(Date.now() / 1000) - 7200);
-    agent = new Agent({ connect: { ca: workspace.edgeCa } });
-    edgeCaFile = path.join(workspace.dir, 'edge-ca.pem');
-    await writeFile(edgeCaFile, workspace.edgeCa);
-
     metricsPort = await freePort();
-    ({ service, envoy, adminApiPort, edgePort } = await startServeAndEdge(workspace, ['--redis-url', redis.url, '--metrics-tenant-label', '--metrics-listen', `127.0.0.1:${metricsPort}`], ['--authz-timeout-ms', '5000']));
-    edgeUrl = `https://127.0.0.1:${edgePort}`;
-
-    adminTokenFile = path.join(workspace.dir, 'admin.yaml');
-    const minted = await runAuthzctl(['admin', 'token', '--name', 'alice', '--kid', workspace.signingKeys.defaultKid, '--secret-file', path.join(workspace.keysDir, workspace.signingKeys.defaultKid)]);
-    expect(minted.code, minted.stderr).to.equal(0);
-    await writeFile(adminTokenFile, minted.stdout, { mode: 0o600 });
+    session = await startEdgeSession({
+      quotaGiB: 32,
+      tenants: ['team-a', 'team-b'],
+      serveArgs: ['--metrics-tenant-label', '--metrics-listen', `127.0.0.1:${metricsPort}`],
+    });
+    tokens['team-a'] = await session.mint('team-a');
+    tokens['team-b'] = await session.mint('team-b');
+    expiredToken = await session.mint('team-a', Math.floor(Date.now() / 1000) - 7200);
   });
 
-  after(async () => {
-    await envoy?.stop();
-    await service?.stop();
-    await redis?.stop();
-    await agent?.close();
-    await gateway?.stop();
-    await workspace?.remove();
-  });
+  after(() => session?.stop());
 
   let allowed: Answer;
   let quotaDenied: Answer;
@@ -126,20 +49,20 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
   let tokenDenied: Answer;
 
   it('makes allowed and denied decisions through the edge, each answer naming its request id', async () => {
-    allowed = await create(tokens['team-a']!, 'ops-vol-1', 16);
+    allowed = await session.create(tokens['team-a']!, 'ops-vol-1', 16);
     expect(allowed.status, JSON.stringify(allowed.json)).to.equal(200);
     const volumeId = String(allowed.json.id);
-    const ledger = await RedisLedger.connect({ url: redis.url });
+    const ledger = await RedisLedger.connect({ url: session.redis.url });
     try {
       await waitFor(async () => (await ledger.usage('team-a')).some((row) => row.usedKiB === 16 * GIB_IN_KIB), 'the create to be committed from the access log');
     } finally {
       await ledger.close();
     }
-    quotaDenied = await create(tokens['team-a']!, 'ops-vol-2', 32);
+    quotaDenied = await session.create(tokens['team-a']!, 'ops-vol-2', 32);
     expect(quotaDenied.status).to.equal(507);
-    ownershipDenied = await remove(tokens['team-b']!, volumeId);
+    ownershipDenied = await session.remove(tokens['team-b']!, volumeId);
     expect(ownershipDenied.status).to.equal(403);
-    tokenDenied = await send(expiredToken, 'GET', '/api/version/');
+    tokenDenied = await session.send(expiredToken, 'GET', '/api/version/');
     expect(tokenDenied.status).to.equal(401);
     expect(new Set([allowed, quotaDenied, ownershipDenied, tokenDenied].map((a) => a.requestId)).size).to.equal(4);
   });
@@ -147,16 +70,16 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
   it('keeps one audit record per decision, allow and deny, in the log and in the Redis stream, without a token', async () => {
     await waitFor(() => decisionsLogged().length >= 4, 'four decision lines in the service log');
     const byId = new Map(decisionsLogged().map((record) => [record.id, record]));
-    expect(byId.get(allowed.requestId)).to.include({ outcome: 'allow', reason: 'allowed', tenant: 'team-a', pool: POOL.name, operation: 'volume-create', volume: 'ops-vol-1', sizeKiB: 16 * GIB_IN_KIB, systemID: gateway.systemId, arrayType: 'powerflex' });
+    expect(byId.get(allowed.requestId)).to.include({ outcome: 'allow', reason: 'allowed', tenant: 'team-a', pool: POOL.name, operation: 'volume-create', volume: 'ops-vol-1', sizeKiB: 16 * GIB_IN_KIB, systemID: session.gateway.systemId, arrayType: 'powerflex' });
     expect(byId.get(quotaDenied.requestId)).to.include({
       outcome: 'deny', status: 507, reason: 'quota-exceeded', phase: 'ledger', tenant: 'team-a', volume: 'ops-vol-2',
       quotaKiB: 32 * GIB_IN_KIB, usedKiB: 16 * GIB_IN_KIB, requestedKiB: 32 * GIB_IN_KIB,
     });
     expect(byId.get(ownershipDenied.requestId)).to.include({ outcome: 'deny', status: 403, reason: 'not-owner', phase: 'ledger', tenant: 'team-b', volume: 'ops-vol-1', operation: 'volume-delete' });
     expect(byId.get(tokenDenied.requestId)).to.include({ outcome: 'deny', status: 401, reason: 'token-expired', phase: 'identity' });
-    for (const token of [...Object.values(tokens), expiredToken]) expect(service.output(), 'the service log').to.not.contain(token);
+    for (const token of [...Object.values(tokens), expiredToken]) expect(session.service.output(), 'the service log').to.not.contain(token);
 
-    const client = new Redis(redis.url);
+    const client = new Redis(session.redis.url);
     const entries = await client.xrange(DECISIONS_KEY, '-', '+').finally(() => client.disconnect());
     const stream = entries.map(([, fields]) => JSON.parse(fields[1]!) as DecisionRecord);
     expect(stream.map((record) => record.id)).to.include.members([allowed.requestId, quotaDenied.requestId, ownershipDenied.requestId, tokenDenied.requestId]);
@@ -166,7 +89,7 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     const quota = await whyDenied([quotaDenied.requestId]);
     expect(quota.code, quota.stderr).to.equal(0);
     expect(quota.stdout).to.contain('DENIED 507 (quota-exceeded) in phase ledger');
-    expect(quota.stdout).to.contain(`needs 16 GiB more quota in pool ${POOL.name} on powerflex system "${gateway.systemId}"`);
+    expect(quota.stdout).to.contain(`needs 16 GiB more quota in pool ${POOL.name} on powerflex system "${session.gateway.systemId}"`);
     expect(quota.stdout).to.contain('quota 32GiB  used 16GiB  requested 32GiB');
 
     const ownership = await whyDenied([ownershipDenied.requestId]);
@@ -186,18 +109,18 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
   });
 
   it('authzctl status shows the replica reached: version, resources, keys, ledger', async () => {
-    const result = await admin(['status']);
+    const result = await session.admin(['status']);
     expect(result.code, result.stderr).to.equal(0);
     const version = (JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
     expect(result.stdout).to.match(new RegExp(`^replica \\S+  version ${version.replace(/\./g, '\\.')}  started `));
     expect(result.stdout).to.match(/resources generation \d+: 2 tenant\(s\), 1 role\(s\), 1 storage system\(s\)/);
-    expect(result.stdout).to.contain(`signing keys ${workspace.signingKeys.defaultKid} (default ${workspace.signingKeys.defaultKid})`);
+    expect(result.stdout).to.contain(`signing keys ${session.workspace.signingKeys.defaultKid} (default ${session.workspace.signingKeys.defaultKid})`);
     expect(result.stdout).to.contain('ledger redis, reachable, 0 unsettled hold(s)');
-    for (const secret of [new TextDecoder().decode(workspace.signingKeys.keys.get(workspace.signingKeys.defaultKid)!)]) expect(result.stdout).to.not.contain(secret);
+    for (const secret of [new TextDecoder().decode(session.workspace.signingKeys.keys.get(session.workspace.signingKeys.defaultKid)!)]) expect(result.stdout).to.not.contain(secret);
   });
 
   it('/metrics on the admin listener shows the decisions, their latency, the ledger and the quota, as promtool parses it', async () => {
-    const all = await scrape();
+    const all = await session.scrape();
     const decisions = (labels: Record<string, string>) => sampleValue(all, 'storage_authz_decisions_total', { array_type: 'powerflex', ...labels });
     expect(decisions({ outcome: 'allow', reason: 'allowed', operation: 'volume-create', tenant: 'team-a' })).to.equal(1);
     expect(decisions({ outcome: 'deny', reason: 'quota-exceeded', operation: 'volume-create', tenant: 'team-a' })).to.equal(1);
@@ -209,7 +132,7 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     expect(sampleValue(all, 'storage_authz_decision_phase_duration_seconds_count', { phase: 'ledger' })).to.equal(3);
     expect(sampleValue(all, 'storage_authz_ledger_operations_total', { operation: 'reserve', result: 'ok' })).to.equal(2);
     expect(sampleValue(all, 'storage_authz_settlements_total', { kind: 'reservation', outcome: 'committed', applied: 'true' })).to.equal(1);
-    const scope = { tenant: 'team-a', pool: POOL.name, system: gateway.systemId };
+    const scope = { tenant: 'team-a', pool: POOL.name, system: session.gateway.systemId };
     expect(sampleValue(all, 'storage_authz_quota_limit_bytes', scope)).to.equal(32 * 1024 ** 3);
     expect(sampleValue(all, 'storage_authz_quota_used_bytes', scope)).to.equal(16 * 1024 ** 3);
     expect(sampleValue(all, 'storage_authz_quota_reserved_bytes', scope)).to.equal(0);
@@ -231,7 +154,7 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
 
   it("the chart's Grafana dashboard queries only series this /metrics exposes", async () => {
     const dashboard = JSON.parse(await readFile(path.join(repoRoot, 'charts/storage-authz/dashboards/storage-authz.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
-    const exposed = new Set((await scrape()).map((sample) => sample.name));
+    const exposed = new Set((await session.scrape()).map((sample) => sample.name));
     // Drift is exposed once a reconciliation has run (none does in this suite): a gauge of metrics.ts.
     const source = await readFile(path.join(repoRoot, 'src/telemetry/metrics.ts'), 'utf8');
     const gauges = new Set([...source.matchAll(/createObservableGauge\('(storage_authz\.[a-z_.]+)'/g)].map(([, name]) => name!.replaceAll('.', '_')));

@@ -4,122 +4,57 @@
 // such allow audited and counted as "would deny" and shown by `authzctl usage`; an ownership denial
 // still refuses; switched back to `enforce` (authzctl role update, hot-reloaded), the quota refuses again.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
-import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
-import type { Started } from '../src/harness/process.js';
-import { repoRoot } from '../src/harness/tools.js';
+import type { Workspace } from '../src/demo/workspace.js';
+import { GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { waitFor } from '../src/harness/wait.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
 import { runAuthzctl } from './support/authzctl.js';
-import { checkMetrics, sampleValue, samples, type Sample } from './support/prometheus.js';
-import { startRedis, type RunningRedis } from './support/redis.js';
-import { loggedDecisions, startServeAndEdge } from './support/serveEdge.js';
+import { SESSION_POOL as POOL, startEdgeSession, type EdgeAnswer, type EdgeSession } from './support/edgeSession.js';
+import { sampleValue, type Sample } from './support/prometheus.js';
+import { loggedDecisions } from './support/serveEdge.js';
 
-const POOL = DEFAULT_POOLS[0]!;
 const QUOTA_GIB = 16;
-
-interface Answer {
-  status: number;
-  requestId: string;
-  json: Record<string, unknown>;
-}
 
 describe('report-only enforcement through the real edge', function () {
   this.timeout(180_000);
 
-  let gateway: FakePowerFlexGateway;
-  let redis: RunningRedis;
+  let session: EdgeSession;
   let ledger: RedisLedger;
-  let workspace: Workspace;
-  let service: Started;
-  let envoy: Started;
-  let agent: Agent;
-  let edgeUrl: string;
-  let edgePort: number;
-  let adminApiPort: number;
-  let forwarded: string;
   const tokens: Record<string, string> = {};
-  let adminTokenFile: string;
-  let edgeCaFile: string;
 
-  async function send(tenant: string, pathAndQuery: string, body: unknown): Promise<Answer> {
-    const response = await request(`${edgeUrl}${pathAndQuery}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens[tenant]!}`, forwarded, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      dispatcher: agent,
-    });
-    const text = await response.body.text();
-    const requestId = response.headers['x-request-id'];
-    if (typeof requestId !== 'string') throw new Error(`no x-request-id on the answer (${response.statusCode} ${text})`);
-    return { status: response.statusCode, requestId, json: JSON.parse(text || '{}') as Record<string, unknown> };
-  }
-  const create = (tenant: string, name: string, gib: number) =>
-    send(tenant, '/api/types/Volume/instances/', { name, storagePoolId: POOL.id, volumeSizeInKb: String(gib * GIB_IN_KIB), volumeType: 'ThinProvisioned' });
-  const remove = (tenant: string, id: string) => send(tenant, `/api/instances/Volume::${id}/action/removeVolume/`, { removeMode: 'ONLY_ME' });
-
-  const admin = (args: string[]) => runAuthzctl(['--addr', `127.0.0.1:${edgePort}`, '--ca', edgeCaFile, '--admin-token', adminTokenFile, ...args]);
-  const editResources = (args: string[]) => runAuthzctl(['--resources-dir', workspace.resourcesDir, ...args]);
-
-  async function scrape(): Promise<Sample[]> {
-    const response = await request(`http://127.0.0.1:${adminApiPort}/metrics`);
-    const text = await response.body.text();
-    expect(response.statusCode, text).to.equal(200);
-    await checkMetrics(text);
-    return samples(text);
-  }
+  const create = (tenant: string, name: string, gib: number) => session.create(tokens[tenant]!, name, gib);
+  const remove = (tenant: string, volumeId: string) => session.remove(tokens[tenant]!, volumeId);
+  const admin = (args: string[]) => session.admin(args);
+  /** `authzctl role update --enforcement` on the resources directory the service watches. */
+  const setRoleEnforcement = async (workspace: Workspace, mode: 'enforce' | 'report') => {
+    const updated = await runAuthzctl(['--resources-dir', workspace.resourcesDir, 'role', 'update', '--name', workspace.roleName, '--enforcement', mode]);
+    expect(updated.code, updated.stderr).to.equal(0);
+  };
+  const decisions = () => loggedDecisions(session.service);
 
   /** The array confirmed every create the tenant made (settled from the access log). */
   const committed = (tenant: string, gib: number) =>
     waitFor(async () => (await ledger.usage(tenant)).some((row) => row.usedKiB === gib * GIB_IN_KIB && row.reservedKiB === 0), `${tenant}'s ${gib} GiB to be committed`);
 
   before(async () => {
-    await promisify(execFile)('npx', ['tsc', '-p', 'src/cli/tsconfig.json'], { cwd: repoRoot });
-    gateway = await FakePowerFlexGateway.start();
-    workspace = await createWorkspace({
-      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
-      pool: POOL.name,
+    session = await startEdgeSession({
       quotaGiB: QUOTA_GIB,
-      tenants: [{ name: 'team-a', approveSdc: false }, { name: 'team-b', approveSdc: false }],
+      tenants: ['team-a', 'team-b'],
+      serveArgs: ['--metrics-tenant-label'],
+      // The admin rolls the quota onto tenants that already have volumes: the role reports first.
+      beforeServe: (workspace) => setRoleEnforcement(workspace, 'report'),
     });
-    // The admin rolls the quota onto tenants that already have volumes: the role reports first.
-    const reporting = await editResources(['role', 'update', '--name', workspace.roleName, '--enforcement', 'report']);
-    expect(reporting.code, reporting.stderr).to.equal(0);
-    redis = await startRedis();
-    ledger = await RedisLedger.connect({ url: redis.url });
-    forwarded = `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos`;
-    for (const tenant of ['team-a', 'team-b']) {
-      tokens[tenant] = (await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: tenant, roles: [workspace.roleName], accessTtlSeconds: 600, refreshTtlSeconds: 1200 })).access;
-    }
-    agent = new Agent({ connect: { ca: workspace.edgeCa } });
-    edgeCaFile = path.join(workspace.dir, 'edge-ca.pem');
-    await writeFile(edgeCaFile, workspace.edgeCa);
-    ({ service, envoy, adminApiPort, edgePort } = await startServeAndEdge(workspace, ['--redis-url', redis.url, '--metrics-tenant-label'], ['--authz-timeout-ms', '5000']));
-    edgeUrl = `https://127.0.0.1:${edgePort}`;
-    adminTokenFile = path.join(workspace.dir, 'admin.yaml');
-    const minted = await runAuthzctl(['admin', 'token', '--name', 'alice', '--kid', workspace.signingKeys.defaultKid, '--secret-file', path.join(workspace.keysDir, workspace.signingKeys.defaultKid)]);
-    expect(minted.code, minted.stderr).to.equal(0);
-    await writeFile(adminTokenFile, minted.stdout, { mode: 0o600 });
+    ledger = await RedisLedger.connect({ url: session.redis.url });
+    for (const tenant of ['team-a', 'team-b']) tokens[tenant] = await session.mint(tenant);
   });
 
   after(async () => {
-    await envoy?.stop();
-    await service?.stop();
     await ledger?.close();
-    await redis?.stop();
-    await agent?.close();
-    await gateway?.stop();
-    await workspace?.remove();
+    await session?.stop();
   });
 
-  let pastLedger: Answer;
-  let pastPolicy: Answer;
+  let pastLedger: EdgeAnswer;
+  let pastPolicy: EdgeAnswer;
   let teamBVolume: string;
 
   it('lets creates past the quota through (200), the array creating them and the ledger charging them', async () => {
@@ -134,23 +69,23 @@ describe('report-only enforcement through the real edge', function () {
     pastPolicy = await create('team-a', 'rep-vol-3', 24);
     expect(pastPolicy.status, JSON.stringify(pastPolicy.json)).to.equal(200);
     await committed('team-a', 48);
-    expect(gateway.volumes.map((volume) => volume.name)).to.include.members(['rep-vol-1', 'rep-vol-2', 'rep-vol-3']);
+    expect(session.gateway.volumes.map((volume) => volume.name)).to.include.members(['rep-vol-1', 'rep-vol-2', 'rep-vol-3']);
   });
 
   it('audits each as an allow that would have been denied, with the quota figures', async () => {
-    await waitFor(() => loggedDecisions(service).length >= 3, 'three decision lines in the service log');
-    const byId = new Map(loggedDecisions(service).map((record) => [record.id, record]));
+    await waitFor(() => decisions().length >= 3, 'three decision lines in the service log');
+    const byId = new Map(decisions().map((record) => [record.id, record]));
     expect(byId.get(pastLedger.requestId)).to.deep.include({
       outcome: 'allow', reason: 'allowed', tenant: 'team-a', volume: 'rep-vol-2',
       wouldDeny: {
         status: 507, reason: 'quota-exceeded', quotaKiB: QUOTA_GIB * GIB_IN_KIB, usedKiB: 8 * GIB_IN_KIB, requestedKiB: 16 * GIB_IN_KIB,
-        message: `request denied: not enough quota: tenant "team-a" on powerflex/${gateway.systemId}/${POOL.name}: quota 16 GiB, used 8 GiB, requested 16 GiB`,
+        message: `request denied: not enough quota: tenant "team-a" on powerflex/${session.gateway.systemId}/${POOL.name}: quota 16 GiB, used 8 GiB, requested 16 GiB`,
       },
     });
     const policy = byId.get(pastPolicy.requestId);
     expect(policy).to.include({ outcome: 'allow', volume: 'rep-vol-3' });
     expect(policy?.wouldDeny).to.include({ status: 400, reason: 'policy-denied', quotaKiB: QUOTA_GIB * GIB_IN_KIB, usedKiB: 24 * GIB_IN_KIB, requestedKiB: 24 * GIB_IN_KIB });
-    expect(policy?.wouldDeny?.message).to.contain(`no roles in [${workspace.roleName}] allow the ${24 * GIB_IN_KIB} Kb request`);
+    expect(policy?.wouldDeny?.message).to.contain(`no roles in [${session.workspace.roleName}] allow the ${24 * GIB_IN_KIB} Kb request`);
 
     const why = await admin(['why-denied', pastLedger.requestId]);
     expect(why.code, why.stderr).to.equal(0);
@@ -159,7 +94,7 @@ describe('report-only enforcement through the real edge', function () {
   });
 
   it('counts the would-deny decisions by reason (and tenant, labels enabled) in /metrics, as promtool parses it', async () => {
-    const all = await scrape();
+    const all = await session.scrape();
     const wouldDeny = (reason: string) => sampleValue(all, 'storage_authz_decisions_would_deny_total', { reason, operation: 'volume-create', array_type: 'powerflex', tenant: 'team-a' });
     expect(wouldDeny('quota-exceeded')).to.equal(1);
     expect(wouldDeny('policy-denied')).to.equal(1);
@@ -169,7 +104,7 @@ describe('report-only enforcement through the real edge', function () {
   it('authzctl usage shows the tenant over its quota in report mode', async () => {
     const table = await admin(['usage', '--tenant', 'team-a']);
     expect(table.code, table.stderr).to.equal(0);
-    expect(table.stdout).to.match(new RegExp(`^team-a\\s+powerflex/${gateway.systemId}\\s+${POOL.name}\\s+16GiB\\s+48GiB\\s.*\\sreport \\(over quota by 32GiB\\)$`, 'm'));
+    expect(table.stdout).to.match(new RegExp(`^team-a\\s+powerflex/${session.gateway.systemId}\\s+${POOL.name}\\s+16GiB\\s+48GiB\\s.*\\sreport \\(over quota by 32GiB\\)$`, 'm'));
     const json = await admin(['-o', 'json', 'usage', '--tenant', 'team-a']);
     expect(json.code, json.stderr).to.equal(0);
     const { usage } = JSON.parse(json.stdout) as { usage: Record<string, unknown>[] };
@@ -183,17 +118,16 @@ describe('report-only enforcement through the real edge', function () {
     await committed('team-b', 8);
     const refused = await remove('team-a', teamBVolume);
     expect(refused.status).to.equal(403);
-    await waitFor(() => loggedDecisions(service).some((record) => record.id === refused.requestId), 'the refused delete in the audit');
-    expect(loggedDecisions(service).find((record) => record.id === refused.requestId)).to.include({ outcome: 'deny', reason: 'not-owner' }).and.not.have.property('wouldDeny');
-    expect(gateway.volumes.map((volume) => volume.name)).to.include('rep-vol-b');
+    await waitFor(() => decisions().some((record) => record.id === refused.requestId), 'the refused delete in the audit');
+    expect(decisions().find((record) => record.id === refused.requestId)).to.include({ outcome: 'deny', reason: 'not-owner' }).and.not.have.property('wouldDeny');
+    expect(session.gateway.volumes.map((volume) => volume.name)).to.include('rep-vol-b');
   });
 
   it('switched back to enforce, the next creates past the quota are refused as before (507, 400)', async () => {
     const generation = (all: Sample[]) => sampleValue(all, 'storage_authz_resources_generation') ?? 0;
-    const before = generation(await scrape());
-    const enforcing = await editResources(['role', 'update', '--name', workspace.roleName, '--enforcement', 'enforce']);
-    expect(enforcing.code, enforcing.stderr).to.equal(0);
-    await waitFor(async () => generation(await scrape()) > before, 'the role edit to be reloaded');
+    const before = generation(await session.scrape());
+    await setRoleEnforcement(session.workspace, 'enforce');
+    await waitFor(async () => generation(await session.scrape()) > before, 'the role edit to be reloaded');
     const overUsed = await create('team-a', 'rep-vol-4', 8);
     expect(overUsed.status, JSON.stringify(overUsed.json)).to.equal(507);
     expect(JSON.stringify(overUsed.json)).to.contain('quota 16 GiB, used 48 GiB, requested 8 GiB');
