@@ -81,11 +81,11 @@ describe('authzctl in Kubernetes mode (built binary, real kube-apiserver)', func
     expect(ok(await admin(['role', 'create', '--name', 'gold', '--system-type', 'powerflex', '--system-id', SYSTEM_ID, '--pool', 'bronze', '--quota', '100GiB'])).stdout).to.equal(`CSMRole "gold" created in namespace ${NS}\n`);
     expect(ok(await admin(['tenant', 'create', '--name', 'team-a'])).stdout).to.equal(`CSMTenant "team-a" created in namespace ${NS}\n`);
     expect(ok(await admin(['rolebinding', 'create', '--tenant', 'team-a', '--role', 'gold'])).stdout).to.equal(`role "gold" bound to tenant "team-a" (namespace ${NS})\n`);
-    ok(await admin(['role', 'update', '--name', 'gold', '--quota', '200GiB']));
-    expect((await read('CSMRole', 'gold'))!.spec!.quota).to.equal('200GiB');
+    ok(await admin(['role', 'update', '--name', 'gold', '--quota', '200GiB', '--enforcement', 'report']));
+    expect((await read('CSMRole', 'gold'))!.spec).to.include({ quota: '200GiB', enforcement: 'report' });
 
     expect(ok(await admin(['tenant', 'list'])).stdout).to.equal('NAME     ROLES   APPROVE-SDC   REVOKED   VOLUME-PREFIX   ENFORCEMENT\nteam-a   gold    false         false     -               per role\n');
-    expect(ok(await admin(['role', 'list'])).stdout).to.equal(`NAME   SYSTEM                       POOL     QUOTA    TENANTS\ngold   powerflex/${SYSTEM_ID}   bronze   200GiB   team-a\n`);
+    expect(ok(await admin(['role', 'list'])).stdout).to.equal(`NAME   SYSTEM                       POOL     QUOTA    TENANTS   ENFORCEMENT\ngold   powerflex/${SYSTEM_ID}   bronze   200GiB   team-a    report\n`);
     const listed = JSON.parse(ok(await admin(['-o', 'json', 'storage', 'list'])).stdout) as { kind: string; items: { metadata: { name: string } }[] };
     expect(listed.kind).to.equal('List');
     expect(listed.items.map((item) => item.metadata.name)).to.deep.equal([storageName]);
