@@ -1,10 +1,11 @@
-// `npm run bench [-- --only check,peer,envoy,soak,ledger] [--quick] [--profile]`: every contender
+// `npm run bench [-- --only check,peer,envoy,dell,scale,soak,ledger] [--quick] [--profile]`: every contender
 // measured side by side in one run on this machine, printed as tables with the targets of issue 7,
 // and written to bench/results/latest.json (+ latest.md, the printed report). Not part of `npm test`.
 //
 // CPU layout on a 2-core machine: the load generator (and Redis, and the fake array) on CPU 0; each
 // Check server on CPU 1 while it is measured (`taskset`), so the floor, our service and OPA-Envoy
-// get the same single core. With one core, nothing is pinned.
+// get the same single core; in the dell section, each side's whole server (Envoy + decision) on CPU 1.
+// With one core, nothing is pinned.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,10 +13,12 @@ import { Command, Option } from 'commander';
 import { repoRoot } from '../src/harness/tools.js';
 import { formatLedgerBench, runLedgerBench, type LedgerBenchResult } from './ledger.js';
 import { machineInfo } from './machine.js';
+import { dellNotBuilt } from './peers/dell-proxy-server.js';
 import { startOpaEnvoy } from './peers/opa-envoy.js';
 import { summariseProfileFile, type ProfileSummary } from './profile.js';
-import { checkTable, envoyTable, evaluateTargets, markdownTable, scaleTable, soakTable, tailTable, targetsTable } from './report.js';
+import { checkTable, dellTable, envoyTable, evaluateTargets, markdownTable, scaleTable, soakTable, tailTable, targetsTable } from './report.js';
 import { CheckRunner, type CheckPlan, type Scenario, type ScenarioResult } from './sections/check.js';
+import { runDellSection, type DellPlan, type DellSectionResult } from './sections/dell.js';
 import { runEnvoySection, type EnvoyPlan, type EnvoySectionResult } from './sections/envoy.js';
 import { runScaleSection, type ScalePlan, type ScaleResult } from './sections/scale.js';
 import { runSoak, type SoakPlan, type SoakResult } from './sections/soak.js';
@@ -23,7 +26,7 @@ import { startArraySide, startOurService } from './servers/our-service.js';
 import { startRedis } from '../test/support/redis.js';
 import { pin, startNodeProcess } from './support/spawn.js';
 
-const SECTIONS = ['check', 'peer', 'envoy', 'scale', 'soak', 'ledger'] as const;
+const SECTIONS = ['check', 'peer', 'envoy', 'dell', 'scale', 'soak', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const program = new Command()
@@ -54,6 +57,10 @@ const envoyPlan: EnvoyPlan = options.quick
   ? { rates: [200, 1000], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
   : { rates: [200, 1000], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
+const dellPlan: DellPlan = options.quick
+  ? { rates: [200], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [200], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+
 const scalePlan: ScalePlan = options.quick
   ? { rounds: 1, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }
   : { rounds: 3, wrkConnections: 32, wrkDurationS: 10, deadlineMs: 5000, edgeConcurrency: 2 };
@@ -73,7 +80,7 @@ async function main(): Promise<void> {
   const array = await startArraySide();
   stops.push(() => array.stop());
   const { world } = array;
-  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan, envoy: envoyPlan, scale: scalePlan, soak: soakPlan } };
+  const results: Record<string, unknown> = { machine, plan: { quick: options.quick, cpuLayout: pinned ? { loadgen: LOADGEN_CPUS, servers: SERVER_CPUS } : 'unpinned', check: checkPlan, envoy: envoyPlan, dell: dellPlan, scale: scalePlan, soak: soakPlan } };
   let check: ScenarioResult[] | undefined;
   const profiles: Record<string, ProfileSummary & { file: string }> = {};
   results['profiles'] = profiles;
@@ -88,7 +95,7 @@ async function main(): Promise<void> {
     if (file) profiles[section] = { file: path.join('bench/results/profiles', file), ...summariseProfileFile(path.join(profileDir, file)) };
   };
 
-  const loadgen = runs('check') || runs('peer') || runs('soak') || runs('envoy') ? await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS }) : undefined;
+  const loadgen = runs('check') || runs('peer') || runs('soak') || runs('envoy') || runs('dell') ? await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: LOADGEN_CPUS }) : undefined;
   if (loadgen) stops.push(() => loadgen.stop());
 
   if (loadgen && (runs('check') || runs('peer'))) {
@@ -136,6 +143,15 @@ async function main(): Promise<void> {
     await collectProfile('envoy', service);
   }
 
+  let dell: DellSectionResult | undefined;
+  const dellMissing = runs('dell') ? dellNotBuilt() : undefined;
+  if (dellMissing) log(`dell: not measured: ${dellMissing}`);
+  else if (loadgen && runs('dell')) {
+    log("against Dell's v1 proxy-server: the same HTTPS read and create, each side's server on one core");
+    dell = await runDellSection(loadgen, array, dellPlan, { client: LOADGEN_CPUS, servers: SERVER_CPUS }, log);
+    results['dell'] = dell;
+  }
+
   let scale: ScaleResult | undefined;
   if (runs('scale')) {
     log('scale-out: one edge Envoy, one Redis, one serve replica versus two');
@@ -168,7 +184,7 @@ async function main(): Promise<void> {
     results['ledger'] = ledger;
   }
 
-  const targets = evaluateTargets({ check, envoy, ...(soak && { soakRssGrowth: soak.rssGrowth }) });
+  const targets = evaluateTargets({ check, envoy, ...(dell && { dell }), ...(dellMissing && { dellNotMeasured: dellMissing }), ...(soak && { soakRssGrowth: soak.rssGrowth }) });
   results['targets'] = targets;
   mkdirSync(path.dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -178,7 +194,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine.cores} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverageAtStart.toFixed(2)}.`,
     `Versions: ${Object.entries(machine.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
-    `Command: \`${machine.command}\`. CPU layout: ${pinned ? `load generator, Redis and the fake array on CPU ${LOADGEN_CPUS}; each Check server (floor, ours, OPA-Envoy, soak) on CPU ${SERVER_CPUS}; Envoy section: servers unpinned` : 'unpinned (one core)'}.`,
+    `Command: \`${machine.command}\`. CPU layout: ${pinned ? `load generator, Redis and the fake array on CPU ${LOADGEN_CPUS}; each Check server (floor, ours, OPA-Envoy, soak) and, in the dell section, each side's Envoy and server on CPU ${SERVER_CPUS}; Envoy section: servers unpinned` : 'unpinned (one core)'}.`,
     '',
   ];
   if (check) {
@@ -190,6 +206,7 @@ async function main(): Promise<void> {
     out.push(`### Where our service spends CPU (self time, ${section} section; ${profile.file})`, '', markdownTable(['owner', 'share'], rows(profile.byOwner)), '', markdownTable(['function', 'share'], rows(profile.top)), '');
   }
   if (envoy) out.push(`### Through Envoy (${envoy.request}, HTTPS)`, '', envoyTable(envoy), '');
+  if (dell) out.push(`### Against Dell's v1 proxy-server (${dell.request}, HTTPS; each side's server on CPU ${SERVER_CPUS ?? '(unpinned)'})`, '', dellTable(dell), '');
   if (scale) out.push(`### Scale-out: serve replicas behind one edge Envoy (--concurrency ${scale.edgeConcurrency}) on one Redis, wrk through the edge, ext_authz on`, '', scaleTable(scale), '');
   if (soak) out.push(`### Soak: ${soak.decisions} create decisions through one process (memory ledger, ${soakPlan.volumeCycle} volume names cycling)`, '', soakTable(soak), '');
   if (ledger) out.push('### Ledger alone (real redis-server, bench/ledger.ts)', '', formatLedgerBench(ledger), '');

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { DELL_NOT_MEASURED, evaluateTargets, markdownTable, tailTable } from './report.js';
+import { evaluateTargets, markdownTable, tailTable } from './report.js';
 import type { ScenarioResult } from './sections/check.js';
+import type { DellKind, DellSectionResult, DellSide } from './sections/dell.js';
 import type { EnvoySectionResult, PathId, PathResult } from './sections/envoy.js';
 
 const scenario = (id: string, cpuUsPerDecision: number, throughput = 1000): ScenarioResult => ({
@@ -32,6 +33,22 @@ const envoy = (readAddedP99: number, createAddedP99: number): EnvoySectionResult
   ],
 });
 
+const dellRow = (side: DellSide, kind: DellKind, ceiling: number, p99: number, denied = 0) => ({
+  side,
+  kind,
+  label: `${side} ${kind}`,
+  ceiling,
+  ceilings: [{ requestsPerSecond: ceiling, requests: ceiling * 10, non2xx: 0, socketErrors: 0 }],
+  cpuUsPerRequest: { server: 1e6 / ceiling },
+  rates: [{ rate: 200, p50: p99 / 2, p99, p999: p99 * 2, runs: [{ latency: { count: 400, p50: p99 / 2, p90: p99, p99, p999: p99 * 2, max: p99 * 3, mean: p99 / 2 }, completed: 400, allowed: 400 - denied, denied, errors: 0 }] }],
+});
+
+const dellRun = (oursCreateP99: number, dellReadDenied = 0): DellSectionResult => ({
+  request: 'GET /api/types/StoragePool/instances/',
+  sides: { dell: 'Dell', ours: 'ours' },
+  rows: [dellRow('dell', 'read', 900, 9, dellReadDenied), dellRow('ours', 'read', 3000, 5), dellRow('dell', 'create', 600, 10), dellRow('ours', 'create', 1500, oursCreateP99)],
+});
+
 const GOALS = [
   'Create decision CPU ≤ 1.5× the trivial-Check floor',
   'Read decision CPU ≤ 1.2× the trivial-Check floor',
@@ -40,7 +57,8 @@ const GOALS = [
   'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (create)',
   "Create throughput ≥ 3× Dell's v1 proxy-server (same core)",
   "Read throughput ≥ 3× Dell's v1 proxy-server (same core)",
-  "p99 better than Dell's v1 proxy-server (read / create)",
+  "p99 better than Dell's v1 proxy-server, 200 rps (read)",
+  "p99 better than Dell's v1 proxy-server, 200 rps (create)",
   'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (read)',
   'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (create)',
   'Create throughput ≥ OPA-Envoy on its equivalent (same core)',
@@ -55,19 +73,37 @@ describe('bench targets', () => {
       soakRssGrowth: 0.12,
     });
     expect(rows.map((r) => r.target)).to.deep.equal(GOALS);
-    expect(rows.map((r) => r.status)).to.deep.equal(['missed', 'met', 'met', 'met', 'missed', 'not measured', 'not measured', 'not measured', 'missed', 'missed', 'missed', 'missed']);
+    expect(rows.map((r) => r.status)).to.deep.equal(['missed', 'met', 'met', 'met', 'missed', 'not measured', 'not measured', 'not measured', 'not measured', 'missed', 'missed', 'missed', 'missed']);
     expect(rows[0]!.measured).to.equal('1.60× (160 µs vs 100 µs per decision)');
     expect(rows[2]!.measured).to.equal('0.95 (950/s vs 1000/s, wrk)');
     expect(rows[4]!.measured).to.equal('+1.60 ms p99, +0.50 ms p50 (full chain, ours, create, on − off)');
-    expect(rows[8]!.measured).to.equal('0.40 (1200/s vs 3000/s, wrk)');
-    expect(rows[10]!.measured).to.equal('0.90× (900/s vs 1000/s)');
-    expect(rows[11]!.measured).to.equal('12.0%');
+    expect(rows[9]!.measured).to.equal('0.40 (1200/s vs 3000/s, wrk)');
+    expect(rows[11]!.measured).to.equal('0.90× (900/s vs 1000/s)');
+    expect(rows[12]!.measured).to.equal('12.0%');
   });
 
   it("says why Dell's proxy-server is not measured, never drops its rows", () => {
-    const dell = evaluateTargets({}).filter((r) => r.target.includes('Dell'));
-    expect(dell).to.have.length(3);
-    for (const row of dell) expect(row.measured).to.equal(`not measured: ${DELL_NOT_MEASURED}`);
+    const why = "Dell's v1.14.0 proxy-server is not built: set DELL_KARAVI_SRC=<…>";
+    const dell = evaluateTargets({ dellNotMeasured: why }).filter((r) => r.target.includes('Dell'));
+    expect(dell).to.have.length(4);
+    for (const row of dell) expect(row).to.deep.include({ measured: `not measured: ${why}`, status: 'not measured' });
+    expect(evaluateTargets({}).find((r) => r.target.includes('Dell'))!.measured).to.equal('not measured: the dell section did not run');
+  });
+
+  it("judges throughput (≥ 3×) and p99 (below Dell's) against Dell's proxy-server, read and create", () => {
+    const dell = evaluateTargets({ dell: dellRun(12) }).filter((r) => r.target.includes('Dell'));
+    expect(dell.map((r) => [r.status, r.measured])).to.deep.equal([
+      ['missed', '2.50× (1500/s vs 600/s, wrk); CPU per request 667 vs 1667 µs (2.50× per core)'],
+      ['met', '3.33× (3000/s vs 900/s, wrk); CPU per request 333 vs 1111 µs (3.33× per core)'],
+      ['met', '5.00 ms vs 9.00 ms p99 (p50 2.50 vs 4.50 ms)'],
+      ['missed', '12.00 ms vs 10.00 ms p99 (p50 6.00 vs 5.00 ms)'],
+    ]);
+  });
+
+  it("calls a Dell comparison measured on refusals inconclusive", () => {
+    const read = evaluateTargets({ dell: dellRun(8, 3) }).find((r) => r.target === "p99 better than Dell's v1 proxy-server, 200 rps (read)");
+    expect(read).to.include({ status: 'inconclusive' });
+    expect(read!.measured).to.contain('dell read: 3 non-2xx or failed');
   });
 
   it('calls an ext_authz hop that made requests faster by more than 1 ms a disturbed run, not a success', () => {

@@ -1,6 +1,7 @@
 // Turning measurements into what a reader checks: the goals of issues 22 and 7 with where each stands,
 // and plain-text tables. Pure functions over the results.
 import type { ScenarioResult } from './sections/check.js';
+import type { DellKind, DellRow, DellSectionResult } from './sections/dell.js';
 import type { AddedBy, EnvoySectionResult, PathId } from './sections/envoy.js';
 import type { ScaleResult } from './sections/scale.js';
 import type { SoakResult } from './sections/soak.js';
@@ -20,16 +21,10 @@ export interface TargetInputs {
   check?: readonly ScenarioResult[];
   envoy?: EnvoySectionResult;
   soakRssGrowth?: number;
-  /** Why Dell's v1 proxy-server is not among the contenders (every Dell goal is printed with it). */
+  dell?: DellSectionResult;
+  /** Why Dell's v1 proxy-server could not run (bench/peers/dell-proxy-server.ts: dellNotBuilt). */
   dellNotMeasured?: string;
 }
-
-/**
- * Dell's v1 proxy-server is no contender: bench/peers holds only OPA-Envoy, and its source cannot be
- * fetched here to build one (`go list -m -versions github.com/dell/karavi-authorization` → 403).
- */
-export const DELL_NOT_MEASURED =
-  "Dell's v1 proxy-server is not a contender here: the Go module proxy answers 403 Forbidden for github.com/dell/karavi-authorization, and bench/peers has only OPA-Envoy";
 
 const byId = (check: readonly ScenarioResult[] | undefined, id: string): ScenarioResult | undefined => check?.find((s) => s.id === id);
 
@@ -86,19 +81,67 @@ function addedAt200(envoy: EnvoySectionResult | undefined, target: string, chain
   return { target, measured, status: addedStatus(added.p99Ms) };
 }
 
+const dellRow = (dell: DellSectionResult, side: DellRow['side'], kind: DellKind): DellRow | undefined => dell.rows.find((r) => r.side === side && r.kind === kind);
+
+/**
+ * Refused or failed requests in the rows' ceiling runs (above 1%), or in their runs at `rate` (any):
+ * a figure measured on refusals decides nothing.
+ */
+function dellFailures(rows: Array<DellRow | undefined>, rate?: number): string[] {
+  return rows.flatMap((row) => {
+    if (!row) return [];
+    let bad: number;
+    if (rate === undefined) {
+      bad = row.ceilings.reduce((n, c) => n + c.non2xx + c.socketErrors, 0);
+      if (bad <= row.ceilings.reduce((n, c) => n + c.requests, 0) * 0.01) bad = 0;
+    } else bad = (row.rates.find((r) => r.rate === rate)?.runs ?? []).reduce((n, r) => n + r.denied + r.errors, 0);
+    return bad > 0 ? [`${row.side} ${row.kind}: ${bad} non-2xx or failed`] : [];
+  });
+}
+
+const totalCpu = (row: DellRow): number => Object.values(row.cpuUsPerRequest).reduce((a, b) => a + b, 0);
+
+function dellThroughput(inputs: TargetInputs, kind: DellKind, why: string): TargetRow {
+  const target = `${kind === 'create' ? 'Create' : 'Read'} throughput ≥ 3× Dell's v1 proxy-server (same core)`;
+  const [ours, dell] = inputs.dell ? [dellRow(inputs.dell, 'ours', kind), dellRow(inputs.dell, 'dell', kind)] : [];
+  if (!ours || !dell) return notMeasured(target, why);
+  const ratio = ours.ceiling / dell.ceiling;
+  // The ceiling is the servers' core only when that core runs out first; CPU per request says what
+  // each side would reach on a core of its own either way.
+  const [oursCpu, dellCpu] = [totalCpu(ours), totalCpu(dell)];
+  const perCore = oursCpu > 0 && dellCpu > 0 ? `; CPU per request ${oursCpu.toFixed(0)} vs ${dellCpu.toFixed(0)} µs (${(dellCpu / oursCpu).toFixed(2)}× per core)` : '';
+  const measured = `${ratio.toFixed(2)}× (${ours.ceiling.toFixed(0)}/s vs ${dell.ceiling.toFixed(0)}/s, wrk)${perCore}`;
+  const failed = dellFailures([ours, dell]);
+  if (failed.length > 0) return { target, measured: `${measured}; ${failed.join('; ')}`, status: 'inconclusive' };
+  return { target, measured, status: ratio >= 3 ? 'met' : 'missed' };
+}
+
+function dellP99(inputs: TargetInputs, kind: DellKind, why: string): TargetRow {
+  const rate = 200;
+  const target = `p99 better than Dell's v1 proxy-server, ${rate} rps (${kind})`;
+  const [ours, dell] = inputs.dell ? [dellRow(inputs.dell, 'ours', kind), dellRow(inputs.dell, 'dell', kind)] : [];
+  const [a, b] = [ours?.rates.find((r) => r.rate === rate), dell?.rates.find((r) => r.rate === rate)];
+  if (!a || !b) return notMeasured(target, why);
+  const measured = `${a.p99.toFixed(2)} ms vs ${b.p99.toFixed(2)} ms p99 (p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms)`;
+  const failed = dellFailures([ours, dell], rate);
+  if (failed.length > 0) return { target, measured: `${measured}; ${failed.join('; ')}`, status: 'inconclusive' };
+  return { target, measured, status: a.p99 < b.p99 ? 'met' : 'missed' };
+}
+
 /** Issue 22's goals (and issue 7's that still stand), each with its figure from this run or why there is none. */
 export function evaluateTargets(inputs: TargetInputs): TargetRow[] {
   const { check, envoy } = inputs;
-  const dell = inputs.dellNotMeasured ?? DELL_NOT_MEASURED;
+  const dell = inputs.dellNotMeasured ?? 'the dell section did not run';
   const rows = [
     cpuRatio(check, 'ours-create', 'floor-create', 1.5, 'Create'),
     cpuRatio(check, 'ours-read', 'floor-read', 1.2, 'Read'),
     ceilingRatio(envoy, 'Edge throughput with ours ≥ 0.9× with the trivial Check (same Envoy)', 'edge-on', 'edge-floor', 0.9),
     addedAt200(envoy, 'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (read)', 'full chain, ours'),
     addedAt200(envoy, 'Full chain: ext_authz adds ≤ 1 ms at p99, 200 rps (create)', 'full chain, ours, create'),
-    notMeasured("Create throughput ≥ 3× Dell's v1 proxy-server (same core)", dell),
-    notMeasured("Read throughput ≥ 3× Dell's v1 proxy-server (same core)", dell),
-    notMeasured("p99 better than Dell's v1 proxy-server (read / create)", dell),
+    dellThroughput(inputs, 'create', dell),
+    dellThroughput(inputs, 'read', dell),
+    dellP99(inputs, 'read', dell),
+    dellP99(inputs, 'create', dell),
     ceilingRatio(envoy, 'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (read)', 'chain-on', 'chain-off', 0.5),
     ceilingRatio(envoy, 'Full chain ceiling ≥ 0.5× the same chain with ext_authz off (create)', 'chain-on-create', 'chain-off-create', 0.5),
   ];
@@ -230,4 +273,21 @@ export function scaleTable(scale: ScaleResult): string {
     ]),
   );
   return `${table}\n\nTwo replicas / one: read ${scale.speedup.read.toFixed(2)}×, create ${scale.speedup.create.toFixed(2)}× (load average at the end ${scale.loadAverage.map((l) => l.toFixed(2)).join(' ')}).`;
+}
+
+export function dellTable(dell: DellSectionResult): string {
+  const rates = dell.rows[0]?.rates.map((r) => r.rate) ?? [];
+  const components = [...new Set(dell.rows.flatMap((r) => Object.keys(r.cpuUsPerRequest)))];
+  const table = markdownTable(
+    ['server', 'wrk ceiling/s (median)', ...rates.map((r) => `p50/p99/p99.9 ms @${r}/s`), ...components.map((c) => `${c} CPU µs/req`), 'total CPU µs/req', 'non-2xx/errors'],
+    dell.rows.map((r) => [
+      r.label,
+      r.ceiling.toFixed(0),
+      ...r.rates.map((p) => `${ms(p.p50)} / ${ms(p.p99)} / ${ms(p.p999)}`),
+      ...components.map((c) => (r.cpuUsPerRequest[c] === undefined ? '—' : r.cpuUsPerRequest[c]!.toFixed(0))),
+      totalCpu(r).toFixed(0),
+      `${r.ceilings.reduce((n, c) => n + c.non2xx, 0) + r.rates.reduce((n, p) => n + p.runs.reduce((m, run) => m + run.denied, 0), 0)}/${r.ceilings.reduce((n, c) => n + c.socketErrors, 0) + r.rates.reduce((n, p) => n + p.runs.reduce((m, run) => m + run.errors, 0), 0)}`,
+    ]),
+  );
+  return `${table}\n\nDell: ${dell.sides.dell}.\nOurs: ${dell.sides.ours}.`;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `npm run bench` needs on top of scripts/setup.sh: the OPA-Envoy peer (opa-envoy-plugin), built
-# from the pinned module in bench/opa-envoy (go.mod/go.sum) into .tools/bin, and wrk for the Envoy
-# ceilings. Fails with an exact message when something cannot be installed.
+# from the pinned module in bench/opa-envoy (go.mod/go.sum) into .tools/bin, Dell's v1 proxy-server
+# peer (scripts/build-dell-proxy-server.sh, optional), and wrk for the Envoy ceilings. Fails with an exact message when something cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,5 +27,10 @@ if ! command -v wrk >/dev/null 2>&1; then
     fail "wrk is required for the Envoy throughput ceilings: run 'sudo apt-get install wrk' (Debian/Ubuntu) or put it on PATH."
   fi
 fi
+# Dell's v1 proxy-server, the peer of the `dell` section: built from a copy of Dell's repository
+# (DELL_KARAVI_SRC) when one is there; otherwise one line says why it is not, and the report prints
+# its goals as "not measured: <that line>".
+bash scripts/build-dell-proxy-server.sh >/dev/null
+
 command -v taskset >/dev/null 2>&1 || fail "taskset (util-linux) is required to give each server the same CPU."
 echo "bench setup: ready (opa-envoy-plugin $OPA_ENVOY_VERSION, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2))" >&2

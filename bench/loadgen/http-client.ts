@@ -8,13 +8,15 @@ export interface HttpRequestSpec {
   origin: string;
   method: string;
   path: string;
-  headers: Record<string, string>;
+  /** A list sends the header once per value, on lines of its own (Dell's server reads `Forwarded` so). */
+  headers: Record<string, string | string[]>;
   /** PEM the server's certificate chains to; absent = not verified (the sidecar's localhost
    *  certificate is generated at its start, and drivers are configured `insecure` for it). */
   ca?: string;
   connections: number;
   deadlineMs: number;
-  /** A body sent with every request, `{n}` replaced by the request's number (so each create names a new volume). */
+  /** A body sent with every request, `{n}` replaced by the request's number (so each create names a new
+   *  volume); header values may carry `{n}` too (Dell's `x-csi-pv-name`), numbered alike. */
   body?: string;
 }
 
@@ -40,9 +42,12 @@ function pool(spec: HttpRequestSpec): Pool {
 export function httpCaller(spec: HttpRequestSpec): () => Promise<Outcome> {
   const target = pool(spec);
   let sent = 0;
+  const numberedHeaders = Object.entries(spec.headers).some(([, value]) => [value].flat().some((v) => v.includes(REQUEST_NUMBER)));
   return async () => {
-    const body = spec.body === undefined ? undefined : numberedBody(spec.body, sent++);
-    const response = await target.request({ method: spec.method, path: spec.path, headers: spec.headers, ...(body !== undefined && { body }) });
+    const n = sent++;
+    const body = spec.body === undefined ? undefined : numberedBody(spec.body, n);
+    const headers = numberedHeaders ? Object.fromEntries(Object.entries(spec.headers).map(([name, value]) => [name, Array.isArray(value) ? value.map((v) => numberedBody(v, n)) : numberedBody(value, n)])) : spec.headers;
+    const response = await target.request({ method: spec.method, path: spec.path, headers, ...(body !== undefined && { body }) });
     if (response.statusCode >= 200 && response.statusCode < 300) {
       await response.body.dump();
       return { kind: 'allow' };

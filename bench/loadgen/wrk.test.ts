@@ -27,28 +27,47 @@ describe('wrk output', () => {
   });
 });
 
-describe('wrk with a numbered body', function () {
+describe('wrk requests', function () {
   this.timeout(20_000);
 
-  it('POSTs the template with a new number in every request (creates never repeat a volume name)', async () => {
-    const bodies: string[] = [];
+  async function serveAndRun(options: { headers: Record<string, string | string[]>; body?: string }): Promise<{ requests: number; seen: Array<{ line: string; raw: string[]; body: string }> }> {
+    const seen: Array<{ line: string; raw: string[]; body: string }> = [];
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
-        bodies.push(`${req.method} ${body}`);
+        seen.push({ line: `${req.method} ${req.url}`, raw: req.rawHeaders, body });
         res.end('{}');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as { port: number };
-      const result = await runWrk({ url: `http://127.0.0.1:${port}/api/types/Volume/instances/`, headers: { 'content-type': 'application/json' }, connections: 2, durationS: 1, body: '{"name":"vol-{n}","size":"8"}' });
-      expect(result.requests).to.be.greaterThan(10);
-      expect(bodies[0]).to.match(/^POST \{"name":"vol-\d{7}","size":"8"\}$/);
-      expect(new Set(bodies).size).to.equal(bodies.length);
+      const result = await runWrk({ url: `http://127.0.0.1:${port}/api/types/Volume/instances/`, connections: 2, durationS: 1, ...options });
+      return { requests: result.requests, seen };
     } finally {
       server.close();
     }
+  }
+
+  it('POSTs the template with a new number in every request (creates never repeat a volume name)', async () => {
+    const { requests, seen } = await serveAndRun({ headers: { 'content-type': 'application/json' }, body: '{"name":"vol-{n}","size":"8"}' });
+    expect(requests).to.be.greaterThan(10);
+    expect(`${seen[0]!.line} ${seen[0]!.body}`).to.match(/^POST \/api\/types\/Volume\/instances\/ \{"name":"vol-\d{7}","size":"8"\}$/);
+    expect(new Set(seen.map((s) => s.body)).size).to.equal(seen.length);
+  });
+
+  it('sends a listed header once per value and numbers header values like the body (Dell reads two Forwarded lines and x-csi-pv-name)', async () => {
+    const { seen } = await serveAndRun({ headers: { forwarded: ['for=csm-authorization;https://a;1', 'by=csm-authorization;csi-vxflexos'], 'x-csi-pv-name': 'pv-{n}' }, body: '{"name":"vol-{n}"}' });
+    const values = (raw: string[], name: string) => raw.filter((_v, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === name);
+    const first = seen[0]!;
+    expect(values(first.raw, 'forwarded')).to.deep.equal(['for=csm-authorization;https://a;1', 'by=csm-authorization;csi-vxflexos']);
+    expect(values(first.raw, 'x-csi-pv-name')).to.deep.equal([`pv-${/vol-(\d{7})/.exec(first.body)![1]}`]);
+    expect(new Set(seen.map((s) => values(s.raw, 'x-csi-pv-name')[0])).size).to.equal(seen.length);
+  });
+
+  it('GETs when there is no body', async () => {
+    const { seen } = await serveAndRun({ headers: { authorization: 'Bearer x' } });
+    expect(seen[0]).to.include({ line: 'GET /api/types/Volume/instances/', body: '' });
   });
 });

@@ -17,7 +17,8 @@ export interface WrkResult {
 
 export interface WrkOptions {
   url: string;
-  headers: Record<string, string>;
+  /** A list sends the header once per value, each on its own line (see HttpRequestSpec). */
+  headers: Record<string, string | string[]>;
   connections: number;
   durationS: number;
   /** CPU list for `taskset`; unpinned when undefined. */
@@ -27,11 +28,22 @@ export interface WrkOptions {
 }
 
 /**
- * The wrk script that numbers each request's body as the open-loop client does (7 digits, counting
- * from 1e6 so a ceiling run never repeats a name the fixed-rate runs of the same template used).
+ * The wrk script that sends each request as the open-loop client does: the whole request written
+ * out (wrk's own header table keeps one value per name, and Dell's server needs two `Forwarded`
+ * lines), `{n}` in the body and in header values numbered with 7 digits, counting from 1e6 so a
+ * ceiling run never repeats a name the fixed-rate runs of the same template used.
  */
-export function numberingScript(body: string): string {
-  const [head, ...rest] = body.split(REQUEST_NUMBER);
+export function requestScript(options: Pick<WrkOptions, 'url' | 'headers' | 'body'>): string {
+  const url = new URL(options.url);
+  const body = options.body ?? '';
+  const lines = [
+    `${options.body === undefined ? 'GET' : 'POST'} ${url.pathname}${url.search} HTTP/1.1`,
+    `Host: ${url.host}`,
+    ...Object.entries(options.headers).flatMap(([name, value]) => [value].flat().map((v) => `${name}: ${v}`)),
+    // Numbering keeps the length: `{n}` always becomes exactly 7 digits.
+    ...(options.body === undefined ? [] : [`Content-Length: ${Buffer.byteLength(body.replaceAll(REQUEST_NUMBER, '0000000'))}`]),
+  ];
+  const [head, ...rest] = `${lines.join('\r\n')}\r\n\r\n${body}`.split(REQUEST_NUMBER);
   const parts = [head!, ...rest].map((part) => JSON.stringify(part));
   return [
     'local n = 1000000',
@@ -39,23 +51,23 @@ export function numberingScript(body: string): string {
     'request = function()',
     '  n = n + 1',
     '  local number = string.format("%07d", n)',
-    '  return wrk.format("POST", nil, nil, table.concat(parts, number))',
+    '  return table.concat(parts, number)',
     'end',
     '',
   ].join('\n');
 }
 
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
-  const dir = options.body === undefined ? undefined : mkdtempSync(path.join(os.tmpdir(), 'bench-wrk-'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-wrk-'));
   try {
-    const script = dir === undefined ? [] : ['-s', path.join(dir, 'numbered.lua')];
-    if (dir !== undefined) writeFileSync(script[1]!, numberingScript(options.body!));
-    const args = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, ...script, ...Object.entries(options.headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), options.url];
+    const script = path.join(dir, 'request.lua');
+    writeFileSync(script, requestScript(options));
+    const args = ['-t1', `-c${options.connections}`, `-d${options.durationS}s`, '-s', script, options.url];
     const [file, argv] = options.cpus === undefined ? ['wrk', args] : ['taskset', ['-c', options.cpus, 'wrk', ...args]];
     const { stdout } = await promisify(execFile)(file, argv, { timeout: (options.durationS + 30) * 1000 });
     return parseWrk(stdout);
   } finally {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

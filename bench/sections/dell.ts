@@ -1,0 +1,145 @@
+// Us against Dell's v1 proxy-server (issue 22), as the tenant-facing server in front of the array:
+// the same HTTPS requests (the PowerFlex pool read, and a create with a new volume name and PV name
+// each time) from the same clients (wrk for the closed-loop ceiling, our open-loop client for
+// p50/p99) to
+//   Dell: ingress Envoy (TLS) → Dell's proxy-server → its OPA (Dell's Rego) and its Redis → array;
+//   ours: edge Envoy (TLS) → ext_authz to our `serve` (its Rego in-process) and its Redis → array.
+// Each side's processes are pinned to the servers' core; the clients, both Redis servers and the
+// fake array share the other one. The sides alternate (Dell, ours, ours, Dell, …) so drift in the
+// machine's load falls on both alike; ceilings are the median of the rounds, percentiles the
+// least-disturbed round's (as in the envoy section).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { HttpRequestSpec } from '../loadgen/http-client.js';
+import { outcomeCounts } from '../loadgen/run.js';
+import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
+import { runWrk, type WrkResult } from '../loadgen/wrk.js';
+import { startDellProxyServer } from '../peers/dell-proxy-server.js';
+import { startOurService, type ArraySide } from '../servers/our-service.js';
+import { procUsage } from '../support/procfs.js';
+import { pin, type NodeProcess } from '../support/spawn.js';
+import { startRedis } from '../../test/support/redis.js';
+import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge, type HttpRatePoint } from './envoy.js';
+
+export interface DellPlan {
+  rates: number[];
+  rateMs: number;
+  rounds: number;
+  /** Keep-alive connections of the open-loop client. */
+  connections: number;
+  wrkConnections: number;
+  wrkDurationS: number;
+  deadlineMs: number;
+}
+
+export type DellSide = 'dell' | 'ours';
+export type DellKind = 'read' | 'create';
+
+export interface DellRow {
+  side: DellSide;
+  kind: DellKind;
+  label: string;
+  /** Median of the rounds' wrk ceilings (requests/s). */
+  ceiling: number;
+  ceilings: WrkResult[];
+  /** CPU each process of the side spent per request during the ceiling runs (µs, from /proc). */
+  cpuUsPerRequest: Record<string, number>;
+  rates: HttpRatePoint[];
+}
+
+export interface DellSectionResult {
+  request: string;
+  /** What each side runs, in words (printed with the table). */
+  sides: Record<DellSide, string>;
+  rows: DellRow[];
+}
+
+export const DELL_SIDES: Record<DellSide, string> = {
+  dell: "ingress Envoy (TLS, --concurrency 1) → Dell's v1.14.0 proxy-server → its OPA (`opa run --server`, Dell's v1 Rego) + its Redis",
+  ours: 'edge Envoy (TLS, --concurrency 1, ext_authz on, access log to serve) → our `serve` (Rego in wasm) + its Redis ledger',
+};
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export async function runDellSection(loadgen: NodeProcess, array: ArraySide, plan: DellPlan, cpus: { client?: string; servers?: string }, log: (line: string) => void): Promise<DellSectionResult> {
+  const { world, workspace } = array;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-dell-section-'));
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const [dellRedis, ourRedis] = [await startRedis(), await startRedis()];
+    stops.push(() => dellRedis.stop(), () => ourRedis.stop());
+    for (const redis of [dellRedis, ourRedis]) pin(redis.process.child.pid!, cpus.client);
+    const dell = await startDellProxyServer(array, dellRedis.url, cpus.servers);
+    stops.push(() => dell.stop());
+    const service = await startOurService(array, { ledger: { kind: 'redis', url: ourRedis.url }, cpus: cpus.servers });
+    stops.push(() => service.stop());
+    const { edgeConfig } = await edgeRenderer(array, plan.deadlineMs);
+    const edge = await startEdge((port, admin) => edgeConfig(port, admin, service.target, true), dir, 'edge-vs-dell', cpus.servers);
+    stops.push(() => edge.stop());
+
+    // What Dell's sidecar (and ours) sends: two Forwarded lines, the driver's PV name on creates.
+    const forwarded = [`for=csm-authorization;${world.endpoint};${world.systemId}`, 'by=csm-authorization;csi-vxflexos'];
+    const sides: Record<DellSide, { origin: string; token: string; processes: Array<{ name: string; pid: number }> }> = {
+      dell: { origin: dell.origin, token: dell.token, processes: dell.processes },
+      ours: { origin: `https://127.0.0.1:${edge.port}`, token: service.token, processes: [{ name: 'edge Envoy', pid: edge.pid }, { name: 'our serve', pid: service.pid }] },
+    };
+    let jobs = 0;
+    const spec = (side: DellSide, kind: DellKind): HttpRequestSpec => {
+      const base = { origin: sides[side].origin, ca: workspace.edgeCa, connections: plan.connections, deadlineMs: plan.deadlineMs };
+      const headers = { authorization: `Bearer ${sides[side].token}`, forwarded };
+      if (kind === 'read') return { ...base, method: 'GET', path: READ_PATH, headers };
+      // Every job creates volumes of its own: no volume or PV name is ever sent twice.
+      const prefix = `d${world.runId}${side[0]}${jobs++}-`;
+      return { ...base, method: 'POST', path: CREATE_PATH, headers: { ...headers, 'content-type': 'application/json', 'x-csi-pv-name': `pv-${prefix}{n}` }, body: createBody(world, prefix) };
+    };
+    const labels: Record<DellKind, string> = { read: `read (GET ${READ_PATH})`, create: `create (POST ${CREATE_PATH}, 8 GiB)` };
+    const order: Array<[DellSide, DellKind]> = [['dell', 'read'], ['ours', 'read'], ['dell', 'create'], ['ours', 'create']];
+    const ceilings = new Map<string, { results: WrkResult[]; cpuMs: Record<string, number> }>();
+    const runs = new Map<string, HttpRatePoint['runs']>();
+    for (let round = 0; round < plan.rounds; round++) {
+      const sequence = round % 2 === 0 ? order : [...order].reverse();
+      for (const [side, kind] of sequence) {
+        const key = `${side}-${kind}`;
+        const { processes } = sides[side];
+        const request = spec(side, kind);
+        const before = processes.map((p) => procUsage(p.pid).cpuMs);
+        const result = await runWrk({ url: `${request.origin}${request.path}`, headers: request.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client, ...(request.body !== undefined && { body: request.body }) });
+        const entry = ceilings.get(key) ?? { results: [], cpuMs: {} };
+        processes.forEach((p, i) => (entry.cpuMs[p.name] = (entry.cpuMs[p.name] ?? 0) + procUsage(p.pid).cpuMs - before[i]!));
+        entry.results.push(result);
+        ceilings.set(key, entry);
+        log(`  ceiling ${key}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
+      }
+      for (const rate of plan.rates) {
+        for (const [side, kind] of sequence) {
+          const key = `${side}-${kind}@${rate}`;
+          const job: HttpLoadJob = { http: spec(side, kind), shape: { kind: 'open', rate, durationMs: plan.rateMs } };
+          const report = await loadgen.request<LoadReport>(job);
+          runs.set(key, [...(runs.get(key) ?? []), { latency: report.latency, ...outcomeCounts(report) }]);
+          log(`  ${rate}/s ${side}-${kind}: p50 ${report.latency.p50.toFixed(2)} ms, p99 ${report.latency.p99.toFixed(2)} ms, ${report.denied} non-2xx, ${report.errors} errors${report.firstDeny ? ` (first: ${report.firstDeny})` : ''}`);
+        }
+      }
+    }
+    const rows = order.map(([side, kind]): DellRow => {
+      const { results, cpuMs } = ceilings.get(`${side}-${kind}`)!;
+      const requests = results.reduce((n, r) => n + r.requests, 0);
+      return {
+        side,
+        kind,
+        label: `${side === 'dell' ? "Dell's proxy-server" : 'ours (edge + serve)'}: ${labels[kind]}`,
+        ceiling: median(results.map((r) => r.requestsPerSecond)),
+        ceilings: results,
+        cpuUsPerRequest: Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, (ms * 1000) / requests])),
+        rates: plan.rates.map((rate) => {
+          const list = runs.get(`${side}-${kind}@${rate}`) ?? [];
+          return { rate, p50: Math.min(...list.map((r) => r.latency.p50)), p99: Math.min(...list.map((r) => r.latency.p99)), p999: Math.min(...list.map((r) => r.latency.p999)), runs: list };
+        }),
+      };
+    });
+    return { request: `GET ${READ_PATH}; POST ${CREATE_PATH} (8 GiB, a new volume and PV name each)`, sides: DELL_SIDES, rows };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
