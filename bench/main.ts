@@ -58,8 +58,8 @@ const envoyPlan: EnvoyPlan = options.quick
   : { rates: [200, 1000], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const dellPlan: DellPlan = options.quick
-  ? { rates: [200], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
-  : { rates: [200], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+  ? { rates: [50, 200], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [50, 200], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const scalePlan: ScalePlan = options.quick
   ? { rounds: 1, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }

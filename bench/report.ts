@@ -116,16 +116,22 @@ function dellThroughput(inputs: TargetInputs, kind: DellKind, why: string): Targ
   return { target, measured, status: ratio >= 3 ? 'met' : 'missed' };
 }
 
+/**
+ * p99 at every offered rate of the section, better than Dell's at each to be met: on a loaded
+ * machine 200/s can be above a side's ceiling (a queue, not a latency), so a lower rate runs too.
+ */
 function dellP99(inputs: TargetInputs, kind: DellKind, why: string): TargetRow {
-  const rate = 200;
-  const target = `p99 better than Dell's v1 proxy-server, ${rate} rps (${kind})`;
+  const target = `p99 better than Dell's v1 proxy-server (${kind})`;
   const [ours, dell] = inputs.dell ? [dellRow(inputs.dell, 'ours', kind), dellRow(inputs.dell, 'dell', kind)] : [];
-  const [a, b] = [ours?.rates.find((r) => r.rate === rate), dell?.rates.find((r) => r.rate === rate)];
-  if (!a || !b) return notMeasured(target, why);
-  const measured = `${a.p99.toFixed(2)} ms vs ${b.p99.toFixed(2)} ms p99 (p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)} ms)`;
-  const failed = dellFailures([ours, dell], rate);
+  const points = (ours?.rates ?? []).flatMap((a) => {
+    const b = dell?.rates.find((r) => r.rate === a.rate);
+    return b ? [{ rate: a.rate, a, b }] : [];
+  });
+  if (points.length === 0) return notMeasured(target, why);
+  const measured = points.map(({ rate, a, b }) => `${rate}/s: ${a.p99.toFixed(2)} vs ${b.p99.toFixed(2)} ms (p50 ${a.p50.toFixed(2)} vs ${b.p50.toFixed(2)})`).join('; ');
+  const failed = points.flatMap(({ rate }) => dellFailures([ours, dell], rate).map((f) => `${rate}/s ${f}`));
   if (failed.length > 0) return { target, measured: `${measured}; ${failed.join('; ')}`, status: 'inconclusive' };
-  return { target, measured, status: a.p99 < b.p99 ? 'met' : 'missed' };
+  return { target, measured, status: points.every(({ a, b }) => a.p99 < b.p99) ? 'met' : 'missed' };
 }
 
 /** Issue 22's goals (and issue 7's that still stand), each with its figure from this run or why there is none. */

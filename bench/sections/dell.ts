@@ -20,18 +20,10 @@ import { startOurService, type ArraySide } from '../servers/our-service.js';
 import { procUsage } from '../support/procfs.js';
 import { pin, type NodeProcess } from '../support/spawn.js';
 import { startRedis } from '../../test/support/redis.js';
-import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge, type HttpRatePoint } from './envoy.js';
+import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge, type EnvoyPlan, type HttpRatePoint } from './envoy.js';
 
-export interface DellPlan {
-  rates: number[];
-  rateMs: number;
-  rounds: number;
-  /** Keep-alive connections of the open-loop client. */
-  connections: number;
-  wrkConnections: number;
-  wrkDurationS: number;
-  deadlineMs: number;
-}
+/** The envoy section's plan: rates, rounds, open-loop connections, wrk connections and duration. */
+export type DellPlan = EnvoyPlan;
 
 export type DellSide = 'dell' | 'ours';
 export type DellKind = 'read' | 'create';
