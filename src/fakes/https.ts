@@ -80,6 +80,8 @@ export class RequestHold {
  * What each fake array class shares: it owns one HTTPS server (started by `listen`, which creates
  * the certificate before the first request can arrive), its CA, address and stop.
  */
+const REQUESTS_KEPT = 50_000;
+
 export abstract class FakeArrayServer {
   /** PEM of the fake's certificate (its own CA): what the tests and the demo trust as the array's CA. */
   ca = '';
@@ -90,8 +92,12 @@ export abstract class FakeArrayServer {
   /** Answers one request, whose body has been read whole and recorded. */
   protected abstract respond(request: SeenRequest, res: ServerResponse): void;
 
-  /** Every request received, oldest first (logins included): what the array saw, for the tests. */
+  /**
+   * The requests received, oldest first (logins included): what the array saw, for the tests. The
+   * most recent REQUESTS_KEPT only, so a demo or a bench that runs for hours does not grow without end.
+   */
   get requests(): readonly SeenRequest[] {
+    if (this.seen.length > REQUESTS_KEPT) this.seen.splice(0, this.seen.length - REQUESTS_KEPT);
     return this.seen;
   }
 
@@ -100,7 +106,8 @@ export abstract class FakeArrayServer {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const request: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: { ...req.headers }, body: Buffer.concat(chunks).toString('utf8') };
-      this.seen.push(request);
+      // Trimmed in batches: one splice per REQUESTS_KEPT requests, not one shift per request.
+      if (this.seen.push(request) > 2 * REQUESTS_KEPT) this.seen.splice(0, this.seen.length - REQUESTS_KEPT);
       const hold = this.holds.find((candidate) => candidate.matches(request));
       if (hold) hold.admit(res, () => this.respond(request, res));
       else this.respond(request, res);

@@ -80,6 +80,11 @@ describe('fake PowerFlex gateway', () => {
     expect((await call('POST', `/api/instances/Volume::${id}/action/removeVolume`, auth, { removeMode: 'ONLY_ME' })).status).to.equal(200);
     expect(await call('GET', `/api/instances/Volume::${id}`, auth)).to.deep.equal({ status: 500, json: { message: 'Could not find the volume', httpStatusCode: 500, errorCode: 79 } });
     expect(gateway.volumes.map((volume) => volume.name)).to.deep.equal(['sn-1']);
+    // A removed volume's name is free again; a snapshot's name is taken.
+    expect((await call('POST', '/api/types/Volume/instances/action/queryIdByKey', auth, { name: 'k8s-2' })).json).to.include({ errorCode: 79 });
+    const again = (await call('POST', '/api/types/Volume/instances', auth, { name: 'k8s-2', storagePoolId: '3df6b86600000000', volumeSizeInKb: '100' })).json as { id: string };
+    expect(await call('POST', '/api/types/Volume/instances/action/queryIdByKey', auth, { name: 'k8s-2' })).to.deep.equal({ status: 200, json: again.id });
+    expect((await call('POST', '/api/types/Volume/instances', auth, { name: 'sn-1', storagePoolId: '3df6b86600000000', volumeSizeInKb: '100' })).json).to.include({ errorCode: 6 });
   });
 
   it('lists the system and pools, and pool statistics count the volumes in the pool', async () => {

@@ -135,6 +135,9 @@ export class FakePowerFlexGateway extends FakeArrayServer {
   private readonly sessions = new Map<string, number>(); // 3.x token or 4.x access token → expiry (unix ms)
   private readonly refreshTokens = new Map<string, number>(); // refresh token → expiry (unix ms)
   private readonly volumeById = new Map<string, FakeVolume>();
+  // Names are unique on a system; the index keeps create and queryIdByKey O(1) as volumes pile up
+  // (a bench makes hundreds of thousands, and a scan per create made the fake its own bottleneck).
+  private readonly volumeIdByName = new Map<string, string>();
   private readonly sdcById = new Map<string, FakeSdc>();
   private readonly fileSystemById = new Map<string, FakeFileSystem>();
   private readonly exportById = new Map<string, FakeNfsExport>();
@@ -333,9 +336,9 @@ export class FakePowerFlexGateway extends FakeArrayServer {
     if (method === 'POST' && path === '/api/types/Volume/instances') return ok({ id: this.createVolume(parseBody(body)) });
     if (method === 'POST' && path === '/api/types/Volume/instances/action/queryIdByKey') {
       const { name } = parseBody(body);
-      const volume = [...this.volumeById.values()].find((candidate) => candidate.name === name);
-      if (!volume) throw NOT_FOUND_BY_KEY;
-      return ok(volume.id);
+      const id = typeof name === 'string' ? this.volumeIdByName.get(name) : undefined;
+      if (id === undefined) throw NOT_FOUND_BY_KEY;
+      return ok(id);
     }
     if (method === 'GET' && (match = /^\/api\/instances\/Volume::([^/]+)(\/relationships\/Statistics)?$/.exec(path))) {
       const volume = this.volume(match[1]!);
@@ -582,8 +585,9 @@ export class FakePowerFlexGateway extends FakeArrayServer {
     if (!this.pools.some((pool) => pool.id === storagePoolId)) throw { status: 500, errorCode: 3, message: 'Invalid Storage Pool. Please try again with a valid ID or name.' } satisfies GatewayError;
     const requested = Number(volumeSizeInKb);
     if (!Number.isSafeInteger(requested) || requested <= 0) throw invalidParameter('volumeSizeInKb');
-    if ([...this.volumeById.values()].some((volume) => volume.name === name)) throw NAME_IN_USE;
+    if (this.volumeIdByName.has(name)) throw NAME_IN_USE;
     const id = randomBytes(8).toString('hex');
+    this.volumeIdByName.set(name, id);
     this.volumeById.set(id, {
       id,
       name,
@@ -603,6 +607,7 @@ export class FakePowerFlexGateway extends FakeArrayServer {
       case 'removeVolume':
         if (volume.mappedSdcInfo.length > 0) throw { status: 500, errorCode: 108, message: 'Only a volume which is not mapped to any SDC can be removed' } satisfies GatewayError;
         this.volumeById.delete(volume.id);
+        this.volumeIdByName.delete(volume.name);
         return { status: 200 };
       case 'addMappedSdc':
         this.mapVolume(volume, body);
@@ -686,11 +691,12 @@ export class FakePowerFlexGateway extends FakeArrayServer {
       const source = this.volumeById.get(String(definition.volumeId));
       if (!source) throw VOLUME_NOT_FOUND;
       if (typeof definition.snapshotName !== 'string' || definition.snapshotName === '') throw invalidParameter('snapshotName');
-      if ([...this.volumeById.values()].some((volume) => volume.name === definition.snapshotName)) throw NAME_IN_USE;
+      if (this.volumeIdByName.has(definition.snapshotName)) throw NAME_IN_USE;
       return { source, name: definition.snapshotName };
     });
     const volumeIdList = sources.map(({ source, name }) => {
       const id = randomBytes(8).toString('hex');
+      this.volumeIdByName.set(name, id);
       this.volumeById.set(id, { ...structuredClone(source), id, name, ancestorVolumeId: source.id, volumeType: 'Snapshot', creationTime: Math.floor(Date.now() / 1000), mappedSdcInfo: [] });
       return id;
     });
