@@ -132,7 +132,7 @@ describe('reconciliation: ledger against the array, drift through authzctl', fun
     expect(await usageOf()).to.include({ usedKiB: 24 * GIB_IN_KIB, volumes: 2 });
     expect((await ledger.volumes('team-a')).map((v) => v.volume).sort()).to.deep.equal(['ta-console', 'ta-kept']);
     const usage = await authzctl('usage', '--tenant', 'team-a');
-    expect(usage.stdout).to.match(/team-a\s.*\s1 missing on array, 1 unaccounted on array \(repaired\)\n/);
+    expect(usage.stdout).to.match(/team-a\s.*\s1 missing on array, 1 unaccounted on array \(repaired\)\s+enforce\n/);
     const repaired = await authzctl('drift', '-o', 'json');
     const rows = (JSON.parse(repaired.stdout) as { drift: { volume: string; repaired: boolean }[] }).drift;
     expect(rows.map((r) => [r.volume, r.repaired])).to.have.deep.members([['ta-lost', true], ['ta-console', true], ['someone-elses', false]]);
