@@ -54,16 +54,16 @@ const checkPlan: CheckPlan = options.quick
   : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 8000, rateRounds: 2, deadlineMs: 5000 };
 
 const envoyPlan: EnvoyPlan = options.quick
-  ? { rates: [200, 1000], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
-  : { rates: [200, 1000], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+  ? { rates: [200, 1000], rateMs: 2000, rounds: 1, warmupS: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [200, 1000], rateMs: 8000, rounds: 3, warmupS: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const dellPlan: DellPlan = options.quick
-  ? { rates: [50, 200], rateMs: 2000, rounds: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
-  : { rates: [50, 200], rateMs: 8000, rounds: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+  ? { rates: [50, 200], rateMs: 2000, rounds: 1, warmupS: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [50, 200], rateMs: 8000, rounds: 3, warmupS: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const scalePlan: ScalePlan = options.quick
-  ? { rounds: 1, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }
-  : { rounds: 3, wrkConnections: 32, wrkDurationS: 10, deadlineMs: 5000, edgeConcurrency: 2 };
+  ? { rounds: 1, warmupS: 1, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }
+  : { rounds: 3, warmupS: 3, wrkConnections: 32, wrkDurationS: 10, deadlineMs: 5000, edgeConcurrency: 2 };
 
 const soakPlan: SoakPlan = options.quick
   ? { decisions: 20_000, segments: 4, concurrency: 16, channels: 4, volumeCycle: 1000 }

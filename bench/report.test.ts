@@ -20,6 +20,7 @@ const path = (id: PathId, requestsPerSecond: number): PathResult => ({
   id,
   label: id,
   ceiling: { requestsPerSecond, requests: requestsPerSecond * 10, non2xx: 0, socketErrors: 0 },
+  ceilings: [{ requestsPerSecond, requests: requestsPerSecond * 10, non2xx: 0, socketErrors: 0 }],
   cpuUsPerRequest: {},
   rates: [],
 });

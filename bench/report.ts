@@ -242,7 +242,7 @@ export function soakTable(soak: SoakResult): string {
 export function envoyTable(envoy: EnvoySectionResult): string {
   const rates = envoy.paths[0]?.rates.map((r) => r.rate) ?? [];
   const paths = markdownTable(
-    ['path', 'wrk ceiling/s', ...rates.map((r) => `p50/p99/p99.9 ms @${r}/s`), 'non-2xx/errors'],
+    ['path', 'wrk ceiling/s (median)', ...rates.map((r) => `p50/p99/p99.9 ms @${r}/s`), 'non-2xx/errors'],
     envoy.paths.map((p) => [
       p.label,
       p.ceiling.requestsPerSecond.toFixed(0),
@@ -256,7 +256,7 @@ export function envoyTable(envoy: EnvoySectionResult): string {
   );
   const components = [...new Set(envoy.paths.flatMap((p) => Object.keys(p.cpuUsPerRequest)))];
   const cpu = markdownTable(
-    ['path (CPU µs per request at the wrk ceiling)', ...components, 'total'],
+    ['path (CPU µs per request over the wrk ceiling runs)', ...components, 'total'],
     envoy.paths.map((p) => [
       p.id,
       ...components.map((c) => (p.cpuUsPerRequest[c] === undefined ? '—' : p.cpuUsPerRequest[c]!.toFixed(0))),

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REQUEST_NUMBER } from './http-client.js';
+import { REQUEST_NUMBER, type HttpRequestSpec } from './http-client.js';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -25,6 +25,11 @@ export interface WrkOptions {
   cpus?: string;
   /** POST this body, `{n}` numbered per request (http-client.ts's template), through a wrk Lua script. */
   body?: string;
+}
+
+/** wrk's request for a spec of the open-loop client (wrk checks no certificate; a body makes it a POST). */
+export function wrkRequest(spec: Pick<HttpRequestSpec, 'origin' | 'path' | 'headers' | 'body'>): Pick<WrkOptions, 'url' | 'headers' | 'body'> {
+  return { url: `${spec.origin}${spec.path}`, headers: spec.headers, ...(spec.body !== undefined && { body: spec.body }) };
 }
 
 /**

@@ -7,17 +7,19 @@
 // Each side's processes are pinned to the servers' core; the clients, both Redis servers and the
 // fake array share the other one. The sides alternate (Dell, ours, ours, Dell, …) so drift in the
 // machine's load falls on both alike; ceilings are the median of the rounds, percentiles the
-// least-disturbed round's (as in the envoy section).
+// least-disturbed round's (as in the envoy section). Every side and request kind is warmed by a
+// discarded wrk run first (loadgen/ceiling.ts), Dell's Go server as well as our Node one.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HttpRequestSpec } from '../loadgen/http-client.js';
 import { outcomeCounts } from '../loadgen/run.js';
 import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
-import { runWrk, type WrkResult } from '../loadgen/wrk.js';
+import { cpuUsPerRequest, measuredRun, warmUp, type MeasuredRun } from '../loadgen/ceiling.js';
+import { median } from '../loadgen/stats.js';
+import { wrkRequest, type WrkResult } from '../loadgen/wrk.js';
 import { startDellProxyServer } from '../peers/dell-proxy-server.js';
 import { startOurService, type ArraySide } from '../servers/our-service.js';
-import { procUsage } from '../support/procfs.js';
 import { pin, type NodeProcess } from '../support/spawn.js';
 import { startRedis } from '../../test/support/redis.js';
 import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge, type EnvoyPlan, type HttpRatePoint } from './envoy.js';
@@ -52,8 +54,6 @@ export const DELL_SIDES: Record<DellSide, string> = {
   ours: 'edge Envoy (TLS, --concurrency 1, ext_authz on, access log to serve) → our `serve` (Rego in wasm) + its Redis ledger',
 };
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
 export async function runDellSection(loadgen: NodeProcess, array: ArraySide, plan: DellPlan, cpus: { client?: string; servers?: string }, log: (line: string) => void): Promise<DellSectionResult> {
   const { world, workspace } = array;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-dell-section-'));
@@ -87,22 +87,20 @@ export async function runDellSection(loadgen: NodeProcess, array: ArraySide, pla
     };
     const labels: Record<DellKind, string> = { read: `read (GET ${READ_PATH})`, create: `create (POST ${CREATE_PATH}, 8 GiB)` };
     const order: Array<[DellSide, DellKind]> = [['dell', 'read'], ['ours', 'read'], ['dell', 'create'], ['ours', 'create']];
-    const ceilings = new Map<string, { results: WrkResult[]; cpuMs: Record<string, number> }>();
+    const wrkRun = (side: DellSide, kind: DellKind, durationS: number) => ({ ...wrkRequest(spec(side, kind)), connections: plan.wrkConnections, durationS, cpus: cpus.client });
+    // Both sides warm before any measured run: our `serve` was just started (see warmUp).
+    for (const [side, kind] of order) await warmUp(`${side}-${kind}`, wrkRun(side, kind, plan.warmupS), log);
+    const ceilings = new Map<string, MeasuredRun[]>();
     const runs = new Map<string, HttpRatePoint['runs']>();
     for (let round = 0; round < plan.rounds; round++) {
       const sequence = round % 2 === 0 ? order : [...order].reverse();
       for (const [side, kind] of sequence) {
         const key = `${side}-${kind}`;
-        const { processes } = sides[side];
-        const request = spec(side, kind);
-        const before = processes.map((p) => procUsage(p.pid).cpuMs);
-        const result = await runWrk({ url: `${request.origin}${request.path}`, headers: request.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client, ...(request.body !== undefined && { body: request.body }) });
-        const entry = ceilings.get(key) ?? { results: [], cpuMs: {} };
-        processes.forEach((p, i) => (entry.cpuMs[p.name] = (entry.cpuMs[p.name] ?? 0) + procUsage(p.pid).cpuMs - before[i]!));
-        entry.results.push(result);
-        ceilings.set(key, entry);
-        log(`  ceiling ${key}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
+        const run = await measuredRun(wrkRun(side, kind, plan.wrkDurationS), sides[side].processes);
+        ceilings.set(key, [...(ceilings.get(key) ?? []), run]);
+        log(`  ceiling ${key}: ${run.result.requestsPerSecond.toFixed(0)}/s, ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors`);
       }
+      // After this round's ceilings: both sides are warm for the fixed-rate runs.
       for (const rate of plan.rates) {
         for (const [side, kind] of sequence) {
           const key = `${side}-${kind}@${rate}`;
@@ -114,15 +112,15 @@ export async function runDellSection(loadgen: NodeProcess, array: ArraySide, pla
       }
     }
     const rows = order.map(([side, kind]): DellRow => {
-      const { results, cpuMs } = ceilings.get(`${side}-${kind}`)!;
-      const requests = results.reduce((n, r) => n + r.requests, 0);
+      const measured = ceilings.get(`${side}-${kind}`) ?? [];
+      const results = measured.map((r) => r.result);
       return {
         side,
         kind,
         label: `${side === 'dell' ? "Dell's proxy-server" : 'ours (edge + serve)'}: ${labels[kind]}`,
         ceiling: median(results.map((r) => r.requestsPerSecond)),
         ceilings: results,
-        cpuUsPerRequest: Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, (ms * 1000) / requests])),
+        cpuUsPerRequest: cpuUsPerRequest(measured),
         rates: plan.rates.map((rate) => {
           const list = runs.get(`${side}-${kind}@${rate}`) ?? [];
           return { rate, p50: Math.min(...list.map((r) => r.latency.p50)), p99: Math.min(...list.map((r) => r.latency.p99)), p999: Math.min(...list.map((r) => r.latency.p999)), runs: list };

@@ -3,8 +3,10 @@
 // sidecar → edge with ext_authz off and on (see chain.ts); and a volume create through the full
 // chain, off and on (on: the Rego quota check and the ledger's reserve, confirmed from the access log). Fixed-rate runs
 // (our open-loop client, coordinated-omission safe) give the latency ext_authz adds at p50/p99;
-// wrk gives each configuration's throughput ceiling. Off and on alternate (off, on, on, off, …) so
-// drift in the machine's load falls on both alike, and each percentile is the best of the rounds.
+// wrk gives each configuration's throughput ceiling, the median of the rounds. Every path is warmed
+// by a discarded wrk run first (our service starts cold: loadgen/ceiling.ts). Paths alternate their
+// order per round (ceilings and fixed-rate runs alike) so drift in the machine's load falls on all
+// alike, and each percentile is the best of the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +22,9 @@ import { REQUEST_NUMBER, type HttpRequestSpec } from '../loadgen/http-client.js'
 import { outcomeCounts, type OutcomeCounts } from '../loadgen/run.js';
 import type { LatencySummary } from '../loadgen/stats.js';
 import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
-import { runWrk, type WrkResult } from '../loadgen/wrk.js';
+import { ceilingOfRounds, cpuLogText, cpuUsPerRequest, measuredRun, warmUp, type MeasuredRun } from '../loadgen/ceiling.js';
+import { wrkRequest, type WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide } from '../servers/our-service.js';
-import { procUsage } from '../support/procfs.js';
 import { startNodeProcess, startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
 import { startPlainSidecarEnvoy, startRealSidecar } from './chain.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
@@ -30,8 +32,10 @@ import { withExtAuthzDisabled } from './ext-authz-off.js';
 export interface EnvoyPlan {
   rates: number[];
   rateMs: number;
-  /** Off/on pairs per rate (alternating order). */
+  /** Rounds of wrk ceilings, and of fixed-rate runs per rate, every path once a round (alternating order). */
   rounds: number;
+  /** A discarded wrk run against each path before its measured runs (loadgen/ceiling.ts's warmUp). */
+  warmupS: number;
   /** Keep-alive connections of the fixed-rate client. */
   connections: number;
   wrkConnections: number;
@@ -56,8 +60,11 @@ export interface HttpRatePoint {
 export interface PathResult {
   id: PathId;
   label: string;
+  /** The median round's requests/s; requests, non-2xx and socket errors of every round summed. */
   ceiling: WrkResult;
-  /** CPU each process on the path spent per request during the ceiling run (µs, from /proc). */
+  /** Every round's wrk run, in order. */
+  ceilings: WrkResult[];
+  /** CPU each process on the path spent per request over the ceiling runs (µs, from /proc). */
   cpuUsPerRequest: Record<string, number>;
   rates: HttpRatePoint[];
 }
@@ -187,7 +194,7 @@ export async function runEnvoySection(
     const create = { ...base, method: 'POST', path: CREATE_PATH };
     const json = { 'content-type': 'application/json' };
     const driverLogin = { authorization: `Basic ${Buffer.from('admin:hellofromkaravi').toString('base64')}` };
-    // Every job (wrk ceiling or fixed-rate run) creates volumes of its own: no name is ever sent twice.
+    // Every job (warm-up, wrk ceiling or fixed-rate run) creates volumes of its own: no name is ever sent twice.
     let jobs = 0;
     const numbered = (spec: HttpRequestSpec): HttpRequestSpec => (spec.method === 'POST' ? { ...spec, body: createBody(world, `c${world.runId}${jobs++}-`) } : spec);
     // The fake array lives in the runner's process; every edge streams its access log to our service.
@@ -236,20 +243,21 @@ export async function runEnvoySection(
     };
     const ids = Object.keys(specs) as PathId[];
 
-    const ceilings = new Map<PathId, { result: WrkResult; cpuUsPerRequest: Record<string, number> }>();
-    for (const id of ids) {
-      const { processes } = specs[id];
-      const spec = numbered(specs[id].spec);
-      const before = processes.map((p) => procUsage(p.pid).cpuMs);
-      const result = await runWrk({ url: `${spec.origin}${spec.path}`, headers: spec.headers, connections: plan.wrkConnections, durationS: plan.wrkDurationS, cpus: cpus.client, ...(spec.body !== undefined && { body: spec.body }) });
-      const cpuUsPerRequest: Record<string, number> = {};
-      processes.forEach((p, i) => {
-        cpuUsPerRequest[p.name] = (cpuUsPerRequest[p.name] ?? 0) + ((procUsage(p.pid).cpuMs - before[i]!) * 1000) / result.requests;
-      });
-      ceilings.set(id, { result, cpuUsPerRequest });
-      log(`  ceiling ${id}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors; CPU µs/request ${JSON.stringify(cpuUsPerRequest, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
+    // Every path is warmed first (our service was just started), then the ceilings run in rounds.
+    const wrkRun = (id: PathId, durationS: number) => ({ ...wrkRequest(numbered(specs[id].spec)), connections: plan.wrkConnections, durationS, cpus: cpus.client });
+    for (const id of ids) await warmUp(id, wrkRun(id, plan.warmupS), log);
+    const ceilingRuns = new Map<PathId, MeasuredRun[]>();
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {
+        const run = await measuredRun(wrkRun(id, plan.wrkDurationS), specs[id].processes);
+        ceilingRuns.set(id, [...(ceilingRuns.get(id) ?? []), run]);
+        log(`  ceiling ${id}: ${run.result.requestsPerSecond.toFixed(0)}/s, ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors; ${cpuLogText(cpuUsPerRequest([run]))}`);
+      }
     }
 
+    // The fixed-rate runs come after every path's ceilings, so every server on every path is warm.
+    // The load generator's own HTTP client starts cold (wrk sent the warm-ups): the first job it
+    // runs is `direct`, which is in no on − off difference.
     const runs = new Map<string, HttpRatePoint['runs']>();
     for (const rate of plan.rates) {
       for (let round = 0; round < plan.rounds; round++) {
@@ -270,7 +278,11 @@ export async function runEnvoySection(
       const list = runs.get(`${id}@${rate}`) ?? [];
       return { rate, p50: Math.min(...list.map((r) => r.latency.p50)), p99: Math.min(...list.map((r) => r.latency.p99)), p999: Math.min(...list.map((r) => r.latency.p999)), runs: list };
     };
-    const paths = ids.map((id) => ({ id, label: specs[id].label, ceiling: ceilings.get(id)!.result, cpuUsPerRequest: ceilings.get(id)!.cpuUsPerRequest, rates: plan.rates.map((rate) => point(id, rate)) }));
+    const paths = ids.map((id): PathResult => {
+      const rounds = ceilingRuns.get(id) ?? [];
+      const results = rounds.map((r) => r.result);
+      return { id, label: specs[id].label, ceiling: ceilingOfRounds(results), ceilings: results, cpuUsPerRequest: cpuUsPerRequest(rounds), rates: plan.rates.map((rate) => point(id, rate)) };
+    });
     const added = (chain: AddedBy, onId: PathId, offId: PathId) =>
       plan.rates.map((rate) => {
         const [a, b] = [point(onId, rate), point(offId, rate)];

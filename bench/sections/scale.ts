@@ -2,20 +2,23 @@
 // replicas (its authz cluster with two endpoints, round robin per Check), both replicas on one Redis
 // ledger, in the same run. wrk ceilings through the edge for a read and a create (ext_authz on), off
 // and on interleaved (1, 2, 2, 1, …), with the CPU each process spent per request, so the report can
-// say which component runs out first: the replicas, Envoy, Redis or the array.
+// say which component runs out first: the replicas, Envoy, Redis or the array. Each replica count
+// and kind is warmed by a discarded wrk run first (loadgen/ceiling.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AUTHZ_CLUSTER } from '../../src/envoy/edge.js';
 import type { EnvoyObject } from '../../src/envoy/parts.js';
-import { runWrk, type WrkResult } from '../loadgen/wrk.js';
+import { cpuLogText, cpuUsPerRequest, measuredRun, warmUp } from '../loadgen/ceiling.js';
+import type { WrkOptions, WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide, OurService } from '../servers/our-service.js';
-import { procUsage } from '../support/procfs.js';
 import { median } from '../loadgen/stats.js';
 import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './envoy.js';
 
 export interface ScalePlan {
   rounds: number;
+  /** A discarded wrk run per replica count and kind before the measured runs (loadgen/ceiling.ts's warmUp). */
+  warmupS: number;
   wrkConnections: number;
   wrkDurationS: number;
   deadlineMs: number;
@@ -83,6 +86,18 @@ export async function runScaleSection(
     const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
     const headers = { authorization: `Bearer ${replicas[0].token}`, forwarded };
     let jobs = 0;
+    const wrkRun = (count: 1 | 2, kind: 'read' | 'create', durationS: number): WrkOptions => ({
+      url: `https://127.0.0.1:${edge[count].port}${kind === 'read' ? READ_PATH : CREATE_PATH}`,
+      headers: kind === 'read' ? headers : { ...headers, 'content-type': 'application/json' },
+      connections: plan.wrkConnections,
+      durationS,
+      cpus: cpus.client,
+      // Every job (warm-up or ceiling) creates volumes of its own: no name is ever sent twice.
+      ...(kind === 'create' && { body: createBody(world, `s${world.runId}${jobs++}-`) }),
+    });
+    // Every replica count and kind warms before any measured run (the replicas were just started:
+    // see warmUp); with two replicas, round robin per Check warms both.
+    for (const kind of ['read', 'create'] as const) for (const count of [1, 2] as const) await warmUp(`${count} replica(s), ${kind}`, wrkRun(count, kind, plan.warmupS), log);
     const runs = new Map<string, Array<{ result: WrkResult; cpu: Record<string, number> }>>();
     for (let round = 0; round < plan.rounds; round++) {
       for (const kind of ['read', 'create'] as const) {
@@ -93,22 +108,12 @@ export async function runScaleSection(
             { name: 'Redis', pid: redisPid },
             { name: 'array (fake gateway, runner process)', pid: process.pid },
           ];
-          const before = processes.map((p) => procUsage(p.pid).cpuMs);
-          const result = await runWrk({
-            url: `https://127.0.0.1:${edge[count].port}${kind === 'read' ? READ_PATH : CREATE_PATH}`,
-            headers: kind === 'read' ? headers : { ...headers, 'content-type': 'application/json' },
-            connections: plan.wrkConnections,
-            durationS: plan.wrkDurationS,
-            cpus: cpus.client,
-            ...(kind === 'create' && { body: createBody(world, `s${world.runId}${jobs++}-`) }),
-          });
-          const cpu: Record<string, number> = {};
-          processes.forEach((p, i) => {
-            cpu[p.name] = (cpu[p.name] ?? 0) + ((procUsage(p.pid).cpuMs - before[i]!) * 1000) / Math.max(1, result.requests);
-          });
+          const run = await measuredRun(wrkRun(count, kind, plan.wrkDurationS), processes);
+          const { result } = run;
+          const cpu = cpuUsPerRequest([run]);
           const key = `${count}/${kind}`;
           runs.set(key, [...(runs.get(key) ?? []), { result, cpu }]);
-          log(`  ${count} replica(s), ${kind}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors; CPU µs/request ${JSON.stringify(cpu, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
+          log(`  ${count} replica(s), ${kind}: ${result.requestsPerSecond.toFixed(0)}/s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors; ${cpuLogText(cpu)}`);
         }
       }
     }

@@ -1,0 +1,62 @@
+// wrk ceilings as every HTTP section (envoy, dell, scale) measures them: each path warmed by a
+// discarded run first, then measured runs with the CPU each process on the path spent, from /proc.
+import { procUsage } from '../support/procfs.js';
+import { median } from './stats.js';
+import { runWrk, type WrkOptions, type WrkResult } from './wrk.js';
+
+/** A process whose CPU a ceiling run charges to `name` (processes sharing a name are summed). */
+export interface PathProcess {
+  name: string;
+  pid: number;
+}
+
+/**
+ * A discarded wrk run against a path before its measured runs. Our service is a Node process: V8
+ * optimises its hot paths only after thousands of requests, so a freshly started service measured
+ * cold reports JIT warm-up, not the steady state a production service runs in (edge-on read, same
+ * config: 697/s at 932 µs of our CPU per request in the first 8 s wrk run, 1238/s at 438 µs in the
+ * second). Every contender gets the same run, the Go peers too (they need none; it costs them
+ * nothing and keeps the procedure the same for all). Create warm-ups must carry a name prefix of
+ * their own, like every other job, so no volume name repeats.
+ */
+export async function warmUp(name: string, options: WrkOptions, log: (line: string) => void): Promise<void> {
+  const result = await runWrk(options);
+  log(`  warm-up ${name} (discarded): ${result.requestsPerSecond.toFixed(0)}/s over ${options.durationS} s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
+}
+
+/** One measured wrk run and the CPU (ms, utime + stime) each named process spent during it. */
+export interface MeasuredRun {
+  result: WrkResult;
+  cpuMs: Record<string, number>;
+}
+
+export async function measuredRun(options: WrkOptions, processes: readonly PathProcess[]): Promise<MeasuredRun> {
+  const before = processes.map((p) => procUsage(p.pid).cpuMs);
+  const result = await runWrk(options);
+  const cpuMs: Record<string, number> = {};
+  processes.forEach((p, i) => (cpuMs[p.name] = (cpuMs[p.name] ?? 0) + procUsage(p.pid).cpuMs - before[i]!));
+  return { result, cpuMs };
+}
+
+/** CPU ms per process over some runs, summed, as µs per request over the runs' requests together. */
+export function cpuUsPerRequest(runs: readonly MeasuredRun[]): Record<string, number> {
+  const requests = runs.reduce((n, run) => n + run.result.requests, 0);
+  const total: Record<string, number> = {};
+  for (const { cpuMs } of runs) for (const [name, ms] of Object.entries(cpuMs)) total[name] = (total[name] ?? 0) + ms;
+  return Object.fromEntries(Object.entries(total).map(([name, ms]) => [name, (ms * 1000) / Math.max(1, requests)]));
+}
+
+/** CPU µs per request by process, rounded, for the progress log. */
+export function cpuLogText(usPerRequest: Record<string, number>): string {
+  return `CPU µs/request ${JSON.stringify(usPerRequest, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`;
+}
+
+/**
+ * The ceiling of a path measured in rounds: the median round's requests/s (robust to one disturbed
+ * round), with the requests, non-2xx and socket errors of every round summed, so a refusal in any
+ * round counts against the ceiling.
+ */
+export function ceilingOfRounds(rounds: readonly WrkResult[]): WrkResult {
+  const sum = (field: 'requests' | 'non2xx' | 'socketErrors') => rounds.reduce((n, r) => n + r[field], 0);
+  return { requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)), requests: sum('requests'), non2xx: sum('non2xx'), socketErrors: sum('socketErrors') };
+}
