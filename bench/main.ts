@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { repoRoot } from '../src/harness/tools.js';
+import type { WarmUpPlan } from './loadgen/ceiling.js';
 import { formatLedgerBench, runLedgerBench, type LedgerBenchResult } from './ledger.js';
 import { machineInfo } from './machine.js';
 import { dellNotBuilt } from './peers/dell-proxy-server.js';
@@ -53,17 +54,21 @@ const checkPlan: CheckPlan = options.quick
   ? { warmupMs: 1000, saturationMs: 2000, rounds: 1, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 2000, rateRounds: 1, deadlineMs: 5000 }
   : { warmupMs: 3000, saturationMs: 8000, rounds: 3, concurrency: 16, channels: 4, rates: [200, 1000], rateMs: 8000, rateRounds: 2, deadlineMs: 5000 };
 
+// Every wrk-measured path answers this many requests in discarded runs first (loadgen/ceiling.ts).
+const QUICK_WARMUP: WarmUpPlan = { seconds: 1, requests: 2000, maxRuns: 10 };
+const FULL_WARMUP: WarmUpPlan = { seconds: 3, requests: 5000, maxRuns: 10 };
+
 const envoyPlan: EnvoyPlan = options.quick
-  ? { rates: [200, 1000], rateMs: 2000, rounds: 1, warmupS: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
-  : { rates: [200, 1000], rateMs: 8000, rounds: 3, warmupS: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+  ? { rates: [200, 1000], rateMs: 2000, rounds: 1, warmUp: QUICK_WARMUP, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [200, 1000], rateMs: 8000, rounds: 3, warmUp: FULL_WARMUP, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const dellPlan: DellPlan = options.quick
-  ? { rates: [50, 200], rateMs: 2000, rounds: 1, warmupS: 1, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
-  : { rates: [50, 200], rateMs: 8000, rounds: 3, warmupS: 3, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
+  ? { rates: [50, 200], rateMs: 2000, rounds: 1, warmUp: QUICK_WARMUP, connections: 8, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000 }
+  : { rates: [50, 200], rateMs: 8000, rounds: 3, warmUp: FULL_WARMUP, connections: 8, wrkConnections: 16, wrkDurationS: 10, deadlineMs: 5000 };
 
 const scalePlan: ScalePlan = options.quick
-  ? { rounds: 1, warmupS: 1, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }
-  : { rounds: 3, warmupS: 3, wrkConnections: 32, wrkDurationS: 10, deadlineMs: 5000, edgeConcurrency: 2 };
+  ? { rounds: 1, warmUp: QUICK_WARMUP, wrkConnections: 16, wrkDurationS: 2, deadlineMs: 5000, edgeConcurrency: 2 }
+  : { rounds: 3, warmUp: FULL_WARMUP, wrkConnections: 32, wrkDurationS: 10, deadlineMs: 5000, edgeConcurrency: 2 };
 
 const soakPlan: SoakPlan = options.quick
   ? { decisions: 20_000, segments: 4, concurrency: 16, channels: 4, volumeCycle: 1000 }

@@ -1,5 +1,5 @@
-// wrk ceilings as every HTTP section (envoy, dell, scale) measures them: each path warmed by a
-// discarded run first, then measured runs with the CPU each process on the path spent, from /proc.
+// wrk ceilings as every HTTP section (envoy, dell, scale) measures them: each path warmed by
+// discarded runs first, then measured runs with the CPU each process on the path spent, from /proc.
 import { procUsage } from '../support/procfs.js';
 import { median } from './stats.js';
 import { runWrk, type WrkOptions, type WrkResult } from './wrk.js';
@@ -10,18 +10,38 @@ export interface PathProcess {
   pid: number;
 }
 
+/** How a path is warmed before its measured runs (see warmUp). */
+export interface WarmUpPlan {
+  /** Length of one discarded wrk run. */
+  seconds: number;
+  /** Discarded runs repeat until the path has answered this many requests in them… */
+  requests: number;
+  /** …or this many runs were made, so a path that stays slow cannot stall the bench. */
+  maxRuns: number;
+}
+
 /**
- * A discarded wrk run against a path before its measured runs. Our service is a Node process: V8
- * optimises its hot paths only after thousands of requests, so a freshly started service measured
- * cold reports JIT warm-up, not the steady state a production service runs in (edge-on read, same
- * config: 697/s at 932 µs of our CPU per request in the first 8 s wrk run, 1238/s at 438 µs in the
- * second). Every contender gets the same run, the Go peers too (they need none; it costs them
- * nothing and keeps the procedure the same for all). Create warm-ups must carry a name prefix of
- * their own, like every other job, so no volume name repeats.
+ * Discarded wrk runs against a path before its measured runs. Our service is a Node process: V8
+ * optimises its hot paths after enough calls, so a freshly started service measured cold reports
+ * JIT warm-up, not the steady state a production service runs in (edge-on read, same config: 697/s
+ * at 932 µs of our CPU per request in the first 8 s wrk run, 1238/s at 438 µs in the second). What
+ * warms V8 is a number of requests, not seconds: on a loaded machine one second of a cold path is a
+ * few hundred requests (a `--quick` run with one 1 s warm-up still measured edge-on at 1,502 µs of
+ * our CPU per read, chain-on later at 867 µs), so runs of `seconds` repeat until `requests` were
+ * answered. Every contender gets the same, the Go peers too (they need none; it keeps the
+ * procedure the same for all). `options` is called once per run: a create's runs must each carry
+ * a name prefix of their own, like every other job, so no volume name repeats.
  */
-export async function warmUp(name: string, options: WrkOptions, log: (line: string) => void): Promise<void> {
-  const result = await runWrk(options);
-  log(`  warm-up ${name} (discarded): ${result.requestsPerSecond.toFixed(0)}/s over ${options.durationS} s, ${result.non2xx} non-2xx, ${result.socketErrors} socket errors`);
+export async function warmUp(name: string, options: (durationS: number) => WrkOptions, plan: WarmUpPlan, log: (line: string) => void): Promise<void> {
+  const totals = { runs: 0, requests: 0, non2xx: 0, socketErrors: 0 };
+  while (totals.requests < plan.requests && totals.runs < plan.maxRuns) {
+    const result = await runWrk(options(plan.seconds));
+    totals.runs++;
+    totals.requests += result.requests;
+    totals.non2xx += result.non2xx;
+    totals.socketErrors += result.socketErrors;
+  }
+  log(`  warm-up ${name} (discarded): ${totals.requests} requests in ${totals.runs} × ${plan.seconds} s, ${totals.non2xx} non-2xx, ${totals.socketErrors} socket errors`);
 }
 
 /** One measured wrk run and the CPU (ms, utime + stime) each named process spent during it. */

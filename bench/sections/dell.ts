@@ -7,8 +7,8 @@
 // Each side's processes are pinned to the servers' core; the clients, both Redis servers and the
 // fake array share the other one. The sides alternate (Dell, ours, ours, Dell, …) so drift in the
 // machine's load falls on both alike; ceilings are the median of the rounds, percentiles the
-// least-disturbed round's (as in the envoy section). Every side and request kind is warmed by a
-// discarded wrk run first (loadgen/ceiling.ts), Dell's Go server as well as our Node one.
+// least-disturbed round's (as in the envoy section). Every side and request kind is warmed by
+// discarded wrk runs first (loadgen/ceiling.ts), Dell's Go server as well as our Node one.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,7 +89,7 @@ export async function runDellSection(loadgen: NodeProcess, array: ArraySide, pla
     const order: Array<[DellSide, DellKind]> = [['dell', 'read'], ['ours', 'read'], ['dell', 'create'], ['ours', 'create']];
     const wrkRun = (side: DellSide, kind: DellKind, durationS: number) => ({ ...wrkRequest(spec(side, kind)), connections: plan.wrkConnections, durationS, cpus: cpus.client });
     // Both sides warm before any measured run: our `serve` was just started (see warmUp).
-    for (const [side, kind] of order) await warmUp(`${side}-${kind}`, wrkRun(side, kind, plan.warmupS), log);
+    for (const [side, kind] of order) await warmUp(`${side}-${kind}`, (s) => wrkRun(side, kind, s), plan.warmUp, log);
     const ceilings = new Map<string, MeasuredRun[]>();
     const runs = new Map<string, HttpRatePoint['runs']>();
     for (let round = 0; round < plan.rounds; round++) {

@@ -4,7 +4,7 @@
 // chain, off and on (on: the Rego quota check and the ledger's reserve, confirmed from the access log). Fixed-rate runs
 // (our open-loop client, coordinated-omission safe) give the latency ext_authz adds at p50/p99;
 // wrk gives each configuration's throughput ceiling, the median of the rounds. Every path is warmed
-// by a discarded wrk run first (our service starts cold: loadgen/ceiling.ts). Paths alternate their
+// by discarded wrk runs first (our service starts cold: loadgen/ceiling.ts). Paths alternate their
 // order per round (ceilings and fixed-rate runs alike) so drift in the machine's load falls on all
 // alike, and each percentile is the best of the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { REQUEST_NUMBER, type HttpRequestSpec } from '../loadgen/http-client.js'
 import { outcomeCounts, type OutcomeCounts } from '../loadgen/run.js';
 import type { LatencySummary } from '../loadgen/stats.js';
 import type { HttpLoadJob, LoadReport } from '../loadgen/worker.js';
-import { ceilingOfRounds, cpuLogText, cpuUsPerRequest, measuredRun, warmUp, type MeasuredRun } from '../loadgen/ceiling.js';
+import { ceilingOfRounds, cpuLogText, cpuUsPerRequest, measuredRun, warmUp, type MeasuredRun, type WarmUpPlan } from '../loadgen/ceiling.js';
 import { wrkRequest, type WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide } from '../servers/our-service.js';
 import { startNodeProcess, startPinned, type NodeProcess, type PinnedProcess } from '../support/spawn.js';
@@ -34,8 +34,8 @@ export interface EnvoyPlan {
   rateMs: number;
   /** Rounds of wrk ceilings, and of fixed-rate runs per rate, every path once a round (alternating order). */
   rounds: number;
-  /** A discarded wrk run against each path before its measured runs (loadgen/ceiling.ts's warmUp). */
-  warmupS: number;
+  /** Discarded wrk runs against each path before its measured runs (loadgen/ceiling.ts's warmUp). */
+  warmUp: WarmUpPlan;
   /** Keep-alive connections of the fixed-rate client. */
   connections: number;
   wrkConnections: number;
@@ -245,7 +245,7 @@ export async function runEnvoySection(
 
     // Every path is warmed first (our service was just started), then the ceilings run in rounds.
     const wrkRun = (id: PathId, durationS: number) => ({ ...wrkRequest(numbered(specs[id].spec)), connections: plan.wrkConnections, durationS, cpus: cpus.client });
-    for (const id of ids) await warmUp(id, wrkRun(id, plan.warmupS), log);
+    for (const id of ids) await warmUp(id, (s) => wrkRun(id, s), plan.warmUp, log);
     const ceilingRuns = new Map<PathId, MeasuredRun[]>();
     for (let round = 0; round < plan.rounds; round++) {
       for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {

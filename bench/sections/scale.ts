@@ -3,13 +3,13 @@
 // ledger, in the same run. wrk ceilings through the edge for a read and a create (ext_authz on), off
 // and on interleaved (1, 2, 2, 1, …), with the CPU each process spent per request, so the report can
 // say which component runs out first: the replicas, Envoy, Redis or the array. Each replica count
-// and kind is warmed by a discarded wrk run first (loadgen/ceiling.ts).
+// and kind is warmed by discarded wrk runs first (loadgen/ceiling.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AUTHZ_CLUSTER } from '../../src/envoy/edge.js';
 import type { EnvoyObject } from '../../src/envoy/parts.js';
-import { cpuLogText, cpuUsPerRequest, measuredRun, warmUp } from '../loadgen/ceiling.js';
+import { cpuLogText, cpuUsPerRequest, measuredRun, warmUp, type WarmUpPlan } from '../loadgen/ceiling.js';
 import type { WrkOptions, WrkResult } from '../loadgen/wrk.js';
 import type { ArraySide, OurService } from '../servers/our-service.js';
 import { median } from '../loadgen/stats.js';
@@ -17,8 +17,8 @@ import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './e
 
 export interface ScalePlan {
   rounds: number;
-  /** A discarded wrk run per replica count and kind before the measured runs (loadgen/ceiling.ts's warmUp). */
-  warmupS: number;
+  /** Discarded wrk runs per replica count and kind before the measured runs (loadgen/ceiling.ts's warmUp). */
+  warmUp: WarmUpPlan;
   wrkConnections: number;
   wrkDurationS: number;
   deadlineMs: number;
@@ -97,7 +97,7 @@ export async function runScaleSection(
     });
     // Every replica count and kind warms before any measured run (the replicas were just started:
     // see warmUp); with two replicas, round robin per Check warms both.
-    for (const kind of ['read', 'create'] as const) for (const count of [1, 2] as const) await warmUp(`${count} replica(s), ${kind}`, wrkRun(count, kind, plan.warmupS), log);
+    for (const kind of ['read', 'create'] as const) for (const count of [1, 2] as const) await warmUp(`${count} replica(s), ${kind}`, (s) => wrkRun(count, kind, s), plan.warmUp, log);
     const runs = new Map<string, Array<{ result: WrkResult; cpu: Record<string, number> }>>();
     for (let round = 0; round < plan.rounds; round++) {
       for (const kind of ['read', 'create'] as const) {
