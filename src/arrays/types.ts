@@ -93,7 +93,7 @@ export interface ArrayAdapter {
    */
   inventory(system: StorageSystem, credentials: ArrayCredentials, pools?: readonly string[]): Promise<VolumeInfo[]>;
   /** Headers that carry the array's own credentials on the forwarded request (e.g. PowerFlex Basic ':'+token). */
-  authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[]>;
+  authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<readonly HeaderSet[]>;
   /**
    * The array answered 401 to a request forwarded with the credential whose `sessionTag` (of the
    * headers `authorize` returned) is given: drop that session if it is still the current one, so the

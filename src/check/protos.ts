@@ -1,9 +1,11 @@
 // The wire contract with Envoy: the official Envoy protos, loaded at run time from the four `deps/`
 // roots that @grpc/grpc-js-xds publishes (never a copied or trimmed .proto: a wrong field number
 // mis-decodes silently; reference envoy-and-peers.md §1.7).
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 
 const PROTO_ROOTS = ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'] as const;
@@ -58,4 +60,23 @@ export function envoyServices(): EnvoyServices {
     };
   }
   return loaded;
+}
+
+/**
+ * The external_auth proto and what it imports, as a protobufjs Root resolved from the same roots
+ * (for the hot-path codecs derived from it: requestView.ts, responseEncoder.ts).
+ */
+export function officialRoot(): protobuf.Root {
+  const roots = protoRoots();
+  const root = new protobuf.Root();
+  root.resolvePath = (origin, target) => {
+    for (const dir of roots) {
+      const candidate = path.join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    return protobuf.util.path.resolve(origin, target);
+  };
+  root.loadSync(AUTHORIZATION_PROTO, { keepCase: true });
+  root.resolveAll();
+  return root;
 }

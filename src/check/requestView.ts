@@ -5,10 +5,8 @@
 // derived at start-up from the same official protos (protos.ts), field numbers and types read from
 // their reflection, never typed by hand: fields it does not name are skipped by protobufjs as
 // unknown fields, so what it yields is exactly the official decoding of the fields it keeps.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import protobuf from 'protobufjs';
-import { AUTHORIZATION_PROTO, protoRoots } from './protos.js';
+import { officialRoot } from './protos.js';
 import type { CheckRequestMessage } from './wire.js';
 
 /** The path to HttpRequest, message by message, and the HttpRequest fields the pipeline reads. */
@@ -20,21 +18,6 @@ const PATH = [
 const HTTP_REQUEST = 'envoy.service.auth.v3.AttributeContext.HttpRequest';
 /** request.ts reads these, with the types it expects (checked against the official proto at start-up). */
 const HTTP_FIELDS: Record<string, string> = { id: 'string', method: 'string', headers: 'map<string,string>', path: 'string', body: 'string', raw_body: 'bytes' };
-
-function officialRoot(): protobuf.Root {
-  const roots = protoRoots();
-  const root = new protobuf.Root();
-  root.resolvePath = (origin, target) => {
-    for (const dir of roots) {
-      const candidate = path.join(dir, target);
-      if (existsSync(candidate)) return candidate;
-    }
-    return protobuf.util.path.resolve(origin, target);
-  };
-  root.loadSync(AUTHORIZATION_PROTO, { keepCase: true });
-  root.resolveAll();
-  return root;
-}
 
 const typeName = (field: protobuf.FieldBase): string => (field instanceof protobuf.MapField ? `map<${field.keyType},${field.type}>` : field.type);
 

@@ -19,7 +19,7 @@ import type { PolicyEngine } from './policy/types.js';
 import { allowDecision } from './response/allow.js';
 import { arrayDeny, isRejection, jsonDeny, reject, type Rejection } from './response/deny.js';
 import { findSystem, resolveArray } from './target/target.js';
-import { LOCAL_ANSWER, type Decision, type HeaderSet, type RequestView } from './types.js';
+import { LOCAL_ANSWER, type Decision, type GiveUp, type HeaderSet, type RequestView } from './types.js';
 
 export interface PipelineDeps {
   verifier: TokenVerifying;
@@ -34,8 +34,8 @@ export interface PipelineDeps {
   observer?: DecisionObserver;
 }
 
-/** `gaveUp`: aborted, with the answer Envoy got as its reason, when Envoy stopped waiting (check/server.ts). */
-export type Decide = (request: RequestView, gaveUp?: AbortSignal) => Promise<Decision>;
+/** `gaveUp`: told, with the answer Envoy got, when Envoy stopped waiting (check/server.ts). */
+export type Decide = (request: RequestView, gaveUp?: GiveUp) => Promise<Decision>;
 
 export function createDecider(deps: PipelineDeps): Decide {
   const observer = deps.observer ?? NO_OBSERVER;
@@ -45,19 +45,17 @@ export function createDecider(deps: PipelineDeps): Decide {
     // A decision Envoy gave up on is observed as what Envoy answered (the 503), in the phase it was
     // stuck in, when it gives up; whatever the pipeline decides later was never seen by anyone.
     let observed = false;
-    const timedOut = () => {
+    let decided = false;
+    gaveUp?.onGiveUp((answer) => {
+      if (decided) return;
       observed = true;
       facts.timedOut = true;
-      observer.decided(request, gaveUp!.reason as Decision, facts);
-    };
-    gaveUp?.addEventListener('abort', timedOut, { once: true });
-    try {
-      const decision = await decideOne(request, facts);
-      if (!observed) observer.decided(request, decision, facts);
-      return decision;
-    } finally {
-      gaveUp?.removeEventListener('abort', timedOut);
-    }
+      observer.decided(request, answer, facts);
+    });
+    const decision = await decideOne(request, facts);
+    decided = true;
+    if (!observed) observer.decided(request, decision, facts);
+    return decision;
   };
 }
 
@@ -157,7 +155,7 @@ function decider(deps: PipelineDeps, observer: DecisionObserver): (request: Requ
 }
 
 /** The array's own credential headers (e.g. a PowerFlex session token); an array that refuses is a 502. */
-async function arrayAuthorization(adapter: ArrayAdapter, system: StorageSystem, credentials: ArrayCredentials): Promise<HeaderSet[] | Rejection> {
+async function arrayAuthorization(adapter: ArrayAdapter, system: StorageSystem, credentials: ArrayCredentials): Promise<readonly HeaderSet[] | Rejection> {
   try {
     return await adapter.authorize(system, credentials);
   } catch (error) {

@@ -45,6 +45,18 @@ describe('CredentialFiles', () => {
     expect((await files.read(system)).password).to.equal('second-password-longer');
   });
 
+  it('hands out one credentials object while the files are unchanged (what is derived from it is derived once), a new one once rotated', async () => {
+    const first = await files.read(system);
+    clock += 5000; // re-checked: same content, same object
+    expect(await files.read(system)).to.equal(first);
+    await writeFile(password(), 'rotated\n');
+    clock += 1000;
+    const rotated = await files.read(system);
+    expect(rotated).to.not.equal(first);
+    expect(rotated).to.deep.equal({ username: 'admin', password: 'rotated' });
+    expect(first).to.deep.equal({ username: 'admin', password: 'first-password' });
+  });
+
   it('fails closed, naming the file and never its content, once a removed file is re-checked', async () => {
     await files.read(system);
     await unlink(password());

@@ -30,8 +30,17 @@ export interface CredentialFilesOptions {
 
 export const DEFAULT_CREDENTIALS_REVALIDATE_MS = 1000;
 
+/** A system's two credential files, and the credentials last read from them. */
+interface SystemFiles {
+  userFile: string;
+  passwordFile: string;
+  credentials?: ArrayCredentials;
+}
+
 export class CredentialFiles {
   private readonly cache = new Map<string, CachedFile>();
+  /** By Storage object (a new one per resources generation). */
+  private readonly files = new WeakMap<StorageSystem, SystemFiles>();
   private readonly revalidateMs: number;
   private readonly now: () => number;
 
@@ -43,13 +52,27 @@ export class CredentialFiles {
     this.now = options.now ?? Date.now;
   }
 
-  /** Errors name the Storage object and the file, never a file's content. */
+  /**
+   * Errors name the Storage object and the file, never a file's content. While the files are
+   * unchanged the same object is returned, so what is derived from it (a session's identity, a Basic
+   * header) is derived once, not on every request.
+   */
   async read(system: StorageSystem): Promise<ArrayCredentials> {
+    const files = this.files.get(system) ?? this.locate(system);
+    const [username, password] = await Promise.all([this.readFile(system, files.userFile), this.readFile(system, files.passwordFile)]);
+    const known = files.credentials;
+    if (known?.username === username && known.password === password) return known;
+    files.credentials = { username, password };
+    return files.credentials;
+  }
+
+  private locate(system: StorageSystem): SystemFiles {
     const ref = system.credentials;
     const names = ref.kind === 'secret' ? ['username', 'password'] : [ref.usernameObjectName, ref.passwordObjectName];
     const [userFile, passwordFile] = names.map((name) => path.join(this.secretsDir, ref.name, name)) as [string, string];
-    const [username, password] = await Promise.all([this.readFile(system, userFile), this.readFile(system, passwordFile)]);
-    return { username, password };
+    const files = { userFile, passwordFile };
+    this.files.set(system, files);
+    return files;
   }
 
   private async readFile(system: StorageSystem, file: string): Promise<string> {

@@ -67,7 +67,7 @@ describe('powerflex adapter (against the fake gateway)', () => {
   });
 
   describe('a session the array refused on a forwarded request (access log, 401)', () => {
-    const tokenOf = (headers: { value: string }[]) => Buffer.from(headers[0]!.value.replace(/^Basic /, ''), 'base64').toString().slice(1);
+    const tokenOf = (headers: readonly { value: string }[]) => Buffer.from(headers[0]!.value.replace(/^Basic /, ''), 'base64').toString().slice(1);
 
     it('is dropped when the tag is of the current session: the next requests log in once, concurrently', async () => {
       const refused = await adapter.authorize(system, credentials);

@@ -1,6 +1,7 @@
 // The PowerFlex face of the ArrayAdapter contract: classification (pure), the local login answer,
 // lookups and credentials through PowerFlexClient, and errors in PowerFlex's shape.
 import type { HeaderSet } from '../../pipeline/types.js';
+import { oncePerObject } from '../session.js';
 import { sessionTag } from '../sessionTag.js';
 import type { ArrayAdapter, LocalAnswer, Operation } from '../types.js';
 import { classifyPowerFlex } from './classify.js';
@@ -15,9 +16,8 @@ import { powerflexErrorBody } from './errors.js';
 export const SPOOFED_LOGIN_TOKEN = 'hellofromkaravi';
 
 /** The gateway's session on a forwarded request, in the scheme its generation takes (3.x Basic, 4.x Bearer). */
-function credentialHeaders(session: GatewaySession): HeaderSet[] {
-  return [{ name: 'authorization', value: authorizationOf(session) }];
-}
+/** Built once per session: every allow of a session shares them (and their tag). */
+const credentialHeaders = oncePerObject((session: GatewaySession): HeaderSet[] => [{ name: 'authorization', value: authorizationOf(session) }]);
 
 /**
  * The driver's own logins, answered locally. 3.x `/api/login`: Dell's body byte for byte, the token

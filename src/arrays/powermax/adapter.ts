@@ -1,10 +1,16 @@
 // The PowerMax face of the ArrayAdapter contract: classification (pure), lookups through the
 // service's own Unisphere client, Basic credentials from the Storage's secret on every forwarded
 // request, and errors in Unisphere's shape.
+import type { HeaderSet } from '../../pipeline/types.js';
+import type { ArrayCredentials } from '../../resources/types.js';
+import { oncePerObject } from '../session.js';
 import type { ArrayAdapter } from '../types.js';
 import { classifyPowerMax } from './classify.js';
 import { basicAuthorization, PowerMaxClient, type PowerMaxClientOptions } from './client.js';
 import { powermaxErrorBody } from './errors.js';
+
+/** Built once per credentials object (the credential files keep it until a file changes). */
+const credentialHeaders = oncePerObject((credentials: ArrayCredentials): HeaderSet[] => [{ name: 'authorization', value: basicAuthorization(credentials) }]);
 
 export interface PowerMaxAdapter extends ArrayAdapter {
   close(): Promise<void>;
@@ -24,7 +30,7 @@ export function createPowerMaxAdapter(options: PowerMaxClientOptions = {}): Powe
     volume: (system, credentials, volumeId) => client.volume(system, credentials, volumeId),
     findVolume: (system, credentials, name) => client.findVolume(system, credentials, name),
     inventory: (system, credentials) => client.inventory(system, credentials),
-    authorize: async (_system, credentials) => [{ name: 'authorization', value: basicAuthorization(credentials) }],
+    authorize: async (_system, credentials) => credentialHeaders(credentials),
     errorBody: powermaxErrorBody,
     close: () => client.close(),
   };

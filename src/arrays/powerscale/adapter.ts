@@ -1,6 +1,7 @@
 // The PowerScale face of the ArrayAdapter contract: classification (pure), the local answers to the
 // driver's session calls, lookups and the session through PowerScaleClient, errors in OneFS's shape.
 import type { HeaderSet } from '../../pipeline/types.js';
+import { oncePerObject } from '../session.js';
 import { sessionTag } from '../sessionTag.js';
 import type { ArrayAdapter, LocalAnswer, Operation } from '../types.js';
 import { classifyPowerScale } from './classify.js';
@@ -10,9 +11,8 @@ import { onefsErrorBody } from './errors.js';
 /** What the driver's (intercepted) login receives: cookies that are not credentials (Dell's spoof value). */
 export const SPOOFED_SESSION = 'hellofromkaravi';
 
-function credentialHeaders(session: PowerScaleSession): HeaderSet[] {
-  return Object.entries(sessionHeaders(session)).map(([name, value]) => ({ name, value }));
-}
+/** Built once per session: every allow of a session shares them (and their tag). */
+const credentialHeaders = oncePerObject((session: PowerScaleSession): HeaderSet[] => Object.entries(sessionHeaders(session)).map(([name, value]) => ({ name, value })));
 
 export interface PowerScaleAdapter extends ArrayAdapter {
   close(): Promise<void>;

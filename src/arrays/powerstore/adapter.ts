@@ -1,6 +1,7 @@
 // The PowerStore face of the ArrayAdapter contract: classification (pure), the local login answer,
 // lookups and the session through PowerStoreClient, and errors in PowerStore's shape.
 import type { HeaderSet } from '../../pipeline/types.js';
+import { oncePerObject } from '../session.js';
 import { sessionTag } from '../sessionTag.js';
 import type { ArrayAdapter, LocalAnswer, Operation } from '../types.js';
 import { classifyPowerStore } from './classify.js';
@@ -15,9 +16,8 @@ import { powerstoreErrorBody } from './errors.js';
 export const SPOOFED_SESSION = 'hellofromkaravi';
 
 /** The session as headers on a forwarded request. */
-function credentialHeaders(session: PowerStoreSession): HeaderSet[] {
-  return Object.entries(sessionHeaders(session)).map(([name, value]) => ({ name, value }));
-}
+/** Built once per session: every allow of a session shares them (and their tag). */
+const credentialHeaders = oncePerObject((session: PowerStoreSession): HeaderSet[] => Object.entries(sessionHeaders(session)).map(([name, value]) => ({ name, value })));
 
 export interface PowerStoreAdapter extends ArrayAdapter {
   /** Stops the array connection pools (service shutdown, tests). */
