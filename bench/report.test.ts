@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { evaluateTargets, markdownTable, tailTable } from './report.js';
+import { evaluateTargets, markdownTable, soakTable, tailTable } from './report.js';
 import type { ScenarioResult } from './sections/check.js';
 import type { DellKind, DellSectionResult, DellSide } from './sections/dell.js';
 import type { EnvoySectionResult, PathId, PathResult } from './sections/envoy.js';
+import type { MemorySample, SoakResult } from './sections/soak.js';
 
 const scenario = (id: string, cpuUsPerDecision: number, throughput = 1000): ScenarioResult => ({
   id,
@@ -138,6 +139,26 @@ describe('tail table', () => {
     expect(table).to.include('| ours-read | 200/s   | 4.00 / 15.0');
     expect(table).to.include('3.50 / 12.3 / 20.0');
     expect(table).to.include('10.0/s, 2.00% of time, max 6.50 ms, 1 major');
+  });
+});
+
+describe('soak table', () => {
+  it('breaks RSS into the committed heap and what lives off it, with their ranges between segments', () => {
+    const MiB = 2 ** 20;
+    const sample = (decisions: number, rss: number, heapTotal: number, external = 6, arrayBuffers = 0.5): MemorySample => ({
+      decisions,
+      rssBytes: rss * MiB,
+      heapUsedBytes: 90 * MiB,
+      heapTotalBytes: heapTotal * MiB,
+      externalBytes: external * MiB,
+      arrayBuffersBytes: arrayBuffers * MiB,
+    });
+    const samples = [sample(100, 365, 200), sample(200, 863, 700, 9, 2), sample(300, 406, 240)];
+    const soak: SoakResult = { decisions: 300, allowed: 300, denied: 0, errors: 0, elapsedMs: 1000, start: sample(0, 237, 100, 5, 0.1), baseline: samples[0]!, end: samples[2]!, samples, rssGrowth: 0.113, heapGrowth: 0 };
+    const table = soakTable(soak);
+    expect(table).to.include('| heap committed MiB | external MiB | of it ArrayBuffers MiB |');
+    expect(table).to.include('| end                   | 300       | 406     | 90.0                     | 240.0              | 6.0          | 0.5                    |');
+    expect(table).to.include('between segments RSS ranged 365–863 MiB, committed heap 200–700 MiB.');
   });
 });
 

@@ -229,12 +229,25 @@ export function targetsTable(rows: readonly TargetRow[]): string {
 }
 
 export function soakTable(soak: SoakResult): string {
-  const row = (label: string, sample: SoakResult['start']) => [label, String(sample.decisions), mib(sample.rssBytes), (sample.heapUsedBytes / 2 ** 20).toFixed(1)];
+  const decimal = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+  const row = (label: string, sample: SoakResult['start']) => [
+    label,
+    String(sample.decisions),
+    mib(sample.rssBytes),
+    decimal(sample.heapUsedBytes),
+    decimal(sample.heapTotalBytes),
+    decimal(sample.externalBytes),
+    decimal(sample.arrayBuffersBytes),
+  ];
+  const range = (of: (sample: SoakResult['start']) => number): string => `${mib(Math.min(...soak.samples.map(of)))}–${mib(Math.max(...soak.samples.map(of)))}`;
   return [
-    markdownTable(['when', 'decisions', 'RSS MiB', 'heap used MiB (after GC)'], [row('start (idle)', soak.start), row('after warm-up segment', soak.baseline), row('end', soak.end)]),
+    markdownTable(
+      ['when', 'decisions', 'RSS MiB', 'heap used MiB (after GC)', 'heap committed MiB', 'external MiB', 'of it ArrayBuffers MiB'],
+      [row('start (idle)', soak.start), row('after warm-up segment', soak.baseline), row('end', soak.end)],
+    ),
     '',
     `Growth after warm-up: RSS ${(soak.rssGrowth * 100).toFixed(1)}%, heap ${(soak.heapGrowth * 100).toFixed(1)}%; ` +
-      `RSS between segments ranged ${mib(Math.min(...soak.samples.map((x) => x.rssBytes)))}–${mib(Math.max(...soak.samples.map((x) => x.rssBytes)))} MiB. ` +
+      `between segments RSS ranged ${range((x) => x.rssBytes)} MiB, committed heap ${range((x) => x.heapTotalBytes)} MiB. ` +
       `${soak.allowed} allowed, ${soak.denied} denied, ${soak.errors} errors; ${((soak.decisions * 1000) / soak.elapsedMs).toFixed(0)} decisions/s on average.`,
   ].join('\n');
 }

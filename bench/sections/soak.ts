@@ -24,6 +24,11 @@ export interface MemorySample {
   rssBytes: number;
   /** After a full GC in the server (--expose-gc): what is really retained. */
   heapUsedBytes: number;
+  /** V8's committed heap: live objects plus the free pages it keeps (a GC does not hand them back at once). */
+  heapTotalBytes: number;
+  /** Off the JS heap, as V8 counts it: Buffers, ArrayBuffers (gRPC frames, the wasm policy's memory). */
+  externalBytes: number;
+  arrayBuffersBytes: number;
 }
 
 export interface SoakResult {
@@ -55,7 +60,14 @@ export async function runSoak(
 ): Promise<SoakResult> {
   const sample = async (decisions: number): Promise<MemorySample> => {
     const memory = await service.request<MemoryReport>({ gc: true });
-    return { decisions, rssBytes: procUsage(service.pid).rssBytes, heapUsedBytes: memory.heapUsedBytes };
+    return {
+      decisions,
+      rssBytes: procUsage(service.pid).rssBytes,
+      heapUsedBytes: memory.heapUsedBytes,
+      heapTotalBytes: memory.heapTotalBytes,
+      externalBytes: memory.externalBytes,
+      arrayBuffersBytes: memory.arrayBuffersBytes,
+    };
   };
   const request = { ...requestSpec(world, 'create', 0, service.token), volumePrefix: `s${world.runId}`, volumeCycle: plan.volumeCycle };
   const perSegment = Math.ceil(plan.decisions / plan.segments);
@@ -74,7 +86,11 @@ export async function runSoak(
     totals.firstError ??= report.firstError;
     const memory = await sample(totals.decisions);
     samples.push(memory);
-    log(`  soak ${totals.decisions}/${plan.decisions}: ${report.throughput.toFixed(0)}/s, RSS ${(memory.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(memory.heapUsedBytes / 2 ** 20).toFixed(1)} MiB`);
+    const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+    log(
+      `  soak ${totals.decisions}/${plan.decisions}: ${report.throughput.toFixed(0)}/s, RSS ${mib(memory.rssBytes)} MiB, ` +
+        `heap ${mib(memory.heapUsedBytes)} used / ${mib(memory.heapTotalBytes)} committed, external ${mib(memory.externalBytes)} (ArrayBuffers ${mib(memory.arrayBuffersBytes)}) MiB`,
+    );
   }
   const baseline = samples[0]!;
   const end = samples.at(-1)!;

@@ -6,7 +6,10 @@ export interface MemoryReport {
   rssBytes: number;
   heapUsedBytes: number;
   heapTotalBytes: number;
+  /** Off the JS heap: memory V8 is told about (Buffers, ArrayBuffers, wasm memories). */
   externalBytes: number;
+  /** The part of `externalBytes` in ArrayBuffers (every Buffer; wasm memories count here too). */
+  arrayBuffersBytes: number;
 }
 
 export type ChildMessage =
@@ -98,5 +101,5 @@ export function memoryReport(gc: boolean): MemoryReport {
   const collect = (globalThis as { gc?: () => void }).gc;
   if (gc && collect) collect();
   const usage = process.memoryUsage();
-  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external };
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, arrayBuffersBytes: usage.arrayBuffers };
 }
