@@ -2,6 +2,10 @@
 // process: after the first pool lookup and login our service caches, it is only on the path in the
 // Envoy section) and a workspace of resources, credentials and signing key naming it. Then our
 // service in its own process, pinned like every other contender.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { repoRoot } from '../../src/harness/tools.js';
 import { parseServeConfig } from '../../src/serve/config.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
 import { FakePowerFlexGateway } from '../../src/fakes/powerflex/gateway.js';
@@ -41,11 +45,22 @@ export async function startArraySide(): Promise<ArraySide> {
   };
 }
 
+/**
+ * The Node flags the chart runs `serve` with (values.yaml `serveHeapMiB` → NODE_OPTIONS): the heap
+ * ceiling a pod has. Without them V8 sizes the heap from this machine's RAM (4 GiB here), so the
+ * bench would not notice what does not fit in a pod.
+ */
+export function shippedNodeArgs(): string[] {
+  const values = parseYaml(readFileSync(path.join(repoRoot, 'charts/storage-authz/values.yaml'), 'utf8')) as { serveHeapMiB?: unknown };
+  if (!Number.isInteger(values.serveHeapMiB)) throw new Error('charts/storage-authz/values.yaml has no integer serveHeapMiB');
+  return [`--max-old-space-size=${String(values.serveHeapMiB)}`];
+}
+
 export interface OurServiceOptions {
   /** Redis at `url`, or the in-memory ledger. */
   ledger: { kind: 'redis'; url: string } | { kind: 'memory' };
   cpus?: string;
-  /** e.g. ['--cpu-prof', '--cpu-prof-dir', dir] or ['--expose-gc'] */
+  /** e.g. ['--cpu-prof', '--cpu-prof-dir', dir], or [...shippedNodeArgs(), '--expose-gc'] */
   nodeArgs?: string[];
   /** Default: loopback TCP on a free port. */
   listen?: string;
