@@ -34,6 +34,10 @@ COPY --from=build /src/policies/build ./dist/policies/build
 COPY --from=csi-spec /cache ./cache
 COPY package.json ./
 USER 10001:10001
-ENV NODE_ENV=production STORAGE_AUTHZ_CACHE=/app/cache
+# MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's GC and compiler workers, libuv's
+# pool) an arena of its own, up to 8 per core, and rarely hands them back. With 2, serve's malloc
+# arenas stayed at 6 MiB instead of 30–42 MiB and the quick soak's RSS growth after warm-up was
+# −2.3% instead of +6.0 / +6.2% (`npm run bench -- --only soak --quick`).
+ENV NODE_ENV=production STORAGE_AUTHZ_CACHE=/app/cache MALLOC_ARENA_MAX=2
 ENTRYPOINT ["node", "/app/dist/src/main.js"]
 CMD ["sidecar", "--envoy-bin", "/usr/local/bin/envoy"]

@@ -56,12 +56,21 @@ export function shippedNodeArgs(): string[] {
   return [`--max-old-space-size=${String(values.serveHeapMiB)}`];
 }
 
+/** The malloc setting the image gives every process (Dockerfile `ENV MALLOC_ARENA_MAX`). */
+export function shippedEnv(): NodeJS.ProcessEnv {
+  const arenaMax = /^ENV .*\bMALLOC_ARENA_MAX=(\d+)/m.exec(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+  if (arenaMax === undefined) throw new Error('the Dockerfile sets no MALLOC_ARENA_MAX');
+  return { MALLOC_ARENA_MAX: arenaMax };
+}
+
 export interface OurServiceOptions {
   /** Redis at `url`, or the in-memory ledger. */
   ledger: { kind: 'redis'; url: string } | { kind: 'memory' };
   cpus?: string;
   /** e.g. ['--cpu-prof', '--cpu-prof-dir', dir], or [...shippedNodeArgs(), '--expose-gc'] */
   nodeArgs?: string[];
+  /** Environment besides the runner's, e.g. shippedEnv(). */
+  env?: NodeJS.ProcessEnv;
   /** Default: loopback TCP on a free port. */
   listen?: string;
 }
@@ -88,7 +97,7 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
     resolveIntervalMs: 3600_000,
     drainMs: 1000,
   });
-  const service = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
+  const service = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [], ...(options.env && { env: options.env }) });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
   return { ...service, target, token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };
 }
