@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { waitFor } from '../../src/harness/wait.js';
-import { runLoad, type Outcome } from './run.js';
+import { mergeSlices, runLoad, type Outcome } from './run.js';
 
 describe('load shapes', () => {
   it('closed loop keeps exactly `concurrency` calls in flight and tallies outcomes', async () => {
@@ -41,5 +41,27 @@ describe('load shapes', () => {
     expect(result.completed).to.equal(4);
     expect(result.latency).to.include({ p50: 8, max: 10 }); // 10-0, 10-1, 10-2, 10-3 → 7, 8, 9, 10
     expect(result.serviceTime).to.include({ p50: 0, max: 10 }); // three were sent at 10 and answered at 10
+  });
+
+  it('slices of an open-loop run merge into the percentiles of all their samples together', async () => {
+    let now = 0;
+    // Every call is answered `ms` after it was sent (the clock moves only when a call answers).
+    const slice = async (ms: number, calls: number, outcome: Outcome) => {
+      const call = (): Promise<Outcome> => new Promise((resolve) => setImmediate(() => ((now += ms), resolve(outcome))));
+      return runLoad(call, { kind: 'open', rate: 1000, durationMs: calls, keepSamples: true }, () => now);
+    };
+    // A quiet slice of 1 ms answers and a disturbed one of a single 100 ms answer: the merged
+    // percentiles are those of the 100 samples together, wherever the disturbance fell.
+    const quiet = await slice(1, 99, { kind: 'allow' });
+    const disturbed = await slice(100, 1, { kind: 'deny', detail: '503 slow' });
+    expect(quiet.samples).to.have.length(99);
+    const merged = mergeSlices([quiet, disturbed]);
+    expect(merged).to.include({ completed: 100, allowed: 99, denied: 1, errors: 0, firstDeny: '503 slow' });
+    expect(merged.latency).to.include({ count: 100, p99: 1, max: 100 });
+  });
+
+  it('refuses to merge runs that kept no samples', async () => {
+    const run = await runLoad(() => Promise.resolve({ kind: 'allow' }), { kind: 'open', rate: 1000, durationMs: 1 });
+    expect(() => mergeSlices([run])).to.throw(/keepSamples/);
   });
 });

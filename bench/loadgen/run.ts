@@ -2,14 +2,15 @@
 // ended. Closed loop = fixed concurrency, measures the throughput ceiling. Open loop = fixed offered
 // rate, measures latency from each call's *intended* send time, so a stalled server is charged for
 // the calls it delayed (no coordinated omission).
-import { LatencyRecorder, type LatencySummary } from './stats.js';
+import { LatencyRecorder, summarise, type LatencySummary } from './stats.js';
 
 export type Outcome = { kind: 'allow' } | { kind: 'deny'; detail: string } | { kind: 'error'; detail: string };
 
 export type LoadShape =
   | { kind: 'closed'; concurrency: number; durationMs: number }
   | { kind: 'closed'; concurrency: number; calls: number }
-  | { kind: 'open'; rate: number; durationMs: number };
+  /** `keepSamples`: the result carries every latency, so runs interleaved with others can be merged. */
+  | { kind: 'open'; rate: number; durationMs: number; keepSamples?: boolean };
 
 export interface RunResult {
   shape: LoadShape;
@@ -24,6 +25,8 @@ export interface RunResult {
   latency: LatencySummary;
   /** Open loop only: from the actual send to the answer (what the server alone cost, queueing included). */
   serviceTime?: LatencySummary;
+  /** Open loop with `keepSamples`: every latency (ms, from the intended send time). */
+  samples?: number[];
   /** The first deny and error seen, so a run that measured refusals instead of decisions is obvious. */
   firstDeny?: string;
   firstError?: string;
@@ -40,6 +43,30 @@ export const outcomeCounts = (result: RunResult): OutcomeCounts => ({
   ...(result.firstDeny !== undefined && { firstDeny: result.firstDeny }),
   ...(result.firstError !== undefined && { firstError: result.firstError }),
 });
+
+/**
+ * One run's latency summary and outcome counts from slices of it run apart (open loop with
+ * `keepSamples`): percentiles over every slice's samples together, counts summed.
+ */
+export function mergeSlices(slices: readonly RunResult[]): { latency: LatencySummary } & OutcomeCounts {
+  const samples = slices.flatMap((slice) => {
+    if (slice.samples === undefined) throw new Error('mergeSlices needs open-loop runs made with keepSamples');
+    return slice.samples;
+  });
+  const counts = slices.map(outcomeCounts);
+  const firstDeny = counts.find((c) => c.firstDeny !== undefined)?.firstDeny;
+  const firstError = counts.find((c) => c.firstError !== undefined)?.firstError;
+  const sum = (field: 'completed' | 'allowed' | 'denied' | 'errors'): number => counts.reduce((total, c) => total + c[field], 0);
+  return {
+    latency: summarise(Float64Array.from(samples)),
+    completed: sum('completed'),
+    allowed: sum('allowed'),
+    denied: sum('denied'),
+    errors: sum('errors'),
+    ...(firstDeny !== undefined && { firstDeny }),
+    ...(firstError !== undefined && { firstError }),
+  };
+}
 
 type Clock = () => number;
 const defaultClock: Clock = () => performance.now();
@@ -108,7 +135,7 @@ function runOpen(call: () => Promise<Outcome>, shape: Extract<LoadShape, { kind:
           latency.record(now - intended);
           service.record(now - actual);
           tally.add(outcome);
-          if (++done === total) resolve({ ...result(shape, clock() - start, latency, tally), serviceTime: service.summary() });
+          if (++done === total) resolve({ ...result(shape, clock() - start, latency, tally), serviceTime: service.summary(), ...(shape.keepSamples === true && { samples: latency.values() }) });
         });
     };
     // Timers fire late, never early: every call whose intended time has passed is sent at once and

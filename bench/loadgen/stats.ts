@@ -30,6 +30,11 @@ export class LatencyRecorder {
     return this.size;
   }
 
+  /** Every recorded latency, in recording order (what a caller merges across runs). */
+  values(): number[] {
+    return Array.from(this.samples.subarray(0, this.size));
+  }
+
   summary(): LatencySummary {
     return summarise(this.samples.subarray(0, this.size));
   }
