@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import { normalisePath } from '../arrays/path.js';
 import { LedgerUnavailableError, type Ledger } from '../ledger/types.js';
+import { driftTallies, findingsSummary } from '../reconcile/findings.js';
 import { driftRows } from '../reconcile/reconcile.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
@@ -210,7 +211,7 @@ function adminRoutes(deps: AdminDeps): Route[] {
       auth: 'admin-or-tenant',
       async handle({ query, caller }) {
         const tenant = tenantScope(deps, query, caller);
-        const drift = driftRows(await deps.ledger.driftReports(), tenant);
+        const drift = driftTallies(await deps.ledger.driftReports(), tenant);
         const rows = usageReport(deps.resources.current(), await deps.ledger.usage(tenant), tenant, drift);
         return { status: 200, body: { usage: rows } };
       },
@@ -220,11 +221,16 @@ function adminRoutes(deps: AdminDeps): Route[] {
       path: '/proxy/drift/',
       auth: 'admin',
       // What the last reconciliation pass of each system found (and when), per tenant/system/pool;
-      // `systems` also names passes that could not compare (array unreachable).
+      // `systems` also names passes that could not compare (array unreachable), and says how many
+      // findings each pass made when only the first MAX_LISTED_FINDINGS of them are listed.
       async handle({ query }) {
         const tenant = tenantFilter(deps, query);
         const reports = await deps.ledger.driftReports();
-        const systems = reports.map(({ systemType, systemID, at, mode, error }) => ({ systemType, systemID, at: new Date(at).toISOString(), mode, ...(error && { error }) }));
+        const systems = reports.map((report) => {
+          const { systemType, systemID, at, mode, error, findings, findingsTotal = findings.length } = report;
+          const truncated = findingsTotal > findings.length && { findingsTotal, listed: findings.length, note: findingsSummary(report) };
+          return { systemType, systemID, at: new Date(at).toISOString(), mode, ...(error && { error }), ...truncated };
+        });
         const drift = driftRows(reports, tenant).map((row) => ({ ...row, at: new Date(row.at).toISOString() }));
         return { status: 200, body: { drift, systems } };
       },

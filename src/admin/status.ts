@@ -24,7 +24,8 @@ export interface ReplicaStatus {
   resources: { generation: number; tenants: number; roles: number; storage: number };
   keys: { defaultKid: string; kids: string[] };
   ledger: { backend: string; reachable: boolean; pendingHolds?: number; error?: string };
-  reconciliation: { system: string; at: string; mode: string; findings: number; error?: string }[];
+  /** `findings`: all the pass made; `listed`: how many of them the drift report names, when fewer. */
+  reconciliation: { system: string; at: string; mode: string; findings: number; listed?: number; error?: string }[];
 }
 
 export async function replicaStatus(sources: StatusSources): Promise<ReplicaStatus> {
@@ -38,7 +39,8 @@ export async function replicaStatus(sources: StatusSources): Promise<ReplicaStat
       system: `${report.systemType}/${report.systemID}`,
       at: new Date(report.at).toISOString(),
       mode: report.mode,
-      findings: report.findings.length,
+      findings: report.findingsTotal ?? report.findings.length,
+      ...(report.findingsTotal > report.findings.length && { listed: report.findings.length }),
       ...(report.error && { error: report.error }),
     }));
     ledger = { backend: sources.ledgerBackend, reachable: true, pendingHolds: pending.length };

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { UsageRow, VolumeRow } from '../ledger/types.js';
+import { tallyOf } from '../reconcile/findings.js';
+import type { DriftFinding } from '../reconcile/types.js';
 import type { ResourceSnapshot, Role, Tenant } from '../resources/types.js';
 import { usageReport, volumesReport } from './usage.js';
 
@@ -96,11 +98,12 @@ describe('admin usage report', () => {
   });
   it("counts the last reconciliation's findings per tenant and pool, and those not repaired", () => {
     const finding = { systemType: 'powerflex' as const, systemID: 'sys1', pool: 'bronze', volume: 'v', tenant: 't1' };
-    const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), [], 't1', [
+    const findings: DriftFinding[] = [
       { ...finding, kind: 'missing-on-array', repaired: true },
       { ...finding, kind: 'unaccounted-on-array', repaired: false },
       { ...finding, kind: 'unaccounted-on-array', tenant: undefined, repaired: false },
-    ]);
+    ];
+    const rows = usageReport(snapshot([tenant('t1', ['gold'])], [role('gold', 'bronze', { kind: 'limited', kib: 100 * GiB })]), [], 't1', tallyOf({ findings }));
     expect(rows[0]!.drift).to.deep.equal({ missingOnArray: 1, unaccountedOnArray: 1, sizeMismatch: 0, unrepaired: 1 });
   });
 });

@@ -1,7 +1,7 @@
 // Quota usage per tenant, array and pool: the ledger's used/reserved capacity joined with the quota
 // the tenant's roles grant in the live resources. Pure: the handler does the I/O.
 import type { UsageRow, VolumeRow, VolumeState } from '../ledger/types.js';
-import type { DriftFinding } from '../reconcile/types.js';
+import type { DriftTally } from '../reconcile/types.js';
 import { effectiveQuota } from '../pipeline/policy/decisions.js';
 import { enforcementOf } from '../pipeline/authorize/enforcement.js';
 import type { Enforcement, ResourceSnapshot, Role, SystemType } from '../resources/types.js';
@@ -53,7 +53,7 @@ const scopeKey = (s: Scope): string => JSON.stringify([s.tenant, s.systemType, s
  * Effective quota follows Dell (reference §11.8): unlimited if any granting role is unlimited,
  * otherwise the largest granted quota.
  */
-export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly UsageRow[], tenant?: string, drift: readonly DriftFinding[] = []): UsageReportRow[] {
+export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly UsageRow[], tenant?: string, drift: readonly DriftTally[] = []): UsageReportRow[] {
   const rows = new Map<string, UsageReportRow & { granting: Role[] }>();
   const rowFor = (scope: Scope) => {
     const key = scopeKey(scope);
@@ -83,11 +83,11 @@ export function usageReport(snapshot: ResourceSnapshot, ledgerRows: readonly Usa
     row.reservedKiB += used.reservedKiB;
     row.volumes += used.volumes;
   }
-  for (const finding of drift) {
-    if (finding.tenant === undefined || (tenant !== undefined && finding.tenant !== tenant)) continue;
-    const row = rowFor({ tenant: finding.tenant, systemType: finding.systemType, systemID: finding.systemID, pool: finding.pool });
-    row.drift[DRIFT_COUNTER[finding.kind]] += 1;
-    if (!finding.repaired) row.drift.unrepaired += 1;
+  for (const tally of drift) {
+    if (tally.tenant === undefined || (tenant !== undefined && tally.tenant !== tenant)) continue;
+    const row = rowFor({ tenant: tally.tenant, systemType: tally.systemType, systemID: tally.systemID, pool: tally.pool });
+    row.drift[DRIFT_COUNTER[tally.kind]] += tally.count;
+    row.drift.unrepaired += tally.unrepaired;
   }
 
   return [...rows.values()]

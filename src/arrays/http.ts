@@ -11,6 +11,14 @@ export interface ArrayResponse {
   text: string;
 }
 
+/** A response whose body is still to be read: a listing too large to hold as text (jsonStream.ts). */
+export interface ArrayStreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** undici's body: a Readable that can also be read whole (`text()`), e.g. an error answer. */
+  body: Dispatcher.ResponseData['body'];
+}
+
 export class ArrayHttp {
   private readonly agents = new Map<string, Dispatcher>();
 
@@ -21,18 +29,36 @@ export class ArrayHttp {
   ) {}
 
   async send(system: StorageSystem, method: string, path: string, headers: Record<string, string>, body?: string): Promise<ArrayResponse> {
-    const url = new URL(path, system.endpoint);
     try {
-      const response = await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        body,
-        dispatcher: this.agentFor(system),
-      });
+      const response = await this.request(system, method, path, headers, body);
       return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (error) {
-      throw new ArrayLookupError(`${this.arrayName} system ${system.systemID} at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
+      throw this.unreachable(system, error);
     }
+  }
+
+  /** A GET whose body the caller reads as a stream (and must consume or destroy). */
+  async stream(system: StorageSystem, path: string, headers: Record<string, string>): Promise<ArrayStreamResponse> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.request(system, 'GET', path, headers);
+    } catch (error) {
+      throw this.unreachable(system, error);
+    }
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+
+  private request(system: StorageSystem, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Dispatcher.ResponseData> {
+    return request(new URL(path, system.endpoint), {
+      method: method as Dispatcher.HttpMethod,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body,
+      dispatcher: this.agentFor(system),
+    });
+  }
+
+  private unreachable(system: StorageSystem, error: unknown): ArrayLookupError {
+    return new ArrayLookupError(`${this.arrayName} system ${system.systemID} at ${system.endpoint} is unreachable: ${(error as Error).message}`, 502, { cause: error });
   }
 
   async close(): Promise<void> {

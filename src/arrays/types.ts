@@ -88,10 +88,11 @@ export interface ArrayAdapter {
    */
   findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined>;
   /**
-   * Every volume (and snapshot) on the system, with pool names (reconciliation; never cached).
+   * Every volume (and snapshot) on the system, with pool names (reconciliation; never cached), as the
+   * array's listing arrives: an array holds up to ~10^5 volumes, which are never all held at once.
    * `pools`: the pools the system's roles name (PowerScale lists the directories in each isiPath).
    */
-  inventory(system: StorageSystem, credentials: ArrayCredentials, pools?: readonly string[]): Promise<VolumeInfo[]>;
+  inventory(system: StorageSystem, credentials: ArrayCredentials, pools?: readonly string[]): AsyncIterable<VolumeInfo>;
   /** Headers that carry the array's own credentials on the forwarded request (e.g. PowerFlex Basic ':'+token). */
   authorize(system: StorageSystem, credentials: ArrayCredentials): Promise<readonly HeaderSet[]>;
   /**

@@ -43,7 +43,7 @@ const adapter: ArrayAdapter = {
   poolName: async () => 'bronze',
   volume: async (_s, _c, id) => ({ id, name: `name-of-${id}`, sizeKiB: 8, poolId: 'p1', poolName: 'bronze' }),
   findVolume: async () => undefined,
-  inventory: async () => [],
+  inventory: async function* () {},
   authorize: async (_s, credentials) => [{ name: 'authorization', value: `Basic ${credentials.username}` }],
   forwardedHeaders: ['accept', 'content-type'],
   errorBody: (status, message) => ({ contentType: 'application/json', body: JSON.stringify({ errorCode: status, httpStatusCode: status, message }) }),

@@ -37,7 +37,7 @@ describe('reconciliation outcome in the Storage status', () => {
   };
   const passWith = async (inventory: () => Promise<VolumeInfo[]>) => {
     const reports: [string, StorageReport][] = [];
-    const adapter = { type: 'powerflex', inventory, findVolume: async () => undefined } as unknown as ArrayAdapter;
+    const adapter = { type: 'powerflex', inventory: async function* () { yield* await inventory(); }, findVolume: async () => undefined } as unknown as ArrayAdapter;
     const reconciler = createReconciler({
       ledger: new MemoryLedger(),
       resources,

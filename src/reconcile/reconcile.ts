@@ -6,12 +6,14 @@
 // created or deleted through the service between the two reads is not "repaired" the wrong way, and
 // goes into the scope's audit stream with its reason. In `report` mode nothing changes.
 import { randomUUID } from 'node:crypto';
+import { setImmediate as turn } from 'node:timers/promises';
 import type { AdapterRegistry } from '../arrays/registry.js';
 import type { ArrayAdapter, VolumeInfo } from '../arrays/types.js';
 import type { Ledger, QuotaScope } from '../ledger/types.js';
 import type { ArrayCredentials, ResourceSource, StatusReporter, StorageSystem, Tenant } from '../resources/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { parseDuration } from './duration.js';
+import { DriftFindings, findingsSummary } from './findings.js';
 import type { DriftFinding, DriftReport, ReconcileMode, ReconcileStore } from './types.js';
 
 /** Dell's docs default for a Storage's `pollInterval` is 30 s (a connectivity probe); a full listing every 5 min is what an array takes well. */
@@ -37,6 +39,9 @@ export interface Reconciler {
   runOnce(): Promise<DriftReport[]>;
   stop(): Promise<void>;
 }
+
+/** How many listed volumes are compared before other work on the event loop gets its turn. */
+const VOLUMES_PER_TURN = 500;
 
 const volumeKey = (scope: Pick<QuotaScope, 'tenant' | 'pool'>, volume: string): string => JSON.stringify([scope.tenant, scope.pool, volume]);
 
@@ -72,7 +77,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const now = options.now ?? Date.now;
   const holder = randomUUID();
 
-  async function findings({ system, adapter, credentials }: SystemPass): Promise<DriftFinding[]> {
+  /** The pass's findings, the array's listing read as it arrives: only charged volumes are kept from it. */
+  async function findings({ system, adapter, credentials }: SystemPass): Promise<DriftFindings> {
     const onSystem = <T extends { scope?: QuotaScope; systemType?: string; systemID?: string }>(item: T) => {
       const scope = (item.scope ?? item) as QuotaScope;
       return scope.systemType === system.type && scope.systemID === system.systemID;
@@ -83,24 +89,30 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       (await options.ledger.pending(0)).filter(onSystem).filter((hold) => now() - hold.since < options.settleAfterMs).map((hold) => volumeKey(hold.scope, hold.volume)),
     );
     const pools = [...options.resources.current().roles.values()].filter((role) => role.systemType === system.type && role.systemID === system.systemID).map((role) => role.pool);
-    const inventory = await adapter.inventory(system, credentials, pools);
-    const onArray = new Map(inventory.map((volume) => [volume.name, volume]));
     const charged = new Set(rows.map((row) => row.volume));
+    const tenants = [...options.resources.current().tenants.values()];
     const base = { systemType: system.type, systemID: system.systemID, repaired: false };
-    const found: DriftFinding[] = [];
+    const found = new DriftFindings();
+    /** The charged volumes the array has, by name (the last listed of a name wins). */
+    const onArray = new Map<string, VolumeInfo>();
+    let listed = 0;
+    for await (const volume of adapter.inventory(system, credentials, pools)) {
+      // Decisions share this event loop: a listing already buffered must not be compared in one go.
+      if (++listed % VOLUMES_PER_TURN === 0) await turn();
+      if (charged.has(volume.name)) {
+        onArray.set(volume.name, volume);
+        continue;
+      }
+      const tenant = ownerByPrefix(volume.name, tenants);
+      found.add({ ...base, kind: 'unaccounted-on-array', ...(tenant && { tenant }), pool: volume.poolName, volume: volume.name, arrayKiB: volume.sizeKiB });
+    }
     for (const row of rows) {
       if (inFlight.has(volumeKey(row, row.volume))) continue;
       const volume = onArray.get(row.volume);
-      if (!volume) found.push({ ...base, kind: 'missing-on-array', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB });
+      if (!volume) found.add({ ...base, kind: 'missing-on-array', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB });
       else if (row.state === 'committed' && volume.sizeKiB !== row.sizeKiB) {
-        found.push({ ...base, kind: 'size-mismatch', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB, arrayKiB: volume.sizeKiB });
+        found.add({ ...base, kind: 'size-mismatch', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB, arrayKiB: volume.sizeKiB });
       }
-    }
-    const tenants = [...options.resources.current().tenants.values()];
-    for (const volume of inventory) {
-      if (charged.has(volume.name)) continue;
-      const tenant = ownerByPrefix(volume.name, tenants);
-      found.push({ ...base, kind: 'unaccounted-on-array', ...(tenant && { tenant }), pool: volume.poolName, volume: volume.name, arrayKiB: volume.sizeKiB });
     }
     return found;
   }
@@ -130,12 +142,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function reconcileSystem(system: StorageSystem): Promise<DriftReport> {
-    const report: DriftReport = { systemType: system.type, systemID: system.systemID, at: now(), mode: options.mode, findings: [] };
+    const report: DriftReport = { systemType: system.type, systemID: system.systemID, at: now(), mode: options.mode, findings: [], findingsTotal: 0, tally: [] };
     try {
       const adapter = options.adapters.get(system.type);
       if (!adapter) throw new Error(`array type ${system.type} is not supported`);
       const pass: SystemPass = { system, adapter, credentials: await options.resources.credentials(system) };
-      report.findings = await findings(pass);
+      const found = await findings(pass);
+      report.findings = found.listed();
+      report.findingsTotal = found.total;
+      // Only listed findings are repaired (those with a tenant come first): the rest next pass.
       if (options.mode === 'repair') {
         for (const finding of report.findings) {
           try {
@@ -146,7 +161,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           }
         }
       }
-      if (report.findings.length > 0) logger.warn({ storage: system.name, drift: report.findings.length, mode: options.mode }, 'ledger and array differ');
+      report.tally = found.tally(report.findings.filter((finding) => finding.repaired));
+      if (found.total > 0) logger.warn({ storage: system.name, drift: found.total, listed: report.findings.length, mode: options.mode }, 'ledger and array differ');
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);
       logger.warn({ err: error, storage: system.name }, 'reconciliation pass failed; retried next interval');
@@ -155,7 +171,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     await options.ledger.saveDrift(report);
     options.status?.reportStorage(system.name, {
       reachable: report.error === undefined,
-      message: report.error ?? `reconciled: ${report.findings.length} drift finding(s), mode ${options.mode}`,
+      message: report.error ?? `reconciled: ${findingsSummary(report)}, mode ${options.mode}`,
       lastReconciliation: new Date(report.at),
     });
     return report;
@@ -199,7 +215,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
 }
 
-/** The drift rows an admin sees: every system's last findings, of one tenant or all, with when they were found. */
+/** The drift rows an admin sees: every system's last listed findings, of one tenant or all, with when they were found. */
 export function driftRows(reports: readonly DriftReport[], tenant?: string): (DriftFinding & { at: number; mode: ReconcileMode })[] {
   return reports
     .flatMap((report) => report.findings.map((finding) => ({ ...finding, at: report.at, mode: report.mode })))

@@ -26,6 +26,28 @@ export interface DriftFinding {
   repaired: boolean;
 }
 
+/**
+ * How many findings a saved report lists. An array can hold ~10^5 volumes that no tenant's ledger
+ * charges (another cluster's, or a tenant's before it was configured): the report keeps their counts
+ * and capacities (`tally`) but names only this many, those with a tenant (repairable) first.
+ */
+export const MAX_LISTED_FINDINGS = 1000;
+
+/** Every finding of one kind, tenant and pool of a pass, listed or not. */
+export interface DriftTally {
+  kind: DriftKind;
+  tenant?: string;
+  systemType: SystemType;
+  systemID: string;
+  pool: string;
+  count: number;
+  /** Of those, not repaired (report mode, nobody owns them, the repair was refused, or not listed). */
+  unrepaired: number;
+  /** Sums of the findings' `ledgerKiB` and `arrayKiB`. */
+  ledgerKiB: number;
+  arrayKiB: number;
+}
+
 /** One system's last reconciliation pass. */
 export interface DriftReport {
   systemType: SystemType;
@@ -33,7 +55,12 @@ export interface DriftReport {
   /** Unix ms when the pass finished. */
   at: number;
   mode: ReconcileMode;
+  /** The first MAX_LISTED_FINDINGS findings (those with a tenant first); `findingsTotal` counts them all. */
   findings: DriftFinding[];
+  /** How many findings the pass made; more than `findings.length` when the list is truncated. */
+  findingsTotal: number;
+  /** Counts and capacities of every finding, by kind, tenant and pool. */
+  tally: DriftTally[];
   /** The pass could not list the array (or the ledger): nothing was compared. */
   error?: string;
 }

@@ -10,6 +10,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { usageReport } from '../admin/usage.js';
 import type { Ledger } from '../ledger/types.js';
 import type { Phase } from '../pipeline/observe/observe.js';
+import { driftTallies } from '../reconcile/findings.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
 import type { Logger } from './log.js';
@@ -243,14 +244,12 @@ export class ServiceMetrics implements DecisionMetrics {
     drift.addCallback(
       guarded('drift', async (result: ObservableResult) => {
         const counts = new Map<string, { attributes: Attributes; count: number }>();
-        for (const report of await sources.ledger.driftReports()) {
-          for (const finding of report.findings) {
-            const attributes = { ...scopeAttributes(finding), kind: finding.kind };
-            const key = JSON.stringify(attributes);
-            const entry = counts.get(key) ?? { attributes, count: 0 };
-            entry.count += 1;
-            counts.set(key, entry);
-          }
+        for (const tally of driftTallies(await sources.ledger.driftReports())) {
+          const attributes = { ...scopeAttributes(tally), kind: tally.kind };
+          const key = JSON.stringify(attributes);
+          const entry = counts.get(key) ?? { attributes, count: 0 };
+          entry.count += tally.count;
+          counts.set(key, entry);
         }
         for (const { attributes, count } of counts.values()) result.observe(count, attributes);
       }),

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { StorageSystem } from '../../resources/types.js';
 import { sessionTag } from '../sessionTag.js';
 import { ArrayLookupError } from '../types.js';
+import { collected } from '../jsonStream.js';
 import { FakePowerFlexGateway, GIB_IN_KIB } from '../../fakes/powerflex/gateway.js';
 import { createPowerFlexAdapter, type PowerFlexAdapter } from './adapter.js';
 
@@ -168,7 +169,7 @@ describe('powerflex adapter (against the fake gateway)', () => {
   it('lists every volume of the system with its size and pool name (inventory)', async () => {
     const bronze = gateway.seedVolume('inv-a', '3df6b86600000000', 8 * GIB_IN_KIB);
     const silver = gateway.seedVolume('inv-b', '3df6b86700000001', 9 * GIB_IN_KIB);
-    const listed = await adapter.inventory(system, credentials);
+    const listed = await collected(adapter.inventory(system, credentials));
     expect(listed).to.deep.include.members([
       { id: bronze, name: 'inv-a', sizeKiB: 8 * GIB_IN_KIB, poolId: '3df6b86600000000', poolName: 'bronze' },
       { id: silver, name: 'inv-b', sizeKiB: 16 * GIB_IN_KIB, poolId: '3df6b86700000001', poolName: 'silver' },
@@ -259,7 +260,7 @@ describe('powerflex adapter against a 4.x gateway', () => {
     expect(await adapter.volume(system, credentials, `nfs-export:${exported.id}`)).to.deep.include(expected);
     expect(await adapter.findVolume(system, credentials, 'k8s-nfs-1')).to.deep.equal({ id: `file-system:${created.id}`, ...expected });
     expect(await adapter.findVolume(system, credentials, 'k8s-nfs-2')).to.equal(undefined);
-    expect((await adapter.inventory(system, credentials)).map((volume) => volume.id)).to.deep.equal([`file-system:${created.id}`]);
+    expect((await collected(adapter.inventory(system, credentials))).map((volume) => volume.id)).to.deep.equal([`file-system:${created.id}`]);
   });
 
   it('does not fall back to a 3.x login once the endpoint is known to be 4.x', async () => {

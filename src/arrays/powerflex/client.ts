@@ -11,7 +11,8 @@ import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { storageKey } from '../../resources/types.js';
 import { ArrayCheckError, ArrayLoginRefusedError, ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
-import { ArrayHttp, responseJson } from '../http.js';
+import { ArrayHttp, responseJson, type ArrayStreamResponse } from '../http.js';
+import { streamedElements } from '../jsonStream.js';
 import { SessionPool, type LoggedIn } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
 import { fileSystemVolumeId, objectOf, type PowerFlexObject } from './objectIds.js';
@@ -77,6 +78,8 @@ interface RawVolume {
   sizeInKb?: unknown;
   storagePoolId?: unknown;
 }
+
+const VOLUME_FIELDS: readonly (keyof RawVolume)[] = ['id', 'name', 'sizeInKb', 'storagePoolId'];
 
 /** The fields of a 4.x file system the service reads (sizes in bytes). */
 interface RawFileSystem {
@@ -203,16 +206,37 @@ export class PowerFlexClient {
     return this.volumeInfo(system, credentials, id, responseJson<RawVolume>(found.text));
   }
 
-  /** Every volume and snapshot on the system (one call) and, on 4.x, every file system; pool names resolved (one more call at most). */
-  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
-    const listed = responseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/api/types/Volume/instances'));
-    if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list`, 502);
-    const volumes: VolumeInfo[] = [];
-    for (const raw of listed as RawVolume[]) {
-      if (typeof raw?.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a volume without an id`, 502);
-      volumes.push(await this.volumeInfo(system, credentials, raw.id, raw));
+  /**
+   * Every volume and snapshot on the system (one call, read as a stream: a system holds up to ~131k
+   * volumes, and only the four fields the inventory needs are kept of each) and, on 4.x, every file
+   * system; pool names resolved (one more call at most).
+   */
+  async *inventory(system: StorageSystem, credentials: ArrayCredentials): AsyncGenerator<VolumeInfo> {
+    const listing = await this.listing(system, credentials, '/api/types/Volume/instances');
+    try {
+      for await (const raw of streamedElements(listing, VOLUME_FIELDS)) {
+        if (typeof raw.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a volume without an id`, 502);
+        yield await this.volumeInfo(system, credentials, raw.id, raw);
+      }
+    } catch (error) {
+      if (error instanceof ArrayLookupError) throw error;
+      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list: ${(error as Error).message}`, 502, { cause: error });
+    } finally {
+      listing.destroy();
     }
-    return [...volumes, ...(await this.fileSystems(system, credentials))];
+    yield* await this.fileSystems(system, credentials);
+  }
+
+  /** A GET answered 200 whose body is left to the caller to stream; a 401 logs in again once, as `call`. */
+  private async listing(system: StorageSystem, credentials: ArrayCredentials, path: string): Promise<ArrayStreamResponse['body']> {
+    const session = await this.session(system, credentials);
+    let response = await this.http.stream(system, path, { authorization: authorizationOf(session) });
+    if (response.status === 401) {
+      response.body.destroy();
+      response = await this.http.stream(system, path, { authorization: authorizationOf(await this.session(system, credentials, session.token)) });
+    }
+    if (response.status !== 200) throw this.lookupError(system, { status: response.status, text: await response.body.text() });
+    return response.body;
   }
 
   /** A 4.x file system (sizes in bytes, charged in KiB rounded up), directly or through the NFS export that names it. */

@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
 import { FakeUnisphere } from '../../fakes/powermax/unisphere.js';
 import { ArrayLookupError } from '../types.js';
+import { collected } from '../jsonStream.js';
 import { createPowerMaxAdapter, type PowerMaxAdapter } from './adapter.js';
 import { CYLINDER_KIB } from './classify.js';
 
@@ -75,7 +76,7 @@ describe('PowerMax adapter against the fake Unisphere', function () {
 
   it('lists every volume across iterator pages for reconciliation, but the soft-deleted', async () => {
     for (const name of ['csi-inv-1', 'csi-inv-2', 'csi-inv-3']) await seed(name, 547);
-    const names = (await adapter.inventory(system, credentials)).map((volume) => volume.name);
+    const names = (await collected(adapter.inventory(system, credentials))).map((volume) => volume.name);
     expect(names.sort()).to.deep.equal(['csi-inv-1', 'csi-inv-2', 'csi-inv-3']);
     expect(unisphere.volumes).to.have.length(4);
     expect(unisphere.requests.some((r) => r.path.includes('/common/Iterator/'))).to.equal(true);
@@ -87,7 +88,7 @@ describe('PowerMax adapter against the fake Unisphere', function () {
     expect((await fetchFake('POST', `/univmax/restapi/private/100/replication/symmetrix/${unisphere.symmetrixId}/snapshot/snap-found`, body)).status).to.equal(200);
     const expected = { id: `snapshot:${source}:snap-found`, name: 'snap-found', sizeKiB: 1094 * CYLINDER_KIB, poolId: 'SRP_1', poolName: 'SRP_1', softDeleted: false };
     expect(await adapter.findVolume(system, credentials, 'snap-found')).to.deep.equal(expected);
-    expect(await adapter.inventory(system, credentials)).to.deep.include(expected);
+    expect(await collected(adapter.inventory(system, credentials))).to.deep.include(expected);
     expect(await adapter.findVolume(system, credentials, 'snap-absent')).to.equal(undefined);
   });
 

@@ -108,13 +108,13 @@ export class PowerMaxClient {
    * (`_DEL`) volumes are left out: their owners deleted them and were freed when the array confirmed
    * the rename; the driver's deletion worker removes them, and no tenant's quota answers for them.
    */
-  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
-    const volumes: VolumeInfo[] = [];
+  async *inventory(system: StorageSystem, credentials: ArrayCredentials): AsyncGenerator<VolumeInfo> {
+    // The iterator's pages give device ids only (a few bytes each); each volume is one GET, yielded as read.
     for (const id of await this.volumeIds(system, credentials, '')) {
       const volume = await this.volume(system, credentials, id);
-      if (!volume.softDeleted) volumes.push(volume);
+      if (!volume.softDeleted) yield volume;
     }
-    return [...volumes, ...(await this.snapshots(system, credentials))];
+    yield* await this.snapshots(system, credentials);
   }
 
   /**

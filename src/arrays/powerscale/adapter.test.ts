@@ -7,6 +7,7 @@ import { FakeOneFs, GIB } from '../../fakes/powerscale/onefs.js';
 import type { StorageSystem } from '../../resources/types.js';
 import { sessionTag } from '../sessionTag.js';
 import { ArrayLookupError } from '../types.js';
+import { collected } from '../jsonStream.js';
 import { createPowerScaleAdapter, type PowerScaleAdapter } from './adapter.js';
 
 const CREDENTIALS = { username: 'admin', password: 'Password123!' };
@@ -73,7 +74,7 @@ describe('PowerScale adapter against the fake OneFS', () => {
     expect(await adapter.findVolume(system, CREDENTIALS, 'quota:/ifs/data/csi/absent')).to.equal(undefined);
     const missing = await adapter.volume(system, CREDENTIALS, 'export:999').catch((error: unknown) => error);
     expect(missing).to.be.instanceOf(ArrayLookupError).and.to.include({ status: 404 });
-    expect(await adapter.inventory(system, CREDENTIALS)).to.deep.equal([directory, { ...directory, id: `quota:${VOLUME}`, name: `quota:${VOLUME}`, sizeKiB: 3 * 1024 * 1024 }]);
+    expect(await collected(adapter.inventory(system, CREDENTIALS))).to.deep.equal([directory, { ...directory, id: `quota:${VOLUME}`, name: `quota:${VOLUME}`, sizeKiB: 3 * 1024 * 1024 }]);
   });
 
   it('says a directory without a hard quota is unbounded, and lists quota-less directories of the pools it is given', async () => {
@@ -86,8 +87,8 @@ describe('PowerScale adapter against the fake OneFS', () => {
     const bounded = { id: '/ifs/data/csi/k8s-2', name: '/ifs/data/csi/k8s-2', sizeKiB: 1, poolId: '/ifs/data/csi', poolName: '/ifs/data/csi' };
     const quota = { ...bounded, id: 'quota:/ifs/data/csi/k8s-2', name: 'quota:/ifs/data/csi/k8s-2', sizeKiB: 1024 * 1024 };
     // Without pools only what has a quota is seen; with the roles' isiPaths every directory in them.
-    expect(await adapter.inventory(system, CREDENTIALS)).to.deep.equal([bounded, quota]);
-    expect(await adapter.inventory(system, CREDENTIALS, ['/ifs/data/csi', '/ifs/data/absent'])).to.deep.equal([bounded, quota, unbounded]);
+    expect(await collected(adapter.inventory(system, CREDENTIALS))).to.deep.equal([bounded, quota]);
+    expect(await collected(adapter.inventory(system, CREDENTIALS, ['/ifs/data/csi', '/ifs/data/absent']))).to.deep.equal([bounded, quota, unbounded]);
   });
 
   it('logs in again after the cluster ends the session (401), and drops a forwarded request\'s refused session', async () => {

@@ -100,8 +100,9 @@ export class PowerScaleClient extends SessionArrayClient<PowerScaleSession> {
    * Every directory quota on the cluster, as its directory and its charge, and every directory
    * directly under each pool (a role's isiPath), quota or not (reconciliation and adoption).
    */
-  async inventory(system: StorageSystem, credentials: ArrayCredentials, pools: readonly string[] = []): Promise<VolumeInfo[]> {
-    const found: VolumeInfo[] = [];
+  async *inventory(system: StorageSystem, credentials: ArrayCredentials, pools: readonly string[] = []): AsyncGenerator<VolumeInfo> {
+    // Page by page (OneFS's resume token); only the quota'd directories' paths are kept, to tell the rest.
+    const listed = new Set<string>();
     let resume: string | undefined;
     do {
       const page = responseJson<{ quotas?: RawQuota[]; resume?: unknown }>(
@@ -110,17 +111,18 @@ export class PowerScaleClient extends SessionArrayClient<PowerScaleSession> {
       if (!Array.isArray(page?.quotas)) throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota list`, 502);
       for (const quota of page.quotas) {
         if (typeof quota.path !== 'string') throw new ArrayLookupError(`PowerScale cluster ${system.systemID} returned an unreadable quota`, 502);
-        found.push(directoryOf(quota.path), quotaCharge(quota.path, hardOf(quota)));
+        const directory = directoryOf(quota.path);
+        listed.add(directory.name);
+        yield directory;
+        yield quotaCharge(quota.path, hardOf(quota));
       }
       resume = typeof page.resume === 'string' && page.resume !== '' ? page.resume : undefined;
     } while (resume !== undefined);
-    const listed = new Set(found.map((volume) => volume.name));
     for (const pool of new Set(pools)) {
       for (const path of await this.directoriesIn(system, credentials, pool)) {
-        if (!listed.has(path)) found.push({ ...directoryOf(path), unbounded: true });
+        if (!listed.has(path)) yield { ...directoryOf(path), unbounded: true };
       }
     }
-    return found;
   }
 
   /** The directories directly in `pool` (OneFS namespace listing, `detail=type`, paged by `resume`); none when it does not exist. */

@@ -6,6 +6,7 @@ import { FakePowerStore, GIB } from '../../fakes/powerstore/array.js';
 import type { StorageSystem } from '../../resources/types.js';
 import { sessionTag } from '../sessionTag.js';
 import { ArrayLookupError } from '../types.js';
+import { collected } from '../jsonStream.js';
 import { createPowerStoreAdapter, type PowerStoreAdapter } from './adapter.js';
 
 const CREDENTIALS = { username: 'admin', password: 'Password123!' };
@@ -105,7 +106,7 @@ describe('PowerStore adapter against the fake PowerStore', () => {
     expect(await adapter.volume(system, CREDENTIALS, `nfs_export/${nfsExport.id}`)).to.deep.equal(fsInfo);
     expect(await adapter.findVolume(system, CREDENTIALS, 'fs-1')).to.deep.equal(fsInfo);
     expect(await adapter.findVolume(system, CREDENTIALS, 'nothing')).to.equal(undefined);
-    expect((await adapter.inventory(system, CREDENTIALS)).map((info) => info.name).sort()).to.deep.equal(['fs-1', 'vol-1']);
+    expect((await collected(adapter.inventory(system, CREDENTIALS))).map((info) => info.name).sort()).to.deep.equal(['fs-1', 'vol-1']);
     expect(await adapter.poolName(system, CREDENTIALS, '')).to.equal(array.systemId);
 
     const missing = await adapter.volume(system, CREDENTIALS, 'volume/5a5a5a5a-0000-4000-8000-000000000000').catch((caught: unknown) => caught);

@@ -73,8 +73,7 @@ export class PowerStoreClient extends SessionArrayClient<PowerStoreSession> {
   }
 
   /** Every volume, snapshot and file system (including file system snapshots) on the system, page by page. */
-  async inventory(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
-    const found: VolumeInfo[] = [];
+  async *inventory(system: StorageSystem, credentials: ArrayCredentials): AsyncGenerator<VolumeInfo> {
     for (const collection of ['volume', 'file_system'] as const) {
       for (let offset = 0; ; offset += PAGE) {
         const path = `/api/rest/${collection}?select=${SELECT[collection]}&limit=${PAGE}&offset=${offset}&order=id`;
@@ -82,11 +81,10 @@ export class PowerStoreClient extends SessionArrayClient<PowerStoreSession> {
         if (response.status !== 200 && response.status !== 206) throw this.lookupError(system, response);
         const page = responseJson<unknown>(response.text);
         if (!Array.isArray(page)) throw new ArrayLookupError(`PowerStore system ${system.systemID} returned an unreadable ${collection} list`, 502);
-        for (const raw of page as RawObject[]) found.push(this.info(system, collection, raw));
+        for (const raw of page as RawObject[]) yield this.info(system, collection, raw);
         if (response.status === 200 || page.length < PAGE) break;
       }
     }
-    return found;
   }
 
   protected async login(system: StorageSystem, credentials: ArrayCredentials): Promise<{ value: PowerStoreSession; idleTimeoutMs?: number }> {

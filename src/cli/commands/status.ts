@@ -15,7 +15,7 @@ function describe(s: ReplicaStatus): string {
     `  ledger ${ledger}`,
   ];
   if (s.reconciliation.length === 0) lines.push('  reconciliation: no pass yet');
-  for (const r of s.reconciliation) lines.push(`  reconciliation ${r.system}: ${r.at} (${r.mode}) ${r.error ? `FAILED: ${r.error}` : `${r.findings} finding(s)`}`);
+  for (const r of s.reconciliation) lines.push(`  reconciliation ${r.system}: ${r.at} (${r.mode}) ${r.error ? `FAILED: ${r.error}` : `${r.findings} finding(s)${r.listed === undefined ? '' : `, the first ${r.listed} listed (authzctl drift)`}`}`);
   return lines.join('\n');
 }
 

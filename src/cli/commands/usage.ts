@@ -89,6 +89,8 @@ export function registerUsageCommands(program: Command, io: Io): void {
     key: 'drift',
     columns: DRIFT_COLUMNS,
     empty: (tenant) => `No drift: the last reconciliation found the ledger equal to the arrays${tenant ? ` for tenant "${tenant}"` : ''}`,
+    // A pass lists only its first findings (MAX_LISTED_FINDINGS); the admin must know the table is not all.
+    notes: (reply) => ((reply.systems ?? []) as { systemType: string; systemID: string; note?: string }[]).flatMap((s) => (s.note ? [`${system(s)}: ${s.note} (authzctl usage counts them all)`] : [])),
   });
 }
 
@@ -102,6 +104,8 @@ interface Report<T> {
   empty(tenant: string | undefined): string;
   /** A row of the bare array the path answers a tenant token with (Dell's /proxy/volumes/ shape). */
   fromArray?: (element: unknown) => T;
+  /** Lines said on stderr after the table (what the rows do not show). */
+  notes?: (reply: Record<string, unknown>) => string[];
 }
 
 /** A read-only admin API report as a command: table rows, or the whole reply with -o json|yaml. */
@@ -117,6 +121,7 @@ function addReportCommand<T>(program: Command, io: Io, report: Report<T>): void 
       const rows = reply[report.key] ?? [];
       printData(io, globals.output, reply, rows, report.columns);
       if (rows.length === 0) io.stderr(`${report.empty(options.tenant)}\n`);
+      for (const note of report.notes?.(reply) ?? []) io.stderr(`${note}\n`);
     });
 }
 
