@@ -11,7 +11,8 @@ import { stringify } from 'yaml';
 import { createAdapters, type Adapters } from '../src/arrays/registry.js';
 import { startStack, type Stack } from '../src/demo/stack.js';
 import { PowerFlexDriver } from '../src/demo/driver.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
+import type { Workspace } from '../src/demo/workspace.js';
+import { BRONZE, reconcileWorkspace } from './support/reconcileWorkspace.js';
 import { FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -22,7 +23,6 @@ import { silentLogger } from '../src/telemetry/log.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 
-const BRONZE = { id: '3df6b86600000000', name: 'bronze' };
 const CLI = path.join(repoRoot, 'src/cli/authzctl.ts');
 
 describe('reconciliation: ledger against the array, drift through authzctl', function () {
@@ -74,14 +74,7 @@ describe('reconciliation: ledger against the array, drift through authzctl', fun
     gateway = await FakePowerFlexGateway.start();
     redis = await startRedis();
     ledger = await RedisLedger.connect({ url: redis.url });
-    workspace = await createWorkspace({
-      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
-      pool: BRONZE.name,
-      quotaGiB: 64,
-      tenants: [{ name: 'team-a', approveSdc: false, volumePrefix: 'ta' }],
-      // Passes in this test are run explicitly, never by a timer.
-      pollInterval: '0',
-    });
+    workspace = await reconcileWorkspace(gateway, 64);
     stack = await startStack({ workspace, redisUrl: redis.url });
     resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
     adapters = createAdapters({ ca: gateway.ca });

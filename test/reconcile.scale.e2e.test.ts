@@ -7,11 +7,11 @@ import path from 'node:path';
 import { FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { start } from '../src/harness/process.js';
 import { repoRoot } from '../src/harness/tools.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
+import type { Workspace } from '../src/demo/workspace.js';
+import { BRONZE, reconcileWorkspace } from './support/reconcileWorkspace.js';
 import { MAX_LISTED_FINDINGS, type DriftReport } from '../src/reconcile/types.js';
 import type { ReconcileJob } from './support/reconcileWorker.js';
 
-const BRONZE = { id: '3df6b86600000000', name: 'bronze' };
 /** Volumes no tenant's prefix names (another cluster's): read whole, their listing alone needs more heap than the pass gets. */
 const FOREIGN_VOLUMES = 60_000;
 /** The pass's heap ceiling (MiB): what the process needs to start plus a margin, a fraction of the whole listing's ~300 MiB. */
@@ -26,13 +26,7 @@ describe('reconciliation of an array with 60,000 volumes in a small heap', funct
     for (let i = 0; i < FOREIGN_VOLUMES; i++) gateway.seedVolume(`other-${i}`, BRONZE.id, 8 * GIB_IN_KIB);
     for (const name of ['ta-orphan-1', 'ta-orphan-2', 'ta-orphan-3']) gateway.seedVolume(name, BRONZE.id, 8 * GIB_IN_KIB);
     gateway.seedVolume('ta-grown', BRONZE.id, 16 * GIB_IN_KIB);
-    workspace = await createWorkspace({
-      array: { endpoint: gateway.url, systemId: gateway.systemId, ca: gateway.ca, username: 'admin', password: 'Password123!' },
-      pool: BRONZE.name,
-      quotaGiB: 1024,
-      tenants: [{ name: 'team-a', approveSdc: false, volumePrefix: 'ta' }],
-      pollInterval: '0',
-    });
+    workspace = await reconcileWorkspace(gateway, 1024);
   });
 
   after(async () => {
