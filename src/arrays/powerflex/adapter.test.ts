@@ -177,6 +177,27 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect(listed).to.have.length(gateway.volumes.length);
   });
 
+  it('lists the inventory after the gateway dropped the session (401, log in again), leaving no error behind', async () => {
+    const named = gateway.seedVolume('inv-after-401', '3df6b86600000000', 8 * GIB_IN_KIB);
+    await adapter.authorize(system, credentials);
+    gateway.expireTokens();
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      const listed = await collected(adapter.inventory(system, credentials));
+      expect(listed.map((volume) => volume.id)).to.include(named);
+      // The refused listing's body is dropped after the next macrotask at the latest; an error it raised would be seen by then.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('uncaughtException', record);
+    }
+    expect(uncaught).to.deep.equal([]);
+    expect(logins()).to.equal(2);
+    expect(gateway.requestsTo('/api/types/Volume/instances')).to.have.length(2);
+  });
+
   it('verifies the gateway certificate unless the Storage says skipCertificateValidation', async () => {
     const untrusting = createPowerFlexAdapter();
     try {

@@ -222,7 +222,9 @@ export class PowerFlexClient {
       if (error instanceof ArrayLookupError) throw error;
       throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list: ${(error as Error).message}`, 502, { cause: error });
     } finally {
-      listing.destroy();
+      // Stopped early (a consumer's return, an unreadable element): dump() reads at most 128 KiB
+      // more, then closes the body with its error swallowed.
+      await listing.dump();
     }
     yield* await this.fileSystems(system, credentials);
   }
@@ -232,7 +234,10 @@ export class PowerFlexClient {
     const session = await this.session(system, credentials);
     let response = await this.http.stream(system, path, { authorization: authorizationOf(session) });
     if (response.status === 401) {
-      response.body.destroy();
+      // Read the (short) refusal to its end, not destroy(): a destroyed undici body raises an
+      // AbortError nobody listens for (an uncaught exception) and resets the pooled connection
+      // the retry would use.
+      await response.body.dump();
       response = await this.http.stream(system, path, { authorization: authorizationOf(await this.session(system, credentials, session.token)) });
     }
     if (response.status !== 200) throw this.lookupError(system, { status: response.status, text: await response.body.text() });
