@@ -79,10 +79,18 @@ describe('operations: metrics, audit trail and why-denied through the real edge'
     expect(byId.get(tokenDenied.requestId)).to.include({ outcome: 'deny', status: 401, reason: 'token-expired', phase: 'identity' });
     for (const token of [...Object.values(tokens), expiredToken]) expect(session.service.output(), 'the service log').to.not.contain(token);
 
+    // The stream is written in batches of up to 20 ms after the answers.
     const client = new Redis(session.redis.url);
-    const entries = await client.xrange(DECISIONS_KEY, '-', '+').finally(() => client.disconnect());
-    const stream = entries.map(([, fields]) => JSON.parse(fields[1]!) as DecisionRecord);
-    expect(stream.map((record) => record.id)).to.include.members([allowed.requestId, quotaDenied.requestId, ownershipDenied.requestId, tokenDenied.requestId]);
+    const ids = [allowed.requestId, quotaDenied.requestId, ownershipDenied.requestId, tokenDenied.requestId];
+    const streamed = async () => (await client.xrange(DECISIONS_KEY, '-', '+')).map(([, fields]) => (JSON.parse(fields[1]!) as DecisionRecord).id);
+    try {
+      await waitFor(async () => {
+        const all = await streamed();
+        return ids.every((id) => all.includes(id));
+      }, 'the four decisions in the Redis stream');
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('authzctl why-denied explains a quota, an ownership and a token denial from the request id', async () => {

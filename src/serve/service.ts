@@ -170,6 +170,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     metrics.observe({ ledger: unmeasuredLedger, resources, logger });
     const openedLedger = metrics.instrumentLedger(unmeasuredLedger);
     const recentDecisions = unmeasuredLedger instanceof RedisLedger ? unmeasuredLedger.recentDecisions() : new MemoryRecentDecisions();
+    closers.push(() => recentDecisions.flush()); // after the drain, before the ledger's connection closes
     const adapters: Adapters = createAdapters(config.arrayCaFile ? { ca: await readFile(config.arrayCaFile, 'utf8') } : {});
     closers.push(() => adapters.close());
 

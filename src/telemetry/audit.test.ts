@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { DECISIONS_KEY } from '../ledger/redis/recentDecisions.js';
 import { RedisLedger } from '../ledger/redis/redisLedger.js';
 import type { DecisionFacts } from '../pipeline/observe/observe.js';
 import type { Decision, RequestView } from '../pipeline/types.js';
@@ -107,16 +109,46 @@ describe('recent decisions: bounds', function () {
     expect((await store.find({ tenant: 'team-a', limit: 10 })).map((r) => r.id)).to.deep.equal(['r5', 'r4', 'r3']);
   });
 
-  it('the Redis stream keeps every decision of a burst, in order, though a turn of the loop writes them together', async () => {
+  it('the Redis stream keeps every decision of a burst, in order, though they are written together', async () => {
     const store = ledger.recentDecisions();
     await Promise.all(Array.from({ length: 600 }, (_, i) => store.add(at(`burst-${i}`, 'team-burst', new Date().toISOString()))));
     const kept = await store.find({ tenant: 'team-burst', limit: 1000 });
     expect(kept.map((r) => r.id)).to.deep.equal(Array.from({ length: 600 }, (_, i) => `burst-${599 - i}`));
   });
 
+  it('the Redis stream takes the decisions of a 20 ms window in one write, and a find sees one added just before it', async () => {
+    const store = ledger.recentDecisions();
+    const client = new Redis(redis.url);
+    const scripts = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const before = await scripts();
+    const spread = [];
+    for (let i = 0; i < 5; i += 1) {
+      spread.push(store.add(at(`window-${i}`, 'team-window', new Date().toISOString())));
+      await new Promise((resolve) => setImmediate(resolve)); // separate turns of the event loop
+    }
+    await Promise.all(spread);
+    const after = await scripts().finally(() => client.disconnect());
+    expect(after).to.equal(before + 1);
+    void store.add(at('just-now', 'team-window', new Date().toISOString()));
+    expect((await store.find({ id: 'just-now', limit: 1 })).map((r) => r.id)).to.deep.equal(['just-now']);
+  });
+
+  it('the Redis stream writes what is still queued on flush (shutdown)', async () => {
+    const store = ledger.recentDecisions();
+    const added = store.add(at('queued-at-close', 'team-flush', new Date().toISOString()));
+    await store.flush();
+    const client = new Redis(redis.url);
+    const entries = await client.xrevrange(DECISIONS_KEY, '+', '-', 'COUNT', 5).finally(() => client.disconnect());
+    expect(entries.map(([, fields]) => (JSON.parse(fields[1]!) as DecisionRecord).id)).to.include('queued-at-close');
+    await added;
+  });
+
   it('the Redis stream is capped near its MAXLEN, newest kept', async () => {
     const store = ledger.recentDecisions(100);
-    for (let i = 0; i < 1000; i += 1) await store.add(at(`cap-${i}`, 'team-cap', new Date().toISOString()));
+    // In 20 writes of 50 (a batch is one script call; the cap applies at each XADD of it).
+    for (let write = 0; write < 20; write += 1) {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => store.add(at(`cap-${write * 50 + i}`, 'team-cap', new Date().toISOString()))));
+    }
     const kept = await store.find({ tenant: 'team-cap', limit: 2000 });
     // MAXLEN ~ trims whole stream nodes (100 entries each by default): at most about one node more.
     expect(kept.length).to.be.within(100, 250);

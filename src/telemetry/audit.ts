@@ -54,8 +54,10 @@ export interface DecisionQuery {
 /** A bounded store of recent decisions. */
 export interface RecentDecisions {
   add(record: DecisionRecord): Promise<void>;
-  /** Matching records, newest first. */
+  /** Matching records, newest first (including those added but not yet written). */
   find(query: DecisionQuery): Promise<DecisionRecord[]>;
+  /** Writes what is still queued (at shutdown, before the store's connection closes). */
+  flush(): Promise<void>;
 }
 
 export const matches = (record: DecisionRecord, query: DecisionQuery): boolean =>
@@ -85,6 +87,10 @@ export class MemoryRecentDecisions implements RecentDecisions {
       if (matches(record, query)) found.push(record);
     }
     return Promise.resolve(found);
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
