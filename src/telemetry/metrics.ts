@@ -1,10 +1,11 @@
 // Metrics (OpenTelemetry API + SDK, Prometheus text exposition on the admin or status listener).
 // Every instrument of the service and the sidecar is made here; the rest of the code records through
 // the narrow interfaces below (DecisionMetrics, the instrumented ledger, observed sources), so the
-// SDK is swapped or configured in one place. Attribute objects are built once per distinct label set
-// and reused, so the decision path allocates no label objects of its own.
+// SDK is swapped or configured in one place. Counters and histograms are bound to their label sets
+// (boundInstruments.ts: the SDK's own would hash the attributes on every record); gauges read at
+// scrape time are the SDK's observable instruments.
 import type http from 'node:http';
-import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, BatchObservableResult, Meter, ObservableResult } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { usageReport } from '../admin/usage.js';
@@ -13,6 +14,7 @@ import type { Phase } from '../pipeline/observe/observe.js';
 import { driftTallies } from '../reconcile/findings.js';
 import type { ReconcileStore } from '../reconcile/types.js';
 import type { ResourceSource } from '../resources/types.js';
+import { BoundInstruments, type BoundCounterInstrument, type BoundHistogramInstrument } from './boundInstruments.js';
 import type { Logger } from './log.js';
 
 // Names carry their unit (`_seconds`, `_bytes`) as Prometheus's conventions ask: this exporter writes
@@ -24,12 +26,15 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** One meter provider and its Prometheus reader; `handle` answers a scrape. */
 export class MetricsRegistry {
   readonly meter: Meter;
+  /** The counters and histograms (collected with the meter's instruments). */
+  readonly bound: BoundInstruments;
   private readonly exporter: PrometheusExporter;
   private readonly provider: MeterProvider;
 
   constructor(name: string) {
     // The exporter is only a reader here: the process's own listener serves it (no second port).
-    this.exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true });
+    this.bound = new BoundInstruments(name);
+    this.exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true, metricProducers: [this.bound] });
     this.provider = new MeterProvider({ readers: [this.exporter] });
     this.meter = this.provider.getMeter(name);
   }
@@ -44,21 +49,8 @@ export class MetricsRegistry {
   }
 }
 
-const latencyHistogram = (meter: Meter, name: string, description: string): Histogram =>
-  meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: LATENCY_BUCKETS } });
-
-/** Cache of attribute objects by a key the caller builds from a few short strings. */
-class AttributeCache {
-  private readonly byKey = new Map<string, Attributes>();
-  get(key: string, build: () => Attributes): Attributes {
-    let attributes = this.byKey.get(key);
-    if (!attributes) {
-      attributes = Object.freeze(build());
-      this.byKey.set(key, attributes);
-    }
-    return attributes;
-  }
-}
+const latencyHistogram = (registry: MetricsRegistry, name: string, description: string): BoundHistogramInstrument =>
+  registry.bound.histogram(name, { description, unit: 's', boundaries: LATENCY_BUCKETS });
 
 /** What the decision pipeline records. */
 export interface DecisionMetrics {
@@ -84,70 +76,71 @@ const LEDGER_SETTLEMENTS: Record<string, { kind: string; outcome: string }> = {
 
 /** The serve process's instruments. */
 export class ServiceMetrics implements DecisionMetrics {
-  private readonly decisions: Counter;
-  private readonly wouldDenials: Counter;
-  private readonly decisionDuration: Histogram;
-  private readonly phaseDuration: Histogram;
-  private readonly ledgerOperations: Counter;
-  private readonly ledgerDuration: Histogram;
-  private readonly settlements: Counter;
-  private readonly reloadFailures: Counter;
-  private readonly auditFailures: Counter;
-  private readonly cache = new AttributeCache();
+  private readonly decisions: BoundCounterInstrument;
+  private readonly wouldDenials: BoundCounterInstrument;
+  private readonly decisionDuration: BoundHistogramInstrument;
+  private readonly phaseDuration: BoundHistogramInstrument;
+  private readonly ledgerOperations: BoundCounterInstrument;
+  private readonly ledgerDuration: BoundHistogramInstrument;
+  private readonly settlements: BoundCounterInstrument;
+  private readonly reloadFailures: BoundCounterInstrument;
+  private readonly auditFailures: BoundCounterInstrument;
   private readonly tenantLabel: boolean;
 
   constructor(private readonly registry: MetricsRegistry, options: ServiceMetricsOptions = {}) {
-    const { meter } = registry;
+    const { bound } = registry;
     this.tenantLabel = options.tenantLabel ?? false;
-    this.decisions = meter.createCounter('storage_authz.decisions', { description: 'Check decisions by outcome, reason, operation and array type' });
-    this.wouldDenials = meter.createCounter('storage_authz.decisions.would_deny', {
+    this.decisions = bound.counter('storage_authz.decisions', { description: 'Check decisions by outcome, reason, operation and array type' });
+    this.wouldDenials = bound.counter('storage_authz.decisions.would_deny', {
       description: 'Allows that enforcement would have denied (report mode), by the denial reason, operation and array type',
     });
-    this.decisionDuration = latencyHistogram(meter, 'storage_authz.decision.duration_seconds', 'Time to decide one Check, by outcome');
-    this.phaseDuration = latencyHistogram(meter, 'storage_authz.decision.phase.duration_seconds', 'Time spent in each decision phase');
-    this.ledgerOperations = meter.createCounter('storage_authz.ledger.operations', { description: 'Quota ledger calls by operation and result (ok, error)' });
-    this.ledgerDuration = latencyHistogram(meter, 'storage_authz.ledger.operation.duration_seconds', 'Quota ledger call latency by operation');
-    this.settlements = meter.createCounter('storage_authz.settlements', {
+    this.decisionDuration = latencyHistogram(registry, 'storage_authz.decision.duration_seconds', 'Time to decide one Check, by outcome');
+    this.phaseDuration = latencyHistogram(registry, 'storage_authz.decision.phase.duration_seconds', 'Time spent in each decision phase');
+    this.ledgerOperations = bound.counter('storage_authz.ledger.operations', { description: 'Quota ledger calls by operation and result (ok, error)' });
+    this.ledgerDuration = latencyHistogram(registry, 'storage_authz.ledger.operation.duration_seconds', 'Quota ledger call latency by operation');
+    this.settlements = bound.counter('storage_authz.settlements', {
       description: 'Holds settled, by kind (reservation, deletion, resize) and outcome; applied=false when already settled',
     });
-    this.reloadFailures = meter.createCounter('storage_authz.reload.failures', { description: 'Rejected reloads of resources, policy roles or signing keys; the previous value stays in force' });
-    this.auditFailures = meter.createCounter('storage_authz.audit.write_failures', { description: 'Decision audit records not written to the recent-decisions store' });
+    this.reloadFailures = bound.counter('storage_authz.reload.failures', { description: 'Rejected reloads of resources, policy roles or signing keys; the previous value stays in force' });
+    this.auditFailures = bound.counter('storage_authz.audit.write_failures', { description: 'Decision audit records not written to the recent-decisions store' });
   }
 
   phase(phase: Phase, seconds: number): void {
-    this.phaseDuration.record(seconds, this.cache.get(`p\0${phase}`, () => ({ phase })));
+    this.phaseDuration.bind(phase, () => ({ phase })).record(seconds);
   }
 
   decision(outcome: 'allow' | 'deny', reason: string, operation: string, arrayType: string, tenant: string, seconds: number): void {
     const labelled = this.tenantLabel ? tenant : '';
-    const attributes = this.cache.get(`d\0${outcome}\0${reason}\0${operation}\0${arrayType}\0${labelled}`, () => ({
-      outcome,
-      reason,
-      operation,
-      array_type: arrayType,
-      ...(this.tenantLabel && { tenant }),
-    }));
-    this.decisions.add(1, attributes);
-    this.decisionDuration.record(seconds, this.cache.get(`o\0${outcome}`, () => ({ outcome })));
+    this.decisions
+      .bind(`${outcome}\0${reason}\0${operation}\0${arrayType}\0${labelled}`, () => ({
+        outcome,
+        reason,
+        operation,
+        array_type: arrayType,
+        ...(this.tenantLabel && { tenant }),
+      }))
+      .add(1);
+    this.decisionDuration.bind(outcome, () => ({ outcome })).record(seconds);
   }
 
   wouldDeny(reason: string, operation: string, arrayType: string, tenant: string): void {
     const labelled = this.tenantLabel ? tenant : '';
-    const attributes = this.cache.get(`w\0${reason}\0${operation}\0${arrayType}\0${labelled}`, () => ({
-      reason,
-      operation,
-      array_type: arrayType,
-      ...(this.tenantLabel && { tenant }),
-    }));
-    this.wouldDenials.add(1, attributes);
+    this.wouldDenials
+      .bind(`${reason}\0${operation}\0${arrayType}\0${labelled}`, () => ({
+        reason,
+        operation,
+        array_type: arrayType,
+        ...(this.tenantLabel && { tenant }),
+      }))
+      .add(1);
   }
 
   reloadFailed(source: 'resources' | 'policy' | 'keys'): void {
-    this.reloadFailures.add(1, this.cache.get(`r\0${source}`, () => ({ source })));
+    this.reloadFailures.bind(source, () => ({ source })).add(1);
   }
 
   auditWriteFailed(): void {
-    this.auditFailures.add(1);
+    this.auditFailures.bind('', () => ({})).add(1);
   }
 
   /** The same ledger, each call counted and timed; settlement calls also count as settlements. */
@@ -159,9 +152,8 @@ export class ServiceMetrics implements DecisionMetrics {
         return (...args: unknown[]) => {
           const started = performance.now();
           const done = (result: string) => {
-            const attributes = this.cache.get(`l\0${property}\0${result}`, () => ({ operation: property, result }));
-            this.ledgerOperations.add(1, attributes);
-            this.ledgerDuration.record((performance.now() - started) / 1000, this.cache.get(`L\0${property}`, () => ({ operation: property })));
+            this.ledgerOperations.bind(`${property}\0${result}`, () => ({ operation: property, result })).add(1);
+            this.ledgerDuration.bind(property, () => ({ operation: property })).record((performance.now() - started) / 1000);
           };
           const returned: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
           if (!(returned instanceof Promise)) return returned;
@@ -171,7 +163,7 @@ export class ServiceMetrics implements DecisionMetrics {
               const settlement = LEDGER_SETTLEMENTS[property];
               if (settlement) {
                 const applied = result === true;
-                this.settlements.add(1, this.cache.get(`s\0${property}\0${applied}`, () => ({ ...settlement, applied: String(applied) })));
+                this.settlements.bind(`${property}\0${applied}`, () => ({ ...settlement, applied: String(applied) })).add(1);
               }
               return result;
             },
@@ -259,15 +251,13 @@ export class ServiceMetrics implements DecisionMetrics {
 
 /** The sidecar's instruments: its token and its refreshes. */
 export class SidecarMetrics {
-  private readonly refreshes: Counter;
-  private readonly cache = new AttributeCache();
+  private readonly refreshes: BoundCounterInstrument;
 
   constructor(
     private readonly registry: MetricsRegistry,
     private readonly now: () => number = Date.now,
   ) {
-    const { meter } = registry;
-    this.refreshes = meter.createCounter('storage_authz.sidecar.token.refreshes', { description: 'Access-token refreshes by result (ok, failed)' });
+    this.refreshes = registry.bound.counter('storage_authz.sidecar.token.refreshes', { description: 'Access-token refreshes by result (ok, failed)' });
     // Both series exist from the start, so an alert on rate(failed) sees 0 rather than no data.
     this.refreshed('ok', 0);
     this.refreshed('failed', 0);
@@ -284,6 +274,6 @@ export class SidecarMetrics {
   }
 
   refreshed(result: 'ok' | 'failed', count = 1): void {
-    this.refreshes.add(count, this.cache.get(result, () => ({ result })));
+    this.refreshes.bind(result, () => ({ result })).add(count);
   }
 }
