@@ -26,6 +26,16 @@ describe('a pass’s drift findings, bounded', () => {
     expect(findingsSummary({ findings: listed.slice(0, 2), findingsTotal: 2 })).to.equal('2 drift finding(s)');
   });
 
+  it('keeps every finding with a tenant for a repair pass, up to its bound, and still lists only the first', () => {
+    const found = new DriftFindings(MAX_LISTED_FINDINGS + 300);
+    for (let i = 0; i < MAX_LISTED_FINDINGS + 500; i++) found.add(finding(`ta-${i}`, 'team-a'));
+    found.add(finding('other'));
+    expect(found.repairable().map((f) => f.volume)).to.deep.equal(Array.from({ length: MAX_LISTED_FINDINGS + 300 }, (_, i) => `ta-${i}`));
+    expect(found.listed()).to.have.length(MAX_LISTED_FINDINGS);
+    expect(found.listed()[0]).to.equal(found.repairable()[0]);
+    expect(found.total).to.equal(MAX_LISTED_FINDINGS + 501);
+  });
+
   it('tallies a report saved before tallies existed from its findings', () => {
     const findings = [{ ...finding('ta-1', 'team-a'), repaired: true }, finding('ta-2', 'team-a'), finding('x')];
     expect(tallyOf({ findings }).map(({ tenant, count, unrepaired }) => [tenant, count, unrepaired])).to.have.deep.members([

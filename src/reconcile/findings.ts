@@ -1,17 +1,21 @@
 // A pass's findings, bounded: every finding is counted (by kind, tenant and pool, with capacities),
 // but only MAX_LISTED_FINDINGS are kept by name, so an array full of volumes no ledger charges costs
-// a few hundred kilobytes of report, not one finding per volume.
+// a few hundred kilobytes of report, not one finding per volume. A repair pass keeps more of those with
+// a tenant (MAX_REPAIRS_PER_PASS): it repairs them all, and the report still lists the first ones.
 import { MAX_LISTED_FINDINGS, type DriftFinding, type DriftReport, type DriftTally } from './types.js';
 
 const tallyKey = (finding: Pick<DriftFinding, 'kind' | 'tenant' | 'systemType' | 'systemID' | 'pool'>): string =>
   JSON.stringify([finding.kind, finding.tenant ?? null, finding.systemType, finding.systemID, finding.pool]);
 
 export class DriftFindings {
-  /** Findings with a tenant (repairable) and without, each up to the listing bound. */
+  /** Findings with a tenant (repairable), up to `keptOwned`; those without, up to the listing bound. */
   private readonly owned: DriftFinding[] = [];
   private readonly unowned: DriftFinding[] = [];
   private readonly tallies = new Map<string, DriftTally>();
   total = 0;
+
+  /** `keptOwned`: how many findings with a tenant to keep (a repair pass keeps more than it lists). */
+  constructor(private readonly keptOwned = MAX_LISTED_FINDINGS) {}
 
   add(finding: DriftFinding): void {
     this.total += 1;
@@ -25,16 +29,22 @@ export class DriftFindings {
     tally.count += 1;
     tally.ledgerKiB += finding.ledgerKiB ?? 0;
     tally.arrayKiB += finding.arrayKiB ?? 0;
-    const list = finding.tenant === undefined ? this.unowned : this.owned;
-    if (list.length < MAX_LISTED_FINDINGS) list.push(finding);
+    if (finding.tenant === undefined) {
+      if (this.unowned.length < MAX_LISTED_FINDINGS) this.unowned.push(finding);
+    } else if (this.owned.length < this.keptOwned) this.owned.push(finding);
   }
 
   /** The findings a report names: those with a tenant first, at most MAX_LISTED_FINDINGS. */
   listed(): DriftFinding[] {
-    return [...this.owned, ...this.unowned].slice(0, MAX_LISTED_FINDINGS);
+    return [...this.owned.slice(0, MAX_LISTED_FINDINGS), ...this.unowned].slice(0, MAX_LISTED_FINDINGS);
   }
 
-  /** The tallies, `repaired` (listed findings the pass repaired) no longer counted as unrepaired. */
+  /** The findings with a tenant that were kept (listed or not): what a repair pass acts on. */
+  repairable(): readonly DriftFinding[] {
+    return this.owned;
+  }
+
+  /** The tallies, `repaired` (findings the pass repaired) no longer counted as unrepaired. */
   tally(repaired: readonly DriftFinding[]): DriftTally[] {
     const fixed = new Map<string, number>();
     for (const finding of repaired) fixed.set(tallyKey(finding), (fixed.get(tallyKey(finding)) ?? 0) + 1);

@@ -2,9 +2,11 @@ import { expect } from 'chai';
 import type { AdapterRegistry } from '../arrays/registry.js';
 import type { ArrayAdapter, VolumeInfo } from '../arrays/types.js';
 import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
+import type { QuotaScope } from '../ledger/types.js';
 import type { ResourceSource, StorageReport, StorageSystem, Tenant } from '../resources/types.js';
 import { parseDuration } from './duration.js';
 import { createReconciler, DEFAULT_POLL_INTERVAL_MS, ownerByPrefix, pollIntervalMs } from './reconcile.js';
+import { MAX_LISTED_FINDINGS } from './types.js';
 
 const tenant = (name: string, volumePrefix?: string): Tenant => ({ name, roles: [], approveSdc: false, revoke: false, ...(volumePrefix && { volumePrefix }) });
 const system = (pollInterval?: string) => ({ name: 's', type: 'powerflex', systemID: 'x', ...(pollInterval !== undefined && { pollInterval }) }) as StorageSystem;
@@ -62,5 +64,36 @@ describe('reconciliation outcome in the Storage status', () => {
     const [[name, report]] = (await passWith(async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:443')))) as [[string, StorageReport]];
     expect(name).to.equal('pflex');
     expect(report).to.include({ reachable: false, message: 'connect ECONNREFUSED 127.0.0.1:443' });
+  });
+});
+
+describe('a repair pass', () => {
+  it('repairs every finding a tenant owns, listed or not: more than MAX_LISTED_FINDINGS volumes deleted out of band are freed in one pass', async () => {
+    const storage = { name: 'pflex', type: 'powerflex', systemID: 'abc' } as StorageSystem;
+    const resources: ResourceSource = {
+      current: () => ({ generation: 1, tenants: new Map(), roles: new Map(), storage: new Map([['powerflex/abc', storage]]) }),
+      onChange: () => () => undefined,
+      credentials: async () => ({ username: 'u', password: 'p' }),
+    };
+    const ledger = new MemoryLedger();
+    const scope: QuotaScope = { systemType: 'powerflex', systemID: 'abc', pool: 'bronze', tenant: 'team-a' };
+    const deleted = MAX_LISTED_FINDINGS + 200;
+    for (let i = 0; i < deleted; i++) {
+      const reserved = await ledger.reserve(scope, `k8s-${i}`, 8, { kind: 'unlimited' });
+      if (reserved.status !== 'approved') throw new Error(`not reserved: ${reserved.status}`);
+      await ledger.commit(reserved.reservation);
+    }
+    // The array has none of them any more.
+    const adapter = { type: 'powerflex', inventory: async function* () {}, findVolume: async () => undefined } as unknown as ArrayAdapter;
+    const reconciler = createReconciler({
+      ledger, resources, adapters: { get: () => adapter } as unknown as AdapterRegistry, mode: 'repair', settleAfterMs: 0, now: () => Date.now() + 60_000,
+    });
+    const [report] = await reconciler.runOnce();
+    await reconciler.stop();
+    expect(await ledger.volumes()).to.deep.equal([]);
+    expect(report!.findingsTotal).to.equal(deleted);
+    expect(report!.findings).to.have.length(MAX_LISTED_FINDINGS);
+    expect(report!.findings.every((finding) => finding.repaired)).to.equal(true);
+    expect(report!.tally.map(({ kind, count, unrepaired }) => [kind, count, unrepaired])).to.deep.equal([['missing-on-array', deleted, 0]]);
   });
 });

@@ -14,7 +14,7 @@ import type { ArrayCredentials, ResourceSource, StatusReporter, StorageSystem, T
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { parseDuration } from './duration.js';
 import { DriftFindings, findingsSummary } from './findings.js';
-import type { DriftFinding, DriftReport, ReconcileMode, ReconcileStore } from './types.js';
+import { MAX_LISTED_FINDINGS, MAX_REPAIRS_PER_PASS, type DriftFinding, type DriftReport, type ReconcileMode, type ReconcileStore } from './types.js';
 
 /** Dell's docs default for a Storage's `pollInterval` is 30 s (a connectivity probe); a full listing every 5 min is what an array takes well. */
 export const DEFAULT_POLL_INTERVAL_MS = 5 * 60_000;
@@ -92,7 +92,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const charged = new Set(rows.map((row) => row.volume));
     const tenants = [...options.resources.current().tenants.values()];
     const base = { systemType: system.type, systemID: system.systemID, repaired: false };
-    const found = new DriftFindings();
+    const found = new DriftFindings(options.mode === 'repair' ? MAX_REPAIRS_PER_PASS : MAX_LISTED_FINDINGS);
     /** The charged volumes the array has, by name (the last listed of a name wins). */
     const onArray = new Map<string, VolumeInfo>();
     let listed = 0;
@@ -150,18 +150,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const found = await findings(pass);
       report.findings = found.listed();
       report.findingsTotal = found.total;
-      // Only listed findings are repaired (those with a tenant come first): the rest next pass.
-      if (options.mode === 'repair') {
-        for (const finding of report.findings) {
-          try {
-            finding.repaired = await repair(pass, finding);
-            if (finding.repaired) logger.info({ storage: system.name, ...finding }, 'reconciliation repaired the ledger');
-          } catch (error) {
-            logger.warn({ err: error, storage: system.name, volume: finding.volume }, 'reconciliation repair failed; retried next pass');
-          }
+      // Every kept finding with a tenant is repaired, listed or not (the listed ones are the same objects).
+      const repairable = options.mode === 'repair' ? found.repairable() : [];
+      for (const finding of repairable) {
+        try {
+          finding.repaired = await repair(pass, finding);
+          if (finding.repaired) logger.info({ storage: system.name, ...finding }, 'reconciliation repaired the ledger');
+        } catch (error) {
+          logger.warn({ err: error, storage: system.name, volume: finding.volume }, 'reconciliation repair failed; retried next pass');
         }
       }
-      report.tally = found.tally(report.findings.filter((finding) => finding.repaired));
+      report.tally = found.tally(repairable.filter((finding) => finding.repaired));
       if (found.total > 0) logger.warn({ storage: system.name, drift: found.total, listed: report.findings.length, mode: options.mode }, 'ledger and array differ');
     } catch (error) {
       report.error = error instanceof Error ? error.message : String(error);

@@ -33,6 +33,13 @@ export interface DriftFinding {
  */
 export const MAX_LISTED_FINDINGS = 1000;
 
+/**
+ * Findings with a tenant one repair pass acts on at most (each is one more question to the array):
+ * a mass deletion out of band is repaired in one pass, not a thousand per poll interval, and the
+ * pass still holds a bounded number of them (≈ 300 bytes each).
+ */
+export const MAX_REPAIRS_PER_PASS = 100_000;
+
 /** Every finding of one kind, tenant and pool of a pass, listed or not. */
 export interface DriftTally {
   kind: DriftKind;
