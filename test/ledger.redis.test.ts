@@ -116,6 +116,19 @@ describe('redis ledger', () => {
       expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 8 * GiB, reservedKiB: 0, volumes: 1 }]);
     });
 
+    it('lists every volume and every hold of a large scope (5,000 holds: several pages of pending()), each once with its size', async () => {
+      const unlimited = { kind: 'unlimited' } as const;
+      const count = 5000;
+      await Promise.all(Array.from({ length: count }, (_, i) => ledger.reserve(scope, `big-${i}`, i + 1, unlimited)));
+      const rows = await ledger.volumes();
+      expect(rows).to.have.length(count);
+      expect(new Map(rows.map((row) => [row.volume, row.sizeKiB])).get('big-4999')).to.equal(5000);
+      expect(rows.reduce((sum, row) => sum + row.sizeKiB, 0)).to.equal((count * (count + 1)) / 2);
+      const holds = await ledger.pending(0);
+      expect(holds).to.have.length(count);
+      expect(holds.reduce((sum, hold) => sum + hold.sizeKiB, 0)).to.equal((count * (count + 1)) / 2);
+    });
+
     it('writes the reason of every repair to the scope audit stream', async () => {
       await ledger.recordPresent(scope, 'found', 8 * GiB, 'on the array with the tenant prefix, not charged');
       await ledger.recordAbsent(scope, 'found', 'in the ledger, not on the array');
