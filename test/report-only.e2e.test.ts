@@ -4,8 +4,11 @@
 // such allow audited and counted as "would deny" and shown by `authzctl usage`; an ownership denial
 // still refuses; switched back to `enforce` (authzctl role update, hot-reloaded), the quota refuses again.
 import { expect } from 'chai';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Workspace } from '../src/demo/workspace.js';
 import { GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { runAuthzctl } from './support/authzctl.js';
@@ -99,6 +102,16 @@ describe('report-only enforcement through the real edge', function () {
     expect(wouldDeny('quota-exceeded')).to.equal(1);
     expect(wouldDeny('policy-denied')).to.equal(1);
     expect(sampleValue(all, 'storage_authz_decisions_total', { outcome: 'allow', reason: 'allowed', operation: 'volume-create', tenant: 'team-a' })).to.equal(3);
+  });
+
+  it("the chart's Grafana dashboard shows the would-deny decisions: its panel's series has these samples", async () => {
+    const dashboard = JSON.parse(await readFile(path.join(repoRoot, 'charts/storage-authz/dashboards/storage-authz.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const panel = dashboard.panels.find((candidate) => candidate.targets.some((target) => target.expr.includes('storage_authz_decisions_would_deny_total')));
+    expect(panel?.title).to.match(/would have denied/);
+    const grouped = /sum by \(([a-z_, ]+)\)/.exec(panel!.targets[0]!.expr)?.[1]?.split(',').map((label) => label.trim());
+    const series = (await session.scrape()).filter((sample) => sample.name === 'storage_authz_decisions_would_deny_total');
+    expect(series.map((sample) => sample.labels.reason).sort()).to.deep.equal(['policy-denied', 'quota-exceeded']);
+    for (const sample of series) for (const label of grouped ?? []) expect(sample.labels, `label ${label} the panel groups by`).to.have.property(label);
   });
 
   it('authzctl usage shows the tenant over its quota in report mode', async () => {
