@@ -35,8 +35,8 @@ interface Batch {
 /**
  * Decisions are written after the answer and never delay it; one XADD per decision cost a Redis
  * command (and its encoding and socket write) per Check, a tenth of a decision's CPU in the bench
- * profile, and a batch per turn of the event loop still held one or two records at 1,500 reads/s
- * (4% of a read's CPU). So the records of a 20 ms window are appended together by one script call.
+ * profile, and with a batch per turn of the event loop ioredis was still about 4% of a read's CPU
+ * at 1,500 reads/s. So the records of a 20 ms window are appended together by one script call.
  */
 export class RedisRecentDecisions implements RecentDecisions {
   private pending: Batch | undefined;
