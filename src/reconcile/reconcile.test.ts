@@ -30,13 +30,15 @@ describe('reconciliation schedule and ownership', () => {
   });
 });
 
+/** One PowerFlex Storage (system abc) and its credentials: what each pass below reconciles. */
+const storage = { name: 'pflex', type: 'powerflex', systemID: 'abc' } as StorageSystem;
+const resources: ResourceSource = {
+  current: () => ({ generation: 1, tenants: new Map(), roles: new Map(), storage: new Map([['powerflex/abc', storage]]) }),
+  onChange: () => () => undefined,
+  credentials: async () => ({ username: 'u', password: 'p' }),
+};
+
 describe('reconciliation outcome in the Storage status', () => {
-  const storage = { name: 'pflex', type: 'powerflex', systemID: 'abc' } as StorageSystem;
-  const resources: ResourceSource = {
-    current: () => ({ generation: 1, tenants: new Map(), roles: new Map(), storage: new Map([['powerflex/abc', storage]]) }),
-    onChange: () => () => undefined,
-    credentials: async () => ({ username: 'u', password: 'p' }),
-  };
   const passWith = async (inventory: () => Promise<VolumeInfo[]>) => {
     const reports: [string, StorageReport][] = [];
     const adapter = { type: 'powerflex', inventory: async function* () { yield* await inventory(); }, findVolume: async () => undefined } as unknown as ArrayAdapter;
@@ -69,12 +71,6 @@ describe('reconciliation outcome in the Storage status', () => {
 
 describe('a repair pass', () => {
   it('repairs every finding a tenant owns, listed or not: more than MAX_LISTED_FINDINGS volumes deleted out of band are freed in one pass', async () => {
-    const storage = { name: 'pflex', type: 'powerflex', systemID: 'abc' } as StorageSystem;
-    const resources: ResourceSource = {
-      current: () => ({ generation: 1, tenants: new Map(), roles: new Map(), storage: new Map([['powerflex/abc', storage]]) }),
-      onChange: () => () => undefined,
-      credentials: async () => ({ username: 'u', password: 'p' }),
-    };
     const ledger = new MemoryLedger();
     const scope: QuotaScope = { systemType: 'powerflex', systemID: 'abc', pool: 'bronze', tenant: 'team-a' };
     const deleted = MAX_LISTED_FINDINGS + 200;

@@ -36,7 +36,7 @@ export const MAX_LISTED_FINDINGS = 1000;
 /**
  * Findings with a tenant one repair pass acts on at most (each is one more question to the array):
  * a mass deletion out of band is repaired in one pass, not a thousand per poll interval, and the
- * pass still holds a bounded number of them (≈ 300 bytes each).
+ * pass still holds a bounded number of them (one small object each).
  */
 export const MAX_REPAIRS_PER_PASS = 100_000;
 
