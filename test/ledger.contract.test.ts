@@ -361,6 +361,37 @@ function ledgerContract(backend: LedgerBackend): void {
         expect([await ledger.commitDelete(deleted), await ledger.commitDelete(deleted)]).to.deep.equal([true, false]);
       });
 
+      for (const kind of ['deletion', 'resize'] as const) {
+        it(`keeps a ${kind} another request found (a retry forwarded with it) from a refusal's abort; the resolver aborts it unless it was found after the resolver listed it`, async () => {
+          await createVolume(ledger, scope, 'vol-a', 8 * GiB);
+          // The owner's hold, then the retry's: the same id, found, so the hold is claimed.
+          const begin = async () => {
+            if (kind === 'deletion') return (await ledger.beginDelete(scope, 'vol-a')) as { status: string; deletion: ReservationId };
+            return (await ledger.beginResize(scope, 'vol-a', 16 * GiB, limited(100 * GiB))) as { status: string; resize: ReservationId };
+          };
+          const abort = (options?: { since: number }) => (kind === 'deletion' ? ledger.abortDelete(id, options) : ledger.abortResize(id, options));
+          const owner = await begin();
+          const id = 'deletion' in owner ? owner.deletion : owner.resize;
+          clock += 1_000;
+          const retry = await begin();
+          expect(retry.status).to.equal(kind === 'deletion' ? 'already-deleting' : 'already-resizing');
+          expect(await abort()).to.equal(false);
+          const [listed] = await ledger.pending(0);
+          expect(listed).to.include({ kind, id, since: clock });
+          clock += 1_000;
+          await begin();
+          expect(await abort({ since: listed!.since })).to.equal(false);
+          expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: kind === 'resize' ? 8 * GiB : 0, volumes: 1 });
+          const [again] = await ledger.pending(0);
+          expect(await abort({ since: again!.since })).to.equal(true);
+          expect(await usageOf(ledger, scope)).to.deep.equal({ usedKiB: 8 * GiB, reservedKiB: 0, volumes: 1 });
+          expect(await ledger.pending(0)).to.deep.equal([]);
+          // The next hold of the volume starts unclaimed.
+          const next = await begin();
+          expect(await (kind === 'deletion' ? ledger.abortDelete((next as { deletion: ReservationId }).deletion) : ledger.abortResize((next as { resize: ReservationId }).resize))).to.equal(true);
+        });
+      }
+
       it('lists deletions in flight as pending holds, oldest first, until they are settled', async () => {
         await createVolume(ledger, scope, 'vol-a', 2 * GiB);
         const deletion = await deletionId(ledger, scope, 'vol-a');

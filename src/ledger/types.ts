@@ -37,7 +37,8 @@ export type ReserveResult =
 
 /**
  * `ok`: this request holds the deletion and settles it. `already-deleting`: another request's delete
- * is in flight; this one gets that id as a hint only (its 2xx may free the volume, nothing else).
+ * is in flight; this one gets that id as a hint only (its 2xx may free the volume, nothing else) and
+ * claims it (UndoOptions).
  */
 export type BeginDeleteResult =
   | { status: 'ok'; deletion: ReservationId }
@@ -46,7 +47,7 @@ export type BeginDeleteResult =
 
 /**
  * An expansion: `approved` holds `increaseKiB` more (reserved until the array confirms);
- * `already-resizing` is another request's hold to the same size (a hint, as for creates);
+ * `already-resizing` is another request's hold to the same size (a hint that claims it, as for creates);
  * `unchanged` the size is already charged (nothing held); `busy` the volume is being created,
  * deleted or resized to another size (retry later); `not-owner` as for deletes. A shrink throws
  * LedgerInputError (the ledger never lowers a charge on a tenant's word) unless `allowShrink`: then
@@ -61,12 +62,17 @@ export type ResizeResult =
   | { status: 'not-owner' }
   | { status: 'denied'; usedKiB: number; quotaKiB: number; requestedKiB: number };
 
-export interface ReleaseOptions {
+/**
+ * How a hold is undone (`release`, `abortDelete`, `abortResize`): the array was asked and has not
+ * done what the hold is for. A hold another request found (`already-approved`, `already-deleting`,
+ * `already-resizing`: the driver's retry, forwarded to the array relying on it) is **claimed**: that
+ * request may still do it on the array, so a refusal (no `since`) keeps a claimed hold, and only the
+ * resolver undoes it once nobody has relied on it for longer than the route timeout.
+ */
+export interface UndoOptions {
   /**
-   * The hold's `since` as `pending()` listed it (the resolver): release it even though other
-   * requests found it, unless one found it after that moment. Without it, a hold that any other
-   * request found (`already-approved`: the driver's retry, forwarded to the array with it) is kept:
-   * that request may still be creating the volume, and the resolver settles the hold once it cannot.
+   * The hold's `since` as `pending()` listed it (the resolver): undo it even though it is claimed,
+   * unless a request found it after that moment.
    */
   since?: number;
 }
@@ -112,8 +118,9 @@ export interface PendingHold {
   /** Reservation: the size reserved; deletion: the size charged; resize: the size asked for. */
   sizeKiB: number;
   /**
-   * Unix ms when the hold was made or, for a reservation, last found by another request
-   * (`already-approved`): the last moment a request relying on it could have been forwarded.
+   * Unix ms when the hold was made or last found by another request (`already-approved`,
+   * `already-deleting`, `already-resizing`): the last moment a request relying on it could have been
+   * forwarded.
    */
   since: number;
 }
@@ -131,22 +138,21 @@ export interface Ledger {
   /** The volume exists on the array. Exactly once; returns false when there was nothing reserved to commit. */
   commit(reservation: ReservationId): Promise<boolean>;
   /**
-   * The array has no such volume. Exactly once; a committed volume is never released. A reservation
-   * another request found since it was made is kept (false) unless `options.since` says when it
-   * was last found and it has not been found since (see ReleaseOptions).
+   * The array has no such volume. Exactly once; a committed volume is never released. A claimed
+   * reservation is kept (false) unless `options.since` allows it (see UndoOptions).
    */
-  release(reservation: ReservationId, options?: ReleaseOptions): Promise<boolean>;
+  release(reservation: ReservationId, options?: UndoOptions): Promise<boolean>;
   beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult>;
   /** The volume is gone from the array: frees the capacity once, however often repeated. */
   commitDelete(deletion: ReservationId): Promise<boolean>;
-  /** The volume is still on the array: it stays charged and owned. */
-  abortDelete(deletion: ReservationId): Promise<boolean>;
+  /** The volume is still on the array: it stays charged and owned. A claimed deletion: as `release`. */
+  abortDelete(deletion: ReservationId, options?: UndoOptions): Promise<boolean>;
   /** Holds the increase from the charged size to `newSizeKiB` against `quota` (see ResizeResult). */
   beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota, options?: ResizeOptions): Promise<ResizeResult>;
   /** The array reports the new size: the volume is charged `newSizeKiB` from now on. Once. */
   commitResize(resize: ReservationId): Promise<boolean>;
-  /** The array kept the old size: the increase is freed. Once. */
-  abortResize(resize: ReservationId): Promise<boolean>;
+  /** The array kept the old size: the increase is freed. Once. A claimed resize: as `release`. */
+  abortResize(resize: ReservationId, options?: UndoOptions): Promise<boolean>;
   /**
    * Repair to the array's truth (late confirmation, reconciliation): the array has this volume of
    * this size, charged to this tenant. No quota check: the volume exists whatever the quota says.

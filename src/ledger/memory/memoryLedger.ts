@@ -10,7 +10,7 @@ import type {
   PendingHold,
   PresentRepair,
   QuotaScope,
-  ReleaseOptions,
+  UndoOptions,
   ReservationId,
   ReserveResult,
   ResizeOptions,
@@ -22,20 +22,27 @@ import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { overQuota, refusesOver } from '../quotaCheck.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 
-interface VolumeRecord {
+/** A hold in flight: when it was made or last found by another request (a retry relying on it). */
+interface Hold {
+  since: number;
+  /** Another request found it (`already-…`), so only the resolver may undo it (UndoOptions). */
+  claimed?: boolean;
+}
+
+/** The volume's own `since`/`claimed` are its reservation's, while it is reserved. */
+interface VolumeRecord extends Hold {
   sizeKiB: number;
   generation: number;
   /** `reserved` until the array confirms the create, then `committed`. Deleted volumes are dropped. */
   state: 'reserved' | 'committed';
-  /** When a delete began (unix ms): in flight, neither committed nor aborted (Redis' `vol:<name>:deleting`). */
-  deletingSince?: number;
-  /** An expansion in flight: the size asked for, its own generation, when it began. */
-  resize?: { toKiB: number; generation: number; since: number };
-  /** When reserved or, while reserved, last found by another request (a retry relying on the hold). */
-  since: number;
-  /** While reserved: another request found it (`already-approved`), so only the resolver may release it. */
-  claimed?: boolean;
+  /** A delete in flight, neither committed nor aborted (Redis' `vol:<name>:deleting`). */
+  deleting?: Hold;
+  /** An expansion in flight: the size asked for, its own generation. */
+  resize?: Hold & { toKiB: number; generation: number };
 }
+
+/** UndoOptions: a claimed hold only by the resolver, and only if nobody found it after it listed it. */
+const undoable = (hold: Hold, options: UndoOptions): boolean => (options.since === undefined ? !hold.claimed : hold.since <= options.since);
 
 interface ScopeRecord {
   scope: QuotaScope;
@@ -72,8 +79,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     assertQuota(quota);
     const existing = this.scopes.get(scopeKey(scope))?.volumes.get(volume);
     if (existing) {
-      // A request relying on an unconfirmed hold may create the volume: the hold lasts until it cannot.
-      if (existing.state === 'reserved') Object.assign(existing, { since: this.now(), claimed: true });
+      if (existing.state === 'reserved') this.claim(existing);
       return { status: 'already-approved', reservation: this.idOf('reservation', scope, volume, existing.generation) };
     }
     const usedKiB = this.scopes.get(scopeKey(scope))?.approvedKiB ?? 0;
@@ -92,12 +98,12 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     return true;
   }
 
-  async release(reservation: ReservationId, options: ReleaseOptions = {}): Promise<boolean> {
+  async release(reservation: ReservationId, options: UndoOptions = {}): Promise<boolean> {
     const ref = decodeReservationId(reservation, 'reservation');
     const found = this.find(ref);
     // A committed volume is never released: a retried create answered "already exists" must not free it.
     if (!found || found.volume.state !== 'reserved') return false;
-    if (options.since === undefined ? found.volume.claimed : found.volume.since > options.since) return false;
+    if (!undoable(found.volume, options)) return false;
     this.forget(found.scope, ref.volume, found.volume);
     return true;
   }
@@ -109,8 +115,11 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     const existing = record?.volumes.get(volume);
     if (!record || !existing) return { status: 'not-owner' };
     const deletion = this.idOf('deletion', record.scope, volume, existing.generation);
-    if (existing.deletingSince !== undefined) return { status: 'already-deleting', deletion };
-    existing.deletingSince = this.now();
+    if (existing.deleting) {
+      this.claim(existing.deleting);
+      return { status: 'already-deleting', deletion };
+    }
+    existing.deleting = { since: this.now() };
     return { status: 'ok', deletion };
   }
 
@@ -123,10 +132,10 @@ export class MemoryLedger implements Ledger, ReconcileStore {
   }
 
   /** Clears the in-flight mark; a begun delete holds no capacity of its own (the volume stays charged until commitDelete). */
-  async abortDelete(deletion: ReservationId): Promise<boolean> {
+  async abortDelete(deletion: ReservationId, options: UndoOptions = {}): Promise<boolean> {
     const found = this.find(decodeReservationId(deletion, 'deletion'));
-    if (!found || found.volume.deletingSince === undefined) return false;
-    delete found.volume.deletingSince;
+    if (!found?.volume.deleting || !undoable(found.volume.deleting, options)) return false;
+    delete found.volume.deleting;
     return true;
   }
 
@@ -140,9 +149,10 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     if (!record || !existing) return { status: 'not-owner' };
     if (existing.resize) {
       if (existing.resize.toKiB !== newSizeKiB) return { status: 'busy' };
+      this.claim(existing.resize);
       return { status: 'already-resizing', resize: this.idOf('resize', record.scope, volume, existing.resize.generation) };
     }
-    if (existing.state !== 'committed' || existing.deletingSince !== undefined) return { status: 'busy' };
+    if (existing.state !== 'committed' || existing.deleting) return { status: 'busy' };
     if (newSizeKiB < existing.sizeKiB && !options.allowShrink) throw shrinkRefused(volume, existing.sizeKiB, newSizeKiB);
     if (newSizeKiB === existing.sizeKiB) return { status: 'unchanged' };
     // A shrink holds nothing more: the old size stays charged until the array confirms the new one.
@@ -168,9 +178,9 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     return true;
   }
 
-  async abortResize(resize: ReservationId): Promise<boolean> {
+  async abortResize(resize: ReservationId, options: UndoOptions = {}): Promise<boolean> {
     const found = this.findResize(decodeReservationId(resize, 'resize'));
-    if (!found) return false;
+    if (!found || !undoable(found.volume.resize!, options)) return false;
     this.dropResize(found.scope, found.volume);
     return true;
   }
@@ -185,7 +195,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
       this.commitVolume(record, this.addVolume(record, volume, sizeKiB, 'reserved'));
       return 'charged';
     }
-    if (existing.deletingSince !== undefined || existing.resize) return 'unchanged';
+    if (existing.deleting || existing.resize) return 'unchanged';
     const correction = sizeKiB - existing.sizeKiB;
     if (existing.state === 'reserved') {
       this.commitVolume(record, existing);
@@ -239,7 +249,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     for (const record of this.scopes.values()) {
       if (tenant !== undefined && record.scope.tenant !== tenant) continue;
       for (const [name, volume] of record.volumes) {
-        rows.push({ ...record.scope, volume: name, sizeKiB: volume.sizeKiB, state: volume.deletingSince !== undefined ? 'deleting' : volume.state });
+        rows.push({ ...record.scope, volume: name, sizeKiB: volume.sizeKiB, state: volume.deleting ? 'deleting' : volume.state });
       }
     }
     return rows;
@@ -255,7 +265,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     for (const record of this.scopes.values()) {
       for (const [name, volume] of record.volumes) {
         if (volume.state === 'reserved') add('reservation', record, name, volume.generation, volume.sizeKiB, volume.since);
-        if (volume.deletingSince !== undefined) add('deletion', record, name, volume.generation, volume.sizeKiB, volume.deletingSince);
+        if (volume.deleting) add('deletion', record, name, volume.generation, volume.sizeKiB, volume.deleting.since);
         if (volume.resize) add('resize', record, name, volume.resize.generation, volume.resize.toKiB, volume.resize.since);
       }
     }
@@ -297,6 +307,12 @@ export class MemoryLedger implements Ledger, ReconcileStore {
   private correct(record: ScopeRecord, volume: VolumeRecord, correction: number): void {
     volume.sizeKiB += correction;
     record.approvedKiB += correction;
+  }
+
+  /** A request relying on the hold may still do it on the array: the hold lasts until it cannot. */
+  private claim(hold: Hold): void {
+    hold.since = this.now();
+    hold.claimed = true;
   }
 
   private dropResize(record: ScopeRecord, volume: VolumeRecord): void {

@@ -18,7 +18,7 @@ import {
   type PendingHold,
   type PresentRepair,
   type QuotaScope,
-  type ReleaseOptions,
+  type UndoOptions,
   type ReservationId,
   type ReserveResult,
   type ResizeOptions,
@@ -204,9 +204,8 @@ export class RedisLedger implements Ledger, ReconcileStore {
     return (await this.writeById('ledgerCommit', decodeReservationId(reservation, 'reservation'))) === 1;
   }
 
-  async release(reservation: ReservationId, options: ReleaseOptions = {}): Promise<boolean> {
-    const ref = decodeReservationId(reservation, 'reservation');
-    return (await this.write('ledgerRelease', ref.scope, ref.volume, [String(ref.generation), options.since === undefined ? '' : String(options.since)])) === 1;
+  async release(reservation: ReservationId, options: UndoOptions = {}): Promise<boolean> {
+    return (await this.undo('ledgerRelease', decodeReservationId(reservation, 'reservation'), options)) === 1;
   }
 
   async beginDelete(scope: QuotaScope, volume: string): Promise<BeginDeleteResult> {
@@ -221,8 +220,8 @@ export class RedisLedger implements Ledger, ReconcileStore {
     return (await this.writeById('ledgerCommitDelete', decodeReservationId(deletion, 'deletion'))) === 1;
   }
 
-  async abortDelete(deletion: ReservationId): Promise<boolean> {
-    return (await this.writeById('ledgerAbortDelete', decodeReservationId(deletion, 'deletion'))) === 1;
+  async abortDelete(deletion: ReservationId, options: UndoOptions = {}): Promise<boolean> {
+    return (await this.undo('ledgerAbortDelete', decodeReservationId(deletion, 'deletion'), options)) === 1;
   }
 
   async beginResize(scope: QuotaScope, volume: string, newSizeKiB: number, quota: Quota, options: ResizeOptions = {}): Promise<ResizeResult> {
@@ -259,8 +258,8 @@ export class RedisLedger implements Ledger, ReconcileStore {
     return (await this.writeById('ledgerCommitResize', decodeReservationId(resize, 'resize'))) === 1;
   }
 
-  async abortResize(resize: ReservationId): Promise<boolean> {
-    return (await this.writeById('ledgerAbortResize', decodeReservationId(resize, 'resize'))) === 1;
+  async abortResize(resize: ReservationId, options: UndoOptions = {}): Promise<boolean> {
+    return (await this.undo('ledgerAbortResize', decodeReservationId(resize, 'resize'), options)) === 1;
   }
 
   async recordPresent(scope: QuotaScope, volume: string, sizeKiB: number, reason: string): Promise<PresentRepair> {
@@ -396,6 +395,11 @@ export class RedisLedger implements Ledger, ReconcileStore {
 
   private writeById(name: ScriptName, ref: ReservationRef): Promise<unknown> {
     return this.write(name, ref.scope, ref.volume, [String(ref.generation)]);
+  }
+
+  /** release / abortDelete / abortResize: the id, then the resolver's `since` or '' (UndoOptions). */
+  private undo(name: ScriptName, ref: ReservationRef, options: UndoOptions): Promise<unknown> {
+    return this.write(name, ref.scope, ref.volume, [String(ref.generation), options.since === undefined ? '' : String(options.since)]);
   }
 
   /** Runs a write script, then (same round trip) WAITs for the replicas it must reach, if any. */

@@ -36,7 +36,7 @@ end
 local function forgetVolume()
   redis.call('HDEL', data, field .. 'approved', field .. 'capacity', field .. 'created', field .. 'deleting',
     field .. 'deleted', field .. 'gen', field .. 'reserved_at', field .. 'claimed', field .. 'deleting_at',
-    field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
+    field .. 'deleting_claimed', field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at', field .. 'resize_claimed')
 end
 
 local function change(counter, kib, sign)
@@ -48,6 +48,31 @@ end
 local function pendingMember(gen, marker)
   if marker then return cjson.encode({systemType, systemID, pool, tenant, name, gen, marker}) end
   return cjson.encode({systemType, systemID, pool, tenant, name, gen})
+end
+
+-- The fields of each kind of hold: when it was made or last found, and whether another request found it.
+local HOLD_FIELDS = {
+  reservation = {'reserved_at', 'claimed'},
+  deletion = {'deleting_at', 'deleting_claimed'},
+  resize = {'resize_at', 'resize_claimed'},
+}
+
+-- Another request found the hold and relies on it (the driver's retry, forwarded to the array with
+-- it): it may still do the thing on the array, so the hold's pending time becomes now and only the
+-- resolver may undo it.
+local function claim(kind, member, now)
+  local at, claimed = unpack(HOLD_FIELDS[kind])
+  redis.call('HSET', data, field .. at, now, field .. claimed, '1')
+  redis.call('ZADD', pending, now, member)
+end
+
+-- May the hold be undone (release, abort)? since: '' (a refusal) or the pending time the resolver
+-- listed. A claimed hold only by the resolver, and only if nobody found it after it listed it.
+local function undoable(kind, since)
+  local at, claimed = unpack(HOLD_FIELDS[kind])
+  local v = redis.call('HMGET', data, field .. at, field .. claimed)
+  if since == '' then return not v[2] end
+  return not (v[1] and tonumber(v[1]) > tonumber(since))
 end
 
 -- Leaves the reserved state: out of reserved_capacity and the pending index (if it was ever in them).
@@ -81,12 +106,12 @@ local function dropResize(size)
     change('reserved_capacity', size, '')
     change('reserved_capacity', to, '-')
   end
-  redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
+  redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at', field .. 'resize_claimed')
   redis.call('ZREM', pending, pendingMember(rgen, 'e'))
 end
 
 local function endDelete(gen)
-  redis.call('HDEL', data, field .. 'deleting', field .. 'deleting_at')
+  redis.call('HDEL', data, field .. 'deleting', field .. 'deleting_at', field .. 'deleting_claimed')
   redis.call('ZREM', pending, pendingMember(gen, 'd'))
 end
 
@@ -113,17 +138,13 @@ end
  * ARGV[6] size KiB, ARGV[7] quota KiB or '' for unlimited, ARGV[8] now (unix ms), ARGV[9] scope member,
  * ARGV[10] '1' when the quota is report-only (charged over it; the client tells from usedKiB).
  * Returns {'approved', gen, usedKiB} | {'already-approved', gen} | {'denied', usedKiB}. A reservation found
- * unconfirmed is claimed: the request relying on it may create the volume, so its pending time
- * becomes now and only the resolver may release it (RELEASE).
+ * unconfirmed is claimed (claim): only the resolver may release it (RELEASE).
  */
 export const RESERVE = `${PRELUDE}
 local size, quota, now = ARGV[6], ARGV[7], ARGV[8]
 local state, gen, _, counted = volumeState()
 if state ~= 'absent' then
-  if state == 'reserved' and counted then
-    redis.call('HSET', data, field .. 'reserved_at', now, field .. 'claimed', '1')
-    redis.call('ZADD', pending, now, pendingMember(gen))
-  end
+  if state == 'reserved' and counted then claim('reservation', pendingMember(gen), now) end
   return {'already-approved', gen}
 end
 local used = redis.call('HGET', data, 'approved_capacity') or '0'
@@ -158,10 +179,7 @@ return 1
 export const RELEASE = `${PRELUDE}
 local state, gen, size, counted = volumeState()
 if state ~= 'reserved' or gen ~= ARGV[6] then return 0 end
-local claimed, reservedAt = unpack(redis.call('HMGET', data, field .. 'claimed', field .. 'reserved_at'))
-if ARGV[7] == '' then
-  if claimed then return 0 end
-elseif reservedAt and tonumber(reservedAt) > tonumber(ARGV[7]) then return 0 end
+if not undoable('reservation', ARGV[7]) then return 0 end
 removeVolume(state, gen, size, counted)
 audit('released', size)
 return 1
@@ -169,12 +187,16 @@ return 1
 
 /**
  * ARGV[6] now (unix ms). Returns {'ok', gen} for a reserved or committed volume of this scope,
- * {'already-deleting', gen} when a delete is already in flight (that request's hold), else {'not-owner'}.
+ * {'already-deleting', gen} when a delete is already in flight (that request's hold, now claimed),
+ * else {'not-owner'}.
  */
 export const BEGIN_DELETE = `${PRELUDE}
 local state, gen = volumeState()
 if state == 'absent' then return {'not-owner'} end
-if redis.call('HEXISTS', data, field .. 'deleting') == 1 then return {'already-deleting', gen} end
+if redis.call('HEXISTS', data, field .. 'deleting') == 1 then
+  claim('deletion', pendingMember(gen, 'd'), ARGV[6])
+  return {'already-deleting', gen}
+end
 redis.call('HSET', data, field .. 'deleting', '1', field .. 'deleting_at', ARGV[6])
 redis.call('ZADD', pending, ARGV[6], pendingMember(gen, 'd'))
 audit('deleting', nil)
@@ -190,10 +212,14 @@ audit('deleted', size)
 return 1
 `;
 
-/** ARGV[6] generation. Clears the delete in flight; the volume was charged throughout. */
+/**
+ * ARGV[6] generation, ARGV[7] the pending time the resolver listed, or ''. Clears the delete in
+ * flight (a claimed one: as RELEASE); the volume was charged throughout.
+ */
 export const ABORT_DELETE = `${PRELUDE}
 local state, gen = volumeState()
 if state == 'absent' or gen ~= ARGV[6] or redis.call('HEXISTS', data, field .. 'deleting') == 0 then return 0 end
+if not undoable('deletion', ARGV[7]) then return 0 end
 endDelete(gen)
 audit('delete-aborted', nil)
 return 1
@@ -213,6 +239,7 @@ if state == 'absent' then return {'not-owner'} end
 local to, rgen = resizeInFlight()
 if to then
   if tonumber(to) ~= tonumber(newSize) then return {'busy'} end
+  claim('resize', pendingMember(rgen, 'e'), now)
   return {'already-resizing', rgen}
 end
 if state ~= 'committed' or redis.call('HEXISTS', data, field .. 'deleting') == 1 then return {'busy'} end
@@ -249,17 +276,18 @@ else
   change('approved_capacity', to, '')
   change('approved_capacity', size, '-')
 end
-redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at')
+redis.call('HDEL', data, field .. 'resize_to', field .. 'resize_gen', field .. 'resize_at', field .. 'resize_claimed')
 redis.call('ZREM', pending, pendingMember(rgen, 'e'))
 audit('resized', to)
 return 1
 `;
 
-/** ARGV[6] resize generation. The increase is freed; once. */
+/** ARGV[6] resize generation, ARGV[7] as ABORT_DELETE's. The increase is freed; once. */
 export const ABORT_RESIZE = `${PRELUDE}
 local state, gen, size = volumeState()
 local to, rgen = resizeInFlight()
 if state == 'absent' or rgen ~= ARGV[6] then return 0 end
+if not undoable('resize', ARGV[7]) then return 0 end
 dropResize(size)
 audit('resize-aborted', size)
 return 1

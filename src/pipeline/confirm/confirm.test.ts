@@ -191,6 +191,38 @@ describe('settlement from the access log', () => {
     expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
   });
 
+  it("a delete refused while the driver's retry (a hint) is on its way to the array stays in flight: the retry's 2xx frees the volume", async () => {
+    await ledger.commit(await reserve(ledger, 'v1'));
+    // Attempt 1 is refused while the volume is still mapped; the driver unmaps and retries before
+    // that answer is settled, so the retry only finds the deletion and is forwarded with it.
+    const owner = await deletionOf(ledger, 'v1');
+    const retry = await ledger.beginDelete(scope, 'v1');
+    expect(retry.status).to.equal('already-deleting');
+    array.volumes.v1 = 10;
+    await confirm(entry({ holds: owner }, 500));
+    expect((await ledger.volumes('a'))[0]!.state).to.equal('deleting');
+    delete array.volumes.v1;
+    await confirm(entry({ hints: (retry as { deletion: string }).deletion }, 200));
+    expect(await ledger.volumes('a')).to.deep.equal([]);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
+  });
+
+  it("an expansion refused while the driver's retry (a hint) is on its way keeps its increase held: the grown volume stays within the quota", async () => {
+    const tight = { kind: 'limited', kib: 40 } as const;
+    await ledger.commit(await reserve(ledger, 'v1'));
+    const owner = (await ledger.beginResize(scope, 'v1', 30, tight)) as { status: string; resize: string };
+    const retry = (await ledger.beginResize(scope, 'v1', 30, tight)) as { status: string; resize: string };
+    expect([owner.status, retry.status]).to.deep.equal(['approved', 'already-resizing']);
+    array.volumes.v1 = 10;
+    await confirm(entry({ holds: owner.resize }, 500));
+    // Another create of the tenant meanwhile: the quota has room for the increase or for it, not both.
+    const other = (await ledger.reserve(scope, 'v2', 20, tight)).status;
+    array.volumes.v1 = 30;
+    await confirm(entry({ hints: retry.resize }, 200));
+    expect(other).to.equal('denied');
+    expect(await ledger.volumes('a')).to.deep.equal([{ ...scope, volume: 'v1', sizeKiB: 30, state: 'committed' }]);
+  });
+
   it('an expansion is charged its new size on 2xx; refused, the size the array reports is charged', async () => {
     await ledger.commit(await reserve(ledger, 'v1'));
     await ledger.commit(await reserve(ledger, 'v2'));

@@ -54,7 +54,7 @@ export interface Settler {
 
 /**
  * `since` (the resolver): when the hold was last relied on, as `pending()` listed it. Without it (an
- * access-log refusal) a reservation another request relies on is kept for the resolver.
+ * access-log refusal) a hold another request relies on (claimed) is kept for the resolver.
  */
 type Rule = (settler: Settler, ref: ReservationRef, id: ReservationId, reason: string, since?: number) => Promise<void>;
 
@@ -97,14 +97,14 @@ const AGAINST_ARRAY: Record<HoldKind, Rule> = {
     const found = await settler.find(ref.scope, ref.volume);
     await (found && (await isOurs(settler, ref, found)) ? settler.ledger.commit(id) : settler.ledger.release(id, { since }));
   },
-  deletion: async (settler, ref, id) => {
+  deletion: async (settler, ref, id, _reason, since) => {
     const found = await settler.find(ref.scope, ref.volume);
-    await (found ? settler.ledger.abortDelete(id) : settler.ledger.commitDelete(id));
+    await (found ? settler.ledger.abortDelete(id, { since }) : settler.ledger.commitDelete(id));
   },
   // The increase is freed, then the charge becomes the size the array reports (grown or not).
-  resize: async (settler, ref, id, reason) => {
+  resize: async (settler, ref, id, reason, since) => {
     const found = await settler.find(ref.scope, ref.volume);
-    if ((await settler.ledger.abortResize(id)) && found) await settler.ledger.recordPresent(ref.scope, ref.volume, found.sizeKiB, reason);
+    if ((await settler.ledger.abortResize(id, { since })) && found) await settler.ledger.recordPresent(ref.scope, ref.volume, found.sizeKiB, reason);
   },
 };
 
