@@ -19,6 +19,20 @@ describe('strictJsonObject (shared by every adapter)', () => {
     expect(parse('{"volume\\u0053izeInKb":1,"volumeSizeInKb":2}')).to.equal('request body: duplicate key "volumeSizeInKb"');
   });
 
+  it('tells keys from string values whatever quotes and backslashes they hold', () => {
+    expect(parse('{"a\\"b":1,"a\\"b":2}')).to.equal('request body: duplicate key "a\\"b"');
+    expect(parse('{"a":"x\\":","b":"\\\\","c" : {"d":"\\\\\\":"}}')).to.deep.equal({ a: 'x":', b: '\\', c: { d: '\\":' } });
+    expect(parse('{"a":"\\\\", "a" :1}')).to.equal('request body: duplicate key "a"');
+  });
+
+  it('refuses a body nested deeper than 64 levels with a 400 message, repeated keys or not, and reads one 64 deep', () => {
+    const nested = (depth: number) => `${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}`;
+    for (const text of [`{"a":${nested(100_000)}}`, `{"a":${nested(100_000)},"a":1}`, `{"a":${nested(65)}}`]) {
+      expect(parse(text)).to.equal('request body nests deeper than 64 levels');
+    }
+    expect(parse(`{"a":${nested(64)}}`)).to.have.property('a');
+  });
+
   it('refuses keys equal up to case (a case-insensitive parser reads either), and a case variant of a known field even alone', () => {
     expect(parse('{"volumeType":"a","VolumeType":"b"}')).to.equal('request body: keys "volumeType" and "VolumeType" differ only by case');
     expect(parse('{"VolumeSizeInKb":"8"}')).to.equal('request body: key "VolumeSizeInKb" differs only by case from "volumeSizeInKb"');
