@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { envoyServices } from '../src/check/protos.js';
 import type { CheckResponseMessage } from '../src/check/wire.js';
 import { FakePowerFlexGateway } from '../src/fakes/powerflex/gateway.js';
@@ -16,6 +16,7 @@ import { freePort } from '../src/harness/ports.js';
 import { waitFor } from '../src/harness/wait.js';
 import type { ResourceKind } from '../src/resources/objects.js';
 import { KubernetesResources } from '../src/resources/kubernetes/source.js';
+import { API_VERSION } from '../src/resources/types.js';
 import { parseServeConfig } from '../src/serve/config.js';
 import { startService, type RunningService } from '../src/serve/service.js';
 import { silentLogger } from '../src/telemetry/log.js';
@@ -28,6 +29,9 @@ const NS = 'storage-authz';
 const KID = 'k1';
 const SIGNING_SECRET = 'Kubernetes-Controller-Test-Secret-4c1e9a7f';
 const ROLE = 'bronze-8g';
+/** The fake gateway's pool `bronze`. */
+const BRONZE_POOL_ID = '3df6b86600000000';
+const GIB = 1024 * 1024;
 
 describe('serve --resources kubernetes (real kube-apiserver)', function () {
   this.timeout(240_000);
@@ -41,11 +45,15 @@ describe('serve --resources kubernetes (real kube-apiserver)', function () {
 
   const tenant = (spec: Record<string, unknown>) => cr('CSMTenant', 'team-a', NS, { roles: ROLE, approveSdc: false, revoke: false, ...spec });
 
-  /** A PowerFlex read of team-a, as the sidecar forwards it. */
-  async function check(): Promise<CheckResponseMessage> {
+  /** A PowerFlex request of team-a, as the sidecar forwards it: a read unless a body is given. */
+  async function check(create?: { name: string; sizeKiB: number }): Promise<CheckResponseMessage> {
     const { access } = await mintTokenPair({ keys, subject: 'csm-tenant', group: 'team-a', roles: [ROLE], accessTtlSeconds: 300, refreshTtlSeconds: 600 });
     const headers = { authorization: `Bearer ${access}`, forwarded: `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos` };
-    return unaryCall<CheckResponseMessage>(envoyServices().authorization, address, 'Check', { attributes: { request: { http: { id: 'r', method: 'GET', path: '/api/version/', headers } } } }, 10_000);
+    const http = create
+      ? { id: 'r', method: 'POST', path: '/api/types/Volume/instances/', headers: { ...headers, 'content-type': 'application/json' },
+          raw_body: Buffer.from(JSON.stringify({ name: create.name, storagePoolId: BRONZE_POOL_ID, volumeSizeInKb: String(create.sizeKiB), volumeType: 'ThinProvisioned' })) }
+      : { id: 'r', method: 'GET', path: '/api/version/', headers };
+    return unaryCall<CheckResponseMessage>(envoyServices().authorization, address, 'Check', { attributes: { request: { http } } }, 10_000);
   }
   const denial = (response: CheckResponseMessage) => (response.denied_response ? JSON.parse(response.denied_response.body) : undefined) as { message?: string } | undefined;
   const lastLogin = () => gateway.requestsTo('/api/login').at(-1)?.headers.authorization;
@@ -144,6 +152,28 @@ describe('serve --resources kubernetes (real kube-apiserver)', function () {
     await cluster.apply(tenant({ revoke: true }));
     await waitForReady(cluster, 'CSMTenant', 'team-a', NS, (r) => r.status === 'True', 60_000);
     expect(denial(await check())?.message).to.equal('tenant has been revoked');
+    await cluster.apply(tenant({}));
+    await waitForReady(cluster, 'CSMTenant', 'team-a', NS, (r) => r.status === 'True');
+  });
+
+  it("a tenant's status shows its usage per pool, and how far a report-only quota was passed", async () => {
+    await cluster.apply(tenant({ enforcement: 'report' }));
+    await waitForReady(cluster, 'CSMTenant', 'team-a', NS, (r) => r.status === 'True');
+    const create = await check({ name: 'over-quota-1', sizeKiB: 16 * GIB });
+    expect(create.ok_response, JSON.stringify(create.denied_response)).to.not.equal(undefined);
+    // The admin lowers the role's quota (any change of the objects publishes usage at once).
+    await cluster.apply(cr('CSMRole', ROLE, NS, { quota: '4GiB', systemType: 'powerflex', systemID: gateway.systemId, pool: 'bronze' }));
+    let usage: unknown;
+    await waitFor(async () => {
+      const object = await cluster.read<KubernetesObject & { status?: { usage?: { quotaKiB?: number }[] } }>(API_VERSION, 'CSMTenant', 'team-a', NS);
+      usage = object?.status?.usage;
+      return object?.status?.usage?.[0]?.quotaKiB === 4 * GIB;
+    }, 'the tenant status to show the lowered quota', 30_000, 100);
+    // The create was never confirmed by an access log here: it is held (reserved), and counts.
+    expect(usage).to.deep.equal([
+      { systemType: 'powerflex', systemID: gateway.systemId, pool: 'bronze', quotaKiB: 4 * GIB, usedKiB: 0, reservedKiB: 16 * GIB, volumes: 0, enforcement: 'report', overQuotaKiB: 12 * GIB },
+    ]);
+    await cluster.apply(cr('CSMRole', ROLE, NS, { quota: '8GiB', systemType: 'powerflex', systemID: gateway.systemId, pool: 'bronze' }));
     await cluster.apply(tenant({}));
     await waitForReady(cluster, 'CSMTenant', 'team-a', NS, (r) => r.status === 'True');
   });

@@ -89,7 +89,7 @@ const STATUS: Readonly<Record<ResourceKind, JsonSchema>> = {
       conditions: CONDITIONS,
       usage: {
         type: 'array',
-        description: 'provisioned capacity per array pool, from the quota ledger',
+        description: 'provisioned capacity per array pool, from the quota ledger (refreshed every 30 s and on every change of the objects)',
         items: {
           type: 'object',
           properties: {
@@ -97,7 +97,11 @@ const STATUS: Readonly<Record<ResourceKind, JsonSchema>> = {
             systemID: { type: 'string' },
             pool: { type: 'string' },
             quotaKiB: { type: 'integer', format: 'int64', description: 'absent when unlimited' },
-            usedKiB: { type: 'integer', format: 'int64' },
+            usedKiB: { type: 'integer', format: 'int64', description: 'confirmed by the array' },
+            reservedKiB: { type: 'integer', format: 'int64', description: 'held for creates and expansions the array has not confirmed yet; counts against the quota' },
+            volumes: { type: 'integer', format: 'int64' },
+            enforcement: { type: 'string', enum: ['enforce', 'report'], description: 'how the quota applies here: report lets requests over it through' },
+            overQuotaKiB: { type: 'integer', format: 'int64', description: 'used + reserved above the quota (report mode lets a tenant get there); 0 within it' },
           },
         },
       },

@@ -124,13 +124,20 @@ export interface StorageReport {
   lastReconciliation?: Date;
 }
 
-/** Provisioned capacity of one tenant on one pool (KiB; quota null = unlimited). */
+/** Provisioned capacity of one tenant on one pool (KiB; quota null = unlimited), as `authzctl usage` shows it. */
 export interface TenantPoolUsage {
   systemType: SystemType;
   systemID: string;
   pool: string;
   quotaKiB: number | null;
+  /** Confirmed by the array. */
   usedKiB: number;
+  /** Held for requests the array has not confirmed yet; counts against the quota as used does. */
+  reservedKiB: number;
+  volumes: number;
+  enforcement: Enforcement;
+  /** used + reserved − quota when above it (a report-only quota lets a tenant get there), else 0. */
+  overQuotaKiB: number;
 }
 
 /**

@@ -363,7 +363,12 @@ export class KubernetesResources implements ResourceSource, StatusReporter {
     }
     if (kind === 'CSMTenant') {
       const usage = this.tenantUsage.get(name);
-      if (usage) extra.usage = usage.map((u) => ({ systemType: u.systemType, systemID: u.systemID, pool: u.pool, usedKiB: u.usedKiB, ...(u.quotaKiB !== null && { quotaKiB: u.quotaKiB }) }));
+      if (usage) {
+        extra.usage = usage.map((u) => ({
+          systemType: u.systemType, systemID: u.systemID, pool: u.pool, ...(u.quotaKiB !== null && { quotaKiB: u.quotaKiB }),
+          usedKiB: u.usedKiB, reservedKiB: u.reservedKiB, volumes: u.volumes, enforcement: u.enforcement, overQuotaKiB: u.overQuotaKiB,
+        }));
+      }
     }
     return { conditions: [ready], ...extra };
   }
