@@ -30,6 +30,8 @@ export interface Stack {
   /** https://127.0.0.1:<port> of the edge Envoy: arrays behind it, and the admin API under /proxy/. */
   edgeUrl: string;
   envoy: Started;
+  /** http://127.0.0.1:<port>/metrics of the service (its admin listener, not behind the edge). */
+  metricsUrl: string;
   /** Stops Envoy, then the service. */
   stop(): Promise<void>;
 }
@@ -76,7 +78,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
     await waitForPort(edgePort);
     await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
-    return { edgeUrl: `https://127.0.0.1:${edgePort}`, envoy, stop };
+    return { edgeUrl: `https://127.0.0.1:${edgePort}`, envoy, metricsUrl: `http://127.0.0.1:${service.adminPort!}/metrics`, stop };
   } catch (error) {
     await stop();
     throw error;

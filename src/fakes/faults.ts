@@ -7,6 +7,8 @@
 // - `hang-then-create`: held until the client gives up, then created (the array executed it late);
 // - `slow`: answered after `slowMs`, created.
 // Hangs end on the client's own timeout (Envoy's route timeout), never on a timer of ours.
+// A test can also hold the next request of a kind (`hold`) until it releases it, to make the array
+// see requests in the order a race needs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -57,10 +59,25 @@ export interface FrontedArray {
   ca: string;
 }
 
+/** A request the front keeps from the array until `release()`. */
+export interface HeldRequest {
+  /** Resolves when the request reached the front (its Check was made and it was forwarded). */
+  arrived: Promise<void>;
+  /** Passes it on to the array. */
+  release(): void;
+  /** Answers it 500 as the array would (nothing done on the array). */
+  fail(): void;
+}
+
+type RequestMatcher = (method: string, path: string) => boolean;
+
 export class FaultInjectingFront {
   /** Creates per fault injected so far. */
   readonly injected: Record<CreateFault, number> = { none: 0, fail: 0, 'create-then-hang': 0, 'hang-then-create': 0, slow: 0 };
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly holds: { matches: RequestMatcher; arrived(): void; released: Promise<'forward' | 'fail'> }[] = [];
+  /** Every hold's `fail`, so that stopping ends requests a failed test left held. */
+  private readonly releases: (() => void)[] = [];
   private server!: Server;
   private readonly upstream: Dispatcher;
 
@@ -88,12 +105,23 @@ export class FaultInjectingFront {
     return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Holds the next request that `matches` (method, path without query or trailing `/`), once. */
+  hold(matches: RequestMatcher): HeldRequest {
+    let arrived!: () => void;
+    let release!: (how: 'forward' | 'fail') => void;
+    const held: HeldRequest = { arrived: new Promise((resolve) => (arrived = resolve)), release: () => release('forward'), fail: () => release('fail') };
+    this.releases.push(held.fail);
+    this.holds.push({ matches, arrived, released: new Promise((resolve) => (release = resolve)) });
+    return held;
+  }
+
   /** Resolves once every request received so far is over, late creates included. */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   async stop(): Promise<void> {
+    for (const fail of this.releases) fail();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.idle();
@@ -111,6 +139,12 @@ export class FaultInjectingFront {
     const body = Buffer.concat(chunks);
     const gaveUp = new Promise<void>((resolve) => res.once('close', () => resolve()));
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
+    const hold = this.holds.findIndex((candidate) => candidate.matches(req.method ?? 'GET', path));
+    if (hold !== -1) {
+      const [{ arrived, released }] = this.holds.splice(hold, 1) as [(typeof this.holds)[number]];
+      arrived();
+      if ((await released) === 'fail') return answer(res, 500, this.creates.failureBody);
+    }
     const created = this.creates.createOf(req.method ?? 'GET', path, body);
     const fault = created === undefined ? 'none' : this.plan.createFault(created);
     if (created !== undefined) this.injected[fault] += 1;
