@@ -12,7 +12,7 @@ import { storageKey } from '../../resources/types.js';
 import { ArrayCheckError, ArrayLoginRefusedError, ArrayLookupError, type VolumeInfo } from '../types.js';
 import { ExpiringCache } from '../cache.js';
 import { ArrayHttp, responseJson, type ArrayStreamResponse } from '../http.js';
-import { streamedElements } from '../jsonStream.js';
+import { streamedElements, type Scalar } from '../jsonStream.js';
 import { SessionPool, type LoggedIn } from '../session.js';
 import { gatewayErrorMessage } from './errors.js';
 import { fileSystemVolumeId, objectOf, type PowerFlexObject } from './objectIds.js';
@@ -88,6 +88,8 @@ interface RawFileSystem {
   size_total?: unknown;
   storage_pool_id?: unknown;
 }
+
+const FILE_SYSTEM_FIELDS: readonly (keyof RawFileSystem)[] = ['id', 'name', 'size_total', 'storage_pool_id'];
 
 function isNotFound(response: GatewayResponse): boolean {
   return response.status === 404 || responseJson<{ errorCode?: unknown }>(response.text)?.errorCode === NOT_FOUND_ERROR_CODE;
@@ -195,7 +197,7 @@ export class PowerFlexClient {
    */
   async findVolume(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
     const response = await this.call(system, credentials, 'POST', '/api/types/Volume/instances/action/queryIdByKey', JSON.stringify({ name }));
-    if (isNotFound(response)) return (await this.fileSystems(system, credentials)).find((fs) => fs.name === name);
+    if (isNotFound(response)) return this.fileSystemNamed(system, credentials, name);
     if (response.status !== 200) throw this.lookupError(system, response);
     const id = responseJson<unknown>(response.text);
     if (typeof id !== 'string' || id === '') throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned no id for volume ${JSON.stringify(name)}`, 502);
@@ -207,26 +209,53 @@ export class PowerFlexClient {
   }
 
   /**
-   * Every volume and snapshot on the system (one call, read as a stream: a system holds up to ~131k
-   * volumes, and only the four fields the inventory needs are kept of each) and, on 4.x, every file
-   * system; pool names resolved (one more call at most).
+   * Every volume and snapshot on the system and, on 4.x, every file system: one call each, read as a
+   * stream (a system holds up to ~131k volumes, and only the four fields the inventory needs are
+   * kept of each); pool names resolved (one more call at most).
    */
   async *inventory(system: StorageSystem, credentials: ArrayCredentials): AsyncGenerator<VolumeInfo> {
-    const listing = await this.listing(system, credentials, '/api/types/Volume/instances');
+    for await (const raw of this.listed(system, credentials, '/api/types/Volume/instances', VOLUME_FIELDS, 'volume')) {
+      yield await this.volumeInfo(system, credentials, raw.id, raw);
+    }
+    if (!(await this.hasFileApi(system, credentials))) return;
+    for await (const raw of this.listed(system, credentials, '/rest/v1/file-systems?select=*', FILE_SYSTEM_FIELDS, 'file system')) {
+      yield await this.fileSystemInfo(system, credentials, raw.id, raw);
+    }
+  }
+
+  /**
+   * The 4.x file system of this name, or undefined (none on 3.x). The file API has no lookup by name
+   * (goscaleio lists them too): the listing is read as it arrives and left at the first match.
+   */
+  private async fileSystemNamed(system: StorageSystem, credentials: ArrayCredentials, name: string): Promise<VolumeInfo | undefined> {
+    if (!(await this.hasFileApi(system, credentials))) return undefined;
+    for await (const raw of this.listed(system, credentials, '/rest/v1/file-systems?select=*', FILE_SYSTEM_FIELDS, 'file system')) {
+      if (raw.name === name) return this.fileSystemInfo(system, credentials, raw.id, raw);
+    }
+    return undefined;
+  }
+
+  /** 4.x gateways (OAuth sessions) have the file API; 3.x has none. */
+  private async hasFileApi(system: StorageSystem, credentials: ArrayCredentials): Promise<boolean> {
+    return (await this.session(system, credentials)).scheme === 'bearer';
+  }
+
+  /** The objects of one listing with `fields` kept of each, read as they arrive; each has an id. */
+  private async *listed(system: StorageSystem, credentials: ArrayCredentials, path: string, fields: readonly string[], what: string): AsyncGenerator<Record<string, Scalar> & { id: string }> {
+    const listing = await this.listing(system, credentials, path);
     try {
-      for await (const raw of streamedElements(listing, VOLUME_FIELDS)) {
-        if (typeof raw.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a volume without an id`, 502);
-        yield await this.volumeInfo(system, credentials, raw.id, raw);
+      for await (const raw of streamedElements(listing, fields)) {
+        if (typeof raw.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a ${what} without an id`, 502);
+        yield raw as Record<string, Scalar> & { id: string };
       }
     } catch (error) {
       if (error instanceof ArrayLookupError) throw error;
-      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable volume list: ${(error as Error).message}`, 502, { cause: error });
+      throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable ${what} list: ${(error as Error).message}`, 502, { cause: error });
     } finally {
       // Stopped early (a consumer's return, an unreadable element): dump() reads at most 128 KiB
       // more, then closes the body with its error swallowed.
       await listing.dump();
     }
-    yield* await this.fileSystems(system, credentials);
   }
 
   /** A GET answered 200 whose body is left to the caller to stream; a 401 logs in again once, as `call`. */
@@ -254,19 +283,6 @@ export class PowerFlexClient {
     }
     const raw = responseJson<RawFileSystem>(await this.expectOk(system, credentials, 'GET', `/rest/v1/file-systems/${encodeURIComponent(fileSystemId)}?select=*`));
     return this.fileSystemInfo(system, credentials, fileSystemId, raw);
-  }
-
-  /** Every file system of a 4.x gateway (none on 3.x, which has no file API). */
-  private async fileSystems(system: StorageSystem, credentials: ArrayCredentials): Promise<VolumeInfo[]> {
-    if ((await this.session(system, credentials)).scheme !== 'bearer') return [];
-    const listed = responseJson<unknown>(await this.expectOk(system, credentials, 'GET', '/rest/v1/file-systems?select=*'));
-    if (!Array.isArray(listed)) throw new ArrayLookupError(`PowerFlex system ${system.systemID} returned an unreadable file system list`, 502);
-    const fileSystems: VolumeInfo[] = [];
-    for (const raw of listed as RawFileSystem[]) {
-      if (typeof raw?.id !== 'string') throw new ArrayLookupError(`PowerFlex system ${system.systemID} listed a file system without an id`, 502);
-      fileSystems.push(await this.fileSystemInfo(system, credentials, raw.id, raw));
-    }
-    return fileSystems;
   }
 
   private async fileSystemInfo(system: StorageSystem, credentials: ArrayCredentials, id: string, raw: RawFileSystem | undefined): Promise<VolumeInfo> {
