@@ -10,7 +10,7 @@ import path from 'node:path';
 import { CoordinationV1Api, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { envoyServices } from '../src/check/protos.js';
 import type { CheckResponseMessage } from '../src/check/wire.js';
-import { FakePowerFlexGateway } from '../src/fakes/powerflex/gateway.js';
+import { DEFAULT_POOLS, FakePowerFlexGateway } from '../src/fakes/powerflex/gateway.js';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlPlane.js';
 import { freePort } from '../src/harness/ports.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -29,8 +29,7 @@ const NS = 'storage-authz';
 const KID = 'k1';
 const SIGNING_SECRET = 'Kubernetes-Controller-Test-Secret-4c1e9a7f';
 const ROLE = 'bronze-8g';
-/** The fake gateway's pool `bronze`. */
-const BRONZE_POOL_ID = '3df6b86600000000';
+const BRONZE_POOL_ID = DEFAULT_POOLS.find((pool) => pool.name === 'bronze')!.id;
 const GIB = 1024 * 1024;
 
 describe('serve --resources kubernetes (real kube-apiserver)', function () {

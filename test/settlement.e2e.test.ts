@@ -8,14 +8,14 @@ import { PowerFlexDriver } from '../src/demo/driver.js';
 import { startStack, type Stack } from '../src/demo/stack.js';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { FaultInjectingFront, POWERFLEX_CREATES } from '../src/fakes/faults.js';
-import { FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { DEFAULT_POOLS, DEFAULT_SDCS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { waitFor } from '../src/harness/wait.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import { sampleValue, samples } from './support/prometheus.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 
-const BRONZE_ID = '3df6b86600000000';
-const SDC_ID = '34e49c2000000004';
+const BRONZE_ID = DEFAULT_POOLS.find((pool) => pool.name === 'bronze')!.id;
+const SDC_ID = DEFAULT_SDCS[0]!.id;
 const TENANT = 'ta';
 
 describe('settlement races through the edge (serve on Redis, fake PowerFlex behind the fault front)', function () {

@@ -108,6 +108,9 @@ export const DEFAULT_POOLS: FakePool[] = [
   { id: '3df6b86700000001', name: 'silver', protectionDomainId: PROTECTION_DOMAIN_ID, maxCapacityInKb: 1024 * GIB_IN_KIB },
 ];
 
+/** One approved SDC, `worker-1`. */
+export const DEFAULT_SDCS: FakeSdc[] = [{ id: '34e49c2000000004', sdcGuid: 'A1B2C3D4-0000-0000-0000-000000000004', name: 'worker-1', sdcIp: '10.0.0.4', sdcApproved: true }];
+
 export const DEFAULT_NAS_SERVERS: FakeNasServer[] = [
   { id: '64132f37-d33e-9d8c-9f12-9e5b3d4c2a10', name: 'nas-1', storagePoolId: DEFAULT_POOLS[0]!.id, protectionDomainId: PROTECTION_DOMAIN_ID },
 ];
@@ -157,7 +160,7 @@ export class FakePowerFlexGateway extends FakeArrayServer {
     this.refreshTokenTtlMs = options.refreshTokenTtlMs ?? 30 * 60_000;
     this.pools = options.pools ?? DEFAULT_POOLS;
     this.nasServers = options.nasServers ?? DEFAULT_NAS_SERVERS;
-    for (const sdc of options.sdcs ?? [{ id: '34e49c2000000004', sdcGuid: 'A1B2C3D4-0000-0000-0000-000000000004', name: 'worker-1', sdcIp: '10.0.0.4', sdcApproved: true }]) {
+    for (const sdc of options.sdcs ?? DEFAULT_SDCS) {
       this.sdcById.set(sdc.id, { ...sdc });
     }
   }
