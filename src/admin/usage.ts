@@ -4,28 +4,17 @@ import type { UsageRow, VolumeRow, VolumeState } from '../ledger/types.js';
 import type { DriftTally } from '../reconcile/types.js';
 import { effectiveQuota } from '../pipeline/policy/decisions.js';
 import { enforcementOf } from '../pipeline/authorize/enforcement.js';
-import type { Enforcement, ResourceSnapshot, Role, SystemType } from '../resources/types.js';
+import type { ResourceSnapshot, Role, SystemType, TenantPoolUsage } from '../resources/types.js';
 
-export interface UsageReportRow {
+/** A tenant's pool as the CSMTenant status shows it, and what only the admin API adds. */
+export interface UsageReportRow extends TenantPoolUsage {
   tenant: string;
-  systemType: SystemType;
-  systemID: string;
-  pool: string;
   /** Roles of the tenant that grant this pool; empty when capacity is held in a pool no role grants any more. */
   roles: string[];
-  /** null = unlimited (a role with quota 0); 0 with no roles = nothing may be created here. */
-  quotaKiB: number | null;
-  usedKiB: number;
-  reservedKiB: number;
   /** quota − used − reserved, never below 0; null when unlimited. */
   freeKiB: number | null;
-  volumes: number;
   /** What the last reconciliation of the system found for this tenant and pool (all zero: ledger == array). */
   drift: DriftCounts;
-  /** How quota denials apply here (pipeline/authorize/enforcement.ts): `report` lets them through. */
-  enforcement: Enforcement;
-  /** used + reserved − quota when above it (report mode lets a tenant get there), else 0. */
-  overQuotaKiB: number;
 }
 
 export interface DriftCounts {

@@ -24,8 +24,9 @@ export function knownFields(names: readonly string[]): KnownFields {
 }
 
 /**
- * The body as a JSON object, or a message saying why it is not one: not JSON, not an object, a key
- * repeated in one object (exactly or up to case), or a key that differs only by case from a known field.
+ * The body as a JSON object, or a message saying why it is not one: not JSON, not an object, nested
+ * deeper than MAX_DEPTH, a key repeated in one object (exactly or up to case), or a key that differs
+ * only by case from a known field.
  */
 export function strictJsonObject(body: Buffer, known: KnownFields): Record<string, unknown> | string {
   const text = body.toString('utf8');

@@ -75,9 +75,8 @@ export class FaultInjectingFront {
   /** Creates per fault injected so far. */
   readonly injected: Record<CreateFault, number> = { none: 0, fail: 0, 'create-then-hang': 0, 'hang-then-create': 0, slow: 0 };
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly holds: { matches: RequestMatcher; arrived(): void; released: Promise<'forward' | 'fail'> }[] = [];
-  /** Every hold's `fail`, so that stopping ends requests a failed test left held. */
-  private readonly releases: (() => void)[] = [];
+  /** Every hold asked for; `taken` once a request matched it (stopping fails them all: a failed test may leave one held). */
+  private readonly holds: { matches: RequestMatcher; taken: boolean; arrived(): void; outcome: Promise<'forward' | 'fail'>; fail(): void }[] = [];
   private server!: Server;
   private readonly upstream: Dispatcher;
 
@@ -108,10 +107,9 @@ export class FaultInjectingFront {
   /** Holds the next request that `matches` (method, path without query or trailing `/`), once. */
   hold(matches: RequestMatcher): HeldRequest {
     let arrived!: () => void;
-    let release!: (how: 'forward' | 'fail') => void;
-    const held: HeldRequest = { arrived: new Promise((resolve) => (arrived = resolve)), release: () => release('forward'), fail: () => release('fail') };
-    this.releases.push(held.fail);
-    this.holds.push({ matches, arrived, released: new Promise((resolve) => (release = resolve)) });
+    let settle!: (how: 'forward' | 'fail') => void;
+    const held: HeldRequest = { arrived: new Promise((resolve) => (arrived = resolve)), release: () => settle('forward'), fail: () => settle('fail') };
+    this.holds.push({ matches, taken: false, arrived, outcome: new Promise((resolve) => (settle = resolve)), fail: held.fail });
     return held;
   }
 
@@ -121,7 +119,7 @@ export class FaultInjectingFront {
   }
 
   async stop(): Promise<void> {
-    for (const fail of this.releases) fail();
+    for (const hold of this.holds) hold.fail();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.idle();
@@ -139,11 +137,11 @@ export class FaultInjectingFront {
     const body = Buffer.concat(chunks);
     const gaveUp = new Promise<void>((resolve) => res.once('close', () => resolve()));
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
-    const hold = this.holds.findIndex((candidate) => candidate.matches(req.method ?? 'GET', path));
-    if (hold !== -1) {
-      const [{ arrived, released }] = this.holds.splice(hold, 1) as [(typeof this.holds)[number]];
-      arrived();
-      if ((await released) === 'fail') return answer(res, 500, this.creates.failureBody);
+    const hold = this.holds.find((candidate) => !candidate.taken && candidate.matches(req.method ?? 'GET', path));
+    if (hold) {
+      hold.taken = true;
+      hold.arrived();
+      if ((await hold.outcome) === 'fail') return answer(res, 500, this.creates.failureBody);
     }
     const created = this.creates.createOf(req.method ?? 'GET', path, body);
     const fault = created === undefined ? 'none' : this.plan.createFault(created);

@@ -124,19 +124,21 @@ export interface StorageReport {
   lastReconciliation?: Date;
 }
 
-/** Provisioned capacity of one tenant on one pool (KiB; quota null = unlimited), as `authzctl usage` shows it. */
+/** Provisioned capacity of one tenant on one pool, in KiB (admin/usage.ts computes it). */
 export interface TenantPoolUsage {
   systemType: SystemType;
   systemID: string;
   pool: string;
+  /** null = unlimited (a role with quota 0); 0 with no roles = nothing may be created here. */
   quotaKiB: number | null;
   /** Confirmed by the array. */
   usedKiB: number;
   /** Held for requests the array has not confirmed yet; counts against the quota as used does. */
   reservedKiB: number;
   volumes: number;
+  /** How quota denials apply here (pipeline/authorize/enforcement.ts): `report` lets them through. */
   enforcement: Enforcement;
-  /** used + reserved − quota when above it (a report-only quota lets a tenant get there), else 0. */
+  /** used + reserved − quota when above it (report mode lets a tenant get there), else 0. */
   overQuotaKiB: number;
 }
 
