@@ -1,15 +1,17 @@
 // `tsx bench/compare.ts <rounds> <read,create> <checkout>…`: the decision service of several checkouts
 // (`.` = this one; others e.g. `git worktree add --detach /tmp/base main`, node_modules linked) side
 // by side in one run with the floor, each on CPU 1, saturation rounds interleaved (CheckRunner), so
-// a change's CPU per decision is read against its parent under the same load. Prints CPU µs per
-// decision (median and every round) and throughput. Not part of `npm run bench`.
+// a change's CPU per decision is read against its parent under the same load. Each checkout is
+// compiled first and run as JavaScript, as `npm run bench` does. Prints CPU µs per decision (median
+// and every round) and throughput. Not part of `npm run bench`.
 import os from 'node:os';
+import path from 'node:path';
 import { parseServeConfig } from '../src/serve/config.js';
 import { SIGNING_KEY_ID } from '../src/demo/workspace.js';
 import { startRedis } from '../test/support/redis.js';
 import { CheckRunner, type Scenario } from './sections/check.js';
 import { startArraySide } from './servers/our-service.js';
-import { pin, startNodeProcess } from './support/spawn.js';
+import { buildCompiled, pin, startNodeProcess } from './support/spawn.js';
 import { tenantToken } from './world.js';
 
 const rounds = Number(process.argv[2] ?? 3);
@@ -18,6 +20,7 @@ const checkouts = process.argv.slice(4);
 const stops: Array<() => Promise<void>> = [];
 try {
   pin(process.pid, '0');
+  for (const checkout of new Set(['.', ...checkouts])) buildCompiled(path.resolve(checkout));
   const array = await startArraySide();
   stops.push(() => array.stop());
   const redis = await startRedis();
@@ -31,10 +34,9 @@ try {
   const token = await tenantToken(world, workspace.signingKeys, workspace.roleName);
   const loadgen = await startNodeProcess('bench/loadgen/worker.ts', [], { cpus: '0' });
   stops.push(() => loadgen.stop());
-  const rel = (p: string) => `../../..${p}`;
   const services: Array<{ name: string; pid: number; port?: number }> = [];
   for (const checkout of checkouts) {
-    const svc = await startNodeProcess(checkout === '.' ? 'bench/servers/ours.ts' : rel(`${checkout}/bench/servers/ours.ts`), [JSON.stringify(config)], { cpus: '1' });
+    const svc = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: '1', root: path.resolve(checkout) });
     stops.push(() => svc.stop());
     services.push({ name: checkout === '.' ? 'head' : checkout.split('/').pop()!, pid: svc.pid, port: svc.port });
   }

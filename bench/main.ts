@@ -25,7 +25,7 @@ import { runScaleSection, type ScalePlan, type ScaleResult } from './sections/sc
 import { runSoak, type SoakPlan, type SoakResult } from './sections/soak.js';
 import { shippedEnv, shippedNodeArgs, startArraySide, startOurService } from './servers/our-service.js';
 import { startRedis } from '../test/support/redis.js';
-import { pin, startNodeProcess } from './support/spawn.js';
+import { buildCompiled, pin, startNodeProcess } from './support/spawn.js';
 
 const SECTIONS = ['check', 'peer', 'envoy', 'dell', 'scale', 'soak', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -82,6 +82,8 @@ async function main(): Promise<void> {
   log(`bench: ${machine.cores} × ${machine.cpuModel}, load average ${machine.loadAverageAtStart.toFixed(2)}; sections ${[...only].join(',')}${options.quick ? ' (quick)' : ''}`);
   // The runner hosts the fake array; it belongs with the load generator, off the servers' CPU.
   pin(process.pid, LOADGEN_CPUS);
+  log('compiling (tsc): the measured processes run the JavaScript the image ships');
+  buildCompiled();
   const array = await startArraySide();
   stops.push(() => array.stop());
   const { world } = array;
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   const collectProfile = async (section: string, service: { pid: number; stop(): Promise<void> }): Promise<void> => {
     await service.stop();
     if (!options.profile) return;
-    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (tsx's loader is another).
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread.
     const file = readdirSync(profileDir).find((f) => f.includes(`.${service.pid}.0.`) && f.endsWith('.cpuprofile'));
     if (file) profiles[section] = { file: path.join('bench/results/profiles', file), ...summariseProfileFile(path.join(profileDir, file)) };
   };

@@ -13,10 +13,10 @@ import { renderAccessTokenSds, renderTokenPathRuntime } from '../../src/sidecar/
 import { silentLogger } from '../../src/telemetry/log.js';
 import { mintTokenPair } from '../../src/tokens/mint.js';
 import { freePort, waitForPort } from '../../src/harness/ports.js';
-import { envoyBin, repoRoot } from '../../src/harness/tools.js';
+import { envoyBin } from '../../src/harness/tools.js';
 import type { ArraySide } from '../servers/our-service.js';
 import { childPids } from '../support/procfs.js';
-import { startPinned, type PinnedProcess } from '../support/spawn.js';
+import { compiledEntry, startPinned, type PinnedProcess } from '../support/spawn.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
 
 const PLUGIN = 'csi-vxflexos';
@@ -45,7 +45,7 @@ export async function startRealSidecar(array: ArraySide, edgePort: number, cpus:
   writeFileSync(path.join(tokensDir, 'access'), access, { mode: 0o600 });
   writeFileSync(path.join(tokensDir, 'refresh'), refresh, { mode: 0o600 });
   const sidecar = startPinned(cpus, process.execPath, [
-    '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar',
+    compiledEntry('src/main.ts'), 'sidecar',
     '--proxy-host', `127.0.0.1:${edgePort}`, '--plugin', PLUGIN,
     '--driver-config', path.join(dir, 'driver-config.yaml'), '--tokens-dir', tokensDir,
     '--ca-file', workspace.edgeCertFile, '--envoy-bin', envoyBin,
