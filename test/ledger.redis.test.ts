@@ -129,6 +129,20 @@ describe('redis ledger', () => {
       expect(holds.reduce((sum, hold) => sum + hold.sizeKiB, 0)).to.equal((count * (count + 1)) / 2);
     });
 
+    it("lists every volume of a scope as large as a whole PowerFlex system's (130,000 committed volumes)", async () => {
+      // The scope enters storage-authz:scopes with a reservation; the rest is seeded as committed volumes.
+      await approved(ledger, 'first', 1);
+      const count = 130_000;
+      for (let start = 0; start < count; start += 10_000) {
+        const fields: Record<string, string> = {};
+        for (let i = start; i < start + 10_000; i++) Object.assign(fields, { [`vol:pf-${i}:approved`]: '1', [`vol:pf-${i}:capacity`]: '8', [`vol:pf-${i}:created`]: '1' });
+        await raw.hset(dataKey, fields);
+      }
+      const rows = await ledger.volumes('tenant-1');
+      expect(rows).to.have.length(count + 1);
+      expect(rows.filter((row) => row.state === 'committed').reduce((sum, row) => sum + row.sizeKiB, 0)).to.equal(8 * count);
+    });
+
     it('writes the reason of every repair to the scope audit stream', async () => {
       await ledger.recordPresent(scope, 'found', 8 * GiB, 'on the array with the tenant prefix, not charged');
       await ledger.recordAbsent(scope, 'found', 'in the ledger, not on the array');

@@ -3,6 +3,7 @@
 // unreachable or slow every call rejects with LedgerUnavailableError (the decision becomes a 503),
 // nothing is queued for later, and the client keeps reconnecting so decisions resume on their own.
 import { readFileSync } from 'node:fs';
+import { setImmediate as turn } from 'node:timers/promises';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import type { Quota, SystemType } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
@@ -100,8 +101,15 @@ type ScriptCall = (...keysThenArgs: string[]) => unknown;
 
 /** Keys outside Dell's layout; see the README "Ledger" section. */
 const PENDING_KEY = 'storage-authz:pending';
-/** Fields per HSCAN page of a scope's hash; holds per page of `pending()` (parsed, sizes in one pipeline). */
+/** Fields per HSCAN page of a scope's hash. */
 const PAGE = 2000;
+/** Holds per page of `pending()`, parsed and their sizes asked in one pipeline before the event loop gets a turn. */
+const HOLDS_PER_PAGE = 500;
+/**
+ * Rows built from a gathered scope before decisions on the event loop get a turn: building the
+ * 10^5 rows of a large scope in one go held the loop for about 400 ms, each reconciliation pass.
+ */
+const ROWS_PER_TURN = 5000;
 const SCOPES_KEY = 'storage-authz:scopes';
 /** Reconciliation: `SET NX PX` lease per system, and one hash field per system holding its last report (JSON). */
 const RECONCILE_LEASE_KEY = 'storage-authz:reconcile-lease';
@@ -321,7 +329,9 @@ export class RedisLedger implements Ledger, ReconcileStore {
   async volumes(tenant?: string): Promise<VolumeRow[]> {
     return this.available(async () => {
       const rows: VolumeRow[] = [];
-      for (const scope of await this.scopesOf(tenant)) rows.push(...(await this.volumesOfScope(scope)));
+      // Not push(...scopeRows): spreading a scope of about 125,000 rows or more into arguments throws
+      // a RangeError (call stack size), and a PowerFlex system holds up to ~131k volumes.
+      for (const scope of await this.scopesOf(tenant)) for (const row of await this.volumesOfScope(scope)) rows.push(row);
       return rows;
     });
   }
@@ -338,20 +348,20 @@ export class RedisLedger implements Ledger, ReconcileStore {
       for (let i = 0; i < flat.length; i += 2) volumes.add(flat[i]!, flat[i + 1]!);
       cursor = next;
     } while (cursor !== '0');
-    return volumes.rows(scope);
+    return volumes.rows(scope, ROWS_PER_TURN);
   }
 
   async pending(olderThanMs: number): Promise<PendingHold[]> {
     assertAgeMs(olderThanMs);
     return this.available(async () => {
       const flat = await this.client.zrangebyscore(PENDING_KEY, '-inf', this.now() - olderThanMs, 'WITHSCORES');
-      // Pages of PAGE holds, each parsed and its sizes asked in one pipeline: parsing 10^5
+      // Pages of HOLDS_PER_PAGE holds, each parsed and its sizes asked in one pipeline: parsing 10^5
       // holds and sending one pipeline of 10^5 commands stalled every decision on this event loop for
       // about two seconds (the resolver, each reconciliation pass and each /metrics scrape read them).
       const holds: PendingHold[] = [];
-      for (let start = 0; start < flat.length; start += 2 * PAGE) {
+      for (let start = 0; start < flat.length; start += 2 * HOLDS_PER_PAGE) {
         const page: Omit<PendingHold, 'sizeKiB'>[] = [];
-        for (let i = start; i < Math.min(flat.length, start + 2 * PAGE); i += 2) {
+        for (let i = start; i < Math.min(flat.length, start + 2 * HOLDS_PER_PAGE); i += 2) {
           const [systemType, systemID, pool, tenant, volume, generation, marker] = JSON.parse(flat[i]!) as string[];
           const scope = { systemType, systemID, pool, tenant } as QuotaScope;
           const kind = HOLD_MARKERS[marker ?? ''];
@@ -492,6 +502,10 @@ async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
   });
 }
 
+const [APPROVED, DELETED, CREATED, DELETING] = [1, 2, 4, 8];
+/** The attributes a volume's state depends on, as bits (VolumeFields). */
+const STATE_ATTRIBUTES: ReadonlyMap<string, number> = new Map([['approved', APPROVED], ['deleted', DELETED], ['created', CREATED], ['deleting', DELETING]]);
+
 /**
  * The volumes in one scope's data hash, by the scripts' rule: `approved` makes a volume, `deleted`
  * (kept by Dell v1) makes it absent, `created` makes it committed, and `deleting` marks a delete in
@@ -499,8 +513,11 @@ async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
  * field by field from HSCAN pages.
  */
 class VolumeFields {
-  /** Per volume name, its attributes seen and its capacity. */
-  private readonly byName = new Map<string, { attributes: Set<string>; capacity?: string }>();
+  /**
+   * Per volume name, the attributes seen that decide its state (STATE_ATTRIBUTES' bits) and its
+   * capacity: bits, not a Set per volume, so gathering a scope of 10^5 volumes allocates little.
+   */
+  private readonly byName = new Map<string, { seen: number; capacity?: string }>();
 
   /** One field of the hash (HSCAN may repeat a field; a repeat changes nothing). */
   add(field: string, value: string): void {
@@ -509,23 +526,28 @@ class VolumeFields {
     if (!field.startsWith('vol:') || split <= 4) return;
     const name = field.slice(4, split);
     let volume = this.byName.get(name);
-    if (!volume) this.byName.set(name, (volume = { attributes: new Set() }));
+    if (!volume) this.byName.set(name, (volume = { seen: 0 }));
     const attribute = field.slice(split + 1);
-    volume.attributes.add(attribute);
+    volume.seen |= STATE_ATTRIBUTES.get(attribute) ?? 0;
     if (attribute === 'capacity') volume.capacity = value;
   }
 
-  rows(scope: QuotaScope): VolumeRow[] {
+  /** The rows, `perTurn` at a time before the event loop gets a turn. */
+  async rows(scope: QuotaScope, perTurn: number): Promise<VolumeRow[]> {
     const rows: VolumeRow[] = [];
-    for (const [name, { attributes, capacity }] of this.byName) {
+    let built = 0;
+    for (const [name, { seen, capacity }] of this.byName) {
+      if (++built % perTurn === 0) await turn();
       // No capacity: reserved or removed while the scan ran (HSCAN may or may not see a field changed meanwhile).
-      if (!attributes.has('approved') || attributes.has('deleted') || capacity === undefined) continue;
-      const state = attributes.has('deleting') ? 'deleting' : attributes.has('created') ? 'committed' : 'reserved';
-      rows.push({ ...scope, volume: name, sizeKiB: Number(capacity), state });
+      if (!(seen & APPROVED) || seen & DELETED || capacity === undefined) continue;
+      const state = seen & DELETING ? 'deleting' : seen & CREATED ? 'committed' : 'reserved';
+      // Spelled out, not `...scope`: one object shape, built 10^5 times for a large scope.
+      rows.push({ systemType: scope.systemType, systemID: scope.systemID, pool: scope.pool, tenant: scope.tenant, volume: name, sizeKiB: Number(capacity), state });
     }
     return rows;
   }
 }
+
 
 function parseScopeMember(member: string): QuotaScope {
   const [systemType, systemID, pool, tenant] = member.split(':');
