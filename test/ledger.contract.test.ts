@@ -592,6 +592,22 @@ function ledgerContract(backend: LedgerBackend): void {
       it('rejects a negative age', async () => {
         await expectInputError(ledger.pending(-1));
       });
+
+      it('counts the holds of each kind and dates the oldest, as pending() lists them', async () => {
+        expect(await ledger.holdSummary()).to.deep.equal({ counts: { reservation: 0, deletion: 0, resize: 0 }, oldestSince: undefined });
+        await approvedId(ledger, scope, 'reserved', GiB);
+        const oldest = clock;
+        clock += 5_000;
+        await createVolume(ledger, scope, 'deleting', GiB);
+        await deletionId(ledger, scope, 'deleting');
+        await createVolume(ledger, otherTenant, 'growing', GiB);
+        expect((await ledger.beginResize(otherTenant, 'growing', 2 * GiB, limited(100 * GiB))).status).to.equal('approved');
+        const summary = await ledger.holdSummary();
+        expect(summary).to.deep.equal({ counts: { reservation: 1, deletion: 1, resize: 1 }, oldestSince: oldest });
+        const listed = await ledger.pending(0);
+        expect(listed.map((hold) => hold.kind).sort()).to.deep.equal(['deletion', 'reservation', 'resize']);
+        expect(Math.min(...listed.map((hold) => hold.since))).to.equal(summary.oldestSince);
+      });
     });
 
     describe('volumes', () => {

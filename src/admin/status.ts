@@ -34,7 +34,7 @@ export async function replicaStatus(sources: StatusSources): Promise<ReplicaStat
   let ledger: ReplicaStatus['ledger'];
   let reconciliation: ReplicaStatus['reconciliation'] = [];
   try {
-    const pending = await sources.ledger.pending(0);
+    const { counts } = await sources.ledger.holdSummary();
     reconciliation = (await sources.ledger.driftReports()).map((report) => ({
       system: `${report.systemType}/${report.systemID}`,
       at: new Date(report.at).toISOString(),
@@ -43,7 +43,7 @@ export async function replicaStatus(sources: StatusSources): Promise<ReplicaStat
       ...(report.findingsTotal > report.findings.length && { listed: report.findings.length }),
       ...(report.error && { error: report.error }),
     }));
-    ledger = { backend: sources.ledgerBackend, reachable: true, pendingHolds: pending.length };
+    ledger = { backend: sources.ledgerBackend, reachable: true, pendingHolds: counts.reservation + counts.deletion + counts.resize };
   } catch (error) {
     ledger = { backend: sources.ledgerBackend, reachable: false, error: (error as Error).message };
   }

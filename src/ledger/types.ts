@@ -108,6 +108,12 @@ export interface VolumeRow extends QuotaScope {
   state: VolumeState;
 }
 
+/** The unsettled holds counted by kind, and when the oldest was made or last found (Unix ms; none: no hold). */
+export interface HoldSummary {
+  counts: Record<HoldKind, number>;
+  oldestSince: number | undefined;
+}
+
 /** A hold not yet settled: a reservation, a deletion or a resize. */
 export interface PendingHold {
   kind: HoldKind;
@@ -181,6 +187,11 @@ export interface Ledger {
   volumes(tenant?: string): Promise<VolumeRow[]>;
   /** Holds (of every kind) still unsettled after `olderThanMs`, oldest first. */
   pending(olderThanMs: number): Promise<PendingHold[]>;
+  /**
+   * How many holds of each kind are unsettled, and the oldest's time: what /metrics and the status
+   * report, without reading each hold's size as `pending` does.
+   */
+  holdSummary(): Promise<HoldSummary>;
   close(): Promise<void>;
 }
 

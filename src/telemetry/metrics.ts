@@ -221,15 +221,9 @@ export class ServiceMetrics implements DecisionMetrics {
     );
     meter.addBatchObservableCallback(
       guarded('pending holds', async (observer: BatchObservableResult) => {
-        const holds = await sources.ledger.pending(0);
-        const counts: Record<string, number> = { reservation: 0, deletion: 0, resize: 0 };
-        let oldest = Infinity;
-        for (const hold of holds) {
-          counts[hold.kind] = (counts[hold.kind] ?? 0) + 1;
-          oldest = Math.min(oldest, hold.since);
-        }
+        const { counts, oldestSince } = await sources.ledger.holdSummary();
         for (const [kind, count] of Object.entries(counts)) observer.observe(holdsPending, count, { kind });
-        observer.observe(holdsAge, holds.length === 0 ? 0 : Math.max(0, (now() - oldest) / 1000));
+        observer.observe(holdsAge, oldestSince === undefined ? 0 : Math.max(0, (now() - oldestSince) / 1000));
       }),
       [holdsPending, holdsAge],
     );

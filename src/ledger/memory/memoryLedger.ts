@@ -6,6 +6,7 @@ import { decodeReservationId, encodeReservationId, type ReservationRef } from '.
 import type {
   BeginDeleteResult,
   HoldKind,
+  HoldSummary,
   Ledger,
   PendingHold,
   PresentRepair,
@@ -270,6 +271,23 @@ export class MemoryLedger implements Ledger, ReconcileStore {
       }
     }
     return found.sort((a, b) => a.since - b.since);
+  }
+
+  async holdSummary(): Promise<HoldSummary> {
+    const counts = { reservation: 0, deletion: 0, resize: 0 };
+    let oldestSince: number | undefined;
+    const count = (kind: HoldKind, since: number) => {
+      counts[kind] += 1;
+      oldestSince = Math.min(oldestSince ?? since, since);
+    };
+    for (const record of this.scopes.values()) {
+      for (const volume of record.volumes.values()) {
+        if (volume.state === 'reserved') count('reservation', volume.since);
+        if (volume.deleting) count('deletion', volume.deleting.since);
+        if (volume.resize) count('resize', volume.resize.since);
+      }
+    }
+    return { counts, oldestSince };
   }
 
   async claimReconcile(systemType: SystemType, systemID: string, _holder: string, ttlMs: number): Promise<boolean> {

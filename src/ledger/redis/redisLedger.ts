@@ -15,6 +15,7 @@ import {
   LedgerUnavailableError,
   type BeginDeleteResult,
   type HoldKind,
+  type HoldSummary,
   type Ledger,
   type PendingHold,
   type PresentRepair,
@@ -362,12 +363,9 @@ export class RedisLedger implements Ledger, ReconcileStore {
       for (let start = 0; start < flat.length; start += 2 * HOLDS_PER_PAGE) {
         const page: Omit<PendingHold, 'sizeKiB'>[] = [];
         for (let i = start; i < Math.min(flat.length, start + 2 * HOLDS_PER_PAGE); i += 2) {
-          const [systemType, systemID, pool, tenant, volume, generation, marker] = JSON.parse(flat[i]!) as string[];
-          const scope = { systemType, systemID, pool, tenant } as QuotaScope;
-          const kind = HOLD_MARKERS[marker ?? ''];
-          if (!kind) continue;
-          const id = encodeReservationId({ kind, scope, volume: volume!, generation: Number(generation) });
-          page.push({ kind, id, scope, volume: volume!, since: Number(flat[i + 1]) });
+          const hold = parseHoldMember(flat[i]!);
+          if (!hold) continue;
+          page.push({ kind: hold.kind, id: encodeReservationId(hold), scope: hold.scope, volume: hold.volume, since: Number(flat[i + 1]) });
         }
         if (page.length === 0) continue;
         const pipeline = this.client.pipeline();
@@ -376,6 +374,23 @@ export class RedisLedger implements Ledger, ReconcileStore {
         page.forEach((entry, i) => holds.push({ ...entry, sizeKiB: Number(sizes[i]) }));
       }
       return holds;
+    });
+  }
+
+  async holdSummary(): Promise<HoldSummary> {
+    return this.available(async () => {
+      // Oldest first; no sizes asked, as pending() must.
+      const flat = await this.client.zrange(PENDING_KEY, '0', '-1', 'WITHSCORES');
+      const counts = { reservation: 0, deletion: 0, resize: 0 };
+      let oldestSince: number | undefined;
+      for (let i = 0; i < flat.length; i += 2) {
+        if (i > 0 && i % (2 * HOLDS_PER_PAGE) === 0) await turn();
+        const kind = parseHoldMember(flat[i]!)?.kind;
+        if (!kind) continue;
+        counts[kind] += 1;
+        oldestSince ??= Number(flat[i + 1]);
+      }
+      return { counts, oldestSince };
     });
   }
 
@@ -492,6 +507,14 @@ async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A member of the pending set (scripts.ts pendingMember); undefined for a marker this version does not know. */
+function parseHoldMember(member: string): ReservationRef | undefined {
+  const [systemType, systemID, pool, tenant, volume, generation, marker] = JSON.parse(member) as string[];
+  const kind = HOLD_MARKERS[marker ?? ''];
+  if (!kind) return undefined;
+  return { kind, scope: { systemType, systemID, pool, tenant } as QuotaScope, volume: volume!, generation: Number(generation) };
 }
 
 async function execPipeline(pipeline: ChainableCommander): Promise<unknown[]> {
