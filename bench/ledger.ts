@@ -10,6 +10,7 @@ import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import type { Ledger, QuotaScope, ReservationId } from '../src/ledger/types.js';
 import { startRedis, waitUntilReplicasAcknowledge } from '../test/support/redis.js';
 import { LatencyRecorder, type LatencySummary } from './loadgen/stats.js';
+import { numberFlag } from './support/flags.js';
 
 export interface LedgerBenchOptions {
   /** Calls per phase. Default 5000. */
@@ -161,12 +162,7 @@ export function formatLedgerBench(result: LedgerBenchResult): string {
   return lines.join('\n');
 }
 
-function flag(name: string): number | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? Number(process.argv[index + 1]) : undefined;
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = await runLedgerBench({ operations: flag('--operations'), concurrency: flag('--concurrency') });
+  const result = await runLedgerBench({ operations: numberFlag('--operations'), concurrency: numberFlag('--concurrency') });
   console.log(formatLedgerBench(result));
 }

@@ -11,15 +11,12 @@ import { start } from '../src/harness/process.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { startRedis } from '../test/support/redis.js';
 import { BRONZE, reconcileWorkspace } from '../test/support/reconcileWorkspace.js';
+import { numberFlag } from './support/flags.js';
 import type { PassesJob, PassFigures } from './support/reconcilePasses.js';
 import { buildCompiled, compiledEntry } from './support/spawn.js';
 
-const flag = (name: string, fallback: number): number => {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const volumes = flag('--volumes', 100_000);
-const passes = flag('--passes', 3);
+const volumes = numberFlag('--volumes') ?? 100_000;
+const passes = numberFlag('--passes') ?? 3;
 const committed = process.argv.includes('--committed');
 
 buildCompiled();

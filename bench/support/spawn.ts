@@ -30,6 +30,8 @@ export interface NodeProcessOptions {
   /** Extra node flags, e.g. --expose-gc, --cpu-prof. */
   nodeArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The checkout whose compiled build runs (default this one). */
+  root?: string;
 }
 
 /**
@@ -48,16 +50,16 @@ export function buildCompiled(root: string = repoRoot): void {
   }
 }
 
-/** Where `npm run build` (buildCompiled) puts the JavaScript of a TypeScript file of `root`. */
+/** Where `npm run build` (buildCompiled) puts the JavaScript of a TypeScript file (relative to `root`). */
 export function compiledEntry(entry: string, root: string = repoRoot): string {
-  return path.join(root, 'dist', path.relative(root, path.resolve(root, entry)).replace(/\.ts$/, '.js'));
+  return path.join(root, 'dist', entry.replace(/\.ts$/, '.js'));
 }
 
 /**
  * Runs the compiled JavaScript of a TypeScript entry (`bench/…` or `src/…`, of this checkout or of
  * `root`; buildCompiled first) as a child with IPC; resolves once it is ready.
  */
-export async function startNodeProcess(entry: string, args: string[], options: NodeProcessOptions & { root?: string } = {}): Promise<NodeProcess> {
+export async function startNodeProcess(entry: string, args: string[], options: NodeProcessOptions = {}): Promise<NodeProcess> {
   const nodeArgv = [...(options.nodeArgs ?? []), compiledEntry(entry, options.root), ...args];
   const [file, argv] = options.cpus === undefined ? [process.execPath, nodeArgv] : ['taskset', ['-c', options.cpus, process.execPath, ...nodeArgv]];
   const started = start(file, argv, {
