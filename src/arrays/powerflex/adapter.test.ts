@@ -4,6 +4,7 @@ import { sessionTag } from '../sessionTag.js';
 import { ArrayLookupError } from '../types.js';
 import { collected } from '../jsonStream.js';
 import { FakePowerFlexGateway, GIB_IN_KIB } from '../../fakes/powerflex/gateway.js';
+import { waitFor } from '../../harness/wait.js';
 import { createPowerFlexAdapter, type PowerFlexAdapter } from './adapter.js';
 
 const credentials = { username: 'admin', password: 'Password123!' };
@@ -140,6 +141,32 @@ describe('powerflex adapter (against the fake gateway)', () => {
     const unknown = await rejection(adapter.poolName(system, credentials, 'ffff000000000000'));
     expect(unknown.status).to.equal(400);
     expect(unknown.message).to.equal('unknown storage pool id "ffff000000000000" on PowerFlex system 542a2d5f5122210f');
+  });
+
+  describe('pool names under load', () => {
+    const listings = () => gateway.requestsTo('/api/types/StoragePool/instances').length;
+    const isListing = (request: { path: string }) => request.path.startsWith('/api/types/StoragePool/instances');
+
+    it('lists the pools once for every create that misses the name while the listing is in flight', async () => {
+      const listing = gateway.hold(isListing);
+      const names = Promise.all(Array.from({ length: 100 }, () => adapter.poolName(system, credentials, '3df6b86600000000')));
+      await waitFor(() => listing.received === 1, 'the pool listing at the gateway');
+      listing.release();
+      expect(new Set(await names)).to.deep.equal(new Set(['bronze']));
+      expect(listings()).to.equal(1);
+    });
+
+    it('answers with an expired name at once while one listing refreshes it', async () => {
+      expect(await adapter.poolName(system, credentials, '3df6b86600000000')).to.equal('bronze');
+      clock += 61_000;
+      const refresh = gateway.hold(isListing);
+      // Every lookup answers while the refresh is still held at the gateway.
+      expect(new Set(await Promise.all(Array.from({ length: 100 }, () => adapter.poolName(system, credentials, '3df6b86600000000'))))).to.deep.equal(new Set(['bronze']));
+      await waitFor(() => refresh.received === 1, 'the refreshing pool listing at the gateway');
+      refresh.release();
+      await waitFor(() => refresh.inFlight === 0, 'the refresh answered');
+      expect(listings()).to.equal(2);
+    });
   });
 
   it('looks a volume up by id, cached, and reports a missing one with the array status and message', async () => {

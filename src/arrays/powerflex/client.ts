@@ -8,9 +8,8 @@
 // before it expires. The generation is discovered at the first login (the 4.x login is tried first:
 // a 3.x gateway does not serve it) and remembered per endpoint.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
-import { storageKey } from '../../resources/types.js';
 import { ArrayCheckError, ArrayLoginRefusedError, ArrayLookupError, type VolumeInfo } from '../types.js';
-import { ExpiringCache } from '../cache.js';
+import { LookupCache, type ArrayLookup } from '../cache.js';
 import { ArrayHttp, responseJson, type ArrayStreamResponse } from '../http.js';
 import { streamedElements, type Scalar } from '../jsonStream.js';
 import { SessionPool, type LoggedIn } from '../session.js';
@@ -100,8 +99,8 @@ export class PowerFlexClient {
   /** Endpoint → gateway generation, learnt at the first login. */
   private readonly generations = new Map<string, '3.x' | '4.x'>();
   private readonly http: ArrayHttp;
-  private readonly pools: ExpiringCache<string>;
-  private readonly volumes: ExpiringCache<VolumeInfo>;
+  private readonly pools: LookupCache<string>;
+  private readonly volumes: LookupCache<VolumeInfo>;
   private readonly tokenMaxAgeMs: number;
   private readonly now: () => number;
 
@@ -117,8 +116,8 @@ export class PowerFlexClient {
     });
     const ttl = options.lookupTtlMs ?? 60_000;
     const size = options.lookupCacheSize ?? 1000;
-    this.pools = new ExpiringCache(size, ttl, this.now);
-    this.volumes = new ExpiringCache(size, ttl, this.now);
+    this.pools = new LookupCache((lookup) => this.listPools(lookup), { maxEntries: size, ttlMs: ttl, serveStaleWhileRefreshing: true, now: this.now });
+    this.volumes = new LookupCache((lookup) => this.lookUpVolume(lookup), { maxEntries: size, ttlMs: ttl, now: this.now });
   }
 
   /** A current gateway session for this system: cached, renewed before it ages out, one login at a time. */
@@ -155,18 +154,19 @@ export class PowerFlexClient {
   }
 
   /** Pool id → name; the whole pool list is fetched on a miss (one call fills every pool of the system). */
-  async poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string> {
-    const key = `${storageKey(system.type, system.systemID)}|${poolId}`;
-    const cached = this.pools.get(key);
-    if (cached !== undefined) return cached;
+  poolName(system: StorageSystem, credentials: ArrayCredentials, poolId: string): Promise<string> {
+    return this.pools.get({ system, credentials, id: poolId });
+  }
+
+  private async listPools({ system, credentials, id }: ArrayLookup): Promise<string> {
     const pools = responseJson<{ id?: unknown; name?: unknown }[]>(await this.expectOk(system, credentials, 'GET', '/api/types/StoragePool/instances'));
     let found: string | undefined;
     for (const pool of Array.isArray(pools) ? pools : []) {
       if (typeof pool.id !== 'string' || typeof pool.name !== 'string') continue;
-      this.pools.set(`${storageKey(system.type, system.systemID)}|${pool.id}`, pool.name);
-      if (pool.id === poolId) found = pool.name;
+      if (pool.id === id) found = pool.name;
+      else this.pools.set(system, pool.id, pool.name);
     }
-    if (found === undefined) throw new ArrayLookupError(`unknown storage pool id ${JSON.stringify(poolId)} on PowerFlex system ${system.systemID}`, 400);
+    if (found === undefined) throw new ArrayLookupError(`unknown storage pool id ${JSON.stringify(id)} on PowerFlex system ${system.systemID}`, 400);
     return found;
   }
 
@@ -175,18 +175,17 @@ export class PowerFlexClient {
    * read from the file API; an NFS export (`nfs-export:<id>`) is the file system it exports. A
    * missing object answers with the array's status and message.
    */
-  async volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, lookup = { fresh: false }): Promise<VolumeInfo> {
-    const key = `${storageKey(system.type, system.systemID)}|${volumeId}`;
-    const cached = lookup.fresh ? undefined : this.volumes.get(key);
-    if (cached) return cached;
-    const object = objectOf(volumeId);
-    const info =
-      object.type === 'volume'
-        ? await this.volumeInfo(system, credentials, volumeId, responseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
-        : await this.fileSystem(system, credentials, object);
+  volume(system: StorageSystem, credentials: ArrayCredentials, volumeId: string, lookup = { fresh: false }): Promise<VolumeInfo> {
+    const wanted = { system, credentials, id: volumeId };
+    return lookup.fresh ? this.volumes.fresh(wanted) : this.volumes.get(wanted);
+  }
+
+  private async lookUpVolume({ system, credentials, id }: ArrayLookup): Promise<VolumeInfo> {
+    const object = objectOf(id);
     // An export can be re-pointed at another file system only by deleting it: its file system is stable.
-    this.volumes.set(key, info);
-    return info;
+    return object.type === 'volume'
+      ? this.volumeInfo(system, credentials, id, responseJson<RawVolume>(await this.expectOk(system, credentials, 'GET', `/api/instances/Volume::${encodeURIComponent(object.id)}`)))
+      : this.fileSystem(system, credentials, object);
   }
 
   /**

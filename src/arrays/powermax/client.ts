@@ -3,8 +3,7 @@
 // credentials on every request (no session, no CSRF); they are the Storage's secret and never leave
 // this process except towards the array.
 import type { ArrayCredentials, StorageSystem } from '../../resources/types.js';
-import { storageKey } from '../../resources/types.js';
-import { ExpiringCache } from '../cache.js';
+import { LookupCache, type ArrayLookup } from '../cache.js';
 import { ArrayHttp, responseJson } from '../http.js';
 import { ArrayLookupError, type VolumeInfo } from '../types.js';
 import { CYLINDER_KIB, SOFT_DELETE_PREFIX } from './classify.js';
@@ -49,22 +48,21 @@ interface RawIterator {
 
 export class PowerMaxClient {
   private readonly http: ArrayHttp;
-  private readonly srps: ExpiringCache<string>;
+  private readonly srps: LookupCache<string>;
 
   constructor(options: PowerMaxClientOptions = {}) {
-    this.srps = new ExpiringCache(options.lookupCacheSize ?? 1000, options.lookupTtlMs ?? 60_000);
+    this.srps = new LookupCache((lookup) => this.lookUpSrp(lookup), { maxEntries: options.lookupCacheSize ?? 1000, ttlMs: options.lookupTtlMs ?? 60_000, serveStaleWhileRefreshing: true });
     this.http = new ArrayHttp('PowerMax', { ...(options.ca === undefined ? {} : { ca: options.ca }), requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
   }
 
   /** The storage group's SRP: the pool a volume created in it is charged to (cached). */
-  async storageGroupSrp(system: StorageSystem, credentials: ArrayCredentials, storageGroupId: string): Promise<string> {
-    const key = `${storageKey(system.type, system.systemID)}|${storageGroupId}`;
-    const cached = this.srps.get(key);
-    if (cached !== undefined) return cached;
-    const group = responseJson<{ srp?: unknown }>(await this.expectOk(system, credentials, `${this.base(system)}/storagegroup/${encodeURIComponent(storageGroupId)}`));
-    const srp = typeof group?.srp === 'string' && group.srp !== '' ? group.srp : NO_SRP;
-    this.srps.set(key, srp);
-    return srp;
+  storageGroupSrp(system: StorageSystem, credentials: ArrayCredentials, storageGroupId: string): Promise<string> {
+    return this.srps.get({ system, credentials, id: storageGroupId });
+  }
+
+  private async lookUpSrp({ system, credentials, id }: ArrayLookup): Promise<string> {
+    const group = responseJson<{ srp?: unknown }>(await this.expectOk(system, credentials, `${this.base(system)}/storagegroup/${encodeURIComponent(id)}`));
+    return typeof group?.srp === 'string' && group.srp !== '' ? group.srp : NO_SRP;
   }
 
   /** The SRP a volume-create in this group is charged to; a group outside every SRP cannot take new volumes. */
