@@ -23,7 +23,7 @@ import { runDellSection, type DellPlan, type DellSectionResult } from './section
 import { runEnvoySection, type EnvoyPlan, type EnvoySectionResult } from './sections/envoy.js';
 import { runScaleSection, type ScalePlan, type ScaleResult } from './sections/scale.js';
 import { runSoak, type SoakPlan, type SoakResult } from './sections/soak.js';
-import { shippedEnv, shippedNodeArgs, startArraySide, startOurService } from './servers/our-service.js';
+import { startArraySide, startOurService } from './servers/our-service.js';
 import { startRedis } from '../test/support/redis.js';
 import { buildCompiled, pin, startNodeProcess } from './support/spawn.js';
 
@@ -179,10 +179,10 @@ async function main(): Promise<void> {
     log(`soak: ${soakPlan.decisions} create decisions, memory ledger`);
     // An array of its own: the shared one holds every volume the earlier sections created (~10^5),
     // and serve's reconciliation pass over those (at start, then every 5 minutes) is what the soak
-    // would measure instead of the decision path. serve runs as shipped: the chart's heap ceiling, the image's malloc setting.
+    // would measure instead of the decision path.
     const soakArray = await startArraySide();
     stops.push(() => soakArray.stop());
-    const service = await startOurService(soakArray, { ledger: { kind: 'memory' }, cpus: SERVER_CPUS, nodeArgs: [...shippedNodeArgs(), '--expose-gc'], env: shippedEnv() });
+    const service = await startOurService(soakArray, { ledger: { kind: 'memory' }, cpus: SERVER_CPUS, nodeArgs: ['--expose-gc'] });
     stops.push(() => service.stop());
     soak = await runSoak(loadgen, service, soakArray.world, soakPlan, log);
     results['soak'] = soak;
