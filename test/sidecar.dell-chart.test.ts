@@ -32,7 +32,7 @@ const TENANT = 'team-a';
 const SYSTEM = '542a2d5f5122210f';
 const POOL = DEFAULT_POOLS[0]!;
 /** What the image's entrypoint runs (Dockerfile ENTRYPOINT + CMD), with this checkout's Node and Envoy. */
-const ENTRYPOINT = [process.execPath, '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar', '--envoy-bin', envoyBin];
+const ENTRYPOINT = [process.execPath, '--single-threaded-gc', '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'sidecar', '--envoy-bin', envoyBin];
 
 describe("the sidecar in Dell's driver chart (csi-vxflexos authorization container, unchanged)", function () {
   this.timeout(180_000);

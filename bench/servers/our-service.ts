@@ -46,14 +46,18 @@ export async function startArraySide(): Promise<ArraySide> {
 }
 
 /**
- * The Node flags the chart runs `serve` with (values.yaml `serveHeapMiB` → NODE_OPTIONS): the heap
- * ceiling a pod has. Without them V8 sizes the heap from this machine's RAM (4 GiB here), so the
- * bench would not notice what does not fit in a pod.
+ * The Node flags `serve` runs with in a pod: the image's (Dockerfile `ENTRYPOINT ["node", <flags>…,
+ * <script>]`) and the chart's heap ceiling (values.yaml `serveHeapMiB` → NODE_OPTIONS). Without the
+ * ceiling V8 sizes the heap from this machine's RAM, so the bench would not notice what does not fit in a pod.
  */
 function shippedNodeArgs(): string[] {
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+  const command = entrypoint === undefined ? undefined : (JSON.parse(entrypoint) as unknown);
+  if (!Array.isArray(command) || command[0] !== 'node' || !command.every((part) => typeof part === 'string')) throw new Error('the Dockerfile has no ENTRYPOINT ["node", …]');
+  const imageFlags = (command as string[]).slice(1).filter((part) => part.startsWith('--'));
   const values = parseYaml(readFileSync(path.join(repoRoot, 'charts/storage-authz/values.yaml'), 'utf8')) as { serveHeapMiB?: unknown };
   if (!Number.isInteger(values.serveHeapMiB)) throw new Error('charts/storage-authz/values.yaml has no integer serveHeapMiB');
-  return [`--max-old-space-size=${String(values.serveHeapMiB)}`];
+  return [...imageFlags, `--max-old-space-size=${String(values.serveHeapMiB)}`];
 }
 
 /** The malloc setting the image gives every process (Dockerfile `ENV MALLOC_ARENA_MAX`). */
@@ -95,9 +99,10 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
     resolveIntervalMs: 3600_000,
     drainMs: 1000,
   });
-  // As shipped: the chart's heap ceiling and the image's malloc setting. Without the ceiling V8 sizes
-  // the heap from this machine's RAM and lets garbage pile up: in a Check-alone replay the heap grew
-  // to 167 MB and its first full collection paused decisions for 211 ms (with it: 60-80 MB, 20-40 ms).
+  // As shipped: the image's Node flags, the chart's heap ceiling, the image's malloc setting. Without
+  // the ceiling V8 sizes the heap from this machine's RAM and lets garbage pile up: in a Check-alone
+  // replay the heap grew to 167 MB and its first full collection paused decisions for 211 ms (with
+  // it: 60-80 MB, 20-40 ms).
   const service = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, nodeArgs: [...shippedNodeArgs(), ...(options.nodeArgs ?? [])], env: shippedEnv() });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
   return { ...service, target, token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };
