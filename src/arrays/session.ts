@@ -51,9 +51,18 @@ export interface LoggedIn<S> {
  */
 export type Login<S> = (previous: S | undefined) => Promise<LoggedIn<S>>;
 
+/**
+ * A session this far into its life is renewed in the background while it still serves, so that no
+ * request waits for a renewal that was due (Dell's proxy renews PowerFlex tokens in the background
+ * too). If that login has not finished by `renewAt`, requests from then on wait for it.
+ */
+const RENEW_AHEAD_FRACTION = 0.9;
+
 interface Session<S> {
   value: S;
   obtainedAt: number;
+  /** A background renewal starts with the first request from then on. */
+  renewAheadAt: number;
   renewAt: number;
   lastUsedAt: number;
   /** Renew once unused for this long. */
@@ -81,6 +90,7 @@ export class SessionPool<S> {
   /**
    * A current session for this system: cached and marked used, renewed once too old or too long
    * unused (or when `rejected` recognises it: a call was just refused with it), one login at a time.
+   * Near the end of its age (RENEW_AHEAD_FRACTION) it is renewed in the background and still served.
    */
   async current(system: StorageSystem, credentials: ArrayCredentials, login: Login<S>, rejected?: (value: S) => boolean): Promise<S> {
     const key = storageKey(system.type, system.systemID);
@@ -90,6 +100,7 @@ export class SessionPool<S> {
     const current = session && session.identity === identity && !rejected?.(session.value) ? session : undefined;
     if (current && now < current.renewAt && now - current.lastUsedAt < current.idleLimitMs) {
       current.lastUsedAt = now;
+      if (now >= current.renewAheadAt) this.renewAhead(key, identity, () => login(current.value));
       return current.value;
     }
 
@@ -97,13 +108,26 @@ export class SessionPool<S> {
     if (inFlight && inFlight.identity === identity) return (await inFlight.pending).value;
     const failed = this.failedLogins.get(key);
     if (failed && failed.identity === identity && now < failed.until) throw failed.error;
-    const pending = this.open(() => login(current?.value), identity);
+    return (await this.logIn(key, identity, () => login(current?.value))).value;
+  }
+
+  /** Starts a login unless one is in flight or failed a moment ago; its failure is the next waiting request's to see. */
+  private renewAhead(key: string, identity: string, login: () => Promise<LoggedIn<S>>): void {
+    if (this.logins.has(key)) return;
+    const failed = this.failedLogins.get(key);
+    if (failed && failed.identity === identity && this.now() < failed.until) return;
+    this.logIn(key, identity, login).catch(() => undefined);
+  }
+
+  /** One login for this system, shared by whoever asks while it runs; a failure is remembered for `loginRetryMs`. */
+  private async logIn(key: string, identity: string, login: () => Promise<LoggedIn<S>>): Promise<Session<S>> {
+    const pending = this.open(login, identity);
     this.logins.set(key, { identity, pending });
     try {
       const next = await pending;
       this.sessions.set(key, next);
       this.failedLogins.delete(key);
-      return next.value;
+      return next;
     } catch (error) {
       if (error instanceof ArrayLookupError) this.failedLogins.set(key, { identity, until: this.now() + this.loginRetryMs, error });
       throw error;
@@ -130,10 +154,12 @@ export class SessionPool<S> {
     const { value, renewAfterMs, idleTimeoutMs } = await login();
     const now = this.now();
     const arrayIdle = idleTimeoutMs === undefined ? Infinity : idleTimeoutMs - Math.min(this.idleMarginMs, idleTimeoutMs / 2);
+    const lifetimeMs = Math.min(this.options.maxAgeMs, renewAfterMs ?? Infinity);
     return {
       value,
       obtainedAt: now,
-      renewAt: now + Math.min(this.options.maxAgeMs, renewAfterMs ?? Infinity),
+      renewAheadAt: now + lifetimeMs * RENEW_AHEAD_FRACTION,
+      renewAt: now + lifetimeMs,
       lastUsedAt: now,
       idleLimitMs: Math.min(this.options.maxIdleMs ?? Infinity, arrayIdle),
       identity,

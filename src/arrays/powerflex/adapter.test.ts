@@ -59,6 +59,19 @@ describe('powerflex adapter (against the fake gateway)', () => {
     expect(second[0]!.value).to.not.equal(first[0]!.value);
   });
 
+  it("renews in the background near the end of a token's life, so no request waits for that login", async () => {
+    const first = (await adapter.authorize(system, credentials))[0]!.value;
+    clock += 55_000; // past 90% of the 60 s age
+    const renewal = gateway.hold((request) => request.path.startsWith('/api/login'));
+    // Answered with the current token while the renewing login is held at the gateway.
+    const during = await Promise.all(Array.from({ length: 10 }, () => adapter.authorize(system, credentials)));
+    expect(new Set(during.map((headers) => headers[0]!.value))).to.deep.equal(new Set([first]));
+    await waitFor(() => renewal.received === 1, 'the renewing login at the gateway');
+    renewal.release();
+    await waitFor(async () => (await adapter.authorize(system, credentials))[0]!.value !== first, 'the renewed token in use');
+    expect(logins()).to.equal(2);
+  });
+
   it('logs in again once when the gateway says 401, and the lookup still succeeds', async () => {
     await adapter.authorize(system, credentials);
     gateway.expireTokens();
