@@ -43,6 +43,15 @@ describe('fake PowerFlex gateway', () => {
     expect(await call('GET', '/api/version/', await login())).to.deep.equal({ status: 200, json: '3.6' });
   });
 
+  it('streams a volume listing (chunked, rendered as it is written) with every volume in order', async () => {
+    for (let i = 0; i < 20_000; i++) gateway.seedVolume(`k8s-${i}`, '3df6b86600000000', 8 * GIB_IN_KIB);
+    const response = await request(`${gateway.url}/api/types/Volume/instances`, { dispatcher, headers: { authorization: await login() } });
+    expect(response.headers).to.include({ 'transfer-encoding': 'chunked' }).and.not.have.property('content-length');
+    const volumes = (await response.body.json()) as { name: string; links: unknown[] }[];
+    expect(volumes.map((volume) => volume.name)).to.deep.equal(Array.from({ length: 20_000 }, (_, i) => `k8s-${i}`));
+    expect(volumes[19_999]!.links).to.deep.include({ rel: 'self', href: `/api/instances/Volume::${gateway.volumes.at(-1)!.id}` });
+  });
+
   it('expires tokens after the configured time', async () => {
     const short = await FakePowerFlexGateway.start({ tokenTtlMs: 0 });
     const shortDispatcher = new Agent({ connect: { ca: short.ca } });

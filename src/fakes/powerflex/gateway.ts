@@ -9,7 +9,7 @@
 // fail the next request (rollback tests).
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { FakeArrayServer, type SeenRequest } from '../https.js';
+import { FakeArrayServer, writeJsonArray, type SeenRequest } from '../https.js';
 
 export type { SeenRequest };
 
@@ -121,9 +121,13 @@ interface GatewayError {
   message: string;
 }
 
+const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
+
 interface Answer {
   status: number;
   body?: unknown;
+  /** A list answered as a stream (writeJsonArray): each item rendered as it is written. */
+  listing?: { items: readonly unknown[]; render: (item: unknown) => unknown };
 }
 
 // Error bodies the driver keys on (csi-powerflex compares the messages; errorCodes 6 and 79 as the gateway sends them).
@@ -224,8 +228,12 @@ export class FakePowerFlexGateway extends FakeArrayServer {
 
   protected respond({ method, path, headers, body }: SeenRequest, res: ServerResponse): void {
     const answer = this.answer(method, routePath(path), headers.authorization as string | undefined, body);
+    if (answer.listing) {
+      writeJsonArray(res, answer.status, { 'content-type': JSON_CONTENT_TYPE }, answer.listing.items, answer.listing.render).catch(() => res.destroy());
+      return;
+    }
     const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
-    res.writeHead(answer.status, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(payload) });
+    res.writeHead(answer.status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(payload) });
     res.end(payload);
   }
 
@@ -331,11 +339,11 @@ export class FakePowerFlexGateway extends FakeArrayServer {
     if (method === 'GET' && (match = /^\/api\/instances\/StoragePool::([^/]+)(\/relationships\/(Statistics|Volume))?$/.exec(path))) {
       const pool = this.pool(match[1]!);
       if (match[3] === 'Statistics') return ok(this.statistics(this.volumesIn(pool.id), pool.maxCapacityInKb));
-      if (match[3] === 'Volume') return ok(this.volumesIn(pool.id).map((volume) => this.volumeObject(volume)));
+      if (match[3] === 'Volume') return listed(this.volumesIn(pool.id), (volume) => this.volumeObject(volume));
       return ok(this.poolObject(pool));
     }
     // "Volume": instances (list, create), queryIdByKey, one volume, its statistics, its VTree.
-    if (method === 'GET' && path === '/api/types/Volume/instances') return ok(this.volumesIn().map((volume) => this.volumeObject(volume)));
+    if (method === 'GET' && path === '/api/types/Volume/instances') return listed(this.volumesIn(), (volume) => this.volumeObject(volume));
     if (method === 'POST' && path === '/api/types/Volume/instances') return ok({ id: this.createVolume(parseBody(body)) });
     if (method === 'POST' && path === '/api/types/Volume/instances/action/queryIdByKey') {
       const { name } = parseBody(body);
@@ -832,6 +840,11 @@ function isGatewayError(value: unknown): value is GatewayError {
 
 function ok(body: unknown): Answer {
   return { status: 200, body };
+}
+
+/** A volume list (up to ~131k on a system): streamed, each volume rendered as it is written. */
+function listed<T>(items: readonly T[], render: (item: T) => unknown): Answer {
+  return { status: 200, listing: { items, render: render as (item: unknown) => unknown } };
 }
 
 function error(failure: GatewayError): Answer {
