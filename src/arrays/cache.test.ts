@@ -63,13 +63,19 @@ describe('LookupCache', () => {
   });
 
   describe('serving an expired answer while it is refreshed', () => {
-    it('answers at once with the old answer, refreshes once, then answers with the new one', async () => {
+    /** A cache whose answer for pool-1 ('bronze', from the first lookup) has just expired. */
+    async function expiredAnswer() {
       const { calls, load } = controlledLoad();
       const cache = new LookupCache(load, { maxEntries: 10, ttlMs: 500, serveStaleWhileRefreshing: true, now: () => now });
       const first = cache.get(lookup('pool-1'));
       calls[0]!.settle('bronze');
       await first;
       now += 501;
+      return { cache, calls };
+    }
+
+    it('answers at once with the old answer, refreshes once, then answers with the new one', async () => {
+      const { cache, calls } = await expiredAnswer();
       expect(await Promise.all([cache.get(lookup('pool-1')), cache.get(lookup('pool-1'))])).to.deep.equal(['bronze', 'bronze']);
       expect(calls).to.have.length(2);
       calls[1]!.settle('bronze-renamed');
@@ -79,12 +85,7 @@ describe('LookupCache', () => {
     });
 
     it('drops the old answer when the refresh fails: the next caller waits for its own lookup and sees its error', async () => {
-      const { calls, load } = controlledLoad();
-      const cache = new LookupCache(load, { maxEntries: 10, ttlMs: 500, serveStaleWhileRefreshing: true, now: () => now });
-      const first = cache.get(lookup('pool-1'));
-      calls[0]!.settle('bronze');
-      await first;
-      now += 501;
+      const { cache, calls } = await expiredAnswer();
       expect(await cache.get(lookup('pool-1'))).to.equal('bronze');
       calls[1]!.settle(new Error('gateway unreachable'));
       await new Promise((resolve) => setImmediate(resolve));
