@@ -9,7 +9,7 @@ const system: StorageSystem = {
 const credentials = { username: 'admin', password: 'Password123!' };
 const lookup = (id: string): ArrayLookup => ({ system, credentials, id });
 
-/** A load whose answers the test gives: each call waits until `answer` or `fail` settles it. */
+/** A load whose answers the test gives: each call waits until the test settles it with a value or an error. */
 function controlledLoad() {
   const calls: { id: string; settle: (value: string | Error) => void }[] = [];
   const load = (wanted: ArrayLookup) =>
@@ -60,6 +60,18 @@ describe('LookupCache', () => {
     expect(calls).to.have.length(2);
     calls[1]!.settle('bronze');
     expect(await again).to.equal('bronze');
+  });
+
+  it('an answer learnt on the way (set) does not fail the callers waiting for that lookup', async () => {
+    const { calls, load } = controlledLoad();
+    const cache = new LookupCache(load, { maxEntries: 10, ttlMs: 60_000 });
+    const bronze = cache.get(lookup('pool-1'));
+    const silver = cache.get(lookup('pool-2')).catch((error: Error) => `failed: ${error.message}`);
+    // pool-1's listing names every pool, pool-2 among them, while pool-2's own lookup is in flight.
+    calls[0]!.settle('bronze');
+    cache.set(system, 'pool-2', 'silver');
+    calls[1]!.settle('silver');
+    expect(await Promise.all([bronze, silver])).to.deep.equal(['bronze', 'silver']);
   });
 
   describe('serving an expired answer while it is refreshed', () => {
