@@ -274,20 +274,11 @@ export class MemoryLedger implements Ledger, ReconcileStore {
   }
 
   async holdSummary(): Promise<HoldSummary> {
+    // In memory there are no sizes to fetch: pending() is the same walk.
+    const holds = await this.pending(0);
     const counts = { reservation: 0, deletion: 0, resize: 0 };
-    let oldestSince: number | undefined;
-    const count = (kind: HoldKind, since: number) => {
-      counts[kind] += 1;
-      oldestSince = Math.min(oldestSince ?? since, since);
-    };
-    for (const record of this.scopes.values()) {
-      for (const volume of record.volumes.values()) {
-        if (volume.state === 'reserved') count('reservation', volume.since);
-        if (volume.deleting) count('deletion', volume.deleting.since);
-        if (volume.resize) count('resize', volume.resize.since);
-      }
-    }
-    return { counts, oldestSince };
+    for (const hold of holds) counts[hold.kind] += 1;
+    return { counts, oldestSince: holds[0]?.since };
   }
 
   async claimReconcile(systemType: SystemType, systemID: string, _holder: string, ttlMs: number): Promise<boolean> {
