@@ -591,6 +591,32 @@ function ledgerContract(backend: LedgerBackend): void {
 
       it('rejects a negative age', async () => {
         await expectInputError(ledger.pending(-1));
+        await expectInputError(ledger.holds(-1));
+      });
+
+      it('lists more holds than one page of the store holds, many of one millisecond, each once and oldest first, with or without sizes', async () => {
+        // The Redis ledger reads the pending set 500 holds at a time: 700 holds of one millisecond
+        // end the first page in the middle of them, and 400 of the next end the second.
+        const made: string[] = [];
+        const reserveAt = async (count: number) => {
+          for (let i = 0; i < count; i++) {
+            const volume = `v${made.length}`;
+            made.push(volume);
+            await approvedId(ledger, scope, volume, i + 1, unlimited);
+          }
+          clock += 1;
+        };
+        const first = clock;
+        await reserveAt(700);
+        await reserveAt(400);
+        await reserveAt(1);
+        const pending = await ledger.pending(0);
+        expect(pending.map((hold) => hold.volume)).to.have.members(made);
+        expect(pending).to.have.length(made.length);
+        expect(pending.map((hold) => hold.since)).to.deep.equal([...Array(700).fill(first), ...Array(400).fill(first + 1), first + 2]);
+        expect(pending.find((hold) => hold.volume === 'v699')?.sizeKiB).to.equal(700);
+        expect(await ledger.holds(0)).to.deep.equal(pending.map(({ sizeKiB: _, ...hold }) => hold));
+        expect(await ledger.holdSummary()).to.deep.equal({ counts: { reservation: 1101, deletion: 0, resize: 0 }, oldestSince: first });
       });
 
       it('counts the holds of each kind and dates the oldest, as pending() lists them', async () => {

@@ -115,20 +115,24 @@ export interface HoldSummary {
 }
 
 /** A hold not yet settled: a reservation, a deletion or a resize. */
-export interface PendingHold {
+export interface Hold {
   kind: HoldKind;
   /** The id that settles it (commit/release, commitDelete/abortDelete, commitResize/abortResize). */
   id: ReservationId;
   scope: QuotaScope;
   volume: string;
-  /** Reservation: the size reserved; deletion: the size charged; resize: the size asked for. */
-  sizeKiB: number;
   /**
    * Unix ms when the hold was made or last found by another request (`already-approved`,
    * `already-deleting`, `already-resizing`): the last moment a request relying on it could have been
    * forwarded.
    */
   since: number;
+}
+
+/** A hold with the size it is about. */
+export interface PendingHold extends Hold {
+  /** Reservation: the size reserved; deletion: the size charged; resize: the size asked for. */
+  sizeKiB: number;
 }
 
 /** Raised when the store cannot be reached or answers too slowly: the decision becomes 503. */
@@ -187,6 +191,11 @@ export interface Ledger {
   volumes(tenant?: string): Promise<VolumeRow[]>;
   /** Holds (of every kind) still unsettled after `olderThanMs`, oldest first. */
   pending(olderThanMs: number): Promise<PendingHold[]>;
+  /**
+   * The same holds without their sizes (`pending` reads one more value per hold): what
+   * reconciliation needs to leave the volumes in flight alone.
+   */
+  holds(olderThanMs: number): Promise<Hold[]>;
   /**
    * How many holds of each kind are unsettled, and the oldest's time: what /metrics and the status
    * report, without reading each hold's size as `pending` does.

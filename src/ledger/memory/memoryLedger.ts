@@ -5,6 +5,7 @@ import type { Quota, SystemType } from '../../resources/types.js';
 import { decodeReservationId, encodeReservationId, type ReservationRef } from '../reservationId.js';
 import type {
   BeginDeleteResult,
+  Hold,
   HoldKind,
   HoldSummary,
   Ledger,
@@ -24,26 +25,26 @@ import { overQuota, refusesOver } from '../quotaCheck.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
 
 /** A hold in flight: when it was made or last found by another request (a retry relying on it). */
-interface Hold {
+interface HoldTimes {
   since: number;
   /** Another request found it (`already-…`), so only the resolver may undo it (UndoOptions). */
   claimed?: boolean;
 }
 
 /** The volume's own `since`/`claimed` are its reservation's, while it is reserved. */
-interface VolumeRecord extends Hold {
+interface VolumeRecord extends HoldTimes {
   sizeKiB: number;
   generation: number;
   /** `reserved` until the array confirms the create, then `committed`. Deleted volumes are dropped. */
   state: 'reserved' | 'committed';
   /** A delete in flight, neither committed nor aborted (Redis' `vol:<name>:deleting`). */
-  deleting?: Hold;
+  deleting?: HoldTimes;
   /** An expansion in flight: the size asked for, its own generation. */
-  resize?: Hold & { toKiB: number; generation: number };
+  resize?: HoldTimes & { toKiB: number; generation: number };
 }
 
 /** UndoOptions: a claimed hold only by the resolver, and only if nobody found it after it listed it. */
-const undoable = (hold: Hold, options: UndoOptions): boolean => (options.since === undefined ? !hold.claimed : hold.since <= options.since);
+const undoable = (hold: HoldTimes, options: UndoOptions): boolean => (options.since === undefined ? !hold.claimed : hold.since <= options.since);
 
 interface ScopeRecord {
   scope: QuotaScope;
@@ -273,6 +274,10 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     return found.sort((a, b) => a.since - b.since);
   }
 
+  async holds(olderThanMs: number): Promise<Hold[]> {
+    return (await this.pending(olderThanMs)).map(({ sizeKiB: _, ...hold }) => hold);
+  }
+
   async holdSummary(): Promise<HoldSummary> {
     // In memory there are no sizes to fetch: pending() is the same walk.
     const holds = await this.pending(0);
@@ -319,7 +324,7 @@ export class MemoryLedger implements Ledger, ReconcileStore {
   }
 
   /** A request relying on the hold may still do it on the array: the hold lasts until it cannot. */
-  private claim(hold: Hold): void {
+  private claim(hold: HoldTimes): void {
     hold.since = this.now();
     hold.claimed = true;
   }

@@ -14,6 +14,7 @@ import {
   LedgerInputError,
   LedgerUnavailableError,
   type BeginDeleteResult,
+  type Hold,
   type HoldKind,
   type HoldSummary,
   type Ledger,
@@ -104,7 +105,7 @@ type ScriptCall = (...keysThenArgs: string[]) => unknown;
 const PENDING_KEY = 'storage-authz:pending';
 /** Fields per HSCAN page of a scope's hash. */
 const PAGE = 2000;
-/** Holds per page of `pending()`, parsed and their sizes asked in one pipeline before the event loop gets a turn. */
+/** Holds per reply when walking the pending set (holdPages). */
 const HOLDS_PER_PAGE = 500;
 /**
  * Rows built from a gathered scope before decisions on the event loop get a turn: building the
@@ -356,43 +357,72 @@ export class RedisLedger implements Ledger, ReconcileStore {
   async pending(olderThanMs: number): Promise<PendingHold[]> {
     assertAgeMs(olderThanMs);
     return this.available(async () => {
-      const flat = await this.client.zrangebyscore(PENDING_KEY, '-inf', this.now() - olderThanMs, 'WITHSCORES');
-      // Pages of HOLDS_PER_PAGE holds, each parsed and its sizes asked in one pipeline: parsing 10^5
-      // holds and sending one pipeline of 10^5 commands stalled every decision on this event loop for
-      // about two seconds (the resolver, each reconciliation pass and each /metrics scrape read them).
       const holds: PendingHold[] = [];
-      for (let start = 0; start < flat.length; start += 2 * HOLDS_PER_PAGE) {
-        const page: Omit<PendingHold, 'sizeKiB'>[] = [];
-        for (let i = start; i < Math.min(flat.length, start + 2 * HOLDS_PER_PAGE); i += 2) {
-          const hold = parseHoldMember(flat[i]!);
-          if (!hold) continue;
-          page.push({ kind: hold.kind, id: encodeReservationId(hold), scope: hold.scope, volume: hold.volume, since: Number(flat[i + 1]) });
-        }
+      // Each page's sizes in one pipeline: one pipeline of 10^5 commands stalled every decision on
+      // this event loop for about two seconds (the resolver reads them every resolveIntervalMs).
+      for await (const page of this.holdPages(this.now() - olderThanMs)) {
         if (page.length === 0) continue;
         const pipeline = this.client.pipeline();
-        for (const entry of page) pipeline.hget(dataKey(entry.scope), `vol:${entry.volume}:${entry.kind === 'resize' ? 'resize_to' : 'capacity'}`);
+        for (const hold of page) pipeline.hget(dataKey(hold.scope), `vol:${hold.volume}:${hold.kind === 'resize' ? 'resize_to' : 'capacity'}`);
         const sizes = await execPipeline(pipeline);
-        page.forEach((entry, i) => holds.push({ ...entry, sizeKiB: Number(sizes[i]) }));
+        page.forEach((hold, i) => holds.push({ ...hold, sizeKiB: Number(sizes[i]) }));
       }
+      return holds;
+    });
+  }
+
+  async holds(olderThanMs: number): Promise<Hold[]> {
+    assertAgeMs(olderThanMs);
+    return this.available(async () => {
+      const holds: Hold[] = [];
+      for await (const page of this.holdPages(this.now() - olderThanMs)) holds.push(...page);
       return holds;
     });
   }
 
   async holdSummary(): Promise<HoldSummary> {
     return this.available(async () => {
-      // Oldest first; no sizes asked, as pending() must.
-      const flat = await this.client.zrange(PENDING_KEY, '0', '-1', 'WITHSCORES');
       const counts = { reservation: 0, deletion: 0, resize: 0 };
       let oldestSince: number | undefined;
-      for (let i = 0; i < flat.length; i += 2) {
-        if (i > 0 && i % (2 * HOLDS_PER_PAGE) === 0) await turn();
-        const kind = parseHoldMember(flat[i]!)?.kind;
-        if (!kind) continue;
-        counts[kind] += 1;
-        oldestSince ??= Number(flat[i + 1]);
+      for await (const page of this.holdPages(Infinity)) {
+        for (const hold of page) counts[hold.kind] += 1;
+        oldestSince ??= page[0]?.since;
       }
       return { counts, oldestSince };
     });
+  }
+
+  /**
+   * The pending set up to `maxSince`, oldest first, HOLDS_PER_PAGE holds to a reply. One reply of
+   * 10^5 holds held the event loop for 130–200 ms while ioredis decoded it (bench/reconcile-stall.ts,
+   * profiled), in every reconciliation pass, resolver run and /metrics scrape. Pages follow the
+   * score, not an offset, so a hold settled meanwhile never shifts another out of the walk; the holds
+   * of the millisecond a page ends in are asked again with the next page and skipped.
+   */
+  private async *holdPages(maxSince: number): AsyncGenerator<Hold[]> {
+    const max = maxSince === Infinity ? '+inf' : maxSince;
+    let from: number | '-inf' = '-inf';
+    /** The members at score `from` already walked. */
+    let seenAtFrom = new Set<string>();
+    for (;;) {
+      const asked = HOLDS_PER_PAGE + seenAtFrom.size;
+      const flat: string[] = await this.client.zrangebyscore(PENDING_KEY, from, max, 'WITHSCORES', 'LIMIT', 0, asked);
+      const page: Hold[] = [];
+      let last: number | '-inf' = from;
+      for (let i = 0; i < flat.length; i += 2) {
+        const member = flat[i]!;
+        const since: number = Number(flat[i + 1]);
+        if (since === from && seenAtFrom.has(member)) continue;
+        if (since !== last) seenAtFrom = new Set();
+        seenAtFrom.add(member);
+        last = since;
+        const hold = parseHoldMember(member);
+        if (hold) page.push({ kind: hold.kind, id: encodeReservationId(hold), scope: hold.scope, volume: hold.volume, since });
+      }
+      yield page;
+      if (flat.length < 2 * asked) return;
+      from = last;
+    }
   }
 
   async claimReconcile(systemType: SystemType, systemID: string, holder: string, ttlMs: number): Promise<boolean> {
