@@ -25,6 +25,21 @@ describe('streamed array listings', () => {
     expect(await collected(streamedElements(body('[]'), ['id']))).to.deep.equal([]);
   });
 
+  it('lets the event loop in while it reads a listing that arrives as one large chunk, and splits no character', async () => {
+    const listed = Array.from({ length: 2000 }, (_, i) => ({ id: `v${i}`, name: `vol-€😀-${i}`, links: [{ rel: 'self', href: `/api/instances/Volume::v${i}` }] }));
+    let readWhenLetIn: number | undefined;
+    let read = 0;
+    setImmediate(() => (readWhenLetIn = read));
+    const elements: Array<Record<string, unknown>> = [];
+    for await (const element of streamedElements(body(JSON.stringify(listed), Number.MAX_SAFE_INTEGER), ['id', 'name'])) {
+      elements.push(element);
+      read += 1;
+    }
+    expect(elements).to.deep.equal(listed.map(({ id, name }) => ({ id, name })));
+    // ~190 KB in one chunk: read whole, the loop's next turn would come after the last element.
+    expect(readWhenLetIn).to.be.lessThan(500);
+  });
+
   it('refuses what is not an array of objects, and JSON that breaks off or is not JSON', async () => {
     const failure = async (text: string) => {
       try {

@@ -3,15 +3,27 @@
 // with JSON.parse holds the text and every object at once (≈ 400 MiB of heap for 100,000 PowerFlex
 // volumes). stream-json (a maintained streaming tokenizer, with stream-chain its pipeline) turns the
 // body into tokens chunk by chunk; only the top-level scalar fields the caller names are kept of
-// each element, so memory is one network chunk plus the elements not yet consumed.
-import { pipeline, type Readable } from 'node:stream';
-import { chain, none } from 'stream-chain';
+// each element, so memory is one network chunk plus the elements of one slice of it.
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { setImmediate as turn } from 'node:timers/promises';
+import { getManyValues, none } from 'stream-chain';
+import type { Many } from 'stream-chain/defs.js';
+import { fun } from 'stream-chain/fun.js';
 import { parser } from 'stream-json/parser.js';
 
 type Token = parser.Token;
 
 /** A scalar JSON value as a field of a listed element (numbers as JSON.parse reads them). */
 export type Scalar = string | number | boolean | null;
+
+/**
+ * Bytes tokenised before decisions on the event loop get a turn. The tokeniser works through a
+ * whole network chunk synchronously: a 10^5-volume listing arriving in chunks of a few hundred KiB
+ * held the loop for up to ~100 ms per chunk in a reconciliation pass (bench/reconcile-stall.ts
+ * --committed, profiled); 16 KiB takes about a millisecond.
+ */
+const BYTES_PER_TURN = 16 * 1024;
 
 /**
  * The object elements of a top-level JSON array, each reduced to the named top-level scalar fields
@@ -68,9 +80,25 @@ export async function* streamedElements(body: Readable, fields: readonly string[
         return none;
     }
   };
-  const elements = chain([parser({ packValues: true, streamValues: false }), pick]);
-  pipeline(body, elements, () => undefined); // an error in either destroys both; the iteration below throws it
-  for await (const picked of elements) yield picked as Record<string, Scalar>;
+  // Called directly, not as a stream: a stream's buffers hand the tokeniser several slices in one
+  // go, which is the stall the slices are there to prevent. Leaving the loop early destroys the body.
+  // `none` ends the input (the tokeniser then refuses JSON that broke off); stream-chain's typings
+  // of `fun` leave that call out.
+  const elementsOf = fun(parser({ packValues: true, streamValues: false }), pick) as (text: string | typeof none) => Many<unknown> | Promise<Many<unknown>>;
+  const picked = async function* (text: string | typeof none) {
+    for (const element of getManyValues(await elementsOf(text))) yield element as Record<string, Scalar>;
+  };
+  // Keeps a character split across slices (or network chunks) whole.
+  const utf8 = new StringDecoder('utf8');
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    for (let at = 0; at < bytes.length; at += BYTES_PER_TURN) {
+      if (at > 0) await turn();
+      yield* picked(utf8.write(bytes.subarray(at, at + BYTES_PER_TURN)));
+    }
+  }
+  yield* picked(utf8.end());
+  yield* picked(none);
   if (!sawArray) throw new Error('not a JSON array');
 }
 
