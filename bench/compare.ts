@@ -2,15 +2,15 @@
 // (`.` = this one; others e.g. `git worktree add --detach /tmp/base main`, node_modules linked) side
 // by side in one run with the floor, each on CPU 1, saturation rounds interleaved (CheckRunner), so
 // a change's CPU per decision is read against its parent under the same load. Each checkout is
-// compiled first and run as JavaScript, as `npm run bench` does. Prints CPU µs per decision (median
-// and every round) and throughput. Not part of `npm run bench`.
+// compiled first and run as JavaScript with its own image flags and heap ceiling, as `npm run bench`
+// does. Prints CPU µs per decision (median and every round) and throughput. Not part of `npm run bench`.
 import os from 'node:os';
 import path from 'node:path';
 import { parseServeConfig } from '../src/serve/config.js';
 import { SIGNING_KEY_ID } from '../src/demo/workspace.js';
 import { startRedis } from '../test/support/redis.js';
 import { CheckRunner, type Scenario } from './sections/check.js';
-import { startArraySide } from './servers/our-service.js';
+import { startArraySide, startShippedServe } from './servers/our-service.js';
 import { buildCompiled, pin, startNodeProcess } from './support/spawn.js';
 import { tenantToken } from './world.js';
 
@@ -36,7 +36,7 @@ try {
   stops.push(() => loadgen.stop());
   const services: Array<{ name: string; pid: number; port?: number }> = [];
   for (const checkout of checkouts) {
-    const svc = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: '1', root: path.resolve(checkout) });
+    const svc = await startShippedServe(config, { cpus: '1', root: path.resolve(checkout) });
     stops.push(() => svc.stop());
     services.push({ name: checkout === '.' ? 'head' : checkout.split('/').pop()!, pid: svc.pid, port: svc.port });
   }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { repoRoot } from '../../src/harness/tools.js';
-import { parseServeConfig } from '../../src/serve/config.js';
+import { parseServeConfig, type ServeConfig } from '../../src/serve/config.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
 import { FakePowerFlexGateway } from '../../src/fakes/powerflex/gateway.js';
 import { startNodeProcess, type NodeProcess } from '../support/spawn.js';
@@ -50,19 +50,19 @@ export async function startArraySide(): Promise<ArraySide> {
  * <script>]`) and the chart's heap ceiling (values.yaml `serveHeapMiB` → NODE_OPTIONS). Without the
  * ceiling V8 sizes the heap from this machine's RAM, so the bench would not notice what does not fit in a pod.
  */
-function shippedNodeArgs(): string[] {
-  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+function shippedNodeArgs(root: string): string[] {
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
   const command = entrypoint === undefined ? undefined : (JSON.parse(entrypoint) as unknown);
   if (!Array.isArray(command) || command[0] !== 'node' || !command.every((part) => typeof part === 'string')) throw new Error('the Dockerfile has no ENTRYPOINT ["node", …]');
   const imageFlags = (command as string[]).slice(1).filter((part) => part.startsWith('--'));
-  const values = parseYaml(readFileSync(path.join(repoRoot, 'charts/storage-authz/values.yaml'), 'utf8')) as { serveHeapMiB?: unknown };
+  const values = parseYaml(readFileSync(path.join(root, 'charts/storage-authz/values.yaml'), 'utf8')) as { serveHeapMiB?: unknown };
   if (!Number.isInteger(values.serveHeapMiB)) throw new Error('charts/storage-authz/values.yaml has no integer serveHeapMiB');
   return [...imageFlags, `--max-old-space-size=${String(values.serveHeapMiB)}`];
 }
 
 /** The malloc setting the image gives every process (Dockerfile `ENV MALLOC_ARENA_MAX`). */
-function shippedEnv(): NodeJS.ProcessEnv {
-  const arenaMax = /^ENV .*\bMALLOC_ARENA_MAX=(\d+)/m.exec(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+function shippedEnv(root: string): NodeJS.ProcessEnv {
+  const arenaMax = /^ENV .*\bMALLOC_ARENA_MAX=(\d+)/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
   if (arenaMax === undefined) throw new Error('the Dockerfile sets no MALLOC_ARENA_MAX');
   return { MALLOC_ARENA_MAX: arenaMax };
 }
@@ -99,11 +99,19 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
     resolveIntervalMs: 3600_000,
     drainMs: 1000,
   });
-  // As shipped: the image's Node flags, the chart's heap ceiling, the image's malloc setting. Without
-  // the ceiling V8 sizes the heap from this machine's RAM and lets garbage pile up: in a Check-alone
-  // replay the heap grew to 167 MB and its first full collection paused decisions for 211 ms (with
-  // it: 60-80 MB, 20-40 ms).
-  const service = await startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, nodeArgs: [...shippedNodeArgs(), ...(options.nodeArgs ?? [])], env: shippedEnv() });
+  const service = await startShippedServe(config, { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
   return { ...service, target, token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };
+}
+
+/**
+ * `serve` (bench/servers/ours.ts) in its own process as shipped: the image's Node flags, the chart's
+ * heap ceiling, the image's malloc setting, all read from `root`'s checkout (default this one), then
+ * `nodeArgs`. Without the ceiling V8 sizes the heap from this machine's RAM and lets garbage pile
+ * up: in a Check-alone replay the heap grew to 167 MB and its first full collection paused
+ * decisions for 211 ms (with it: 60-80 MB, 20-40 ms).
+ */
+export function startShippedServe(config: ServeConfig, options: { cpus?: string; nodeArgs?: string[]; root?: string }): Promise<NodeProcess> {
+  const root = options.root ?? repoRoot;
+  return startNodeProcess('bench/servers/ours.ts', [JSON.stringify(config)], { cpus: options.cpus, root, nodeArgs: [...shippedNodeArgs(root), ...(options.nodeArgs ?? [])], env: shippedEnv(root) });
 }
