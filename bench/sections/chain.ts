@@ -15,6 +15,7 @@ import { mintTokenPair } from '../../src/tokens/mint.js';
 import { freePort, waitForPort } from '../../src/harness/ports.js';
 import { envoyBin } from '../../src/harness/tools.js';
 import type { ArraySide } from '../servers/our-service.js';
+import { typedConfigs } from '../support/bootstrap.js';
 import { childPids } from '../support/procfs.js';
 import { compiledEntry, startPinned, type PinnedProcess } from '../support/spawn.js';
 import { withExtAuthzDisabled } from './ext-authz-off.js';
@@ -65,30 +66,20 @@ export async function startRealSidecar(array: ArraySide, edgePort: number, cpus:
   return { origin: `https://127.0.0.1:${listenPort}`, processes, stop };
 }
 
-/** The sidecar's Envoy alone, ext_authz disabled: the same hop without the token injection. */
 /**
  * The sidecar bootstrap with its injector writing `authorization` verbatim (no `Bearer ` prefix):
  * with ext_authz off at the edge nothing turns a tenant token into the array's credential, so the
  * off twin injects the array's own, through the same filter.
  */
 export function injectingVerbatim(bootstrap: object): object {
-  let found = 0;
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit);
-    if (typeof value !== 'object' || value === null) return;
-    const node = value as Record<string, unknown>;
-    if (typeof node['@type'] === 'string' && node['@type'].endsWith('injected_credentials.generic.v3.Generic')) {
-      node['header_value_prefix'] = '';
-      found++;
-    }
-    Object.values(node).forEach(visit);
-  };
   const copy = structuredClone(bootstrap);
-  visit(copy);
-  if (found !== 1) throw new Error(`expected one generic credential injector in the sidecar bootstrap, found ${found}`);
+  const injectors = typedConfigs(copy, 'injected_credentials.generic.v3.Generic');
+  if (injectors.length !== 1) throw new Error(`expected one generic credential injector in the sidecar bootstrap, found ${injectors.length}`);
+  injectors[0]!['header_value_prefix'] = '';
   return copy;
 }
 
+/** The sidecar's Envoy alone, ext_authz disabled: the same hop without the token injection. */
 export async function startPlainSidecarEnvoy(array: ArraySide, edgePort: number, cpus: string | undefined, authorization: string): Promise<Sidecar> {
   const { workspace, world } = array;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-sidecar-off-'));

@@ -118,7 +118,7 @@ export async function startEdge(bootstrap: (listenPort: number, adminPort: numbe
 }
 
 /** The array's own session token, for the requests that do not pass our service. */
-async function arrayToken(array: ArraySide): Promise<string> {
+export async function arrayToken(array: ArraySide): Promise<string> {
   const { username, password } = array.credentials;
   // The gateway's certificate is self-signed: trust exactly its CA.
   const agent = new Agent({ connect: { ca: array.gateway.ca } });
