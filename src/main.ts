@@ -22,6 +22,7 @@ function serveCommand(): Command {
     .description('answer the edge Envoy: ext_authz Check, gRPC health, access-log confirmation; optionally the admin API')
     .option('-c, --config <file>', 'YAML/JSON file with the options below (camelCase keys); flags override it')
     .addOption(flag('listen', 'address', `Check/health/access-log gRPC address, host:port or unix:/path (default ${DEFAULT_LISTEN})`))
+    .addOption(flag('httpCheckListen', 'address', "Check over HTTP/1.1 for the edge's ext_authz http_service (render-edge-config --authz-http), host:port or unix:/path (off when unset)"))
     .addOption(flag('adminListen', 'host:port', 'admin HTTP API address (off when unset)'))
     .addOption(flag('healthListen', 'host:port', 'grpc.health.v1 only, for kubelet grpc probes while --listen is a unix socket (off when unset)'))
     .addOption(flag('metricsListen', 'host:port', 'GET /metrics only, for Prometheus (off when unset; the admin listener serves it too)'))
@@ -91,7 +92,8 @@ function renderEdgeConfigCommand(): Command {
     .requiredOption('--key-file <file>', 'TLS private key of that certificate')
     .option('--listen-address <ip>', 'edge listener address', '0.0.0.0')
     .option('--listen-port <port>', 'edge listener port', '8443')
-    .option('--authz <address>', 'decision service, host:port or unix:/path', DEFAULT_LISTEN)
+    .option('--authz <address>', 'decision service (gRPC: Check, health, access log), host:port or unix:/path', DEFAULT_LISTEN)
+    .option('--authz-http <address>', "ask for decisions over HTTP/1.1 at serve's --http-check-listen (host:port or unix:/path) instead of the gRPC Check; health and the access log stay on --authz")
     .option('--admin-api <host:port>', 'admin API served under /proxy/')
     .option('--envoy-admin-port <port>', "Envoy's own admin interface on 127.0.0.1")
     .option('--envoy-stats-port <port>', "serve only GET /stats/prometheus (Envoy's counters: each array's circuit breaker, requests, answers) on this port of --listen-address; needs --envoy-admin-port")
@@ -106,7 +108,7 @@ function renderEdgeConfigCommand(): Command {
       const config = renderEdgeConfig({
         listen: { address: options.listenAddress!, port: port(options.listenPort!, '--listen-port') },
         tls: { certFile: options.certFile!, keyFile: options.keyFile! },
-        authz: { address: options.authz! },
+        authz: { address: options.authz!, ...(options.authzHttp && { httpAddress: options.authzHttp }) },
         ...(options.adminApi && { adminApi: { address: options.adminApi } }),
         ...(options.envoyAdminPort && { envoyAdmin: { address: '127.0.0.1', port: port(options.envoyAdminPort, '--envoy-admin-port') } }),
         ...(options.envoyStatsPort && { envoyStats: { address: options.listenAddress!, port: port(options.envoyStatsPort, '--envoy-stats-port') } }),

@@ -24,8 +24,16 @@ const TENANT = 'team-a';
 const SDC_GUID = 'A1B2C3D4-0000-0000-0000-000000000004';
 const GiB = GIB_IN_KIB;
 
-for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
-  describe(`PowerFlex ${version} gateway driven by goscaleio through sidecar → edge → service (real Envoy, Redis)`, function () {
+// The 4.x gateway once more with the edge asking over ext_authz's http_service (serve
+// --http-check-listen): the same driver calls, the same answers, the same settlement.
+const RUNS: Array<{ version: GatewayVersion; transport: 'grpc' | 'http' }> = [
+  { version: '3.6', transport: 'grpc' },
+  { version: '4.5', transport: 'grpc' },
+  { version: '4.5', transport: 'http' },
+];
+
+for (const { version, transport } of RUNS) {
+  describe(`PowerFlex ${version} gateway driven by goscaleio through sidecar → edge (${transport} ext_authz) → service (real Envoy, Redis)`, function () {
     this.timeout(180_000);
 
     let dir: string;
@@ -48,7 +56,7 @@ for (const version of ['3.6', '4.5'] as GatewayVersion[]) {
         quotaGiB: QUOTA_GIB,
         tenants: [{ name: TENANT, approveSdc: true }],
       });
-      stack = await startStack({ workspace, redisUrl: redis.url });
+      stack = await startStack({ workspace, redisUrl: redis.url, transport });
       const tokens = await mintTokenPair({
         keys: workspace.signingKeys, subject: 'csm-tenant', group: TENANT, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200,
       });

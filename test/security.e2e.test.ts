@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { startStack, type Stack } from '../src/demo/stack.js';
 import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB, type SeenRequest } from '../src/fakes/powerflex/gateway.js';
+import { PATH_HEADER } from '../src/check/httpContract.js';
 import { API_VERSION } from '../src/resources/types.js';
 import { mintTokenPair, type TokenPair } from '../src/tokens/mint.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -20,11 +21,15 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 interface Answer {
   status: number;
+  headers: Record<string, string | string[] | undefined>;
   text: string;
   json(): Record<string, unknown>;
 }
 
-describe('security: the attack-run findings through the real edge (Envoy + serve + fake PowerFlex gateway)', function () {
+// Both ways the edge can ask for decisions: the gRPC Check, and ext_authz's http_service (which
+// cannot set :path and takes the allow's changes from the answer's headers: check/httpContract.ts).
+for (const transport of ['grpc', 'http'] as const) {
+describe(`security (${transport} ext_authz): the attack-run findings through the real edge (Envoy + serve + fake PowerFlex gateway)`, function () {
   this.timeout(120_000);
 
   let gateway: FakePowerFlexGateway;
@@ -45,14 +50,17 @@ describe('security: the attack-run findings through the real edge (Envoy + serve
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     const response = await request(`${stack.edgeUrl}${pathAndQuery}`, { method, headers, body: options.body, dispatcher: agent });
     const text = await response.body.text();
-    return { status: response.statusCode, text, json: () => JSON.parse(text) as Record<string, unknown> };
+    return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
   }
 
-  /** What the gateway received while `action` ran. */
+  /**
+   * What the edge forwarded to the gateway while `action` ran. The service's own calls (its
+   * reconciliation pass, lookups) carry no x-request-id; Envoy sets one on every forwarded request.
+   */
   async function arrayReceived(action: () => Promise<Answer>): Promise<{ answer: Answer; received: SeenRequest[] }> {
     const before = gateway.requests.length;
     const answer = await action();
-    return { answer, received: gateway.requests.slice(before) };
+    return { answer, received: gateway.requests.slice(before).filter((seen) => seen.headers['x-request-id'] !== undefined) };
   }
 
   /** Dell v0.1–v1.6.0's token format (lestrrat-go/jwx): no kid, no iat, sorted claims, karavi iss/aud/sub. */
@@ -75,7 +83,7 @@ describe('security: the attack-run findings through the real edge (Envoy + serve
       tenants: [{ name: 'team-a', approveSdc: false }, { name: 'team-b', approveSdc: false }],
     });
     secret = workspace.signingKeys.keys.get(workspace.signingKeys.defaultKid)!;
-    stack = await startStack({ workspace });
+    stack = await startStack({ workspace, transport });
     agent = new Agent({ connect: { ca: workspace.edgeCa } });
     forwarded = `for=csm-authorization;${gateway.url};${gateway.systemId},by=csm-authorization;csi-vxflexos`;
     [teamA, teamB, admin] = await Promise.all([mint('team-a'), mint('team-b'), mint('admin', 'csm-admin')]);
@@ -219,6 +227,7 @@ describe('security: the attack-run findings through the real edge (Envoy + serve
         'user-agent': 'attacker',
         'accept-language': 'en',
         via: '1.1 attacker',
+        [PATH_HEADER]: '/api/logout/',
       };
       const { answer, received } = await arrayReceived(() =>
         send('GET', '/api/types/Volume/instances/', { token: teamA.access, headers: { ...dangerous, accept: 'application/json;version=4.0' } }));
@@ -231,6 +240,44 @@ describe('security: the attack-run findings through the real edge (Envoy + serve
       expect(seen.accept).to.equal('application/json;version=4.0');
       expect(String(seen.authorization)).to.match(/^Basic /).and.not.contain(teamA.access);
     });
+  });
+
+  describe('6b. the path the array executes, and what an answer carries', () => {
+    it("executes the classified path, never a path header the tenant sends", async () => {
+      const { answer, received } = await arrayReceived(() =>
+        send('GET', '/api//types/Volume/instances?x=1', { token: teamA.access, headers: { [PATH_HEADER]: '/api/logout/' } }));
+      expect(answer.status, answer.text).to.equal(200);
+      expect(received.map((seen) => seen.path)).to.deep.equal(['/api/types/Volume/instances/?x=1']);
+    });
+
+    const metadataNames = ['tenant', 'operation', 'system', 'holds', 'hints', 'session-tag', 'deny-status'];
+
+    it('gives a policy refusal (400) its status and body and none of the decision metadata', async () => {
+      const { answer, received } = await arrayReceived(() =>
+        send('POST', '/api/types/Volume/instances/', { token: teamA.access, body: createBody('too-big', 128 * GIB_IN_KIB) }));
+      expect(answer.status, answer.text).to.equal(400);
+      expect(answer.json().message).to.contain('no roles in [bronze-64g] allow');
+      expect(received).to.deep.equal([]);
+      expect(Object.keys(answer.headers).filter((name) => metadataNames.includes(name))).to.deep.equal([]);
+    });
+
+    it('gives a request for an unknown system its 502 and body and none of the decision metadata', async () => {
+      const unknown = `for=csm-authorization;${gateway.url};0123456789abcdef,by=csm-authorization;csi-vxflexos`;
+      const { answer, received } = await arrayReceived(() => send('GET', '/api/types/Volume/instances/', { token: teamA.access, headers: { forwarded: unknown } }));
+      expect(answer.status, answer.text).to.equal(502);
+      expect(answer.text).to.contain('0123456789abcdef');
+      expect(received).to.deep.equal([]);
+      expect(Object.keys(answer.headers).filter((name) => metadataNames.includes(name))).to.deep.equal([]);
+    });
+
+    // Over http_service the health path is the service's own (check/httpContract.ts); over gRPC it is just another array read.
+    if (transport === 'http') {
+      it("refuses the service's own health path to a tenant with 403; the array never sees it", async () => {
+        const { answer, received } = await arrayReceived(() => send('GET', '/.storage-authz/health', { token: teamA.access }));
+        expect(answer.status, answer.text).to.equal(403);
+        expect(received).to.deep.equal([]);
+      });
+    }
   });
 
   describe('fuzz findings, replayed', () => {
@@ -261,3 +308,4 @@ describe('security: the attack-run findings through the real edge (Envoy + serve
     });
   });
 });
+}

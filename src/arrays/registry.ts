@@ -3,8 +3,20 @@ import type { SystemType } from '../resources/types.js';
 import { createPowerFlexAdapter } from './powerflex/adapter.js';
 import { createPowerMaxAdapter } from './powermax/adapter.js';
 import { createPowerScaleAdapter } from './powerscale/adapter.js';
+import { CSRF_HEADER as POWERSCALE_CSRF_HEADER } from './powerscale/client.js';
 import { createPowerStoreAdapter } from './powerstore/adapter.js';
+import { CSRF_HEADER as POWERSTORE_CSRF_HEADER } from './powerstore/client.js';
 import type { ArrayAdapter } from './types.js';
+
+/**
+ * Every header an adapter's credentials set on a forwarded request (`authorize`: Basic or Bearer
+ * authorization, the PowerScale and PowerStore session cookie and CSRF header, PowerScale's referer).
+ * ext_authz's http_service forwards only the headers its config names (envoy/edge.ts).
+ */
+export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'referer', POWERSCALE_CSRF_HEADER, POWERSTORE_CSRF_HEADER] as const;
+
+/** Every header an adapter's local answer (a driver login) or an error body carries to the driver. */
+export const ANSWER_HEADERS = ['content-type', 'set-cookie', POWERSCALE_CSRF_HEADER, POWERSTORE_CSRF_HEADER] as const;
 
 export type AdapterRegistry = ReadonlyMap<SystemType, ArrayAdapter>;
 

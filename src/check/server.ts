@@ -1,12 +1,12 @@
 // The gRPC face of a decision function: envoy.service.auth.v3.Authorization/Check, grpc.health.v1,
 // and envoy.service.accesslog.v3.AccessLogService. Generic over `decide`, so the server mode (the
 // pipeline) and the sidecar mode (token injection) share it.
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { LOCAL_ANSWER, type Decision, type GiveUp, type RequestView } from '../pipeline/types.js';
-import { jsonDeny, reject } from '../pipeline/response/deny.js';
+import type { Decide, RequestView } from '../pipeline/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
+import { budgetMs, decideWithinBudget, failedClosed, logDenial, type DecisionBudget } from './decide.js';
+import { removeStaleSocket } from './listen.js';
 import { envoyServices } from './protos.js';
 import { toRequestView } from './request.js';
 import { checkRequestViewDecoder } from './requestView.js';
@@ -34,19 +34,15 @@ export interface AccessLogRecord {
   envoyFlags: string[];
 }
 
-export interface CheckServerOptions {
+export interface CheckServerOptions extends DecisionBudget {
   /**
    * `gaveUp` is told, with the 503 Envoy is answered, when the decision outlives its budget: the
    * decider can still count and audit the decision Envoy saw.
    */
-  decide(request: RequestView, gaveUp?: GiveUp): Promise<Decision>;
+  decide: Decide;
   /** Receives every HTTP access-log entry Envoy streams (awaited in order per stream). */
   onAccessLog?(record: AccessLogRecord): Promise<void>;
   logger?: Logger;
-  /** Bound for one decision when the call has no gRPC deadline (ms); Envoy always sends its `timeout`. */
-  maxDecisionMs?: number;
-  /** Time kept back from the caller's deadline to encode and send the answer (ms). */
-  deadlineMarginMs?: number;
 }
 
 export interface CheckServer {
@@ -59,8 +55,6 @@ export interface CheckServer {
   /** NOT_SERVING, then drain in-flight calls for up to `graceMs`, then force-close. */
   close(graceMs?: number): Promise<void>;
 }
-
-const FAILED_CLOSED = (message: string, reason: string): Decision => jsonDeny(reject(503, reason, message));
 
 function metadataStrings(struct: StructMessage | undefined): Record<string, string> {
   const result: Record<string, string> = {};
@@ -76,49 +70,12 @@ function setFlags(flags: Record<string, unknown> | undefined): string[] {
     .map(([name]) => name);
 }
 
-/** The caller's deadline (less a margin to send the answer), or `maxDecisionMs` for a call without one. */
-function budgetMs(deadline: grpc.Deadline, options: CheckServerOptions): number {
-  const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (!Number.isFinite(at)) return options.maxDecisionMs ?? 1000;
-  return Math.max(0, at - Date.now() - (options.deadlineMarginMs ?? 20));
-}
-
-/** The decision, or a 503 deny when it throws or outlives its budget: an error is never an allow. */
-function decideWithinBudget(request: RequestView, budget: number, options: CheckServerOptions, logger: Logger): Promise<Decision> {
-  // One timer and one listener slot per call, no Promise.race: this runs for every Check.
-  return new Promise<Decision>((resolve) => {
-    let listener: ((answer: Decision) => void) | undefined;
-    const gaveUp: GiveUp = { onGiveUp: (l) => void (listener = l) };
-    const timer = setTimeout(() => {
-      const answer = FAILED_CLOSED('authorization decision timed out', 'decision-timeout');
-      listener?.(answer);
-      resolve(answer);
-    }, budget);
-    const failed = (error: unknown) => {
-      clearTimeout(timer);
-      logger.error({ err: error, requestId: request.id }, 'decision failed; denying');
-      resolve(FAILED_CLOSED('authorization service error', 'decision-error'));
-    };
-    try {
-      options.decide(request, gaveUp).then((decision) => {
-        clearTimeout(timer);
-        resolve(decision);
-      }, failed);
-    } catch (error) {
-      failed(error);
-    }
-  });
-}
+/** The call's deadline as epoch ms (Infinity when it has none). */
+const deadlineAt = (deadline: grpc.Deadline): number => (deadline instanceof Date ? deadline.getTime() : deadline);
 
 let codecs: { decode: ReturnType<typeof checkRequestViewDecoder>; encode: ReturnType<typeof checkResponseEncoder> } | undefined;
 /** Built once per process (they load the Envoy protos). */
 const checkCodecs = () => (codecs ??= { decode: checkRequestViewDecoder(), encode: checkResponseEncoder() });
-
-function removeStaleSocket(address: string): void {
-  if (!address.startsWith('unix:')) return;
-  const file = address.slice('unix:'.length);
-  if (existsSync(file) && lstatSync(file).isSocket()) unlinkSync(file);
-}
 
 export function createCheckServer(options: CheckServerOptions): CheckServer {
   const logger = options.logger ?? silentLogger;
@@ -144,13 +101,11 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
         request = toRequestView(call.request);
       } catch (error) {
         logger.error({ err: error }, 'unreadable CheckRequest; denying');
-        callback(null, toCheckResponse(FAILED_CLOSED('unreadable request', 'bad-check-request')));
+        callback(null, toCheckResponse(failedClosed('unreadable request', 'bad-check-request')));
         return;
       }
-      void decideWithinBudget(request, budgetMs(call.getDeadline(), options), options, logger).then((decision) => {
-        if (decision.kind === 'deny') {
-          logger.info({ requestId: request.id, status: decision.status, reason: decision.reason }, decision.reason === LOCAL_ANSWER ? 'answered locally' : 'denied');
-        }
+      void decideWithinBudget(options.decide, request, budgetMs(deadlineAt(call.getDeadline()), options), logger).then((decision) => {
+        logDenial(logger, request, decision);
         callback(null, toCheckResponse(decision));
       });
     },

@@ -3,7 +3,7 @@
 // with the admin API behind the same edge. Used by the demo and the PowerFlex end-to-end tests.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AUTHZ_CLUSTER, renderEdgeConfig } from '../envoy/edge.js';
+import { AUTHZ_CLUSTER, AUTHZ_HTTP_CLUSTER, renderEdgeConfig } from '../envoy/edge.js';
 import { ResourceLoadError } from '../resources/errors.js';
 import { loadResourceDirectory } from '../resources/load.js';
 import { parseServeConfig } from '../serve/config.js';
@@ -23,6 +23,8 @@ export interface StackOptions {
   routeTimeoutMs?: number;
   /** A hold the access log has not settled after this long is settled against the array (default: derived from the route timeout). */
   pendingAfterMs?: number;
+  /** How the edge asks for decisions: the gRPC Check (default) or serve's HTTP check server. */
+  transport?: 'grpc' | 'http';
   logger?: Logger;
 }
 
@@ -40,6 +42,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { workspace } = options;
   const serveConfig = parseServeConfig({
     listen: '127.0.0.1:0',
+    ...(options.transport === 'http' && { httpCheckListen: '127.0.0.1:0' }),
     adminListen: '127.0.0.1:0',
     resourcesDir: workspace.resourcesDir,
     secretsDir: workspace.secretsDir,
@@ -64,7 +67,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const config = renderEdgeConfig({
       listen: { address: '127.0.0.1', port: edgePort },
       tls: { certFile: workspace.edgeCertFile, keyFile: workspace.edgeKeyFile },
-      authz: { address: `127.0.0.1:${service.checkPort}` },
+      authz: { address: `127.0.0.1:${service.checkPort}`, ...(service.httpCheckPort !== undefined && { httpAddress: `127.0.0.1:${service.httpCheckPort}` }) },
       adminApi: { address: `127.0.0.1:${service.adminPort!}` },
       envoyAdmin: { address: '127.0.0.1', port: adminPort },
       storage: [...build.snapshot.storage.values()],
@@ -78,6 +81,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
     await waitForPort(edgePort);
     await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
+    if (service.httpCheckPort !== undefined) await waitForClusterHealth(adminPort, AUTHZ_HTTP_CLUSTER, true);
     return { edgeUrl: `https://127.0.0.1:${edgePort}`, envoy, metricsUrl: `http://127.0.0.1:${service.adminPort!}/metrics`, stop };
   } catch (error) {
     await stop();

@@ -93,6 +93,30 @@ describe('edge Envoy config', () => {
     expect(() => renderEdgeConfig({ ...input, envoyAdmin: undefined })).to.throw('give envoyAdmin too');
   });
 
+  it('passes envoy --mode validate asking over http_service, unix sockets included', async () => {
+    const file = path.join(dir, 'edge-http.json');
+    await writeFile(file, JSON.stringify(renderEdgeConfig({ ...input, authz: { address: 'unix:/run/storage-authz.sock', httpAddress: 'unix:/run/storage-authz-http.sock' } })));
+    const { stdout, stderr } = await run(envoyBin, ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart']);
+    expect(stdout + stderr).to.include('OK');
+  });
+
+  it('over http_service: restores a deny status only where the answer names it, and the path filter never runs on /proxy/', () => {
+    const config = renderEdgeConfig({ ...input, authz: { address: '127.0.0.1:50051', httpAddress: '127.0.0.1:50052' } });
+    const manager = (config.static_resources as { listeners: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[] }).listeners[0]!.filter_chains[0]!.filters[0]!.typed_config;
+    const mappers = (manager.local_reply_config as { mappers: { filter: { metadata_filter?: Record<string, unknown> }; status_code: number }[] }).mappers;
+    const restoring = mappers.filter((mapper) => mapper.filter.metadata_filter);
+    expect(restoring.map((mapper) => mapper.status_code)).to.deep.equal([200, 201, 204, 500, 502, 503, 504, 507]);
+    // Unset, a metadata filter matches when the key is missing: every local reply would become a 200.
+    expect(restoring.every((mapper) => mapper.filter.metadata_filter!.match_if_key_not_found === false)).to.equal(true);
+    expect((manager.http_filters as { name: string }[]).map((filter) => filter.name)).to.deep.equal(['envoy.filters.http.ext_authz', 'storage-authz.path', 'envoy.filters.http.router']);
+    const routes = (manager.route_config as { virtual_hosts: { routes: { match: { prefix: string }; typed_per_filter_config?: Record<string, { disabled?: boolean }> }[] }[] }).virtual_hosts[0]!.routes;
+    expect(routes[0]!.match.prefix).to.equal('/proxy/');
+    expect(routes[0]!.typed_per_filter_config?.['storage-authz.path']?.disabled).to.equal(true);
+    expect(clusters(config).map((cluster) => cluster.name)).to.include('storage-authz-http');
+    // Only the allow's own headers reach the array, and only a deny's answer headers the driver.
+    expect(JSON.stringify(manager.http_filters)).to.include('"allowed_upstream_headers"').and.include('"allowed_client_headers"').and.not.include('"pack_as_bytes"');
+  });
+
   it('defaults to the system CA bundle for array certificates', () => {
     const withoutCa = renderEdgeConfig({ ...input, caFile: undefined });
     expect(JSON.stringify(clusters(withoutCa)[1])).to.include('/etc/ssl/certs/ca-certificates.crt');

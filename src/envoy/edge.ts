@@ -3,12 +3,15 @@
 // chosen by the routing header of the allow response, the admin API for /proxy/, and the access-log
 // stream that confirms reservations and reports array sessions the array refused.
 import { ERROR_BODIES } from '../arrays/errorBodies.js';
+import { CLIENT_HEADERS, DENY_STATUS_KEY, HEALTH_PATH, HEALTHY_STATUS, MAPPED_DENY_STATUSES, METADATA_HEADERS, PATH_HEADER, UPSTREAM_HEADERS } from '../check/httpContract.js';
 import { METADATA } from '../pipeline/metadata.js';
 import { storageKey, type StorageSystem } from '../resources/types.js';
 import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from './parts.js';
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
 export const AUTHZ_CLUSTER = 'storage-authz';
+/** serve's HTTP check server, when ext_authz asks over http_service. */
+export const AUTHZ_HTTP_CLUSTER = 'storage-authz-http';
 /** Volume operations on an array can take long; the driver has its own timeouts. serve derives when to settle holds from it. */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 120_000;
 /** Fixed `:authority` for Check calls: the default (the cluster name) is not safe for every name. */
@@ -35,8 +38,12 @@ const MAX_REQUEST_BYTES = 65536;
 export interface EdgeConfigInput {
   listen: { address: string; port: number };
   tls: { certFile: string; keyFile: string };
-  /** The decision service: `host:port` or `unix:/path`. */
-  authz: { address: string };
+  /**
+   * The decision service: `address` its gRPC server (Check, health, the access log), `httpAddress`
+   * its HTTP check server (serve --http-check-listen): when given, ext_authz asks there over HTTP/1.1.
+   * Each is `host:port` or `unix:/path`.
+   */
+  authz: { address: string; httpAddress?: string };
   /** The admin HTTP API (`host:port`), served under /proxy/ with ext_authz off. */
   adminApi?: { address: string };
   /** Envoy's own admin interface (keep it on loopback). */
@@ -58,7 +65,7 @@ export interface EdgeConfigInput {
 }
 
 export function renderEdgeConfig(input: EdgeConfigInput): EnvoyObject {
-  const clusters = [authzCluster(input.authz.address), ...input.storage.map((system) => storageCluster(system, input.caFile ?? SYSTEM_CA_BUNDLE))];
+  const clusters = [authzCluster(input.authz.address), ...(input.authz.httpAddress ? [authzHttpCluster(input.authz.httpAddress)] : []), ...input.storage.map((system) => storageCluster(system, input.caFile ?? SYSTEM_CA_BUNDLE))];
   if (input.adminApi) clusters.push(singleHostCluster(ADMIN_API_CLUSTER, envoyAddress(input.adminApi.address)));
   const listeners = [edgeListener(input)];
   if (input.envoyStats) {
@@ -118,6 +125,8 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
       route: { cluster: ADMIN_API_CLUSTER },
       typed_per_filter_config: {
         'envoy.filters.http.ext_authz': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', disabled: true },
+        // A tenant's own PATH_HEADER must not steer a request that no allow overwrote it on.
+        ...(input.authz.httpAddress && { [PATH_FILTER_NAME]: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', disabled: true } }),
       },
     });
   }
@@ -156,8 +165,10 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
               // the admin for `authzctl why-denied` (the same id the access log and the audit record carry).
               always_set_request_id_in_response: true,
               route_config: { name: 'edge', virtual_hosts: [{ name: 'edge', domains: ['*'], routes }] },
-              local_reply_config: { mappers: input.storage.map(overflowReply) },
-              http_filters: [extAuthzFilter(grpcService, input.authzTimeoutMs ?? 500), ROUTER_FILTER],
+              local_reply_config: { mappers: [...(input.authz.httpAddress ? MAPPED_DENY_STATUSES.map(deniedStatusReply) : []), ...input.storage.map(overflowReply)] },
+              http_filters: input.authz.httpAddress
+                ? [extAuthzFilter({ http_service: httpService(input.authzTimeoutMs ?? 500) }), PATH_FILTER, ROUTER_FILTER]
+                : [extAuthzFilter({ grpc_service: { ...grpcService, timeout: `${(input.authzTimeoutMs ?? 500) / 1000}s` } }), ROUTER_FILTER],
               ...(input.accessLog !== false && { access_log: [accessLog(grpcService)] }),
             },
           },
@@ -167,22 +178,86 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
   };
 }
 
-function extAuthzFilter(grpcService: EnvoyObject, timeoutMs: number): EnvoyObject {
+/** `service`: `grpc_service` (the Check) or `http_service` (serve's HTTP check server). */
+function extAuthzFilter(service: EnvoyObject): EnvoyObject {
   return {
     name: 'envoy.filters.http.ext_authz',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
       transport_api_version: 'V3',
-      grpc_service: { ...grpcService, timeout: `${timeoutMs / 1000}s` },
+      ...service,
       // Fail closed: an unreachable or failing service is a 503, never an allow (and not a 403).
       failure_mode_allow: false,
       status_on_error: { code: 'ServiceUnavailable' },
-      with_request_body: { max_request_bytes: MAX_REQUEST_BYTES, allow_partial_message: false, pack_as_bytes: true },
+      // pack_as_bytes is the gRPC Check's (raw_body); http_service sends the body as it came.
+      with_request_body: { max_request_bytes: MAX_REQUEST_BYTES, allow_partial_message: false, ...('grpc_service' in service && { pack_as_bytes: true }) },
       // The routing header (and :path) arrive with the allow, after the route was first matched.
-      // Safe here: no filter after ext_authz changes headers.
+      // Safe here: no filter after ext_authz changes the headers routing reads (the HTTP path filter
+      // sets :path to the path the route was matched with, normalised, and never re-routes).
       clear_route_cache: true,
       validate_mutations: true,
+      // http_service sends only the headers named here; the service needs all of them (its
+      // allow-list of forwarded headers removes the rest). The gRPC Check sends all by default.
+      ...('http_service' in service && { allowed_headers: { patterns: [{ safe_regex: { regex: '.*' } }] } }),
     },
+  };
+}
+
+const exactly = (names: readonly string[]): EnvoyObject => ({ patterns: names.map((exact) => ({ exact })) });
+
+/** ext_authz over HTTP/1.1: the answer's headers are the allow's sets, removals and metadata, each named (check/httpContract.ts). */
+function httpService(timeoutMs: number): EnvoyObject {
+  return {
+    server_uri: { uri: `http://${AUTHZ_AUTHORITY}`, cluster: AUTHZ_HTTP_CLUSTER, timeout: `${timeoutMs / 1000}s` },
+    authorization_response: {
+      allowed_upstream_headers: exactly(UPSTREAM_HEADERS),
+      allowed_client_headers: exactly(CLIENT_HEADERS),
+      dynamic_metadata_from_headers: exactly(METADATA_HEADERS),
+    },
+  };
+}
+
+const PATH_FILTER_NAME = 'storage-authz.path';
+
+/**
+ * ext_authz over HTTP cannot set `:path`, and Envoy's header_mutation refuses pseudo-headers: this
+ * Lua filter moves the allow's PATH_HEADER (set on every allow, so a tenant's own is overwritten)
+ * into `:path`, so the array executes the path that was classified, as with the gRPC Check.
+ */
+const PATH_FILTER: EnvoyObject = {
+  name: PATH_FILTER_NAME,
+  typed_config: {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua',
+    default_source_code: {
+      inline_string: [
+        'function envoy_on_request(handle)',
+        '  local headers = handle:headers()',
+        `  local path = headers:get("${PATH_HEADER}")`,
+        '  if path ~= nil then',
+        '    headers:replace(":path", path)',
+        `    headers:remove("${PATH_HEADER}")`,
+        '  end',
+        'end',
+      ].join('\n'),
+    },
+  },
+};
+
+/**
+ * http_service turns a 2xx answer into an allow and a 5xx into an error, so the service answers
+ * those denials (a driver's login, 502, 503, 507) as a 403 naming the status in metadata; this
+ * mapper restores it, body and headers unchanged.
+ */
+function deniedStatusReply(status: number): EnvoyObject {
+  return {
+    // match_if_key_not_found defaults to true: without false every local reply would match the first mapper.
+    filter: {
+      metadata_filter: {
+        matcher: { filter: 'envoy.filters.http.ext_authz', path: [{ key: DENY_STATUS_KEY }], value: { string_match: { exact: String(status) } } },
+        match_if_key_not_found: false,
+      },
+    },
+    status_code: status,
   };
 }
 
@@ -234,28 +309,41 @@ function accessLog(grpcService: EnvoyObject): EnvoyObject {
   };
 }
 
+/**
+ * serve's HTTP check server (HTTP/1.1: a gRPC health check needs an HTTP/2 cluster), checked on its
+ * own health path, so a loading or draining service gets no checks over HTTP either.
+ */
+function authzHttpCluster(address: string): EnvoyObject {
+  return {
+    ...singleHostCluster(AUTHZ_HTTP_CLUSTER, envoyAddress(address)),
+    connect_timeout: '1s',
+    health_checks: [{ ...AUTHZ_HEALTH_TIMING, http_health_check: { path: HEALTH_PATH, expected_statuses: [{ start: HEALTHY_STATUS, end: HEALTHY_STATUS + 1 }] } }],
+    common_lb_config: NO_PANIC_ROUTING,
+  };
+}
+
+const AUTHZ_HEALTH_TIMING = {
+  timeout: '1s',
+  interval: '1s',
+  // Envoy checks a cluster it considers idle only every 60 s by default; Check traffic does not
+  // always count, and a draining service must be noticed well within serve's --drain-ms (10 s).
+  no_traffic_interval: '1s',
+  // Three misses, not one: with no panic routing a single health answer slower than the timeout
+  // (a loaded node, a GC pause) turned every Check into a 503 for a second. A draining service
+  // is still taken out within about 3 s.
+  unhealthy_threshold: 3,
+  healthy_threshold: 1,
+};
+// No panic routing: a NOT_SERVING (loading or draining) service gets no Checks; Envoy answers 503.
+const NO_PANIC_ROUTING = { healthy_panic_threshold: { value: 0 } };
+
 function authzCluster(address: string): EnvoyObject {
   return {
     ...singleHostCluster(AUTHZ_CLUSTER, envoyAddress(address)),
     connect_timeout: '1s',
     typed_extension_protocol_options: HTTP2_PROTOCOL_OPTIONS,
-    health_checks: [
-      {
-        timeout: '1s',
-        interval: '1s',
-        // Envoy checks a cluster it considers idle only every 60 s by default; Check traffic does not
-        // always count, and a draining service must be noticed well within serve's --drain-ms (10 s).
-        no_traffic_interval: '1s',
-        // Three misses, not one: with no panic routing a single health answer slower than the timeout
-        // (a loaded node, a GC pause) turned every Check into a 503 for a second. A draining service
-        // is still taken out within about 3 s.
-        unhealthy_threshold: 3,
-        healthy_threshold: 1,
-        grpc_health_check: { service_name: '', authority: AUTHZ_AUTHORITY },
-      },
-    ],
-    // No panic routing: a NOT_SERVING (loading or draining) service gets no Checks; Envoy answers 503.
-    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    health_checks: [{ ...AUTHZ_HEALTH_TIMING, grpc_health_check: { service_name: '', authority: AUTHZ_AUTHORITY } }],
+    common_lb_config: NO_PANIC_ROUTING,
   };
 }
 

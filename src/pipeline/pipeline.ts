@@ -19,7 +19,7 @@ import type { PolicyEngine } from './policy/types.js';
 import { allowDecision } from './response/allow.js';
 import { arrayDeny, isRejection, jsonDeny, reject, type Rejection } from './response/deny.js';
 import { findSystem, resolveArray } from './target/target.js';
-import { LOCAL_ANSWER, type Decision, type GiveUp, type HeaderSet, type RequestView } from './types.js';
+import { LOCAL_ANSWER, type Decide, type Decision, type HeaderSet, type RequestView } from './types.js';
 
 export interface PipelineDeps {
   verifier: TokenVerifying;
@@ -35,8 +35,6 @@ export interface PipelineDeps {
 }
 
 /** `gaveUp`: told, with the answer Envoy got, when Envoy stopped waiting (check/server.ts). */
-export type Decide = (request: RequestView, gaveUp?: GiveUp) => Promise<Decision>;
-
 export function createDecider(deps: PipelineDeps): Decide {
   const observer = deps.observer ?? NO_OBSERVER;
   const decideOne = decider(deps, observer);

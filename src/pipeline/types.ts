@@ -54,5 +54,8 @@ export interface GiveUp {
   onGiveUp(listener: (answer: Decision) => void): void;
 }
 
+/** The decision function every check server asks (pipeline.ts's createDecider; the sidecar's token injection). */
+export type Decide = (request: RequestView, gaveUp?: GiveUp) => Promise<Decision>;
+
 /** The Deny reason of an answer the service gives itself (a driver login): not a refusal, and not logged as one. */
 export const LOCAL_ANSWER = 'local-answer';

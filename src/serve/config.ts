@@ -35,6 +35,12 @@ export type ResourcesConfig =
 export interface ServeConfig {
   /** Check / health / access-log gRPC server: `host:port` or `unix:/path`. */
   listen: string;
+  /**
+   * Check over HTTP/1.1 for ext_authz's http_service (`host:port` or `unix:/path`; render-edge-config
+   * --authz-http): cheaper per request than the gRPC Check. Off when unset; `listen` still serves
+   * health and the access log.
+   */
+  httpCheckListen?: string;
   /** Admin HTTP API (`host:port`); off when unset. */
   adminListen?: string;
   /** grpc.health.v1 only (`host:port`), for kubelet `grpc:` probes while Check stays on a unix socket; off when unset. */
@@ -94,6 +100,7 @@ export type RawServeOptions = Partial<Record<keyof typeof OPTION_NAMES, unknown>
 /** Option key → flag, so every error names what the operator actually typed. */
 export const OPTION_NAMES = {
   listen: '--listen',
+  httpCheckListen: '--http-check-listen',
   adminListen: '--admin-listen',
   healthListen: '--health-listen',
   metricsListen: '--metrics-listen',
@@ -262,6 +269,7 @@ function settlementTimes(raw: RawServeOptions): Pick<ServeConfig, 'routeTimeoutM
 
 /** Validates merged options into a ServeConfig; throws a ConfigError naming the first bad option. */
 export function parseServeConfig(raw: RawServeOptions): ServeConfig {
+  const httpCheckListen = address(raw, 'httpCheckListen', true);
   const adminListen = address(raw, 'adminListen', false);
   const healthListen = address(raw, 'healthListen', false);
   const metricsListen = address(raw, 'metricsListen', false);
@@ -270,6 +278,7 @@ export function parseServeConfig(raw: RawServeOptions): ServeConfig {
   const otlpEndpoint = httpUrl(raw, 'otlpEndpoint');
   return {
     listen: address(raw, 'listen', true) ?? DEFAULT_LISTEN,
+    ...(httpCheckListen && { httpCheckListen }),
     ...(adminListen && { adminListen }),
     ...(healthListen && { healthListen }),
     ...(metricsListen && { metricsListen }),

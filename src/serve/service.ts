@@ -9,6 +9,7 @@ import { createAdminHandler } from '../admin/handler.js';
 import { ResourceStore } from '../cli/resourceStore.js';
 import { usageReport } from '../admin/usage.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
+import { createHttpCheckServer, type HttpCheckServer } from '../check/httpServer.js';
 import { createCheckServer, type AccessLogRecord } from '../check/server.js';
 import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
 import { RedisLedger } from '../ledger/redis/redisLedger.js';
@@ -18,7 +19,8 @@ import type { ReconcileStore } from '../reconcile/types.js';
 import { confirmFromAccessLog, startPendingResolver } from '../pipeline/confirm/confirm.js';
 import { findOnArray } from '../pipeline/confirm/settle.js';
 import { allObservers } from '../pipeline/observe/observe.js';
-import { createDecider, type Decide } from '../pipeline/pipeline.js';
+import { createDecider } from '../pipeline/pipeline.js';
+import type { Decide } from '../pipeline/types.js';
 import { ServiceAccountVerifier } from '../tokens/serviceAccount.js';
 import { MemoisedPolicy } from '../pipeline/policy/memo.js';
 import { WasmPolicyEngine } from '../pipeline/policy/wasmEngine.js';
@@ -38,6 +40,8 @@ import type { ResourcesConfig, ServeConfig } from './config.js';
 export interface RunningService {
   /** Bound TCP port of the Check server (0 for a unix socket). */
   checkPort: number;
+  /** Bound TCP port of the HTTP check server, when enabled (0 for a unix socket). */
+  httpCheckPort?: number;
   /** Bound port of the admin API, when enabled. */
   adminPort?: number;
   /** Stops answering (NOT_SERVING), drains in-flight Checks, then releases every resource. */
@@ -124,8 +128,9 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
   const metrics = new ServiceMetrics(registry, { tenantLabel: config.metricsTenantLabel });
   let decide: Decide | undefined;
   let confirm: ((record: AccessLogRecord) => Promise<void>) | undefined;
+  const decideOrStarting: Decide = (request, gaveUp) => (decide ? decide(request, gaveUp) : Promise.resolve(STARTING));
   const server = createCheckServer({
-    decide: (request, gaveUp) => (decide ? decide(request, gaveUp) : Promise.resolve(STARTING)),
+    decide: decideOrStarting,
     // Entries logged before the ledger is open carry ids from a previous run; the resolver settles those.
     onAccessLog: (record) => (confirm ? confirm(record) : Promise.resolve()),
     logger,
@@ -134,6 +139,19 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     const checkPort = await server.listen(config.listen);
     closers.push(() => server.close(config.drainMs));
     logger.info({ listen: config.listen }, 'check server listening (NOT_SERVING until loaded)');
+    let httpCheckPort: number | undefined;
+    let httpCheck: HttpCheckServer | undefined;
+    if (config.httpCheckListen) {
+      // The same decisions as the gRPC Check, for ext_authz's http_service.
+      httpCheck = createHttpCheckServer({
+        decide: decideOrStarting,
+        logger,
+      });
+      httpCheckPort = await httpCheck.listen(config.httpCheckListen);
+      const opened = httpCheck;
+      closers.push(() => opened.close(config.drainMs));
+      logger.info({ httpCheckListen: config.httpCheckListen }, 'HTTP check server listening');
+    }
     if (config.healthListen) {
       await server.listenHealth(config.healthListen);
       logger.info({ healthListen: config.healthListen }, 'health server listening');
@@ -243,6 +261,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
     const observer = allObservers(observers);
     decide = createDecider({ verifier, serviceAccounts, resources, adapters: adapters.registry, policy, ledger: openedLedger, logger, observer });
     server.setServing(true);
+    httpCheck?.setServing(true);
     logger.info({ listen: config.listen }, 'storage-authz serving');
     let closing: Promise<void> | undefined;
     // Checks drain first, while the ledger and adapters they use are still open.
@@ -250,7 +269,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       await server.close(config.drainMs);
       await closeAll();
     };
-    return { checkPort, ...(adminPort !== undefined && { adminPort }), close: () => (closing ??= close()) };
+    return { checkPort, ...(httpCheckPort !== undefined && { httpCheckPort }), ...(adminPort !== undefined && { adminPort }), close: () => (closing ??= close()) };
   } catch (error) {
     await closeAll();
     throw error;
