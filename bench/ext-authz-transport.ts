@@ -1,21 +1,21 @@
 // `tsx bench/ext-authz-transport.ts [rounds]`: what Envoy's ext_authz transport costs, measured. The
-// same edge Envoy (edge.ts, access log off) in front of the fake array, once with the trivial gRPC
-// Check (floor.ts, what every decision of ours is priced against) and once with the filter's
-// `http_service` pointed at the trivial HTTP/1.1 service (http-floor.ts), both allowing with the
-// same headers; wrk through each in alternating rounds. Prints each path's ceiling and the CPU per
-// request of the edge, the authorization service and the array. Not part of `npm run bench`: it
-// prices a transport the product does not use (yet).
+// same edge Envoy (edge.ts) in front of the fake array: with the trivial gRPC Check (floor.ts, what
+// every decision of ours is priced against) and with the filter's `http_service` pointed at the
+// trivial HTTP/1.1 service (http-floor.ts), both allowing with the same headers; then our service
+// (one process, as shipped, both --listen and --http-check-listen) behind one edge asking over gRPC
+// and one asking over HTTP, for reads and creates. wrk through each in alternating rounds. Prints
+// each path's ceiling and the CPU per request of the edge, the authorization service and the array.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { storageClusterName, ROUTING_HEADER } from '../src/envoy/routing.js';
 import { cpuLogText, cpuUsPerRequest, measuredRun, type MeasuredRun } from './loadgen/ceiling.js';
 import { wrkRequest } from './loadgen/wrk.js';
-import { arrayToken, edgeRenderer, READ_PATH, startEdge } from './sections/envoy.js';
-import { startArraySide } from './servers/our-service.js';
+import { freePort } from '../src/harness/ports.js';
+import { arrayToken, createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './sections/envoy.js';
+import { startArraySide, startOurService } from './servers/our-service.js';
 import { buildCompiled, startNodeProcess } from './support/spawn.js';
 import { typedConfigs } from './support/bootstrap.js';
-import { tenantToken } from './world.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const HTTP_AUTHZ_CLUSTER = 'authz-http';
@@ -45,7 +45,7 @@ try {
   buildCompiled();
   const array = await startArraySide();
   stops.push(() => array.stop());
-  const { workspace, world } = array;
+  const { world } = array;
   const asArray = { authorization: `Basic ${Buffer.from(`${array.credentials.username}:${await arrayToken(array)}`).toString('base64')}` };
   const { storage, edgeConfig } = await edgeRenderer(array, 5000);
   const allowHeaders = { ...asArray, [ROUTING_HEADER]: storageClusterName(storage[0]!) };
@@ -56,36 +56,49 @@ try {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-transport-'));
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
   // Both bootstraps keep the gRPC authz cluster (startEdge waits for it healthy); only the gRPC edge sends it Checks.
-  const grpcBootstrap = (port: number, admin: number) => edgeConfig(port, admin, `127.0.0.1:${grpcFloor.port}`, false);
+  const grpcBootstrap = (port: number, admin: number) => edgeConfig(port, admin, { target: `127.0.0.1:${grpcFloor.port}` }, false);
   const grpcEdge = await startEdge(grpcBootstrap, dir, 'edge-grpc', undefined);
   stops.push(() => grpcEdge.stop());
   const httpEdge = await startEdge((port, admin) => withHttpService(grpcBootstrap(port, admin), httpFloor.port!, Object.keys(allowHeaders)), dir, 'edge-http', undefined);
   stops.push(() => httpEdge.stop());
 
-  const token = await tenantToken(world, workspace.signingKeys, workspace.roleName);
+  // Our service as shipped, answering both transports from one process: the same decisions, two edges.
+  const httpCheckPort = await freePort();
+  const ours = await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', httpCheckListen: `127.0.0.1:${httpCheckPort}` });
+  stops.push(() => ours.stop());
+  const oursGrpcEdge = await startEdge((port, admin) => edgeConfig(port, admin, { target: ours.target }, true), dir, 'edge-ours-grpc', undefined);
+  stops.push(() => oursGrpcEdge.stop());
+  const oursHttpEdge = await startEdge((port, admin) => edgeConfig(port, admin, { target: ours.target, httpTarget: `127.0.0.1:${httpCheckPort}` }, true), dir, 'edge-ours-http', undefined);
+  stops.push(() => oursHttpEdge.stop());
+
   const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
   const arrayProcess = { name: 'array', pid: process.pid };
+  const read = { path: READ_PATH, headers: { authorization: `Bearer ${ours.token}`, forwarded } };
+  let jobs = 0;
+  const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `t${world.runId}${jobs++}-`) });
+  const via = (edge: { port: number; pid: number }, service: { pid: number }) => ({ port: edge.port, processes: [{ name: 'edge Envoy', pid: edge.pid }, { name: 'authz service', pid: service.pid }, arrayProcess] });
   const paths = {
-    grpc: { port: grpcEdge.port, processes: [{ name: 'edge Envoy', pid: grpcEdge.pid }, { name: 'authz service', pid: grpcFloor.pid }, arrayProcess] },
-    http: { port: httpEdge.port, processes: [{ name: 'edge Envoy', pid: httpEdge.pid }, { name: 'authz service', pid: httpFloor.pid }, arrayProcess] },
+    'floor-grpc': { ...via(grpcEdge, grpcFloor), request: () => read },
+    'floor-http': { ...via(httpEdge, httpFloor), request: () => read },
+    'ours-grpc read': { ...via(oursGrpcEdge, ours), request: () => read },
+    'ours-http read': { ...via(oursHttpEdge, ours), request: () => read },
+    'ours-grpc create': { ...via(oursGrpcEdge, ours), request: create },
+    'ours-http create': { ...via(oursHttpEdge, ours), request: create },
   };
-  const wrk = (port: number, durationS: number) => ({
-    ...wrkRequest({ origin: `https://127.0.0.1:${port}`, path: READ_PATH, headers: { authorization: `Bearer ${token}`, forwarded } }),
-    connections: 16,
-    durationS,
-    cpus: '0',
-  });
-  for (const { port, processes } of Object.values(paths)) await measuredRun(wrk(port, 4), processes); // warm-up, discarded
-  const runs: Record<keyof typeof paths, MeasuredRun[]> = { grpc: [], http: [] };
+  type PathId = keyof typeof paths;
+  const ids = Object.keys(paths) as PathId[];
+  const wrk = (id: PathId, durationS: number) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${paths[id].port}`, ...paths[id].request() }), connections: 16, durationS, cpus: '0' });
+  for (const id of ids) await measuredRun(wrk(id, 4), paths[id].processes); // warm-up, discarded
+  const runs = Object.fromEntries(ids.map((id) => [id, [] as MeasuredRun[]])) as Record<PathId, MeasuredRun[]>;
   for (let round = 0; round < rounds; round++) {
-    for (const id of round % 2 === 0 ? (['grpc', 'http'] as const) : (['http', 'grpc'] as const)) {
-      const run = await measuredRun(wrk(paths[id].port, 10), paths[id].processes);
+    for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {
+      const run = await measuredRun(wrk(id, 10), paths[id].processes);
       if (run.result.non2xx + run.result.socketErrors > 0) throw new Error(`${id}: ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors`);
       runs[id].push(run);
       console.error(`  round ${round + 1} ${id}: ${run.result.requestsPerSecond.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest([run]))}`);
     }
   }
-  for (const id of ['grpc', 'http'] as const) {
+  for (const id of ids) {
     const ceilings = runs[id].map((run) => run.result.requestsPerSecond).sort((a, b) => a - b);
     console.log(`${id}: ceiling median ${ceilings[Math.floor(ceilings.length / 2)]!.toFixed(0)}/s (${ceilings.map((c) => c.toFixed(0)).join(', ')}); ${cpuLogText(cpuUsPerRequest(runs[id]))}`);
   }

@@ -25,6 +25,7 @@ const RENDERINGS: Record<string, string[]> = {
   'cert-manager Certificate': ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca'],
   'prometheus-operator ServiceMonitor and Grafana dashboard': ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=prometheus', 'metrics.grafanaDashboard.enabled=true'],
   'OTLP decision traces': ['tracing.otlpEndpoint=http://otel-collector.observability:4318'],
+  'gRPC Check transport': ['edge.authzTransport=grpc'],
   'Istio CUSTOM provider': ['edge.mode=istio', 'istio.arrays[0].name=powerflex-a', 'istio.arrays[0].storage=powerflex-a', 'istio.arrays[0].host=pflex-a.storage.example', 'istio.arrays[0].caSecretName=pflex-a-ca'],
 };
 
@@ -88,6 +89,11 @@ describe('helm chart charts/storage-authz against a real API server', function (
         const egress = (docs.find((doc) => doc?.kind === 'NetworkPolicy')!.spec as { egress: { ports: { port: number }[] }[] }).egress;
         expect(egress.some((rule) => rule.ports.some((p) => p.port === 4318)), 'egress to the collector').to.equal(true);
       }
+      // The edge asks over http_service by default: both sides of the pod's socket are rendered, or neither.
+      const deployment = JSON.stringify(parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as { kind?: string } | null).find((doc) => doc?.kind === 'Deployment'));
+      const httpTransport = ['"--http-check-listen=unix:/run/storage-authz/check-http.sock"', '"--authz-http=unix:/run/storage-authz/check-http.sock"'];
+      if (name.startsWith('default')) for (const arg of httpTransport) expect(deployment).to.include(arg);
+      if (name.startsWith('gRPC') || name.startsWith('Istio')) for (const arg of httpTransport) expect(deployment).not.to.include(arg);
       if (name.startsWith('Istio')) expect(kinds).to.include.members(['AuthorizationPolicy', 'VirtualService', 'ServiceEntry', 'DestinationRule']);
       const applied = await runTool('kubectl', [...kubeconfig, 'apply', '--dry-run=server', '--validate=strict', '-n', NAMESPACE, '-f', '-'], rendered.stdout);
       expectOk(applied, 'server-side dry run');
@@ -161,13 +167,15 @@ describe('helm chart charts/storage-authz against a real API server', function (
     const output = path.join(os.tmpdir(), `edge-${process.pid}.json`);
     const { stderr } = await promisify(execFile)(process.execPath, [
       '--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'render-edge-config', '--resources', 'kubernetes', '--namespace', NAMESPACE, '--kubeconfig', plane.adminKubeconfig,
-      '--cert-file', '/etc/storage-authz/tls/tls.crt', '--key-file', '/etc/storage-authz/tls/tls.key', '--authz', 'unix:/run/storage-authz/authz.sock', '--format', 'json', '--output', output,
+      '--cert-file', '/etc/storage-authz/tls/tls.crt', '--key-file', '/etc/storage-authz/tls/tls.key', '--authz', 'unix:/run/storage-authz/authz.sock',
+      '--authz-http', 'unix:/run/storage-authz/check-http.sock', '--format', 'json', '--output', output,
     ], { cwd: repoRoot });
     try {
       const bootstrap = JSON.parse(await readFile(output, 'utf8')) as { static_resources: { clusters: { name: string }[] } };
       const names = bootstrap.static_resources.clusters.map((c) => c.name);
       // Two Storage objects with one systemID: the controller's rule keeps one and leaves the other out, naming it.
       expect(names.filter((name) => name.startsWith('storage-pflex'))).to.deep.equal(['storage-pflex-a']);
+      expect(names).to.include.members(['storage-authz', 'storage-authz-http']);
       expect(stderr).to.match(/render-edge-config: left out Storage\/pflex-b: .*7045c4cc20dffc0f/);
     } finally {
       await rm(output, { force: true });

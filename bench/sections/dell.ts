@@ -70,7 +70,7 @@ export async function runDellSection(loadgen: NodeProcess, array: ArraySide, pla
     const service = await startOurService(array, { ledger: { kind: 'redis', url: ourRedis.url }, cpus: cpus.servers });
     stops.push(() => service.stop());
     const { edgeConfig } = await edgeRenderer(array, plan.deadlineMs);
-    const edge = await startEdge((port, admin) => edgeConfig(port, admin, service.target, true), dir, 'edge-vs-dell', cpus.servers);
+    const edge = await startEdge((port, admin) => edgeConfig(port, admin, service, true), dir, 'edge-vs-dell', cpus.servers);
     stops.push(() => edge.stop());
 
     // What Dell's sidecar (and ours) sends: two Forwarded lines, the driver's PV name on creates.

@@ -135,17 +135,24 @@ export async function arrayToken(array: ArraySide): Promise<string> {
   }
 }
 
+/** Where an edge asks for decisions: a gRPC Check server, and serve's HTTP check server if it has one. */
+export interface AuthzTargets {
+  target: string;
+  httpTarget?: string;
+}
+
 /** The storage systems of the bench workspace, and the edge bootstrap for them (authz at `authz`). */
 export async function edgeRenderer(array: ArraySide, authzTimeoutMs: number) {
   const { workspace } = array;
   const resources = await DirectoryResources.open(workspace.resourcesDir, { secretsDir: workspace.secretsDir, logger: silentLogger });
   const storage = [...resources.current().storage.values()];
   await resources.close();
-  const edgeConfig = (listenPort: number, adminPort: number, authz: string, accessLog: boolean) =>
+  /** `authz.httpTarget`: serve's HTTP check server, asked instead of the gRPC Check (`target` keeps health and the access log). */
+  const edgeConfig = (listenPort: number, adminPort: number, authz: AuthzTargets, accessLog: boolean) =>
     renderEdgeConfig({
       listen: { address: '127.0.0.1', port: listenPort },
       tls: { certFile: workspace.edgeCertFile, keyFile: workspace.edgeKeyFile },
-      authz: { address: authz },
+      authz: { address: authz.target, ...(authz.httpTarget && { httpAddress: authz.httpTarget }) },
       envoyAdmin: { address: '127.0.0.1', port: adminPort },
       storage,
       caFile: workspace.arrayCaFile,
@@ -158,7 +165,7 @@ export async function edgeRenderer(array: ArraySide, authzTimeoutMs: number) {
 export async function runEnvoySection(
   loadgen: NodeProcess,
   array: ArraySide,
-  service: { pid: number; target: string; token: string },
+  service: { pid: number; token: string } & AuthzTargets,
   plan: EnvoyPlan,
   cpus: { client?: string; servers?: string },
   log: (line: string) => void,
@@ -168,9 +175,9 @@ export async function runEnvoySection(
   const envoys: Array<{ stop(): Promise<void> }> = [];
   try {
     const { storage, edgeConfig } = await edgeRenderer(array, plan.deadlineMs);
-    const render = (listenPort: number, adminPort: number) => edgeConfig(listenPort, adminPort, service.target, true);
+    const render = (listenPort: number, adminPort: number) => edgeConfig(listenPort, adminPort, service, true);
     // The floor has no access-log service, so its edge logs nothing (ours gets the log stream).
-    const renderFloorEdge = (listenPort: number, adminPort: number, floorTarget: string) => edgeConfig(listenPort, adminPort, floorTarget, false);
+    const renderFloorEdge = (listenPort: number, adminPort: number, floorTarget: string) => edgeConfig(listenPort, adminPort, { target: floorTarget }, false);
     const on = await startEdge(render, dir, 'edge-on', cpus.servers);
     envoys.push(on);
     const off = await startEdge((port, admin) => withExtAuthzDisabled(render(port, admin)), dir, 'edge-off', cpus.servers);

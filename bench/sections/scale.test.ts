@@ -18,7 +18,7 @@ const authzCluster = (bootstrap: object): Cluster =>
 describe('scale-out edge bootstrap', () => {
   it('balances the authz cluster over every replica and changes nothing else of it', () => {
     const original = edge();
-    const scaled = withAuthzEndpoints(original, ['127.0.0.1:9191', '127.0.0.1:9292']);
+    const scaled = withAuthzEndpoints(original, AUTHZ_CLUSTER, ['127.0.0.1:9191', '127.0.0.1:9292']);
     const cluster = authzCluster(scaled);
     expect(cluster.load_assignment.endpoints[0]!.lb_endpoints.map((e) => e.endpoint.address)).to.deep.equal([
       { socket_address: { address: '127.0.0.1', port_value: 9191 } },

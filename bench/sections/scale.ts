@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AUTHZ_CLUSTER } from '../../src/envoy/edge.js';
+import { AUTHZ_CLUSTER, AUTHZ_HTTP_CLUSTER } from '../../src/envoy/edge.js';
 import type { EnvoyObject } from '../../src/envoy/parts.js';
 import { cpuLogText, cpuUsPerRequest, measuredRun, warmUp, type WarmUpPlan } from '../loadgen/ceiling.js';
 import type { WrkOptions, WrkResult } from '../loadgen/wrk.js';
@@ -46,14 +46,14 @@ export interface ScaleResult {
 
 type Json = Record<string, unknown>;
 
-/** The edge bootstrap with its authz cluster balanced over every `targets` address (host:port). */
-export function withAuthzEndpoints(bootstrap: EnvoyObject, targets: readonly string[]): EnvoyObject {
+/** The edge bootstrap with its cluster `clusterName` balanced over every `targets` address (host:port). */
+export function withAuthzEndpoints(bootstrap: EnvoyObject, clusterName: string, targets: readonly string[]): EnvoyObject {
   const copy = structuredClone(bootstrap) as Json;
   const clusters = ((copy['static_resources'] as Json | undefined)?.['clusters'] ?? []) as Json[];
-  const cluster = clusters.find((c) => c['name'] === AUTHZ_CLUSTER);
+  const cluster = clusters.find((c) => c['name'] === clusterName);
   const assignment = cluster?.['load_assignment'] as { endpoints: Array<{ lb_endpoints: Json[] }> } | undefined;
   const template = assignment?.endpoints[0]?.lb_endpoints[0];
-  if (!cluster || !assignment || !template) throw new Error(`no ${AUTHZ_CLUSTER} cluster with an endpoint in the edge bootstrap`);
+  if (!cluster || !assignment || !template) throw new Error(`no ${clusterName} cluster with an endpoint in the edge bootstrap`);
   assignment.endpoints[0]!.lb_endpoints = targets.map((target) => {
     const at = target.lastIndexOf(':');
     const endpoint = structuredClone(template);
@@ -77,8 +77,14 @@ export async function runScaleSection(
   try {
     const { edgeConfig } = await edgeRenderer(array, plan.deadlineMs);
     const edgeFor = async (count: 1 | 2) => {
-      const targets = replicas.slice(0, count).map((r) => r.target);
-      const edge = await startEdge((port, admin) => withAuthzEndpoints(edgeConfig(port, admin, targets[0]!, true), targets), dir, `edge-${count}`, undefined, plan.edgeConcurrency);
+      const serving = replicas.slice(0, count);
+      const httpTargets = serving.flatMap((r) => (r.httpTarget ? [r.httpTarget] : []));
+      // Both replicas behind each authz cluster: the gRPC one (health, access log; the Check if gRPC) and the HTTP one if shipped.
+      const bootstrap = (port: number, admin: number) => {
+        const grpcSpread = withAuthzEndpoints(edgeConfig(port, admin, serving[0]!, true), AUTHZ_CLUSTER, serving.map((r) => r.target));
+        return httpTargets.length > 0 ? withAuthzEndpoints(grpcSpread, AUTHZ_HTTP_CLUSTER, httpTargets) : grpcSpread;
+      };
+      const edge = await startEdge(bootstrap, dir, `edge-${count}`, undefined, plan.edgeConcurrency);
       edges.push(edge);
       return edge;
     };

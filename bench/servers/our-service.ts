@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { freePort } from '../../src/harness/ports.js';
 import { repoRoot } from '../../src/harness/tools.js';
 import { parseServeConfig, type ServeConfig } from '../../src/serve/config.js';
 import { createWorkspace, SIGNING_KEY_ID, type Workspace } from '../../src/demo/workspace.js';
@@ -60,6 +61,14 @@ function shippedNodeArgs(root: string): string[] {
   return [...imageFlags, `--max-old-space-size=${String(values.serveHeapMiB)}`];
 }
 
+/** How the chart's edge asks serve for decisions (values.yaml `edge.authzTransport`): what the bench's edges do too. */
+export function shippedTransport(root: string): 'grpc' | 'http' {
+  const values = parseYaml(readFileSync(path.join(root, 'charts/storage-authz/values.yaml'), 'utf8')) as { edge?: { authzTransport?: unknown } };
+  const transport = values.edge?.authzTransport;
+  if (transport !== 'grpc' && transport !== 'http') throw new Error('charts/storage-authz/values.yaml: edge.authzTransport must be grpc or http');
+  return transport;
+}
+
 /** The malloc setting the image gives every process (Dockerfile `ENV MALLOC_ARENA_MAX`). */
 function shippedEnv(root: string): NodeJS.ProcessEnv {
   const arenaMax = /^ENV .*\bMALLOC_ARENA_MAX=(\d+)/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
@@ -75,10 +84,14 @@ export interface OurServiceOptions {
   nodeArgs?: string[];
   /** Default: loopback TCP on a free port. */
   listen?: string;
+  /** serve's HTTP check server (--http-check-listen); default: a free loopback port when the shipped transport is http. */
+  httpCheckListen?: string;
 }
 
 export interface OurService extends NodeProcess {
   target: string;
+  /** serve's HTTP check server, when it has one (the shipped transport is http, or httpCheckListen was given). */
+  httpTarget?: string;
   token: string;
 }
 
@@ -87,6 +100,7 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
   // Through the same validation as `storage-authz serve` flags, so defaults stay the service's own.
   const config = parseServeConfig({
     listen: options.listen ?? '127.0.0.1:0',
+    httpCheckListen: options.httpCheckListen ?? (shippedTransport(repoRoot) === 'http' ? `127.0.0.1:${await freePort()}` : undefined),
     resourcesDir: workspace.resourcesDir,
     secretsDir: workspace.secretsDir,
     signingKeysDir: workspace.keysDir,
@@ -101,7 +115,7 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
   });
   const service = await startShippedServe(config, { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
-  return { ...service, target, token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };
+  return { ...service, target, ...(config.httpCheckListen && { httpTarget: config.httpCheckListen }), token: await tenantToken(array.world, workspace.signingKeys, workspace.roleName) };
 }
 
 /**

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { request } from 'undici';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent, request } from 'undici';
 import type { Decision, RequestView } from '../pipeline/types.js';
 import { createHttpCheckServer, type HttpCheckServer } from './httpServer.js';
 
@@ -63,6 +66,27 @@ describe('HTTP check server (ext_authz http_service)', () => {
     expect(unforwardable.headers.authorization).to.equal(undefined);
     next = () => Promise.resolve({ ...ALLOW, setHeaders: [{ name: 'authorization', value: 'line\nbreak' }] });
     expect((await ask('/a/')).headers['deny-status']).to.equal('503');
+  });
+
+  it('listens on a unix socket, as the chart runs it, replacing a stale socket file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'http-check-'));
+    const socket = path.join(dir, 'check-http.sock');
+    const servers: HttpCheckServer[] = [];
+    try {
+      for (let run = 0; run < 2; run++) {
+        // The first server stays open: its socket file is the stale one the second replaces.
+        const onSocket = createHttpCheckServer({ decide: () => Promise.resolve(ALLOW) });
+        servers.push(onSocket);
+        expect(await onSocket.listen(`unix:${socket}`)).to.equal(0);
+        const response = await request('http://localhost/api/version/', { dispatcher: new Agent({ connect: { socketPath: socket } }) });
+        expect(response.statusCode).to.equal(200);
+        expect(response.headers.authorization).to.equal('Basic abc');
+        await response.body.dump();
+      }
+    } finally {
+      await Promise.all(servers.map((opened) => opened.close(100)));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers its health path itself, never deciding: 503 until serving, then 403', async () => {
