@@ -23,7 +23,7 @@ export interface StackOptions {
   routeTimeoutMs?: number;
   /** A hold the access log has not settled after this long is settled against the array (default: derived from the route timeout). */
   pendingAfterMs?: number;
-  /** How the edge asks for decisions: the gRPC Check (default) or serve's HTTP check server. */
+  /** How the edge asks for decisions: serve's HTTP check server (default, as the chart ships it) or the gRPC Check. */
   transport?: 'grpc' | 'http';
   logger?: Logger;
 }
@@ -42,7 +42,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const { workspace } = options;
   const serveConfig = parseServeConfig({
     listen: '127.0.0.1:0',
-    ...(options.transport === 'http' && { httpCheckListen: '127.0.0.1:0' }),
+    ...(options.transport !== 'grpc' && { httpCheckListen: '127.0.0.1:0' }),
     adminListen: '127.0.0.1:0',
     resourcesDir: workspace.resourcesDir,
     secretsDir: workspace.secretsDir,
