@@ -4,12 +4,12 @@
 // service 78 µs of CPU per request over HTTP/1.1 against 237 µs over grpc-js
 // (bench/ext-authz-transport.ts). The gRPC server (server.ts) still serves health and the access log.
 import http from 'node:http';
-import type { Decide, RequestView } from '../pipeline/types.js';
+import type { Decide, Decision, RequestView } from '../pipeline/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { budgetMs, decideWithinBudget, failedClosed, logDenial, type DecisionBudget } from './decide.js';
 import { HEALTH_PATH, HEALTHY_STATUS } from './httpContract.js';
 import { toHttpAnswer, type HttpAnswer } from './httpResponse.js';
-import { removeStaleSocket } from './listen.js';
+import { listenOn } from './listen.js';
 
 /** What Envoy puts on its call: the ext_authz timeout it will wait (ms). */
 const TIMEOUT_HEADER = 'x-envoy-expected-rq-timeout-ms';
@@ -43,11 +43,11 @@ function viewOf(req: http.IncomingMessage, body: Buffer): RequestView {
   return { id: headers['x-request-id'] ?? '', method: (req.method ?? '').toUpperCase(), path: req.url ?? '', headers, body };
 }
 
-/** The answer, or a 503 deny when the decision cannot be written as one (a header Envoy would drop, a value HTTP cannot carry). */
-function send(res: http.ServerResponse, answer: () => HttpAnswer, request: RequestView, logger: Logger): void {
+/** The decision's answer, or a 503 deny when it cannot be written as one (a header Envoy would drop, a value HTTP cannot carry). */
+function send(res: http.ServerResponse, decision: Decision, request: RequestView, logger: Logger): void {
   let written: HttpAnswer;
   try {
-    written = answer();
+    written = toHttpAnswer(decision, request.path);
     res.writeHead(written.status, written.headers);
   } catch (error) {
     logger.error({ err: error, requestId: request.id }, 'decision cannot be answered over HTTP; denying');
@@ -87,7 +87,7 @@ export function createHttpCheckServer(options: HttpCheckServerOptions): HttpChec
       const budget = budgetMs(timeout > 0 ? Date.now() + timeout : Infinity, options);
       void decideWithinBudget(options.decide, request, budget, logger).then((decision) => {
         logDenial(logger, request, decision);
-        send(res, () => toHttpAnswer(decision, request.path), request, logger);
+        send(res, decision, request, logger);
       });
     });
   });
@@ -98,21 +98,7 @@ export function createHttpCheckServer(options: HttpCheckServerOptions): HttpChec
     setServing(next) {
       serving = next;
     },
-    listen(address) {
-      removeStaleSocket(address);
-      return new Promise((resolve, rejectListen) => {
-        server.once('error', (error) => rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)));
-        const done = () => {
-          const bound = server.address();
-          resolve(typeof bound === 'object' && bound ? bound.port : 0);
-        };
-        if (address.startsWith('unix:')) server.listen(address.slice('unix:'.length), done);
-        else {
-          const at = address.lastIndexOf(':');
-          server.listen(Number(address.slice(at + 1)), address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), done);
-        }
-      });
-    },
+    listen: (address) => listenOn(server, address),
     close(graceMs = 5000) {
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), graceMs);

@@ -4,12 +4,12 @@
 import http from 'node:http';
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { createAdminHandler } from '../admin/handler.js';
 import { ResourceStore } from '../cli/resourceStore.js';
 import { usageReport } from '../admin/usage.js';
 import { createAdapters, type Adapters } from '../arrays/registry.js';
 import { createHttpCheckServer, type HttpCheckServer } from '../check/httpServer.js';
+import { listenOn } from '../check/listen.js';
 import { createCheckServer, type AccessLogRecord } from '../check/server.js';
 import { MemoryLedger } from '../ledger/memory/memoryLedger.js';
 import { RedisLedger } from '../ledger/redis/redisLedger.js';
@@ -100,14 +100,6 @@ function publishTenantUsage(resources: KubernetesResources, ledger: Ledger, logg
       unsubscribe();
     },
   };
-}
-
-function listenHttp(server: http.Server, address: string): Promise<number> {
-  const at = address.lastIndexOf(':');
-  return new Promise((resolve, rejectListen) => {
-    server.once('error', (error) => rejectListen(new Error(`cannot listen on ${address}: ${error.message}`)));
-    server.listen(Number(address.slice(at + 1)), address.slice(0, at), () => resolve((server.address() as AddressInfo).port));
-  });
 }
 
 export async function startService(config: ServeConfig, logger: Logger = silentLogger): Promise<RunningService> {
@@ -209,7 +201,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
       const api = createAdminHandler({ resources, ledger: openedLedger, decisions: recentDecisions, status, verifier, keys: () => keys.current(), logger, tokenDefaults, mount, objects });
       // /metrics is for the scraper on the admin listener itself: the edge routes only /proxy/ here.
       const admin = http.createServer((req, res) => (req.method === 'GET' && req.url === '/metrics' ? registry.handle(req, res) : api(req, res)));
-      adminPort = await listenHttp(admin, config.adminListen);
+      adminPort = await listenOn(admin, config.adminListen);
       closers.push(() => new Promise<void>((resolve) => admin.close(() => resolve())));
       logger.info({ adminListen: config.adminListen }, 'admin API listening');
     }
@@ -219,7 +211,7 @@ export async function startService(config: ServeConfig, logger: Logger = silentL
         if (req.method === 'GET' && req.url === '/metrics') return registry.handle(req, res);
         res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');
       });
-      await listenHttp(scrape, config.metricsListen);
+      await listenOn(scrape, config.metricsListen);
       closers.push(() => new Promise<void>((resolve) => scrape.close(() => resolve())));
       logger.info({ metricsListen: config.metricsListen }, 'metrics listening');
     }
