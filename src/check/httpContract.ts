@@ -2,7 +2,8 @@
 // (envoy/edge.ts) agree on. Over HTTP, Envoy takes an allow's headers, its removals and its
 // metadata from the answer's headers, and forwards only those its config names; it cannot set
 // `:path`, and it turns a 2xx answer into an allow and a 5xx into an error. Checked against the
-// pinned Envoy (1.40) by test/transport.e2e.test.ts.
+// pinned Envoy (1.40) by the security and goscaleio e2e tests (run over both transports) and
+// src/envoy/edge.test.ts (envoy --mode validate).
 import { ANSWER_HEADERS, CREDENTIAL_HEADERS } from '../arrays/registry.js';
 import { ROUTING_HEADER } from '../envoy/routing.js';
 import { METADATA } from '../pipeline/metadata.js';
