@@ -126,6 +126,19 @@ async function main(): Promise<void> {
         { id: 'floor-create', label: 'floor (trivial allow), create request', contender: floorContender, kind: 'create' },
         { id: 'ours-create', label: 'ours: create (JWT + body + Rego + Redis reserve)', contender: oursContender, kind: 'create' },
       );
+      // The transport the chart's edge asks over (values.yaml edge.authzTransport), when it is http_service.
+      if (service.httpTarget) {
+        const httpFloor = await startNodeProcess('bench/http-floor.ts', [], { cpus: SERVER_CPUS });
+        stops.push(() => httpFloor.stop());
+        const httpFloorContender = { id: 'http-floor', pid: httpFloor.pid, target: `http://127.0.0.1:${httpFloor.port}`, transport: 'http' as const, token: service.token, probe: httpFloor.request };
+        const oursHttpContender = { ...oursContender, id: 'ours-http', target: `http://${service.httpTarget}`, transport: 'http' as const };
+        scenarios.push(
+          { id: 'http-floor-read', label: 'HTTP floor (trivial Node HTTP/1.1 allow), read request', contender: httpFloorContender, kind: 'read' },
+          { id: 'ours-http-read', label: 'ours over http_service: read', contender: oursHttpContender, kind: 'read' },
+          { id: 'http-floor-create', label: 'HTTP floor (trivial Node HTTP/1.1 allow), create request', contender: httpFloorContender, kind: 'create' },
+          { id: 'ours-http-create', label: 'ours over http_service: create', contender: oursHttpContender, kind: 'create' },
+        );
+      }
     }
     if (runs('peer')) {
       const peer = await startOpaEnvoy(world, SERVER_CPUS);
@@ -211,7 +224,7 @@ async function main(): Promise<void> {
     '',
   ];
   if (check) {
-    out.push('### Check alone (gRPC, same load for every contender)', '', checkTable(check), '');
+    out.push('### Check alone (the same request for every contender: a gRPC Check, or as http_service asks)', '', checkTable(check), '');
     out.push('### The tail, inside each server during the open-loop runs (event-loop delay, GC pauses)', '', tailTable(check), '');
   }
   for (const [section, profile] of Object.entries(profiles)) {

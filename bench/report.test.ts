@@ -9,6 +9,7 @@ const scenario = (id: string, cpuUsPerDecision: number, throughput = 1000): Scen
   id,
   label: id,
   kind: id.endsWith('read') ? 'read' : 'create',
+  transport: id.includes('http') ? 'http' : 'grpc',
   throughput,
   cpuUsPerDecision,
   rounds: [],
@@ -82,6 +83,18 @@ describe('bench targets', () => {
     expect(rows[9]!.measured).to.equal('0.40 (1200/s vs 3000/s, wrk)');
     expect(rows[11]!.measured).to.equal('0.90× (900/s vs 1000/s)');
     expect(rows[12]!.measured).to.equal('12.0%');
+  });
+
+  it('prices the decision over http_service, as shipped, against the trivial gRPC Check the goal names, and says what it is against the HTTP floor', () => {
+    const grpcOnly = [scenario('floor-read', 200), scenario('ours-read', 300), scenario('floor-create', 200), scenario('ours-create', 500)];
+    const rows = evaluateTargets({ check: [...grpcOnly, scenario('http-floor-read', 50), scenario('ours-http-read', 180), scenario('http-floor-create', 50), scenario('ours-http-create', 320)] });
+    expect(rows.slice(0, 4).map((r) => [r.target, r.status, r.measured])).to.deep.equal([
+      ['Create decision CPU ≤ 1.5× the trivial-Check floor', 'missed', '2.50× (500 µs vs 200 µs per decision)'],
+      ['Read decision CPU ≤ 1.2× the trivial-Check floor', 'missed', '1.50× (300 µs vs 200 µs per decision)'],
+      ['Create (over http_service, as shipped) decision CPU ≤ 1.5× the trivial-Check floor', 'missed', '1.60× (320 µs vs 200 µs per decision); 6.40× the trivial HTTP/1.1 service (50 µs)'],
+      ['Read (over http_service, as shipped) decision CPU ≤ 1.2× the trivial-Check floor', 'met', '0.90× (180 µs vs 200 µs per decision); 3.60× the trivial HTTP/1.1 service (50 µs)'],
+    ]);
+    expect(evaluateTargets({ check: grpcOnly }).map((r) => r.target)).to.deep.equal(GOALS);
   });
 
   it("says why Dell's proxy-server is not measured, never drops its rows", () => {

@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import { envoyServices } from '../../src/check/protos.js';
+import { createHttpCheckServer } from '../../src/check/httpServer.js';
 import { toRequestView } from '../../src/check/request.js';
+import type { RequestView } from '../../src/pipeline/types.js';
 import type { CheckRequestMessage } from '../../src/check/wire.js';
-import { requestEncoder, type RequestSpec } from './request.js';
+import { httpCaller } from './http-client.js';
+import { extAuthzHttpRequest, requestEncoder, type RequestSpec } from './request.js';
 
 const spec: RequestSpec = {
   kind: 'create',
@@ -53,5 +56,35 @@ describe('bench CheckRequests', () => {
     expect(view.method).to.equal('GET');
     expect(view.path).to.match(/^\/api\/instances\/Volume::/);
     expect(view.body.length).to.equal(0);
+  });
+});
+
+describe('bench http_service requests', () => {
+  it("reach serve's HTTP check server as the same request as the CheckRequest: method, path, tenant headers, body", async () => {
+    const seen: RequestView[] = [];
+    const server = createHttpCheckServer({
+      decide: (view) => {
+        seen.push(view);
+        return Promise.resolve({ kind: 'allow', setHeaders: [], removeHeaders: [], metadata: {} });
+      },
+    });
+    const port = await server.listen('127.0.0.1:0');
+    try {
+      const call = httpCaller(extAuthzHttpRequest(spec, `http://127.0.0.1:${port}`, 2, 5000));
+      for (let n = 0; n < 8; n++) expect(await call()).to.deep.equal({ kind: 'allow' });
+    } finally {
+      await server.close(100);
+    }
+    const overGrpc = toRequestView(sent(spec, 7));
+    const overHttp = seen[7]!;
+    expect(overHttp.method).to.equal(overGrpc.method);
+    expect(overHttp.path).to.equal(overGrpc.path);
+    expect(JSON.parse(overHttp.body.toString())).to.deep.equal({ ...JSON.parse(overGrpc.body.toString()), name: 'run1-0000007' });
+    for (const name of ['authorization', 'forwarded', 'content-type', 'user-agent', 'x-forwarded-proto']) expect(overHttp.headers[name], name).to.equal(overGrpc.headers[name]);
+    expect(overHttp.headers['x-csi-pv-name']).to.equal('run1-0000007');
+    expect(overHttp.headers['content-length']).to.equal(String(overHttp.body.length));
+    expect(overHttp.headers['host']).to.equal(overGrpc.headers[':authority']);
+    expect(overHttp.headers['x-envoy-expected-rq-timeout-ms']).to.equal('500');
+    expect(new Set(seen.map((view) => view.headers['x-request-id'])).size).to.equal(8);
   });
 });

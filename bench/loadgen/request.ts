@@ -3,6 +3,8 @@
 // values (Envoy joins repeated headers with ','), and for a create the driver's JSON body as raw bytes.
 // Field names follow proto-loader's keepCase option used by src/check/protos.ts.
 
+import { REQUEST_NUMBER, type HttpRequestSpec } from './http-client.js';
+
 export type DecisionKind = 'read' | 'create';
 
 export interface RequestSpec {
@@ -25,8 +27,8 @@ export interface RequestSpec {
 const READ_PATH = '/api/instances/Volume::4a1b2c3d00000001';
 const CREATE_PATH = '/api/types/Volume/instances/';
 
-/** The CheckRequest whose volume (and request id) ends in `suffix`. */
-export function checkRequest(spec: RequestSpec, suffix: string): object {
+/** The request as the edge Envoy passes it on: method, path, headers (pseudo-headers included), body. */
+function envoyRequest(spec: RequestSpec, suffix: string): { method: string; path: string; headers: Record<string, string>; body?: Buffer } {
   const create = spec.kind === 'create';
   const volume = `${spec.volumePrefix}-${suffix}`;
   const body = create
@@ -42,7 +44,6 @@ export function checkRequest(spec: RequestSpec, suffix: string): object {
     : undefined;
   const method = create ? 'POST' : 'GET';
   const path = create ? CREATE_PATH : READ_PATH;
-  const requestId = `bench-${volume}`;
   const headers: Record<string, string> = {
     ':authority': 'powerflex.storage-authz.example',
     ':method': method,
@@ -51,11 +52,17 @@ export function checkRequest(spec: RequestSpec, suffix: string): object {
     authorization: `Bearer ${spec.token}`,
     forwarded: `for=csm-authorization;${spec.endpoint};${spec.systemId},by=csm-authorization;csi-vxflexos`,
     'user-agent': 'Go-http-client/1.1',
-    'x-request-id': requestId,
+    'x-request-id': `bench-${volume}`,
     'x-csi-pv-name': create ? volume : 'k8s-0fc0695995',
     'x-forwarded-proto': 'https',
     ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
   };
+  return { method, path, headers, ...(body && { body }) };
+}
+
+/** The CheckRequest whose volume (and request id) ends in `suffix`. */
+export function checkRequest(spec: RequestSpec, suffix: string): object {
+  const { method, path, headers, body } = envoyRequest(spec, suffix);
   return {
     attributes: {
       source: { address: { socket_address: { address: '10.244.1.17', port_value: 48312 } } },
@@ -63,7 +70,7 @@ export function checkRequest(spec: RequestSpec, suffix: string): object {
       request: {
         time: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
         http: {
-          id: requestId,
+          id: headers['x-request-id'],
           method,
           headers,
           path,
@@ -76,6 +83,21 @@ export function checkRequest(spec: RequestSpec, suffix: string): object {
       },
     },
   };
+}
+
+/**
+ * The same request as ext_authz's `http_service` asks serve's HTTP check server (`origin`,
+ * http://host:port): the tenant's method, path, headers and body, `:authority` as Host, and the
+ * timeout Envoy adds (the edge's 500 ms). The n-th request names volume `<prefix>-<n, 7 digits>`
+ * (http-client.ts numbers it); no volume cycle.
+ */
+export function extAuthzHttpRequest(spec: RequestSpec, origin: string, connections: number, deadlineMs: number): HttpRequestSpec {
+  if (spec.volumeCycle !== undefined) throw new Error('extAuthzHttpRequest: a volume cycle is not supported over HTTP');
+  const { method, path, headers, body } = envoyRequest(spec, REQUEST_NUMBER);
+  const { ':authority': host, 'content-length': _length, ...rest } = headers;
+  const plain = Object.fromEntries(Object.entries(rest).filter(([name]) => !name.startsWith(':')));
+  // undici writes Content-Length for the numbered body (the template's length is not the request's).
+  return { origin, method, path, headers: { host: host!, ...plain, 'x-envoy-expected-rq-timeout-ms': '500' }, connections, deadlineMs, ...(body && { body: body.toString() }) };
 }
 
 // The suffix is a fixed-width counter written into one pre-encoded request: every length prefix

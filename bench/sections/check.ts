@@ -1,9 +1,10 @@
-// Check alone: each contender (the floor, our service, OPA-Envoy) answers the same gRPC load from a
-// load-generator process on its own CPU. Saturation rounds are interleaved across contenders (A B C,
+// Check alone: each contender (the floors, our service, OPA-Envoy) answers the same load from a
+// load-generator process on its own CPU: Check calls over gRPC, or, for a contender that answers
+// ext_authz's `http_service`, the same request as that HTTP/1.1 call. Saturation rounds are interleaved across contenders (A B C,
 // A B C, …) so a noisy neighbour disturbs all of them alike; the median round is reported.
-import type { LoadJob, LoadReport } from '../loadgen/worker.js';
+import type { HttpLoadJob, LoadJob, LoadReport } from '../loadgen/worker.js';
 import { outcomeCounts, type LoadShape, type OutcomeCounts } from '../loadgen/run.js';
-import type { DecisionKind } from '../loadgen/request.js';
+import { extAuthzHttpRequest, type DecisionKind } from '../loadgen/request.js';
 import type { LatencySummary } from '../loadgen/stats.js';
 import { median } from '../loadgen/stats.js';
 import { procUsage } from '../support/procfs.js';
@@ -15,7 +16,10 @@ import { requestSpec, type BenchWorld } from '../world.js';
 export interface Contender {
   id: string;
   pid: number;
+  /** grpc: a grpc-js target; http: the HTTP check server's origin (http://host:port). */
   target: string;
+  /** How it is asked (default grpc). */
+  transport?: 'grpc' | 'http';
   /** A tenant token it accepts. */
   token: string;
   /** IPC to a bench server that records its own event-loop delay and GC pauses (bench/support/tail.ts). */
@@ -83,6 +87,7 @@ export interface ScenarioResult {
   id: string;
   label: string;
   kind: DecisionKind;
+  transport: 'grpc' | 'http';
   /** Medians over the saturation rounds. */
   throughput: number;
   cpuUsPerDecision: number;
@@ -91,6 +96,8 @@ export interface ScenarioResult {
   rssBeforeBytes: number;
   rssAfterBytes: number;
 }
+
+const HTTP_CONNECTIONS = 64;
 
 export class CheckRunner {
   private jobs = 0;
@@ -104,14 +111,19 @@ export class CheckRunner {
   /** One load job against a scenario, with the server's CPU measured around it. */
   async run(scenario: Scenario, shape: LoadShape): Promise<{ report: LoadReport; cpuUsPerDecision: number; serverBusy: number; tail?: TailReport }> {
     // Each job gets its own volume-name prefix so no create repeats an earlier job's name.
-    const request = requestSpec(this.world, scenario.kind, this.jobs++, scenario.contender.token);
-    const job: LoadJob = { target: scenario.contender.target, channels: this.plan.channels, request, shape, deadlineMs: this.plan.deadlineMs };
+    const { contender } = scenario;
+    const request = requestSpec(this.world, scenario.kind, this.jobs++, contender.token);
+    // Envoy opens HTTP/1.1 connections as checks overlap; enough that none waits for one.
+    const job: LoadJob | HttpLoadJob =
+      contender.transport === 'http'
+        ? { http: extAuthzHttpRequest(request, contender.target, HTTP_CONNECTIONS, this.plan.deadlineMs), shape }
+        : { target: contender.target, channels: this.plan.channels, request, shape, deadlineMs: this.plan.deadlineMs };
     // Loop delay and GC only where latency is the figure (open loop); at saturation the loop is never idle.
-    const probe = shape.kind === 'open' ? scenario.contender.probe : undefined;
+    const probe = shape.kind === 'open' ? contender.probe : undefined;
     await probe?.({ op: 'tail-start' });
-    const before = procUsage(scenario.contender.pid).cpuMs;
+    const before = procUsage(contender.pid).cpuMs;
     const report = await this.loadgen.request<LoadReport>(job);
-    const cpuMs = procUsage(scenario.contender.pid).cpuMs - before;
+    const cpuMs = procUsage(contender.pid).cpuMs - before;
     const tail = (await probe?.<TailReport | null>({ op: 'tail-stop' })) ?? undefined;
     return { report, cpuUsPerDecision: report.completed ? (cpuMs * 1000) / report.completed : NaN, serverBusy: cpuMs / report.elapsedMs, ...(tail && { tail }) };
   }
@@ -175,6 +187,7 @@ export class CheckRunner {
         id: scenario.id,
         label: scenario.label,
         kind: scenario.kind,
+        transport: scenario.contender.transport ?? 'grpc',
         throughput: median(saturation.map((r) => r.throughput)),
         cpuUsPerDecision: median(saturation.map((r) => r.cpuUsPerDecision)),
         rounds: saturation,
