@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { DEFAULT_DRAIN_MIN_MS, DEFAULT_DRAIN_TIMEOUT_SECONDS, drainEdge } from './envoy/drain.js';
 import { DEFAULT_ROUTE_TIMEOUT_MS, renderEdgeConfig } from './envoy/edge.js';
 import { ResourceLoadError } from './resources/errors.js';
 import { listStorageSystems } from './resources/kubernetes/storageList.js';
@@ -139,6 +140,19 @@ async function edgeStorage(options: Record<string, string | undefined>): Promise
   return [...build.snapshot.storage.values()];
 }
 
+function drainEdgeCommand(): Command {
+  return new Command('drain-edge')
+    .description("the edge pod's preStop hook (both containers): ask the edge Envoy to drain, then wait until no tenant request is running on it")
+    .option('--envoy-admin <host:port>', "the edge Envoy's admin interface", '127.0.0.1:19000')
+    .option('--min-ms <ms>', 'wait at least this long (the Service stops sending new connections meanwhile)', String(DEFAULT_DRAIN_MIN_MS))
+    .option('--timeout-ms <ms>', 'return after this long even with requests still running (keep it below terminationGracePeriodSeconds)', String(DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000))
+    .action(async (options: { envoyAdmin: string; minMs: string; timeoutMs: string }) => {
+      const result = await drainEdge({ admin: options.envoyAdmin, minMs: parseMilliseconds(options.minMs, '--min-ms'), timeoutMs: parseMilliseconds(options.timeoutMs, '--timeout-ms') });
+      const outcome = result.drained ? 'no request running' : `${result.active} request(s) still running at --timeout-ms`;
+      process.stderr.write(`drain-edge: ${outcome} after ${result.waitedMs} ms\n`);
+    });
+}
+
 function port(value: string, name: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1 || number > 65535) throw new ConfigError(`${name} must be a port number, got "${value}"`);
@@ -149,6 +163,7 @@ const program = new Command('storage-authz')
   .description('Storage authorization for Kubernetes CSI drivers on Dell arrays (Envoy ext_authz decision service)')
   .addCommand(serveCommand())
   .addCommand(renderEdgeConfigCommand())
+  .addCommand(drainEdgeCommand())
   .addCommand(sidecarCommand())
   .addCommand(csiProxyCommand())
   .version(VERSION, '--version', 'print the version')

@@ -132,7 +132,7 @@ describe(title, function () {
 
   async function send(tenant: TenantName, call: (driver: PowerFlexDriver) => Promise<Reply>): Promise<Reply> {
     current.requests += 1;
-    const reply = await call(drivers.get(tenant)!).catch((error: unknown) => ({ status: 0, body: String(error) }));
+    const reply = await call(drivers.get(tenant)!).catch((error: unknown) => ({ status: 0, body: String(error), headers: {} }));
     if (reply.status === 200) current.allowed += 1;
     else current.denied[String(reply.status)] = (current.denied[String(reply.status)] ?? 0) + 1;
     if (reply.status === 200 && onArrayKiB(tenant) > QUOTA_KIB) {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
+import { envoyDrainArgs } from '../src/envoy/drain.js';
 import { startControlPlane, type ControlPlane } from '../src/harness/controlPlane.js';
 import { repoRoot } from '../src/harness/tools.js';
 import { waitFor } from '../src/harness/wait.js';
@@ -112,6 +113,35 @@ describe('helm chart charts/storage-authz against a real API server', function (
     const noUrl = await runTool('helm', ['template', 'authz', CHART, '--set', 'redis.mode=external']);
     expect(noUrl.code).to.not.equal(0);
     expect(noUrl.stderr).to.contain('redis.url (or redis.sentinels) is required when redis.mode=external');
+  });
+
+  it("stops an edge pod without resetting its requests: both containers' preStop drains the edge Envoy with the image's own command, within the grace period", async () => {
+    interface Container { name: string; args?: string[]; lifecycle?: { preStop?: { exec?: { command: string[] } } } }
+    interface Deployment { kind: string; spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: Container[]; initContainers?: Container[] } } } }
+    const podOf = async (values: string[]) => {
+      const rendered = await runTool('helm', ['template', 'authz', CHART, '--namespace', NAMESPACE, ...setArgs(values)]);
+      expectOk(rendered, 'helm template');
+      return parseAllDocuments(rendered.stdout).map((doc) => doc.toJS() as Deployment | null).find((doc) => doc?.kind === 'Deployment')!.spec.template.spec;
+    };
+    // The image runs `node <flags> <script>`: the hook runs the same script.
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8'))![1]!) as string[];
+    const hook = (min: number, timeout: number) => ['node', entrypoint.at(-1)!, 'drain-edge', '--envoy-admin=127.0.0.1:19000', `--min-ms=${min}`, `--timeout-ms=${timeout}`];
+
+    const pod = await podOf([]);
+    const byName = (name: string) => pod.containers.find((c) => c.name === name)!;
+    expect(pod.initContainers![0]!.args).to.include('--envoy-admin-port=19000');
+    for (const name of ['serve', 'envoy']) expect(byName(name).lifecycle?.preStop?.exec?.command, name).to.deep.equal(hook(5000, 20000));
+    expect(byName('envoy').args!.slice(-4)).to.deep.equal(envoyDrainArgs(20));
+    expect(pod.terminationGracePeriodSeconds).to.equal(30);
+
+    const longer = await podOf(['edge.drain.minSeconds=10', 'edge.drain.timeoutSeconds=50']);
+    expect(longer.containers.find((c) => c.name === 'serve')!.lifecycle?.preStop?.exec?.command).to.deep.equal(hook(10000, 50000));
+    expect(longer.containers.find((c) => c.name === 'envoy')!.args!.slice(-4)).to.deep.equal(envoyDrainArgs(50));
+    expect(longer.terminationGracePeriodSeconds).to.equal(60);
+
+    // No edge Envoy in the pod under Istio: nothing to drain.
+    const istio = await podOf(RENDERINGS['Istio CUSTOM provider']!);
+    expect(istio.containers.map((c) => c.lifecycle)).to.deep.equal([undefined]);
   });
 
   it('never puts the ledger on emptyDir: the bundled Redis keeps its data on PVCs that outlive the StatefulSet', async () => {

@@ -19,6 +19,7 @@ export interface Reply {
   status: number;
   /** The parsed JSON body, or the raw text when it is not JSON. */
   body: unknown;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export class PowerFlexDriver {
@@ -94,7 +95,7 @@ export class PowerFlexDriver {
       ...(payload === undefined ? {} : { body: payload }),
     });
     const text = await response.body.text();
-    return { status: response.statusCode, body: parseJsonOrText(text) };
+    return { status: response.statusCode, body: parseJsonOrText(text), headers: response.headers };
   }
 
   async close(): Promise<void> {

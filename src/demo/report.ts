@@ -8,11 +8,11 @@ export interface Step {
   tenant: string;
   /** What the driver tried, in a storage admin's words. */
   action: string;
-  reply: Reply;
+  reply: Pick<Reply, 'status' | 'body'>;
 }
 
 /** A 2xx is "allowed"; anything else shows the status and the message from the error body. */
-export function outcome(reply: Reply): string {
+export function outcome(reply: Pick<Reply, 'status' | 'body'>): string {
   if (reply.status >= 200 && reply.status < 300) return 'allowed';
   return `DENIED ${reply.status}: ${errorMessage(reply.body)}`;
 }

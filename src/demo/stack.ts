@@ -3,6 +3,7 @@
 // with the admin API behind the same edge. Used by the demo and the PowerFlex end-to-end tests.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, envoyDrainArgs } from '../envoy/drain.js';
 import { AUTHZ_CLUSTER, AUTHZ_HTTP_CLUSTER, renderEdgeConfig } from '../envoy/edge.js';
 import { ResourceLoadError } from '../resources/errors.js';
 import { loadResourceDirectory } from '../resources/load.js';
@@ -31,6 +32,8 @@ export interface StackOptions {
 export interface Stack {
   /** https://127.0.0.1:<port> of the edge Envoy: arrays behind it, and the admin API under /proxy/. */
   edgeUrl: string;
+  /** The edge Envoy's own admin interface, 127.0.0.1:<port>. */
+  envoyAdmin: string;
   envoy: Started;
   /** http://127.0.0.1:<port>/metrics of the service (its admin listener, not behind the edge). */
   metricsUrl: string;
@@ -78,11 +81,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     const configFile = path.join(workspace.dir, 'edge-envoy.json');
     await writeFile(configFile, JSON.stringify(config));
-    envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn']);
+    // Drained as the chart's preStop hook drains it (envoy/drain.ts).
+    envoy = start(envoyBin, ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn', ...envoyDrainArgs(DEFAULT_DRAIN_TIMEOUT_SECONDS)]);
     await waitForPort(edgePort);
     await waitForClusterHealth(adminPort, AUTHZ_CLUSTER, true);
     if (service.httpCheckPort !== undefined) await waitForClusterHealth(adminPort, AUTHZ_HTTP_CLUSTER, true);
-    return { edgeUrl: `https://127.0.0.1:${edgePort}`, envoy, metricsUrl: `http://127.0.0.1:${service.adminPort!}/metrics`, stop };
+    return { edgeUrl: `https://127.0.0.1:${edgePort}`, envoyAdmin: `127.0.0.1:${adminPort}`, envoy, metricsUrl: `http://127.0.0.1:${service.adminPort!}/metrics`, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -10,6 +10,8 @@ import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, sin
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
 export const AUTHZ_CLUSTER = 'storage-authz';
+/** The tenant listener's HTTP statistics are `http.<this>.…` (drain.ts reads its requests in flight). */
+export const EDGE_STAT_PREFIX = 'edge';
 /** serve's HTTP check server, when ext_authz asks over http_service. */
 export const AUTHZ_HTTP_CLUSTER = 'storage-authz-http';
 /** Volume operations on an array can take long; the driver has its own timeouts. serve derives when to settle holds from it. */
@@ -155,7 +157,7 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
             name: 'envoy.filters.network.http_connection_manager',
             typed_config: {
               '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-              stat_prefix: 'edge',
+              stat_prefix: EDGE_STAT_PREFIX,
               codec_type: 'AUTO',
               use_remote_address: true,
               // Dot segments and '//' resolved before routing, so /proxy/ cannot be reached around ext_authz.

@@ -65,3 +65,15 @@ securityContext:
 {{- end -}}
 {{ join "," $list }}
 {{- end -}}
+
+{{/* The edge pod's preStop hook (both containers): `storage-authz drain-edge`, as the image's ENTRYPOINT runs it. */}}
+{{- define "storage-authz.drainEdge" -}}
+exec:
+  command:
+    - node
+    - /app/dist/src/main.js
+    - drain-edge
+    - --envoy-admin=127.0.0.1:19000
+    - --min-ms={{ mul .Values.edge.drain.minSeconds 1000 }}
+    - --timeout-ms={{ mul .Values.edge.drain.timeoutSeconds 1000 }}
+{{- end -}}

@@ -1,0 +1,80 @@
+// Stopping an edge pod without failing the drivers' requests (the chart's preStop hook of both
+// containers, `storage-authz drain-edge`). Envoy exits at SIGTERM at once: every request in flight
+// (a volume create on the array, its access-log settlement) is reset, and new connections keep
+// arriving until every node has removed the pod from the Service. Envoy drains only when told to over
+// its admin interface, so before Kubernetes sends SIGTERM this asks it to (`drain_listeners?graceful`:
+// answers say `Connection: close`, listeners close after its --drain-time-s; `skip_exit`: the
+// process stays for the requests still running), then waits at least `minMs` (the Service's
+// endpoints being updated) and until no tenant request is running, or `timeoutMs`. serve's
+// container runs the same hook, so serve is still answering checks and access logs for as long as
+// Envoy has requests; asking twice for the drain is harmless.
+import { request } from 'undici';
+import { EDGE_STAT_PREFIX } from './edge.js';
+
+/**
+ * The edge Envoy's command-line half of the drain: discourage every connection at once and keep
+ * accepting new ones for `timeoutSeconds` (the hook's timeout: connections the Service still sends
+ * meanwhile are served, then told to close). The chart passes the same flags.
+ */
+export const envoyDrainArgs = (timeoutSeconds: number): string[] => ['--drain-strategy', 'immediate', '--drain-time-s', String(timeoutSeconds)];
+
+/** The gauge of tenant requests in flight on the edge listener (the stats listener has a prefix of its own). */
+export const ACTIVE_REQUESTS_STAT = `http.${EDGE_STAT_PREFIX}.downstream_rq_active`;
+
+export const DEFAULT_DRAIN_MIN_MS = 5000;
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 20;
+
+export interface DrainOptions {
+  /** Envoy's admin interface, `host:port`. */
+  admin: string;
+  /** Wait at least this long, whatever is running (default DEFAULT_DRAIN_MIN_MS). */
+  minMs?: number;
+  /** Return after this long even with requests still running (default DEFAULT_DRAIN_TIMEOUT_SECONDS). */
+  timeoutMs?: number;
+  /** How often the gauge is read (default 250). */
+  pollMs?: number;
+  /** Told each reading of the gauge. */
+  onReading?: (active: number) => void;
+}
+
+export interface DrainResult {
+  /** No tenant request was running when it returned. */
+  drained: boolean;
+  /** Requests still running at the end (0 when drained). */
+  active: number;
+  waitedMs: number;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function admin(address: string, method: 'GET' | 'POST', path: string): Promise<string> {
+  const response = await request(`http://${address}${path}`, { method, headersTimeout: 2000, bodyTimeout: 2000 }).catch((error: unknown) => {
+    throw new Error(`the edge Envoy's admin interface at ${address} cannot be reached: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  const body = await response.body.text();
+  if (response.statusCode !== 200) throw new Error(`Envoy admin ${method} ${path}: ${response.statusCode} ${body.slice(0, 200)}`);
+  return body;
+}
+
+/** Tenant requests running on the edge now. */
+export async function activeRequests(address: string): Promise<number> {
+  const body = await admin(address, 'GET', `/stats?format=json&filter=${encodeURIComponent(`^${ACTIVE_REQUESTS_STAT.replaceAll('.', '\\.')}$`)}`);
+  const stat = (JSON.parse(body) as { stats?: Array<{ name?: string; value?: unknown }> }).stats?.find((s) => s.name === ACTIVE_REQUESTS_STAT);
+  if (typeof stat?.value !== 'number') throw new Error(`Envoy admin has no ${ACTIVE_REQUESTS_STAT} gauge (is ${address} the edge Envoy?)`);
+  return stat.value;
+}
+
+/** Starts Envoy's graceful drain and waits as described above; rejects only when Envoy's admin cannot be reached at the start. */
+export async function drainEdge(options: DrainOptions): Promise<DrainResult> {
+  const { minMs = DEFAULT_DRAIN_MIN_MS, timeoutMs = DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000, pollMs = 250 } = options;
+  const started = Date.now();
+  await admin(options.admin, 'POST', '/drain_listeners?graceful&skip_exit');
+  for (;;) {
+    const waited = Date.now() - started;
+    // A reading that fails (Envoy gone) counts as nothing running: there is nothing left to wait for.
+    const active = await activeRequests(options.admin).catch(() => 0);
+    options.onReading?.(active);
+    if ((active === 0 && waited >= minMs) || waited >= timeoutMs) return { drained: active === 0, active, waitedMs: waited };
+    await delay(Math.min(pollMs, Math.max(1, (active === 0 ? minMs : timeoutMs) - waited)));
+  }
+}
