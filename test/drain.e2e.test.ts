@@ -5,82 +5,59 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { PowerFlexDriver } from '../src/demo/driver.js';
-import { startStack, type Stack } from '../src/demo/stack.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
 import { activeRequests, drainEdge } from '../src/envoy/drain.js';
-import { FaultInjectingFront, POWERFLEX_CREATES } from '../src/fakes/faults.js';
-import { DEFAULT_POOLS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { DEFAULT_POOLS, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { repoRoot } from '../src/harness/tools.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
+import { startHeldPowerFlex, type HeldPowerFlex } from './support/heldPowerFlex.js';
 
 const BRONZE_ID = DEFAULT_POOLS.find((pool) => pool.name === 'bronze')!.id;
-const TENANT = 'ta';
 const isCreate = (method: string, path: string) => method === 'POST' && path === '/api/types/Volume/instances';
 
 describe('stopping the edge pod: drain-edge (the preStop hook) with the real edge Envoy and serve', function () {
   this.timeout(120_000);
-  let gateway: FakePowerFlexGateway;
-  let front: FaultInjectingFront;
-  let workspace: Workspace;
-  let stack: Stack;
-  let driver: PowerFlexDriver;
+  let chain: HeldPowerFlex;
 
   beforeEach(async () => {
-    gateway = await FakePowerFlexGateway.start();
-    front = await FaultInjectingFront.start(gateway, POWERFLEX_CREATES, { createFault: () => 'none' });
-    workspace = await createWorkspace({
-      array: { endpoint: front.url, systemId: gateway.systemId, ca: front.ca, username: 'admin', password: 'Password123!' },
-      pool: 'bronze', quotaGiB: 64, tenants: [{ name: TENANT, approveSdc: false }], pollInterval: '0',
-    });
-    stack = await startStack({ workspace });
-    const { access } = await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: TENANT, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200 });
-    driver = new PowerFlexDriver({ edgeUrl: stack.edgeUrl, edgeCa: workspace.edgeCa, accessToken: access, systemId: gateway.systemId, arrayEndpoint: front.url });
+    chain = await startHeldPowerFlex({ quotaGiB: 64 });
   });
-  afterEach(async () => {
-    await driver?.close();
-    await stack?.stop();
-    await front?.stop();
-    await gateway?.stop();
-    await workspace?.remove();
-  });
+  afterEach(() => chain?.stop());
 
   it('a create in flight when the pod is told to stop reaches the array and is answered; the hook returns only then', async () => {
-    const held = front.hold(isCreate);
-    const create = driver.createVolume('ta-in-flight', BRONZE_ID, 8 * GIB_IN_KIB);
+    const held = chain.front.hold(isCreate);
+    const create = chain.driver.createVolume('ta-in-flight', BRONZE_ID, 8 * GIB_IN_KIB);
     await held.arrived;
-    expect(await activeRequests(stack.envoyAdmin)).to.equal(1);
+    expect(await activeRequests(chain.stack.envoyAdmin)).to.equal(1);
 
     let readings = 0;
     let sawItRunning!: () => void;
     const running = new Promise<void>((resolve) => (sawItRunning = resolve));
-    const drain = drainEdge({ admin: stack.envoyAdmin, minMs: 1, timeoutMs: 60_000, pollMs: 20, onReading: (active) => {
+    const drain = drainEdge({ admin: chain.stack.envoyAdmin, minMs: 1, timeoutMs: 60_000, pollMs: 20, onReading: (active) => {
       readings += 1;
       if (active === 1) sawItRunning();
     } });
     await running;
     // Envoy is draining and the hook is waiting for the create; the array has not seen it yet.
-    expect(gateway.volumes.map((volume) => volume.name)).not.to.include('ta-in-flight');
+    expect(chain.gateway.volumes.map((volume) => volume.name)).not.to.include('ta-in-flight');
     held.release();
     const answered = await create;
     expect(answered.status, JSON.stringify(answered.body)).to.equal(200);
     // Draining: the driver is told to take its next request to a new connection (another pod).
     expect(answered.headers['connection']).to.equal('close');
-    expect(gateway.volumes.map((volume) => volume.name)).to.include('ta-in-flight');
+    expect(chain.gateway.volumes.map((volume) => volume.name)).to.include('ta-in-flight');
     const result = await drain;
     expect(result).to.include({ drained: true, active: 0 });
     expect(readings).to.be.at.least(2);
     // Connections that still arrive while the Service forgets the pod are served, then closed.
-    const late = await driver.getVolume((answered.body as { id: string }).id);
+    const late = await chain.driver.getVolume((answered.body as { id: string }).id);
     expect(late.status).to.equal(200);
     expect(late.headers['connection']).to.equal('close');
   });
 
   it('gives up at its timeout, saying how many requests are still running, and leaves them running', async () => {
-    const held = front.hold(isCreate);
-    const create = driver.createVolume('ta-slow', BRONZE_ID, 8 * GIB_IN_KIB);
+    const held = chain.front.hold(isCreate);
+    const create = chain.driver.createVolume('ta-slow', BRONZE_ID, 8 * GIB_IN_KIB);
     await held.arrived;
-    const result = await drainEdge({ admin: stack.envoyAdmin, minMs: 1, timeoutMs: 300, pollMs: 20 });
+    const result = await drainEdge({ admin: chain.stack.envoyAdmin, minMs: 1, timeoutMs: 300, pollMs: 20 });
     expect(result).to.include({ drained: false, active: 1 });
     expect(result.waitedMs).to.be.at.least(300);
     held.release();
@@ -93,12 +70,12 @@ describe('stopping the edge pod: drain-edge (the preStop hook) with the real edg
         (done) => ({ code: 0, stderr: done.stderr }),
         (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
       );
-    const drained = await cli([`--envoy-admin=${stack.envoyAdmin}`, '--min-ms=1', '--timeout-ms=10000']);
+    const drained = await cli([`--envoy-admin=${chain.stack.envoyAdmin}`, '--min-ms=1', '--timeout-ms=10000']);
     expect(drained.code, drained.stderr).to.equal(0);
     expect(drained.stderr).to.match(/^drain-edge: no request running after \d+ ms\n$/);
-    await stack.stop();
-    const refused = await cli([`--envoy-admin=${stack.envoyAdmin}`, '--min-ms=1']);
+    await chain.stack.stop();
+    const refused = await cli([`--envoy-admin=${chain.stack.envoyAdmin}`, '--min-ms=1']);
     expect(refused.code).to.equal(1);
-    expect(refused.stderr).to.contain(`storage-authz: `).and.contain(stack.envoyAdmin.split(':')[1]);
+    expect(refused.stderr).to.contain(`storage-authz: `).and.contain(chain.stack.envoyAdmin.split(':')[1]);
   });
 });

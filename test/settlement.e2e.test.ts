@@ -4,45 +4,31 @@
 // counters, its answers), never for time.
 import { expect } from 'chai';
 import { request } from 'undici';
-import { PowerFlexDriver } from '../src/demo/driver.js';
-import { startStack, type Stack } from '../src/demo/stack.js';
-import { createWorkspace, type Workspace } from '../src/demo/workspace.js';
-import { FaultInjectingFront, POWERFLEX_CREATES } from '../src/fakes/faults.js';
-import { DEFAULT_POOLS, DEFAULT_SDCS, FakePowerFlexGateway, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
+import { DEFAULT_POOLS, DEFAULT_SDCS, GIB_IN_KIB } from '../src/fakes/powerflex/gateway.js';
 import { waitFor } from '../src/harness/wait.js';
-import { mintTokenPair } from '../src/tokens/mint.js';
+import { startHeldPowerFlex, type HeldPowerFlex } from './support/heldPowerFlex.js';
 import { sampleValue, samples } from './support/prometheus.js';
 import { startRedis, type RunningRedis } from './support/redis.js';
 
 const BRONZE_ID = DEFAULT_POOLS.find((pool) => pool.name === 'bronze')!.id;
 const SDC_ID = DEFAULT_SDCS[0]!.id;
-const TENANT = 'ta';
 
 describe('settlement races through the edge (serve on Redis, fake PowerFlex behind the fault front)', function () {
   this.timeout(120_000);
-  let gateway: FakePowerFlexGateway;
-  let front: FaultInjectingFront;
   let redis: RunningRedis;
-  let workspace: Workspace;
-  let stack: Stack;
-  let driver: PowerFlexDriver;
+  let chain: HeldPowerFlex;
+  let gateway: HeldPowerFlex['gateway'];
+  let front: HeldPowerFlex['front'];
+  let stack: HeldPowerFlex['stack'];
+  let driver: HeldPowerFlex['driver'];
 
   before(async () => {
-    gateway = await FakePowerFlexGateway.start();
-    front = await FaultInjectingFront.start(gateway, POWERFLEX_CREATES, { createFault: () => 'none' });
     redis = await startRedis();
-    workspace = await createWorkspace({
-      array: { endpoint: front.url, systemId: gateway.systemId, ca: front.ca, username: 'admin', password: 'Password123!' },
-      pool: 'bronze', quotaGiB: 64, tenants: [{ name: TENANT, approveSdc: false }], pollInterval: '0',
-    });
-    stack = await startStack({ workspace, redisUrl: redis.url });
-    const { access } = await mintTokenPair({ keys: workspace.signingKeys, subject: 'csm-tenant', group: TENANT, roles: [workspace.roleName], accessTtlSeconds: 3600, refreshTtlSeconds: 7200 });
-    driver = new PowerFlexDriver({ edgeUrl: stack.edgeUrl, edgeCa: workspace.edgeCa, accessToken: access, systemId: gateway.systemId, arrayEndpoint: front.url });
+    chain = await startHeldPowerFlex({ redisUrl: redis.url, quotaGiB: 64 });
+    ({ gateway, front, stack, driver } = chain);
   });
   after(async () => {
-    await stack?.stop();
-    await front?.stop();
-    await gateway?.stop();
+    await chain?.stop();
     await redis?.stop();
   });
 
