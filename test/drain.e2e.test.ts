@@ -22,20 +22,27 @@ describe('stopping the edge pod: drain-edge (the preStop hook) with the real edg
   });
   afterEach(() => chain?.stop());
 
-  it('a create in flight when the pod is told to stop reaches the array and is answered; the hook returns only then', async () => {
+  it('a create in flight when the pod is told to stop reaches the array and is answered; both containers\' hooks return only then', async () => {
     const held = chain.front.hold(isCreate);
     const create = chain.driver.createVolume('ta-in-flight', BRONZE_ID, 8 * GIB_IN_KIB);
     await held.arrived;
     expect(await activeRequests(chain.stack.envoyAdmin)).to.equal(1);
 
-    let readings = 0;
-    let sawItRunning!: () => void;
-    const running = new Promise<void>((resolve) => (sawItRunning = resolve));
-    const drain = drainEdge({ admin: chain.stack.envoyAdmin, minMs: 1, timeoutMs: 60_000, pollMs: 20, onReading: (active) => {
-      readings += 1;
-      if (active === 1) sawItRunning();
-    } });
-    await running;
+    /** One container's hook; `running` resolves once it has seen the create running. */
+    const hook = () => {
+      let readings = 0;
+      let sawItRunning!: () => void;
+      const running = new Promise<void>((resolve) => (sawItRunning = resolve));
+      const result = drainEdge({ admin: chain.stack.envoyAdmin, minMs: 1, timeoutMs: 60_000, pollMs: 20, onReading: (active) => {
+        readings += 1;
+        if (active === 1) sawItRunning();
+      } });
+      return { result, running, readings: () => readings };
+    };
+    // Both containers run the hook (serve's keeps it answering): Envoy is asked to drain twice.
+    const envoys = hook();
+    const serves = hook();
+    await Promise.all([envoys.running, serves.running]);
     // Envoy is draining and the hook is waiting for the create; the array has not seen it yet.
     expect(chain.gateway.volumes.map((volume) => volume.name)).not.to.include('ta-in-flight');
     held.release();
@@ -44,9 +51,10 @@ describe('stopping the edge pod: drain-edge (the preStop hook) with the real edg
     // Draining: the driver is told to take its next request to a new connection (another pod).
     expect(answered.headers['connection']).to.equal('close');
     expect(chain.gateway.volumes.map((volume) => volume.name)).to.include('ta-in-flight');
-    const result = await drain;
-    expect(result).to.include({ drained: true, active: 0 });
-    expect(readings).to.be.at.least(2);
+    for (const container of [envoys, serves]) {
+      expect(await container.result).to.include({ drained: true, active: 0 });
+      expect(container.readings()).to.be.at.least(2);
+    }
     // Connections that still arrive while the Service forgets the pod are served, then closed.
     const late = await chain.driver.getVolume((answered.body as { id: string }).id);
     expect(late.status).to.equal(200);
