@@ -43,10 +43,11 @@ try {
   const services: Array<{ name: string; pid: number; port?: number; stop(): Promise<void> }> = [];
   for (const checkout of checkouts) {
     // One HTTP port per service: each gets its own config.
-    const own = http ? { ...config, httpCheckListen: `127.0.0.1:${await freePort()}` } : config;
+    const httpPort = http ? await freePort() : undefined;
+    const own = httpPort === undefined ? config : { ...config, httpCheckListen: `127.0.0.1:${httpPort}` };
     const svc = await startShippedServe(own, { cpus: '1', root: path.resolve(checkout), nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [] });
     stops.push(() => svc.stop());
-    services.push({ name: checkout === '.' ? 'head' : checkout.split('/').pop()!, pid: svc.pid, port: http ? Number(own.httpCheckListen!.split(':')[1]) : svc.port, stop: () => svc.stop() });
+    services.push({ name: checkout === '.' ? 'head' : checkout.split('/').pop()!, pid: svc.pid, port: httpPort ?? svc.port, stop: () => svc.stop() });
   }
   const floor = await startNodeProcess(http ? 'bench/http-floor.ts' : 'bench/floor.ts', [], { cpus: '1' });
   stops.push(() => floor.stop());

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { DEFAULT_DRAIN_MIN_MS, DEFAULT_DRAIN_TIMEOUT_SECONDS, drainEdge } from './envoy/drain.js';
-import { DEFAULT_ROUTE_TIMEOUT_MS, renderEdgeConfig } from './envoy/edge.js';
+import { DEFAULT_AUTHZ_TIMEOUT_MS, DEFAULT_ROUTE_TIMEOUT_MS, renderEdgeConfig } from './envoy/edge.js';
 import { ResourceLoadError } from './resources/errors.js';
 import { listStorageSystems } from './resources/kubernetes/storageList.js';
 import { loadResourceDirectory } from './resources/load.js';
@@ -99,7 +99,7 @@ function renderEdgeConfigCommand(): Command {
     .option('--envoy-admin-port <port>', "Envoy's own admin interface on 127.0.0.1")
     .option('--envoy-stats-port <port>', "serve only GET /stats/prometheus (Envoy's counters: each array's circuit breaker, requests, answers) on this port of --listen-address; needs --envoy-admin-port")
     .option('--ca-file <file>', 'CA bundle for array certificates (default: the system bundle)')
-    .option('--authz-timeout-ms <ms>', 'Check deadline; raise it for slow array logins and lookups', '500')
+    .option('--authz-timeout-ms <ms>', 'Check deadline; raise it for slow array logins and lookups', String(DEFAULT_AUTHZ_TIMEOUT_MS))
     .option('--route-timeout-ms <ms>', 'how long a request may run on an array (give serve the same value)', String(DEFAULT_ROUTE_TIMEOUT_MS))
     .addOption(new Option('--format <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .option('--output <file>', 'write the bootstrap here instead of stdout (an init container has no shell)')

@@ -3,6 +3,8 @@
 // values (Envoy joins repeated headers with ','), and for a create the driver's JSON body as raw bytes.
 // Field names follow proto-loader's keepCase option used by src/check/protos.ts.
 
+import { TIMEOUT_HEADER } from '../../src/check/httpContract.js';
+import { DEFAULT_AUTHZ_TIMEOUT_MS } from '../../src/envoy/edge.js';
 import { REQUEST_NUMBER, type HttpRequestSpec } from './http-client.js';
 
 export type DecisionKind = 'read' | 'create';
@@ -88,7 +90,7 @@ export function checkRequest(spec: RequestSpec, suffix: string): object {
 /**
  * The same request as ext_authz's `http_service` asks serve's HTTP check server (`origin`,
  * http://host:port): the tenant's method, path, headers and body, `:authority` as Host, and the
- * timeout Envoy adds (the edge's 500 ms). The n-th request names volume `<prefix>-<n, 7 digits>`
+ * timeout Envoy adds (the edge's default). The n-th request names volume `<prefix>-<n, 7 digits>`
  * (http-client.ts numbers it); no volume cycle.
  */
 export function extAuthzHttpRequest(spec: RequestSpec, origin: string, connections: number, deadlineMs: number): HttpRequestSpec {
@@ -97,7 +99,7 @@ export function extAuthzHttpRequest(spec: RequestSpec, origin: string, connectio
   const { ':authority': host, 'content-length': _length, ...rest } = headers;
   const plain = Object.fromEntries(Object.entries(rest).filter(([name]) => !name.startsWith(':')));
   // undici writes Content-Length for the numbered body (the template's length is not the request's).
-  return { origin, method, path, headers: { host: host!, ...plain, 'x-envoy-expected-rq-timeout-ms': '500' }, connections, deadlineMs, ...(body && { body: body.toString() }) };
+  return { origin, method, path, headers: { host: host!, ...plain, [TIMEOUT_HEADER]: String(DEFAULT_AUTHZ_TIMEOUT_MS) }, connections, deadlineMs, ...(body && { body: body.toString() }) };
 }
 
 // The suffix is a fixed-width counter written into one pre-encoded request: every length prefix

@@ -1,7 +1,8 @@
 // Check alone: each contender (the floors, our service, OPA-Envoy) answers the same load from a
 // load-generator process on its own CPU: Check calls over gRPC, or, for a contender that answers
-// ext_authz's `http_service`, the same request as that HTTP/1.1 call. Saturation rounds are interleaved across contenders (A B C,
-// A B C, …) so a noisy neighbour disturbs all of them alike; the median round is reported.
+// ext_authz's `http_service`, the same request as that HTTP/1.1 call. Saturation rounds are
+// interleaved across contenders (A B C, A B C, …) so a noisy neighbour disturbs all of them alike;
+// the median round is reported.
 import type { HttpLoadJob, LoadJob, LoadReport } from '../loadgen/worker.js';
 import { outcomeCounts, type LoadShape, type OutcomeCounts } from '../loadgen/run.js';
 import { extAuthzHttpRequest, type DecisionKind } from '../loadgen/request.js';

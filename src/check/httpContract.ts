@@ -18,6 +18,9 @@ export const PATH_HEADER = 'x-storage-authz-path';
 export const HEALTH_PATH = '/.storage-authz/health';
 export const HEALTHY_STATUS = 403;
 
+/** What Envoy puts on each call: the ext_authz timeout it will wait (ms). */
+export const TIMEOUT_HEADER = 'x-envoy-expected-rq-timeout-ms';
+
 /** Comma-separated headers Envoy removes from the forwarded request (Envoy's own name for it). */
 export const HEADERS_TO_REMOVE = 'x-envoy-auth-headers-to-remove';
 

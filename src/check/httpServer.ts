@@ -7,12 +7,10 @@ import http from 'node:http';
 import type { Decide, Decision, RequestView } from '../pipeline/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { budgetMs, decideWithinBudget, failedClosed, logDenial, type DecisionBudget } from './decide.js';
-import { HEALTH_PATH, HEALTHY_STATUS } from './httpContract.js';
+import { HEALTH_PATH, HEALTHY_STATUS, TIMEOUT_HEADER } from './httpContract.js';
 import { toHttpAnswer, type HttpAnswer } from './httpResponse.js';
 import { listenOn } from './listen.js';
 
-/** What Envoy puts on its call: the ext_authz timeout it will wait (ms). */
-const TIMEOUT_HEADER = 'x-envoy-expected-rq-timeout-ms';
 /** Far above the edge's max_request_bytes (64 KiB): a caller that is not our edge is cut off, not buffered. */
 const MAX_BODY_BYTES = 1 << 20;
 const EMPTY = Buffer.alloc(0);

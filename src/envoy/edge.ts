@@ -10,6 +10,8 @@ import { downstreamTls, envoyAddress, HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, sin
 import { ROUTING_HEADER, storageClusterName } from './routing.js';
 
 export const AUTHZ_CLUSTER = 'storage-authz';
+/** How long the edge waits for a decision unless told otherwise (render-edge-config --authz-timeout-ms). */
+export const DEFAULT_AUTHZ_TIMEOUT_MS = 500;
 /** The tenant listener's HTTP statistics are `http.<this>.…` (drain.ts reads its requests in flight). */
 export const EDGE_STAT_PREFIX = 'edge';
 /** serve's HTTP check server, when ext_authz asks over http_service. */
@@ -169,8 +171,8 @@ function edgeListener(input: EdgeConfigInput): EnvoyObject {
               route_config: { name: 'edge', virtual_hosts: [{ name: 'edge', domains: ['*'], routes }] },
               local_reply_config: { mappers: [...(input.authz.httpAddress ? MAPPED_DENY_STATUSES.map(deniedStatusReply) : []), ...input.storage.map(overflowReply)] },
               http_filters: input.authz.httpAddress
-                ? [extAuthzFilter({ http_service: httpService(input.authzTimeoutMs ?? 500) }), PATH_FILTER, ROUTER_FILTER]
-                : [extAuthzFilter({ grpc_service: { ...grpcService, timeout: `${(input.authzTimeoutMs ?? 500) / 1000}s` } }), ROUTER_FILTER],
+                ? [extAuthzFilter({ http_service: httpService(input.authzTimeoutMs ?? DEFAULT_AUTHZ_TIMEOUT_MS) }), PATH_FILTER, ROUTER_FILTER]
+                : [extAuthzFilter({ grpc_service: { ...grpcService, timeout: `${(input.authzTimeoutMs ?? DEFAULT_AUTHZ_TIMEOUT_MS) / 1000}s` } }), ROUTER_FILTER],
               ...(input.accessLog !== false && { access_log: [accessLog(grpcService)] }),
             },
           },
