@@ -11,7 +11,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 const PROTO_ROOTS = ['envoy-api', 'xds', 'protoc-gen-validate', 'googleapis'] as const;
 
 export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
-const ACCESS_LOG_PROTO = 'envoy/service/accesslog/v3/als.proto';
+export const ACCESS_LOG_PROTO = 'envoy/service/accesslog/v3/als.proto';
 
 /**
  * Loader options, chosen deliberately:
@@ -63,10 +63,11 @@ export function envoyServices(): EnvoyServices {
 }
 
 /**
- * The external_auth proto and what it imports, as a protobufjs Root resolved from the same roots
- * (for the hot-path codecs derived from it: requestView.ts, responseEncoder.ts).
+ * An official proto (default external_auth) and what it imports, as a protobufjs Root resolved
+ * from the same roots, for the hot-path codecs derived from it (requestView.ts, responseEncoder.ts,
+ * accessLogView.ts). A new Root per call: a caller may add its view types to it.
  */
-export function officialRoot(): protobuf.Root {
+export function officialRoot(protoFile: string = AUTHORIZATION_PROTO): protobuf.Root {
   const roots = protoRoots();
   const root = new protobuf.Root();
   root.resolvePath = (origin, target) => {
@@ -76,7 +77,7 @@ export function officialRoot(): protobuf.Root {
     }
     return protobuf.util.path.resolve(origin, target);
   };
-  root.loadSync(AUTHORIZATION_PROTO, { keepCase: true });
+  root.loadSync(protoFile, { keepCase: true });
   root.resolveAll();
   return root;
 }

@@ -7,6 +7,7 @@ import type { Decide, RequestView } from '../pipeline/types.js';
 import { silentLogger, type Logger } from '../telemetry/log.js';
 import { budgetMs, decideWithinBudget, failedClosed, logDenial, type DecisionBudget } from './decide.js';
 import { removeStaleSocket } from './listen.js';
+import { accessLogViewDecoder } from './accessLogView.js';
 import { envoyServices } from './protos.js';
 import { toRequestView } from './request.js';
 import { checkRequestViewDecoder } from './requestView.js';
@@ -73,9 +74,9 @@ function setFlags(flags: Record<string, unknown> | undefined): string[] {
 /** The call's deadline as epoch ms (Infinity when it has none). */
 const deadlineAt = (deadline: grpc.Deadline): number => (deadline instanceof Date ? deadline.getTime() : deadline);
 
-let codecs: { decode: ReturnType<typeof checkRequestViewDecoder>; encode: ReturnType<typeof checkResponseEncoder> } | undefined;
+let codecs: { decode: ReturnType<typeof checkRequestViewDecoder>; encode: ReturnType<typeof checkResponseEncoder>; decodeAccessLog: ReturnType<typeof accessLogViewDecoder> } | undefined;
 /** Built once per process (they load the Envoy protos). */
-const checkCodecs = () => (codecs ??= { decode: checkRequestViewDecoder(), encode: checkResponseEncoder() });
+const hotCodecs = () => (codecs ??= { decode: checkRequestViewDecoder(), encode: checkResponseEncoder(), decodeAccessLog: accessLogViewDecoder() });
 
 export function createCheckServer(options: CheckServerOptions): CheckServer {
   const logger = options.logger ?? silentLogger;
@@ -87,10 +88,11 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
   const healthServer = new grpc.Server(NO_CHANNELZ);
   health.addToServer(healthServer);
 
-  // Check requests decoded to what the pipeline reads only (requestView.ts) and answers encoded without
-  // a converted copy (responseEncoder.ts); everything else is proto-loader's.
-  const { decode, encode } = checkCodecs();
+  // Check requests and access logs decoded to what is read only (requestView.ts, accessLogView.ts),
+  // answers encoded without a converted copy (responseEncoder.ts); everything else is proto-loader's.
+  const { decode, encode, decodeAccessLog } = hotCodecs();
   const authorization: grpc.ServiceDefinition = { ...services.authorization, Check: { ...services.authorization.Check!, requestDeserialize: decode, responseSerialize: encode } };
+  const accessLog: grpc.ServiceDefinition = { ...services.accessLog, StreamAccessLogs: { ...services.accessLog.StreamAccessLogs!, requestDeserialize: decodeAccessLog } };
   server.addService(authorization, {
     Check(
       call: grpc.ServerUnaryCall<CheckRequestMessage, CheckResponseMessage>,
@@ -114,7 +116,7 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
   // Envoy keeps its access-log stream open for the life of the connection; on close these are
   // answered (after their queued entries) so draining does not wait for Envoy to hang up.
   const openLogStreams = new Set<() => void>();
-  server.addService(services.accessLog, {
+  server.addService(accessLog, {
     StreamAccessLogs(call: grpc.ServerReadableStream<StreamAccessLogsMessage, Record<string, never>>, callback: grpc.sendUnaryData<Record<string, never>>) {
       // Entries are handled one after another so a commit and a later release of the same id keep order.
       let queue = Promise.resolve();
