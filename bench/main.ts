@@ -170,7 +170,8 @@ async function main(): Promise<void> {
     log('through Envoy: edge and full chain, ext_authz off and on');
     // Unpinned: Envoy, our service and the array share the machine as they would a node; the
     // figure is on − off under the same conditions, not a per-core price.
-    const service = await startOurService(array, { ledger: { kind: 'memory' }, nodeArgs: profilerArgs });
+    // On unix sockets, as the chart's pod has the edge and serve.
+    const service = await startOurService(array, { ledger: { kind: 'memory' }, podSockets: true, nodeArgs: profilerArgs });
     stops.push(() => service.stop());
     envoy = await runEnvoySection(loadgen, array, service, envoyPlan, { client: LOADGEN_CPUS }, log);
     results['envoy'] = envoy;

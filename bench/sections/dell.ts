@@ -54,7 +54,7 @@ export interface DellSectionResult {
 
 export const DELL_SIDES: Record<DellSide, string> = {
   dell: "ingress Envoy (TLS, --concurrency 1) → Dell's v1.14.0 proxy-server → its OPA (`opa run --server`, Dell's v1 Rego) + its Redis",
-  ours: 'edge Envoy (TLS, --concurrency 1, ext_authz on, access log to serve) → our `serve` (Rego in wasm) + its Redis ledger',
+  ours: 'edge Envoy (TLS, --concurrency 1, ext_authz on, access log to serve; unix sockets, as in the pod) → our `serve` (Rego in wasm) + its Redis ledger',
 };
 
 export async function runDellSection(loadgen: NodeProcess, array: ArraySide, plan: DellPlan, cpus: { client?: string; servers?: string }, log: (line: string) => void): Promise<DellSectionResult> {
@@ -67,7 +67,8 @@ export async function runDellSection(loadgen: NodeProcess, array: ArraySide, pla
     for (const redis of [dellRedis, ourRedis]) pin(redis.process.child.pid!, cpus.client);
     const dell = await startDellProxyServer(array, dellRedis.url, cpus.servers);
     stops.push(() => dell.stop());
-    const service = await startOurService(array, { ledger: { kind: 'redis', url: ourRedis.url }, cpus: cpus.servers });
+    // The edge and serve on unix sockets, as in the chart's pod (Dell's ingress reaches its proxy-server over TCP, as in its chart).
+    const service = await startOurService(array, { ledger: { kind: 'redis', url: ourRedis.url }, cpus: cpus.servers, podSockets: true });
     stops.push(() => service.stop());
     const { edgeConfig } = await edgeRenderer(array, plan.deadlineMs);
     const edge = await startEdge((port, admin) => edgeConfig(port, admin, service, true), dir, 'edge-vs-dell', cpus.servers);

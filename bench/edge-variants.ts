@@ -1,0 +1,94 @@
+// `tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir>]`: where the edge Envoy's CPU per request goes.
+// Our service as shipped (one process, asked over http_service) behind several edge Envoys, each
+// rendered by edge.ts and then differing from it in one setting; wrk reads and creates through each
+// in alternating rounds. Prints each edge's CPU per request beside the shipped one's, so a setting's
+// cost is read against the same load; `--cpu-prof` profiles serve. Not part of `npm run bench`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cpuLogText, cpuUsPerRequest, measuredRun, type MeasuredRun } from './loadgen/ceiling.js';
+import { wrkRequest } from './loadgen/wrk.js';
+import { freePort } from '../src/harness/ports.js';
+import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './sections/envoy.js';
+import { startArraySide, startOurService } from './servers/our-service.js';
+import { typedConfigs } from './support/bootstrap.js';
+import { buildCompiled } from './support/spawn.js';
+
+type Bootstrap = Record<string, unknown>;
+const connectionManager = (bootstrap: Bootstrap) => typedConfigs(bootstrap, 'http_connection_manager.v3.HttpConnectionManager').find((hcm) => hcm['stat_prefix'] === 'edge')!;
+/** Each edge: which serve it asks (over unix sockets as the chart's pod does, or loopback TCP) and what differs from edge.ts's bootstrap. */
+const variants: Record<string, { service: 'pod' | 'tcp'; edit(bootstrap: Bootstrap): void }> = {
+  shipped: { service: 'pod', edit: () => undefined },
+  'loopback-tcp': { service: 'tcp', edit: () => undefined },
+  'no-path-filter': {
+    service: 'pod',
+    edit: (b) => {
+      const hcm = connectionManager(b);
+      hcm['http_filters'] = (hcm['http_filters'] as Array<{ name: string }>).filter((f) => f.name !== 'storage-authz.path');
+    },
+  },
+  'no-access-log': { service: 'pod', edit: (b) => void delete connectionManager(b)['access_log'] },
+};
+
+const [roundsArg, chosenArg, profileFlag, profileDir] = process.argv.slice(2);
+if (profileFlag !== undefined && (profileFlag !== '--cpu-prof' || profileDir === undefined)) throw new Error('usage: tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir>]');
+const rounds = Number(roundsArg ?? 3);
+const chosen = (chosenArg ?? Object.keys(variants).join(',')).split(',');
+for (const name of chosen) if (!(name in variants)) throw new Error(`unknown variant ${name}; known: ${Object.keys(variants).join(', ')}`);
+if (!chosen.includes('shipped')) chosen.unshift('shipped');
+const stops: Array<() => Promise<void>> = [];
+try {
+  buildCompiled();
+  const array = await startArraySide();
+  stops.push(() => array.stop());
+  const { world } = array;
+  const { edgeConfig } = await edgeRenderer(array, 5000);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-edge-variants-'));
+  stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const services = {
+    pod: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', podSockets: true, nodeArgs }),
+    tcp: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', httpCheckListen: `127.0.0.1:${await freePort()}`, nodeArgs }),
+  };
+  for (const service of Object.values(services)) stops.push(() => service.stop());
+  const edges: Record<string, { port: number; pid: number; service: { pid: number } }> = {};
+  for (const name of chosen) {
+    const edge = await startEdge((port, admin) => {
+      const { service, edit } = variants[name]!;
+      const bootstrap = edgeConfig(port, admin, { target: services[service].target, httpTarget: services[service].httpTarget }, true) as Bootstrap;
+      edit(bootstrap);
+      return bootstrap;
+    }, dir, `edge-${name}`, undefined);
+    stops.push(() => edge.stop());
+    edges[name] = { ...edge, service: services[variants[name]!.service] };
+  }
+  const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
+  const read = { path: READ_PATH, headers: { authorization: `Bearer ${services.pod.token}`, forwarded } };
+  let jobs = 0;
+  const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `v${world.runId}${jobs++}-`) });
+  const arrayProcess = { name: 'array', pid: process.pid };
+  const paths = Object.fromEntries(
+    chosen.flatMap((name) => (['read', 'create'] as const).map((kind) => [`${name} ${kind}`, { port: edges[name]!.port, processes: [{ name: 'edge Envoy', pid: edges[name]!.pid }, { name: 'serve', pid: edges[name]!.service.pid }, arrayProcess], request: kind === 'read' ? () => read : create }])),
+  );
+  const ids = Object.keys(paths);
+  const wrk = (id: string, durationS: number) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${paths[id]!.port}`, ...paths[id]!.request() }), connections: 16, durationS, cpus: '0' });
+  for (const id of ids) await measuredRun(wrk(id, 4), paths[id]!.processes); // warm-up, discarded
+  const runs = Object.fromEntries(ids.map((id) => [id, [] as MeasuredRun[]]));
+  for (let round = 0; round < rounds; round++) {
+    for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {
+      const run = await measuredRun(wrk(id, 8), paths[id]!.processes);
+      if (run.result.non2xx + run.result.socketErrors > 0) throw new Error(`${id}: ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors`);
+      runs[id]!.push(run);
+      console.error(`  round ${round + 1} ${id}: ${run.result.requestsPerSecond.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest([run]))}`);
+    }
+  }
+  console.log(`load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  for (const id of ids) {
+    const ceilings = runs[id]!.map((run) => run.result.requestsPerSecond).sort((a, b) => a - b);
+    console.log(`${id.padEnd(28)} ${ceilings[Math.floor(ceilings.length / 2)]!.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest(runs[id]!))}`);
+  }
+  // A profile is written when its process exits.
+  if (profileDir) for (const service of Object.values(services)) await service.stop();
+} finally {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+}
