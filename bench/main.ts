@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       const redis = await startRedis();
       stops.push(() => redis.stop());
       pin(redis.process.child.pid!, LOADGEN_CPUS);
-      const service = await startOurService(array, { ledger: { kind: 'redis', url: redis.url }, cpus: SERVER_CPUS, nodeArgs: profilerArgs });
+      const service = await startOurService(array, { ledger: { kind: 'redis', url: redis.url }, cpus: SERVER_CPUS, nodeArgs: profilerArgs, reconcile: 'off' });
       ours = service;
       stops.push(() => service.stop());
       const floor = await startNodeProcess('bench/floor.ts', [], { cpus: SERVER_CPUS });

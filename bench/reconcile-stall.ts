@@ -8,10 +8,12 @@
 // Standalone: npx tsx bench/reconcile-stall.ts [--volumes N] [--passes P] [--committed]
 import { FakePowerFlexGateway } from '../src/fakes/powerflex/gateway.js';
 import { start } from '../src/harness/process.js';
+import { repoRoot } from '../src/harness/tools.js';
 import { RedisLedger } from '../src/ledger/redis/redisLedger.js';
 import { startRedis } from '../test/support/redis.js';
 import { BRONZE, reconcileWorkspace } from '../test/support/reconcileWorkspace.js';
 import { numberFlag } from './support/flags.js';
+import { shippedNodeArgs } from './servers/our-service.js';
 import type { PassesJob, PassFigures } from './support/reconcilePasses.js';
 import { buildCompiled, compiledEntry } from './support/spawn.js';
 
@@ -41,12 +43,13 @@ try {
     }),
   );
   const job: PassesJob = { resourcesDir: workspace.resourcesDir, secretsDir: workspace.secretsDir, ca: gateway.ca, redisUrl: redis.url, passes };
-  const child = start(process.execPath, [compiledEntry('bench/support/reconcilePasses.ts'), JSON.stringify(job)]);
+  // With serve's flags and heap ceiling from the image and the chart, as the passes run in a pod.
+  const child = start(process.execPath, [...shippedNodeArgs(repoRoot), compiledEntry('bench/support/reconcilePasses.ts'), JSON.stringify(job)]);
   const code = await new Promise<number | null>((resolve) => child.child.once('close', resolve));
   if (code !== 0) throw new Error(`the passes failed:\n${child.output().slice(-3000)}`);
   const figures = JSON.parse(child.output().trim().split('\n').at(-1)!) as PassFigures[];
   console.log(committed ? `${volumes} committed volumes in one scope, all on the array` : `${volumes} unsettled reservations in one scope, none on the array`);
-  figures.forEach((pass, i) => console.log(`pass ${i + 1}: ${pass.ms.toFixed(0)} ms; longest stall ${pass.longestStallMs.toFixed(1)} ms; event-loop delay p99 ${pass.delayP99Ms.toFixed(1)} ms`));
+  figures.forEach((pass, i) => console.log(`pass ${i + 1}: ${pass.ms.toFixed(0)} ms; longest stall ${pass.longestStallMs.toFixed(1)} ms; event-loop delay p99 ${pass.delayP99Ms.toFixed(1)} ms; heap peak ${pass.peakHeapMiB.toFixed(0)} MiB`));
 } finally {
   await ledger.close();
   await gateway.stop();

@@ -52,7 +52,7 @@ export async function startArraySide(): Promise<ArraySide> {
  * <script>]`) and the chart's heap ceiling (values.yaml `serveHeapMiB` → NODE_OPTIONS). Without the
  * ceiling V8 sizes the heap from this machine's RAM, so the bench would not notice what does not fit in a pod.
  */
-function shippedNodeArgs(root: string): string[] {
+export function shippedNodeArgs(root: string): string[] {
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
   const command = entrypoint === undefined ? undefined : (JSON.parse(entrypoint) as unknown);
   if (!Array.isArray(command) || command[0] !== 'node' || !command.every((part) => typeof part === 'string')) throw new Error('the Dockerfile has no ENTRYPOINT ["node", …]');
@@ -93,6 +93,13 @@ export interface OurServiceOptions {
    * the edge this cost serve about 5% less CPU per decision than loopback TCP (bench/edge-variants.ts).
    */
   podSockets?: boolean;
+  /**
+   * `off` where nothing confirms creates (no Envoy, no access log: the Check-alone section): every
+   * create stays a hold, and after ~10^5 of them a reconciliation pass over them (every 5 minutes)
+   * outgrew the chart's heap ceiling and serve died mid-run. Its cost on a real ledger is measured
+   * on its own (bench/reconcile-stall.ts). Default: serve's (repair).
+   */
+  reconcile?: 'off';
 }
 
 export interface OurService extends NodeProcess {
@@ -122,6 +129,7 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
     pendingAfterMs: 24 * 3600_000,
     resolveIntervalMs: 3600_000,
     drainMs: 1000,
+    ...(options.reconcile && { reconcile: options.reconcile }),
   });
   const service = await startShippedServe(config, { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;

@@ -23,11 +23,17 @@ export interface Request<T = unknown> {
   body: T;
 }
 
-/** A parent-side handle: send a request body, get the child's reply value. */
-export function ipcClient(child: ChildProcess): <R>(body: unknown, timeoutMs?: number) => Promise<R> {
+/**
+ * A parent-side handle: send a request body, get the child's reply value. A child that has died
+ * (or dies before answering) fails the request with how it ended and `output`'s tail (its stderr).
+ */
+export function ipcClient(child: ChildProcess, output: () => string = () => ''): <R>(body: unknown, timeoutMs?: number) => Promise<R> {
   let next = 1;
+  const ended = (code: number | null, signal: NodeJS.Signals | null, body: unknown) =>
+    new Error(`process ${child.pid} ${signal ? `was killed by ${signal}` : `exited (${code})`} before answering ${JSON.stringify(body)}; its last output:\n${output().slice(-3000)}`);
   return <R>(body: unknown, timeoutMs = 30 * 60_000) =>
     new Promise<R>((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) return reject(ended(child.exitCode, child.signalCode, body));
       const id = next++;
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -40,9 +46,9 @@ export function ipcClient(child: ChildProcess): <R>(body: unknown, timeoutMs?: n
         if (message.ok) resolve(message.value as R);
         else reject(new Error(message.error));
       };
-      const onExit = (code: number | null): void => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         cleanup();
-        reject(new Error(`process exited (${code}) before answering ${JSON.stringify(body)}`));
+        reject(ended(code, signal, body));
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -50,7 +56,9 @@ export function ipcClient(child: ChildProcess): <R>(body: unknown, timeoutMs?: n
       }, timeoutMs);
       child.on('message', onMessage);
       child.once('exit', onExit);
-      child.send({ type: 'request', id, body } satisfies Request);
+      // With a callback, a closed channel is not an 'error' event (which crashed the runner): the
+      // child is going away, and its exit handler reports how.
+      child.send({ type: 'request', id, body } satisfies Request, () => undefined);
     });
 }
 

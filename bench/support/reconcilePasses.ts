@@ -21,6 +21,8 @@ export interface PassFigures {
   /** The longest gap between ticks of a 1 ms timer: the longest a decision could have waited. */
   longestStallMs: number;
   delayP99Ms: number;
+  /** The most heap in use at a 1 ms tick during the pass (MiB): the pass runs under the chart's heap ceiling. */
+  peakHeapMiB: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? '') as PassesJob;
@@ -33,17 +35,19 @@ const figures: PassFigures[] = [];
 for (let pass = 0; pass < job.passes; pass++) {
   let last = performance.now();
   let longest = 0;
+  let peakHeap = 0;
   const ticks = setInterval(() => {
     const now = performance.now();
     longest = Math.max(longest, now - last);
     last = now;
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
   }, 1);
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const started = performance.now();
   const [report] = await reconciler.runOnce();
   if (report?.error) throw new Error(`reconciliation failed: ${report.error}`);
-  figures.push({ ms: performance.now() - started, longestStallMs: Math.max(longest, performance.now() - last), delayP99Ms: delay.percentile(99) / 1e6 });
+  figures.push({ ms: performance.now() - started, longestStallMs: Math.max(longest, performance.now() - last), delayP99Ms: delay.percentile(99) / 1e6, peakHeapMiB: peakHeap / 2 ** 20 });
   delay.disable();
   clearInterval(ticks);
 }

@@ -76,7 +76,7 @@ export async function startNodeProcess(entry: string, args: string[], options: N
       pid,
       ...(ready.port !== undefined && { port: ready.port }),
       ...(ready.address !== undefined && { address: ready.address }),
-      request: ipcClient(started.child),
+      request: ipcClient(started.child, () => started.output()),
     };
   } catch (error) {
     await started.stop();

@@ -108,14 +108,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const tenants = [...options.resources.current().tenants.values()];
     const base = { systemType: system.type, systemID: system.systemID, repaired: false };
     const found = new DriftFindings(options.mode === 'repair' ? MAX_REPAIRS_PER_PASS : MAX_LISTED_FINDINGS);
-    /** The charged volumes the array has, by name (the last listed of a name wins). */
-    const onArray = new Map<string, VolumeInfo>();
+    /**
+     * The size the array lists for each charged volume, by name (the last listed of a name wins): a
+     * number, not the listed object, so a pass over a full array (~131k PowerFlex volumes) keeps
+     * no copy of the listing under serve's heap ceiling.
+     */
+    const arrayKiB = new Map<string, number>();
     let listed = 0;
     for await (const volume of adapter.inventory(system, credentials, pools)) {
       // Decisions share this event loop: a listing already buffered must not be compared in one go.
       if (++listed % VOLUMES_PER_TURN === 0) await turn();
       if (charged.has(volume.name)) {
-        onArray.set(volume.name, volume);
+        arrayKiB.set(volume.name, volume.sizeKiB);
         continue;
       }
       const tenant = ownerByPrefix(volume.name, tenants);
@@ -124,10 +128,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     for (const row of rows) {
       if (++compared % VOLUMES_PER_TURN === 0) await turn();
       if (inFlight.has(volumeKey(row, row.volume))) continue;
-      const volume = onArray.get(row.volume);
-      if (!volume) found.add({ ...base, kind: 'missing-on-array', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB });
-      else if (row.state === 'committed' && volume.sizeKiB !== row.sizeKiB) {
-        found.add({ ...base, kind: 'size-mismatch', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB, arrayKiB: volume.sizeKiB });
+      const listedKiB = arrayKiB.get(row.volume);
+      if (listedKiB === undefined) found.add({ ...base, kind: 'missing-on-array', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB });
+      else if (row.state === 'committed' && listedKiB !== row.sizeKiB) {
+        found.add({ ...base, kind: 'size-mismatch', tenant: row.tenant, pool: row.pool, volume: row.volume, ledgerKiB: row.sizeKiB, arrayKiB: listedKiB });
       }
     }
     return found;
