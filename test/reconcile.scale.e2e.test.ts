@@ -14,8 +14,25 @@ import type { ReconcileJob } from './support/reconcileWorker.js';
 
 /** Volumes no tenant's prefix names (another cluster's): read whole, their listing alone needs more heap than the pass gets. */
 const FOREIGN_VOLUMES = 60_000;
+/** Volumes a tenant has charged and the array has too: a full array in steady state. */
+const CHARGED_VOLUMES = 60_000;
 /** The pass's heap ceiling (MiB): what the process needs to start plus a margin, a fraction of the whole listing's ~300 MiB. */
 const HEAP_MIB = 96;
+
+/** One pass of `job` in a worker under HEAP_MIB; its saved report. */
+async function passUnderSmallHeap(job: ReconcileJob): Promise<DriftReport> {
+  const worker = start(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '--import', 'tsx', path.join(repoRoot, 'test/support/reconcileWorker.ts'), JSON.stringify(job)], { cwd: repoRoot });
+  try {
+    // 'close': the process has exited and its output has been read to the end.
+    const code = await new Promise<number | null>((resolve) => worker.child.once('close', (exitCode: number | null) => resolve(exitCode)));
+    expect(code, worker.output().slice(-2000)).to.equal(0);
+  } finally {
+    await worker.stop();
+  }
+  const [report] = JSON.parse(worker.output().trim().split('\n').at(-1)!) as DriftReport[];
+  expect(report!.error).to.equal(undefined);
+  return report!;
+}
 
 describe('reconciliation of an array with 60,000 volumes in a small heap', function () {
   let gateway: FakePowerFlexGateway;
@@ -46,16 +63,7 @@ describe('reconciliation of an array with 60,000 volumes in a small heap', funct
         { scope, volume: 'ta-gone', sizeKiB: 8 * GIB_IN_KIB },
       ],
     };
-    const worker = start(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, '--import', 'tsx', path.join(repoRoot, 'test/support/reconcileWorker.ts'), JSON.stringify(job)], { cwd: repoRoot });
-    try {
-      // 'close': the process has exited and its output has been read to the end.
-      const code = await new Promise<number | null>((resolve) => worker.child.once('close', (exitCode: number | null) => resolve(exitCode)));
-      expect(code, worker.output().slice(-2000)).to.equal(0);
-    } finally {
-      await worker.stop();
-    }
-    const [report] = JSON.parse(worker.output().trim().split('\n').at(-1)!) as DriftReport[];
-    expect(report!.error).to.equal(undefined);
+    const report = await passUnderSmallHeap(job);
     expect(report!.findingsTotal).to.equal(FOREIGN_VOLUMES + 5);
     expect(report!.findings).to.have.length(MAX_LISTED_FINDINGS);
     // The five a tenant owns come first (they are what repair acts on), every one repaired.
@@ -72,6 +80,27 @@ describe('reconciliation of an array with 60,000 volumes in a small heap', funct
       { kind: 'unaccounted-on-array', tenant: 'team-a', count: 3, unrepaired: 0, ledgerKiB: 0, arrayKiB: 3 * 8 * GIB_IN_KIB },
       { kind: 'size-mismatch', tenant: 'team-a', count: 1, unrepaired: 0, ledgerKiB: 8 * GIB_IN_KIB, arrayKiB: 16 * GIB_IN_KIB },
       { kind: 'missing-on-array', tenant: 'team-a', count: 1, unrepaired: 0, ledgerKiB: 8 * GIB_IN_KIB, arrayKiB: 0 },
+    ]);
+  });
+
+  it('finishes under a 96 MiB heap over 60,000 volumes a tenant has charged and the array has, with only the real drift found', async () => {
+    const scope = { systemType: 'powerflex' as const, systemID: gateway.systemId, pool: BRONZE.name, tenant: 'team-a' };
+    for (let i = 0; i < CHARGED_VOLUMES; i++) gateway.seedVolume(`ta-${i}`, BRONZE.id, 8 * GIB_IN_KIB);
+    const report = await passUnderSmallHeap({
+      resourcesDir: workspace.resourcesDir,
+      secretsDir: workspace.secretsDir,
+      ca: gateway.ca,
+      mode: 'report',
+      charged: [{ scope, volume: 'ta-grown', sizeKiB: 8 * GIB_IN_KIB }],
+      chargedSeries: { scope, prefix: 'ta-', count: CHARGED_VOLUMES, sizeKiB: 8 * GIB_IN_KIB },
+    });
+    // The charged volumes match the array; what differs is the earlier test's (foreign volumes, orphans, the grown one).
+    expect(report.findingsTotal).to.equal(FOREIGN_VOLUMES + 4);
+    expect(report.findings.slice(0, 4).map((f) => [f.kind, f.volume])).to.have.deep.members([
+      ['unaccounted-on-array', 'ta-orphan-1'],
+      ['unaccounted-on-array', 'ta-orphan-2'],
+      ['unaccounted-on-array', 'ta-orphan-3'],
+      ['size-mismatch', 'ta-grown'],
     ]);
   });
 });

@@ -17,6 +17,8 @@ export interface ReconcileJob {
   ca: string;
   mode: ReconcileMode;
   charged: { scope: QuotaScope; volume: string; sizeKiB: number }[];
+  /** Many more charged volumes than an argument can carry: `<prefix><i>` for i < count. */
+  chargedSeries?: { scope: QuotaScope; prefix: string; count: number; sizeKiB: number };
 }
 
 const job = JSON.parse(process.argv[2] ?? '') as ReconcileJob;
@@ -24,6 +26,8 @@ const resources = await DirectoryResources.open(job.resourcesDir, { secretsDir: 
 const adapters = createAdapters({ ca: job.ca });
 const ledger = new MemoryLedger();
 for (const { scope, volume, sizeKiB } of job.charged) await ledger.recordPresent(scope, volume, sizeKiB, 'charged by the test');
+const series = job.chargedSeries;
+for (let i = 0; series && i < series.count; i++) await ledger.recordPresent(series.scope, `${series.prefix}${i}`, series.sizeKiB, 'charged by the test');
 await createReconciler({ ledger, resources, adapters: adapters.registry, mode: job.mode, settleAfterMs: 60_000, tickMs: 3_600_000 }).runOnce();
 process.stdout.write(`${JSON.stringify(await ledger.driftReports())}\n`);
 await adapters.close();
