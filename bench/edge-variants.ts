@@ -6,13 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuLogText, cpuUsPerRequest, measuredRun, type MeasuredRun } from './loadgen/ceiling.js';
+import { alternatingRounds, type ScriptPath } from './loadgen/ceiling.js';
 import { wrkRequest } from './loadgen/wrk.js';
 import { freePort } from '../src/harness/ports.js';
 import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './sections/envoy.js';
-import { startArraySide, startOurService } from './servers/our-service.js';
+import { startOurService } from './servers/our-service.js';
 import { typedConfigs } from './support/bootstrap.js';
-import { buildCompiled } from './support/spawn.js';
+import { withArraySide } from './support/script.js';
 
 type Bootstrap = Record<string, unknown>;
 const connectionManager = (bootstrap: Bootstrap) => typedConfigs(bootstrap, 'http_connection_manager.v3.HttpConnectionManager').find((hcm) => hcm['stat_prefix'] === 'edge')!;
@@ -36,11 +36,7 @@ const rounds = Number(roundsArg ?? 3);
 const chosen = (chosenArg ?? Object.keys(variants).join(',')).split(',');
 for (const name of chosen) if (!(name in variants)) throw new Error(`unknown variant ${name}; known: ${Object.keys(variants).join(', ')}`);
 if (!chosen.includes('shipped')) chosen.unshift('shipped');
-const stops: Array<() => Promise<void>> = [];
-try {
-  buildCompiled();
-  const array = await startArraySide();
-  stops.push(() => array.stop());
+await withArraySide(async (array, stops) => {
   const { world } = array;
   const { edgeConfig } = await edgeRenderer(array, 5000);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-edge-variants-'));
@@ -51,44 +47,26 @@ try {
     tcp: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', httpCheckListen: `127.0.0.1:${await freePort()}`, nodeArgs }),
   };
   for (const service of Object.values(services)) stops.push(() => service.stop());
-  const edges: Record<string, { port: number; pid: number; service: { pid: number } }> = {};
+  const paths: Record<string, ScriptPath> = {};
+  const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
+  const read = { path: READ_PATH, headers: { authorization: `Bearer ${services.pod.token}`, forwarded } };
+  let jobs = 0;
+  const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `v${world.runId}${jobs++}-`) });
   for (const name of chosen) {
+    const { service, edit } = variants[name]!;
     const edge = await startEdge((port, admin) => {
-      const { service, edit } = variants[name]!;
       const bootstrap = edgeConfig(port, admin, { target: services[service].target, httpTarget: services[service].httpTarget }, true) as Bootstrap;
       edit(bootstrap);
       return bootstrap;
     }, dir, `edge-${name}`, undefined);
     stops.push(() => edge.stop());
-    edges[name] = { ...edge, service: services[variants[name]!.service] };
-  }
-  const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
-  const read = { path: READ_PATH, headers: { authorization: `Bearer ${services.pod.token}`, forwarded } };
-  let jobs = 0;
-  const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `v${world.runId}${jobs++}-`) });
-  const arrayProcess = { name: 'array', pid: process.pid };
-  const paths = Object.fromEntries(
-    chosen.flatMap((name) => (['read', 'create'] as const).map((kind) => [`${name} ${kind}`, { port: edges[name]!.port, processes: [{ name: 'edge Envoy', pid: edges[name]!.pid }, { name: 'serve', pid: edges[name]!.service.pid }, arrayProcess], request: kind === 'read' ? () => read : create }])),
-  );
-  const ids = Object.keys(paths);
-  const wrk = (id: string, durationS: number) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${paths[id]!.port}`, ...paths[id]!.request() }), connections: 16, durationS, cpus: '0' });
-  for (const id of ids) await measuredRun(wrk(id, 4), paths[id]!.processes); // warm-up, discarded
-  const runs = Object.fromEntries(ids.map((id) => [id, [] as MeasuredRun[]]));
-  for (let round = 0; round < rounds; round++) {
-    for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {
-      const run = await measuredRun(wrk(id, 8), paths[id]!.processes);
-      if (run.result.non2xx + run.result.socketErrors > 0) throw new Error(`${id}: ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors`);
-      runs[id]!.push(run);
-      console.error(`  round ${round + 1} ${id}: ${run.result.requestsPerSecond.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest([run]))}`);
+    const processes = [{ name: 'edge Envoy', pid: edge.pid }, { name: 'serve', pid: services[service].pid }, { name: 'array', pid: process.pid }];
+    for (const [kind, request] of [['read', () => read], ['create', create]] as const) {
+      paths[`${name} ${kind}`] = { processes, options: (durationS) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${edge.port}`, ...request() }), connections: 16, durationS, cpus: '0' }) };
     }
   }
+  await alternatingRounds(paths, { rounds, warmUpS: 4, runS: 8 });
   console.log(`load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  for (const id of ids) {
-    const ceilings = runs[id]!.map((run) => run.result.requestsPerSecond).sort((a, b) => a - b);
-    console.log(`${id.padEnd(28)} ${ceilings[Math.floor(ceilings.length / 2)]!.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest(runs[id]!))}`);
-  }
   // A profile is written when its process exits.
   if (profileDir) for (const service of Object.values(services)) await service.stop();
-} finally {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-}
+});

@@ -9,13 +9,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { storageClusterName, ROUTING_HEADER } from '../src/envoy/routing.js';
-import { cpuLogText, cpuUsPerRequest, measuredRun, type MeasuredRun } from './loadgen/ceiling.js';
+import { alternatingRounds, type ScriptPath } from './loadgen/ceiling.js';
 import { wrkRequest } from './loadgen/wrk.js';
+import type { HttpRequestSpec } from './loadgen/http-client.js';
 import { freePort } from '../src/harness/ports.js';
 import { arrayToken, createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './sections/envoy.js';
-import { startArraySide, startOurService } from './servers/our-service.js';
-import { buildCompiled, startNodeProcess } from './support/spawn.js';
+import { startOurService } from './servers/our-service.js';
+import { withArraySide } from './support/script.js';
+import { startNodeProcess } from './support/spawn.js';
 import { typedConfigs } from './support/bootstrap.js';
+
+/** What a path sends (the origin is its edge's). */
+type PathRequest = Pick<HttpRequestSpec, 'path' | 'headers' | 'body'>;
 
 const rounds = Number(process.argv[2] ?? 3);
 const HTTP_AUTHZ_CLUSTER = 'authz-http';
@@ -40,11 +45,7 @@ function withHttpService(bootstrap: object, port: number, headers: string[]): ob
   return copy;
 }
 
-const stops: Array<() => Promise<void>> = [];
-try {
-  buildCompiled();
-  const array = await startArraySide();
-  stops.push(() => array.stop());
+await withArraySide(async (array, stops) => {
   const { world } = array;
   const asArray = { authorization: `Basic ${Buffer.from(`${array.credentials.username}:${await arrayToken(array)}`).toString('base64')}` };
   const { storage, edgeConfig } = await edgeRenderer(array, 5000);
@@ -76,32 +77,19 @@ try {
   const read = { path: READ_PATH, headers: { authorization: `Bearer ${ours.token}`, forwarded } };
   let jobs = 0;
   const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `t${world.runId}${jobs++}-`) });
-  const via = (edge: { port: number; pid: number }, service: { pid: number }) => ({ port: edge.port, processes: [{ name: 'edge Envoy', pid: edge.pid }, { name: 'authz service', pid: service.pid }, arrayProcess] });
-  const paths = {
-    'floor-grpc': { ...via(grpcEdge, grpcFloor), request: () => read },
-    'floor-http': { ...via(httpEdge, httpFloor), request: () => read },
-    'ours-grpc read': { ...via(oursGrpcEdge, ours), request: () => read },
-    'ours-http read': { ...via(oursHttpEdge, ours), request: () => read },
-    'ours-grpc create': { ...via(oursGrpcEdge, ours), request: create },
-    'ours-http create': { ...via(oursHttpEdge, ours), request: create },
-  };
-  type PathId = keyof typeof paths;
-  const ids = Object.keys(paths) as PathId[];
-  const wrk = (id: PathId, durationS: number) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${paths[id].port}`, ...paths[id].request() }), connections: 16, durationS, cpus: '0' });
-  for (const id of ids) await measuredRun(wrk(id, 4), paths[id].processes); // warm-up, discarded
-  const runs = Object.fromEntries(ids.map((id) => [id, [] as MeasuredRun[]])) as Record<PathId, MeasuredRun[]>;
-  for (let round = 0; round < rounds; round++) {
-    for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {
-      const run = await measuredRun(wrk(id, 10), paths[id].processes);
-      if (run.result.non2xx + run.result.socketErrors > 0) throw new Error(`${id}: ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors`);
-      runs[id].push(run);
-      console.error(`  round ${round + 1} ${id}: ${run.result.requestsPerSecond.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest([run]))}`);
-    }
-  }
-  for (const id of ids) {
-    const ceilings = runs[id].map((run) => run.result.requestsPerSecond).sort((a, b) => a - b);
-    console.log(`${id}: ceiling median ${ceilings[Math.floor(ceilings.length / 2)]!.toFixed(0)}/s (${ceilings.map((c) => c.toFixed(0)).join(', ')}); ${cpuLogText(cpuUsPerRequest(runs[id]))}`);
-  }
-} finally {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
-}
+  const via = (edge: { port: number; pid: number }, service: { pid: number }, request: () => PathRequest): ScriptPath => ({
+    processes: [{ name: 'edge Envoy', pid: edge.pid }, { name: 'authz service', pid: service.pid }, arrayProcess],
+    options: (durationS) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${edge.port}`, ...request() }), connections: 16, durationS, cpus: '0' }),
+  });
+  await alternatingRounds(
+    {
+      'floor-grpc': via(grpcEdge, grpcFloor, () => read),
+      'floor-http': via(httpEdge, httpFloor, () => read),
+      'ours-grpc read': via(oursGrpcEdge, ours, () => read),
+      'ours-http read': via(oursHttpEdge, ours, () => read),
+      'ours-grpc create': via(oursGrpcEdge, ours, create),
+      'ours-http create': via(oursHttpEdge, ours, create),
+    },
+    { rounds, warmUpS: 4, runS: 10 },
+  );
+});

@@ -80,3 +80,33 @@ export function ceilingOfRounds(rounds: readonly WrkResult[]): WrkResult {
   const sum = (field: 'requests' | 'non2xx' | 'socketErrors') => rounds.reduce((n, r) => n + r[field], 0);
   return { requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)), requests: sum('requests'), non2xx: sum('non2xx'), socketErrors: sum('socketErrors') };
 }
+
+/** A path a standalone script measures: wrk's options for one run (a create's must be new each run) and the processes on it. */
+export interface ScriptPath {
+  options(durationS: number): WrkOptions;
+  processes: readonly PathProcess[];
+}
+
+/**
+ * The standalone scripts' procedure (bench/ext-authz-transport.ts, bench/edge-variants.ts): one
+ * discarded run of `warmUpS` per path, then `rounds` rounds of `runS` through every path, the order
+ * reversed every other round so drift in the machine's load falls on all alike; a non-2xx or socket
+ * error fails. Logs every run, prints each path's median ceiling and CPU per request.
+ */
+export async function alternatingRounds(paths: Record<string, ScriptPath>, plan: { rounds: number; warmUpS: number; runS: number }): Promise<void> {
+  const ids = Object.keys(paths);
+  for (const id of ids) await measuredRun(paths[id]!.options(plan.warmUpS), paths[id]!.processes);
+  const runs = new Map<string, MeasuredRun[]>(ids.map((id) => [id, []]));
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const id of round % 2 === 0 ? ids : [...ids].reverse()) {
+      const run = await measuredRun(paths[id]!.options(plan.runS), paths[id]!.processes);
+      if (run.result.non2xx + run.result.socketErrors > 0) throw new Error(`${id}: ${run.result.non2xx} non-2xx, ${run.result.socketErrors} socket errors`);
+      runs.get(id)!.push(run);
+      console.error(`  round ${round + 1} ${id}: ${run.result.requestsPerSecond.toFixed(0)}/s; ${cpuLogText(cpuUsPerRequest([run]))}`);
+    }
+  }
+  for (const id of ids) {
+    const ceiling = ceilingOfRounds(runs.get(id)!.map((run) => run.result)).requestsPerSecond;
+    console.log(`${id.padEnd(28)} ceiling median ${ceiling.toFixed(0)}/s (${runs.get(id)!.map((run) => run.result.requestsPerSecond.toFixed(0)).join(', ')}); ${cpuLogText(cpuUsPerRequest(runs.get(id)!))}`);
+  }
+}
