@@ -15,11 +15,10 @@ export interface Keep {
 /** proto-loader's conversion options (protos.ts), so a view has the shape wire.ts declares. */
 const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: false, oneofs: true };
 
-/** A copy of `source`'s field `name` (same number and rule), of `type`: a view's name or the official type's full name. */
-function copyField(source: protobuf.Type, name: string, type: string): protobuf.FieldBase {
-  const field: protobuf.FieldBase | undefined = source.fields[name];
-  if (field instanceof protobuf.MapField) return new protobuf.MapField(name, field.id, field.keyType, type);
-  return new protobuf.Field(name, field!.id, type, field!.repeated ? 'repeated' : undefined);
+/** A copy of an official field (same name, number and rule), of `type`: a view's name or the official type's full name. */
+function copyField(field: protobuf.FieldBase, type: string): protobuf.FieldBase {
+  if (field instanceof protobuf.MapField) return new protobuf.MapField(field.name, field.id, field.keyType, type);
+  return new protobuf.Field(field.name, field.id, type, field.repeated ? 'repeated' : undefined);
 }
 
 /** The field's type as a name that resolves from any namespace of the Root. */
@@ -40,11 +39,11 @@ export function viewDecoder<T>(root: protobuf.Root, namespace: string, typeName:
       if (!field) throw new Error(`${official.fullName} has no field ${name}: the Envoy protos changed`);
       field.resolve();
       if (kept === true) {
-        view.add(copyField(official, name, officialTypeName(field)));
+        view.add(copyField(field, officialTypeName(field)));
         continue;
       }
       if (!(field.resolvedType instanceof protobuf.Type)) throw new Error(`${official.fullName}.${name} is not a message: it cannot be kept in part`);
-      view.add(copyField(official, name, viewOf(field.resolvedType, kept)));
+      view.add(copyField(field, viewOf(field.resolvedType, kept)));
     }
     views.add(view);
     return view.name;

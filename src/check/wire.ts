@@ -44,7 +44,7 @@ export interface HttpAccessLogEntryMessage {
     /** envoy.data.accesslog.v3.ResponseFlags: only the flags that are set appear (defaults: false). */
     response_flags?: Record<string, unknown>;
   };
-  request?: { request_id?: string; path?: string; request_method?: string };
+  request?: { request_id?: string };
   response?: { response_code?: { value?: number } };
 }
 
