@@ -193,9 +193,11 @@ export interface Ledger {
   pending(olderThanMs: number): Promise<PendingHold[]>;
   /**
    * The same holds without their sizes (`pending` reads one more value per hold): what
-   * reconciliation needs to leave the volumes in flight alone.
+   * reconciliation needs to leave the volumes in flight alone. Streamed, a page of the store at a
+   * time: a pass over 1.5 × 10^5 unsettled holds kept every one of them at once beside the ledger's
+   * rows, 122–146 MiB of heap at its peak under serve's 256 MiB ceiling.
    */
-  holds(olderThanMs: number): Promise<Hold[]>;
+  holds(olderThanMs: number): AsyncIterable<Hold>;
   /**
    * How many holds of each kind are unsettled, and the oldest's time: what /metrics and the status
    * report, without reading each hold's size as `pending` does.

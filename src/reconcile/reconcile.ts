@@ -100,7 +100,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       charged.add(row.volume);
     }
     const inFlight = new Set<string>();
-    for (const hold of await options.ledger.holds(0)) {
+    for await (const hold of options.ledger.holds(0)) {
       if (++compared % VOLUMES_PER_TURN === 0) await turn();
       if (onSystem(hold) && now() - hold.since < options.settleAfterMs) inFlight.add(volumeKey(hold.scope, hold.volume));
     }

@@ -274,8 +274,8 @@ export class MemoryLedger implements Ledger, ReconcileStore {
     return found.sort((a, b) => a.since - b.since);
   }
 
-  async holds(olderThanMs: number): Promise<Hold[]> {
-    return (await this.pending(olderThanMs)).map(({ sizeKiB: _, ...hold }) => hold);
+  async *holds(olderThanMs: number): AsyncGenerator<Hold> {
+    for (const { sizeKiB: _, ...hold } of await this.pending(olderThanMs)) yield hold;
   }
 
   async holdSummary(): Promise<HoldSummary> {

@@ -371,13 +371,14 @@ export class RedisLedger implements Ledger, ReconcileStore {
     });
   }
 
-  async holds(olderThanMs: number): Promise<Hold[]> {
+  async *holds(olderThanMs: number): AsyncGenerator<Hold> {
     assertAgeMs(olderThanMs);
-    return this.available(async () => {
-      const holds: Hold[] = [];
-      for await (const page of this.holdPages(this.now() - olderThanMs)) holds.push(...page);
-      return holds;
-    });
+    const pages = this.holdPages(this.now() - olderThanMs);
+    for (;;) {
+      const page = await this.available(() => pages.next());
+      if (page.done) return;
+      yield* page.value;
+    }
   }
 
   async holdSummary(): Promise<HoldSummary> {
