@@ -48,6 +48,14 @@ describe('storage-authz sidecar command', function () {
     expect(output).to.include(`sidecar cannot start: ${path.join(dir, 'config')}: list[0]: \\"systemID\\" is required`);
   });
 
+  it('refuses a drain timeout that is not a whole number of milliseconds, naming the option', async () => {
+    const { code, output } = await runSidecarCommand(['--insecure', '--driver-config', path.join(dir, 'config'), '--drain-timeout-ms', '20s'], {
+      PROXY_HOST: 'edge:8443', PLUGIN_IDENTIFIER: 'powerflex',
+    });
+    expect(code).to.not.equal(0);
+    expect(output).to.include("option '--drain-timeout-ms <ms>' argument '20s' is invalid. not a whole number of milliseconds");
+  });
+
   it('refuses an unknown plugin identifier', async () => {
     const { code, output } = await runSidecarCommand(['--insecure', '--driver-config', path.join(dir, 'config')], {
       PROXY_HOST: 'edge:8443', PLUGIN_IDENTIFIER: 'unity',

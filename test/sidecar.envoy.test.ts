@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { generate } from 'selfsigned';
 import { Agent, request } from 'undici';
 import { generateServingCertificate } from '../src/sidecar/certificates.js';
-import { runSidecar, type RunningSidecar } from '../src/sidecar/run.js';
+import { runSidecar, type RunningSidecar, type RunSidecarOptions } from '../src/sidecar/run.js';
 import { mintTokenPair } from '../src/tokens/mint.js';
 import type { SigningKeySet } from '../src/tokens/types.js';
 import { freePort } from '../src/harness/ports.js';
@@ -88,6 +88,37 @@ async function startRawEdge(answer: (req: RawRequest) => Promise<{ status: numbe
   };
 }
 
+/** The driver config (ARRAY_A on portA, ARRAY_B on portB) and the edge's CA in `dir`; `dir/tokens` for the token pair. */
+async function writeInputs(dir: string, edge: { caPem: string }, portA: number, portB: number): Promise<void> {
+  await mkdir(path.join(dir, 'ca'));
+  await writeFile(path.join(dir, 'ca', 'ca.pem'), edge.caPem);
+  await writeFile(
+    path.join(dir, 'config'),
+    JSON.stringify([
+      { username: 'placeholder', password: 'placeholder', intendedEndpoint: ARRAY_A.intended, endpoint: `https://localhost:${portA}`, systemID: ARRAY_A.systemID, insecure: true, isDefault: true },
+      { username: 'placeholder', password: 'placeholder', intendedEndpoint: ARRAY_B.intended, endpoint: `https://localhost:${portB}`, systemID: ARRAY_B.systemID, insecure: true },
+    ]),
+  );
+  await mkdir(path.join(dir, 'tokens'));
+}
+
+/** runSidecar's options for the inputs writeInputs put in `dir`; its log lines go to `logLines`. */
+async function sidecarOptions(dir: string, edge: { port: number }, logLines: string[]): Promise<RunSidecarOptions> {
+  const logStream = new Writable({ write(chunk, _encoding, done) { logLines.push(chunk.toString()); done(); } });
+  return {
+    proxyHost: `localhost:${edge.port}`,
+    plugin: 'powerflex',
+    driverConfigFile: path.join(dir, 'config'),
+    tokensDir: path.join(dir, 'tokens'),
+    caFile: path.join(dir, 'ca', 'ca.pem'),
+    envoyBin,
+    workDir: path.join(dir, 'work'),
+    envoyAdminPort: await freePort(),
+    envoyLogLevel: 'error',
+    logger: pino({ level: 'info' }, logStream),
+  };
+}
+
 describe('sidecar through a real Envoy (raw upstream)', function () {
   this.timeout(60_000);
   let dir: string;
@@ -122,30 +153,11 @@ describe('sidecar through a real Envoy (raw upstream)', function () {
       return { status: 200, body: JSON.stringify({ id: 'vol-1' }) };
     });
     [portA, portB, statusPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    await mkdir(path.join(dir, 'ca'));
-    await writeFile(path.join(dir, 'ca', 'ca.pem'), edge.caPem);
-    await writeFile(
-      path.join(dir, 'config'),
-      JSON.stringify([
-        { username: 'placeholder', password: 'placeholder', intendedEndpoint: ARRAY_A.intended, endpoint: `https://localhost:${portA}`, systemID: ARRAY_A.systemID, insecure: true, isDefault: true },
-        { username: 'placeholder', password: 'placeholder', intendedEndpoint: ARRAY_B.intended, endpoint: `https://localhost:${portB}`, systemID: ARRAY_B.systemID, insecure: true },
-      ]),
-    );
-    await mkdir(path.join(dir, 'tokens'));
+    await writeInputs(dir, edge, portA, portB);
     await writeTokens(await mint());
-    const logStream = new Writable({ write(chunk, _encoding, done) { logLines.push(chunk.toString()); done(); } });
     sidecar = await runSidecar({
-      proxyHost: `localhost:${edge.port}`,
-      plugin: 'powerflex',
-      driverConfigFile: path.join(dir, 'config'),
-      tokensDir: path.join(dir, 'tokens'),
-      caFile: path.join(dir, 'ca', 'ca.pem'),
-      envoyBin,
-      workDir: path.join(dir, 'work'),
-      envoyAdminPort: await freePort(),
+      ...(await sidecarOptions(dir, edge, logLines)),
       status: { host: '127.0.0.1', port: statusPort },
-      envoyLogLevel: 'error',
-      logger: pino({ level: 'info' }, logStream),
     });
   });
 
@@ -271,5 +283,81 @@ describe('sidecar through a real Envoy (raw upstream)', function () {
     expect(((await status.body.json()) as { problem: string }).problem).to.include('tenant-revoked');
     expect(logLines.filter((line) => line.includes('cancel the revocation'))).to.have.length(1);
     expect(sidecar!.status().ready).to.equal(false);
+  });
+});
+
+describe('sidecar stop with a driver request in flight (real Envoy)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let edge: Awaited<ReturnType<typeof startRawEdge>>;
+  let release: () => void = () => undefined;
+  /** Resolves when the next array request has reached the edge (it is held there until release()). */
+  let arrived: Promise<void>;
+  let arrive: () => void = () => undefined;
+  let portA: number;
+  const logLines: string[] = [];
+  const driver = new Agent({ connect: { rejectUnauthorized: false } });
+  const mint = () => mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 3600, refreshTtlSeconds: 3600 });
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'sidecar-stop-e2e-'));
+    edge = await startRawEdge(async (req) => {
+      if (req.path === '/proxy/refresh-token/') return { status: 200, body: JSON.stringify({ accessToken: (await mint()).access }) };
+      if (req.method !== 'POST') return { status: 200, body: '[]' };
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      arrive();
+      await held;
+      return { status: 200, body: JSON.stringify({ id: 'vol-1' }) };
+    });
+    portA = await freePort();
+    await writeInputs(dir, edge, portA, await freePort());
+    const pair = await mint();
+    await writeFile(path.join(dir, 'tokens', 'access'), pair.access);
+    await writeFile(path.join(dir, 'tokens', 'refresh'), pair.refresh);
+  });
+
+  after(async () => {
+    release();
+    await driver.close();
+    await edge?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A sidecar with one driver request (a create) held at the edge, told to stop. */
+  async function stopWithRequestHeld(drainTimeoutMs: number) {
+    arrived = new Promise<void>((resolve) => { arrive = resolve; });
+    const options = await sidecarOptions(dir, edge, logLines);
+    const sidecar = await runSidecar({ ...options, workDir: path.join(dir, `work-${drainTimeoutMs}`), drainTimeoutMs });
+    const answer = request(`https://localhost:${portA}/api/types/Volume/instances/`, { method: 'POST', dispatcher: driver, body: '{}' }).then(
+      async (response) => ({ status: response.statusCode, connection: response.headers.connection, body: await response.body.text() }),
+      (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
+    );
+    await arrived;
+    let stopped = false;
+    const stopping = sidecar.stop().then(() => { stopped = true; });
+    return { answer, stopping, isStopped: () => stopped };
+  }
+
+  it("answers the driver's request in flight before Envoy stops, telling it to close, and stops only then", async () => {
+    const { answer, stopping, isStopped } = await stopWithRequestHeld(20_000);
+    // Draining has begun once an answer tells the driver to close its connection.
+    await waitFor(async () => {
+      const probe = await request(`https://localhost:${portA}/api/instances/System/`, { dispatcher: driver });
+      await probe.body.dump();
+      return probe.headers.connection === 'close';
+    }, 'the sidecar Envoy to drain');
+    expect(isStopped()).to.equal(false);
+    release();
+    expect(await answer).to.deep.equal({ status: 200, connection: 'close', body: '{"id":"vol-1"}' });
+    await stopping;
+    expect(logLines.some((line) => line.includes("the driver's requests in flight were answered"))).to.equal(true);
+  });
+
+  it('stops at its drain timeout with the request still running, and says so', async () => {
+    const { answer, stopping } = await stopWithRequestHeld(300);
+    await stopping;
+    expect(await answer).to.have.property('error');
+    expect(logLines.some((line) => line.includes('still running at the drain timeout are reset') && line.includes('"stillRunning":1'))).to.equal(true);
+    release();
   });
 });

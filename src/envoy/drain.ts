@@ -64,17 +64,28 @@ export async function activeRequests(address: string): Promise<number> {
   return stat.value;
 }
 
+/** The admin path that starts Envoy's graceful drain and keeps the process for the requests still running. */
+export const GRACEFUL_DRAIN_PATH = '/drain_listeners?graceful&skip_exit';
+
 /** Starts Envoy's graceful drain and waits as described above; rejects only when Envoy's admin cannot be reached at the start. */
 export async function drainEdge(options: DrainOptions): Promise<DrainResult> {
-  const { minMs = DEFAULT_DRAIN_MIN_MS, timeoutMs = DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000, pollMs = 250 } = options;
   const started = Date.now();
-  await admin(options.admin, 'POST', '/drain_listeners?graceful&skip_exit');
+  await admin(options.admin, 'POST', GRACEFUL_DRAIN_PATH);
+  return waitForRequests(() => activeRequests(options.admin), options, started);
+}
+
+/**
+ * Reads `active` (the requests running on a draining Envoy) until it is 0 and `minMs` has passed
+ * since `started`, or until `timeoutMs`; the edge's hook and the sidecar's stop share it. A reading
+ * that fails (Envoy gone) counts as nothing running: there is nothing left to wait for.
+ */
+export async function waitForRequests(active: () => Promise<number>, options: Omit<DrainOptions, 'admin'>, started = Date.now()): Promise<DrainResult> {
+  const { minMs = DEFAULT_DRAIN_MIN_MS, timeoutMs = DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000, pollMs = 250 } = options;
   for (;;) {
     const waited = Date.now() - started;
-    // A reading that fails (Envoy gone) counts as nothing running: there is nothing left to wait for.
-    const active = await activeRequests(options.admin).catch(() => 0);
-    options.onReading?.(active);
-    if ((active === 0 && waited >= minMs) || waited >= timeoutMs) return { drained: active === 0, active, waitedMs: waited };
-    await delay(Math.min(pollMs, Math.max(1, (active === 0 ? minMs : timeoutMs) - waited)));
+    const running = await active().catch(() => 0);
+    options.onReading?.(running);
+    if ((running === 0 && waited >= minMs) || waited >= timeoutMs) return { drained: running === 0, active: running, waitedMs: waited };
+    await delay(Math.min(pollMs, Math.max(1, (running === 0 ? minMs : timeoutMs) - waited)));
   }
 }

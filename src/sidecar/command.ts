@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../envoy/drain.js';
 import { createLogger } from '../telemetry/log.js';
 import { driverSecretMount } from './config.js';
 import { runSidecar } from './run.js';
@@ -28,11 +29,18 @@ interface SidecarFlags {
   statusListen?: { host: string; port: number };
   logLevel: string;
   logLevelFile: string;
+  drainTimeoutMs: number;
 }
 
 function port(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65535) throw new InvalidArgumentError('not a TCP port');
+  return parsed;
+}
+
+function milliseconds(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) throw new InvalidArgumentError('not a whole number of milliseconds');
   return parsed;
 }
 
@@ -82,6 +90,7 @@ export function sidecarCommand(): Command {
     .option('--status-listen <host:port>', 'serve GET /ready with the token state here', hostPort)
     .option('--log-level <level>', 'log level until the driver config params set one', process.env.LOG_LEVEL ?? 'info')
     .option('--log-level-file <file>', "the driver's config params (CSI_LOG_LEVEL, followed while running)", DELL_CONFIG_PARAMS)
+    .option('--drain-timeout-ms <ms>', "at stop, how long the driver's requests still running may take before Envoy stops (keep it below the pod's terminationGracePeriodSeconds)", milliseconds, DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000)
     .action(async (flags: SidecarFlags) => {
       const logger = createLogger({ name: 'storage-authz-sidecar', level: flags.logLevel });
       const insecure = flags.insecure === true || insecureFromEnvironment();
@@ -103,6 +112,7 @@ export function sidecarCommand(): Command {
           workDir: flags.workDir ?? path.join(os.tmpdir(), `storage-authz-sidecar-${process.pid}`),
           ...(flags.envoyAdminPort !== undefined && { envoyAdminPort: flags.envoyAdminPort }),
           logLevelFile: flags.logLevelFile,
+          drainTimeoutMs: flags.drainTimeoutMs,
           ...(flags.statusListen ? { status: flags.statusListen } : {}),
           logger,
         });

@@ -4,11 +4,11 @@ import http from 'node:http';
 
 export type EnvoyAdmin = { kind: 'socket'; path: string } | { kind: 'port'; port: number };
 
-/** GET on the admin interface; undefined when it does not answer (not started yet, or exited). */
-export function adminGet(admin: EnvoyAdmin, target: string): Promise<{ status: number; body: string } | undefined> {
+/** GET (or POST) on the admin interface; undefined when it does not answer (not started yet, or exited). */
+export function adminGet(admin: EnvoyAdmin, target: string, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
     const where = admin.kind === 'socket' ? { socketPath: admin.path } : { host: '127.0.0.1', port: admin.port };
-    const req = http.get({ ...where, path: target, timeout: 2000 }, (res) => {
+    const req = http.request({ ...where, method, path: target, timeout: 2000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { body += chunk; });
@@ -17,6 +17,7 @@ export function adminGet(admin: EnvoyAdmin, target: string): Promise<{ status: n
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
+    req.end();
   });
 }
 
@@ -25,10 +26,22 @@ export async function envoyReady(admin: EnvoyAdmin): Promise<boolean> {
   return (await adminGet(admin, '/ready'))?.status === 200;
 }
 
+/** The stats whose names match `filter` (an RE2 regex, as Envoy's admin takes it); undefined when Envoy does not answer. */
+async function stats(admin: EnvoyAdmin, filter: string): Promise<{ name: string; value?: unknown }[] | undefined> {
+  const answer = await adminGet(admin, `/stats?format=json&filter=${encodeURIComponent(filter)}`);
+  if (answer?.status !== 200) return undefined;
+  return (JSON.parse(answer.body) as { stats?: { name: string; value?: unknown }[] }).stats ?? [];
+}
+
 /** The value of one text stat (e.g. an SDS secret's `version_text`); undefined when Envoy does not answer. */
 export async function textStat(admin: EnvoyAdmin, name: string): Promise<string | undefined> {
-  const answer = await adminGet(admin, `/stats?format=json&filter=${encodeURIComponent(`^${name.replace(/[.]/g, '\\.')}$`)}`);
-  if (answer?.status !== 200) return undefined;
-  const stat = (JSON.parse(answer.body) as { stats?: { name: string; value?: unknown }[] }).stats?.find((s) => s.name === name);
+  const stat = (await stats(admin, `^${name.replace(/[.]/g, '\\.')}$`))?.find((s) => s.name === name);
   return typeof stat?.value === 'string' ? stat.value : undefined;
+}
+
+/** The driver's requests running now, over every array listener (`http.array_<port>.downstream_rq_active`); rejects when Envoy does not answer. */
+export async function driverRequestsActive(admin: EnvoyAdmin): Promise<number> {
+  const found = await stats(admin, '^http\\.array_[0-9]+\\.downstream_rq_active$');
+  if (!found) throw new Error("the sidecar Envoy's admin does not answer");
+  return found.reduce((sum, stat) => sum + (typeof stat.value === 'number' ? stat.value : 0), 0);
 }

@@ -6,12 +6,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { createCheckServer } from '../check/server.js';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, envoyDrainArgs, GRACEFUL_DRAIN_PATH, waitForRequests } from '../envoy/drain.js';
 import type { Logger } from '../telemetry/log.js';
 import { MetricsRegistry, SidecarMetrics } from '../telemetry/metrics.js';
 import { startCertificateRotation } from './certificates.js';
 import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
-import { envoyReady, textStat, type EnvoyAdmin } from './envoyAdmin.js';
+import { adminGet, driverRequestsActive, envoyReady, textStat, type EnvoyAdmin } from './envoyAdmin.js';
 import { ACCESS_TOKEN_SECRET, renderProxyCaSds, renderSidecarEnvoyBootstrap } from './envoyConfig.js';
 import { followLogLevel } from './logLevel.js';
 import { createProxyRefresher } from './refreshClient.js';
@@ -30,6 +31,8 @@ export interface RunSidecarOptions extends SidecarConfigOptions {
   /** Where to serve `GET /ready` with the token state (e.g. for a readiness probe); none when absent. */
   status?: { host: string; port: number };
   envoyLogLevel?: string;
+  /** At stop, how long the driver's requests still running may take (default DEFAULT_DRAIN_TIMEOUT_SECONDS). */
+  drainTimeoutMs?: number;
   logger: Logger;
 }
 
@@ -129,7 +132,10 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
     await writeFile(bootstrapPath, JSON.stringify(bootstrap, null, 2), { mode: 0o600 });
 
     // Several Envoys may share a host (tests, node pods): no hot-restart shared memory.
-    const envoy = spawn(options.envoyBin, ['-c', bootstrapPath, '--log-level', options.envoyLogLevel ?? 'warn', '--disable-hot-restart'], {
+    // The drain at stop (drainDriverRequests) tells every answer to close at once, as the edge's does.
+    const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000;
+    const envoyArgs = ['-c', bootstrapPath, '--log-level', options.envoyLogLevel ?? 'warn', '--disable-hot-restart', ...envoyDrainArgs(Math.ceil(drainTimeoutMs / 1000))];
+    const envoy = spawn(options.envoyBin, envoyArgs, {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const envoyExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -140,7 +146,10 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
       });
     });
     cleanups.push(async () => {
-      if (envoy.exitCode === null && envoy.signalCode === null) envoy.kill('SIGTERM');
+      if (envoy.exitCode === null && envoy.signalCode === null) {
+        await drainDriverRequests(admin, drainTimeoutMs, logger);
+        envoy.kill('SIGTERM');
+      }
       await envoyExit;
     });
 
@@ -153,6 +162,19 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * Envoy resets every request in flight at SIGTERM: a driver finishing a CreateVolume as its pod stops
+ * would see it fail. So the stop drains first (answers say `Connection: close`) and waits until the
+ * driver has no request running, at most `timeoutMs`; nothing running, it stops at once.
+ */
+async function drainDriverRequests(admin: EnvoyAdmin, timeoutMs: number, logger: Logger): Promise<void> {
+  if ((await adminGet(admin, GRACEFUL_DRAIN_PATH, 'POST'))?.status !== 200) return;
+  const result = await waitForRequests(() => driverRequestsActive(admin), { minMs: 0, timeoutMs });
+  if (result.waitedMs > 0 || !result.drained) {
+    logger.info({ waitedMs: result.waitedMs, stillRunning: result.active }, result.drained ? "sidecar stopping: the driver's requests in flight were answered" : "sidecar stopping: the driver's requests still running at the drain timeout are reset");
   }
 }
 
