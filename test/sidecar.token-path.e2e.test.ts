@@ -13,7 +13,7 @@ import { FakeDellProxyServer } from '../src/fakes/dell/proxyServer.js';
 import { freePort } from '../src/harness/ports.js';
 import { envoyBin } from '../src/harness/tools.js';
 import { silentLogger } from '../src/telemetry/log.js';
-import { adminGet } from '../src/sidecar/envoyAdmin.js';
+import { adminRequest } from '../src/sidecar/envoyAdmin.js';
 import { runSidecar, type RunningSidecar } from '../src/sidecar/run.js';
 
 const ACCESS_TTL_SECONDS = 4;
@@ -58,7 +58,7 @@ describe('sidecar token path: injected by Envoy, the Check only around expiry', 
   });
 
   async function checksAnswered(): Promise<number> {
-    const answer = await adminGet({ kind: 'port', port: adminPort }, `/stats?format=json&filter=${encodeURIComponent(`^http\\.array_${listenPort}\\.ext_authz\\.ok$`)}`);
+    const answer = await adminRequest({ kind: 'port', port: adminPort }, `/stats?format=json&filter=${encodeURIComponent(`^http\\.array_${listenPort}\\.ext_authz\\.ok$`)}`);
     return (JSON.parse(answer!.body) as { stats: { value: number }[] }).stats[0]!.value;
   }
 

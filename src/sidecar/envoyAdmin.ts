@@ -5,7 +5,7 @@ import http from 'node:http';
 export type EnvoyAdmin = { kind: 'socket'; path: string } | { kind: 'port'; port: number };
 
 /** GET (or POST) on the admin interface; undefined when it does not answer (not started yet, or exited). */
-export function adminGet(admin: EnvoyAdmin, target: string, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: string } | undefined> {
+export function adminRequest(admin: EnvoyAdmin, target: string, method: 'GET' | 'POST' = 'GET'): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
     const where = admin.kind === 'socket' ? { socketPath: admin.path } : { host: '127.0.0.1', port: admin.port };
     const req = http.request({ ...where, method, path: target, timeout: 2000 }, (res) => {
@@ -23,12 +23,12 @@ export function adminGet(admin: EnvoyAdmin, target: string, method: 'GET' | 'POS
 
 /** Our Envoy's `/ready` answers 200 (listeners initialised). */
 export async function envoyReady(admin: EnvoyAdmin): Promise<boolean> {
-  return (await adminGet(admin, '/ready'))?.status === 200;
+  return (await adminRequest(admin, '/ready'))?.status === 200;
 }
 
 /** The stats whose names match `filter` (an RE2 regex, as Envoy's admin takes it); undefined when Envoy does not answer. */
 async function stats(admin: EnvoyAdmin, filter: string): Promise<{ name: string; value?: unknown }[] | undefined> {
-  const answer = await adminGet(admin, `/stats?format=json&filter=${encodeURIComponent(filter)}`);
+  const answer = await adminRequest(admin, `/stats?format=json&filter=${encodeURIComponent(filter)}`);
   if (answer?.status !== 200) return undefined;
   return (JSON.parse(answer.body) as { stats?: { name: string; value?: unknown }[] }).stats ?? [];
 }

@@ -12,7 +12,7 @@ import { MetricsRegistry, SidecarMetrics } from '../telemetry/metrics.js';
 import { startCertificateRotation } from './certificates.js';
 import { loadSidecarConfig, type SidecarConfigOptions } from './config.js';
 import { sidecarDecide } from './decide.js';
-import { adminGet, driverRequestsActive, envoyReady, textStat, type EnvoyAdmin } from './envoyAdmin.js';
+import { adminRequest, driverRequestsActive, envoyReady, textStat, type EnvoyAdmin } from './envoyAdmin.js';
 import { ACCESS_TOKEN_SECRET, renderProxyCaSds, renderSidecarEnvoyBootstrap } from './envoyConfig.js';
 import { followLogLevel } from './logLevel.js';
 import { createProxyRefresher } from './refreshClient.js';
@@ -171,11 +171,11 @@ export async function runSidecar(options: RunSidecarOptions): Promise<RunningSid
  * driver has no request running, at most `timeoutMs`; nothing running, it stops at once.
  */
 async function drainDriverRequests(admin: EnvoyAdmin, timeoutMs: number, logger: Logger): Promise<void> {
-  if ((await adminGet(admin, GRACEFUL_DRAIN_PATH, 'POST'))?.status !== 200) return;
-  const result = await waitForRequests(() => driverRequestsActive(admin), { minMs: 0, timeoutMs });
-  if (result.waitedMs > 0 || !result.drained) {
-    logger.info({ waitedMs: result.waitedMs, stillRunning: result.active }, result.drained ? "sidecar stopping: the driver's requests in flight were answered" : "sidecar stopping: the driver's requests still running at the drain timeout are reset");
-  }
+  if ((await adminRequest(admin, GRACEFUL_DRAIN_PATH, 'POST'))?.status !== 200) return;
+  let mostRunning = 0;
+  const result = await waitForRequests(() => driverRequestsActive(admin), { minMs: 0, timeoutMs, onReading: (running) => { mostRunning = Math.max(mostRunning, running); } });
+  if (mostRunning === 0) return;
+  logger.info({ waitedMs: result.waitedMs, stillRunning: result.active }, result.drained ? "sidecar stopping: the driver's requests in flight were answered" : "sidecar stopping: the driver's requests still running at the drain timeout are reset");
 }
 
 /** Resolves once Envoy's admin `/ready` answers 200 (listeners initialised); fails if Envoy exits first. */
