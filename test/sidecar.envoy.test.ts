@@ -296,6 +296,8 @@ describe('sidecar stop with a driver request in flight (real Envoy)', function (
   let arrive: () => void = () => undefined;
   let portA: number;
   const logLines: string[] = [];
+  /** Every sidecar a test started: stopped again after the tests, should a test fail before its own stop. */
+  const started: RunningSidecar[] = [];
   const driver = new Agent({ connect: { rejectUnauthorized: false } });
   const mint = () => mintTokenPair({ keys, subject: 'csm-tenant', group: 'tenant-a', roles: ['bronze'], accessTtlSeconds: 3600, refreshTtlSeconds: 3600 });
 
@@ -318,6 +320,7 @@ describe('sidecar stop with a driver request in flight (real Envoy)', function (
 
   after(async () => {
     release();
+    for (const sidecar of started) await sidecar.stop();
     await driver.close();
     await edge?.close();
     await rm(dir, { recursive: true, force: true });
@@ -328,6 +331,7 @@ describe('sidecar stop with a driver request in flight (real Envoy)', function (
     arrived = new Promise<void>((resolve) => { arrive = resolve; });
     const options = await sidecarOptions(dir, edge, logLines);
     const sidecar = await runSidecar({ ...options, workDir: path.join(dir, `work-${drainTimeoutMs}`), drainTimeoutMs });
+    started.push(sidecar);
     const answer = request(`https://localhost:${portA}/api/types/Volume/instances/`, { method: 'POST', dispatcher: driver, body: '{}' }).then(
       async (response) => ({ status: response.statusCode, connection: response.headers.connection, body: await response.body.text() }),
       (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
