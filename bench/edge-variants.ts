@@ -13,13 +13,16 @@ import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './s
 import { startOurService } from './servers/our-service.js';
 import { typedConfigs } from './support/bootstrap.js';
 import { withArraySide } from './support/script.js';
+import { startRedis } from '../test/support/redis.js';
 
 type Bootstrap = Record<string, unknown>;
 const connectionManager = (bootstrap: Bootstrap) => typedConfigs(bootstrap, 'http_connection_manager.v3.HttpConnectionManager').find((hcm) => hcm['stat_prefix'] === 'edge')!;
 /** Each edge: which serve it asks (over unix sockets as the chart's pod does, or loopback TCP) and what differs from edge.ts's bootstrap. */
-const variants: Record<string, { service: 'pod' | 'tcp'; edit(bootstrap: Bootstrap): void }> = {
+const variants: Record<string, { service: 'pod' | 'tcp' | 'redis'; edit(bootstrap: Bootstrap): void }> = {
   shipped: { service: 'pod', edit: () => undefined },
   'loopback-tcp': { service: 'tcp', edit: () => undefined },
+  // The shipped edge in front of a serve whose ledger is a real redis-server (the others keep it in memory).
+  'redis-ledger': { service: 'redis', edit: () => undefined },
   'no-path-filter': {
     service: 'pod',
     edit: (b) => {
@@ -42,9 +45,12 @@ await withArraySide(async (array, stops) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-edge-variants-'));
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const redis = chosen.includes('redis-ledger') ? await startRedis() : undefined;
+  if (redis) stops.push(() => redis.stop());
   const services = {
     pod: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', podSockets: true, nodeArgs }),
     tcp: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', httpCheckListen: `127.0.0.1:${await freePort()}`, nodeArgs }),
+    ...(redis && { redis: await startOurService(array, { ledger: { kind: 'redis', url: redis.url }, cpus: '1', podSockets: true, nodeArgs }) }),
   };
   for (const service of Object.values(services)) stops.push(() => service.stop());
   const paths: Record<string, ScriptPath> = {};
@@ -54,13 +60,14 @@ await withArraySide(async (array, stops) => {
   const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `v${world.runId}${jobs++}-`) });
   for (const name of chosen) {
     const { service, edit } = variants[name]!;
+    const serve = services[service]!; // started above for every chosen variant
     const edge = await startEdge((port, admin) => {
-      const bootstrap = edgeConfig(port, admin, { target: services[service].target, httpTarget: services[service].httpTarget }, true) as Bootstrap;
+      const bootstrap = edgeConfig(port, admin, { target: serve.target, httpTarget: serve.httpTarget }, true) as Bootstrap;
       edit(bootstrap);
       return bootstrap;
     }, dir, `edge-${name}`, undefined);
     stops.push(() => edge.stop());
-    const processes = [{ name: 'edge Envoy', pid: edge.pid }, { name: 'serve', pid: services[service].pid }, { name: 'array', pid: process.pid }];
+    const processes = [{ name: 'edge Envoy', pid: edge.pid }, { name: 'serve', pid: serve.pid }, { name: 'array', pid: process.pid }];
     for (const [kind, request] of [['read', () => read], ['create', create]] as const) {
       paths[`${name} ${kind}`] = { processes, options: (durationS) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${edge.port}`, ...request() }), connections: 16, durationS, cpus: '0' }) };
     }

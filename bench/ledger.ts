@@ -23,6 +23,12 @@ export interface LedgerBenchRow {
   phase: string;
   concurrency: number;
   opsPerSecond: number;
+  /**
+   * This process's CPU (user + system) per call. A call alone pays its own socket write, wake-up
+   * and read; calls in flight together share them, which is why serve settles an access-log
+   * message's entries side by side.
+   */
+  cpuMicrosPerOp: number;
   latency: LatencySummary;
 }
 
@@ -81,6 +87,7 @@ async function scriptCalls(raw: Redis): Promise<number> {
 async function phase(name: string, count: number, concurrency: number, operation: (i: number) => Promise<unknown>): Promise<LedgerBenchRow> {
   const recorder = new LatencyRecorder();
   let next = 0;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < count) {
@@ -91,7 +98,8 @@ async function phase(name: string, count: number, concurrency: number, operation
     }
   }));
   const seconds = (performance.now() - started) / 1000;
-  return { phase: name, concurrency, opsPerSecond: count / seconds, latency: recorder.summary() };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { phase: name, concurrency, opsPerSecond: count / seconds, cpuMicrosPerOp: (cpu.user + cpu.system) / count, latency: recorder.summary() };
 }
 
 /** Reserves `<prefix>-0 … <prefix>-(count-1)` (unlimited quota), keeping the ids for the commit phase. */
@@ -152,10 +160,10 @@ export async function runLedgerBench(options: LedgerBenchOptions = {}): Promise<
 
 export function formatLedgerBench(result: LedgerBenchResult): string {
   const lines = [
-    '| phase        | in flight | ops/s   | p50 ms | p99 ms |',
-    '| ------------ | --------- | ------- | ------ | ------ |',
+    '| phase        | in flight | ops/s   | client CPU µs/op | p50 ms | p99 ms |',
+    '| ------------ | --------- | ------- | ---------------- | ------ | ------ |',
     ...result.rows.map((r) =>
-      `| ${r.phase.padEnd(12)} | ${String(r.concurrency).padStart(9)} | ${r.opsPerSecond.toFixed(0).padStart(7)} | ${r.latency.p50.toFixed(3).padStart(6)} | ${r.latency.p99.toFixed(3).padStart(6)} |`),
+      `| ${r.phase.padEnd(12)} | ${String(r.concurrency).padStart(9)} | ${r.opsPerSecond.toFixed(0).padStart(7)} | ${r.cpuMicrosPerOp.toFixed(0).padStart(16)} | ${r.latency.p50.toFixed(3).padStart(6)} | ${r.latency.p99.toFixed(3).padStart(6)} |`),
     '',
     `round trips per reserve: ${result.roundTripsPerReserve.toFixed(2)}; script calls per reserve: ${result.commandsPerReserve.toFixed(2)}`,
   ];
