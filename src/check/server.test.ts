@@ -107,6 +107,41 @@ describe('createCheckServer', () => {
     ]);
   });
 
+  it('hands an access-log entry over while the one before is still being applied', async () => {
+    const started: string[] = [];
+    let releaseFirst: () => void = () => undefined;
+    const firstReleased = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let secondStarted: () => void = () => undefined;
+    const bothStarted = new Promise<void>((resolve) => (secondStarted = resolve));
+    const logServer = createCheckServer({
+      decide: async () => allow,
+      onAccessLog: async ({ requestId }) => {
+        started.push(requestId);
+        if (requestId === 'q1') await firstReleased;
+        else secondStarted();
+      },
+    });
+    const at = `127.0.0.1:${await logServer.listen('127.0.0.1:0')}`;
+    const LogClient = grpc.makeGenericClientConstructor(envoyServices().accessLog, 'AccessLog');
+    const logClient = new LogClient(at, grpc.credentials.createInsecure()) as unknown as grpc.Client &
+      Record<string, (callback: (error: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown>>;
+    try {
+      const done = new Promise<void>((resolve, reject) => {
+        const stream = logClient.StreamAccessLogs!((error) => (error ? reject(error) : resolve()));
+        stream.write({ identifier: { log_name: 'edge' }, http_logs: { log_entry: [{ request: { request_id: 'q1' } }, { request: { request_id: 'q2' } }] } });
+        stream.end();
+      });
+      // Entries applied one after another would never start q2 while q1 waits: this would time out.
+      await bothStarted;
+      expect(started).to.deep.equal(['q1', 'q2']);
+      releaseFirst();
+      await done;
+    } finally {
+      logClient.close();
+      await logServer.close(1000);
+    }
+  });
+
   it('listens on a unix socket, replacing a stale socket file but never a regular file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'check-server-'));
     const socket = path.join(dir, 'authz.sock');

@@ -41,7 +41,11 @@ export interface CheckServerOptions extends DecisionBudget {
    * decider can still count and audit the decision Envoy saw.
    */
   decide: Decide;
-  /** Receives every HTTP access-log entry Envoy streams (awaited in order per stream). */
+  /**
+   * Receives every HTTP access-log entry Envoy streams, as it arrives: one entry does not wait for
+   * the one before, so the callback orders what must stay in order. The stream is answered once
+   * every entry it carried is done.
+   */
   onAccessLog?(record: AccessLogRecord): Promise<void>;
   logger?: Logger;
 }
@@ -114,16 +118,15 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
   });
 
   // Envoy keeps its access-log stream open for the life of the connection; on close these are
-  // answered (after their queued entries) so draining does not wait for Envoy to hang up.
+  // answered (once their entries are applied) so draining does not wait for Envoy to hang up.
   const openLogStreams = new Set<() => void>();
   server.addService(accessLog, {
     StreamAccessLogs(call: grpc.ServerReadableStream<StreamAccessLogsMessage, Record<string, never>>, callback: grpc.sendUnaryData<Record<string, never>>) {
-      // Entries are handled one after another so a commit and a later release of the same id keep order.
-      let queue = Promise.resolve();
+      const running = new Set<Promise<void>>();
       let finished = false;
       const finish = () => {
         openLogStreams.delete(finish);
-        void queue.then(() => {
+        void Promise.all(running).then(() => {
           if (finished) return;
           finished = true;
           callback(null, {});
@@ -139,10 +142,11 @@ export function createCheckServer(options: CheckServerOptions): CheckServer {
             envoyFlags: setFlags(entry.common_properties?.response_flags),
           };
           if (!options.onAccessLog) continue;
-          const handle = options.onAccessLog;
-          queue = queue.then(() => handle(record)).catch((error: unknown) => {
+          const applied: Promise<void> = options.onAccessLog(record).catch((error: unknown) => {
             logger.error({ err: error, requestId: record.requestId }, 'access-log entry not applied');
           });
+          running.add(applied);
+          void applied.then(() => running.delete(applied));
         }
       });
       call.on('end', finish);

@@ -236,6 +236,47 @@ describe('settlement from the access log', () => {
   });
 });
 
+describe('settlement order', () => {
+  it('settles entries about different volumes side by side, and those about one volume in the order they arrived', async () => {
+    const ledger = new MemoryLedger();
+    const asked: string[] = [];
+    let answerFirst: () => void = () => undefined;
+    const firstAnswered = new Promise<void>((resolve) => (answerFirst = resolve));
+    const confirm = confirmWith(ledger, async (_at, name) => {
+      asked.push(name);
+      if (asked.length === 1) await firstAnswered;
+      return undefined;
+    });
+    const [v1, v2] = [await reserve(ledger, 'v1'), await reserve(ledger, 'v2')];
+    // A refused create of v1 whose array lookup hangs, a retry's 2xx naming the same hold (a hint),
+    // and a refused create of v2.
+    const first = confirm(entry({ holds: v1 }, 500));
+    const second = confirm(entry({ hints: v1 }, 200));
+    await confirm(entry({ holds: v2 }, 500));
+    expect(asked).to.deep.equal(['v1', 'v2'], 'v2 did not wait for v1; the second v1 entry did');
+    expect(await ledger.volumes('a')).to.deep.equal([{ ...scope, volume: 'v1', sizeKiB: 10, state: 'reserved' }]);
+    answerFirst();
+    await Promise.all([first, second]);
+    // The refusal released v1 first; the later 2xx found nothing reserved and asked the array again.
+    expect(asked).to.deep.equal(['v1', 'v2', 'v1']);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
+  });
+
+  it('a settlement that fails does not hold up the next entry about the same volume', async () => {
+    const ledger = new MemoryLedger();
+    let calls = 0;
+    const confirm = confirmWith(ledger, async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('array unreachable');
+      return undefined;
+    });
+    const held = await reserve(ledger, 'v1');
+    await Promise.all([confirm(entry({ holds: held }, 500)), confirm(entry({ holds: held }, 500))]);
+    expect(calls).to.equal(2);
+    expect(await usage(ledger)).to.deep.equal({ used: 0, reserved: 0 });
+  });
+});
+
 describe('access-log report of a session the array refused', () => {
   function refusing(rejected: [StorageSystem, string][], adapter: Partial<ArrayAdapter> = {}): ArraySessions {
     const array = { credentialsRejected: (refusedBy: StorageSystem, tag: string) => (rejected.push([refusedBy, tag]), true), ...adapter } as unknown as ArrayAdapter;

@@ -9,7 +9,9 @@ import type { AdapterRegistry } from '../../arrays/registry.js';
 import type { Ledger } from '../../ledger/types.js';
 import type { ResourceSource } from '../../resources/types.js';
 import { silentLogger, type Logger } from '../../telemetry/log.js';
+import { decodeReservationId } from '../../ledger/reservationId.js';
 import { METADATA } from '../metadata.js';
+import { keyedQueue } from './keyedQueue.js';
 import { findOnArray, outcomeOf, settleAgainstArray, settleLogged, type FindVolume, type Settler } from './settle.js';
 
 /** Where a refused session is reported, and where the array is asked about volumes. */
@@ -22,24 +24,47 @@ export interface ArraySessions {
 const ids = (value: string | undefined): string[] => value?.split(',').filter((id) => id !== '') ?? [];
 
 /**
+ * Access-log entries settled at once. Enough for a whole message of Envoy's log (16 KiB or 0.1 s of
+ * entries) to share its ledger round trips; few enough that a burst of refusals, each of which asks
+ * the array about its volume, does not open a connection to the array per entry.
+ */
+const SETTLING_AT_ONCE = 64;
+
+/** What orders two entries: the volume a hold is about (an id nobody can read orders by itself). */
+function volumeKey(id: string): string {
+  try {
+    const { scope, volume } = decodeReservationId(id);
+    return `${scope.systemType}:${scope.systemID}:${volume}`;
+  } catch {
+    return id;
+  }
+}
+
+/**
  * The access-log callback for the Check server. Every hold and hint of the entry is settled by its
  * outcome (settle.ts); a hold whose settlement fails (the array cannot be asked, the store is down)
  * stays for the resolver. With a 401 from the array, the refused session is reported to the adapter.
+ * Entries about different volumes are settled side by side; those about one volume in the order
+ * they arrive, on whichever of Envoy's streams.
  */
 export function confirmFromAccessLog(ledger: Ledger, arrays: ArraySessions): (record: AccessLogRecord) => Promise<void> {
   const logger = arrays.logger ?? silentLogger;
   const settler: Settler = { ledger, find: findOnArray(arrays.resources, arrays.adapters) };
+  const queue = keyedQueue(SETTLING_AT_ONCE);
   return async ({ metadata, responseCode, envoyFlags, requestId }) => {
     if (responseCode === 401) reportRefusedSession(arrays, metadata);
     const outcome = outcomeOf(responseCode, envoyFlags);
     const entries = [...ids(metadata[METADATA.holds]).map((id) => ({ id, owner: true })), ...ids(metadata[METADATA.hints]).map((id) => ({ id, owner: false }))];
-    for (const { id, owner } of entries) {
-      try {
-        await settleLogged(settler, id, owner, outcome);
-      } catch (error) {
-        logger.warn({ err: error, requestId, outcome }, 'hold not settled from the access log; the resolver settles it');
+    if (entries.length === 0) return;
+    await queue([...new Set(entries.map(({ id }) => volumeKey(id)))], async () => {
+      for (const { id, owner } of entries) {
+        try {
+          await settleLogged(settler, id, owner, outcome);
+        } catch (error) {
+          logger.warn({ err: error, requestId, outcome }, 'hold not settled from the access log; the resolver settles it');
+        }
       }
-    }
+    });
   };
 }
 
