@@ -1,11 +1,15 @@
-// `tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir>]`: where the edge Envoy's CPU per request goes.
+// `tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir>] [--base <checkout>]`: where the edge Envoy's CPU per request goes.
 // Our service as shipped (one process, asked over http_service) behind several edge Envoys, each
 // rendered by edge.ts and then differing from it in one setting; wrk reads and creates through each
 // in alternating rounds. Prints each edge's CPU per request beside the shipped one's, so a setting's
-// cost is read against the same load; `--cpu-prof` profiles serve. Not part of `npm run bench`.
+// cost is read against the same load; `--cpu-prof` profiles serve. `--base` (another checkout, e.g.
+// `git worktree add --detach /tmp/base main`, node_modules linked) also runs every chosen variant
+// with that checkout's serve, so a change to serve (settlement, say) is read against its parent in
+// the same run. Not part of `npm run bench`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { alternatingRounds, type ScriptPath } from './loadgen/ceiling.js';
 import { wrkRequest } from './loadgen/wrk.js';
 import { freePort } from '../src/harness/ports.js';
@@ -13,6 +17,7 @@ import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './s
 import { startOurService } from './servers/our-service.js';
 import { typedConfigs } from './support/bootstrap.js';
 import { withArraySide } from './support/script.js';
+import { buildCompiled } from './support/spawn.js';
 import { startRedis } from '../test/support/redis.js';
 
 type Bootstrap = Record<string, unknown>;
@@ -33,8 +38,10 @@ const variants: Record<string, { service: 'pod' | 'tcp' | 'redis'; edit(bootstra
   'no-access-log': { service: 'pod', edit: (b) => void delete connectionManager(b)['access_log'] },
 };
 
-const [roundsArg, chosenArg, profileFlag, profileDir] = process.argv.slice(2);
-if (profileFlag !== undefined && (profileFlag !== '--cpu-prof' || profileDir === undefined)) throw new Error('usage: tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir>]');
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'cpu-prof': { type: 'string' }, base: { type: 'string' } } });
+const [roundsArg, chosenArg] = positionals;
+const profileDir = values['cpu-prof'];
+const baseRoot = values.base && path.resolve(values.base);
 const rounds = Number(roundsArg ?? 3);
 const chosen = (chosenArg ?? Object.keys(variants).join(',')).split(',');
 for (const name of chosen) if (!(name in variants)) throw new Error(`unknown variant ${name}; known: ${Object.keys(variants).join(', ')}`);
@@ -47,33 +54,37 @@ await withArraySide(async (array, stops) => {
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const redis = chosen.includes('redis-ledger') ? await startRedis() : undefined;
   if (redis) stops.push(() => redis.stop());
-  const services = {
-    pod: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', podSockets: true, nodeArgs }),
-    tcp: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', httpCheckListen: `127.0.0.1:${await freePort()}`, nodeArgs }),
-    ...(redis && { redis: await startOurService(array, { ledger: { kind: 'redis', url: redis.url }, cpus: '1', podSockets: true, nodeArgs }) }),
-  };
-  for (const service of Object.values(services)) stops.push(() => service.stop());
+  if (baseRoot) buildCompiled(baseRoot);
+  /** One serve per transport and ledger (and checkout): the edges of the variants using it share it. */
+  const servesOf = async (root?: string) => ({
+    pod: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', podSockets: true, nodeArgs, ...(root && { root }) }),
+    tcp: await startOurService(array, { ledger: { kind: 'memory' }, cpus: '1', httpCheckListen: `127.0.0.1:${await freePort()}`, nodeArgs, ...(root && { root }) }),
+    ...(redis && { redis: await startOurService(array, { ledger: { kind: 'redis', url: redis.url }, cpus: '1', podSockets: true, nodeArgs, ...(root && { root }) }) }),
+  });
+  const checkouts = [{ suffix: '', services: await servesOf() }, ...(baseRoot ? [{ suffix: ' @base', services: await servesOf(baseRoot) }] : [])];
+  for (const { services } of checkouts) for (const service of Object.values(services)) stops.push(() => service.stop());
+  const { services } = checkouts[0]!;
   const paths: Record<string, ScriptPath> = {};
   const forwarded = `for=csm-authorization;${world.endpoint};${world.systemId},by=csm-authorization;csi-vxflexos`;
   const read = { path: READ_PATH, headers: { authorization: `Bearer ${services.pod.token}`, forwarded } };
   let jobs = 0;
   const create = () => ({ path: CREATE_PATH, headers: { ...read.headers, 'content-type': 'application/json' }, body: createBody(world, `v${world.runId}${jobs++}-`) });
-  for (const name of chosen) {
+  for (const name of chosen) for (const { suffix, services: own } of checkouts) {
     const { service, edit } = variants[name]!;
-    const serve = services[service]!; // started above for every chosen variant
+    const serve = own[service]!; // started above for every chosen variant
     const edge = await startEdge((port, admin) => {
       const bootstrap = edgeConfig(port, admin, { target: serve.target, httpTarget: serve.httpTarget }, true) as Bootstrap;
       edit(bootstrap);
       return bootstrap;
-    }, dir, `edge-${name}`, undefined);
+    }, dir, `edge-${name}${suffix ? '-base' : ''}`, undefined);
     stops.push(() => edge.stop());
     const processes = [{ name: 'edge Envoy', pid: edge.pid }, { name: 'serve', pid: serve.pid }, { name: 'array', pid: process.pid }];
     for (const [kind, request] of [['read', () => read], ['create', create]] as const) {
-      paths[`${name} ${kind}`] = { processes, options: (durationS) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${edge.port}`, ...request() }), connections: 16, durationS, cpus: '0' }) };
+      paths[`${name}${suffix} ${kind}`] = { processes, options: (durationS) => ({ ...wrkRequest({ origin: `https://127.0.0.1:${edge.port}`, ...request() }), connections: 16, durationS, cpus: '0' }) };
     }
   }
   await alternatingRounds(paths, { rounds, warmUpS: 4, runS: 8 });
   console.log(`load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   // A profile is written when its process exits.
-  if (profileDir) for (const service of Object.values(services)) await service.stop();
+  if (profileDir) for (const { services: own } of checkouts) for (const service of Object.values(own)) await service.stop();
 });

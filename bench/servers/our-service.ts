@@ -100,6 +100,8 @@ export interface OurServiceOptions {
    * on its own (bench/reconcile-stall.ts). Default: serve's (repair).
    */
   reconcile?: 'off';
+  /** The checkout whose compiled serve runs (buildCompiled first); default this one. */
+  root?: string;
 }
 
 export interface OurService extends NodeProcess {
@@ -131,7 +133,7 @@ export async function startOurService(array: ArraySide, options: OurServiceOptio
     drainMs: 1000,
     ...(options.reconcile && { reconcile: options.reconcile }),
   });
-  const service = await startShippedServe(config, { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [] });
+  const service = await startShippedServe(config, { cpus: options.cpus, nodeArgs: options.nodeArgs ?? [], ...(options.root && { root: options.root }) });
   const target = config.listen.startsWith('unix:') ? config.listen : `127.0.0.1:${service.port}`;
   const stop = async () => {
     await service.stop();
