@@ -13,7 +13,7 @@ import { FakeDellProxyServer } from '../src/fakes/dell/proxyServer.js';
 import { freePort } from '../src/harness/ports.js';
 import { envoyBin } from '../src/harness/tools.js';
 import { silentLogger } from '../src/telemetry/log.js';
-import { adminRequest } from '../src/sidecar/envoyAdmin.js';
+import { adminRequest } from '../src/envoy/admin.js';
 import { runSidecar, type RunningSidecar } from '../src/sidecar/run.js';
 
 const ACCESS_TTL_SECONDS = 4;

@@ -8,7 +8,7 @@
 // endpoints being updated) and until no tenant request is running, or `timeoutMs`. serve's
 // container runs the same hook, so serve is still answering checks and access logs for as long as
 // Envoy has requests; asking twice for the drain is harmless.
-import { request } from 'undici';
+import { adminAddress, adminRequest, adminStats, describeAdmin, exactStat, type EnvoyAdmin } from './admin.js';
 import { EDGE_STAT_PREFIX } from './edge.js';
 
 /**
@@ -47,19 +47,20 @@ export interface DrainResult {
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function admin(address: string, method: 'GET' | 'POST', path: string): Promise<string> {
-  const response = await request(`http://${address}${path}`, { method, headersTimeout: 2000, bodyTimeout: 2000 }).catch((error: unknown) => {
-    throw new Error(`the edge Envoy's admin interface at ${address} cannot be reached: ${error instanceof Error ? error.message : String(error)}`);
-  });
-  const body = await response.body.text();
-  if (response.statusCode !== 200) throw new Error(`Envoy admin ${method} ${path}: ${response.statusCode} ${body.slice(0, 200)}`);
-  return body;
+function edgeAdmin(address: string): EnvoyAdmin {
+  const admin = adminAddress(address);
+  if (!admin) throw new Error(`the edge Envoy's admin interface ${JSON.stringify(address)} is not host:port`);
+  return admin;
 }
+
+const unreachable = (admin: EnvoyAdmin) => new Error(`the edge Envoy's admin interface at ${describeAdmin(admin)} cannot be reached`);
 
 /** Tenant requests running on the edge now. */
 export async function activeRequests(address: string): Promise<number> {
-  const body = await admin(address, 'GET', `/stats?format=json&filter=${encodeURIComponent(`^${ACTIVE_REQUESTS_STAT.replaceAll('.', '\\.')}$`)}`);
-  const stat = (JSON.parse(body) as { stats?: Array<{ name?: string; value?: unknown }> }).stats?.find((s) => s.name === ACTIVE_REQUESTS_STAT);
+  const admin = edgeAdmin(address);
+  const stats = await adminStats(admin, exactStat(ACTIVE_REQUESTS_STAT));
+  if (!stats) throw unreachable(admin);
+  const stat = stats.find((s) => s.name === ACTIVE_REQUESTS_STAT);
   if (typeof stat?.value !== 'number') throw new Error(`Envoy admin has no ${ACTIVE_REQUESTS_STAT} gauge (is ${address} the edge Envoy?)`);
   return stat.value;
 }
@@ -70,7 +71,10 @@ export const GRACEFUL_DRAIN_PATH = '/drain_listeners?graceful&skip_exit';
 /** Starts Envoy's graceful drain and waits as described above; rejects only when Envoy's admin cannot be reached at the start. */
 export async function drainEdge(options: DrainOptions): Promise<DrainResult> {
   const started = Date.now();
-  await admin(options.admin, 'POST', GRACEFUL_DRAIN_PATH);
+  const admin = edgeAdmin(options.admin);
+  const answer = await adminRequest(admin, GRACEFUL_DRAIN_PATH, 'POST');
+  if (!answer) throw unreachable(admin);
+  if (answer.status !== 200) throw new Error(`Envoy admin POST ${GRACEFUL_DRAIN_PATH}: ${answer.status} ${answer.body.slice(0, 200)}`);
   return waitForRequests(() => activeRequests(options.admin), options, started);
 }
 

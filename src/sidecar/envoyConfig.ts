@@ -9,7 +9,7 @@ import path from 'node:path';
 import { HTTP2_PROTOCOL_OPTIONS, ROUTER_FILTER, singleHostCluster, socketAddress, upstreamTls, type EnvoyObject } from '../envoy/parts.js';
 import type { ProxyHost, ProxyTrust, SidecarArray } from './config.js';
 import { DRIVER_CREDENTIAL_HEADERS } from './decide.js';
-import type { EnvoyAdmin } from './envoyAdmin.js';
+import type { EnvoyAdmin } from '../envoy/admin.js';
 
 export interface SidecarEnvoyInput {
   plugin: string;
