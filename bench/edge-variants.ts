@@ -1,15 +1,17 @@
-// `tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir>] [--base <checkout>]`: where the edge Envoy's CPU per request goes.
+// `tsx bench/edge-variants.ts [rounds] [variant,…] [--cpu-prof <dir> | --alloc-prof <dir>] [--base <checkout>]`: where the edge Envoy's CPU per request goes.
 // Our service as shipped (one process, asked over http_service) behind several edge Envoys, each
 // rendered by edge.ts and then differing from it in one setting; wrk reads and creates through each
 // in alternating rounds. Prints each edge's CPU per request beside the shipped one's, so a setting's
-// cost is read against the same load; `--cpu-prof` profiles serve. `--base` (another checkout, e.g.
+// cost is read against the same load; `--cpu-prof` profiles serve's CPU, `--alloc-prof` what it
+// allocates (bench/support/allocationSampler.ts; each profile summarised at the end). `--base` (another checkout, e.g.
 // `git worktree add --detach /tmp/base main`, node_modules linked) also runs every chosen variant
 // with that checkout's serve, so a change to serve (settlement, say) is read against its parent in
 // the same run. Not part of `npm run bench`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { summariseAllocations } from './profile.js';
 import { alternatingRounds, type ScriptPath } from './loadgen/ceiling.js';
 import { wrkRequest } from './loadgen/wrk.js';
 import { freePort } from '../src/harness/ports.js';
@@ -17,7 +19,7 @@ import { createBody, CREATE_PATH, edgeRenderer, READ_PATH, startEdge } from './s
 import { startOurService } from './servers/our-service.js';
 import { typedConfigs } from './support/bootstrap.js';
 import { withArraySide } from './support/script.js';
-import { buildCompiled } from './support/spawn.js';
+import { buildCompiled, compiledEntry } from './support/spawn.js';
 import { startRedis } from '../test/support/redis.js';
 
 type Bootstrap = Record<string, unknown>;
@@ -38,9 +40,11 @@ const variants: Record<string, { service: 'pod' | 'tcp' | 'redis'; edit(bootstra
   'no-access-log': { service: 'pod', edit: (b) => void delete connectionManager(b)['access_log'] },
 };
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'cpu-prof': { type: 'string' }, base: { type: 'string' } } });
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'cpu-prof': { type: 'string' }, 'alloc-prof': { type: 'string' }, base: { type: 'string' } } });
 const [roundsArg, chosenArg] = positionals;
 const profileDir = values['cpu-prof'];
+const allocationDir = values['alloc-prof'] && path.resolve(values['alloc-prof']);
+if (profileDir && allocationDir) throw new Error('--cpu-prof and --alloc-prof: one at a time (the sampler would be in the CPU profile)');
 const baseRoot = values.base && path.resolve(values.base);
 const rounds = Number(roundsArg ?? 3);
 const chosen = (chosenArg ?? Object.keys(variants).join(',')).split(',');
@@ -51,7 +55,9 @@ await withArraySide(async (array, stops) => {
   const { edgeConfig } = await edgeRenderer(array, 5000);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-edge-variants-'));
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : allocationDir ? ['--import', compiledEntry('bench/support/allocationSampler.ts')] : [];
+  // Each serve is started with this environment: the sampler's output directory.
+  if (allocationDir) process.env['BENCH_ALLOCATION_PROFILE_DIR'] = allocationDir;
   const redis = chosen.includes('redis-ledger') ? await startRedis() : undefined;
   if (redis) stops.push(() => redis.stop());
   if (baseRoot) buildCompiled(baseRoot);
@@ -86,5 +92,12 @@ await withArraySide(async (array, stops) => {
   await alternatingRounds(paths, { rounds, warmUpS: 4, runS: 8 });
   console.log(`load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   // A profile is written when its process exits.
-  if (profileDir) for (const { services: own } of checkouts) for (const service of Object.values(own)) await service.stop();
+  if (profileDir || allocationDir) for (const { services: own } of checkouts) for (const service of Object.values(own)) await service.stop();
+  if (allocationDir) {
+    for (const { suffix, services: own } of checkouts) for (const [kind, service] of Object.entries(own)) {
+      const summary = summariseAllocations(JSON.parse(readFileSync(path.join(allocationDir, `alloc.${service.pid}.heapprofile`), 'utf8')));
+      console.log(`\nserve ${kind}${suffix}: ${(summary.samples / 2 ** 20).toFixed(0)} MiB allocated`);
+      for (const { frame, selfShare } of [...summary.byOwner.slice(0, 6), ...summary.top]) console.log(`  ${(selfShare * 100).toFixed(1).padStart(5)}%  ${frame}`);
+    }
+  }
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { owner, summariseProfile } from './profile.js';
+import { owner, summariseAllocations, summariseProfile } from './profile.js';
 
 describe('CPU profile summary', () => {
   const frame = (id: number, functionName: string, url: string, lineNumber = 0) => ({ id, callFrame: { functionName, url, lineNumber } });
@@ -25,5 +25,24 @@ describe('CPU profile summary', () => {
   it('names scoped packages and Node internals as owners', () => {
     expect(owner('file:///x/node_modules/@grpc/grpc-js/build/src/server.js', 'f')).to.equal('node_modules/@grpc/grpc-js');
     expect(owner('node:internal/streams/readable', 'f')).to.equal('node:internal');
+  });
+});
+
+describe('allocation profile summary', () => {
+  interface Frame { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: Frame[] }
+  const node = (functionName: string, url: string, selfSize: number, children: Frame[] = []): Frame => ({ callFrame: { functionName, url, lineNumber: 0 }, selfSize, children });
+
+  it('ranks functions by the bytes they allocated themselves, summed over every call path', () => {
+    const viewOf = (size: number) => node('viewOf', 'file:///w/dist/src/check/httpServer.js', size);
+    const profile = {
+      head: node('(root)', '', 0, [
+        node('emit', 'node:events', 100, [viewOf(300)]),
+        node('onData', 'file:///w/node_modules/ioredis/built/Redis.js', 200, [viewOf(400)]),
+      ]),
+    };
+    const summary = summariseAllocations(profile);
+    expect(summary.samples).to.equal(1000);
+    expect(summary.top[0]).to.deep.equal({ frame: 'viewOf (src/check/httpServer.js:1)', selfShare: 0.7 });
+    expect(summary.byOwner.map((h) => h.frame)).to.deep.equal(['src/check', 'node_modules/ioredis', 'node:internal']);
   });
 });

@@ -45,27 +45,54 @@ export function summariseProfile(profile: CpuProfile, topN = 15): ProfileSummary
   const counts = new Map<number, number>();
   if (profile.samples) for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
   else for (const node of profile.nodes) counts.set(node.id, node.hitCount ?? 0);
-  // Shares are of busy time: idle and unattributed samples say nothing about what a decision costs.
+  const weighed: Array<[ProfileNode['callFrame'], number]> = [];
+  for (const [id, count] of counts) {
+    const node = byId.get(id);
+    // Shares are of busy time: idle and unattributed samples say nothing about what a decision costs.
+    if (node && count > 0 && node.callFrame.functionName !== '(idle)' && node.callFrame.functionName !== '(program)') weighed.push([node.callFrame, count]);
+  }
+  return ranked(weighed, topN);
+}
+
+/** Frames and owners by their share of the total weight (samples, bytes). */
+function ranked(weighed: Iterable<[ProfileNode['callFrame'], number]>, topN: number): ProfileSummary {
   let total = 0;
   const frames = new Map<string, number>();
   const owners = new Map<string, number>();
-  for (const [id, count] of counts) {
-    const node = byId.get(id);
-    if (!node || count === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === '(idle)' || functionName === '(program)') continue;
-    total += count;
+  for (const [{ functionName, url, lineNumber }, weight] of weighed) {
+    total += weight;
     const file = url.replace(/^.*?\/(node_modules|src|bench|test)\//, '$1/');
     const frame = url ? `${functionName || '(anonymous)'} (${file}:${lineNumber + 1})` : functionName;
-    frames.set(frame, (frames.get(frame) ?? 0) + count);
+    frames.set(frame, (frames.get(frame) ?? 0) + weight);
     const who = owner(url, functionName);
-    owners.set(who, (owners.get(who) ?? 0) + count);
+    owners.set(who, (owners.get(who) ?? 0) + weight);
   }
-  const ranked = (map: Map<string, number>, n: number): HotSpot[] =>
-    [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([frame, count]) => ({ frame, selfShare: total ? count / total : 0 }));
-  return { samples: total, byOwner: ranked(owners, 12), top: ranked(frames, topN) };
+  const top = (map: Map<string, number>, n: number): HotSpot[] =>
+    [...map.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([frame, weight]) => ({ frame, selfShare: total ? weight / total : 0 }));
+  return { samples: total, byOwner: top(owners, 12), top: top(frames, topN) };
 }
 
 export function summariseProfileFile(file: string, topN?: number): ProfileSummary {
   return summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, topN);
+}
+
+interface HeapProfileNode {
+  callFrame: ProfileNode['callFrame'];
+  /** Bytes allocated by this frame itself, estimated from the samples. */
+  selfSize: number;
+  children: HeapProfileNode[];
+}
+
+/**
+ * Who allocates: a sampling heap profile (bench/support/allocationSampler.ts) by the bytes each
+ * function allocated itself, collected or not; `samples` is then the bytes in all.
+ */
+export function summariseAllocations(profile: { head: HeapProfileNode }, topN = 15): ProfileSummary {
+  const weighed: Array<[ProfileNode['callFrame'], number]> = [];
+  const stack = [profile.head];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.selfSize > 0) weighed.push([node.callFrame, node.selfSize]);
+    stack.push(...node.children);
+  }
+  return ranked(weighed, topN);
 }
