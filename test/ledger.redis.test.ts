@@ -261,6 +261,37 @@ describe('redis ledger', () => {
     });
   });
 
+  describe('socket writes', () => {
+    let redis: RunningRedis;
+    let raw: Redis;
+    let ledger: RedisLedger;
+    before(async () => {
+      redis = await startRedis();
+      raw = new Redis(redis.url);
+      ledger = await RedisLedger.connect({ url: redis.url });
+    });
+    after(async () => {
+      await ledger?.close();
+      raw?.disconnect();
+      await redis?.stop();
+    });
+    /** Redis' count of read events on its client sockets (INFO stats); the INFO asking for it is one. */
+    const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await raw.info('stats'))![1]);
+
+    it('sends the commands issued together in one write, and a command issued after a reply in its own', async () => {
+      await ledger.commit(await approved(ledger, 'k8s-warm', GiB)); // the scripts are loaded
+      const before = await readsProcessed();
+      const reservations = await Promise.all(Array.from({ length: 20 }, (_, i) => approved(ledger, `k8s-${i}`, GiB)));
+      const afterBurst = await readsProcessed();
+      // One read for the twenty reserves and one for INFO; a write per command would be about twenty.
+      expect(afterBurst - before).to.be.at.most(3);
+      await ledger.commit(reservations[0]!);
+      await ledger.commit(reservations[1]!);
+      expect(await readsProcessed()).to.equal(afterBurst + 3);
+      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 3 * GiB, reservedKiB: 18 * GiB, volumes: 3 }]);
+    });
+  });
+
   describe('when Redis fails', () => {
     let redis: RunningRedis | undefined;
     let ledger: RedisLedger | undefined;

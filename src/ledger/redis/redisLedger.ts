@@ -31,6 +31,7 @@ import {
 } from '../types.js';
 import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
+import { coalesceWritesPerTick } from './coalescedWrites.js';
 import { MasterWatch } from './masterWatch.js';
 import { ReplicaTracker } from './replicas.js';
 import {
@@ -508,21 +509,23 @@ function createClient(options: RedisLedgerOptions, commandTimeoutMs: number): Re
     retryStrategy: reconnectDelay,
     lazyConnect: true,
   };
-  if (options.sentinels) {
-    return new Redis({
-      ...common,
-      sentinels: options.sentinels,
-      name: options.name ?? 'mymaster',
-      sentinelRetryStrategy: reconnectDelay,
-      // A dead master drops the connection; a demoted one (manual failover, healed partition) answers
-      // writes with READONLY: reconnect through the sentinels to the new master, and let this call
-      // fail (503) rather than resend it. (ioredis' failoverDetector would also reconnect a client
-      // that already found the new master, failing calls a second time.)
-      reconnectOnError: (error) => error.message.startsWith('READONLY'),
-    });
-  }
-  if (options.url) return new Redis(options.url, common);
-  return new Redis({ ...common, host: options.host ?? '127.0.0.1', port: options.port ?? 6379 });
+  const client = options.sentinels ? sentinelClient(options.sentinels, options.name, common) : options.url ? new Redis(options.url, common) : new Redis({ ...common, host: options.host ?? '127.0.0.1', port: options.port ?? 6379 });
+  coalesceWritesPerTick(client);
+  return client;
+}
+
+function sentinelClient(sentinels: NonNullable<RedisLedgerOptions['sentinels']>, name: string | undefined, common: RedisOptions): Redis {
+  return new Redis({
+    ...common,
+    sentinels,
+    name: name ?? 'mymaster',
+    sentinelRetryStrategy: reconnectDelay,
+    // A dead master drops the connection; a demoted one (manual failover, healed partition) answers
+    // writes with READONLY: reconnect through the sentinels to the new master, and let this call
+    // fail (503) rather than resend it. (ioredis' failoverDetector would also reconnect a client
+    // that already found the new master, failing calls a second time.)
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  });
 }
 
 async function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
