@@ -278,7 +278,7 @@ describe('redis ledger', () => {
     /** Redis' count of read events on its client sockets (INFO stats); the INFO asking for it is one. */
     const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await raw.info('stats'))![1]);
 
-    it('sends the commands issued together in one write, and a command issued after a reply in its own', async () => {
+    it('sends the commands issued together in one write, and a command issued after a reply in a write of its own', async () => {
       await ledger.commit(await approved(ledger, 'k8s-warm', GiB)); // the scripts are loaded
       const before = await readsProcessed();
       const reservations = await Promise.all(Array.from({ length: 20 }, (_, i) => approved(ledger, `k8s-${i}`, GiB)));
@@ -289,6 +289,16 @@ describe('redis ledger', () => {
       await ledger.commit(reservations[1]!);
       expect(await readsProcessed()).to.equal(afterBurst + 3);
       expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 3 * GiB, reservedKiB: 18 * GiB, volumes: 3 }]);
+    });
+
+    it('sends the commands of separate callbacks of one event-loop turn (the Checks it read) in one write', async () => {
+      const before = await readsProcessed();
+      // Twenty callbacks of one check phase, each issuing its reserve, as the poll phase runs one per request read.
+      const reserved = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => new Promise<ReservationId>((resolve, reject) => setImmediate(() => approved(ledger, `k8s-turn-${i}`, GiB).then(resolve, reject)))),
+      );
+      expect(await readsProcessed() - before).to.be.at.most(3);
+      expect(new Set(reserved).size).to.equal(20);
     });
   });
 

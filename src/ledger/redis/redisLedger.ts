@@ -31,7 +31,7 @@ import {
 } from '../types.js';
 import type { DriftReport, ReconcileStore } from '../../reconcile/types.js';
 import { assertAgeMs, assertQuota, assertScope, assertSizeKiB, assertVolumeName, shrinkRefused } from '../validate.js';
-import { coalesceWritesPerTick } from './coalescedWrites.js';
+import { coalesceWritesPerTurn } from './coalescedWrites.js';
 import { MasterWatch } from './masterWatch.js';
 import { ReplicaTracker } from './replicas.js';
 import {
@@ -510,7 +510,7 @@ function createClient(options: RedisLedgerOptions, commandTimeoutMs: number): Re
     lazyConnect: true,
   };
   const client = options.sentinels ? sentinelClient(options.sentinels, options.name, common) : options.url ? new Redis(options.url, common) : new Redis({ ...common, host: options.host ?? '127.0.0.1', port: options.port ?? 6379 });
-  coalesceWritesPerTick(client);
+  coalesceWritesPerTurn(client);
   return client;
 }
 
