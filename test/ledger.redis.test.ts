@@ -259,46 +259,34 @@ describe('redis ledger', () => {
         expect((await ledger.pending(0)).map((p) => p.volume).sort()).to.deep.equal([...approvedNames].sort());
       });
     });
-  });
 
-  describe('socket writes', () => {
-    let redis: RunningRedis;
-    let raw: Redis;
-    let ledger: RedisLedger;
-    before(async () => {
-      redis = await startRedis();
-      raw = new Redis(redis.url);
-      ledger = await RedisLedger.connect({ url: redis.url });
-    });
-    after(async () => {
-      await ledger?.close();
-      raw?.disconnect();
-      await redis?.stop();
-    });
-    /** Redis' count of read events on its client sockets (INFO stats); the INFO asking for it is one. */
-    const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await raw.info('stats'))![1]);
+    describe('socket writes', () => {
+      /** Redis' count of read events on its client sockets (INFO stats); the INFO asking for it is one. */
+      const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await raw.info('stats'))![1]);
 
-    it('sends the commands issued together in one write, and a command issued after a reply in a write of its own', async () => {
-      await ledger.commit(await approved(ledger, 'k8s-warm', GiB)); // the scripts are loaded
-      const before = await readsProcessed();
-      const reservations = await Promise.all(Array.from({ length: 20 }, (_, i) => approved(ledger, `k8s-${i}`, GiB)));
-      const afterBurst = await readsProcessed();
-      // One read for the twenty reserves and one for INFO; a write per command would be about twenty.
-      expect(afterBurst - before).to.be.at.most(3);
-      await ledger.commit(reservations[0]!);
-      await ledger.commit(reservations[1]!);
-      expect(await readsProcessed()).to.equal(afterBurst + 3);
-      expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 3 * GiB, reservedKiB: 18 * GiB, volumes: 3 }]);
-    });
+      it('sends the commands issued together in one write, and a command issued after a reply in a write of its own', async () => {
+        await ledger.commit(await approved(ledger, 'k8s-warm', GiB)); // the scripts are loaded
+        const before = await readsProcessed();
+        const reservations = await Promise.all(Array.from({ length: 20 }, (_, i) => approved(ledger, `k8s-${i}`, GiB)));
+        const afterBurst = await readsProcessed();
+        // One read for the twenty reserves and one for INFO; a write per command would be about twenty.
+        expect(afterBurst - before).to.be.at.most(3);
+        await ledger.commit(reservations[0]!);
+        await ledger.commit(reservations[1]!);
+        expect(await readsProcessed()).to.equal(afterBurst + 3);
+        expect(await ledger.usage()).to.deep.equal([{ ...scope, usedKiB: 3 * GiB, reservedKiB: 18 * GiB, volumes: 3 }]);
+      });
 
-    it('sends the commands of separate callbacks of one event-loop turn (the Checks it read) in one write', async () => {
-      const before = await readsProcessed();
-      // Twenty callbacks of one check phase, each issuing its reserve, as the poll phase runs one per request read.
-      const reserved = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => new Promise<ReservationId>((resolve, reject) => setImmediate(() => approved(ledger, `k8s-turn-${i}`, GiB).then(resolve, reject)))),
-      );
-      expect(await readsProcessed() - before).to.be.at.most(3);
-      expect(new Set(reserved).size).to.equal(20);
+      it('sends the commands of separate callbacks of one event-loop turn (the Checks it read) in one write', async () => {
+        await ledger.commit(await approved(ledger, 'k8s-warm', GiB)); // the scripts are loaded
+        const before = await readsProcessed();
+        // Twenty callbacks of one check phase, each issuing its reserve, as the poll phase runs one per request read.
+        const reserved = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => new Promise<ReservationId>((resolve, reject) => setImmediate(() => approved(ledger, `k8s-turn-${i}`, GiB).then(resolve, reject)))),
+        );
+        expect(await readsProcessed() - before).to.be.at.most(3);
+        expect(new Set(reserved).size).to.equal(20);
+      });
     });
   });
 
