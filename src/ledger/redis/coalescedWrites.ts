@@ -7,9 +7,9 @@
 // together under a cork the same way.
 //
 // Why the turn and not the tick: each HTTP check arrives in a callback of its own, so a cork until
-// the next tick saved nothing on the Check path (bench/README.md). A reserve waits no longer for its
-// reply than it did: no reply is read before the next poll phase, and Redis answers the batch in
-// less time than the turn took to issue it.
+// the next tick saved nothing on the Check path (bench/README.md). What a reserve waits for in
+// addition is Redis' time for the commands batched before it: its reply is read in the next poll
+// phase either way. That wait was not measured apart; the full run's create p99 is in README.md.
 import type { Redis } from 'ioredis';
 
 export function coalesceWritesPerTurn(client: Redis): void {
