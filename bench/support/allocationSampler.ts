@@ -13,7 +13,7 @@ if (!dir) throw new Error('allocationSampler: set BENCH_ALLOCATION_PROFILE_DIR t
 const session = new Session();
 session.connect();
 // One sample per 32 KiB allocated on average (V8's default): enough samples over a bench run's
-// gigabytes, at a cost the run's own figures show.
+// hundreds of MiB. The sampler costs CPU, so a run with it measures allocations, not CPU.
 session.post('HeapProfiler.startSampling', { samplingInterval: 32 * 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
 // An in-process session answers synchronously, so the profile is written before the process ends.
 process.on('exit', () => {
